@@ -1,0 +1,3 @@
+//! standup-bot: runs a team's asynchronous standup in Slack and writes the team's own notes.
+
+pub mod domain;
