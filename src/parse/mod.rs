@@ -1,0 +1,155 @@
+//! Reading what people type in Slack into an [`Update`].
+//!
+//! Parsing never fails and never drops text: every non-blank line of a reply ends up in the
+//! update, as a heading, a heading's inline text or an item. Lines the parser had to guess about
+//! are still kept, and reported as [`Diagnostic`]s.
+
+pub mod heading;
+pub mod lines;
+pub mod mrkdwn;
+
+use serde::Serialize;
+
+use crate::domain::{Diagnostic, Format, Item, Marker, Section, Update};
+use lines::{Bullets, TreeBuilder, classify};
+pub use mrkdwn::{Names, NoNames};
+
+/// The result of parsing a reply: the update and what the parser noticed on the way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Parsed {
+    pub update: Update,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+struct Open {
+    section: Section,
+    tree: TreeBuilder,
+}
+
+/// Parses a Slack reply (mrkdwn) for a team using `format`.
+pub fn parse_reply(text: &str, format: Format, names: &dyn Names) -> Parsed {
+    let mut diagnostics = Vec::new();
+    let mut sections: Vec<Open> = Vec::new();
+    let mut current: Option<usize> = None;
+    let mut orphans: Vec<usize> = Vec::new();
+
+    let converted: Vec<(usize, String)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, mrkdwn::to_markdown(l, names)))
+        .collect();
+    let any_heading = converted.iter().any(|(_, l)| as_heading(l).is_some());
+
+    for (number, line) in &converted {
+        let classified = classify(line, Bullets::Slack);
+        if let Some(h) = as_heading(line) {
+            let index = match sections.iter().position(|s| s.section.kind == Some(h.kind)) {
+                Some(i) => {
+                    diagnostics.push(Diagnostic {
+                        line: *number,
+                        message: format!(
+                            "a second `{}` heading; its items were added to the first",
+                            format.heading(h.kind).trim_end_matches(':')
+                        ),
+                    });
+                    i
+                }
+                None => {
+                    sections.push(Open {
+                        section: Section::new(h.kind),
+                        tree: TreeBuilder::new(),
+                    });
+                    sections.len() - 1
+                }
+            };
+            current = Some(index);
+            if let Some(rest) = h.rest {
+                let open = &mut sections[index];
+                // `standup` notes keep text on the heading's line (`This week: finish X`);
+                // `planning` notes put every point under its heading as a bullet.
+                if format == Format::Standup && open.section.text.is_none() && open.tree.is_empty()
+                {
+                    open.section.text = Some(rest.to_string());
+                } else {
+                    open.tree.push(0, Item::new(Marker::Auto, rest));
+                }
+            }
+            continue;
+        }
+        let index = match current {
+            Some(i) => i,
+            None => {
+                let kind = format.first_section();
+                if any_heading {
+                    orphans.push(*number);
+                }
+                let i = match sections.iter().position(|s| s.section.kind == Some(kind)) {
+                    Some(i) => i,
+                    None => {
+                        sections.push(Open {
+                            section: Section::new(kind),
+                            tree: TreeBuilder::new(),
+                        });
+                        sections.len() - 1
+                    }
+                };
+                current = Some(i);
+                i
+            }
+        };
+        let marker = match classified.marker {
+            Marker::Plain => Marker::Auto,
+            other => other,
+        };
+        sections[index]
+            .tree
+            .push(classified.indent, Item::new(marker, classified.text));
+    }
+    if let (Some(first), Some(last)) = (orphans.first(), orphans.last()) {
+        let span = if first == last {
+            format!("line {first}")
+        } else {
+            format!("lines {first}-{last}")
+        };
+        diagnostics.push(Diagnostic {
+            line: *first,
+            message: format!(
+                "{span} came before any heading; kept under `{}`",
+                format.heading(format.first_section()).trim_end_matches(':')
+            ),
+        });
+    }
+
+    let mut sections: Vec<Section> = sections
+        .into_iter()
+        .map(|open| {
+            let mut section = open.section;
+            section.items = open.tree.finish();
+            section
+        })
+        .collect();
+    for kind in format.empty_sections() {
+        if !sections.iter().any(|s| s.kind == Some(*kind)) {
+            sections.push(Section::new(*kind));
+        }
+    }
+    let order = format.section_order();
+    sections.sort_by_key(|s| s.kind.and_then(|k| order.iter().position(|o| *o == k)));
+    Parsed {
+        update: Update { sections },
+        diagnostics,
+    }
+}
+
+/// A Slack line is a heading when it is recognised, and for a bulleted line only when it also
+/// has a colon or an emoji (`• Done` alone is more likely an item than a heading).
+fn as_heading(line: &str) -> Option<heading::Heading<'_>> {
+    let classified = classify(line, Bullets::Slack);
+    let h = heading::recognize(classified.text)?;
+    let plain = classified.marker == Marker::Plain;
+    (plain || h.colon || h.emoji).then_some(h)
+}
+
+#[cfg(test)]
+mod tests;

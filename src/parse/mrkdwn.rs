@@ -1,0 +1,206 @@
+//! Slack mrkdwn → Markdown for one line of a reply.
+//!
+//! Slack sends links as `<url|label>`, mentions as `<@U123>`, channels as `<#C123|general>`,
+//! specials as `<!here>`, escapes `&`, `<` and `>`, and emoji as `:shortcodes:`. The notes are
+//! Markdown, so links become `[label](url)`, mentions `@name`, emoji Unicode.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Display names for Slack user ids, used to turn `<@U123>` into `@maria`.
+pub trait Names {
+    fn user(&self, id: &str) -> Option<&str>;
+}
+
+impl Names for HashMap<String, String> {
+    fn user(&self, id: &str) -> Option<&str> {
+        self.get(id).map(String::as_str)
+    }
+}
+
+/// No names known: mentions become `@U123`.
+pub struct NoNames;
+
+impl Names for NoNames {
+    fn user(&self, _id: &str) -> Option<&str> {
+        None
+    }
+}
+
+/// Slack's names for emoji that GitHub's shortcode list (used by the `emojis` crate) spells
+/// differently, including the ones our section headings use.
+const SLACK_ALIASES: &[(&str, &str)] = &[
+    (
+        "black_right_pointing_double_triangle_with_vertical_bar",
+        "⏭",
+    ),
+    ("no_entry", "⛔\u{fe0f}"),
+    ("ship", "🚢"),
+    ("construction", "🚧"),
+    ("white_check_mark", "✅"),
+    ("heavy_check_mark", "✔\u{fe0f}"),
+    ("thumbsup", "👍"),
+    ("thumbsdown", "👎"),
+    ("simple_smile", "🙂"),
+    ("slightly_smiling_face", "🙂"),
+    ("upside_down_face", "🙃"),
+    ("palm_tree", "🌴"),
+];
+
+/// Converts one line of Slack text to Markdown.
+pub fn to_markdown(line: &str, names: &dyn Names) -> String {
+    let linked = replace_angle(line, names);
+    let decoded = decode_entities(&linked);
+    replace_shortcodes(&decoded).into_owned()
+}
+
+fn replace_angle(line: &str, names: &dyn Names) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = rest.find('<') {
+        let Some(len) = rest[start + 1..].find(['>', '<']) else {
+            break;
+        };
+        let end = start + 1 + len;
+        if rest.as_bytes()[end] == b'<' {
+            // A stray `<` (Slack would have escaped it); keep it and look further on.
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
+        out.push_str(&rest[..start]);
+        let inner = &rest[start + 1..end];
+        out.push_str(&render_angle(inner, names));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn render_angle(inner: &str, names: &dyn Names) -> String {
+    let (target, label) = match inner.split_once('|') {
+        Some((t, l)) => (t, Some(l).filter(|l| !l.is_empty())),
+        None => (inner, None),
+    };
+    if let Some(id) = target.strip_prefix('@') {
+        let name = names
+            .user(id)
+            .or(label.map(|l| l.trim_start_matches('@')))
+            .unwrap_or(id);
+        return format!("@{name}");
+    }
+    if let Some(id) = target.strip_prefix('#') {
+        return format!("#{}", label.unwrap_or(id));
+    }
+    if let Some(special) = target.strip_prefix('!') {
+        return match special.split_once('^').map_or(special, |(head, _)| head) {
+            "here" | "channel" | "everyone" => format!("@{special}"),
+            "subteam" => label.map_or_else(|| "@group".to_string(), str::to_string),
+            _ => label.unwrap_or(special).to_string(),
+        };
+    }
+    match label {
+        Some(label) if label != target => {
+            let label = decode_entities(label);
+            format!("[{label}]({target})")
+        }
+        _ => target.to_string(),
+    }
+}
+
+/// Slack escapes exactly these three.
+pub fn decode_entities(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_string();
+    }
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn replace_shortcodes(text: &str) -> Cow<'_, str> {
+    if !text.contains(':') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(':') {
+        let after = &rest[start + 1..];
+        let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || "_+-'".contains(c)));
+        let name = end.map(|e| &after[..e]);
+        match name {
+            Some(name)
+                if after[name.len()..].starts_with(':')
+                    && name.bytes().any(|b| b.is_ascii_alphabetic()) =>
+            {
+                if let Some(emoji) = lookup(name) {
+                    out.push_str(&rest[..start]);
+                    out.push_str(emoji);
+                    rest = &after[name.len() + 1..];
+                    // A skin tone modifier follows its emoji: `:wave::skin-tone-3:`.
+                    continue;
+                }
+                out.push_str(&rest[..start + 1]);
+                rest = after;
+            }
+            _ => {
+                out.push_str(&rest[..start + 1]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+fn lookup(name: &str) -> Option<&'static str> {
+    if let Some(tone) = name.strip_prefix("skin-tone-") {
+        return match tone {
+            "2" => Some("\u{1F3FB}"),
+            "3" => Some("\u{1F3FC}"),
+            "4" => Some("\u{1F3FD}"),
+            "5" => Some("\u{1F3FE}"),
+            "6" => Some("\u{1F3FF}"),
+            _ => None,
+        };
+    }
+    SLACK_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map(|(_, emoji)| *emoji)
+        .or_else(|| emojis::get_by_shortcode(name).map(|e| e.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(
+        "<https://example.org/pr/212|#212>",
+        "[#212](https://example.org/pr/212)"
+    )]
+    #[case("see <https://example.org>", "see https://example.org")]
+    #[case("<https://example.org|https://example.org>", "https://example.org")]
+    #[case("ping <@U024BE7LH>", "ping @maria")]
+    #[case("ping <@U999|kenji>", "ping @kenji")]
+    #[case("ping <@U000>", "ping @U000")]
+    #[case("in <#C024BE7LH|general>", "in #general")]
+    #[case("<!here> and <!channel>", "@here and @channel")]
+    #[case("<!subteam^S123|@backend>", "@backend")]
+    #[case("<!date^1392734382^{date}|Feb 18, 2014>", "Feb 18, 2014")]
+    #[case("a &amp; b &lt;c&gt; &amp;lt;", "a & b <c> &lt;")]
+    #[case("<mailto:a@b.org|a@b.org>", "[a@b.org](mailto:a@b.org)")]
+    #[case(":ship: it :tada:", "🚢 it 🎉")]
+    #[case(":no_entry:", "⛔\u{fe0f}")]
+    #[case(":wave::skin-tone-3:", "👋\u{1F3FC}")]
+    #[case(":custom-team-emoji: at 10:30:00", ":custom-team-emoji: at 10:30:00")]
+    #[case("x < y and a<b", "x < y and a<b")]
+    #[case("unclosed <https://x", "unclosed <https://x")]
+    fn converts(#[case] slack: &str, #[case] markdown: &str) {
+        let names: HashMap<String, String> =
+            [("U024BE7LH".to_string(), "maria".to_string())].into();
+        assert_eq!(to_markdown(slack, &names), markdown);
+    }
+}

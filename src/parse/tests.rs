@@ -1,0 +1,203 @@
+use std::collections::HashMap;
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// A compact view of a parse: one line per section, item or diagnostic.
+fn show(parsed: &Parsed) -> String {
+    let mut out = String::new();
+    for s in &parsed.update.sections {
+        let kind = s.kind.map_or("?", |k| k.name());
+        out.push_str(&format!("[{kind}]"));
+        if let Some(t) = &s.text {
+            out.push_str(&format!(" {t}"));
+        }
+        out.push('\n');
+        for (depth, item) in s.lines() {
+            let marker = match &item.marker {
+                Marker::Auto => "•".to_string(),
+                Marker::Bullet(b) => b.clone(),
+                Marker::Plain => "¶".to_string(),
+            };
+            out.push_str(&format!(
+                "{}{marker} {}\n",
+                "  ".repeat(depth + 1),
+                item.text
+            ));
+        }
+    }
+    for d in &parsed.diagnostics {
+        out.push_str(&format!("! line {}: {}\n", d.line, d.message));
+    }
+    out
+}
+
+fn check(format: Format, input: &str, expected: &str) {
+    let names: HashMap<String, String> = [("U024BE7LH".to_string(), "maria".to_string())].into();
+    let parsed = parse_reply(input, format, &names);
+    assert_eq!(show(&parsed), expected, "input:\n{input}");
+}
+
+#[test]
+fn planning_reply_with_shortcode_headings() {
+    check(
+        Format::Planning,
+        ":ship: Shipped:\n• <https://example.org/exporter|Exporter> module &amp; docs\n    ◦ reviewed by <@U024BE7LH>\n:no_entry: Blocked:\n• N/A\n:black_right_pointing_double_triangle_with_vertical_bar: Next:\n1. get back up to speed\n2. review the storage doc\n",
+        "[shipped]\n  • [Exporter](https://example.org/exporter) module & docs\n    • reviewed by @maria\n[blocked]\n  • N/A\n[next]\n  1. get back up to speed\n  2. review the storage doc\n",
+    );
+}
+
+#[test]
+fn bold_and_plain_headings_in_any_order_are_sorted() {
+    check(
+        Format::Planning,
+        "*Next*\n- ship the aggregator\n*Blocked:* short week / moving\nin progress\n- indexer\n",
+        "[in_progress]\n  • indexer\n[blocked]\n  • short week / moving\n[next]\n  • ship the aggregator\n",
+    );
+}
+
+#[test]
+fn standup_synonyms_and_inline_text() {
+    check(
+        Format::Standup,
+        "Yesterday:\n* Pubsub monitoring\n* PR for repo stat\n    - benchmarks attached\nToday: finish the frontend work\n",
+        "[shipped]\n  • Pubsub monitoring\n  • PR for repo stat\n    • benchmarks attached\n[next] finish the frontend work\n",
+    );
+}
+
+#[test]
+fn standup_always_has_both_headings() {
+    check(
+        Format::Standup,
+        "Blocked: no VPN access\n",
+        "[shipped]\n[next]\n[blocked] no VPN access\n",
+    );
+}
+
+#[test]
+fn no_heading_is_one_free_text_update() {
+    check(
+        Format::Planning,
+        "Mostly reviews this week.\nAlso fixed the flaky test.",
+        "[shipped]\n  • Mostly reviews this week.\n  • Also fixed the flaky test.\n",
+    );
+}
+
+#[test]
+fn text_before_the_first_heading_is_kept_and_reported() {
+    check(
+        Format::Planning,
+        "Hi! Here is my update\nNext:\n- docs\n",
+        "[shipped]\n  • Hi! Here is my update\n[next]\n  • docs\n! line 1: line 1 came before any heading; kept under `🚢 Shipped`\n",
+    );
+}
+
+#[test]
+fn repeated_heading_merges_and_reports() {
+    check(
+        Format::Planning,
+        "Blocked:\n- a\nNext:\n- b\nBlocked:\n- c\n",
+        "[blocked]\n  • a\n  • c\n[next]\n  • b\n! line 5: a second `⛔\u{fe0f} Blocked` heading; its items were added to the first\n",
+    );
+}
+
+#[test]
+fn a_sentence_starting_with_a_section_name_is_not_a_heading() {
+    check(
+        Format::Planning,
+        "Done:\n• Blocked on the API team for a day, now fine\n",
+        "[shipped]\n  • Blocked on the API team for a day, now fine\n",
+    );
+}
+
+#[test]
+fn pasted_markdown_format_is_understood() {
+    check(
+        Format::Planning,
+        "- 🚢 Shipped:\n    - Reorganized the indexer\n        - ( the demo is recorded: https://example.org/demo )\n- ⛔️ Blocked:\n    - Short week / moving\n",
+        "[shipped]\n  • Reorganized the indexer\n    • ( the demo is recorded: https://example.org/demo )\n[blocked]\n  • Short week / moving\n",
+    );
+}
+
+#[test]
+fn blockers_ignore_nothing_markers() {
+    let parsed = parse_reply("Blocked: none", Format::Planning, &NoNames);
+    assert!(parsed.update.blockers().is_empty());
+    let parsed = parse_reply(
+        "*Blocked*\n• waiting on infra\n• N/A",
+        Format::Planning,
+        &NoNames,
+    );
+    assert_eq!(
+        parsed.update.blockers(),
+        vec!["waiting on infra".to_string()]
+    );
+}
+
+/// Lines of arbitrary Slack-ish text: bullets, headings, markup, emoji and junk.
+fn reply_line() -> impl Strategy<Value = String> {
+    let indent = prop::sample::select(vec!["", "  ", "    ", "\t", "        "]);
+    let bullet = prop::sample::select(vec!["", "• ", "◦ ", "▪ ", "- ", "* ", "1. ", "-", "*"]);
+    let body = prop_oneof![
+        Just("Shipped:".to_string()),
+        Just(":no_entry: Blocked: the API".to_string()),
+        Just("*Next*".to_string()),
+        Just("This week: finish".to_string()),
+        Just("<https://example.org|link> &amp; <@U1> <!here>".to_string()),
+        Just(":ship::tada: :unknown: 10:30:00".to_string()),
+        "[a-zA-Z0-9 :*_<>|&;@#!.-]{0,24}",
+        any::<String>(),
+    ];
+    (indent, bullet, body).prop_map(|(i, b, t)| format!("{i}{b}{t}"))
+}
+
+/// Every non-blank input line, after mrkdwn conversion, is a heading or appears as text.
+fn accounted_for(input: &str, parsed: &Parsed) -> Result<(), String> {
+    let mut texts: Vec<String> = Vec::new();
+    for s in &parsed.update.sections {
+        texts.extend(s.text.clone());
+        texts.extend(s.lines().into_iter().map(|(_, i)| i.text.clone()));
+    }
+    for line in input.lines().filter(|l| !l.trim().is_empty()) {
+        let converted = mrkdwn::to_markdown(line, &NoNames);
+        let body = classify(&converted, Bullets::Slack).text.to_string();
+        match as_heading(&converted) {
+            Some(h) => {
+                if let Some(rest) = h.rest
+                    && !texts.iter().any(|t| t == rest)
+                {
+                    return Err(format!("inline text {rest:?} of {line:?} lost"));
+                }
+            }
+            None => {
+                if !texts.iter().any(|t| *t == body) {
+                    return Err(format!("line {line:?} (as {body:?}) lost"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn never_panics_and_loses_no_text(lines in prop::collection::vec(reply_line(), 0..24), standup in any::<bool>()) {
+        let input = lines.join("\n");
+        let format = if standup { Format::Standup } else { Format::Planning };
+        let parsed = parse_reply(&input, format, &NoNames);
+        if let Err(e) = accounted_for(&input, &parsed) {
+            prop_assert!(false, "{e}\ninput: {input:?}");
+        }
+    }
+
+    #[test]
+    fn never_panics_on_any_string(input in any::<String>()) {
+        let parsed = parse_reply(&input, Format::Planning, &NoNames);
+        let lines = input.lines().filter(|l| !l.trim().is_empty()).count();
+        let kept: usize = parsed.update.sections.iter()
+            .map(|s| s.lines().len() + usize::from(s.text.is_some()))
+            .sum();
+        prop_assert!(kept <= lines);
+    }
+}
