@@ -171,7 +171,7 @@ fn accounted_for(input: &str, parsed: &Parsed) -> Result<(), String> {
                 }
             }
             None => {
-                if !texts.iter().any(|t| *t == body) {
+                if !texts.contains(&body) {
                     return Err(format!("line {line:?} (as {body:?}) lost"));
                 }
             }
