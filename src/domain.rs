@@ -367,9 +367,6 @@ pub struct Entry {
     pub handle: String,
     /// `None`: no update this cycle (the member is shown as the format shows an empty update).
     pub update: Option<Update>,
-    /// Out of office for this meeting.
-    #[serde(default)]
-    pub away: bool,
 }
 
 /// Everything needed to render one meeting's notes.

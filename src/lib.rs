@@ -1,4 +1,6 @@
 //! standup-bot: runs a team's asynchronous standup in Slack and writes the team's own notes.
 
 pub mod domain;
+pub mod notes;
 pub mod parse;
+pub mod render;
