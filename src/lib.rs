@@ -4,3 +4,4 @@ pub mod domain;
 pub mod notes;
 pub mod parse;
 pub mod render;
+pub mod store;

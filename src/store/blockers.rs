@@ -1,0 +1,108 @@
+//! Blockers: opened by updates or `/standup blocked`, open until resolved.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{OptionalExtension, Params, params};
+
+use super::{Error, Result, Store, parse_ts, ts};
+use crate::domain::{CycleId, TeamId, UserId};
+
+/// An open (or just resolved) blocker with who reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenBlocker {
+    pub id: i64,
+    pub team: TeamId,
+    pub cycle: CycleId,
+    pub date: NaiveDate,
+    pub handle: String,
+    pub user: Option<UserId>,
+    pub text: String,
+    pub opened_at: DateTime<Utc>,
+}
+
+pub(super) fn open_blockers_where(
+    conn: &rusqlite::Connection,
+    filter: &str,
+    params: impl Params,
+) -> Result<Vec<OpenBlocker>> {
+    let sql = format!(
+        "SELECT b.id, c.team_id, c.id, c.date, m.handle, m.slack_user, b.text, b.opened_at
+         FROM blockers b JOIN members m ON m.id = b.member_id JOIN cycles c ON c.id = b.cycle_id
+         WHERE b.resolved_at IS NULL AND {filter} ORDER BY b.opened_at, b.id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(id, team, cycle, date, handle, user, text, opened)| {
+            Ok(OpenBlocker {
+                id,
+                team: TeamId(team),
+                cycle: CycleId(cycle),
+                date: NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+                    .map_err(|e| Error::Data(e.to_string()))?,
+                handle,
+                user: user.map(UserId),
+                text,
+                opened_at: parse_ts(&opened)?,
+            })
+        })
+        .collect()
+}
+
+impl Store {
+    /// Open blockers of a team, oldest first.
+    pub fn open_blockers(&self, team: &TeamId) -> Result<Vec<OpenBlocker>> {
+        open_blockers_where(&self.conn, "c.team_id = ?1", params![team.as_str()])
+    }
+
+    /// Records a blocker a member raised directly (`/standup blocked <text>`).
+    pub fn raise_blocker(
+        &mut self,
+        cycle: CycleId,
+        user: &UserId,
+        text: &str,
+        at: DateTime<Utc>,
+    ) -> Result<OpenBlocker> {
+        let tx = self.conn.transaction()?;
+        let member: i64 = tx
+            .query_row(
+                "SELECT m.id FROM members m JOIN cycles c ON c.team_id = m.team_id WHERE c.id = ?1 AND m.slack_user = ?2",
+                params![cycle.0, user.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| Error::NotFound(format!("{user} is not a member of this team")))?;
+        tx.execute(
+            "INSERT INTO blockers (cycle_id, member_id, text, source, opened_at) VALUES (?1, ?2, ?3, 'command', ?4)",
+            params![cycle.0, member, text, ts(at)],
+        )?;
+        let id = tx.last_insert_rowid();
+        let blocker = open_blockers_where(&tx, "b.id = ?1", params![id])?
+            .pop()
+            .ok_or_else(|| Error::NotFound(format!("blocker {id}")))?;
+        tx.commit()?;
+        Ok(blocker)
+    }
+
+    /// Resolves an open blocker; `by` records who or what resolved it. Returns false when it was
+    /// already resolved (a second click changes nothing).
+    pub fn resolve_blocker(&mut self, id: i64, by: &str, at: DateTime<Utc>) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE blockers SET resolved_at = ?2, resolved_by = ?3 WHERE id = ?1 AND resolved_at IS NULL",
+            params![id, ts(at), by],
+        )?;
+        Ok(n == 1)
+    }
+}

@@ -1,0 +1,192 @@
+//! SQLite storage: the only module that writes SQL.
+//!
+//! One [`Store`] owns one connection (the bot has one writer). The database runs in WAL mode with
+//! foreign keys on; migrations run on open; every multi-row write is one transaction, so a crash
+//! or a full disk leaves the previous state intact.
+
+mod blockers;
+mod cycles;
+mod import;
+mod replies;
+mod schema;
+mod teams;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags};
+
+pub use blockers::OpenBlocker;
+pub use cycles::{CycleInfo, default_blocks};
+pub use import::ImportReport;
+pub use replies::{NewReply, ReplyOutcome};
+pub use teams::{MemberRecord, TeamRecord};
+
+/// What can go wrong with the database, each with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "{path}: cannot open the database: {reason}; check the path and its permissions ([database] path)"
+    )]
+    Open { path: String, reason: String },
+    #[error(
+        "{path}: written by a newer standup-bot (schema version {found}; this binary knows up to {known}); run the newer binary or restore a backup"
+    )]
+    TooNew {
+        path: String,
+        found: i64,
+        known: usize,
+    },
+    #[error(
+        "{path}: not a standup-bot database or damaged ({reason}); restore a backup or point [database] path at a new file"
+    )]
+    Corrupt { path: String, reason: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("stored data could not be read: {0}")]
+    Data(String),
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The bot's database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        let shown = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Open {
+                path: shown.clone(),
+                reason: format!("cannot create {}: {e}", dir.display()),
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::Open {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        Self::setup(conn, path.to_path_buf(), true)
+    }
+
+    /// A private in-memory database, for tests and dry runs.
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        Self::setup(conn, PathBuf::from(":memory:"), false)
+    }
+
+    fn setup(mut conn: Connection, path: PathBuf, wal: bool) -> Result<Store> {
+        let shown = path.display().to_string();
+        let classify = |e: rusqlite::Error| classify_open_error(&shown, e);
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(classify)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(classify)?;
+        let known = schema::latest_version();
+        if version > known as i64 {
+            return Err(Error::TooNew {
+                path: shown,
+                found: version,
+                known,
+            });
+        }
+        if version == 0 {
+            // A file that has tables but no version is someone else's database.
+            let tables: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(classify)?;
+            if tables > 0 {
+                return Err(Error::Corrupt {
+                    path: shown,
+                    reason: "it has tables but no standup-bot schema version".into(),
+                });
+            }
+        }
+        if wal {
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(classify)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(classify)?;
+        }
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(classify)?;
+        schema::migrations()
+            .to_latest(&mut conn)
+            .map_err(|e| match e {
+                rusqlite_migration::Error::RusqliteError { err, .. } => classify(err),
+                other => Error::Corrupt {
+                    path: shown.clone(),
+                    reason: other.to_string(),
+                },
+            })?;
+        let check: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(classify)?;
+        if check != "ok" {
+            return Err(Error::Corrupt {
+                path: shown,
+                reason: format!("integrity check: {check}"),
+            });
+        }
+        Ok(Store { conn, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+}
+
+fn classify_open_error(path: &str, e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match e.sqlite_error_code() {
+        Some(NotADatabase | DatabaseCorrupt) => Error::Corrupt {
+            path: path.to_string(),
+            reason: e.to_string(),
+        },
+        Some(_) => Error::Open {
+            path: path.to_string(),
+            reason: e.to_string(),
+        },
+        None => Error::Sql(e),
+    }
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| Error::Data(format!("timestamp {s:?}: {e}")))
+}
+
+#[cfg(test)]
+mod tests;

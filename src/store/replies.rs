@@ -1,0 +1,199 @@
+//! Replies as received, and the update rebuilt from them.
+//!
+//! Every message and every edit is kept as its own row; the member's update is the parse of
+//! the latest revision of each of their messages, in the order they were sent. Recording a
+//! reply, re-parsing and opening or resolving blockers happen in one transaction.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::blockers::{OpenBlocker, open_blockers_where};
+use super::{Error, Result, Store, ts};
+use crate::domain::{CycleId, Diagnostic, Update, UserId};
+
+/// A message (or an edit of one) from a member.
+#[derive(Debug, Clone)]
+pub struct NewReply<'a> {
+    pub cycle: CycleId,
+    pub user: &'a UserId,
+    /// Where it came from: `dm`, `modal`, `edit`.
+    pub source: &'a str,
+    /// The Slack `ts` of the message (an edit carries the original message's ts).
+    pub slack_ts: &'a str,
+    pub text: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// What recording a reply changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyOutcome {
+    /// False when the same text was already recorded (a redelivered event): nothing changed.
+    pub changed: bool,
+    pub update: Update,
+    pub diagnostics: Vec<Diagnostic>,
+    pub opened: Vec<OpenBlocker>,
+    pub resolved: Vec<OpenBlocker>,
+}
+
+impl Store {
+    /// Records a reply and rebuilds the member's update with `parse` (given the member's whole
+    /// current text). Fails with [`Error::NotFound`] when the user is not a member of the team.
+    pub fn record_reply(
+        &mut self,
+        reply: &NewReply<'_>,
+        parse: impl FnOnce(&str) -> (Update, Vec<Diagnostic>),
+    ) -> Result<ReplyOutcome> {
+        let tx = self.conn.transaction()?;
+        let cycle = reply.cycle.0;
+        let member: i64 = tx
+            .query_row(
+                "SELECT m.id FROM members m JOIN cycles c ON c.team_id = m.team_id
+                 WHERE c.id = ?1 AND m.slack_user = ?2",
+                params![cycle, reply.user.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| {
+                Error::NotFound(format!("{} is not a member of this team", reply.user))
+            })?;
+        let latest: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT revision, text FROM replies WHERE cycle_id = ?1 AND member_id = ?2 AND slack_ts = ?3
+                 ORDER BY revision DESC LIMIT 1",
+                params![cycle, member, reply.slack_ts],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let changed = latest.as_ref().is_none_or(|(_, text)| text != reply.text);
+        if changed {
+            let revision = latest.map_or(0, |(rev, _)| rev + 1);
+            tx.execute(
+                "INSERT INTO replies (cycle_id, member_id, source, slack_ts, revision, text, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![cycle, member, reply.source, reply.slack_ts, revision, reply.text, ts(reply.at)],
+            )?;
+        }
+        let combined = current_text(&tx, cycle, member)?;
+        let (update, diagnostics) = parse(&combined);
+        let mut opened = Vec::new();
+        let mut resolved = Vec::new();
+        if changed {
+            let parsed = serde_json::to_string(&update).map_err(|e| Error::Data(e.to_string()))?;
+            let diags =
+                serde_json::to_string(&diagnostics).map_err(|e| Error::Data(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO updates (cycle_id, member_id, source, parsed, diagnostics, updated_at)
+                 VALUES (?1, ?2, 'slack', ?3, ?4, ?5)
+                 ON CONFLICT (cycle_id, member_id) DO UPDATE SET source = 'slack', parsed = excluded.parsed,
+                     diagnostics = excluded.diagnostics, updated_at = excluded.updated_at",
+                params![cycle, member, parsed, diags, ts(reply.at)],
+            )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO cycle_members (cycle_id, member_id, position)
+                 SELECT ?1, id, position FROM members WHERE id = ?2",
+                params![cycle, member],
+            )?;
+            (opened, resolved) = sync_blockers(&tx, cycle, member, &update.blockers(), reply.at)?;
+        }
+        tx.commit()?;
+        Ok(ReplyOutcome {
+            changed,
+            update,
+            diagnostics,
+            opened,
+            resolved,
+        })
+    }
+
+    /// The member's whole current text for a cycle: the latest revision of each message, in order.
+    pub fn reply_text(&self, cycle: CycleId, user: &UserId) -> Result<Option<String>> {
+        let member: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT m.id FROM members m JOIN cycles c ON c.team_id = m.team_id WHERE c.id = ?1 AND m.slack_user = ?2",
+                params![cycle.0, user.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match member {
+            Some(m) => {
+                let text = current_text(&self.conn, cycle.0, m)?;
+                Ok(Some(text).filter(|t| !t.is_empty()))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// How many revisions of replies are stored for a cycle (all kept, edits included).
+    pub fn reply_revisions(&self, cycle: CycleId) -> Result<usize> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM replies WHERE cycle_id = ?1",
+            params![cycle.0],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+}
+
+fn current_text(conn: &rusqlite::Connection, cycle: i64, member: i64) -> Result<String> {
+    let mut stmt = conn.prepare(
+        "SELECT r.text FROM replies r
+         WHERE r.cycle_id = ?1 AND r.member_id = ?2
+           AND r.revision = (SELECT max(revision) FROM replies x
+                             WHERE x.cycle_id = r.cycle_id AND x.member_id = r.member_id AND x.slack_ts = r.slack_ts)
+         ORDER BY length(r.slack_ts), r.slack_ts",
+    )?;
+    let texts = stmt
+        .query_map(params![cycle, member], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(texts
+        .into_iter()
+        .filter(|t| !t.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// Opens blockers the update names that are not open yet, and resolves the ones it no longer
+/// names. Blockers raised with `/standup blocked` are left to be resolved explicitly.
+fn sync_blockers(
+    tx: &rusqlite::Transaction<'_>,
+    cycle: i64,
+    member: i64,
+    wanted: &[String],
+    at: DateTime<Utc>,
+) -> Result<(Vec<OpenBlocker>, Vec<OpenBlocker>)> {
+    let open = open_blockers_where(
+        tx,
+        "b.member_id = ?1 AND b.cycle_id = ?2 AND b.source = 'update'",
+        params![member, cycle],
+    )?;
+    let mut resolved = Vec::new();
+    for blocker in &open {
+        if !wanted.contains(&blocker.text) {
+            tx.execute(
+                "UPDATE blockers SET resolved_at = ?2, resolved_by = 'update' WHERE id = ?1",
+                params![blocker.id, ts(at)],
+            )?;
+            resolved.push(blocker.clone());
+        }
+    }
+    let mut opened_ids = Vec::new();
+    for text in wanted {
+        if !open.iter().any(|b| &b.text == text) {
+            tx.execute(
+                "INSERT INTO blockers (cycle_id, member_id, text, source, opened_at) VALUES (?1, ?2, ?3, 'update', ?4)",
+                params![cycle, member, text, ts(at)],
+            )?;
+            opened_ids.push(tx.last_insert_rowid());
+        }
+    }
+    let opened = open_blockers_where(
+        tx,
+        "b.member_id = ?1 AND b.cycle_id = ?2",
+        params![member, cycle],
+    )?
+    .into_iter()
+    .filter(|b| opened_ids.contains(&b.id))
+    .collect();
+    Ok((opened, resolved))
+}

@@ -1,0 +1,132 @@
+//! The database schema, as numbered migrations applied on open.
+//!
+//! Migrations are append-only: a released one is never edited, a change is a new entry.
+
+use rusqlite_migration::{M, Migrations};
+
+const V1: &str = r#"
+CREATE TABLE teams (
+    id      TEXT PRIMARY KEY,
+    name    TEXT NOT NULL,
+    format  TEXT NOT NULL,
+    channel TEXT NOT NULL
+);
+
+-- A member known from config (slack_user set) or only from imported notes (slack_user NULL).
+CREATE TABLE members (
+    id         INTEGER PRIMARY KEY,
+    team_id    TEXT NOT NULL REFERENCES teams(id),
+    handle     TEXT NOT NULL,
+    slack_user TEXT,
+    active     INTEGER NOT NULL DEFAULT 1,
+    position   INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (team_id, handle)
+);
+CREATE UNIQUE INDEX members_by_user ON members(team_id, slack_user) WHERE slack_user IS NOT NULL;
+
+-- One team's standup for one meeting date.
+CREATE TABLE cycles (
+    id            INTEGER PRIMARY KEY,
+    team_id       TEXT NOT NULL REFERENCES teams(id),
+    date          TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    source        TEXT NOT NULL CHECK (source IN ('bot', 'import')),
+    import_digest TEXT,
+    created_at    TEXT NOT NULL,
+    UNIQUE (team_id, date)
+);
+
+-- Who is in the cycle's document, in order.
+CREATE TABLE cycle_members (
+    cycle_id  INTEGER NOT NULL REFERENCES cycles(id) ON DELETE CASCADE,
+    member_id INTEGER NOT NULL REFERENCES members(id),
+    position  INTEGER NOT NULL,
+    PRIMARY KEY (cycle_id, member_id)
+);
+
+-- Meeting-level sections: kept verbatim (Agenda, Notes/Questions, ...) and the updates heading.
+CREATE TABLE meeting_sections (
+    cycle_id INTEGER NOT NULL REFERENCES cycles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    role     TEXT NOT NULL CHECK (role IN ('verbatim', 'updates', 'questions')),
+    heading  TEXT NOT NULL,
+    body     TEXT NOT NULL,
+    PRIMARY KEY (cycle_id, position)
+);
+
+-- Every message as received. An edit is a new revision of the same Slack ts.
+CREATE TABLE replies (
+    id          INTEGER PRIMARY KEY,
+    cycle_id    INTEGER NOT NULL REFERENCES cycles(id) ON DELETE CASCADE,
+    member_id   INTEGER NOT NULL REFERENCES members(id),
+    source      TEXT NOT NULL,
+    slack_ts    TEXT NOT NULL,
+    revision    INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    UNIQUE (cycle_id, member_id, slack_ts, revision)
+);
+
+-- The parsed update of a member for a cycle (JSON of domain::Update), rebuilt from replies.
+CREATE TABLE updates (
+    cycle_id    INTEGER NOT NULL REFERENCES cycles(id) ON DELETE CASCADE,
+    member_id   INTEGER NOT NULL REFERENCES members(id),
+    source      TEXT NOT NULL,
+    parsed      TEXT NOT NULL,
+    diagnostics TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (cycle_id, member_id)
+);
+
+CREATE TABLE blockers (
+    id          INTEGER PRIMARY KEY,
+    cycle_id    INTEGER NOT NULL REFERENCES cycles(id) ON DELETE CASCADE,
+    member_id   INTEGER NOT NULL REFERENCES members(id),
+    text        TEXT NOT NULL,
+    source      TEXT NOT NULL CHECK (source IN ('update', 'command')),
+    opened_at   TEXT NOT NULL,
+    resolved_at TEXT,
+    resolved_by TEXT
+);
+CREATE INDEX blockers_open ON blockers(member_id) WHERE resolved_at IS NULL;
+
+-- What the bot posted to Slack, so that a later change edits it instead of posting again.
+CREATE TABLE posts (
+    id             INTEGER PRIMARY KEY,
+    cycle_id       INTEGER NOT NULL REFERENCES cycles(id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL,
+    channel        TEXT NOT NULL,
+    ts             TEXT,
+    file_id        TEXT,
+    content_digest TEXT NOT NULL,
+    posted_at      TEXT NOT NULL
+);
+
+-- Text of imported notes that is not a dated meeting (a free-standing heading, a template).
+CREATE TABLE fragments (
+    team_id  TEXT NOT NULL REFERENCES teams(id),
+    source   TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    line     INTEGER NOT NULL,
+    text     TEXT NOT NULL,
+    PRIMARY KEY (team_id, source, position)
+);
+"#;
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+/// The schema version this binary writes.
+pub fn latest_version() -> usize {
+    1
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().expect("valid migrations");
+        assert_eq!(super::latest_version(), 1);
+    }
+}

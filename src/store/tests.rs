@@ -1,0 +1,478 @@
+use chrono::{NaiveDate, TimeZone, Utc};
+
+use super::*;
+use crate::domain::{ChannelId, CycleId, Format, TeamId, UserId};
+use crate::notes::read_document;
+use crate::parse::{NoNames, parse_reply};
+use crate::render::{Renderer, TemplateRef};
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 3, 11, 9, 0, 0).unwrap()
+}
+
+fn team(format: Format) -> TeamRecord {
+    TeamRecord {
+        id: TeamId::new("orbit"),
+        name: "Team Orbit".into(),
+        format,
+        channel: ChannelId::new("C0123456789"),
+        members: ["maria", "kenji", "li"]
+            .iter()
+            .enumerate()
+            .map(|(i, h)| MemberRecord {
+                user: Some(UserId(format!("U00000000{i}"))),
+                handle: h.to_string(),
+            })
+            .collect(),
+    }
+}
+
+fn store_with(format: Format) -> Store {
+    let mut store = Store::open_in_memory().unwrap();
+    store.sync_team(&team(format)).unwrap();
+    store
+}
+
+/// Every row of every table, for "nothing changed" assertions.
+fn dump(store: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    let tables: Vec<String> = store
+        .conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    for table in tables {
+        let mut stmt = store
+            .conn
+            .prepare(&format!("SELECT * FROM {table}"))
+            .unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let cols: Vec<String> = (0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect();
+                Ok(format!("{table}: {}", cols.join(" | ")))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap();
+        out.extend(rows);
+    }
+    out
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+#[test]
+fn file_database_uses_wal_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/standup.db");
+    {
+        let mut store = Store::open(&path).unwrap();
+        store.sync_team(&team(Format::Planning)).unwrap();
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = store
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.team_ids().unwrap(), vec![TeamId::new("orbit")]);
+}
+
+#[test]
+fn newer_database_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("standup.db");
+    drop(Store::open(&path).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 7)
+        .unwrap();
+    let err = Store::open(&path).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "written by a newer standup-bot (schema version 7; this binary knows up to 1)"
+        ),
+        "{err}"
+    );
+    assert!(err.starts_with(&path.display().to_string()), "{err}");
+}
+
+#[test]
+fn garbage_and_foreign_files_are_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.db");
+    let bytes = b"this is not a database, just text that happens to be long enough".repeat(100);
+    std::fs::write(&garbage, &bytes).unwrap();
+    let err = Store::open(&garbage).unwrap_err().to_string();
+    assert!(
+        err.contains("not a standup-bot database or damaged"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&garbage).unwrap(),
+        bytes,
+        "the file is left as it was"
+    );
+
+    let foreign = dir.path().join("foreign.db");
+    rusqlite::Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let err = Store::open(&foreign).unwrap_err().to_string();
+    assert!(
+        err.contains("has tables but no standup-bot schema version"),
+        "{err}"
+    );
+}
+
+#[test]
+fn imported_canonical_notes_compile_to_the_same_bytes() {
+    for (format, name) in [
+        (Format::Planning, "planning.md"),
+        (Format::Standup, "standup.md"),
+    ] {
+        let mut store = store_with(format);
+        let text = fixture(name);
+        let doc = read_document(&text, format).unwrap();
+        let report = store
+            .import_document(&TeamId::new("orbit"), name, &doc, now())
+            .unwrap();
+        assert_eq!(report.created, vec![date("2024-03-11")]);
+        let meeting = store
+            .meeting(&TeamId::new("orbit"), format, date("2024-03-11"))
+            .unwrap();
+        let out = Renderer::new()
+            .render(&TemplateRef::Builtin(format), &meeting)
+            .unwrap();
+        assert_eq!(out, text, "{name}");
+    }
+}
+
+#[test]
+fn reimporting_the_same_file_changes_nothing() {
+    let mut store = store_with(Format::Standup);
+    let text = fixture("standup-handtyped.md");
+    let doc = read_document(&text, Format::Standup).unwrap();
+    let first = store
+        .import_document(&TeamId::new("orbit"), "notes.md", &doc, now())
+        .unwrap();
+    assert_eq!(first.created.len(), 2);
+    assert_eq!(first.fragments, 2);
+    let before = dump(&store);
+    let later = now() + chrono::Duration::hours(1);
+    let again = store
+        .import_document(&TeamId::new("orbit"), "notes.md", &doc, later)
+        .unwrap();
+    assert!(!again.changed(), "{again:?}");
+    assert_eq!(again.unchanged.len(), 2);
+    assert_eq!(dump(&store), before);
+}
+
+#[test]
+fn changed_notes_replace_imported_text_but_keep_slack_updates() {
+    let mut store = store_with(Format::Standup);
+    let orbit = TeamId::new("orbit");
+    let text = fixture("standup.md");
+    let doc = read_document(&text, Format::Standup).unwrap();
+    store.import_document(&orbit, "n.md", &doc, now()).unwrap();
+    // maria (U000000000) then answers in Slack for the same meeting.
+    let cycle = store.cycle(&orbit, date("2024-03-11")).unwrap().unwrap();
+    let maria = UserId::new("U000000000");
+    let reply = NewReply {
+        cycle: cycle.id,
+        user: &maria,
+        source: "dm",
+        slack_ts: "1710147600.000100",
+        text: "Last week:\n- from slack",
+        at: now(),
+    };
+    store
+        .record_reply(&reply, |t| {
+            let p = parse_reply(t, Format::Standup, &NoNames);
+            (p.update, p.diagnostics)
+        })
+        .unwrap();
+
+    let edited = text.replace("* Reviews", "* Reviews and docs");
+    let doc = read_document(&edited, Format::Standup).unwrap();
+    let report = store.import_document(&orbit, "n.md", &doc, now()).unwrap();
+    assert_eq!(report.replaced, vec![date("2024-03-11")]);
+    assert_eq!(
+        report.kept_from_slack,
+        vec![(date("2024-03-11"), "maria".to_string())]
+    );
+    let meeting = store
+        .meeting(&orbit, Format::Standup, date("2024-03-11"))
+        .unwrap();
+    let out = Renderer::new()
+        .render(&TemplateRef::Builtin(Format::Standup), &meeting)
+        .unwrap();
+    assert!(
+        out.contains("##### @maria\n\nLast week:\n\n* from slack\n\nThis week:\n\n##### @kenji"),
+        "{out}"
+    );
+}
+
+#[test]
+fn new_cycles_copy_the_previous_meetings_sections() {
+    let mut store = store_with(Format::Planning);
+    let orbit = TeamId::new("orbit");
+    let first = store
+        .ensure_cycle(
+            &orbit,
+            Format::Planning,
+            date("2024-03-11"),
+            "Team Orbit Planning 2024-03-11",
+            now(),
+        )
+        .unwrap();
+    let m1 = store.meeting(&orbit, Format::Planning, first.date).unwrap();
+    assert_eq!(m1.blocks, default_blocks(Format::Planning));
+    assert_eq!(
+        m1.entries
+            .iter()
+            .map(|e| e.handle.as_str())
+            .collect::<Vec<_>>(),
+        ["maria", "kenji", "li"]
+    );
+    store
+        .conn
+        .execute(
+            "UPDATE meeting_sections SET body = 'Board review' WHERE role = 'questions'",
+            [],
+        )
+        .unwrap();
+    let again = store
+        .ensure_cycle(
+            &orbit,
+            Format::Planning,
+            date("2024-03-11"),
+            "ignored",
+            now(),
+        )
+        .unwrap();
+    assert_eq!(again.id, first.id);
+    store
+        .ensure_cycle(
+            &orbit,
+            Format::Planning,
+            date("2024-03-18"),
+            "Team Orbit Planning 2024-03-18",
+            now(),
+        )
+        .unwrap();
+    let m2 = store
+        .meeting(&orbit, Format::Planning, date("2024-03-18"))
+        .unwrap();
+    assert_eq!(m2.blocks.last().unwrap().body, "Board review");
+    let err = store
+        .meeting(&orbit, Format::Planning, date("2024-01-01"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("team `orbit` has no meeting on 2024-01-01"),
+        "{err}"
+    );
+}
+
+fn reply_in(
+    store: &mut Store,
+    cycle: CycleId,
+    user: &UserId,
+    ts: &str,
+    text: &str,
+) -> ReplyOutcome {
+    let reply = NewReply {
+        cycle,
+        user,
+        source: "dm",
+        slack_ts: ts,
+        text,
+        at: now(),
+    };
+    store
+        .record_reply(&reply, |t| {
+            let p = parse_reply(t, Format::Planning, &NoNames);
+            (p.update, p.diagnostics)
+        })
+        .unwrap()
+}
+
+#[test]
+fn replies_edits_and_redeliveries() {
+    let mut store = store_with(Format::Planning);
+    let orbit = TeamId::new("orbit");
+    let cycle = store
+        .ensure_cycle(&orbit, Format::Planning, date("2024-03-11"), "T", now())
+        .unwrap()
+        .id;
+    let kenji = UserId::new("U000000001");
+    let first = reply_in(
+        &mut store,
+        cycle,
+        &kenji,
+        "1710147600.000100",
+        "Shipped:\n- indexer",
+    );
+    assert!(first.changed && first.opened.is_empty());
+    let second = reply_in(
+        &mut store,
+        cycle,
+        &kenji,
+        "1710147700.000100",
+        "Blocked:\n- waiting on infra",
+    );
+    assert_eq!(
+        second
+            .opened
+            .iter()
+            .map(|b| b.text.as_str())
+            .collect::<Vec<_>>(),
+        ["waiting on infra"]
+    );
+    assert_eq!(store.open_blockers(&orbit).unwrap().len(), 1);
+    // The same event again changes nothing.
+    let dup = reply_in(
+        &mut store,
+        cycle,
+        &kenji,
+        "1710147700.000100",
+        "Blocked:\n- waiting on infra",
+    );
+    assert!(!dup.changed && dup.opened.is_empty());
+    // An edit of the second message replaces it; the blocker it no longer names is resolved.
+    let edit = reply_in(
+        &mut store,
+        cycle,
+        &kenji,
+        "1710147700.000100",
+        "Blocked: N/A\nNext:\n- ship",
+    );
+    assert_eq!(
+        edit.resolved
+            .iter()
+            .map(|b| b.text.as_str())
+            .collect::<Vec<_>>(),
+        ["waiting on infra"]
+    );
+    assert!(store.open_blockers(&orbit).unwrap().is_empty());
+    assert_eq!(
+        store.reply_revisions(cycle).unwrap(),
+        3,
+        "every revision is kept"
+    );
+    assert_eq!(
+        store.reply_text(cycle, &kenji).unwrap().unwrap(),
+        "Shipped:\n- indexer\nBlocked: N/A\nNext:\n- ship"
+    );
+    let meeting = store
+        .meeting(&orbit, Format::Planning, date("2024-03-11"))
+        .unwrap();
+    let out = Renderer::new()
+        .render(&TemplateRef::Builtin(Format::Planning), &meeting)
+        .unwrap();
+    assert!(out.contains("@maria\n\n@kenji\n- 🚢 Shipped:\n    - indexer\n- ⛔\u{fe0f} Blocked:\n    - N/A\n- ⏭ Next:\n    - ship\n\n@li\n"), "{out}");
+}
+
+#[test]
+fn non_members_cannot_reply() {
+    let mut store = store_with(Format::Planning);
+    let cycle = store
+        .ensure_cycle(
+            &TeamId::new("orbit"),
+            Format::Planning,
+            date("2024-03-11"),
+            "T",
+            now(),
+        )
+        .unwrap()
+        .id;
+    let stranger = UserId::new("U999999999");
+    let reply = NewReply {
+        cycle,
+        user: &stranger,
+        source: "dm",
+        slack_ts: "1.0",
+        text: "hi",
+        at: now(),
+    };
+    let err = store
+        .record_reply(&reply, |_| unreachable!("not parsed"))
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)));
+    assert_eq!(store.reply_revisions(cycle).unwrap(), 0);
+}
+
+#[test]
+fn raised_blockers_resolve_once() {
+    let mut store = store_with(Format::Planning);
+    let orbit = TeamId::new("orbit");
+    let cycle = store
+        .ensure_cycle(&orbit, Format::Planning, date("2024-03-11"), "T", now())
+        .unwrap()
+        .id;
+    let li = UserId::new("U000000002");
+    let b = store
+        .raise_blocker(cycle, &li, "no prod access", now())
+        .unwrap();
+    assert_eq!(
+        (b.handle.as_str(), b.text.as_str()),
+        ("li", "no prod access")
+    );
+    // An update without it does not resolve a blocker raised by command.
+    reply_in(&mut store, cycle, &li, "1.0", "Next: x");
+    assert_eq!(store.open_blockers(&orbit).unwrap().len(), 1);
+    assert!(store.resolve_blocker(b.id, "U000000002", now()).unwrap());
+    assert!(!store.resolve_blocker(b.id, "U000000002", now()).unwrap());
+    assert!(store.open_blockers(&orbit).unwrap().is_empty());
+}
+
+#[test]
+fn config_changes_keep_history() {
+    let mut store = store_with(Format::Planning);
+    let orbit = TeamId::new("orbit");
+    let doc = read_document(&fixture("planning.md"), Format::Planning).unwrap();
+    store.import_document(&orbit, "p.md", &doc, now()).unwrap();
+    let mut t = team(Format::Planning);
+    t.members.remove(1); // kenji leaves
+    t.members.push(MemberRecord {
+        user: Some(UserId::new("U00000000Z")),
+        handle: "zoe".into(),
+    });
+    store.sync_team(&t).unwrap();
+    let handles: Vec<String> = store
+        .active_members(&orbit)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.handle)
+        .collect();
+    assert_eq!(handles, ["maria", "li", "zoe"]);
+    // The old meeting still shows kenji.
+    let meeting = store
+        .meeting(&orbit, Format::Planning, date("2024-03-11"))
+        .unwrap();
+    assert!(meeting.entries.iter().any(|e| e.handle == "kenji"));
+}
