@@ -261,18 +261,14 @@ impl Section {
         self.items.iter().flat_map(Item::walk).collect()
     }
 
-    /// All the words in the section, for deciding whether it says anything.
-    pub fn texts(&self) -> impl Iterator<Item = &str> {
-        self.text
-            .as_deref()
-            .into_iter()
-            .chain(self.lines().into_iter().map(|(_, i)| i.text.as_str()))
-            .collect::<Vec<_>>()
-            .into_iter()
+    /// The section's texts: its inline text, then every item, depth first.
+    pub fn texts(&self) -> Vec<&str> {
+        let items = self.lines().into_iter().map(|(_, i)| i.text.as_str());
+        self.text.as_deref().into_iter().chain(items).collect()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.texts().all(|t| t.trim().is_empty())
+        self.texts().iter().all(|t| t.trim().is_empty())
     }
 }
 

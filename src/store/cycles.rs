@@ -183,7 +183,7 @@ impl Store {
                 .and_then(|u| u.section(SectionKind::Questions))
                 && section.heading.is_none()
             {
-                questions.extend(section.texts().map(|t| Question {
+                questions.extend(section.texts().into_iter().map(|t| Question {
                     handle: handle.clone(),
                     text: t.to_string(),
                 }));

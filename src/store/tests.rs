@@ -476,3 +476,23 @@ fn config_changes_keep_history() {
         .unwrap();
     assert!(meeting.entries.iter().any(|e| e.handle == "kenji"));
 }
+
+#[test]
+fn posts_are_remembered_latest_first() {
+    let mut store = store_with(Format::Planning);
+    let cycle = store.ensure_cycle(&TeamId::new("orbit"), Format::Planning, date("2024-03-11"), "T", now()).unwrap().id;
+    assert_eq!(store.last_post(cycle, "document").unwrap(), None);
+    let mut post = Post {
+        cycle,
+        kind: "document".into(),
+        channel: ChannelId::new("C0123456789"),
+        ts: Some("1710147600.000100".into()),
+        file_id: Some("F1".into()),
+        content_digest: "abc".into(),
+        posted_at: now(),
+    };
+    store.record_post(&post).unwrap();
+    post.file_id = Some("F2".into());
+    store.record_post(&post).unwrap();
+    assert_eq!(store.last_post(cycle, "document").unwrap(), Some(post));
+}

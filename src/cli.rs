@@ -1,0 +1,328 @@
+//! The command line: what each `standup-bot` sub-command does, on top of the library.
+//!
+//! `main.rs` only parses arguments, sets up logging and reports errors; everything a command
+//! does is here so tests can call it.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use crate::config::{Config, TeamConfig};
+use crate::domain::{Format, TeamId};
+use crate::error::{Error, Result};
+use crate::notes;
+use crate::parse::{NoNames, parse_reply};
+use crate::render::{Renderer, TemplateRef};
+use crate::store::{MemberRecord, Store, TeamRecord};
+
+#[derive(Debug, Parser)]
+#[command(name = "standup-bot", version, about = "Runs your team's async standup in Slack and writes your own meeting notes")]
+pub struct Cli {
+    /// Config file [default: config/standup.toml, else config/standup.example.toml]
+    #[arg(long, global = true, env = "STANDUP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log format
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "STANDUP_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the config file: zones, schedules, templates, members, unknown keys
+    CheckConfig,
+    /// Parse a reply (Slack mrkdwn) and print the update as JSON
+    Parse {
+        /// Which format's sections to use
+        #[arg(long, value_enum, default_value_t = FormatArg::Planning)]
+        format: FormatArg,
+        /// File with the reply text [default: standard input]
+        file: Option<PathBuf>,
+    },
+    /// Import existing meeting notes (one meeting or many separated by `---`)
+    Import {
+        /// Team id from the config
+        #[arg(long)]
+        team: String,
+        /// Read and report, but change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// The Markdown notes
+        file: PathBuf,
+    },
+    /// Render a stored meeting as the team's notes
+    Compile {
+        /// Team id from the config
+        #[arg(long)]
+        team: String,
+        /// Meeting date (YYYY-MM-DD) [default: the latest meeting]
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Write to this file instead of standard output
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// List the team's meeting dates instead
+        #[arg(long)]
+        list: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Planning,
+    Standup,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Planning => Format::Planning,
+            FormatArg::Standup => Format::Standup,
+        }
+    }
+}
+
+/// Runs a command, writing its output to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
+    match cli.command {
+        Command::Parse { format, file } => parse_command(format.into(), file.as_deref(), out),
+        Command::CheckConfig => {
+            let (config, renderer) = load(cli.config.as_deref())?;
+            let _ = renderer;
+            let members: usize = config.teams.iter().map(|t| t.members.len()).sum();
+            writeln!(
+                out,
+                "{}: ok ({} team{}, {members} member{})",
+                config.path.display(),
+                config.teams.len(),
+                plural(config.teams.len()),
+                plural(members)
+            )
+            .map_err(stdout_error)
+        }
+        Command::Import { team, dry_run, file } => {
+            let (config, _) = load(cli.config.as_deref())?;
+            import_command(&config, &team, &file, dry_run, out)
+        }
+        Command::Compile { team, date, out: out_file, list } => {
+            let (config, renderer) = load(cli.config.as_deref())?;
+            compile_command(&config, &renderer, &team, date, out_file.as_deref(), list, out)
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn stdout_error(e: std::io::Error) -> Error {
+    Error::Io { path: PathBuf::from("<stdout>"), source: e }
+}
+
+/// Loads the config and compiles every team's template, so a broken template stops start-up.
+pub fn load(path: Option<&Path>) -> Result<(Config, Renderer)> {
+    let path = path.map_or_else(crate::config::default_path, Path::to_path_buf);
+    let config = Config::load(&path)?;
+    let mut renderer = Renderer::new();
+    for team in &config.teams {
+        if let Some(template) = &team.template {
+            renderer.add_template_file(template)?;
+        }
+    }
+    Ok((config, renderer))
+}
+
+/// The template a team renders with.
+pub fn template_of(team: &TeamConfig) -> TemplateRef {
+    match &team.template {
+        Some(path) => TemplateRef::Custom(path.display().to_string()),
+        None => TemplateRef::Builtin(team.format),
+    }
+}
+
+/// The team's stored form, as configured.
+pub fn team_record(team: &TeamConfig) -> TeamRecord {
+    TeamRecord {
+        id: team.id.clone(),
+        name: team.name.clone(),
+        format: team.format,
+        channel: team.channel.clone(),
+        members: team
+            .members
+            .iter()
+            .map(|m| MemberRecord {
+                user: Some(m.user.clone()),
+                handle: m.handle.clone().unwrap_or_else(|| m.user.to_string()),
+            })
+            .collect(),
+    }
+}
+
+fn find_team<'c>(config: &'c Config, id: &str) -> Result<&'c TeamConfig> {
+    config.teams.iter().find(|t| t.id.as_str() == id).ok_or_else(|| {
+        let known: Vec<&str> = config.teams.iter().map(|t| t.id.as_str()).collect();
+        Error::Usage(format!(
+            "no team `{id}` in {}; teams there: {}",
+            config.path.display(),
+            known.join(", ")
+        ))
+    })
+}
+
+/// Opens the database and makes its teams match the config.
+pub fn open_store(config: &Config) -> Result<Store> {
+    let mut store = Store::open(&config.database.path)?;
+    for team in &config.teams {
+        store.sync_team(&team_record(team))?;
+    }
+    Ok(store)
+}
+
+fn read_input(file: Option<&Path>) -> Result<String> {
+    let mut bytes = Vec::new();
+    match file {
+        Some(path) => {
+            bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        }
+        None => {
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|source| Error::Io { path: PathBuf::from("<stdin>"), source })?;
+        }
+    }
+    // Replies and notes are text; a stray invalid byte must not lose the rest of the file.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn parse_command(format: Format, file: Option<&Path>, out: &mut dyn Write) -> Result<()> {
+    let text = read_input(file)?;
+    let parsed = parse_reply(&text, format, &NoNames);
+    write_json(out, &parsed)
+}
+
+fn write_json(out: &mut dyn Write, value: &impl Serialize) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| stdout_error(e.into()))?;
+    writeln!(out).map_err(stdout_error)
+}
+
+fn import_command(config: &Config, team_id: &str, file: &Path, dry_run: bool, out: &mut dyn Write) -> Result<()> {
+    let team = find_team(config, team_id)?;
+    let text = read_input(Some(file))?;
+    let document =
+        notes::read_document(&text, team.format).map_err(|source| Error::Notes { path: file.to_path_buf(), source })?;
+    for d in &document.diagnostics {
+        writeln!(out, "{}:{}: note: {}", file.display(), d.line, d.message).map_err(stdout_error)?;
+    }
+    let meetings = document.chunks.iter().filter(|c| matches!(c, notes::Chunk::Meeting(_))).count();
+    if dry_run {
+        writeln!(
+            out,
+            "{}: {meetings} meeting{} and {} other piece{} of text would be imported into team `{}` (dry run: nothing written)",
+            file.display(),
+            plural(meetings),
+            document.chunks.len() - meetings,
+            plural(document.chunks.len() - meetings),
+            team.id
+        )
+        .map_err(stdout_error)?;
+        return Ok(());
+    }
+    let mut store = open_store(config)?;
+    let source = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let report = store.import_document(&team.id, &source, &document, Utc::now())?;
+    let dates = |ds: &[NaiveDate]| ds.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    writeln!(
+        out,
+        "{}: team `{}`: {} new, {} updated, {} unchanged meeting{}; {} other piece{} of text kept",
+        file.display(),
+        team.id,
+        report.created.len(),
+        report.replaced.len(),
+        report.unchanged.len(),
+        plural(report.created.len() + report.replaced.len() + report.unchanged.len()),
+        report.fragments,
+        plural(report.fragments),
+    )
+    .map_err(stdout_error)?;
+    if !report.created.is_empty() {
+        writeln!(out, "  new: {}", dates(&report.created)).map_err(stdout_error)?;
+    }
+    if !report.replaced.is_empty() {
+        writeln!(out, "  updated: {}", dates(&report.replaced)).map_err(stdout_error)?;
+    }
+    for (date, handle) in &report.kept_from_slack {
+        writeln!(out, "  kept @{handle}'s update from Slack for {date} (the notes' version was not imported)")
+            .map_err(stdout_error)?;
+    }
+    if !report.new_members.is_empty() {
+        writeln!(
+            out,
+            "  people in the notes who are not in the config: @{} (kept as former members)",
+            report.new_members.join(", @")
+        )
+        .map_err(stdout_error)?;
+    }
+    Ok(())
+}
+
+fn compile_command(
+    config: &Config,
+    renderer: &Renderer,
+    team_id: &str,
+    date: Option<NaiveDate>,
+    out_file: Option<&Path>,
+    list: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let team = find_team(config, team_id)?;
+    let store = open_store(config)?;
+    let cycles = store.cycles(&team.id)?;
+    if list {
+        for c in &cycles {
+            writeln!(out, "{}  {}", c.date, c.title).map_err(stdout_error)?;
+        }
+        return Ok(());
+    }
+    let date = match date {
+        Some(d) => d,
+        None => cycles.first().map(|c| c.date).ok_or_else(|| {
+            Error::Usage(format!(
+                "team `{}` has no meetings yet; import notes with `standup-bot import --team {} FILE`",
+                team.id, team.id
+            ))
+        })?,
+    };
+    let text = compile(&store, renderer, team, date)?;
+    match out_file {
+        Some(path) => write_atomically(path, text.as_bytes()),
+        None => out.write_all(text.as_bytes()).map_err(stdout_error),
+    }
+}
+
+/// Renders the stored meeting of `team` on `date`.
+pub fn compile(store: &Store, renderer: &Renderer, team: &TeamConfig, date: NaiveDate) -> Result<String> {
+    let meeting = store.meeting(&TeamId::new(team.id.as_str()), team.format, date)?;
+    Ok(renderer.render(&template_of(team), &meeting)?)
+}
+
+/// Writes through a temporary file in the same directory, so a reader never sees half a file
+/// and a failed write (a full disk) leaves the old file in place.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
