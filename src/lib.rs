@@ -1,5 +1,5 @@
 //! standup-bot: runs a team's asynchronous standup in Slack and writes the team's own notes.
 
-pub mod domain;
 pub mod config;
+pub mod domain;
 pub mod schedule;

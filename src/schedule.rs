@@ -63,7 +63,10 @@ impl Schedule {
             ));
         }
         let cron = parser.parse(text).map_err(|e| explain(&fields, e))?;
-        Ok(Schedule { source: text.to_string(), cron })
+        Ok(Schedule {
+            source: text.to_string(),
+            cron,
+        })
     }
 
     /// The expression as written (trimmed).
@@ -83,7 +86,10 @@ impl Schedule {
         let mut cursor = wall_clock(after, tz);
         let mut inclusive = true;
         loop {
-            let wall = self.cron.find_next_occurrence(&cursor.and_utc(), inclusive).ok()?;
+            let wall = self
+                .cron
+                .find_next_occurrence(&cursor.and_utc(), inclusive)
+                .ok()?;
             let wall = wall.naive_utc();
             let fire = instant_of(wall, tz)?;
             if fire > after {
@@ -108,7 +114,10 @@ impl Schedule {
         };
         let mut inclusive = true;
         loop {
-            let wall = self.cron.find_previous_occurrence(&cursor.and_utc(), inclusive).ok()?;
+            let wall = self
+                .cron
+                .find_previous_occurrence(&cursor.and_utc(), inclusive)
+                .ok()?;
             let wall = wall.naive_utc();
             let fire = instant_of(wall, tz)?;
             if fire <= at {
@@ -158,14 +167,17 @@ fn explain(fields: &[&str], error: croner::errors::CronError) -> String {
         .year(Year::Disallowed)
         .build();
     let culprit = (0..fields.len()).find(|&i| {
-        let mut alone = vec!["*"; 6];
+        let mut alone = ["*"; 6];
         alone[6 - fields.len() + i] = fields[i];
         parser.parse(&alone.join(" ")).is_err()
     });
     match culprit {
         Some(i) => {
             let (name, range) = names[i];
-            format!("{error} in the {name} field `{}` (allowed: {range})", fields[i])
+            format!(
+                "{error} in the {name} field `{}` (allowed: {range})",
+                fields[i]
+            )
         }
         None => error.to_string(),
     }
@@ -235,15 +247,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         let number: u64 = rest[..digits]
             .parse()
             .map_err(|_| format!("number too large in `{text}`"))?;
-        rest = &rest[digits..];
+        rest = rest[digits..].trim_start();
         let letters = rest.len() - rest.trim_start_matches(char::is_alphabetic).len();
         let unit = &rest[..letters];
         if unit.is_empty() {
-            return Err(format!("`{text}` has no unit: write it as e.g. {number}m or {number}s"));
+            return Err(format!(
+                "`{text}` has no unit: write it as e.g. {number}m or {number}s"
+            ));
         }
-        let Some(index) = UNITS.iter().position(|(u, _)| unit.len() == 1 && unit.starts_with(*u))
+        let Some(index) = UNITS
+            .iter()
+            .position(|(u, _)| unit.len() == 1 && unit.starts_with(*u))
         else {
-            return Err(format!("unknown unit `{unit}` in `{text}` (units are d, h, m, s)"));
+            return Err(format!(
+                "unknown unit `{unit}` in `{text}` (units are d, h, m, s)"
+            ));
         };
         if last_unit.is_some_and(|last| index <= last) {
             return Err(format!(
@@ -297,7 +315,9 @@ mod tests {
         let mut at = utc(at);
         let mut got = Vec::new();
         for _ in 0..expect.len() {
-            let fire = cron.prev_at_or_before(at, tz).expect("a previous fire time");
+            let fire = cron
+                .prev_at_or_before(at, tz)
+                .expect("a previous fire time");
             got.push(fire.with_timezone(&tz).to_rfc3339());
             at = fire - TimeDelta::seconds(1);
         }
@@ -341,8 +361,14 @@ mod tests {
     #[case::both_restricted_is_or("0 9 5 * Mon", "2024-07-01 2024-07-05 2024-07-08 2024-07-15")]
     // A starred day-of-month (`*/2`: odd days) makes Vixie cron require both.
     #[case::starred_dom_is_and("0 9 */2 * Mon", "2024-07-01 2024-07-15 2024-07-29 2024-08-05")]
-    #[case::plain_star_dom_means_dow_only("0 9 * * Mon", "2024-07-01 2024-07-08 2024-07-15 2024-07-22")]
-    #[case::plain_star_dow_means_dom_only("0 9 5 * *", "2024-07-05 2024-08-05 2024-09-05 2024-10-05")]
+    #[case::plain_star_dom_means_dow_only(
+        "0 9 * * Mon",
+        "2024-07-01 2024-07-08 2024-07-15 2024-07-22"
+    )]
+    #[case::plain_star_dow_means_dom_only(
+        "0 9 5 * *",
+        "2024-07-05 2024-08-05 2024-09-05 2024-10-05"
+    )]
     fn day_of_month_and_day_of_week_combine_like_vixie_cron(
         #[case] source: &str,
         #[case] expect: &str,
@@ -367,12 +393,18 @@ mod tests {
         let cron = schedule(source);
         assert_eq!(cron.source(), source.trim());
         assert_eq!(cron.to_string(), source.trim());
-        assert_eq!(format!("{cron:?}"), format!("Schedule({:?})", source.trim()));
+        assert_eq!(
+            format!("{cron:?}"),
+            format!("Schedule({:?})", source.trim())
+        );
     }
 
     #[rstest]
     #[case::empty("", "empty")]
-    #[case::too_few_fields("0 9 * *", "expected 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, found 4")]
+    #[case::too_few_fields(
+        "0 9 * *",
+        "expected 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, found 4"
+    )]
     #[case::year_field("0 0 9 * * Mon 2030", "found 7")]
     #[case::hour_out_of_range("0 25 * * *", "in the hour field `25` (allowed: 0-23)")]
     #[case::second_out_of_range("60 0 9 * * *", "in the second field `60` (allowed: 0-59)")]
@@ -381,7 +413,10 @@ mod tests {
     #[case::words("every day at nine", "found 4")]
     fn rejected(#[case] source: &str, #[case] needle: &str) {
         let err = Schedule::parse(source).expect_err(source);
-        assert!(err.contains(needle), "{source:?}: {err:?} should mention {needle:?}");
+        assert!(
+            err.contains(needle),
+            "{source:?}: {err:?} should mention {needle:?}"
+        );
     }
 
     #[test]
@@ -398,11 +433,17 @@ mod tests {
     fn strictly_after_and_at_or_before() {
         let cron = schedule("0 9 * * *");
         let nine = utc("2024-06-03T09:00:00Z");
-        assert_eq!(cron.next_after(nine, Tz::UTC), Some(utc("2024-06-04T09:00:00Z")));
+        assert_eq!(
+            cron.next_after(nine, Tz::UTC),
+            Some(utc("2024-06-04T09:00:00Z"))
+        );
         assert_eq!(cron.prev_at_or_before(nine, Tz::UTC), Some(nine));
         let just_before = nine - TimeDelta::nanoseconds(1);
         assert_eq!(cron.next_after(just_before, Tz::UTC), Some(nine));
-        assert_eq!(cron.prev_at_or_before(just_before, Tz::UTC), Some(utc("2024-06-02T09:00:00Z")));
+        assert_eq!(
+            cron.prev_at_or_before(just_before, Tz::UTC),
+            Some(utc("2024-06-02T09:00:00Z"))
+        );
         let just_after = nine + TimeDelta::milliseconds(500);
         assert_eq!(cron.prev_at_or_before(just_after, Tz::UTC), Some(nine));
     }
@@ -526,7 +567,10 @@ mod tests {
             }
             backward.reverse();
             assert_eq!(forward, backward, "{source:?} in {tz}");
-            assert!(forward.windows(2).all(|w| w[0] < w[1]), "{source:?} in {tz}");
+            assert!(
+                forward.windows(2).all(|w| w[0] < w[1]),
+                "{source:?} in {tz}"
+            );
         }
     }
 
@@ -538,7 +582,10 @@ mod tests {
         let cron = schedule("0 9 * * *");
         let fire = cron.next_after(utc("2011-12-29T20:00:00Z"), apia).unwrap();
         let local = fire.with_timezone(&apia);
-        assert_eq!(local.date_naive(), NaiveDate::from_ymd_opt(2011, 12, 31).unwrap());
+        assert_eq!(
+            local.date_naive(),
+            NaiveDate::from_ymd_opt(2011, 12, 31).unwrap()
+        );
         assert_eq!((local.hour(), local.minute()), (0, 0));
         let after = cron.next_after(fire, apia).unwrap().with_timezone(&apia);
         assert_eq!(after.to_rfc3339(), "2011-12-31T09:00:00+14:00");
@@ -556,6 +603,7 @@ mod tests {
     #[case("2h", 2 * 3600)]
     #[case("1h30m", 5400)]
     #[case("1h 30m", 5400)]
+    #[case("2 h", 7200)]
     #[case("1d", 86_400)]
     #[case("1d2h3m4s", 86_400 + 2 * 3600 + 3 * 60 + 4)]
     #[case("0s", 0)]
@@ -574,10 +622,14 @@ mod tests {
     #[case::smaller_unit_first("30m1h", "lists a smaller one first")]
     #[case::repeated_unit("1h1h", "repeats a unit")]
     #[case::trailing_number("1h30", "has no unit")]
+    #[case::words("2 hours", "unknown unit `hours`")]
     #[case::overflow("99999999999999999999s", "too large")]
     #[case::too_long("999999999999999999d", "too long")]
     fn bad_durations(#[case] text: &str, #[case] needle: &str) {
         let err = parse_duration(text).expect_err(text);
-        assert!(err.contains(needle), "{text:?}: {err:?} should mention {needle:?}");
+        assert!(
+            err.contains(needle),
+            "{text:?}: {err:?} should mention {needle:?}"
+        );
     }
 }
