@@ -186,24 +186,14 @@ impl Config {
         let database = check.database(root.get("database"));
         let slack = check.slack(root.get("slack"));
         let teams = check.teams(root.get("team"));
-        if !check.problems.is_empty() {
-            return Err(ConfigError::Invalid(check.problems));
-        }
         match (database, slack) {
-            (Some(database), Some(slack)) => Ok(Config {
+            (Ok(database), Ok(slack)) if check.problems.is_empty() => Ok(Config {
                 path: path.to_path_buf(),
                 database,
                 slack,
                 teams,
             }),
-            // Every None above comes with a problem, so this is unreachable in practice; still,
-            // say something true rather than panic.
-            _ => Err(ConfigError::Invalid(vec![Problem {
-                file: path.display().to_string(),
-                key: "database".to_string(),
-                message: "the [database] or [slack] section could not be read".to_string(),
-                fix: "check both sections against config/standup.example.toml".to_string(),
-            }])),
+            _ => Err(ConfigError::Invalid(check.problems)),
         }
     }
 
@@ -286,6 +276,12 @@ fn syntax_error(path: &Path, text: &str, error: &toml::de::Error) -> ConfigError
     }
 }
 
+/// Marks a value as unusable because a problem about it has been recorded. Checking carries on
+/// with the other keys, so one load reports everything.
+struct Reported;
+
+type Checked<T> = Result<T, Reported>;
+
 /// Walks the parsed TOML, building typed values and collecting problems.
 struct Checker {
     file: String,
@@ -303,22 +299,26 @@ impl Checker {
         }
     }
 
-    fn report(&mut self, key: &str, message: impl Into<String>, fix: impl Into<String>) {
+    /// Records a problem; returns [`Reported`] so callers can `return Err(self.report(..))`.
+    fn report(
+        &mut self,
+        key: &str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Reported {
         self.problems.push(Problem {
             file: self.file.clone(),
             key: key.to_string(),
             message: message.into(),
             fix: fix.into(),
         });
+        Reported
     }
 
     /// Reports every key of `table` not in `known`; keys that look like secrets get their own
     /// message. Values are never quoted here.
     fn keys(&mut self, table: &Table, path: &str, known: &[&str]) {
-        for key in table.keys() {
-            if known.contains(&key.as_str()) {
-                continue;
-            }
+        for key in table.keys().filter(|k| !known.contains(&k.as_str())) {
             let at = join(path, key);
             if let Some(var) = secret_variable(key) {
                 self.report(
@@ -349,24 +349,23 @@ impl Checker {
         }
     }
 
-    /// The value at `key` if it is there and has the right type; a wrong type is reported.
+    /// The value at `key`, `None` when absent; a value of the wrong type is reported.
     fn get<'t>(
         &mut self,
         table: &'t Table,
         path: &str,
         key: &str,
         want: Kind,
-    ) -> Option<&'t Value> {
-        let value = table.get(key)?;
-        if (want.is)(value) {
-            return Some(value);
+    ) -> Checked<Option<&'t Value>> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(value) if (want.is)(value) => Ok(Some(value)),
+            Some(value) => Err(self.report(
+                &join(path, key),
+                format!("expected {}, found {}", want.name, describe(value)),
+                format!("write it as {}", want.example),
+            )),
         }
-        self.report(
-            &join(path, key),
-            format!("expected {}, found {}", want.name, describe(value)),
-            format!("write it as {}", want.example),
-        );
-        None
     }
 
     /// Like [`Checker::get`], and reports the key as missing when it is not there.
@@ -376,104 +375,103 @@ impl Checker {
         path: &str,
         key: &str,
         want: Kind,
-    ) -> Option<&'t Value> {
-        if !table.contains_key(key) {
-            self.report(
+    ) -> Checked<&'t Value> {
+        match self.get(table, path, key, want)? {
+            Some(value) => Ok(value),
+            None => Err(self.report(
                 &join(path, key),
                 format!("missing key `{key}`"),
                 format!("add `{key} = {}`", want.example),
-            );
-            return None;
+            )),
         }
-        self.get(table, path, key, want)
     }
 
-    /// A value that must be a table, or absent (then `None` with no problem).
-    fn section<'t>(&mut self, value: Option<&'t Value>, name: &str) -> Option<Option<&'t Table>> {
+    fn string<'t>(&mut self, table: &'t Table, path: &str, key: &str) -> Checked<Option<&'t str>> {
+        Ok(self.get(table, path, key, STRING)?.and_then(Value::as_str))
+    }
+
+    /// A required string; `example` is offered as the fix when it is missing.
+    fn required_string<'t>(
+        &mut self,
+        table: &'t Table,
+        path: &str,
+        key: &str,
+        example: &'static str,
+    ) -> Checked<&'t str> {
+        let want = Kind { example, ..STRING };
+        let value = self.require(table, path, key, want)?;
+        Ok(value.as_str().unwrap_or_default())
+    }
+
+    /// A value that must be a table if present.
+    fn section<'t>(&mut self, value: Option<&'t Value>, name: &str) -> Checked<Option<&'t Table>> {
         match value {
-            None => Some(None),
-            Some(Value::Table(table)) => Some(Some(table)),
-            Some(other) => {
-                self.report(
-                    name,
-                    format!("expected a table, found {}", describe(other)),
-                    format!("write it as a [{name}] section"),
-                );
-                None
-            }
+            None => Ok(None),
+            Some(Value::Table(table)) => Ok(Some(table)),
+            Some(other) => Err(self.report(
+                name,
+                format!("expected a table, found {}", describe(other)),
+                format!("write it as a [{name}] section"),
+            )),
         }
     }
 
-    fn database(&mut self, value: Option<&Value>) -> Option<DatabaseConfig> {
-        let table = self.section(value, "database")?;
-        let Some(table) = table else {
-            return Some(DatabaseConfig {
-                path: PathBuf::from(DEFAULT_DATABASE_PATH),
-            });
+    fn database(&mut self, value: Option<&Value>) -> Checked<DatabaseConfig> {
+        let path = match self.section(value, "database")? {
+            None => None,
+            Some(table) => {
+                self.keys(table, "database", DATABASE_KEYS);
+                self.string(table, "database", "path")?
+            }
         };
-        self.keys(table, "database", DATABASE_KEYS);
-        let path = match self
-            .get(table, "database", "path", STRING)
-            .and_then(Value::as_str)
-        {
-            None if table.contains_key("path") => return None,
+        let path = match path {
             None => DEFAULT_DATABASE_PATH,
             Some(p) if p.trim().is_empty() => {
-                self.report(
+                return Err(self.report(
                     "database.path",
                     "the database path is empty",
                     format!("remove the key to use \"{DEFAULT_DATABASE_PATH}\", or name a file"),
-                );
-                return None;
+                ));
             }
             Some(p) => p,
         };
-        Some(DatabaseConfig {
+        Ok(DatabaseConfig {
             path: PathBuf::from(path),
         })
     }
 
-    fn slack(&mut self, value: Option<&Value>) -> Option<SlackConfig> {
-        let table = self.section(value, "slack")?;
-        let Some(table) = table else {
-            return Some(SlackConfig {
-                api_url: DEFAULT_API_URL.to_string(),
-            });
+    fn slack(&mut self, value: Option<&Value>) -> Checked<SlackConfig> {
+        let url = match self.section(value, "slack")? {
+            None => None,
+            Some(table) => {
+                self.keys(table, "slack", SLACK_KEYS);
+                self.string(table, "slack", "api_url")?
+            }
         };
-        self.keys(table, "slack", SLACK_KEYS);
-        let url = match self
-            .get(table, "slack", "api_url", STRING)
-            .and_then(Value::as_str)
-        {
-            None if table.contains_key("api_url") => return None,
-            None => DEFAULT_API_URL,
-            Some(url) => url.trim(),
-        };
+        let url = url.map_or(DEFAULT_API_URL, str::trim);
         let rest = url
             .strip_prefix("https://")
             .or_else(|| url.strip_prefix("http://"));
         if rest.is_none_or(|host| host.trim_matches('/').is_empty()) {
-            self.report(
+            return Err(self.report(
                 "slack.api_url",
                 format!("{} is not an http(s) URL", shown(url)),
                 format!(
                     "use \"{DEFAULT_API_URL}\", or e.g. \"http://127.0.0.1:8080/api\" for a \
                      local Slack emulator"
                 ),
-            );
-            return None;
+            ));
         }
-        Some(SlackConfig {
+        Ok(SlackConfig {
             api_url: url.trim_end_matches('/').to_string(),
         })
     }
 
+    /// Every `[[team]]` that checks out; the others have had their problems reported.
     fn teams(&mut self, value: Option<&Value>) -> Vec<TeamConfig> {
-        const NO_TEAM_FIX: &str = "add a [[team]] section with id, name, channel, format, prompt, sync, post_before, \
-             remind_after and members (see config/standup.example.toml)";
-        let tables: Vec<&Value> = match value {
-            None => Vec::new(),
-            Some(Value::Array(items)) => items.iter().collect(),
+        let tables: &[Value] = match value {
+            None => &[],
+            Some(Value::Array(items)) => items,
             Some(other) => {
                 self.report(
                     "team",
@@ -484,209 +482,176 @@ impl Checker {
             }
         };
         if tables.is_empty() {
-            self.report("team", "no [[team]] defined", NO_TEAM_FIX);
+            self.report(
+                "team",
+                "no [[team]] defined",
+                "add a [[team]] section with id, name, channel, format, prompt, sync, \
+                 post_before, remind_after and members (see config/standup.example.toml)",
+            );
             return Vec::new();
         }
         let ids: Vec<Option<&str>> = tables
             .iter()
             .map(|t| t.get("id").and_then(Value::as_str))
             .collect();
-        let count = |id: &str| ids.iter().filter(|other| **other == Some(id)).count();
-        let labels: Vec<String> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| match id {
-                Some(id) if is_team_id(id) && count(id) == 1 => format!("team {id:?}"),
-                _ => format!("team[{}]", i + 1),
-            })
-            .collect();
-
         let mut teams = Vec::new();
         for (i, value) in tables.iter().enumerate() {
-            let label = &labels[i];
+            let id = ids[i];
+            // Name the team by id where that is unambiguous: it is how people think of it.
+            let label = match id {
+                Some(id)
+                    if is_team_id(id) && ids.iter().filter(|o| **o == Some(id)).count() == 1 =>
+                {
+                    format!("team {id:?}")
+                }
+                _ => format!("team[{}]", i + 1),
+            };
             let Some(table) = value.as_table() else {
                 self.report(
-                    label,
+                    &label,
                     format!("expected a [[team]] table, found {}", describe(value)),
                     "write each team as a [[team]] section",
                 );
                 continue;
             };
-            if let Some(first) = ids[i].and_then(|id| ids[..i].iter().position(|o| *o == Some(id)))
-            {
+            let first = id.and_then(|id| ids[..i].iter().position(|o| *o == Some(id)));
+            if let (Some(id), Some(first)) = (id, first) {
                 self.report(
-                    &join(label, "id"),
+                    &join(&label, "id"),
                     format!(
                         "duplicate team id {} (team[{}] has it too)",
-                        shown(ids[i].unwrap_or_default()),
+                        shown(id),
                         first + 1
                     ),
                     "give each [[team]] its own id",
                 );
             }
-            if let Some(team) = self.team(table, label) {
+            if let Ok(team) = self.team(table, &label) {
                 teams.push(team);
             }
         }
         teams
     }
 
-    fn team(&mut self, table: &Table, at: &str) -> Option<TeamConfig> {
+    fn team(&mut self, table: &Table, at: &str) -> Checked<TeamConfig> {
         self.keys(table, at, TEAM_KEYS);
-        let id = self
-            .require(table, at, "id", STRING)
-            .and_then(Value::as_str)
-            .and_then(|id| {
-                if is_team_id(id) {
-                    return Some(TeamId::new(id));
-                }
-                self.report(
-                    &join(at, "id"),
-                    format!("{} is not a valid team id", shown(id)),
-                    "use lower-case letters, digits, `-` and `_`, e.g. \"orbit\"",
-                );
-                None
-            });
-        let name = self
-            .require(table, at, "name", STRING)
-            .and_then(Value::as_str)
-            .and_then(|name| {
-                if !name.trim().is_empty() {
-                    return Some(name.trim().to_string());
-                }
-                self.report(
-                    &join(at, "name"),
-                    "the team name is empty",
-                    "e.g. name = \"Team Orbit\"",
-                );
-                None
-            });
-        let channel = self
-            .require(table, at, "channel", STRING)
-            .and_then(Value::as_str)
-            .and_then(|channel| {
-                if is_channel_id(channel) {
-                    return Some(ChannelId::new(channel));
-                }
-                self.report(
-                    &join(at, "channel"),
-                    format!("{} is not a Slack channel id", shown(channel)),
-                    "use the channel's id, not its name: C, G or D then at least 8 capitals or \
-                 digits, e.g. \"C0123456789\" (channel details → About, at the bottom)",
-                );
-                None
-            });
+        // Every key is checked before any error is returned, so all problems get reported.
+        let id = self.team_id(table, at);
+        let name = self.name(table, at);
+        let channel = self.channel(table, at);
         let format = self.format(table, at);
+        let title = self.title(table, at, format.as_ref().map_or(Format::Planning, |f| f.0));
         let timezone = self.timezone(table, at);
-        let title = self.title(table, at, format.as_ref().map(|f| f.0));
-        let per_member_timezone = self
-            .get(table, at, "per_member_timezone", BOOL)
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let prompt = self.schedule(table, at, "prompt", timezone);
-        let sync = self.schedule(table, at, "sync", timezone);
-        let post_before = self.duration(table, at, "post_before").and_then(|d| {
-            if d < MAX_POST_BEFORE {
-                return Some(d);
-            }
-            self.report(
-                &join(at, "post_before"),
-                "post_before must be less than 7 days: a team's meetings can be a week apart",
-                "post the notes shortly before the meeting, e.g. post_before = \"30m\"",
-            );
-            None
-        });
-        let remind_after = self.duration(table, at, "remind_after").and_then(|d| {
-            if !d.is_zero() {
-                return Some(d);
-            }
-            self.report(
-                &join(at, "remind_after"),
-                "remind_after is zero: the reminder would go out with the prompt",
-                "e.g. remind_after = \"2h\"",
-            );
-            None
-        });
+        let per_member_timezone = self.get(table, at, "per_member_timezone", BOOL);
+        let zone = timezone.as_ref().map_or(Tz::UTC, |tz| *tz);
+        let prompt = self.schedule(table, at, "prompt", zone);
+        let sync = self.schedule(table, at, "sync", zone);
+        let post_before = self.post_before(table, at);
+        let remind_after = self.remind_after(table, at);
         let admins = self.admins(table, at);
         let members = self.members(table, at);
-
-        let (Some(id), Some(name), Some(channel), Some((format, template)), Some(timezone)) =
-            (id, name, channel, format, timezone)
-        else {
-            return None;
-        };
-        let (Some(title), Some(prompt), Some(sync), Some(post_before), Some(remind_after)) =
-            (title, prompt, sync, post_before, remind_after)
-        else {
-            return None;
-        };
-        Some(TeamConfig {
-            id,
-            name,
-            channel,
+        let (format, template) = format?;
+        Ok(TeamConfig {
+            id: id?,
+            name: name?,
+            channel: channel?,
             format,
             template,
-            title,
-            timezone: timezone.unwrap_or(Tz::UTC),
-            per_member_timezone,
-            prompt,
-            sync,
-            post_before,
-            remind_after,
+            title: title?,
+            timezone: timezone?,
+            per_member_timezone: per_member_timezone?
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            prompt: prompt?,
+            sync: sync?,
+            post_before: post_before?,
+            remind_after: remind_after?,
             admins: admins?,
             members: members?,
         })
     }
 
+    fn team_id(&mut self, table: &Table, at: &str) -> Checked<TeamId> {
+        let id = self.required_string(table, at, "id", "\"orbit\"")?;
+        if !is_team_id(id) {
+            return Err(self.report(
+                &join(at, "id"),
+                format!("{} is not a valid team id", shown(id)),
+                "use lower-case letters, digits, `-` and `_`, e.g. \"orbit\"",
+            ));
+        }
+        Ok(TeamId::new(id))
+    }
+
+    fn name(&mut self, table: &Table, at: &str) -> Checked<String> {
+        let name = self
+            .required_string(table, at, "name", "\"Team Orbit\"")?
+            .trim();
+        if name.is_empty() {
+            return Err(self.report(
+                &join(at, "name"),
+                "the team name is empty",
+                "e.g. name = \"Team Orbit\"",
+            ));
+        }
+        Ok(name.to_string())
+    }
+
+    fn channel(&mut self, table: &Table, at: &str) -> Checked<ChannelId> {
+        let channel = self.required_string(table, at, "channel", "\"C0123456789\"")?;
+        if !is_channel_id(channel) {
+            return Err(self.report(
+                &join(at, "channel"),
+                format!("{} is not a Slack channel id", shown(channel)),
+                "use the channel's id, not its name: C, G or D then at least 8 capitals or \
+                 digits, e.g. \"C0123456789\" (channel details → About, at the bottom)",
+            ));
+        }
+        Ok(ChannelId::new(channel))
+    }
+
     /// `format` and `base_format`: a built-in format, or a custom template and the built-in
     /// vocabulary it builds on.
-    fn format(&mut self, table: &Table, at: &str) -> Option<(Format, Option<PathBuf>)> {
+    fn format(&mut self, table: &Table, at: &str) -> Checked<(Format, Option<PathBuf>)> {
         let builtins = || Format::ALL.iter().map(|f| f.name());
-        let base = match self
-            .get(table, at, "base_format", STRING)
-            .and_then(Value::as_str)
-        {
-            None if table.contains_key("base_format") => None,
-            None => Some(None),
-            Some(name) => match Format::from_name(name) {
-                Some(format) => Some(Some(format)),
+        let base = match self.string(table, at, "base_format") {
+            Ok(None) => Ok(None),
+            Ok(Some(name)) => match Format::from_name(name) {
+                Some(format) => Ok(Some(format)),
                 None => {
                     let hint = suggest(name, builtins())
                         .map(|s| format!(" (did you mean `{s}`?)"))
                         .unwrap_or_default();
-                    self.report(
+                    Err(self.report(
                         &join(at, "base_format"),
                         format!("unknown base format {}{hint}", shown(name)),
                         "use \"planning\" or \"standup\"",
-                    );
-                    None
+                    ))
                 }
             },
+            Err(reported) => Err(reported),
         };
-        let written = self
-            .require(table, at, "format", STRING)
-            .and_then(Value::as_str)?;
+        let written = self.required_string(table, at, "format", "\"planning\"")?;
         if let Some(format) = Format::from_name(written) {
-            if matches!(base, Some(Some(_))) {
-                self.report(
+            if let Ok(Some(_)) = base {
+                return Err(self.report(
                     &join(at, "base_format"),
                     "base_format only applies to a custom template",
                     format!(
                         "remove base_format, or set format to the path of a template file \
                          (format is the built-in \"{format}\")"
                     ),
-                );
-                return None;
+                ));
             }
-            return Some((format, None));
+            return Ok((format, None));
         }
         let template = self.dir.join(written);
         let source = match std::fs::read_to_string(&template) {
             Ok(source) => source,
             Err(error) => {
-                let looks_like_name = !written.contains(['/', '\\', '.']);
+                let looks_like_a_name = !written.contains(['/', '\\', '.']);
                 let message = match suggest(written, builtins()) {
-                    Some(s) if looks_like_name => {
+                    Some(s) if looks_like_a_name => {
                         format!("unknown format {} (did you mean `{s}`?)", shown(written))
                     }
                     _ if error.kind() == std::io::ErrorKind::NotFound => {
@@ -697,18 +662,15 @@ impl Checker {
                         template.display()
                     ),
                 };
-                self.report(
-                    &join(at, "format"),
-                    message,
-                    format!(
-                        "use \"planning\", \"standup\", or the path of a template file relative \
-                         to `{}`",
-                        display_dir(&self.dir)
-                    ),
+                let fix = format!(
+                    "use \"planning\", \"standup\", or the path of a template file relative to `{}`",
+                    display_dir(&self.dir)
                 );
-                return None;
+                return Err(self.report(&join(at, "format"), message, fix));
             }
         };
+        // Compiling catches syntax errors now rather than at the first meeting; unknown
+        // variables and filters only show when rendering, which is the renderer's to check.
         let mut env = minijinja::Environment::new();
         if let Err(error) = env.add_template_owned(written.to_string(), source) {
             let line = error
@@ -716,7 +678,7 @@ impl Checker {
                 .map(|l| format!(" line {l}"))
                 .unwrap_or_default();
             let detail = error.detail().map(|d| format!(": {d}")).unwrap_or_default();
-            self.report(
+            return Err(self.report(
                 &join(at, "format"),
                 format!(
                     "template `{}`{line}: {}{detail}",
@@ -724,22 +686,17 @@ impl Checker {
                     error.kind()
                 ),
                 "fix the template (minijinja syntax: {{ value }}, {% for %} … {% endfor %})",
-            );
-            return None;
+            ));
         }
-        Some((base?.unwrap_or(Format::Planning), Some(template)))
+        Ok((base?.unwrap_or(Format::Planning), Some(template)))
     }
 
-    /// `Some(None)` when absent (UTC), `None` after reporting a problem.
-    fn timezone(&mut self, table: &Table, at: &str) -> Option<Option<Tz>> {
-        let Some(name) = self
-            .get(table, at, "timezone", STRING)
-            .and_then(Value::as_str)
-        else {
-            return (!table.contains_key("timezone")).then_some(None);
+    fn timezone(&mut self, table: &Table, at: &str) -> Checked<Tz> {
+        let Some(name) = self.string(table, at, "timezone")? else {
+            return Ok(Tz::UTC);
         };
         if let Ok(tz) = name.parse::<Tz>() {
-            return Some(Some(tz));
+            return Ok(tz);
         }
         let names = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
         let same_but_case = names.clone().find(|n| n.eq_ignore_ascii_case(name));
@@ -747,23 +704,21 @@ impl Checker {
             .or_else(|| suggest(name, names))
             .map(|s| format!(" (did you mean `{s}`?)"))
             .unwrap_or_default();
-        self.report(
+        Err(self.report(
             &join(at, "timezone"),
             format!("unknown time zone {}{hint}", shown(name)),
             "use an IANA time zone name, e.g. \"Europe/Berlin\", \"America/New_York\" or \"UTC\"",
-        );
-        None
+        ))
     }
 
-    fn title(&mut self, table: &Table, at: &str, format: Option<Format>) -> Option<String> {
+    /// `format` picks the default title.
+    fn title(&mut self, table: &Table, at: &str, format: Format) -> Checked<String> {
         let default = match format {
-            Some(Format::Standup) => "Standup meeting - {date}",
-            _ => "{name} Planning {date}",
+            Format::Planning => "{name} Planning {date}",
+            Format::Standup => "Standup meeting - {date}",
         };
-        let title = match self.get(table, at, "title", STRING).and_then(Value::as_str) {
-            None if table.contains_key("title") => return None,
-            None => return Some(default.to_string()),
-            Some(title) => title,
+        let Some(title) = self.string(table, at, "title")? else {
+            return Ok(default.to_string());
         };
         let key = join(at, "title");
         let unknown: Vec<&str> = placeholders(title)
@@ -771,206 +726,211 @@ impl Checker {
             .filter(|p| !matches!(*p, "{date}" | "{name}"))
             .collect();
         if !unknown.is_empty() {
-            self.report(
+            return Err(self.report(
                 &key,
                 format!("unknown placeholder {} in the title", unknown.join(", ")),
                 "the title can use {date} (the meeting date) and {name} (the team name)",
-            );
-            return None;
+            ));
         }
         if !title.contains("{date}") {
-            self.report(
+            return Err(self.report(
                 &key,
                 "the title has no {date}, so every meeting's notes would have the same title",
                 format!("add {{date}}, e.g. title = \"{default}\""),
-            );
-            return None;
+            ));
         }
-        Some(title.to_string())
+        Ok(title.to_string())
     }
 
-    fn schedule(
-        &mut self,
-        table: &Table,
-        at: &str,
-        key: &str,
-        timezone: Option<Option<Tz>>,
-    ) -> Option<Schedule> {
-        let text = self.require(table, at, key, CRON).and_then(Value::as_str)?;
-        let schedule = match Schedule::parse(text) {
-            Ok(schedule) => schedule,
-            Err(why) => {
-                self.report(
-                    &join(at, key),
-                    format!("invalid cron expression {}: {why}", shown(text)),
-                    CRON_FIX,
-                );
-                return None;
-            }
-        };
-        let tz = timezone.flatten().unwrap_or(Tz::UTC);
+    /// A cron key; `tz` is only used to check that it ever fires.
+    fn schedule(&mut self, table: &Table, at: &str, key: &str, tz: Tz) -> Checked<Schedule> {
+        let text = self.required_string(table, at, key, "\"0 9 * * Mon-Fri\"")?;
+        let schedule = Schedule::parse(text).map_err(|why| {
+            self.report(
+                &join(at, key),
+                format!("invalid cron expression {}: {why}", shown(text)),
+                CRON_FIX,
+            )
+        })?;
         if schedule
             .next_after(DateTime::<Utc>::UNIX_EPOCH, tz)
             .is_none()
         {
-            self.report(
+            return Err(self.report(
                 &join(at, key),
                 format!("the cron expression {} never fires", shown(text)),
                 format!("check the day and month fields; {CRON_FIX}"),
-            );
-            return None;
+            ));
         }
-        Some(schedule)
+        Ok(schedule)
     }
 
-    fn duration(&mut self, table: &Table, at: &str, key: &str) -> Option<Duration> {
-        let text = self
-            .require(table, at, key, DURATION)
-            .and_then(Value::as_str)?;
-        match parse_duration(text) {
-            Ok(duration) => Some(duration),
-            Err(why) => {
-                self.report(
-                    &join(at, key),
-                    format!("invalid duration: {why}"),
-                    DURATION_FIX,
-                );
-                None
-            }
-        }
+    fn duration(&mut self, table: &Table, at: &str, key: &str) -> Checked<Duration> {
+        let text = self.required_string(table, at, key, "\"30m\"")?;
+        parse_duration(text).map_err(|why| {
+            self.report(
+                &join(at, key),
+                format!("invalid duration: {why}"),
+                DURATION_FIX,
+            )
+        })
     }
 
-    fn admins(&mut self, table: &Table, at: &str) -> Option<Vec<UserId>> {
+    fn post_before(&mut self, table: &Table, at: &str) -> Checked<Duration> {
+        let duration = self.duration(table, at, "post_before")?;
+        if duration >= MAX_POST_BEFORE {
+            return Err(self.report(
+                &join(at, "post_before"),
+                "post_before must be less than 7 days: a team's meetings can be a week apart",
+                "post the notes shortly before the meeting, e.g. post_before = \"30m\"",
+            ));
+        }
+        Ok(duration)
+    }
+
+    fn remind_after(&mut self, table: &Table, at: &str) -> Checked<Duration> {
+        let duration = self.duration(table, at, "remind_after")?;
+        if duration.is_zero() {
+            return Err(self.report(
+                &join(at, "remind_after"),
+                "remind_after is zero: the reminder would go out with the prompt",
+                "e.g. remind_after = \"2h\"",
+            ));
+        }
+        Ok(duration)
+    }
+
+    fn admins(&mut self, table: &Table, at: &str) -> Checked<Vec<UserId>> {
         let Some(items) = self
-            .get(table, at, "admins", ARRAY)
+            .get(table, at, "admins", ARRAY)?
             .and_then(Value::as_array)
         else {
-            return (!table.contains_key("admins")).then(Vec::new);
+            return Ok(Vec::new());
         };
         let mut admins = Vec::new();
-        let mut ok = true;
+        let mut result = Ok(());
         for (i, item) in items.iter().enumerate() {
             let key = format!("{}[{}]", join(at, "admins"), i + 1);
-            ok &= match item.as_str() {
-                Some(user) => self.user_id(&key, user).map(|u| admins.push(u)).is_some(),
-                None => {
-                    self.report(
-                        &key,
-                        format!("expected a Slack user id string, found {}", describe(item)),
-                        "write admins = [\"U0123ABCD\", ...]",
-                    );
-                    false
-                }
+            let admin = match item.as_str() {
+                Some(user) => self.user_id(&key, user),
+                None => Err(self.report(
+                    &key,
+                    format!("expected a Slack user id string, found {}", describe(item)),
+                    "write admins = [\"U0123ABCD\", ...]",
+                )),
             };
+            match admin {
+                Ok(admin) => admins.push(admin),
+                Err(reported) => result = Err(reported),
+            }
         }
-        ok.then_some(admins)
+        result.map(|()| admins)
     }
 
-    fn user_id(&mut self, key: &str, user: &str) -> Option<UserId> {
-        if is_user_id(user) {
-            return Some(UserId::new(user));
+    fn user_id(&mut self, key: &str, user: &str) -> Checked<UserId> {
+        if !is_user_id(user) {
+            return Err(self.report(
+                key,
+                format!("{} is not a Slack user id", shown(user)),
+                "use the member id (profile → ⋮ → Copy member ID): U or W then at least 8 \
+                 capitals or digits, e.g. \"U0123ABCD\"",
+            ));
         }
-        self.report(
-            key,
-            format!("{} is not a Slack user id", shown(user)),
-            "use the member id (profile → ⋮ → Copy member ID): U or W then at least 8 capitals \
-             or digits, e.g. \"U0123ABCD\"",
-        );
-        None
+        Ok(UserId::new(user))
     }
 
-    fn members(&mut self, table: &Table, at: &str) -> Option<Vec<MemberConfig>> {
-        let items = self
-            .require(table, at, "members", ARRAY)
-            .and_then(Value::as_array)?;
-        let list_key = join(at, "members");
+    fn members(&mut self, table: &Table, at: &str) -> Checked<Vec<MemberConfig>> {
+        let items = self.require(table, at, "members", ARRAY)?.as_array();
+        let items = items.map_or(&[][..], Vec::as_slice);
+        let list = join(at, "members");
         if items.is_empty() {
-            self.report(
-                &list_key,
+            return Err(self.report(
+                &list,
                 "the team has no members",
                 "list at least one member, e.g. members = [{ user = \"U0123ABCD\", handle = \
                  \"maria\" }]",
-            );
-            return None;
+            ));
         }
         let mut members = Vec::new();
-        let mut ok = true;
-        // First position of each user id and (lower-cased) handle, for duplicate messages.
+        let mut result = Ok(());
+        // Where each user id and (case-folded) handle was first seen, for duplicate messages.
         let mut users: HashMap<String, usize> = HashMap::new();
         let mut handles: HashMap<String, usize> = HashMap::new();
         for (i, item) in items.iter().enumerate() {
-            let key = format!("{list_key}[{}]", i + 1);
-            let Some(member) = item.as_table() else {
-                self.report(
-                    &key,
-                    format!("expected a member table, found {}", describe(item)),
-                    "write each member as { user = \"U0123ABCD\", handle = \"maria\" }",
-                );
-                ok = false;
-                continue;
-            };
-            self.keys(member, &key, MEMBER_KEYS);
-            let user = self
-                .require(member, &key, "user", STRING)
-                .and_then(Value::as_str)
-                .and_then(|u| self.user_id(&join(&key, "user"), u));
-            let handle = self.handle(member, &key);
-            if let Some(user) = &user {
-                if let Some(first) = users.get(user.as_str()) {
-                    self.report(
+            let key = format!("{list}[{}]", i + 1);
+            let member = self.member(item, &key);
+            let member = member.and_then(|member| {
+                let user = member.user.to_string();
+                let handle = member.handle.as_deref().map(str::to_lowercase);
+                if let Some(first) = users.get(&user) {
+                    return Err(self.report(
                         &join(&key, "user"),
                         format!("{user} is listed twice (also members[{first}])"),
                         "list each member once",
-                    );
-                    ok = false;
-                } else {
-                    users.insert(user.as_str().to_string(), i + 1);
+                    ));
                 }
-            }
-            if let Some(Some(handle)) = &handle {
-                let folded = handle.to_lowercase();
-                if let Some(first) = handles.get(&folded) {
-                    self.report(
+                if let Some(first) = handle.as_ref().and_then(|h| handles.get(h)) {
+                    return Err(self.report(
                         &join(&key, "handle"),
-                        format!("handle `{handle}` is used twice (also members[{first}])"),
+                        format!(
+                            "handle `{}` is used twice (also members[{first}])",
+                            member.handle.as_deref().unwrap_or_default()
+                        ),
                         "give each member their own handle",
-                    );
-                    ok = false;
-                } else {
-                    handles.insert(folded, i + 1);
+                    ));
                 }
-            }
-            match (user, handle) {
-                (Some(user), Some(handle)) => members.push(MemberConfig { user, handle }),
-                _ => ok = false,
+                users.insert(user, i + 1);
+                if let Some(handle) = handle {
+                    handles.insert(handle, i + 1);
+                }
+                Ok(member)
+            });
+            match member {
+                Ok(member) => members.push(member),
+                Err(reported) => result = Err(reported),
             }
         }
-        ok.then_some(members)
+        result.map(|()| members)
     }
 
-    /// `Some(None)` when absent; a leading `@` is dropped, since people write handles that way.
-    fn handle(&mut self, member: &Table, at: &str) -> Option<Option<String>> {
-        let Some(written) = self
-            .get(member, at, "handle", STRING)
-            .and_then(Value::as_str)
-        else {
-            return (!member.contains_key("handle")).then_some(None);
+    fn member(&mut self, item: &Value, at: &str) -> Checked<MemberConfig> {
+        let Some(table) = item.as_table() else {
+            return Err(self.report(
+                at,
+                format!("expected a member table, found {}", describe(item)),
+                "write each member as { user = \"U0123ABCD\", handle = \"maria\" }",
+            ));
+        };
+        self.keys(table, at, MEMBER_KEYS);
+        let user = self
+            .required_string(table, at, "user", "\"U0123ABCD\"")
+            .and_then(|user| self.user_id(&join(at, "user"), user));
+        let handle = self.handle(table, at);
+        Ok(MemberConfig {
+            user: user?,
+            handle: handle?,
+        })
+    }
+
+    /// `None` when absent; a leading `@` is dropped, since people write handles that way.
+    fn handle(&mut self, member: &Table, at: &str) -> Checked<Option<String>> {
+        let Some(written) = self.string(member, at, "handle")? else {
+            return Ok(None);
         };
         let handle = written.strip_prefix('@').unwrap_or(written);
         let valid = !handle.is_empty()
             && handle
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if valid {
-            return Some(Some(handle.to_string()));
+        if !valid {
+            return Err(self.report(
+                &join(at, "handle"),
+                format!("{} is not a valid handle", shown(written)),
+                "use letters, digits, `.`, `_` and `-`, e.g. \"maria\"; or leave handle out to \
+                 take it from Slack",
+            ));
         }
-        self.report(
-            &join(at, "handle"),
-            format!("{} is not a valid handle", shown(written)),
-            "use letters, digits, `.`, `_` and `-`, e.g. \"maria\"; or leave handle out to take \
-             it from Slack",
-        );
-        None
+        Ok(Some(handle.to_string()))
     }
 }
 
@@ -985,16 +945,6 @@ struct Kind {
 const STRING: Kind = Kind {
     name: "a string",
     example: "\"...\"",
-    is: Value::is_str,
-};
-const CRON: Kind = Kind {
-    name: "a string",
-    example: "\"0 9 * * Mon-Fri\"",
-    is: Value::is_str,
-};
-const DURATION: Kind = Kind {
-    name: "a string",
-    example: "\"30m\"",
     is: Value::is_str,
 };
 const BOOL: Kind = Kind {
@@ -1608,7 +1558,7 @@ mod tests {
     )]
     #[case::missing_user(
         r#"[{ handle = "maria" }]"#,
-        r#"conf/standup.toml: team "orbit".members[1].user: missing key `user` — add `user = "..."`"#,
+        r#"conf/standup.toml: team "orbit".members[1].user: missing key `user` — add `user = "U0123ABCD"`"#,
     )]
     #[case::not_a_table(
         r#"["U0MARIA01"]"#,
