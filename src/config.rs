@@ -1859,6 +1859,27 @@ mod tests {
     }
 
     #[test]
+    fn team_entries_must_be_tables() {
+        check(
+            "team = [\"orbit\"]\n",
+            &[
+                "conf/standup.toml: team[1]: expected a [[team]] table, found a string — write each team as a [[team]] section",
+            ],
+        );
+    }
+
+    #[test]
+    fn long_values_are_shortened_in_messages() {
+        let long = "C".repeat(30) + &"x".repeat(70);
+        let error = load(&team_toml(&[("channel", Some(&format!("\"{long}\"")))])).unwrap_err();
+        let message = &error.problems()[0].message;
+        assert_eq!(
+            message,
+            &format!("`{}…` is not a Slack channel id", &long[..60])
+        );
+    }
+
+    #[test]
     fn single_bracket_team() {
         let text = team_toml(&[]).replace("[[team]]", "[team]");
         check(
