@@ -83,14 +83,7 @@ impl Format {
     pub fn section_order(self) -> &'static [SectionKind] {
         use SectionKind::*;
         match self {
-            Format::Planning => &[
-                Shipped,
-                ShippedInProgress,
-                InProgress,
-                Blocked,
-                Next,
-                Questions,
-            ],
+            Format::Planning => &[Shipped, ShippedInProgress, InProgress, Blocked, Next, Questions],
             Format::Standup => &[Shipped, InProgress, Next, Blocked, Questions],
         }
     }
@@ -193,11 +186,7 @@ pub struct Item {
 
 impl Item {
     pub fn new(marker: Marker, text: impl Into<String>) -> Self {
-        Item {
-            marker,
-            text: text.into(),
-            children: Vec::new(),
-        }
+        Item { marker, text: text.into(), children: Vec::new() }
     }
 
     /// This item and everything under it, depth first, with each line's depth below `self`.
@@ -312,11 +301,7 @@ impl Update {
 
 /// `N/A`, `none`, `-`, `nothing` and the like: said where a section is intentionally empty.
 pub fn is_nothing(text: &str) -> bool {
-    let t = text
-        .trim()
-        .trim_end_matches(['.', '!'])
-        .trim()
-        .to_lowercase();
+    let t = text.trim().trim_end_matches(['.', '!']).trim().to_lowercase();
     matches!(
         t.as_str(),
         "" | "n/a" | "na" | "none" | "-" | "--" | "nothing" | "no" | "nope" | "no blockers" | "nil"
@@ -413,14 +398,10 @@ mod tests {
     fn blockers_come_from_the_blocked_section_only() {
         let mut blocked = Section::new(SectionKind::Blocked);
         blocked.items.push(Item::new(Marker::Auto, "N/A"));
-        blocked
-            .items
-            .push(Item::new(Marker::Auto, "Short week / moving"));
+        blocked.items.push(Item::new(Marker::Auto, "Short week / moving"));
         let mut next = Section::new(SectionKind::Next);
         next.items.push(Item::new(Marker::Auto, "Ship it"));
-        let update = Update {
-            sections: vec![blocked, next],
-        };
+        let update = Update { sections: vec![blocked, next] };
         assert_eq!(update.blockers(), vec!["Short week / moving".to_string()]);
     }
 }
