@@ -1,7 +1,17 @@
 //! standup-bot: runs a team's asynchronous standup in Slack and writes the team's own notes.
+//!
+//! The core is pure: [`parse`] reads Slack replies, [`notes`] reads existing notes, [`render`]
+//! writes them; [`store`] keeps everything in SQLite; [`config`] and [`schedule`] say which teams
+//! meet when. See ARCHITECTURE.md for the map.
 
+pub mod cli;
+pub mod config;
 pub mod domain;
+pub mod error;
 pub mod notes;
 pub mod parse;
 pub mod render;
+pub mod schedule;
 pub mod store;
+
+pub use error::{Error, Result};
