@@ -52,7 +52,8 @@ fn thousand_member_meeting(format: Format) -> Meeting {
     let entries = (0..1000)
         .map(|i| Entry {
             handle: format!("member{i}"),
-            update: (i % 5 != 0).then(|| parse_reply(REPLIES[i % REPLIES.len()], format, &NoNames).update),
+            update: (i % 5 != 0)
+                .then(|| parse_reply(REPLIES[i % REPLIES.len()], format, &NoNames).update),
         })
         .collect();
     Meeting {
@@ -70,9 +71,11 @@ fn render(c: &mut Criterion) {
     let mut group = c.benchmark_group("render");
     for format in Format::ALL {
         let meeting = thousand_member_meeting(format);
-        group.bench_with_input(BenchmarkId::new("1000_members", format.name()), &meeting, |b, m| {
-            b.iter(|| black_box(renderer.render(&TemplateRef::Builtin(format), m).unwrap()))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("1000_members", format.name()),
+            &meeting,
+            |b, m| b.iter(|| black_box(renderer.render(&TemplateRef::Builtin(format), m).unwrap())),
+        );
     }
     group.finish();
 }
@@ -88,7 +91,11 @@ fn notes_document(n: usize) -> String {
         meeting.entries.truncate(8);
         meeting.date = date;
         meeting.title = format!("Standup meeting - {date}");
-        doc.push_str(&renderer.render(&TemplateRef::Builtin(Format::Standup), &meeting).unwrap());
+        doc.push_str(
+            &renderer
+                .render(&TemplateRef::Builtin(Format::Standup), &meeting)
+                .unwrap(),
+        );
         doc.push('\n');
     }
     doc
@@ -113,14 +120,19 @@ fn import(c: &mut Criterion) {
                         name: "Orbit".into(),
                         format: Format::Standup,
                         channel: ChannelId::new("C0123456789"),
-                        members: vec![MemberRecord { user: None, handle: "member0".into() }],
+                        members: vec![MemberRecord {
+                            user: None,
+                            handle: "member0".into(),
+                        }],
                     })
                     .unwrap();
                 (dir, store)
             },
             |(dir, mut store)| {
                 let document = read_document(&doc, Format::Standup).unwrap();
-                let report = store.import_document(&TeamId::new("orbit"), "notes.md", &document, Utc::now()).unwrap();
+                let report = store
+                    .import_document(&TeamId::new("orbit"), "notes.md", &document, Utc::now())
+                    .unwrap();
                 assert_eq!(report.created.len(), 1000);
                 (dir, store)
             },

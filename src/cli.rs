@@ -19,7 +19,11 @@ use crate::render::{Renderer, TemplateRef};
 use crate::store::{MemberRecord, Store, TeamRecord};
 
 #[derive(Debug, Parser)]
-#[command(name = "standup-bot", version, about = "Runs your team's async standup in Slack and writes your own meeting notes")]
+#[command(
+    name = "standup-bot",
+    version,
+    about = "Runs your team's async standup in Slack and writes your own meeting notes"
+)]
 pub struct Cli {
     /// Config file [default: config/standup.toml, else config/standup.example.toml]
     #[arg(long, global = true, env = "STANDUP_CONFIG")]
@@ -110,13 +114,30 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             )
             .map_err(stdout_error)
         }
-        Command::Import { team, dry_run, file } => {
+        Command::Import {
+            team,
+            dry_run,
+            file,
+        } => {
             let (config, _) = load(cli.config.as_deref())?;
             import_command(&config, &team, &file, dry_run, out)
         }
-        Command::Compile { team, date, out: out_file, list } => {
+        Command::Compile {
+            team,
+            date,
+            out: out_file,
+            list,
+        } => {
             let (config, renderer) = load(cli.config.as_deref())?;
-            compile_command(&config, &renderer, &team, date, out_file.as_deref(), list, out)
+            compile_command(
+                &config,
+                &renderer,
+                &team,
+                date,
+                out_file.as_deref(),
+                list,
+                out,
+            )
         }
     }
 }
@@ -126,7 +147,10 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn stdout_error(e: std::io::Error) -> Error {
-    Error::Io { path: PathBuf::from("<stdout>"), source: e }
+    Error::Io {
+        path: PathBuf::from("<stdout>"),
+        source: e,
+    }
 }
 
 /// Loads the config and compiles every team's template, so a broken template stops start-up.
@@ -169,14 +193,18 @@ pub fn team_record(team: &TeamConfig) -> TeamRecord {
 }
 
 fn find_team<'c>(config: &'c Config, id: &str) -> Result<&'c TeamConfig> {
-    config.teams.iter().find(|t| t.id.as_str() == id).ok_or_else(|| {
-        let known: Vec<&str> = config.teams.iter().map(|t| t.id.as_str()).collect();
-        Error::Usage(format!(
-            "no team `{id}` in {}; teams there: {}",
-            config.path.display(),
-            known.join(", ")
-        ))
-    })
+    config
+        .teams
+        .iter()
+        .find(|t| t.id.as_str() == id)
+        .ok_or_else(|| {
+            let known: Vec<&str> = config.teams.iter().map(|t| t.id.as_str()).collect();
+            Error::Usage(format!(
+                "no team `{id}` in {}; teams there: {}",
+                config.path.display(),
+                known.join(", ")
+            ))
+        })
 }
 
 /// Opens the database and makes its teams match the config.
@@ -192,12 +220,18 @@ fn read_input(file: Option<&Path>) -> Result<String> {
     let mut bytes = Vec::new();
     match file {
         Some(path) => {
-            bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+            bytes = std::fs::read(path).map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
         }
         None => {
             std::io::stdin()
                 .read_to_end(&mut bytes)
-                .map_err(|source| Error::Io { path: PathBuf::from("<stdin>"), source })?;
+                .map_err(|source| Error::Io {
+                    path: PathBuf::from("<stdin>"),
+                    source,
+                })?;
         }
     }
     // Replies and notes are text; a stray invalid byte must not lose the rest of the file.
@@ -215,15 +249,28 @@ fn write_json(out: &mut dyn Write, value: &impl Serialize) -> Result<()> {
     writeln!(out).map_err(stdout_error)
 }
 
-fn import_command(config: &Config, team_id: &str, file: &Path, dry_run: bool, out: &mut dyn Write) -> Result<()> {
+fn import_command(
+    config: &Config,
+    team_id: &str,
+    file: &Path,
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
     let team = find_team(config, team_id)?;
     let text = read_input(Some(file))?;
-    let document =
-        notes::read_document(&text, team.format).map_err(|source| Error::Notes { path: file.to_path_buf(), source })?;
+    let document = notes::read_document(&text, team.format).map_err(|source| Error::Notes {
+        path: file.to_path_buf(),
+        source,
+    })?;
     for d in &document.diagnostics {
-        writeln!(out, "{}:{}: note: {}", file.display(), d.line, d.message).map_err(stdout_error)?;
+        writeln!(out, "{}:{}: note: {}", file.display(), d.line, d.message)
+            .map_err(stdout_error)?;
     }
-    let meetings = document.chunks.iter().filter(|c| matches!(c, notes::Chunk::Meeting(_))).count();
+    let meetings = document
+        .chunks
+        .iter()
+        .filter(|c| matches!(c, notes::Chunk::Meeting(_)))
+        .count();
     if dry_run {
         writeln!(
             out,
@@ -238,9 +285,17 @@ fn import_command(config: &Config, team_id: &str, file: &Path, dry_run: bool, ou
         return Ok(());
     }
     let mut store = open_store(config)?;
-    let source = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let source = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let report = store.import_document(&team.id, &source, &document, Utc::now())?;
-    let dates = |ds: &[NaiveDate]| ds.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let dates = |ds: &[NaiveDate]| {
+        ds.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     writeln!(
         out,
         "{}: team `{}`: {} new, {} updated, {} unchanged meeting{}; {} other piece{} of text kept",
@@ -261,8 +316,11 @@ fn import_command(config: &Config, team_id: &str, file: &Path, dry_run: bool, ou
         writeln!(out, "  updated: {}", dates(&report.replaced)).map_err(stdout_error)?;
     }
     for (date, handle) in &report.kept_from_slack {
-        writeln!(out, "  kept @{handle}'s update from Slack for {date} (the notes' version was not imported)")
-            .map_err(stdout_error)?;
+        writeln!(
+            out,
+            "  kept @{handle}'s update from Slack for {date} (the notes' version was not imported)"
+        )
+        .map_err(stdout_error)?;
     }
     if !report.new_members.is_empty() {
         writeln!(
@@ -310,7 +368,12 @@ fn compile_command(
 }
 
 /// Renders the stored meeting of `team` on `date`.
-pub fn compile(store: &Store, renderer: &Renderer, team: &TeamConfig, date: NaiveDate) -> Result<String> {
+pub fn compile(
+    store: &Store,
+    renderer: &Renderer,
+    team: &TeamConfig,
+    date: NaiveDate,
+) -> Result<String> {
     let meeting = store.meeting(&TeamId::new(team.id.as_str()), team.format, date)?;
     Ok(renderer.render(&template_of(team), &meeting)?)
 }
@@ -318,8 +381,14 @@ pub fn compile(store: &Store, renderer: &Renderer, team: &TeamConfig, date: Naiv
 /// Writes through a temporary file in the same directory, so a reader never sees half a file
 /// and a failed write (a full disk) leaves the old file in place.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| Error::Io { path: path.to_path_buf(), source };
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;

@@ -13,9 +13,15 @@ pub enum Error {
     #[error(transparent)]
     Render(#[from] render::RenderError),
     #[error("{}: {source}", path.display())]
-    Notes { path: PathBuf, source: notes::ReadError },
+    Notes {
+        path: PathBuf,
+        source: notes::ReadError,
+    },
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A mistake in how a command was called.
     #[error("{0}")]
     Usage(String),

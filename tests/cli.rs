@@ -10,7 +10,9 @@ struct Env {
 
 impl Env {
     fn new() -> Env {
-        let env = Env { dir: tempfile::tempdir().unwrap() };
+        let env = Env {
+            dir: tempfile::tempdir().unwrap(),
+        };
         env.write("standup.toml", &config("planning", "standup"));
         env
     }
@@ -37,21 +39,30 @@ impl Env {
 
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
     /// Runs a command that must fail, returning its stderr.
     fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(!out.status.success(), "{args:?} should fail; stdout: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "{args:?} should fail; stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8(out.stderr).unwrap()
     }
 
     fn db_bytes(&self) -> Vec<u8> {
         // Fold the WAL in so the comparison sees every committed change.
         let conn = rusqlite::Connection::open(self.path("standup.db")).unwrap();
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
         drop(conn);
         std::fs::read(self.path("standup.db")).unwrap()
     }
@@ -101,7 +112,9 @@ members = [
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 #[test]
@@ -110,14 +123,26 @@ fn import_then_compile_gives_the_same_bytes() {
     for (team, name) in [("orbit", "planning.md"), ("lighthouse", "standup.md")] {
         let file = fixture(name);
         let report = env.ok(&["import", "--team", team, file.to_str().unwrap()]);
-        assert!(report.contains("1 new, 0 updated, 0 unchanged meeting"), "{report}");
+        assert!(
+            report.contains("1 new, 0 updated, 0 unchanged meeting"),
+            "{report}"
+        );
         let out = env.ok(&["compile", "--team", team, "--date", "2024-03-11"]);
         assert_eq!(out, std::fs::read_to_string(&file).unwrap(), "{name}");
     }
     // Without --date, the latest meeting; with --out, a file.
     let out_file = env.path("out.md");
-    env.ok(&["compile", "--team", "orbit", "--out", out_file.to_str().unwrap()]);
-    assert_eq!(std::fs::read(&out_file).unwrap(), std::fs::read(fixture("planning.md")).unwrap());
+    env.ok(&[
+        "compile",
+        "--team",
+        "orbit",
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read(&out_file).unwrap(),
+        std::fs::read(fixture("planning.md")).unwrap()
+    );
 }
 
 #[test]
@@ -125,47 +150,91 @@ fn reimport_changes_nothing() {
     let env = Env::new();
     let file = fixture("standup-handtyped.md");
     let first = env.ok(&["import", "--team", "lighthouse", file.to_str().unwrap()]);
-    assert!(first.contains("2 new, 0 updated, 0 unchanged meetings; 2 other pieces of text kept"), "{first}");
+    assert!(
+        first.contains("2 new, 0 updated, 0 unchanged meetings; 2 other pieces of text kept"),
+        "{first}"
+    );
     let before = env.db_bytes();
     let again = env.ok(&["import", "--team", "lighthouse", file.to_str().unwrap()]);
-    assert!(again.contains("0 new, 0 updated, 2 unchanged meetings"), "{again}");
+    assert!(
+        again.contains("0 new, 0 updated, 2 unchanged meetings"),
+        "{again}"
+    );
     assert_eq!(env.db_bytes(), before);
     let list = env.ok(&["compile", "--team", "lighthouse", "--list"]);
-    assert_eq!(list, "2024-03-18  Standup meeting - 2024-03-18\n2024-03-11  Standup meeting - 2024-03-11\n");
+    assert_eq!(
+        list,
+        "2024-03-18  Standup meeting - 2024-03-18\n2024-03-11  Standup meeting - 2024-03-11\n"
+    );
 }
 
 #[test]
 fn parse_prints_the_update_as_json() {
     let env = Env::new();
-    let reply = env.write("reply.txt", ":no_entry: Blocked:\n• waiting on <https://example.org/pr/1|#1>\n");
+    let reply = env.write(
+        "reply.txt",
+        ":no_entry: Blocked:\n• waiting on <https://example.org/pr/1|#1>\n",
+    );
     let out = env.ok(&["parse", "--format", "planning", reply.to_str().unwrap()]);
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["update"]["sections"][0]["kind"], "blocked");
-    assert_eq!(json["update"]["sections"][0]["items"][0]["text"], "waiting on [#1](https://example.org/pr/1)");
+    assert_eq!(
+        json["update"]["sections"][0]["items"][0]["text"],
+        "waiting on [#1](https://example.org/pr/1)"
+    );
     assert_eq!(json["diagnostics"], serde_json::json!([]));
 }
 
 #[test]
 fn bad_input_is_one_clear_line_and_changes_nothing() {
     let env = Env::new();
-    env.ok(&["import", "--team", "orbit", fixture("planning.md").to_str().unwrap()]);
+    env.ok(&[
+        "import",
+        "--team",
+        "orbit",
+        fixture("planning.md").to_str().unwrap(),
+    ]);
     let before = env.db_bytes();
 
     let notes = env.write("shopping.md", "# Shopping\n\n* milk\n");
     let err = env.fails(&["import", "--team", "orbit", notes.to_str().unwrap()]);
-    assert!(err.contains("shopping.md: does not look like `planning` or `standup` notes"), "{err}");
+    assert!(
+        err.contains("shopping.md: does not look like `planning` or `standup` notes"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
 
-    let err = env.fails(&["import", "--team", "orbit", fixture("standup.md").to_str().unwrap()]);
-    assert!(err.contains("looks like `standup` notes, but this team uses the `planning` format"), "{err}");
+    let err = env.fails(&[
+        "import",
+        "--team",
+        "orbit",
+        fixture("standup.md").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("looks like `standup` notes, but this team uses the `planning` format"),
+        "{err}"
+    );
 
-    let err = env.fails(&["import", "--team", "nope", fixture("planning.md").to_str().unwrap()]);
+    let err = env.fails(&[
+        "import",
+        "--team",
+        "nope",
+        fixture("planning.md").to_str().unwrap(),
+    ]);
     assert!(err.contains("no team `nope`"), "{err}");
 
     let err = env.fails(&["compile", "--team", "orbit", "--date", "2020-01-06"]);
-    assert!(err.contains("team `orbit` has no meeting on 2020-01-06"), "{err}");
+    assert!(
+        err.contains("team `orbit` has no meeting on 2020-01-06"),
+        "{err}"
+    );
 
-    let err = env.fails(&["import", "--team", "orbit", env.path("missing.md").to_str().unwrap()]);
+    let err = env.fails(&[
+        "import",
+        "--team",
+        "orbit",
+        env.path("missing.md").to_str().unwrap(),
+    ]);
     assert!(err.contains("missing.md: No such file"), "{err}");
     assert_eq!(env.db_bytes(), before);
 }
@@ -173,12 +242,18 @@ fn bad_input_is_one_clear_line_and_changes_nothing() {
 #[test]
 fn broken_config_names_file_and_key() {
     let env = Env::new();
-    env.write("standup.toml", &config("planning", "standup").replace("Europe/Berlin", "Mars/Olympus"));
+    env.write(
+        "standup.toml",
+        &config("planning", "standup").replace("Europe/Berlin", "Mars/Olympus"),
+    );
     let err = env.fails(&["check-config"]);
     assert!(err.contains("standup.toml"), "{err}");
     assert!(err.contains("timezone"), "{err}");
     assert!(err.contains("Mars/Olympus"), "{err}");
-    assert!(!env.path("standup.db").exists(), "a bad config must not create a database");
+    assert!(
+        !env.path("standup.db").exists(),
+        "a bad config must not create a database"
+    );
 }
 
 #[test]
@@ -196,24 +271,47 @@ fn custom_template_is_used_for_compile() {
     let env = Env::new();
     env.write(
         "mine.md.j2",
-        "{{ title }}\n{% for m in members %}- {{ m.handle }}: {% if m.answered %}answered{% else %}no update{% endif %}\n{% endfor %}",
+        "{{ title }}\n{% for m in members %}\n- {{ m.handle }}: {{ 'answered' if m.answered else 'no update' }}\n{% endfor %}\n",
     );
     env.write("standup.toml", &config("mine.md.j2", "standup"));
-    env.ok(&["import", "--team", "orbit", fixture("planning.md").to_str().unwrap()]);
+    env.ok(&[
+        "import",
+        "--team",
+        "orbit",
+        fixture("planning.md").to_str().unwrap(),
+    ]);
     let out = env.ok(&["compile", "--team", "orbit"]);
-    assert_eq!(out, "Team Orbit Planning 2024-03-11\n- maria: answered\n- kenji: answered\n- li: answered\n");
+    assert_eq!(
+        out,
+        "Team Orbit Planning 2024-03-11\n- maria: answered\n- kenji: answered\n- li: answered\n"
+    );
 }
 
 #[test]
 fn unreadable_and_newer_databases_are_clear_errors() {
     let env = Env::new();
-    std::fs::write(env.path("standup.db"), b"not a database at all, sorry".repeat(200)).unwrap();
+    std::fs::write(
+        env.path("standup.db"),
+        b"not a database at all, sorry".repeat(200),
+    )
+    .unwrap();
     let err = env.fails(&["compile", "--team", "orbit"]);
-    assert!(err.contains("standup.db: not a standup-bot database or damaged"), "{err}");
+    assert!(
+        err.contains("standup.db: not a standup-bot database or damaged"),
+        "{err}"
+    );
 
     let env = Env::new();
-    env.ok(&["import", "--team", "orbit", fixture("planning.md").to_str().unwrap()]);
-    rusqlite::Connection::open(env.path("standup.db")).unwrap().pragma_update(None, "user_version", 9).unwrap();
+    env.ok(&[
+        "import",
+        "--team",
+        "orbit",
+        fixture("planning.md").to_str().unwrap(),
+    ]);
+    rusqlite::Connection::open(env.path("standup.db"))
+        .unwrap()
+        .pragma_update(None, "user_version", 9)
+        .unwrap();
     let err = env.fails(&["compile", "--team", "orbit"]);
     assert!(err.contains("written by a newer standup-bot"), "{err}");
 }

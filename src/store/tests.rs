@@ -480,7 +480,16 @@ fn config_changes_keep_history() {
 #[test]
 fn posts_are_remembered_latest_first() {
     let mut store = store_with(Format::Planning);
-    let cycle = store.ensure_cycle(&TeamId::new("orbit"), Format::Planning, date("2024-03-11"), "T", now()).unwrap().id;
+    let cycle = store
+        .ensure_cycle(
+            &TeamId::new("orbit"),
+            Format::Planning,
+            date("2024-03-11"),
+            "T",
+            now(),
+        )
+        .unwrap()
+        .id;
     assert_eq!(store.last_post(cycle, "document").unwrap(), None);
     let mut post = Post {
         cycle,
