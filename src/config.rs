@@ -1360,7 +1360,11 @@ mod tests {
                 },
                 MemberConfig {
                     user: UserId::new("U0KENJI01"),
-                    handle: None
+                    handle: Some("kenji".into())
+                },
+                MemberConfig {
+                    user: UserId::new("U0LI00001"),
+                    handle: Some("li".into())
                 },
             ]
         );
@@ -1373,6 +1377,7 @@ mod tests {
         assert!(platform.per_member_timezone);
         assert_eq!(platform.timezone, chrono_tz::America::New_York);
         assert!(platform.admins.is_empty());
+        assert_eq!(platform.members.last().unwrap().handle, None);
     }
 
     #[test]

@@ -91,6 +91,11 @@ pub fn read_document(text: &str, format: Format) -> Result<Document, ReadError> 
         }
         Some(_) => {}
     }
+    Ok(read_as(text, format))
+}
+
+/// Reads a document as `format` without checking that it looks like one.
+pub fn read_as(text: &str, format: Format) -> Document {
     let mut chunks = Vec::new();
     let mut diagnostics = Vec::new();
     let mut seen_dates: Vec<NaiveDate> = Vec::new();
@@ -123,11 +128,11 @@ pub fn read_document(text: &str, format: Format) -> Result<Document, ReadError> 
             digest,
         }));
     }
-    Ok(Document {
+    Document {
         format,
         chunks,
         diagnostics,
-    })
+    }
 }
 
 fn push_other(chunks: &mut Vec<Chunk>, first_line: usize, lines: &[&str]) {
@@ -261,16 +266,25 @@ fn read_meeting(lines: &[&str], first_line: usize, format: Format) -> (Meeting, 
         .unwrap_or_default();
     let mut diagnostics = Vec::new();
 
-    // Group the lines into blocks, each starting at a heading no deeper than one below the title.
-    let mut groups: Vec<(Option<&str>, Vec<&str>)> = Vec::new();
-    for line in &lines[1..] {
+    // Group the lines into blocks, each starting at a heading no deeper than one below the title
+    // (or than the format's own section level, for notes whose title is a level too high).
+    let block_level = (title_level + 1).max(match format {
+        Format::Planning => 2,
+        Format::Standup => 3,
+    });
+    // Each group remembers the document line its body starts on, for diagnostics.
+    let mut groups: Vec<(Option<&str>, usize, Vec<&str>)> = Vec::new();
+    for (i, line) in lines.iter().enumerate().skip(1) {
+        let number = first_line + i;
         match md_heading(line) {
-            Some((level, _)) if level <= title_level + 1 && !is_member_heading(line, format) => {
-                groups.push((Some(line.trim_end()), Vec::new()));
+            Some((level, _)) if level <= block_level && !is_member_heading(line, format) => {
+                groups.push((Some(line.trim_end()), number + 1, Vec::new()));
             }
             _ => match groups.last_mut() {
-                Some((_, body)) => body.push(line),
-                None => groups.push((None, vec![line])),
+                Some((_, _, body)) => body.push(line),
+                // Blank lines between the title and the first section are layout, not text.
+                None if line.trim().is_empty() => {}
+                None => groups.push((None, number, vec![line])),
             },
         }
     }
@@ -278,10 +292,7 @@ fn read_meeting(lines: &[&str], first_line: usize, format: Format) -> (Meeting, 
     let mut blocks = Vec::new();
     let mut entries = Vec::new();
     let mut have_updates = false;
-    let mut offset = first_line + 1;
-    for (heading, body) in groups {
-        let body_start = offset + usize::from(heading.is_some());
-        offset = body_start + body.len();
+    for (heading, body_start, body) in groups {
         let heading_text = heading
             .and_then(md_heading)
             .map(|(_, t)| t.to_lowercase())
@@ -378,7 +389,19 @@ fn read_member(lines: &[&str], format: Format) -> Option<Update> {
         Format::Planning => read_planning_member(lines),
         Format::Standup => read_standup_member(lines),
     };
-    Some(Update { sections })
+    // Exactly the empty headings the format writes for "no update" (`Last week:` /
+    // `This week:`) is no update.
+    let empty_form = sections.len() == format.empty_sections().len()
+        && sections
+            .iter()
+            .zip(format.empty_sections())
+            .all(|(s, kind)| {
+                s.kind == Some(*kind)
+                    && s.heading.as_deref() == Some(format.heading(*kind))
+                    && s.text.is_none()
+                    && s.items.is_empty()
+            });
+    (!empty_form).then_some(Update { sections })
 }
 
 /// Recognises a notes heading: questions stay where the member wrote them, so they are not

@@ -116,3 +116,102 @@ fn same_text_gives_the_same_digest() {
     let b = read_document(&text, Format::Standup).unwrap();
     assert_eq!(a, b);
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::render::{Renderer, TemplateRef};
+
+    fn line(format: Format) -> impl Strategy<Value = String> {
+        // Titles at the level the format's template writes them: a title at another level
+        // reads fine but renders at the template's level, which moves its sections.
+        let (member, title) = match format {
+            Format::Planning => ("@maria", "# Team Orbit Planning 2024-03-04"),
+            Format::Standup => ("##### @maria", "## Standup meeting - 2024-03-11"),
+        };
+        let pieces = prop::sample::select(vec![
+            member,
+            "@kenji",
+            "##### @li",
+            "## Agenda",
+            "## Async Updates",
+            "### Updates since last time",
+            "### Questions, announcements and comments",
+            "## Notes/Questions",
+            "### Other business",
+            "- 🚢 Shipped:",
+            "- ⛔️ Blocked:",
+            "* ⏭ Next:",
+            "Last week:",
+            "This week: finish it",
+            "- item",
+            "* item",
+            "1. numbered",
+            "plain text",
+            "- N/A",
+            "---",
+            "",
+            "#### deeper heading",
+            title,
+        ]);
+        let indent = prop::sample::select(vec!["", "", "  ", "    ", "\t", "        "]);
+        let trailing = prop::sample::select(vec!["", "", "  "]);
+        (indent, pieces, trailing).prop_map(|(i, p, t)| format!("{i}{p}{t}"))
+    }
+
+    fn document(format: Format) -> impl Strategy<Value = String> {
+        let title = match format {
+            Format::Planning => "# Team Orbit Planning 2024-03-18",
+            Format::Standup => "## Standup meeting - 2024-03-18",
+        };
+        prop::collection::vec(line(format), 0..40)
+            .prop_map(move |lines| format!("{title}\n{}", lines.join("\n")))
+    }
+
+    fn meetings(doc: &Document) -> Vec<Meeting> {
+        doc.chunks
+            .iter()
+            .filter_map(|c| match c {
+                Chunk::Meeting(m) => Some(m.meeting.clone()),
+                Chunk::Other { .. } => None,
+            })
+            .collect()
+    }
+
+    fn fixpoint(format: Format, text: &str) -> Result<(), TestCaseError> {
+        let Ok(doc) = read_document(text, format) else {
+            return Ok(());
+        };
+        let renderer = Renderer::new();
+        for meeting in meetings(&doc) {
+            let rendered = renderer
+                .render(&TemplateRef::Builtin(format), &meeting)
+                .unwrap();
+            let again = meetings(&read_as(&rendered, format));
+            prop_assert_eq!(again.len(), 1, "rendered:\n{}", rendered);
+            prop_assert_eq!(&again[0], &meeting, "rendered:\n{}", rendered);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        /// A rendered meeting reads back as the same meeting: rendering loses nothing the
+        /// reader found.
+        #[test]
+        fn planning_render_then_read_is_a_fixpoint(text in document(Format::Planning)) {
+            fixpoint(Format::Planning, &text)?;
+        }
+
+        #[test]
+        fn standup_render_then_read_is_a_fixpoint(text in document(Format::Standup)) {
+            fixpoint(Format::Standup, &text)?;
+        }
+
+        #[test]
+        fn reading_never_panics(text in any::<String>()) {
+            let _ = read_document(&text, Format::Planning);
+            let _ = read_document(&text, Format::Standup);
+        }
+    }
+}
