@@ -71,7 +71,12 @@ pub fn recognize(text: &str) -> Option<Heading<'_>> {
     // Opening emphasis: `*Blocked*`, `_Next:_`, `**Done**`.
     let open = rest.len() - rest.trim_start_matches(['*', '_']).len();
     rest = &rest[open..];
+    // Every name starts with an ASCII letter: most item lines are rejected on their first byte.
+    let first = rest.as_bytes().first()?.to_ascii_lowercase();
     let (kind, name_len) = NAMES.iter().find_map(|(name, kind)| {
+        if name.as_bytes()[0] != first {
+            return None;
+        }
         let candidate = rest.get(..name.len())?;
         candidate
             .eq_ignore_ascii_case(name)

@@ -33,17 +33,26 @@ pub fn parse_reply(text: &str, format: Format, names: &dyn Names) -> Parsed {
     let mut current: Option<usize> = None;
     let mut orphans: Vec<usize> = Vec::new();
 
-    let converted: Vec<(usize, String)> = text
+    let converted: Vec<(usize, std::borrow::Cow<'_, str>)> = text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| (i + 1, mrkdwn::to_markdown(l, names)))
         .collect();
-    let any_heading = converted.iter().any(|(_, l)| as_heading(l).is_some());
+    // Each line is classified once; whether any heading exists decides where leading text goes.
+    let read: Vec<(usize, lines::Line<'_>, Option<heading::Heading<'_>>)> = converted
+        .iter()
+        .map(|(number, line)| {
+            let classified = classify(line, Bullets::Slack);
+            let heading = as_heading(&classified);
+            (*number, classified, heading)
+        })
+        .collect();
+    let any_heading = read.iter().any(|(_, _, h)| h.is_some());
 
-    for (number, line) in &converted {
-        let classified = classify(line, Bullets::Slack);
-        if let Some(h) = as_heading(line) {
+    for (number, classified, heading) in read {
+        let number = &number;
+        if let Some(h) = heading {
             let index = match sections.iter().position(|s| s.section.kind == Some(h.kind)) {
                 Some(i) => {
                     diagnostics.push(Diagnostic {
@@ -144,8 +153,7 @@ pub fn parse_reply(text: &str, format: Format, names: &dyn Names) -> Parsed {
 
 /// A Slack line is a heading when it is recognised, and for a bulleted line only when it also
 /// has a colon or an emoji (`• Done` alone is more likely an item than a heading).
-fn as_heading(line: &str) -> Option<heading::Heading<'_>> {
-    let classified = classify(line, Bullets::Slack);
+fn as_heading<'a>(classified: &lines::Line<'a>) -> Option<heading::Heading<'a>> {
     let h = heading::recognize(classified.text)?;
     let plain = classified.marker == Marker::Plain;
     (plain || h.colon || h.emoji).then_some(h)

@@ -47,14 +47,20 @@ const SLACK_ALIASES: &[(&str, &str)] = &[
     ("palm_tree", "🌴"),
 ];
 
-/// Converts one line of Slack text to Markdown.
-pub fn to_markdown(line: &str, names: &dyn Names) -> String {
+/// Converts one line of Slack text to Markdown; borrows when there is nothing to convert.
+pub fn to_markdown<'a>(line: &'a str, names: &dyn Names) -> Cow<'a, str> {
+    if !line.contains(['<', '&', ':']) {
+        return Cow::Borrowed(line);
+    }
     let linked = replace_angle(line, names);
     let decoded = decode_entities(&linked);
-    replace_shortcodes(&decoded).into_owned()
+    Cow::Owned(replace_shortcodes(&decoded).into_owned())
 }
 
 fn replace_angle(line: &str, names: &dyn Names) -> String {
+    if !line.contains('<') {
+        return line.to_string();
+    }
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     while let Some(start) = rest.find('<') {

@@ -161,8 +161,9 @@ fn accounted_for(input: &str, parsed: &Parsed) -> Result<(), String> {
     }
     for line in input.lines().filter(|l| !l.trim().is_empty()) {
         let converted = mrkdwn::to_markdown(line, &NoNames);
-        let body = classify(&converted, Bullets::Slack).text.to_string();
-        match as_heading(&converted) {
+        let classified = classify(&converted, Bullets::Slack);
+        let body = classified.text.to_string();
+        match as_heading(&classified) {
             Some(h) => {
                 if let Some(rest) = h.rest
                     && !texts.iter().any(|t| t == rest)
