@@ -274,3 +274,16 @@ fn custom_templates_get_the_same_context() {
         "Standup meeting - 2024-03-11|maria=yes;kenji=no;li=yes;"
     );
 }
+
+/// The whole hand-typed planning document, compiled meeting by meeting: the reviewed picture
+/// of what whitespace normalisation does (indentation to four spaces a level, blank lines
+/// between sections, bullets kept as typed).
+#[test]
+fn hand_typed_planning_compiles_to_normalised_notes() {
+    let text = fixture("planning-handtyped.md");
+    let out: Vec<String> = meetings(&text, Format::Planning)
+        .iter()
+        .map(|m| render(&m.meeting))
+        .collect();
+    insta::assert_snapshot!(out.join("\n---\n\n"));
+}
