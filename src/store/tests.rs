@@ -73,6 +73,15 @@ fn dump(store: &Store) -> Vec<String> {
     out
 }
 
+/// The `orbit` planning cycle of 2024-03-11, created if needed.
+fn cycle_of(store: &mut Store) -> CycleId {
+    let orbit = TeamId::new("orbit");
+    store
+        .ensure_cycle(&orbit, Format::Planning, date("2024-03-11"), "T", now())
+        .unwrap()
+        .id
+}
+
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
@@ -325,10 +334,7 @@ fn reply_in(
 fn replies_edits_and_redeliveries() {
     let mut store = store_with(Format::Planning);
     let orbit = TeamId::new("orbit");
-    let cycle = store
-        .ensure_cycle(&orbit, Format::Planning, date("2024-03-11"), "T", now())
-        .unwrap()
-        .id;
+    let cycle = cycle_of(&mut store);
     let kenji = UserId::new("U000000001");
     let first = reply_in(
         &mut store,
@@ -400,16 +406,7 @@ fn replies_edits_and_redeliveries() {
 #[test]
 fn non_members_cannot_reply() {
     let mut store = store_with(Format::Planning);
-    let cycle = store
-        .ensure_cycle(
-            &TeamId::new("orbit"),
-            Format::Planning,
-            date("2024-03-11"),
-            "T",
-            now(),
-        )
-        .unwrap()
-        .id;
+    let cycle = cycle_of(&mut store);
     let stranger = UserId::new("U999999999");
     let reply = NewReply {
         cycle,
@@ -430,10 +427,7 @@ fn non_members_cannot_reply() {
 fn raised_blockers_resolve_once() {
     let mut store = store_with(Format::Planning);
     let orbit = TeamId::new("orbit");
-    let cycle = store
-        .ensure_cycle(&orbit, Format::Planning, date("2024-03-11"), "T", now())
-        .unwrap()
-        .id;
+    let cycle = cycle_of(&mut store);
     let li = UserId::new("U000000002");
     let b = store
         .raise_blocker(cycle, &li, "no prod access", now())
@@ -480,16 +474,7 @@ fn config_changes_keep_history() {
 #[test]
 fn posts_are_remembered_latest_first() {
     let mut store = store_with(Format::Planning);
-    let cycle = store
-        .ensure_cycle(
-            &TeamId::new("orbit"),
-            Format::Planning,
-            date("2024-03-11"),
-            "T",
-            now(),
-        )
-        .unwrap()
-        .id;
+    let cycle = cycle_of(&mut store);
     assert_eq!(store.last_post(cycle, "document").unwrap(), None);
     let mut post = Post {
         cycle,
