@@ -31,6 +31,8 @@ pub struct Ack {
     pub latency: Duration,
     /// Which connection (1, 2, ... in order of opening) carried the ack.
     pub connection: u64,
+    /// The envelope's `retry_attempt` when the ack arrived (0 unless redelivered).
+    pub retry_attempt: u64,
     /// When it arrived.
     pub at: Instant,
 }
@@ -63,7 +65,8 @@ impl EnvelopeHandle {
         self.event_id.as_deref()
     }
 
-    /// Waits for the ack; its payload (`Value::Null` for a bare ack), or `None` on timeout.
+    /// Waits for the ack of the latest delivery (after [`Emulator::redeliver`], the ack of the
+    /// redelivery); its payload (`Value::Null` for a bare ack), or `None` on timeout.
     pub async fn ack(&self, timeout: Duration) -> Option<Value> {
         self.acked(timeout)
             .await
@@ -74,10 +77,11 @@ impl EnvelopeHandle {
     pub async fn acked(&self, timeout: Duration) -> Option<Ack> {
         self.shared
             .wait_for(timeout, |s| {
+                let attempt = s.socket.attempt(&self.envelope_id);
                 s.socket
                     .acks
                     .iter()
-                    .find(|a| a.envelope_id == self.envelope_id)
+                    .find(|a| a.envelope_id == self.envelope_id && a.retry_attempt == attempt)
                     .cloned()
             })
             .await
@@ -166,6 +170,13 @@ impl SocketState {
         }
     }
 
+    fn attempt(&self, envelope_id: &str) -> u64 {
+        self.sent
+            .get(envelope_id)
+            .and_then(|s| s.envelope["retry_attempt"].as_u64())
+            .unwrap_or(0)
+    }
+
     fn redeliver(&mut self, envelope_id: &str, reason: &str) {
         if let Some(sent) = self.sent.get_mut(envelope_id) {
             let attempt = sent.envelope["retry_attempt"].as_u64().unwrap_or(0) + 1;
@@ -212,6 +223,7 @@ impl SocketState {
             );
             return;
         };
+        let retry_attempt = self.attempt(envelope_id);
         let latency = self
             .sent
             .get(envelope_id)
@@ -223,6 +235,7 @@ impl SocketState {
             payload: frame.get("payload").filter(|p| !p.is_null()).cloned(),
             latency,
             connection,
+            retry_attempt,
             at: Instant::now(),
         });
     }
@@ -231,8 +244,10 @@ impl SocketState {
         self.broadcast(|| Command::Drop);
     }
 
+    /// Sends `command` to every live connection and takes them off the live list at once, so
+    /// envelopes sent from now on wait for the next connection.
     fn broadcast(&mut self, command: impl Fn() -> Command) {
-        for connection in &self.connections {
+        for connection in self.connections.drain(..) {
             let _ = connection.tx.send(command());
         }
     }
@@ -387,6 +402,7 @@ impl Emulator {
     }
 
     /// Sends `{"type":"disconnect","reason":...}` on every live connection, then closes them.
+    /// Envelopes sent afterwards wait for the app's next connection.
     pub fn disconnect(&self, reason: &str) {
         self.shared.update(|s| {
             s.socket
@@ -394,7 +410,8 @@ impl Emulator {
         });
     }
 
-    /// Drops every live connection without a message or close frame.
+    /// Drops every live connection without a message or close frame. Envelopes sent afterwards
+    /// wait for the app's next connection.
     pub fn drop_connection(&self) {
         self.shared.update(|s| s.socket.drop_all());
     }
