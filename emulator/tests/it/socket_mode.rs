@@ -12,13 +12,22 @@ async fn on_push(
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
     let text = match event.event {
-        // An edit's new text is in `message`; a plain message has it at the top.
-        SlackEventCallbackBody::Message(message) => message
-            .message
-            .and_then(|edited| edited.content)
-            .or(message.content)
-            .and_then(|c| c.text)
-            .unwrap_or_default(),
+        // An edit's new text is in `message`; a plain message has it at the top. Bots' messages
+        // are marked.
+        SlackEventCallbackBody::Message(message) => {
+            let from_bot = if message.sender.bot_id.is_some() {
+                "bot: "
+            } else {
+                ""
+            };
+            let text = message
+                .message
+                .and_then(|edited| edited.content)
+                .or(message.content)
+                .and_then(|c| c.text)
+                .unwrap_or_default();
+            format!("{from_bot}{text}")
+        }
         other => format!("{other:?}"),
     };
     let state = state.read().await;
@@ -163,7 +172,7 @@ async fn redelivery_disconnect_and_dropped_connections() {
             "new text",
             "hello 1",
             "hello 1",
-            "from a bot"
+            "bot: from a bot"
         ]
     );
     listener.shutdown().await;
@@ -181,5 +190,28 @@ async fn pings_are_answered_so_the_listener_stays_connected() {
     tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
     assert_eq!(emu.connections_opened(), 1);
     assert_eq!(emu.live_connections(), 1);
+    listener.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_bots_own_posts_come_back_as_events_when_echo_is_on() {
+    let mut config = workspace();
+    config.echo_bot_messages = true;
+    let emu = Emulator::start(config).await;
+    let (listener, mut seen) = listen(&emu, one_connection()).await;
+    assert!(emu.socket_connected(WAIT).await);
+    let client = client(&emu);
+    let token = bot_token(&emu);
+    let post = SlackApiChatPostMessageRequest::new(
+        "U0ADA".into(),
+        SlackMessageContent::new().with_text("Time for standup".into()),
+    );
+    client
+        .open_session(&token)
+        .chat_post_message(&post)
+        .await
+        .unwrap();
+    assert_eq!(seen.recv().await.unwrap(), "hello 1");
+    assert_eq!(seen.recv().await.unwrap(), "bot: Time for standup");
     listener.shutdown().await;
 }
