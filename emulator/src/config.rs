@@ -1,0 +1,213 @@
+//! What the emulated workspace contains: team, bot, tokens, users, channels, limits.
+
+use std::time::Duration;
+
+/// The seed of an emulated workspace. Start from [`EmulatorConfig::default`] and add users
+/// and channels with the `with_*` methods.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Team id, `T...`.
+    pub team_id: String,
+    /// Team name, as `auth.test` reports it.
+    pub team_name: String,
+    /// Team domain: `https://{domain}.slack.com/`.
+    pub team_domain: String,
+    /// The app's id, `A...` (Socket Mode `hello`, event payloads).
+    pub app_id: String,
+    /// The bot user's id, `U...`.
+    pub bot_user_id: String,
+    /// The bot's id, `B...` (on messages the bot posts).
+    pub bot_id: String,
+    /// The bot user's name.
+    pub bot_name: String,
+    /// The bot token (`xoxb-...`) accepted by the Web API.
+    pub bot_token: String,
+    /// The app-level token (`xapp-...`) accepted by `apps.connections.open`.
+    pub app_token: String,
+    /// The deprecated verification token Slack still puts in payloads.
+    pub verification_token: String,
+    /// Workspace members.
+    pub users: Vec<User>,
+    /// Public and private channels (DMs are implicit: one per user).
+    pub channels: Vec<Channel>,
+    /// Slack-like rate limiting; `None` (the default) never throttles.
+    pub rate_limits: Option<RateLimits>,
+    /// How long a `trigger_id` stays valid for `views.open` (Slack: 3 s).
+    pub trigger_id_ttl: Duration,
+    /// Echo every message the bot posts back over Socket Mode as a `message` event with
+    /// `bot_id`, as Slack does for conversations the app is subscribed to. Off by default.
+    pub echo_bot_messages: bool,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            team_id: "T0EMULATOR".into(),
+            team_name: "Emulated Team".into(),
+            team_domain: "emulated".into(),
+            app_id: "A0EMULATOR".into(),
+            bot_user_id: "U0BOTUSER".into(),
+            bot_id: "B0BOTID".into(),
+            bot_name: "standup".into(),
+            bot_token: "xoxb-0000-emulator-bot-token".into(),
+            app_token: "xapp-1-A0EMULATOR-0000-emulator-app-token".into(),
+            verification_token: "emulatorVerificationToken".into(),
+            users: Vec::new(),
+            channels: Vec::new(),
+            rate_limits: None,
+            trigger_id_ttl: Duration::from_secs(3),
+            echo_bot_messages: false,
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// Adds a workspace member.
+    pub fn with_user(mut self, user: User) -> Self {
+        self.users.push(user);
+        self
+    }
+
+    /// Adds a channel.
+    pub fn with_channel(mut self, channel: Channel) -> Self {
+        self.channels.push(channel);
+        self
+    }
+
+    /// Turns on rate limiting.
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Some(limits);
+        self
+    }
+}
+
+/// A workspace member, as `users.info` describes them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// `U...`
+    pub id: String,
+    /// The handle (`name`).
+    pub name: String,
+    /// Full name; `profile.real_name` too.
+    pub real_name: String,
+    /// `profile.display_name`, often empty in real workspaces.
+    pub display_name: String,
+    /// IANA zone, e.g. `Europe/Berlin`.
+    pub tz: String,
+    /// Zone label, e.g. `Central European Time`.
+    pub tz_label: String,
+    /// Offset from UTC in seconds (Slack reports the current, DST-dependent one).
+    pub tz_offset: i32,
+    /// Deactivated account.
+    pub deleted: bool,
+    /// A bot user.
+    pub is_bot: bool,
+}
+
+impl User {
+    /// A member in UTC whose real name is their handle and whose display name is empty.
+    pub fn new(id: &str, name: &str) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            real_name: name.into(),
+            display_name: String::new(),
+            tz: "UTC".into(),
+            tz_label: "Coordinated Universal Time".into(),
+            tz_offset: 0,
+            deleted: false,
+            is_bot: false,
+        }
+    }
+
+    /// Sets the real name.
+    pub fn real_name(mut self, real_name: &str) -> Self {
+        self.real_name = real_name.into();
+        self
+    }
+
+    /// Sets the display name.
+    pub fn display_name(mut self, display_name: &str) -> Self {
+        self.display_name = display_name.into();
+        self
+    }
+
+    /// Sets the time zone: IANA name, label and current offset in seconds.
+    pub fn tz(mut self, tz: &str, label: &str, offset_secs: i32) -> Self {
+        self.tz = tz.into();
+        self.tz_label = label.into();
+        self.tz_offset = offset_secs;
+        self
+    }
+
+    /// Marks the account deactivated.
+    pub fn deleted(mut self) -> Self {
+        self.deleted = true;
+        self
+    }
+
+    /// Marks the account a bot.
+    pub fn bot(mut self) -> Self {
+        self.is_bot = true;
+        self
+    }
+}
+
+/// A public or private channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Channel {
+    /// `C...` (public) or `G...` (private).
+    pub id: String,
+    /// Name without `#`.
+    pub name: String,
+    /// Whether the bot is a member (posting needs it: else `not_in_channel`).
+    pub bot_is_member: bool,
+    /// Members other than the bot (for `conversations.members`).
+    pub members: Vec<String>,
+}
+
+impl Channel {
+    /// A channel the bot is a member of.
+    pub fn new(id: &str, name: &str) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            bot_is_member: true,
+            members: Vec::new(),
+        }
+    }
+
+    /// The bot is not a member.
+    pub fn without_bot(mut self) -> Self {
+        self.bot_is_member = false;
+        self
+    }
+
+    /// Sets the human members.
+    pub fn members(mut self, members: &[&str]) -> Self {
+        self.members = members.iter().map(|m| m.to_string()).collect();
+        self
+    }
+}
+
+/// Slack-like rate limits. Buckets refill continuously and start full, so a burst up to the
+/// per-minute allowance passes and the rest is throttled with `429` + `Retry-After`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimits {
+    /// Requests per minute per method for tiers 1 to 4.
+    pub tier_per_minute: [u32; 4],
+    /// `chat.postMessage` messages per second per channel.
+    pub post_message_per_second: u32,
+    /// How many `chat.postMessage` calls per channel may pass at once before throttling.
+    pub post_message_burst: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            tier_per_minute: [1, 20, 50, 100],
+            post_message_per_second: 1,
+            post_message_burst: 3,
+        }
+    }
+}

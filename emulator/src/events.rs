@@ -1,0 +1,296 @@
+//! Realistic payloads: Events API events and callbacks, slash command fields, interactions.
+//!
+//! The free functions build the inner `event` objects; the [`Emulator`] methods wrap and fill in
+//! the workspace's ids, `response_url`s and `trigger_id`s (registered, so `views.open` accepts
+//! them). Every builder returns plain JSON that a test may edit before sending.
+
+use crate::config::EmulatorConfig;
+use crate::ids;
+use crate::server::Emulator;
+use crate::state::dm_channel_id;
+use crate::web_api::issue_trigger;
+use serde_json::{Value, json};
+
+fn channel_type(channel: &str) -> &'static str {
+    match channel.chars().next() {
+        Some('D') => "im",
+        Some('G') => "group",
+        _ => "channel",
+    }
+}
+
+fn client_msg_id() -> String {
+    ids::envelope_id()
+}
+
+/// A user's message event, e.g. a DM reply (`channel` `D...` gives `channel_type: "im"`), with a
+/// fresh `ts`/`event_ts` and a `client_msg_id`. Set `thread_ts` on the result for a reply in a
+/// thread.
+pub fn message(user: &str, channel: &str, text: &str) -> Value {
+    let ts = ids::next_ts();
+    json!({
+        "type": "message",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+        "channel_type": channel_type(channel),
+        "client_msg_id": client_msg_id(),
+    })
+}
+
+/// A DM from `user` to the bot, in the DM channel the emulator uses for that user.
+pub fn dm_message(user: &str, text: &str) -> Value {
+    message(user, &dm_channel_id(user), text)
+}
+
+/// An edit: `subtype: "message_changed"`, the new text in `message.text`, the original `ts` in
+/// `message.ts`, the old text in `previous_message`.
+pub fn message_changed(
+    user: &str,
+    channel: &str,
+    ts: &str,
+    new_text: &str,
+    old_text: &str,
+) -> Value {
+    let event_ts = ids::next_ts();
+    json!({
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": true,
+        "channel": channel,
+        "channel_type": channel_type(channel),
+        "ts": event_ts,
+        "event_ts": event_ts,
+        "message": {
+            "type": "message",
+            "user": user,
+            "text": new_text,
+            "ts": ts,
+            "edited": {"user": user, "ts": event_ts},
+            "client_msg_id": client_msg_id(),
+        },
+        "previous_message": {
+            "type": "message",
+            "user": user,
+            "text": old_text,
+            "ts": ts,
+        },
+    })
+}
+
+/// A message from another bot or integration (`subtype: "bot_message"`, `bot_id`).
+pub fn bot_message(bot_id: &str, channel: &str, text: &str) -> Value {
+    let ts = ids::next_ts();
+    json!({
+        "type": "message",
+        "subtype": "bot_message",
+        "bot_id": bot_id,
+        "username": "Other Bot",
+        "channel": channel,
+        "channel_type": channel_type(channel),
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+    })
+}
+
+/// The Events API `url_verification` handshake body.
+pub fn url_verification(challenge: &str) -> Value {
+    json!({"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": challenge, "type": "url_verification"})
+}
+
+/// The `event_callback` body Slack wraps an event in (Socket Mode payload, or HTTP body).
+pub(crate) fn event_callback(cfg: &EmulatorConfig, event: Value) -> Value {
+    let event_id = ids::event_id();
+    json!({
+        "token": cfg.verification_token,
+        "team_id": cfg.team_id,
+        "api_app_id": cfg.app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": ids::unix_now(),
+        "authorizations": [{
+            "enterprise_id": null,
+            "team_id": cfg.team_id,
+            "user_id": cfg.bot_user_id,
+            "is_bot": true,
+            "is_enterprise_install": false,
+        }],
+        "is_ext_shared_channel": false,
+        "event_context": format!("4-{}", ids::token()),
+    })
+}
+
+impl Emulator {
+    /// Wraps an event in an `event_callback` body with a fresh `event_id` (for
+    /// [`crate::SignedClient::post_event`]; Socket Mode's [`Emulator::send_event`] does this
+    /// itself).
+    pub fn event_callback(&self, event: Value) -> Value {
+        event_callback(self.config(), event)
+    }
+
+    /// Mints a `trigger_id` that `views.open` accepts for
+    /// [`EmulatorConfig::trigger_id_ttl`](crate::EmulatorConfig::trigger_id_ttl).
+    pub fn new_trigger_id(&self) -> String {
+        let id = ids::trigger_id();
+        self.shared.update(|s| issue_trigger(s, &id));
+        id
+    }
+
+    /// A fresh `response_url` on the emulator (posts land in [`Emulator::response_posts`]).
+    pub fn new_response_url(&self) -> String {
+        format!(
+            "{}/response/commands/{}/{}",
+            self.shared.base_url(),
+            self.config().team_id,
+            ids::token()
+        )
+    }
+
+    fn user_name(&self, user: &str) -> String {
+        self.config()
+            .users
+            .iter()
+            .find(|u| u.id == user)
+            .map_or_else(|| user.to_string(), |u| u.name.clone())
+    }
+
+    fn channel_name(&self, channel: &str) -> String {
+        match self.config().channels.iter().find(|c| c.id == channel) {
+            Some(c) => c.name.clone(),
+            None if channel.starts_with('D') => "directmessage".into(),
+            None => "privategroup".into(),
+        }
+    }
+
+    /// A slash command's form fields, in Slack's order, with a live `response_url` and
+    /// `trigger_id` (for [`crate::SignedClient::post_command`]).
+    pub fn slash_command_fields(
+        &self,
+        command: &str,
+        text: &str,
+        user: &str,
+        channel: &str,
+    ) -> Vec<(String, String)> {
+        let c = self.config();
+        [
+            ("token", c.verification_token.clone()),
+            ("team_id", c.team_id.clone()),
+            ("team_domain", c.team_domain.clone()),
+            ("channel_id", channel.to_string()),
+            ("channel_name", self.channel_name(channel)),
+            ("user_id", user.to_string()),
+            ("user_name", self.user_name(user)),
+            ("command", command.to_string()),
+            ("text", text.to_string()),
+            ("api_app_id", c.app_id.clone()),
+            ("is_enterprise_install", "false".to_string()),
+            ("response_url", self.new_response_url()),
+            ("trigger_id", self.new_trigger_id()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    fn user_info(&self, user: &str) -> Value {
+        json!({
+            "id": user,
+            "username": self.user_name(user),
+            "name": self.user_name(user),
+            "team_id": self.config().team_id,
+        })
+    }
+
+    /// A `block_actions` payload: `user` clicked a button `action_id` with `value` on the
+    /// message `message_ts` in `channel` (the message is taken from what the bot posted, when
+    /// the emulator has it).
+    pub fn block_actions(
+        &self,
+        user: &str,
+        channel: &str,
+        message_ts: &str,
+        action_id: &str,
+        value: &str,
+    ) -> Value {
+        let c = self.config();
+        let message = self
+            .messages(channel)
+            .into_iter()
+            .find(|m| m.ts == message_ts)
+            .map(|m| {
+                let mut object = json!({
+                    "type": "message",
+                    "user": m.user,
+                    "bot_id": c.bot_id,
+                    "text": m.text.unwrap_or_default(),
+                    "ts": m.ts,
+                });
+                if let Some(blocks) = m.blocks {
+                    object["blocks"] = blocks;
+                }
+                object
+            })
+            .unwrap_or_else(|| json!({"type": "message", "ts": message_ts, "text": ""}));
+        json!({
+            "type": "block_actions",
+            "user": self.user_info(user),
+            "api_app_id": c.app_id,
+            "token": c.verification_token,
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel,
+                "is_ephemeral": false,
+            },
+            "trigger_id": self.new_trigger_id(),
+            "team": {"id": c.team_id, "domain": c.team_domain},
+            "enterprise": null,
+            "is_enterprise_install": false,
+            "channel": {"id": channel, "name": self.channel_name(channel)},
+            "message": message,
+            "state": {"values": {}},
+            "response_url": self.new_response_url(),
+            "actions": [{
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "emulator",
+                "text": {"type": "plain_text", "text": value, "emoji": true},
+                "value": value,
+                "action_ts": ids::next_ts(),
+            }],
+        })
+    }
+
+    /// A `view_submission` payload for the latest version of view `view_id` as the bot opened
+    /// it, with `state.values` set to `values` (`{block_id: {action_id: {type, value}}}`).
+    ///
+    /// # Panics
+    /// If the bot never opened or published a view with that id.
+    pub fn view_submission(&self, user: &str, view_id: &str, values: Value) -> Value {
+        let c = self.config();
+        let mut view = self
+            .views()
+            .into_iter()
+            .rev()
+            .find(|v| v.id == view_id)
+            .unwrap_or_else(|| panic!("no view {view_id} was opened through the emulator"))
+            .view;
+        view["state"] = json!({"values": values});
+        json!({
+            "type": "view_submission",
+            "team": {"id": c.team_id, "domain": c.team_domain},
+            "user": self.user_info(user),
+            "api_app_id": c.app_id,
+            "token": c.verification_token,
+            "trigger_id": self.new_trigger_id(),
+            "view": view,
+            "response_urls": [],
+            "enterprise": null,
+            "is_enterprise_install": false,
+        })
+    }
+}

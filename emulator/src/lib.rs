@@ -1,0 +1,51 @@
+//! A local Slack emulator for standup-bot's integration tests and load tools.
+//!
+//! It speaks Slack's real wire formats on `127.0.0.1`, so the bot's own code (slack-morphism's
+//! Web API client, its Socket Mode listener, the HTTP endpoints) runs unchanged against it:
+//!
+//! - the **Web API** at [`Emulator::api_url`] (GET query, form and JSON bodies; bearer or
+//!   `token` auth; Slack's response shapes and error codes), with every call recorded;
+//! - **file uploads** (`files.getUploadURLExternal` → upload URL → `files.completeUploadExternal`)
+//!   and **`response_url`s**;
+//! - **Socket Mode** (`apps.connections.open` → websocket with `hello`, envelopes, acks,
+//!   redelivery, `disconnect`);
+//! - **fault injection** ([`Fault`]) and optional **rate limits** ([`RateLimits`]);
+//! - a [`SignedClient`] that posts signed requests to the bot's HTTP endpoints like Slack does.
+//!
+//! ```no_run
+//! use slack_emulator::{events, Emulator, EmulatorConfig, User};
+//! use std::time::Duration;
+//!
+//! # async fn demo() {
+//! let emu = Emulator::start(EmulatorConfig::default().with_user(User::new("U1", "ada"))).await;
+//! // point the bot at emu.api_url() with emu.config().bot_token / app_token, start it, then:
+//! assert!(emu.socket_connected(Duration::from_secs(5)).await);
+//! let reply = emu.send_event(events::dm_message("U1", "*Yesterday*\n- shipped"));
+//! reply.ack(Duration::from_secs(3)).await.expect("bot acked");
+//! let dm = emu.dm_channel("U1");
+//! emu.wait_for_message(&dm, |m| m.text.is_some(), Duration::from_secs(5)).await;
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+mod config;
+pub mod events;
+mod faults;
+mod ids;
+mod params;
+mod rate_limit;
+mod server;
+mod signing;
+mod socket;
+mod state;
+mod web_api;
+
+pub use config::{Channel, EmulatorConfig, RateLimits, User};
+pub use faults::Fault;
+pub use server::Emulator;
+pub use signing::{
+    ClientError, RawRequest, SignedClient, SignedRequest, SignedResponse, signature,
+};
+pub use socket::{Ack, EnvelopeHandle};
+pub use state::{Call, File, Message, ResponsePost, Revision, View};

@@ -1,0 +1,223 @@
+//! The emulator's handle: start-up on `127.0.0.1:0`, routes, and the test-side accessors.
+
+use crate::config::EmulatorConfig;
+use crate::faults::Fault;
+use crate::state::{Call, File, Message, ResponsePost, Shared, View, dm_channel_id};
+use crate::{socket, web_api};
+use axum::Router;
+use axum::routing::{any, get, post};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// A running emulator. Cheap to clone; the server stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct Emulator {
+    pub(crate) shared: Arc<Shared>,
+    _server: Arc<ServerTask>,
+}
+
+struct ServerTask {
+    task: JoinHandle<()>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for ServerTask {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.shared.update(|s| s.socket.drop_all());
+    }
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.shared.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Binds `127.0.0.1:0` and serves the Web API, upload URLs, `response_url`s and Socket Mode.
+    ///
+    /// # Panics
+    /// If no local port can be bound.
+    pub async fn start(config: EmulatorConfig) -> Emulator {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("slack-emulator: bind 127.0.0.1:0");
+        let addr = listener
+            .local_addr()
+            .expect("slack-emulator: local address");
+        let shared = Arc::new(Shared::new(config, addr));
+        let app = Router::new()
+            .route("/api/{method}", any(web_api::api))
+            .route("/upload/{file_id}", post(web_api::upload))
+            .route("/response/{*id}", post(web_api::response_url))
+            .route("/socket", get(socket::upgrade))
+            .with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, app).await {
+                tracing::error!(%err, "slack-emulator: server stopped");
+            }
+        });
+        tracing::debug!(%addr, "slack-emulator: listening");
+        Emulator {
+            shared: shared.clone(),
+            _server: Arc::new(ServerTask { task, shared }),
+        }
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// The Web API base for slack-morphism's `with_slack_api_url`: `http://127.0.0.1:PORT/api`
+    /// (no trailing slash; the client appends `/{method}`).
+    pub fn api_url(&self) -> String {
+        format!("{}/api", self.shared.base_url())
+    }
+
+    /// The workspace it was started with.
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.shared.config
+    }
+
+    /// The DM channel id of a user (`D` + the user id without its first letter).
+    pub fn dm_channel(&self, user_id: &str) -> String {
+        dm_channel_id(user_id)
+    }
+
+    /// Every Web API call so far, in arrival order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.shared.read(|s| s.calls.clone())
+    }
+
+    /// The calls to one method.
+    pub fn calls_to(&self, method: &str) -> Vec<Call> {
+        self.shared.read(|s| {
+            s.calls
+                .iter()
+                .filter(|c| c.method == method)
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// Messages the bot posted in a channel (DMs by their `D...` id), oldest first, with
+    /// `chat.update`s applied (earlier versions in [`Message::history`]). Includes ephemeral
+    /// messages (see [`Message::ephemeral_to`]) and file shares.
+    pub fn messages(&self, channel: &str) -> Vec<Message> {
+        self.shared.read(|s| {
+            s.messages
+                .iter()
+                .filter(|m| m.channel == channel)
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// Every message the bot posted, oldest first.
+    pub fn all_messages(&self) -> Vec<Message> {
+        self.shared.read(|s| s.messages.clone())
+    }
+
+    /// Files announced, uploaded and completed.
+    pub fn files(&self) -> Vec<File> {
+        self.shared.read(|s| s.files.clone())
+    }
+
+    /// Every successful `views.open` / `views.update` / `views.publish`, in order.
+    pub fn views(&self) -> Vec<View> {
+        self.shared.read(|s| s.views.clone())
+    }
+
+    /// Posts to the `response_url`s the emulator handed out.
+    pub fn response_posts(&self) -> Vec<ResponsePost> {
+        self.shared.read(|s| s.response_posts.clone())
+    }
+
+    /// How many `429`s were answered (rate limits and injected faults).
+    pub fn rate_limited_count(&self) -> usize {
+        self.shared.read(|s| s.rate_limited.values().sum())
+    }
+
+    /// How many `429`s one method got.
+    pub fn rate_limited_count_for(&self, method: &str) -> usize {
+        self.shared
+            .read(|s| s.rate_limited.get(method).copied().unwrap_or_default())
+    }
+
+    /// Makes the next call to `method` fail with `fault`; several queue up in order.
+    pub fn fail_next(&self, method: &str, fault: Fault) {
+        self.shared.update(|s| s.faults.push(method, fault));
+    }
+
+    /// Forgets every scripted fault not yet used.
+    pub fn clear_faults(&self) {
+        self.shared.update(|s| s.faults.clear());
+    }
+
+    /// Waits for a call to `method` matching `predicate` (calls already made count).
+    ///
+    /// # Panics
+    /// On timeout, listing the calls to `method` that were seen.
+    pub async fn wait_for_call(
+        &self,
+        method: &str,
+        predicate: impl Fn(&Call) -> bool,
+        timeout: Duration,
+    ) -> Call {
+        let found = self
+            .shared
+            .wait_for(timeout, |s| {
+                s.calls
+                    .iter()
+                    .find(|c| c.method == method && predicate(c))
+                    .cloned()
+            })
+            .await;
+        found.unwrap_or_else(|| {
+            let seen: Vec<_> = self
+                .calls_to(method)
+                .into_iter()
+                .map(|c| c.params)
+                .collect();
+            panic!("timed out after {timeout:?} waiting for a {method} call; seen: {seen:#?}")
+        })
+    }
+
+    /// Waits for a message in `channel` matching `predicate` (messages already posted count,
+    /// and so do edits: the predicate sees the current version).
+    ///
+    /// # Panics
+    /// On timeout, listing the channel's messages.
+    pub async fn wait_for_message(
+        &self,
+        channel: &str,
+        predicate: impl Fn(&Message) -> bool,
+        timeout: Duration,
+    ) -> Message {
+        let found = self
+            .shared
+            .wait_for(timeout, |s| {
+                s.messages
+                    .iter()
+                    .find(|m| m.channel == channel && predicate(m))
+                    .cloned()
+            })
+            .await;
+        found.unwrap_or_else(|| {
+            let seen: Vec<_> = self
+                .messages(channel)
+                .into_iter()
+                .map(|m| (m.ts, m.text))
+                .collect();
+            panic!(
+                "timed out after {timeout:?} waiting for a message in {channel}; seen: {seen:#?}"
+            )
+        })
+    }
+}

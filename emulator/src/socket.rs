@@ -1,0 +1,423 @@
+//! Socket Mode: the websocket at `/socket`, envelopes pushed to the app, and its acks.
+//!
+//! A connection gets `hello` first. Envelopes go round-robin to live connections; with none
+//! live they wait and go out, in order, to the next connection (as Slack holds events while an
+//! app reconnects). An ack is any frame from the app with an `envelope_id`.
+
+use crate::events;
+use crate::ids;
+use crate::server::Emulator;
+use crate::state::Shared;
+use crate::web_api::issue_trigger;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State as AxumState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// The app's acknowledgement of one envelope.
+#[derive(Debug, Clone)]
+pub struct Ack {
+    /// The envelope acked.
+    pub envelope_id: String,
+    /// The ack's `payload` (a slash command's response, a view submission's
+    /// `response_action`), if any.
+    pub payload: Option<Value>,
+    /// From the (last) delivery of the envelope to its ack.
+    pub latency: Duration,
+    /// Which connection (1, 2, ... in order of opening) carried the ack.
+    pub connection: u64,
+    /// The envelope's `retry_attempt` when the ack arrived (0 unless redelivered).
+    pub retry_attempt: u64,
+    /// When it arrived.
+    pub at: Instant,
+}
+
+/// An envelope sent to the app; await its ack with [`EnvelopeHandle::ack`].
+#[derive(Clone)]
+pub struct EnvelopeHandle {
+    envelope_id: String,
+    event_id: Option<String>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for EnvelopeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnvelopeHandle")
+            .field("envelope_id", &self.envelope_id)
+            .field("event_id", &self.event_id)
+            .finish()
+    }
+}
+
+impl EnvelopeHandle {
+    /// The envelope id.
+    pub fn envelope_id(&self) -> &str {
+        &self.envelope_id
+    }
+
+    /// The Events API `event_id`, for `events_api` envelopes.
+    pub fn event_id(&self) -> Option<&str> {
+        self.event_id.as_deref()
+    }
+
+    /// Waits for the ack of the latest delivery (after [`Emulator::redeliver`], the ack of the
+    /// redelivery); its payload (`Value::Null` for a bare ack), or `None` on timeout.
+    pub async fn ack(&self, timeout: Duration) -> Option<Value> {
+        self.acked(timeout)
+            .await
+            .map(|ack| ack.payload.unwrap_or(Value::Null))
+    }
+
+    /// Waits for the ack and returns it whole (with latency), or `None` on timeout.
+    pub async fn acked(&self, timeout: Duration) -> Option<Ack> {
+        self.shared
+            .wait_for(timeout, |s| {
+                let attempt = s.socket.attempt(&self.envelope_id);
+                s.socket
+                    .acks
+                    .iter()
+                    .find(|a| a.envelope_id == self.envelope_id && a.retry_attempt == attempt)
+                    .cloned()
+            })
+            .await
+    }
+}
+
+enum Command {
+    Frame(String),
+    Disconnect(String),
+    Drop,
+}
+
+#[derive(Debug)]
+struct Connection {
+    id: u64,
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+#[derive(Debug)]
+struct Sent {
+    envelope: Value,
+    delivered_at: Option<Instant>,
+}
+
+/// Socket Mode's part of the emulator state.
+#[derive(Debug, Default)]
+pub(crate) struct SocketState {
+    pub tickets: HashSet<String>,
+    pub acks: Vec<Ack>,
+    connections: Vec<Connection>,
+    opened: u64,
+    next: usize,
+    pending: VecDeque<String>,
+    sent: HashMap<String, Sent>,
+}
+
+impl SocketState {
+    /// Wraps `payload` in a new envelope and delivers it; returns the envelope id.
+    pub(crate) fn enqueue(
+        &mut self,
+        kind: &str,
+        payload: Value,
+        accepts_response_payload: bool,
+    ) -> String {
+        let envelope_id = ids::envelope_id();
+        let envelope = json!({
+            "envelope_id": envelope_id,
+            "payload": payload,
+            "type": kind,
+            "accepts_response_payload": accepts_response_payload,
+            "retry_attempt": 0,
+            "retry_reason": "",
+        });
+        self.sent.insert(
+            envelope_id.clone(),
+            Sent {
+                envelope,
+                delivered_at: None,
+            },
+        );
+        self.deliver(&envelope_id);
+        envelope_id
+    }
+
+    fn deliver(&mut self, envelope_id: &str) {
+        let Some(sent) = self.sent.get(envelope_id) else {
+            return;
+        };
+        let frame = sent.envelope.to_string();
+        if self.connections.is_empty() {
+            self.pending.push_back(envelope_id.to_string());
+            return;
+        }
+        let index = self.next % self.connections.len();
+        self.next += 1;
+        if self.connections[index]
+            .tx
+            .send(Command::Frame(frame))
+            .is_ok()
+        {
+            if let Some(sent) = self.sent.get_mut(envelope_id) {
+                sent.delivered_at = Some(Instant::now());
+            }
+        } else {
+            self.pending.push_back(envelope_id.to_string());
+        }
+    }
+
+    fn attempt(&self, envelope_id: &str) -> u64 {
+        self.sent
+            .get(envelope_id)
+            .and_then(|s| s.envelope["retry_attempt"].as_u64())
+            .unwrap_or(0)
+    }
+
+    fn redeliver(&mut self, envelope_id: &str, reason: &str) {
+        if let Some(sent) = self.sent.get_mut(envelope_id) {
+            let attempt = sent.envelope["retry_attempt"].as_u64().unwrap_or(0) + 1;
+            sent.envelope["retry_attempt"] = json!(attempt);
+            sent.envelope["retry_reason"] = json!(reason);
+            self.deliver(envelope_id);
+        }
+    }
+
+    fn open(&mut self, tx: mpsc::UnboundedSender<Command>, app_id: &str) -> u64 {
+        self.opened += 1;
+        let id = self.opened;
+        self.connections.push(Connection { id, tx: tx.clone() });
+        let hello = json!({
+            "type": "hello",
+            "num_connections": self.connections.len(),
+            "debug_info": {
+                "host": "applink-emulator",
+                "build_number": 1,
+                "approximate_connection_time": 18060,
+            },
+            "connection_info": {"app_id": app_id},
+        });
+        let _ = tx.send(Command::Frame(hello.to_string()));
+        for envelope_id in std::mem::take(&mut self.pending) {
+            self.deliver(&envelope_id);
+        }
+        id
+    }
+
+    fn close(&mut self, id: u64) {
+        self.connections.retain(|c| c.id != id);
+    }
+
+    fn record_frame(&mut self, connection: u64, text: &str) {
+        let Ok(frame) = serde_json::from_str::<Value>(text) else {
+            tracing::warn!(connection, "socket mode: a frame from the app is not JSON");
+            return;
+        };
+        let Some(envelope_id) = frame["envelope_id"].as_str() else {
+            tracing::warn!(
+                connection,
+                "socket mode: a frame from the app has no envelope_id"
+            );
+            return;
+        };
+        let retry_attempt = self.attempt(envelope_id);
+        let latency = self
+            .sent
+            .get(envelope_id)
+            .and_then(|s| s.delivered_at)
+            .map(|at| at.elapsed())
+            .unwrap_or_default();
+        self.acks.push(Ack {
+            envelope_id: envelope_id.to_string(),
+            payload: frame.get("payload").filter(|p| !p.is_null()).cloned(),
+            latency,
+            connection,
+            retry_attempt,
+            at: Instant::now(),
+        });
+    }
+
+    pub(crate) fn drop_all(&mut self) {
+        self.broadcast(|| Command::Drop);
+    }
+
+    /// Sends `command` to every live connection and takes them off the live list at once, so
+    /// envelopes sent from now on wait for the next connection.
+    fn broadcast(&mut self, command: impl Fn() -> Command) {
+        for connection in self.connections.drain(..) {
+            let _ = connection.tx.send(command());
+        }
+    }
+}
+
+/// `GET /socket?ticket=...`: upgrades when the ticket came from `apps.connections.open`.
+pub(crate) async fn upgrade(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let ticket = query.get("ticket").cloned().unwrap_or_default();
+    if !shared.read(|s| s.socket.tickets.contains(&ticket)) {
+        return (StatusCode::UNAUTHORIZED, "invalid ticket").into_response();
+    }
+    ws.on_upgrade(move |socket| serve(shared, socket))
+}
+
+async fn serve(shared: Arc<Shared>, mut socket: WebSocket) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let id = shared.update(|s| s.socket.open(tx, &shared.config.app_id));
+    tracing::debug!(connection = id, "socket mode: connected");
+    loop {
+        tokio::select! {
+            command = rx.recv() => match command {
+                Some(Command::Frame(frame)) => {
+                    if socket.send(WsMessage::Text(frame.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Command::Disconnect(reason)) => {
+                    let frame = json!({
+                        "type": "disconnect",
+                        "reason": reason,
+                        "debug_info": {"host": "applink-emulator"},
+                    });
+                    let _ = socket.send(WsMessage::Text(frame.to_string().into())).await;
+                    let _ = socket
+                        .send(WsMessage::Close(Some(CloseFrame { code: 1000, reason: "".into() })))
+                        .await;
+                    break;
+                }
+                Some(Command::Drop) | None => break,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(WsMessage::Text(text))) => {
+                    shared.update(|s| s.socket.record_frame(id, text.as_str()));
+                }
+                Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => break,
+                // Pings are answered by the websocket layer.
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    // Dropping the socket without a close frame is what `drop_connection` wants.
+    drop(socket);
+    shared.update(|s| s.socket.close(id));
+    tracing::debug!(connection = id, "socket mode: closed");
+}
+
+impl Emulator {
+    /// Waits until at least one Socket Mode connection is live; `false` on timeout.
+    #[must_use]
+    pub async fn socket_connected(&self, timeout: Duration) -> bool {
+        self.shared
+            .wait_for(timeout, |s| {
+                (!s.socket.connections.is_empty()).then_some(())
+            })
+            .await
+            .is_some()
+    }
+
+    /// Waits until `n` connections have been opened in total (reconnects count); `false` on
+    /// timeout.
+    #[must_use]
+    pub async fn wait_connections_opened(&self, n: u64, timeout: Duration) -> bool {
+        self.shared
+            .wait_for(timeout, |s| (s.socket.opened >= n).then_some(()))
+            .await
+            .is_some()
+    }
+
+    /// Connections opened so far, reconnects included.
+    pub fn connections_opened(&self) -> u64 {
+        self.shared.read(|s| s.socket.opened)
+    }
+
+    /// Connections live now.
+    pub fn live_connections(&self) -> usize {
+        self.shared.read(|s| s.socket.connections.len())
+    }
+
+    fn push(&self, kind: &str, payload: Value, accepts_response_payload: bool) -> EnvelopeHandle {
+        let event_id = payload["event_id"].as_str().map(str::to_string);
+        if let Some(trigger) = payload["trigger_id"].as_str() {
+            self.shared.update(|s| issue_trigger(s, trigger));
+        }
+        let envelope_id = self
+            .shared
+            .update(|s| s.socket.enqueue(kind, payload, accepts_response_payload));
+        EnvelopeHandle {
+            envelope_id,
+            event_id,
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Pushes an Events API event (the inner `event` object, see [`crate::events`]) in an
+    /// `events_api` envelope.
+    pub fn send_event(&self, event: Value) -> EnvelopeHandle {
+        let payload = events::event_callback(self.config(), event);
+        self.push("events_api", payload, false)
+    }
+
+    /// Pushes a slash command in a `slash_commands` envelope (payload: Slack's form fields as
+    /// JSON strings, with a live `response_url` and `trigger_id`).
+    pub fn send_slash_command(
+        &self,
+        command: &str,
+        text: &str,
+        user: &str,
+        channel: &str,
+    ) -> EnvelopeHandle {
+        let fields = self.slash_command_fields(command, text, user, channel);
+        let payload = fields
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect::<serde_json::Map<_, _>>();
+        self.push("slash_commands", Value::Object(payload), true)
+    }
+
+    /// Pushes an interaction payload (`block_actions`, `view_submission`, ...; see
+    /// [`Emulator::block_actions`], [`Emulator::view_submission`]) in an `interactive` envelope.
+    pub fn send_interaction(&self, payload: Value) -> EnvelopeHandle {
+        self.push("interactive", payload, true)
+    }
+
+    /// Sends an envelope again with the same `envelope_id` (and `event_id`), `retry_attempt`
+    /// one higher and `retry_reason: "timeout"`, as Slack does when an ack is late.
+    pub fn redeliver(&self, envelope: &EnvelopeHandle) {
+        self.shared
+            .update(|s| s.socket.redeliver(&envelope.envelope_id, "timeout"));
+    }
+
+    /// Sends a raw text frame on the next connection (for malformed-frame tests).
+    pub fn send_raw(&self, frame: &str) {
+        self.shared.update(|s| {
+            if let Some(connection) = s.socket.connections.first() {
+                let _ = connection.tx.send(Command::Frame(frame.to_string()));
+            }
+        });
+    }
+
+    /// Sends `{"type":"disconnect","reason":...}` on every live connection, then closes them.
+    /// Envelopes sent afterwards wait for the app's next connection.
+    pub fn disconnect(&self, reason: &str) {
+        self.shared.update(|s| {
+            s.socket
+                .broadcast(|| Command::Disconnect(reason.to_string()))
+        });
+    }
+
+    /// Drops every live connection without a message or close frame. Envelopes sent afterwards
+    /// wait for the app's next connection.
+    pub fn drop_connection(&self) {
+        self.shared.update(|s| s.socket.drop_all());
+    }
+
+    /// Every ack received, in order.
+    pub fn acks(&self) -> Vec<Ack> {
+        self.shared.read(|s| s.socket.acks.clone())
+    }
+}

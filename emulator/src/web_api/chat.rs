@@ -1,0 +1,157 @@
+//! `chat.postMessage`, `chat.update`, `chat.postEphemeral`.
+
+use super::{Conv, Ctx, Reply, error, resolve};
+use crate::events;
+use crate::ids;
+use crate::params::json_of;
+use crate::state::{Message, Revision, State};
+use serde_json::{Value, json};
+use std::time::Instant;
+
+impl Ctx<'_> {
+    /// Text, blocks and attachments of a post; `no_text` when all are missing.
+    fn content(&self) -> Result<(Option<String>, Option<Value>), Reply> {
+        let text = self.str("text");
+        let blocks =
+            json_of(self.p, "blocks").filter(|b| b.as_array().is_some_and(|a| !a.is_empty()));
+        let attachments = json_of(self.p, "attachments");
+        if text.is_none() && blocks.is_none() && attachments.is_none() {
+            return Err(error("no_text"));
+        }
+        Ok((text, blocks))
+    }
+
+    fn message_object(&self, m: &Message) -> Value {
+        let mut object = json!({
+            "type": "message",
+            "user": self.cfg.bot_user_id,
+            "bot_id": self.cfg.bot_id,
+            "app_id": self.cfg.app_id,
+            "team": self.cfg.team_id,
+            "text": m.text.clone().unwrap_or_default(),
+            "ts": m.ts,
+        });
+        if let Some(blocks) = &m.blocks {
+            object["blocks"] = blocks.clone();
+        }
+        if let Some(thread_ts) = &m.thread_ts {
+            object["thread_ts"] = json!(thread_ts);
+        }
+        object
+    }
+
+    pub(super) fn chat_post_message(&self, s: &mut State) -> Reply {
+        let conv = match self.postable("channel") {
+            Ok(conv) => conv,
+            Err(reply) => return reply,
+        };
+        let (text, blocks) = match self.content() {
+            Ok(content) => content,
+            Err(reply) => return reply,
+        };
+        let message = Message {
+            channel: conv.id(),
+            ts: ids::next_ts(),
+            user: self.cfg.bot_user_id.clone(),
+            text,
+            blocks,
+            thread_ts: self.str("thread_ts"),
+            ephemeral_to: None,
+            files: Vec::new(),
+            params: self.p.clone(),
+            history: Vec::new(),
+            at: Instant::now(),
+        };
+        let object = self.message_object(&message);
+        if self.cfg.echo_bot_messages {
+            let mut event = object.clone();
+            event["channel"] = json!(message.channel);
+            event["event_ts"] = json!(message.ts);
+            event["channel_type"] = json!(match conv {
+                Conv::Dm(_) => "im",
+                Conv::Channel(c) if c.id.starts_with('G') => "group",
+                Conv::Channel(_) => "channel",
+            });
+            let payload = events::event_callback(self.cfg, event);
+            s.socket.enqueue("events_api", payload, false);
+        }
+        let reply = json!({"channel": message.channel, "ts": message.ts, "message": object});
+        s.messages.push(message);
+        Reply::Ok(reply)
+    }
+
+    pub(super) fn chat_update(&self, s: &mut State) -> Reply {
+        let Some(conv) = resolve(self.cfg, &self.str("channel").unwrap_or_default()) else {
+            return error("channel_not_found");
+        };
+        let channel = conv.id();
+        let ts = self.str("ts").unwrap_or_default();
+        let Some(message) = s
+            .messages
+            .iter_mut()
+            .find(|m| m.channel == channel && m.ts == ts && m.ephemeral_to.is_none())
+        else {
+            return error("message_not_found");
+        };
+        message.history.push(Revision {
+            text: message.text.clone(),
+            blocks: message.blocks.clone(),
+            replaced_at: Instant::now(),
+        });
+        // Like Slack: a field left out keeps its value; `blocks: []` removes the blocks.
+        if let Some(text) = self.p.get("text").and_then(Value::as_str) {
+            message.text = Some(text.to_string());
+        }
+        if let Some(blocks) = json_of(self.p, "blocks") {
+            message.blocks = blocks
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+                .then_some(blocks);
+        }
+        let mut object = self.message_object(message);
+        object["edited"] = json!({"user": self.cfg.bot_user_id, "ts": ids::next_ts()});
+        Reply::Ok(json!({
+            "channel": channel,
+            "ts": ts,
+            "text": message.text.clone().unwrap_or_default(),
+            "message": object,
+        }))
+    }
+
+    pub(super) fn chat_post_ephemeral(&self, s: &mut State) -> Reply {
+        let conv = match self.postable("channel") {
+            Ok(conv) => conv,
+            Err(reply) => return reply,
+        };
+        let user = self.str("user").unwrap_or_default();
+        if self.user(&user).is_none() {
+            return error("user_not_found");
+        }
+        let in_channel = match &conv {
+            Conv::Channel(c) => c.members.is_empty() || c.members.contains(&user),
+            Conv::Dm(u) => u.id == user,
+        };
+        if !in_channel {
+            return error("user_not_in_channel");
+        }
+        let (text, blocks) = match self.content() {
+            Ok(content) => content,
+            Err(reply) => return reply,
+        };
+        let ts = ids::next_ts();
+        s.messages.push(Message {
+            channel: conv.id(),
+            ts: ts.clone(),
+            user: self.cfg.bot_user_id.clone(),
+            text,
+            blocks,
+            thread_ts: self.str("thread_ts"),
+            ephemeral_to: Some(user),
+            files: Vec::new(),
+            params: self.p.clone(),
+            history: Vec::new(),
+            at: Instant::now(),
+        });
+        Reply::Ok(json!({"message_ts": ts}))
+    }
+}

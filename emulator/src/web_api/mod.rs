@@ -1,0 +1,321 @@
+//! The Web API at `/api/{method}`, the file upload URLs and `response_url`s.
+//!
+//! Every call is recorded first, then a scripted fault (if any) applies, then auth, then rate
+//! limits, then the method. Business errors are HTTP 200 with `{"ok":false,"error":...}`, as on
+//! Slack; only rate limits (429) and injected statuses use other codes.
+
+mod chat;
+mod conversations;
+mod files;
+mod views;
+
+pub(crate) use files::upload;
+
+use crate::config::{Channel, EmulatorConfig, User};
+use crate::faults::Fault;
+use crate::ids;
+use crate::params::{self, str_of};
+use crate::state::{Call, ResponsePost, Shared, State, Trigger, dm_channel_id};
+use axum::body::Bytes;
+use axum::extract::{Path, State as AxumState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What a method answers.
+enum Reply {
+    Ok(Value),
+    Error(String),
+    RateLimited(u64),
+}
+
+fn error(code: &str) -> Reply {
+    Reply::Error(code.to_string())
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}
+
+fn rate_limited(retry_after_secs: u64) -> Response {
+    let mut response = json_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        json!({"ok": false, "error": "ratelimited"}).to_string(),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        match self {
+            Reply::Ok(mut body) => {
+                if let Value::Object(map) = &mut body {
+                    map.insert("ok".into(), Value::Bool(true));
+                }
+                json_response(StatusCode::OK, body.to_string())
+            }
+            Reply::Error(code) => json_response(
+                StatusCode::OK,
+                json!({"ok": false, "error": code}).to_string(),
+            ),
+            Reply::RateLimited(secs) => rate_limited(secs),
+        }
+    }
+}
+
+/// `/api/{method}`, any verb.
+pub(crate) async fn api(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    Path(method): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let parsed = params::parse(&uri, &headers, &body);
+    let token = params::bearer(&headers).or(parsed.token_param);
+    tracing::debug!(method = %method, "web api call");
+    let fault = shared.update(|s| {
+        s.calls.push(Call {
+            method: method.clone(),
+            params: parsed.params.clone(),
+            at: Instant::now(),
+        });
+        s.faults.pop(&method)
+    });
+    match fault {
+        None => {}
+        Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::Hang) => std::future::pending::<()>().await,
+        Some(Fault::RateLimited { retry_after_secs }) => {
+            shared.update(|s| *s.rate_limited.entry(method).or_default() += 1);
+            return rate_limited(retry_after_secs);
+        }
+        Some(Fault::Status(code)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let text = status.canonical_reason().unwrap_or("error");
+            return (status, text).into_response();
+        }
+        Some(Fault::SlackError(code)) => return Reply::Error(code).into_response(),
+        Some(Fault::Malformed) => {
+            return json_response(StatusCode::OK, r#"{"ok":true,"channel":"#.into());
+        }
+    }
+    let reply = shared.update(|s| dispatch(&shared, s, &method, &parsed.params, token.as_deref()));
+    if matches!(reply, Reply::RateLimited(_)) {
+        shared.update(|s| *s.rate_limited.entry(method).or_default() += 1);
+    }
+    reply.into_response()
+}
+
+enum TokenKind {
+    Bot,
+    App,
+}
+
+fn token_kind(method: &str) -> Option<TokenKind> {
+    match method {
+        "apps.connections.open" => Some(TokenKind::App),
+        "auth.test"
+        | "conversations.open"
+        | "conversations.info"
+        | "conversations.members"
+        | "chat.postMessage"
+        | "chat.update"
+        | "chat.postEphemeral"
+        | "users.info"
+        | "views.open"
+        | "views.update"
+        | "views.publish"
+        | "files.getUploadURLExternal"
+        | "files.completeUploadExternal" => Some(TokenKind::Bot),
+        _ => None,
+    }
+}
+
+fn dispatch(shared: &Shared, s: &mut State, method: &str, p: &Value, token: Option<&str>) -> Reply {
+    let cfg = &shared.config;
+    let Some(kind) = token_kind(method) else {
+        return error("unknown_method");
+    };
+    let expected = match kind {
+        TokenKind::Bot => &cfg.bot_token,
+        TokenKind::App => &cfg.app_token,
+    };
+    match token {
+        None | Some("") => return error("not_authed"),
+        Some(t) if t == expected => {}
+        Some(t) if t == cfg.bot_token || t == cfg.app_token => {
+            return error("not_allowed_token_type");
+        }
+        Some(_) => return error("invalid_auth"),
+    }
+    if let Some(limiter) = s.limiter.as_mut() {
+        let channel = resolve(cfg, &str_of(p, "channel").unwrap_or_default()).map(|c| c.id());
+        if let Err(secs) = limiter.check(method, channel.as_deref(), Instant::now()) {
+            return Reply::RateLimited(secs);
+        }
+    }
+    let ctx = Ctx { shared, cfg, p };
+    match method {
+        "auth.test" => ctx.auth_test(),
+        "apps.connections.open" => ctx.apps_connections_open(s),
+        "conversations.open" => ctx.conversations_open(s),
+        "conversations.info" => ctx.conversations_info(),
+        "conversations.members" => ctx.conversations_members(),
+        "chat.postMessage" => ctx.chat_post_message(s),
+        "chat.update" => ctx.chat_update(s),
+        "chat.postEphemeral" => ctx.chat_post_ephemeral(s),
+        "users.info" => ctx.users_info(),
+        "views.open" | "views.update" | "views.publish" => ctx.views(s, method),
+        "files.getUploadURLExternal" => ctx.files_get_upload_url(s),
+        "files.completeUploadExternal" => ctx.files_complete_upload(s),
+        _ => error("unknown_method"),
+    }
+}
+
+/// A conversation the bot can address.
+enum Conv<'a> {
+    Channel(&'a Channel),
+    Dm(&'a User),
+}
+
+impl Conv<'_> {
+    fn id(&self) -> String {
+        match self {
+            Conv::Channel(c) => c.id.clone(),
+            Conv::Dm(u) => dm_channel_id(&u.id),
+        }
+    }
+}
+
+/// A channel id, a DM id, or a user id (posting to a user id posts to the DM).
+fn resolve<'a>(cfg: &'a EmulatorConfig, id: &str) -> Option<Conv<'a>> {
+    if let Some(channel) = cfg.channels.iter().find(|c| c.id == id) {
+        return Some(Conv::Channel(channel));
+    }
+    cfg.users
+        .iter()
+        .find(|u| u.id == id || dm_channel_id(&u.id) == id)
+        .map(Conv::Dm)
+}
+
+struct Ctx<'a> {
+    shared: &'a Shared,
+    cfg: &'a EmulatorConfig,
+    p: &'a Value,
+}
+
+impl Ctx<'_> {
+    fn str(&self, key: &str) -> Option<String> {
+        str_of(self.p, key)
+    }
+
+    fn user(&self, id: &str) -> Option<&User> {
+        self.cfg.users.iter().find(|u| u.id == id)
+    }
+
+    /// The channel to post to, checked like Slack: unknown → `channel_not_found`, a channel
+    /// the bot is not in → `not_in_channel`.
+    fn postable(&self, key: &str) -> Result<Conv<'_>, Reply> {
+        let id = self.str(key).ok_or_else(|| error("channel_not_found"))?;
+        match resolve(self.cfg, &id) {
+            None => Err(error("channel_not_found")),
+            Some(Conv::Channel(c)) if !c.bot_is_member => Err(error("not_in_channel")),
+            Some(conv) => Ok(conv),
+        }
+    }
+
+    fn auth_test(&self) -> Reply {
+        let c = self.cfg;
+        Reply::Ok(json!({
+            "url": format!("https://{}.slack.com/", c.team_domain),
+            "team": c.team_name,
+            "user": c.bot_name,
+            "team_id": c.team_id,
+            "user_id": c.bot_user_id,
+            "bot_id": c.bot_id,
+            "is_enterprise_install": false,
+        }))
+    }
+
+    fn apps_connections_open(&self, s: &mut State) -> Reply {
+        let ticket = ids::token();
+        s.socket.tickets.insert(ticket.clone());
+        Reply::Ok(json!({
+            "url": format!("ws://{}/socket?ticket={ticket}&app_id={}", self.shared.addr, self.cfg.app_id),
+        }))
+    }
+
+    fn users_info(&self) -> Reply {
+        let Some(u) = self.str("user").and_then(|id| self.user(&id)) else {
+            return error("user_not_found");
+        };
+        Reply::Ok(json!({"user": {
+            "id": u.id,
+            "team_id": self.cfg.team_id,
+            "name": u.name,
+            "deleted": u.deleted,
+            "color": "9f69e7",
+            "real_name": u.real_name,
+            "tz": u.tz,
+            "tz_label": u.tz_label,
+            "tz_offset": u.tz_offset,
+            "profile": {
+                "real_name": u.real_name,
+                "real_name_normalized": u.real_name,
+                "display_name": u.display_name,
+                "display_name_normalized": u.display_name,
+                "status_text": "",
+                "avatar_hash": "g0000000000e",
+                "team": self.cfg.team_id,
+            },
+            "is_admin": false,
+            "is_owner": false,
+            "is_primary_owner": false,
+            "is_restricted": false,
+            "is_ultra_restricted": false,
+            "is_bot": u.is_bot,
+            "is_app_user": false,
+            "updated": self.shared.started_unix,
+        }}))
+    }
+}
+
+/// `POST /response/{id}`: a `response_url` post, recorded.
+pub(crate) async fn response_url(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let body = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    shared.update(|s| {
+        s.response_posts.push(ResponsePost {
+            id,
+            body,
+            at: Instant::now(),
+        })
+    });
+    json_response(StatusCode::OK, json!({"ok": true}).to_string())
+}
+
+/// Registers a trigger id as just issued (for `views.open`).
+pub(crate) fn issue_trigger(s: &mut State, id: &str) {
+    s.triggers.insert(
+        id.to_string(),
+        Trigger {
+            issued: Instant::now(),
+            used: false,
+        },
+    );
+}

@@ -1,0 +1,7 @@
+//! The emulator driven by slack-morphism's real client and listener, and by raw HTTP.
+
+mod common;
+mod faults;
+mod http_mode;
+mod socket_mode;
+mod web_api;
