@@ -12,6 +12,7 @@ pub mod notes;
 pub mod parse;
 pub mod render;
 pub mod schedule;
+pub mod slack;
 pub mod store;
 
 pub use error::{Error, Result};

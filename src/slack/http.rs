@@ -1,0 +1,1 @@
+//! HTTP mode: the Events API, slash command and interactivity endpoints (to be written).
