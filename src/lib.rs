@@ -4,6 +4,7 @@
 //! writes them; [`store`] keeps everything in SQLite; [`config`] and [`schedule`] say which teams
 //! meet when. See ARCHITECTURE.md for the map.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -4,7 +4,9 @@
 //! calls on one [`Inbound`] implementation; outbound, [`client`] wraps the Web API with
 //! timeouts, retries and rate control.
 
+pub mod client;
 pub mod http;
+pub mod inbound;
 
 use futures::future::BoxFuture;
 use slack_morphism::prelude::{

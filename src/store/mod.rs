@@ -7,6 +7,7 @@
 mod blockers;
 mod cycles;
 mod import;
+mod jobs;
 mod posts;
 mod replies;
 mod schema;
@@ -21,6 +22,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use blockers::OpenBlocker;
 pub use cycles::{CycleInfo, default_blocks};
 pub use import::ImportReport;
+pub use jobs::{JobEnd, JobKey, JobStart};
 pub use posts::Post;
 pub use replies::{NewReply, ReplyOutcome};
 pub use teams::{MemberRecord, TeamRecord};

@@ -113,13 +113,52 @@ CREATE TABLE fragments (
 );
 "#;
 
+const V2: &str = r#"
+-- Scheduled work, recorded before it is done and marked after, so a restart neither repeats
+-- nor loses it. One row per team, kind, fire time and member ('' for team-wide jobs).
+CREATE TABLE jobs (
+    id         INTEGER PRIMARY KEY,
+    team_id    TEXT NOT NULL REFERENCES teams(id),
+    kind       TEXT NOT NULL CHECK (kind IN ('prompt', 'remind', 'post')),
+    fire_at    TEXT NOT NULL,
+    member     TEXT NOT NULL DEFAULT '',
+    cycle_date TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('started', 'done', 'skipped', 'failed')),
+    attempts   INTEGER NOT NULL DEFAULT 1,
+    last_error TEXT,
+    started_at TEXT NOT NULL,
+    done_at    TEXT,
+    UNIQUE (team_id, kind, fire_at, member)
+);
+
+-- Slack event ids already applied: a redelivered event is recognised after a restart too.
+CREATE TABLE seen_events (
+    event_id TEXT PRIMARY KEY,
+    seen_at  TEXT NOT NULL
+);
+
+-- Skips (one cycle) and out-of-office ranges (inclusive dates) per member.
+CREATE TABLE absences (
+    id         INTEGER PRIMARY KEY,
+    member_id  INTEGER NOT NULL REFERENCES members(id),
+    from_date  TEXT NOT NULL,
+    to_date    TEXT NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('skip', 'ooo')),
+    created_at TEXT NOT NULL
+);
+
+-- What Slack says about a member (time zone, name), refreshed by the bot.
+ALTER TABLE members ADD COLUMN tz TEXT;
+ALTER TABLE members ADD COLUMN display_name TEXT;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 /// The schema version this binary writes.
 pub fn latest_version() -> usize {
-    1
+    2
 }
 
 #[cfg(test)]
@@ -127,6 +166,6 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().expect("valid migrations");
-        assert_eq!(super::latest_version(), 1);
+        assert_eq!(super::latest_version(), 2);
     }
 }

@@ -1,0 +1,220 @@
+//! `/standup` and its sub-commands. Each answer is a short ephemeral text; a user's mistake is
+//! answered with what to type instead, never with silence or an error.
+
+use chrono::NaiveDate;
+
+use super::messages::{age, escape};
+use super::{App, Result};
+use crate::domain::UserId;
+
+/// What the command answers, shown only to the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub text: String,
+}
+
+impl Reply {
+    fn new(text: impl Into<String>) -> Reply {
+        Reply { text: text.into() }
+    }
+}
+
+pub const USAGE: &str = "*/standup* commands:\n\
+• `/standup blocked` — open blockers of your teams\n\
+• `/standup blocked <what blocks you>` — flag a blocker to your team\n\
+• `/standup unblock` — resolve your open blockers\n\
+• `/standup skip` — skip this cycle\n\
+• `/standup ooo <from> [to]` — out of office (dates as YYYY-MM-DD)\n\
+• `/standup status` — who has answered this cycle\n\
+• `/standup preview` — the notes so far, only to you\n\
+• `/standup post` — post the notes now\n\
+• `/standup help` — this list";
+
+impl App {
+    /// Runs `/standup <text>` for `user`.
+    pub async fn command(&self, user: &UserId, text: &str) -> Reply {
+        match self.run_command(user, text.trim()).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                tracing::error!(error = %e, "/standup failed");
+                Reply::new(
+                    "Sorry, that did not work: the bot could not reach its database or Slack. Please try again in a minute; if it keeps failing, tell your admin.",
+                )
+            }
+        }
+    }
+
+    async fn run_command(&self, user: &UserId, text: &str) -> Result<Reply> {
+        let (verb, rest) = text
+            .split_once(char::is_whitespace)
+            .map_or((text, ""), |(v, r)| (v, r.trim()));
+        let teams = self.teams_of(user);
+        if teams.is_empty() && !matches!(verb, "" | "help") {
+            return Ok(Reply::new(super::messages::NOT_A_MEMBER));
+        }
+        match verb.to_lowercase().as_str() {
+            "" | "help" => Ok(Reply::new(USAGE)),
+            "blocked" if rest.is_empty() => self.list_blockers(user),
+            "blocked" => {
+                let team = teams[0];
+                let cycle = self.current_cycle(team)?;
+                let blocker = self
+                    .store()
+                    .raise_blocker(cycle.id, user, rest, self.now())?;
+                self.flag(team, &blocker).await?;
+                Ok(Reply::new(format!(
+                    "Flagged to your team: {}",
+                    escape(rest)
+                )))
+            }
+            "unblock" | "resolve" => {
+                let mut resolved = Vec::new();
+                for team in &teams {
+                    let mine: Vec<_> = self
+                        .store()
+                        .open_blockers(&team.id)?
+                        .into_iter()
+                        .filter(|b| b.user.as_ref() == Some(user))
+                        .filter(|b| rest.is_empty() || b.id.to_string() == rest)
+                        .collect();
+                    for b in mine {
+                        if self
+                            .store()
+                            .resolve_blocker(b.id, user.as_str(), self.now())?
+                        {
+                            self.unflag(team, &b, &format!("resolved by <@{user}>"))
+                                .await?;
+                            resolved.push(escape(&b.text));
+                        }
+                    }
+                }
+                Ok(Reply::new(if resolved.is_empty() {
+                    "You have no open blockers.".to_string()
+                } else {
+                    format!("Resolved: {}", resolved.join("; "))
+                }))
+            }
+            "skip" => {
+                for team in &teams {
+                    let cycle = self.current_cycle(team)?;
+                    self.store().add_absence(
+                        &team.id,
+                        user,
+                        cycle.date,
+                        cycle.date,
+                        "skip",
+                        self.now(),
+                    )?;
+                }
+                Ok(Reply::new(
+                    "OK, you are skipping this cycle: no reminders until the next one.",
+                ))
+            }
+            "ooo" => {
+                let mut dates = rest
+                    .split_whitespace()
+                    .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d"));
+                let (from, to) = match (dates.next(), dates.next(), dates.next()) {
+                    (Some(Ok(from)), None, None) => (from, from),
+                    (Some(Ok(from)), Some(Ok(to)), None) if to >= from => (from, to),
+                    _ => {
+                        return Ok(Reply::new(
+                            "Usage: `/standup ooo <from> [to]` with dates as YYYY-MM-DD, e.g. `/standup ooo 2024-03-11 2024-03-15`.",
+                        ));
+                    }
+                };
+                for team in &teams {
+                    self.store()
+                        .add_absence(&team.id, user, from, to, "ooo", self.now())?;
+                }
+                Ok(Reply::new(format!(
+                    "OK, you are out of office from {from} to {to}: no prompts or reminders then."
+                )))
+            }
+            "status" => self.status(user),
+            "preview" => {
+                let team = teams[0];
+                let cycle = self.current_cycle(team)?;
+                let document = self.render(team, cycle.date)?;
+                Ok(Reply::new(format!(
+                    "```\n{}\n```",
+                    escape(document.trim_end())
+                )))
+            }
+            "post" => {
+                let team = teams[0];
+                let cycle = self.current_cycle(team)?;
+                if self.store().last_post(cycle.id, "document")?.is_some() {
+                    self.refresh_posted_notes(team, &cycle).await?;
+                    return Ok(Reply::new(
+                        "The notes were already posted; I updated them with the latest updates.",
+                    ));
+                }
+                self.post_notes(team, &cycle).await?;
+                Ok(Reply::new(format!(
+                    "Posted the notes for {} in <#{}>.",
+                    cycle.date, team.channel
+                )))
+            }
+            _ => Ok(Reply::new(format!(
+                "I don't know `{}`.\n{USAGE}",
+                escape(verb)
+            ))),
+        }
+    }
+
+    fn list_blockers(&self, user: &UserId) -> Result<Reply> {
+        let now = self.now();
+        let mut lines = Vec::new();
+        for team in self.teams_of(user) {
+            for b in self.store().open_blockers(&team.id)? {
+                lines.push(format!(
+                    "• *{}* @{}: {} ({})",
+                    escape(&team.name),
+                    escape(&b.handle),
+                    escape(&b.text),
+                    age(b.opened_at, now)
+                ));
+            }
+        }
+        Ok(Reply::new(if lines.is_empty() {
+            "No open blockers. :tada:".to_string()
+        } else {
+            format!("Open blockers:\n{}", lines.join("\n"))
+        }))
+    }
+
+    fn status(&self, user: &UserId) -> Result<Reply> {
+        let mut out = Vec::new();
+        for team in self.teams_of(user) {
+            let cycle = self.current_cycle(team)?;
+            let roster = self.store().roster(cycle.id)?;
+            let answered: Vec<String> = roster
+                .iter()
+                .filter(|(_, _, a)| *a)
+                .map(|(h, _, _)| format!("@{}", escape(h)))
+                .collect();
+            let waiting: Vec<String> = roster
+                .iter()
+                .filter(|(_, _, a)| !a)
+                .map(|(h, _, _)| format!("@{}", escape(h)))
+                .collect();
+            out.push(format!(
+                "*{}* ({}): answered {}; waiting for {}",
+                escape(&team.name),
+                cycle.date,
+                if answered.is_empty() {
+                    "nobody yet".to_string()
+                } else {
+                    answered.join(", ")
+                },
+                if waiting.is_empty() {
+                    "nobody".to_string()
+                } else {
+                    waiting.join(", ")
+                },
+            ));
+        }
+        Ok(Reply::new(out.join("\n")))
+    }
+}

@@ -1,0 +1,402 @@
+//! Use cases of the running bot: prompt, record a reply, flag a blocker, answer `/standup`,
+//! compile and post the notes.
+//!
+//! The app speaks plain values (user ids, texts, dates); the Slack adapter calls it with what
+//! Slack sent and it calls [`crate::slack::client::Api`] with what to send. Store access is
+//! short and never held across an await.
+
+mod commands;
+pub mod messages;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, TeamConfig};
+use crate::domain::{ChannelId, CycleId, Format, TeamId, UserId};
+use crate::parse::parse_reply;
+use crate::render::Renderer;
+use crate::slack::client::{Api, Error as SlackError};
+use crate::store::{self, CycleInfo, NewReply, OpenBlocker, Post, Store};
+
+pub use commands::Reply;
+
+/// A failure inside a use case; logged with its cause, never shown raw to a user.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error(transparent)]
+    Slack(#[from] SlackError),
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The running bot's shared state.
+pub struct App {
+    pub config: Config,
+    store: Mutex<Store>,
+    renderer: Renderer,
+    pub api: Api,
+    /// The bot's own user id: its messages come back as events and are ignored.
+    pub bot_user: UserId,
+    clock: fn() -> DateTime<Utc>,
+}
+
+impl App {
+    pub fn new(
+        config: Config,
+        store: Store,
+        renderer: Renderer,
+        api: Api,
+        bot_user: UserId,
+    ) -> Arc<App> {
+        Arc::new(App {
+            config,
+            store: Mutex::new(store),
+            renderer,
+            api,
+            bot_user,
+            clock: Utc::now,
+        })
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// The store, for a short synchronous piece of work.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock leaves the connection usable: SQLite rolled back.
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn team(&self, id: &TeamId) -> Option<&TeamConfig> {
+        self.config.team(id)
+    }
+
+    /// Teams the user is configured in, in config order.
+    pub fn teams_of(&self, user: &UserId) -> Vec<&TeamConfig> {
+        self.config
+            .teams
+            .iter()
+            .filter(|t| t.member(user).is_some())
+            .collect()
+    }
+
+    /// The cycle a meeting on `date` belongs to, created if needed.
+    pub fn cycle_for(&self, team: &TeamConfig, date: NaiveDate) -> Result<CycleInfo> {
+        let title = team.title_for(date);
+        Ok(self
+            .store()
+            .ensure_cycle(&team.id, team.format, date, &title, self.now())?)
+    }
+
+    /// The cycle replies go to now: the latest one, or the one for the next meeting if the team
+    /// has none yet.
+    pub fn current_cycle(&self, team: &TeamConfig) -> Result<CycleInfo> {
+        if let Some(latest) = self.store().cycles(&team.id)?.into_iter().next() {
+            return Ok(latest);
+        }
+        let date = self.next_meeting_date(team, self.now());
+        self.cycle_for(team, date)
+    }
+
+    /// The local date of the team's next meeting after `at`.
+    pub fn next_meeting_date(&self, team: &TeamConfig, at: DateTime<Utc>) -> NaiveDate {
+        team.sync.next_after(at, team.timezone).map_or_else(
+            || at.with_timezone(&team.timezone).date_naive(),
+            |s| s.with_timezone(&team.timezone).date_naive(),
+        )
+    }
+
+    /// Sends the prompt to one member. Returns false when the member was not prompted
+    /// (away, deactivated, a bot).
+    pub async fn prompt(
+        &self,
+        team: &TeamConfig,
+        cycle: &CycleInfo,
+        user: &UserId,
+        reminder: bool,
+    ) -> Result<bool> {
+        if self.store().is_away(&team.id, user, cycle.date)? {
+            return Ok(false);
+        }
+        let info = self.api.user_info(user).await?;
+        if info.deleted || info.is_bot {
+            tracing::info!(team = %team.id, "not prompting a deactivated user or a bot");
+            return Ok(false);
+        }
+        self.store()
+            .set_profile(&team.id, user, info.tz.as_deref(), info.name.as_deref())?;
+        if reminder && self.answered(cycle.id, user)? {
+            return Ok(false);
+        }
+        let dm = self.api.open_dm(user).await?;
+        let (text, blocks) = messages::prompt(team, cycle, reminder);
+        self.api.post(&dm, &text, Some(blocks), None).await?;
+        Ok(true)
+    }
+
+    fn answered(&self, cycle: CycleId, user: &UserId) -> Result<bool> {
+        Ok(self
+            .store()
+            .roster(cycle)?
+            .iter()
+            .any(|(_, u, answered)| u.as_ref() == Some(user) && *answered))
+    }
+
+    /// A DM from a user: a new message (`edited` false) or an edit of one.
+    pub async fn direct_message(
+        &self,
+        user: &UserId,
+        channel: &ChannelId,
+        ts: &str,
+        text: &str,
+        edited: bool,
+    ) -> Result<()> {
+        let teams = self.teams_of(user);
+        let Some(team) = teams.first().copied() else {
+            self.api
+                .post(channel, messages::NOT_A_MEMBER, None, None)
+                .await?;
+            return Ok(());
+        };
+        let cycle = self.current_cycle(team)?;
+        let names = self.names(team);
+        let reply = NewReply {
+            cycle: cycle.id,
+            user,
+            source: if edited { "edit" } else { "dm" },
+            slack_ts: ts,
+            text,
+            at: self.now(),
+        };
+        let format = team.format;
+        let outcome = self.store().record_reply(&reply, |t| {
+            let parsed = parse_reply(t, format, &names);
+            (parsed.update, parsed.diagnostics)
+        })?;
+        if !outcome.changed {
+            return Ok(());
+        }
+        tracing::info!(team = %team.id, cycle = %cycle.date, edited, "update recorded");
+        let confirmation = messages::understood(team.format, &outcome.update, &outcome.diagnostics);
+        self.api.post(channel, &confirmation, None, None).await?;
+        for blocker in &outcome.opened {
+            self.flag(team, blocker).await?;
+        }
+        for blocker in &outcome.resolved {
+            self.unflag(team, blocker, "resolved by a later update")
+                .await?;
+        }
+        self.refresh_posted_notes(team, &cycle).await?;
+        Ok(())
+    }
+
+    fn names(&self, team: &TeamConfig) -> std::collections::HashMap<String, String> {
+        team.members
+            .iter()
+            .filter_map(|m| m.handle.clone().map(|h| (m.user.to_string(), h)))
+            .collect()
+    }
+
+    /// Posts a blocker to the team channel and remembers the message.
+    pub async fn flag(&self, team: &TeamConfig, blocker: &OpenBlocker) -> Result<()> {
+        let (text, blocks) = messages::blocker_flag(blocker, None);
+        let ts = self
+            .api
+            .post(&team.channel, &text, Some(blocks), None)
+            .await?;
+        self.store().record_post(&Post {
+            cycle: blocker.cycle,
+            kind: format!("blocker:{}", blocker.id),
+            channel: team.channel.clone(),
+            ts: Some(ts),
+            file_id: None,
+            content_digest: digest(&text),
+            posted_at: self.now(),
+        })?;
+        Ok(())
+    }
+
+    /// Edits a blocker's flag to say it is resolved.
+    pub async fn unflag(&self, team: &TeamConfig, blocker: &OpenBlocker, how: &str) -> Result<()> {
+        let post = self
+            .store()
+            .last_post(blocker.cycle, &format!("blocker:{}", blocker.id))?;
+        if let Some(Post {
+            ts: Some(ts),
+            channel,
+            ..
+        }) = post
+        {
+            let (text, blocks) = messages::blocker_flag(blocker, Some(how));
+            self.api.update(&channel, &ts, &text, Some(blocks)).await?;
+        } else {
+            tracing::warn!(team = %team.id, "resolved blocker had no flag message to edit");
+        }
+        Ok(())
+    }
+
+    /// Resolves a blocker by id on behalf of `user`; only its owner may.
+    pub async fn resolve(&self, user: &UserId, id: i64) -> Result<Option<String>> {
+        for team in self.teams_of(user) {
+            let open = self.store().open_blockers(&team.id)?;
+            if let Some(b) = open.into_iter().find(|b| b.id == id) {
+                if b.user.as_ref() != Some(user) {
+                    return Ok(Some(
+                        "Only the person who is blocked can resolve their blocker.".into(),
+                    ));
+                }
+                let resolved = self
+                    .store()
+                    .resolve_blocker(b.id, user.as_str(), self.now())?;
+                if resolved {
+                    self.unflag(team, &b, &format!("resolved by <@{user}>"))
+                        .await?;
+                }
+                return Ok(Some(format!("Resolved: {}", b.text)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Renders the cycle's notes.
+    pub fn render(&self, team: &TeamConfig, date: NaiveDate) -> Result<String> {
+        let meeting = self.store().meeting(&team.id, team.format, date)?;
+        Ok(self
+            .renderer
+            .render(&crate::cli::template_of(team), &meeting)?)
+    }
+
+    /// Posts the notes of a cycle: a summary message and the document as a file in its thread.
+    pub async fn post_notes(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<()> {
+        let document = self.render(team, cycle.date)?;
+        let summary = self.summary(team, cycle)?;
+        let ts = self.api.post(&team.channel, &summary, None, None).await?;
+        let file = self.upload_notes(team, cycle, &ts, &document).await?;
+        self.store().record_post(&Post {
+            cycle: cycle.id,
+            kind: "document".into(),
+            channel: team.channel.clone(),
+            ts: Some(ts),
+            file_id: Some(file),
+            content_digest: digest(&document),
+            posted_at: self.now(),
+        })?;
+        tracing::info!(team = %team.id, cycle = %cycle.date, "notes posted");
+        Ok(())
+    }
+
+    async fn upload_notes(
+        &self,
+        team: &TeamConfig,
+        cycle: &CycleInfo,
+        ts: &str,
+        document: &str,
+    ) -> Result<String> {
+        let filename = format!("{}-{}.md", team.id, cycle.date);
+        Ok(self
+            .api
+            .upload(
+                &team.channel,
+                Some(ts),
+                &filename,
+                &cycle.title,
+                document.as_bytes(),
+            )
+            .await?)
+    }
+
+    /// After a late reply: if the notes were posted and changed, edit the summary and add the
+    /// new version of the file in the thread.
+    pub async fn refresh_posted_notes(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<()> {
+        let Some(post) = self.store().last_post(cycle.id, "document")? else {
+            return Ok(());
+        };
+        let document = self.render(team, cycle.date)?;
+        if digest(&document) == post.content_digest {
+            return Ok(());
+        }
+        let Some(ts) = post.ts.clone() else {
+            return Ok(());
+        };
+        let summary = self.summary(team, cycle)?;
+        self.api.update(&post.channel, &ts, &summary, None).await?;
+        let file = self.upload_notes(team, cycle, &ts, &document).await?;
+        self.store().record_post(&Post {
+            cycle: cycle.id,
+            kind: "document".into(),
+            channel: post.channel,
+            ts: Some(ts),
+            file_id: Some(file),
+            content_digest: digest(&document),
+            posted_at: self.now(),
+        })?;
+        tracing::info!(team = %team.id, cycle = %cycle.date, "posted notes updated");
+        Ok(())
+    }
+
+    fn summary(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<String> {
+        let roster = self.store().roster(cycle.id)?;
+        let blockers = self.store().open_blockers(&team.id)?;
+        Ok(messages::summary(cycle, &roster, &blockers, self.now()))
+    }
+
+    pub fn format_of(&self, team: &TeamId) -> Format {
+        self.team(team).map_or(Format::Planning, |t| t.format)
+    }
+}
+
+impl App {
+    /// The team a button or form belongs to (`team|date` in its value), if the user is in it.
+    pub fn team_from_meta(&self, user: &UserId, meta: &str) -> Option<&TeamConfig> {
+        let id = meta.split('|').next().unwrap_or_default();
+        self.teams_of(user)
+            .into_iter()
+            .find(|t| t.id.as_str() == id)
+    }
+
+    /// Opens the answer form for the cycle a prompt was about.
+    pub async fn open_form(&self, user: &UserId, meta: &str, trigger_id: &str) -> Result<()> {
+        let Some(team) = self.team_from_meta(user, meta) else {
+            return Ok(());
+        };
+        let view = messages::answer_form(team.format, meta);
+        self.api.open_view(trigger_id, view).await?;
+        Ok(())
+    }
+
+    /// "Skip this time" / "Out of office" from a prompt: away for that cycle's meeting.
+    pub fn mark_away(&self, user: &UserId, meta: &str, kind: &str) -> Result<String> {
+        let Some(team) = self.team_from_meta(user, meta) else {
+            return Ok(messages::NOT_A_MEMBER.to_string());
+        };
+        let date = meta
+            .split('|')
+            .nth(1)
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .unwrap_or_else(|| self.next_meeting_date(team, self.now()));
+        self.store()
+            .add_absence(&team.id, user, date, date, kind, self.now())?;
+        Ok(match kind {
+            "skip" => format!("OK, skipping the {date} update. No reminders for it."),
+            _ => format!(
+                "OK, marked out of office for the {date} meeting. For longer leave: `/standup ooo <from> <to>`."
+            ),
+        })
+    }
+}
+
+fn digest(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,409 @@
+//! The outbound Web API: every call the bot makes to Slack, with a timeout, retries with
+//! backoff for 429 (honouring `Retry-After`), 5xx and timeouts, and Slack's error code in the
+//! error when it still fails.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+
+use crate::config::Secret;
+use crate::domain::{ChannelId, UserId};
+
+pub type Connector = SlackClientHyperHttpsConnector;
+
+/// Why a Slack call failed, after retries.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    #[error("Slack {method}: {code}")]
+    Api { method: &'static str, code: String },
+    #[error("Slack {method}: still rate limited after {attempts} attempts")]
+    RateLimited { method: &'static str, attempts: u32 },
+    #[error("Slack {method}: no answer within {secs} s")]
+    Timeout { method: &'static str, secs: u64 },
+    #[error("Slack {method}: {detail}")]
+    Transport {
+        method: &'static str,
+        detail: String,
+    },
+    #[error("cannot set up the Slack client: {0}")]
+    Setup(String),
+}
+
+impl Error {
+    /// Slack's error code, for errors Slack answered with (`channel_not_found`, ...).
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// Who the bot is, from `auth.test`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub user: UserId,
+    pub team: String,
+}
+
+/// What Slack says about a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    pub tz: Option<String>,
+    pub deleted: bool,
+    pub is_bot: bool,
+    /// Display name, falling back to the real name, then the user name.
+    pub name: Option<String>,
+}
+
+/// Timing of calls and retries.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub timeout: Duration,
+    pub attempts: u32,
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            timeout: Duration::from_secs(10),
+            attempts: 5,
+            first_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The bot's Web API client.
+#[derive(Clone)]
+pub struct Api {
+    client: Arc<SlackClient<Connector>>,
+    token: SlackApiToken,
+    policy: Policy,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A connector for `api_url`, which may be plain `http://` (a local emulator) or `https://`.
+pub fn connector(api_url: &str) -> Result<Connector, Error> {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(|e| Error::Setup(format!("cannot load the system's CA certificates: {e}")))?
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .build();
+    Ok(SlackClientHyperConnector::with_connector(https)
+        .with_slack_api_url(api_url.trim_end_matches('/')))
+}
+
+impl Api {
+    pub fn new(api_url: &str, bot_token: &Secret, policy: Policy) -> Result<Api, Error> {
+        let client = Arc::new(SlackClient::new(connector(api_url)?));
+        let token = SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_string()));
+        Ok(Api {
+            client,
+            token,
+            policy,
+        })
+    }
+
+    /// The underlying slack-morphism client (for the Socket Mode listener).
+    pub fn client(&self) -> Arc<SlackClient<Connector>> {
+        self.client.clone()
+    }
+
+    /// Tags the token with the workspace, so slack-morphism's per-team tier limits apply.
+    pub fn with_team(mut self, team: &str) -> Api {
+        self.token = self.token.with_team_id(SlackTeamId::new(team.to_string()));
+        self
+    }
+
+    /// Makes a call with the timeout and retry policy.
+    ///
+    /// `f` gets an owned client and token and returns a `'static` future: futures that borrow a
+    /// session across an await trip the compiler's `Send` inference in spawned tasks.
+    async fn call<T>(
+        &self,
+        method: &'static str,
+        f: impl Fn(Arc<SlackClient<Connector>>, SlackApiToken) -> BoxFuture<'static, ClientResult<T>>,
+    ) -> Result<T, Error> {
+        let mut backoff = self.policy.first_backoff;
+        let mut last = Error::Timeout {
+            method,
+            secs: self.policy.timeout.as_secs(),
+        };
+        for attempt in 1..=self.policy.attempts {
+            let outcome = tokio::time::timeout(
+                self.policy.timeout,
+                f(self.client.clone(), self.token.clone()),
+            )
+            .await;
+            let wait = match outcome {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(SlackClientError::RateLimitError(e))) => {
+                    last = Error::RateLimited {
+                        method,
+                        attempts: attempt,
+                    };
+                    e.retry_after.unwrap_or(backoff)
+                }
+                Ok(Err(SlackClientError::ApiError(e))) if e.code == "ratelimited" => {
+                    last = Error::RateLimited {
+                        method,
+                        attempts: attempt,
+                    };
+                    backoff
+                }
+                Ok(Err(SlackClientError::ApiError(e))) => {
+                    // Business errors (channel_not_found, invalid_auth, ...) do not get better.
+                    return Err(Error::Api {
+                        method,
+                        code: e.code,
+                    });
+                }
+                Ok(Err(SlackClientError::HttpError(e))) if e.status_code.is_server_error() => {
+                    last = Error::Transport {
+                        method,
+                        detail: format!("HTTP {}", e.status_code),
+                    };
+                    backoff
+                }
+                Ok(Err(SlackClientError::HttpError(e))) => {
+                    return Err(Error::Transport {
+                        method,
+                        detail: format!("HTTP {}", e.status_code),
+                    });
+                }
+                Ok(Err(other)) => {
+                    last = Error::Transport {
+                        method,
+                        detail: short(&other.to_string()),
+                    };
+                    backoff
+                }
+                Err(_) => {
+                    last = Error::Timeout {
+                        method,
+                        secs: self.policy.timeout.as_secs(),
+                    };
+                    backoff
+                }
+            };
+            if attempt < self.policy.attempts {
+                tracing::warn!(method, attempt, wait_ms = wait.as_millis() as u64, error = %last, "retrying Slack call");
+                tokio::time::sleep(wait).await;
+                backoff = (backoff * 2).min(self.policy.max_backoff);
+            }
+        }
+        Err(last)
+    }
+
+    pub async fn auth_test(&self) -> Result<Identity, Error> {
+        let r = self
+            .call("auth.test", |c, t| {
+                Box::pin(async move { c.open_session(&t).auth_test().await })
+            })
+            .await?;
+        Ok(Identity {
+            user: UserId(r.user_id.to_string()),
+            team: r.team_id.to_string(),
+        })
+    }
+
+    /// Opens (or finds) the DM channel with a user.
+    pub async fn open_dm(&self, user: &UserId) -> Result<ChannelId, Error> {
+        let req = SlackApiConversationsOpenRequest::new()
+            .with_users(vec![SlackUserId::new(user.0.clone())]);
+        let r = self
+            .call("conversations.open", move |c, t| {
+                let r = req.clone();
+                Box::pin(async move { c.open_session(&t).conversations_open(&r).await })
+            })
+            .await?;
+        Ok(ChannelId(r.channel.id.to_string()))
+    }
+
+    /// Posts a message; returns its `ts`.
+    pub async fn post(
+        &self,
+        channel: &ChannelId,
+        text: &str,
+        blocks: Option<serde_json::Value>,
+        thread_ts: Option<&str>,
+    ) -> Result<String, Error> {
+        let mut content = SlackMessageContent::new().with_text(text.to_string());
+        if let Some(blocks) = blocks {
+            content = content.with_blocks(parse_blocks(blocks)?);
+        }
+        let mut req =
+            SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.0.clone()), content);
+        if let Some(ts) = thread_ts {
+            req = req.with_thread_ts(SlackTs::new(ts.to_string()));
+        }
+        let r = self
+            .call("chat.postMessage", move |c, t| {
+                let r = req.clone();
+                Box::pin(async move { c.open_session(&t).chat_post_message(&r).await })
+            })
+            .await?;
+        Ok(r.ts.to_string())
+    }
+
+    /// Replaces a message's text and blocks.
+    pub async fn update(
+        &self,
+        channel: &ChannelId,
+        ts: &str,
+        text: &str,
+        blocks: Option<serde_json::Value>,
+    ) -> Result<(), Error> {
+        let mut content = SlackMessageContent::new().with_text(text.to_string());
+        if let Some(blocks) = blocks {
+            content = content.with_blocks(parse_blocks(blocks)?);
+        }
+        let req = SlackApiChatUpdateRequest::new(
+            SlackChannelId::new(channel.0.clone()),
+            content,
+            SlackTs::new(ts.to_string()),
+        );
+        self.call("chat.update", move |c, t| {
+            let r = req.clone();
+            Box::pin(async move { c.open_session(&t).chat_update(&r).await })
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub async fn user_info(&self, user: &UserId) -> Result<UserInfo, Error> {
+        let req = SlackApiUsersInfoRequest::new(SlackUserId::new(user.0.clone()));
+        let r = self
+            .call("users.info", move |c, t| {
+                let r = req.clone();
+                Box::pin(async move { c.open_session(&t).users_info(&r).await })
+            })
+            .await?;
+        let u = r.user;
+        let profile = u.profile.as_ref();
+        let name = profile
+            .and_then(|p| p.display_name.clone())
+            .filter(|n| !n.is_empty())
+            .or_else(|| {
+                profile
+                    .and_then(|p| p.real_name.clone())
+                    .filter(|n| !n.is_empty())
+            })
+            .or_else(|| u.name.clone());
+        Ok(UserInfo {
+            tz: u.tz.clone(),
+            deleted: u.deleted.unwrap_or(false),
+            is_bot: u.flags.is_bot.unwrap_or(false),
+            name,
+        })
+    }
+
+    /// Opens a modal for a `trigger_id`.
+    pub async fn open_view(&self, trigger_id: &str, view: serde_json::Value) -> Result<(), Error> {
+        let view: SlackView = serde_json::from_value(view)
+            .map_err(|e| Error::Setup(format!("the bot built an invalid view: {e}")))?;
+        let req = SlackApiViewsOpenRequest::new(SlackTriggerId::new(trigger_id.to_string()), view);
+        self.call("views.open", move |c, t| {
+            let r = req.clone();
+            Box::pin(async move { c.open_session(&t).views_open(&r).await })
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Uploads a file into a channel (and thread); returns the file id.
+    pub async fn upload(
+        &self,
+        channel: &ChannelId,
+        thread_ts: Option<&str>,
+        filename: &str,
+        title: &str,
+        bytes: &[u8],
+    ) -> Result<String, Error> {
+        let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), bytes.len());
+        let target = self
+            .call("files.getUploadURLExternal", move |c, t| {
+                let r = req.clone();
+                Box::pin(async move { c.open_session(&t).get_upload_url_external(&r).await })
+            })
+            .await?;
+        let upload = SlackApiFilesUploadViaUrlRequest::new(
+            target.upload_url.clone(),
+            bytes.to_vec(),
+            "text/markdown".to_string(),
+        );
+        self.call("files.upload", move |c, t| {
+            let r = upload.clone();
+            Box::pin(async move { c.open_session(&t).files_upload_via_url(&r).await })
+        })
+        .await?;
+        let mut complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![
+            SlackApiFilesComplete::new(target.file_id.clone()).with_title(title.to_string()),
+        ])
+        .with_channel_id(SlackChannelId::new(channel.0.clone()));
+        if let Some(ts) = thread_ts {
+            complete = complete.with_thread_ts(SlackTs::new(ts.to_string()));
+        }
+        self.call("files.completeUploadExternal", move |c, t| {
+            let r = complete.clone();
+            Box::pin(async move { c.open_session(&t).files_complete_upload_external(&r).await })
+        })
+        .await?;
+        Ok(target.file_id.to_string())
+    }
+}
+
+impl Api {
+    /// Answers a slash command later through its `response_url` (ephemeral).
+    pub async fn respond(&self, response_url: &str, text: &str) -> Result<(), Error> {
+        let url: url::Url = response_url
+            .parse()
+            .map_err(|e| Error::Setup(format!("Slack sent an unusable response_url: {e}")))?;
+        let req = SlackApiPostWebhookMessageRequest::new(
+            SlackMessageContent::new().with_text(text.to_string()),
+        );
+        let method = "response_url";
+        match tokio::time::timeout(
+            self.policy.timeout,
+            self.client
+                .respond_to_event(&SlackResponseUrl::new(url), &req),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(Error::Transport {
+                method,
+                detail: short(&e.to_string()),
+            }),
+            Err(_) => Err(Error::Timeout {
+                method,
+                secs: self.policy.timeout.as_secs(),
+            }),
+        }
+    }
+}
+
+fn parse_blocks(blocks: serde_json::Value) -> Result<Vec<SlackBlock>, Error> {
+    serde_json::from_value(blocks)
+        .map_err(|e| Error::Setup(format!("the bot built invalid blocks: {e}")))
+}
+
+/// Error text from the transport, cut short: it never contains the token, but may be long.
+fn short(text: &str) -> String {
+    text.chars().take(200).collect()
+}

@@ -1,0 +1,253 @@
+//! Slack payloads → app calls: the [`Inbound`] implementation both connection modes use.
+//!
+//! Events are acknowledged at once and handled in a spawned task (Slack wants the ack within
+//! 3 s); a slash command gets its answer in the ack when it is ready within 2.5 s, otherwise
+//! an "on it" ack and the answer later through its `response_url`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+use slack_morphism::prelude::*;
+
+use super::Inbound;
+use crate::app::App;
+use crate::domain::{ChannelId, UserId};
+
+/// The bot's handler of everything Slack sends.
+#[derive(Clone)]
+pub struct Handler {
+    app: Arc<App>,
+}
+
+impl Handler {
+    pub fn new(app: Arc<App>) -> Handler {
+        Handler { app }
+    }
+}
+
+const COMMAND_BUDGET: Duration = Duration::from_millis(2500);
+
+fn ephemeral(text: String) -> SlackCommandEventResponse {
+    SlackCommandEventResponse::new(SlackMessageContent::new().with_text(text))
+        .with_response_type(SlackMessageResponseType::Ephemeral)
+}
+
+impl Inbound for Handler {
+    fn event(&self, event: SlackPushEventCallback) -> BoxFuture<'static, ()> {
+        let app = self.app.clone();
+        Box::pin(async move {
+            tokio::spawn(async move {
+                let id = event.event_id.to_string();
+                match app.store().first_sighting(&id, app.now()) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::debug!(event_id = %id, "redelivered event ignored");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot record the event id; handling it anyway")
+                    }
+                }
+                if let SlackEventCallbackBody::Message(message) = event.event {
+                    handle_message(&app, message).await;
+                }
+            });
+        })
+    }
+
+    fn command(&self, command: SlackCommandEvent) -> BoxFuture<'static, SlackCommandEventResponse> {
+        let app = self.app.clone();
+        Box::pin(async move {
+            let user = UserId(command.user_id.to_string());
+            let text = command.text.clone().unwrap_or_default();
+            let work = {
+                let app = app.clone();
+                tokio::spawn(async move { app.command(&user, &text).await })
+            };
+            let mut work = work;
+            match tokio::time::timeout(COMMAND_BUDGET, &mut work).await {
+                Ok(Ok(reply)) => ephemeral(reply.text),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "/standup task failed");
+                    ephemeral("Sorry, that did not work. Please try again.".into())
+                }
+                Err(_) => {
+                    let url = command.response_url.0.to_string();
+                    tokio::spawn(async move {
+                        if let Ok(reply) = work.await
+                            && let Err(e) = app.api.respond(&url, &reply.text).await
+                        {
+                            tracing::error!(error = %e, "could not send the late /standup answer");
+                        }
+                    });
+                    ephemeral("On it…".into())
+                }
+            }
+        })
+    }
+
+    fn interaction(&self, interaction: SlackInteractionEvent) -> BoxFuture<'static, Option<Value>> {
+        let app = self.app.clone();
+        Box::pin(async move {
+            let payload = serde_json::to_value(&interaction).unwrap_or(Value::Null);
+            match interaction {
+                SlackInteractionEvent::BlockActions(_) => {
+                    tokio::spawn(async move { handle_action(&app, &payload).await });
+                    None
+                }
+                SlackInteractionEvent::ViewSubmission(_) => handle_submission(&app, &payload),
+                _ => None,
+            }
+        })
+    }
+}
+
+async fn handle_message(app: &App, message: SlackMessageEvent) {
+    let is_dm = matches!(
+        message
+            .origin
+            .channel_type
+            .as_ref()
+            .map(|t| t.to_string())
+            .as_deref(),
+        Some("im")
+    );
+    let Some(channel) = message
+        .origin
+        .channel
+        .as_ref()
+        .map(|c| ChannelId(c.to_string()))
+    else {
+        return;
+    };
+    if !is_dm {
+        return;
+    }
+    // An edit carries the new text and the original ts in `message`.
+    let (sender, ts, text, edited) = match (&message.subtype, &message.message) {
+        (Some(SlackMessageEventType::MessageChanged), Some(edit)) => (
+            edit.sender.clone(),
+            edit.ts.to_string(),
+            edit.content.as_ref().and_then(|c| c.text.clone()),
+            true,
+        ),
+        (None, _) => (
+            message.sender.clone(),
+            message.origin.ts.to_string(),
+            message.content.as_ref().and_then(|c| c.text.clone()),
+            false,
+        ),
+        _ => return,
+    };
+    let Some(user) = sender.user.map(|u| UserId(u.to_string())) else {
+        return;
+    };
+    if sender.bot_id.is_some() || user == app.bot_user {
+        return;
+    }
+    let Some(text) = text else { return };
+    if let Err(e) = app
+        .direct_message(&user, &channel, &ts, &text, edited)
+        .await
+    {
+        tracing::error!(error = %e, "could not record a DM reply");
+        let sorry = "Sorry, I could not save that update. Please send it again in a minute.";
+        if let Err(e) = app.api.post(&channel, sorry, None, None).await {
+            tracing::error!(error = %e, "could not tell the member their update was not saved");
+        }
+    }
+}
+
+fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer).and_then(Value::as_str)
+}
+
+async fn handle_action(app: &App, payload: &Value) {
+    let Some(user) = str_at(payload, "/user/id").map(|u| UserId(u.to_string())) else {
+        return;
+    };
+    let action = str_at(payload, "/actions/0/action_id").unwrap_or_default();
+    let value = str_at(payload, "/actions/0/value").unwrap_or_default();
+    let channel = str_at(payload, "/channel/id").map(|c| ChannelId(c.to_string()));
+    let result: Result<Option<String>, crate::app::Error> = async {
+        use crate::app::messages::{ANSWER_FORM, OUT_OF_OFFICE, RESOLVE, SKIP};
+        match action {
+            ANSWER_FORM => {
+                let trigger = str_at(payload, "/trigger_id").unwrap_or_default();
+                app.open_form(&user, value, trigger).await?;
+                Ok(None)
+            }
+            SKIP | OUT_OF_OFFICE => {
+                let kind = if action == SKIP { "skip" } else { "ooo" };
+                Ok(Some(app.mark_away(&user, value, kind)?))
+            }
+            RESOLVE => Ok(app.resolve(&user, value.parse().unwrap_or(-1)).await?),
+            _ => Ok(None),
+        }
+    }
+    .await;
+    match (result, channel) {
+        (Ok(Some(text)), Some(channel)) => {
+            if let Err(e) = app.api.post(&channel, &text, None, None).await {
+                tracing::error!(error = %e, "could not answer a button click");
+            }
+        }
+        (Ok(_), _) => {}
+        (Err(e), _) => tracing::error!(error = %e, action, "button click failed"),
+    }
+}
+
+/// A modal submission: the form's fields become a reply with headings, parsed like any other.
+fn handle_submission(app: &Arc<App>, payload: &Value) -> Option<Value> {
+    let user = UserId(str_at(payload, "/user/id")?.to_string());
+    let meta = str_at(payload, "/view/private_metadata")
+        .unwrap_or_default()
+        .to_string();
+    let view_id = str_at(payload, "/view/id").unwrap_or("form").to_string();
+    let values = payload.pointer("/view/state/values")?.as_object()?;
+    let mut text = String::new();
+    for (block, fields) in values {
+        let answer = fields
+            .get("answer")
+            .and_then(|f| f.get("value"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if answer.trim().is_empty() {
+            continue;
+        }
+        text.push_str(&format!("{block}:\n{answer}\n"));
+    }
+    if text.trim().is_empty() {
+        return Some(
+            json!({"response_action": "errors", "errors": {"shipped": "Write at least one line."}}),
+        );
+    }
+    let app = app.clone();
+    tokio::spawn(async move {
+        if let Err(e) = app.form_answer(&user, &meta, &view_id, &text).await {
+            tracing::error!(error = %e, "could not record a form answer");
+        }
+    });
+    None
+}
+
+impl App {
+    /// Records a form answer as the member's reply (a resubmission replaces it).
+    pub async fn form_answer(
+        &self,
+        user: &UserId,
+        meta: &str,
+        _view: &str,
+        text: &str,
+    ) -> crate::app::Result<()> {
+        let Some(team) = self.team_from_meta(user, meta) else {
+            return Ok(());
+        };
+        let _ = team;
+        let dm = self.api.open_dm(user).await?;
+        // All submissions share one key, so a resubmitted form is a new revision of the answer.
+        self.direct_message(user, &dm, "form", text, true).await
+    }
+}

@@ -1,0 +1,246 @@
+//! Scheduled jobs, seen events and absences: the state that makes the service restart-safe.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Error, Result, Store, ts};
+use crate::domain::{CycleId, TeamId, UserId};
+
+/// A job's identity: what, for which team, when it was due, and for whom.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct JobKey {
+    pub team: TeamId,
+    /// `prompt`, `remind` or `post`.
+    pub kind: &'static str,
+    pub fire_at: DateTime<Utc>,
+    /// The member a per-member job is for; `None` for team-wide jobs.
+    pub member: Option<UserId>,
+    pub cycle_date: NaiveDate,
+}
+
+/// What [`Store::begin_job`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStart {
+    /// Never started: go ahead.
+    Fresh,
+    /// Started before (a crash or a failure) but not finished: go ahead, this is attempt `n`.
+    Again(u32),
+    /// Already done (or deliberately skipped): do nothing.
+    Finished,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEnd {
+    Done,
+    /// Not needed after all (the member was away, already answered, ...).
+    Skipped,
+    Failed,
+}
+
+impl Store {
+    /// Records that a job is starting, before any of its effects happen.
+    pub fn begin_job(&mut self, key: &JobKey, now: DateTime<Utc>) -> Result<JobStart> {
+        let tx = self.conn.transaction()?;
+        let member = key.member.as_ref().map_or("", UserId::as_str);
+        let existing: Option<(String, i64)> = tx
+            .query_row(
+                "SELECT state, attempts FROM jobs WHERE team_id = ?1 AND kind = ?2 AND fire_at = ?3 AND member = ?4",
+                params![key.team.as_str(), key.kind, ts(key.fire_at), member],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let start = match existing {
+            None => {
+                tx.execute(
+                    "INSERT INTO jobs (team_id, kind, fire_at, member, cycle_date, state, started_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'started', ?6)",
+                    params![key.team.as_str(), key.kind, ts(key.fire_at), member, key.cycle_date.to_string(), ts(now)],
+                )?;
+                JobStart::Fresh
+            }
+            Some((state, _)) if state == "done" || state == "skipped" => JobStart::Finished,
+            Some((_, attempts)) => {
+                tx.execute(
+                    "UPDATE jobs SET state = 'started', attempts = attempts + 1, started_at = ?5
+                     WHERE team_id = ?1 AND kind = ?2 AND fire_at = ?3 AND member = ?4",
+                    params![
+                        key.team.as_str(),
+                        key.kind,
+                        ts(key.fire_at),
+                        member,
+                        ts(now)
+                    ],
+                )?;
+                JobStart::Again(attempts as u32 + 1)
+            }
+        };
+        tx.commit()?;
+        Ok(start)
+    }
+
+    /// Records how a job ended; `error` is kept for a failed one.
+    pub fn end_job(
+        &mut self,
+        key: &JobKey,
+        end: JobEnd,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let state = match end {
+            JobEnd::Done => "done",
+            JobEnd::Skipped => "skipped",
+            JobEnd::Failed => "failed",
+        };
+        let member = key.member.as_ref().map_or("", UserId::as_str);
+        self.conn.execute(
+            "UPDATE jobs SET state = ?5, last_error = ?6, done_at = ?7
+             WHERE team_id = ?1 AND kind = ?2 AND fire_at = ?3 AND member = ?4",
+            params![
+                key.team.as_str(),
+                key.kind,
+                ts(key.fire_at),
+                member,
+                state,
+                error,
+                ts(now)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a job has finished (done or skipped).
+    pub fn job_finished(&self, key: &JobKey) -> Result<bool> {
+        let member = key.member.as_ref().map_or("", UserId::as_str);
+        let state: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT state FROM jobs WHERE team_id = ?1 AND kind = ?2 AND fire_at = ?3 AND member = ?4",
+                params![key.team.as_str(), key.kind, ts(key.fire_at), member],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(matches!(state.as_deref(), Some("done" | "skipped")))
+    }
+
+    /// Counts jobs by kind and state, for tests and status output.
+    pub fn job_counts(&self, team: &TeamId, kind: &str) -> Result<Vec<(String, String, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT member, state, attempts FROM jobs WHERE team_id = ?1 AND kind = ?2 ORDER BY fire_at, member",
+        )?;
+        let rows = stmt
+            .query_map(params![team.as_str(), kind], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Records an event id; false when it was seen before (a redelivery).
+    pub fn first_sighting(&mut self, event_id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?1, ?2)",
+            params![event_id, ts(now)],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Marks a member away from `from` to `to` (inclusive): `skip` for one cycle, `ooo` for leave.
+    pub fn add_absence(
+        &mut self,
+        team: &TeamId,
+        user: &UserId,
+        from: NaiveDate,
+        to: NaiveDate,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let member = self.member_id(team, user)?;
+        self.conn.execute(
+            "INSERT INTO absences (member_id, from_date, to_date, kind, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![member, from.to_string(), to.to_string(), kind, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a member is away on `date`.
+    pub fn is_away(&self, team: &TeamId, user: &UserId, date: NaiveDate) -> Result<bool> {
+        let away: bool = self.conn.query_row(
+            "SELECT count(*) > 0 FROM absences a JOIN members m ON m.id = a.member_id
+             WHERE m.team_id = ?1 AND m.slack_user = ?2 AND a.from_date <= ?3 AND a.to_date >= ?3",
+            params![team.as_str(), user.as_str(), date.to_string()],
+            |r| r.get(0),
+        )?;
+        Ok(away)
+    }
+
+    /// The team ids a Slack user is an active member of, in team id order.
+    pub fn teams_of(&self, user: &UserId) -> Result<Vec<TeamId>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT team_id FROM members WHERE slack_user = ?1 AND active = 1 ORDER BY team_id",
+        )?;
+        let rows = stmt
+            .query_map(params![user.as_str()], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows.into_iter().map(TeamId).collect())
+    }
+
+    /// Remembers what Slack says about a member.
+    pub fn set_profile(
+        &mut self,
+        team: &TeamId,
+        user: &UserId,
+        tz: Option<&str>,
+        display_name: Option<&str>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE members SET tz = ?3, display_name = ?4 WHERE team_id = ?1 AND slack_user = ?2",
+            params![team.as_str(), user.as_str(), tz, display_name],
+        )?;
+        Ok(())
+    }
+
+    /// The member's time zone as last seen from Slack.
+    pub fn member_tz(&self, team: &TeamId, user: &UserId) -> Result<Option<String>> {
+        let tz: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT tz FROM members WHERE team_id = ?1 AND slack_user = ?2",
+                params![team.as_str(), user.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(tz.flatten())
+    }
+
+    /// `(handle, user, answered)` for each member in a cycle's roster, in order.
+    pub fn roster(&self, cycle: CycleId) -> Result<Vec<(String, Option<UserId>, bool)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT m.handle, m.slack_user, u.member_id IS NOT NULL FROM cycle_members cm
+             JOIN members m ON m.id = cm.member_id
+             LEFT JOIN updates u ON u.cycle_id = cm.cycle_id AND u.member_id = cm.member_id
+             WHERE cm.cycle_id = ?1 ORDER BY cm.position, m.id",
+        )?;
+        let rows = stmt
+            .query_map(params![cycle.0], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?.map(UserId),
+                    r.get::<_, bool>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn member_id(&self, team: &TeamId, user: &UserId) -> Result<i64> {
+        self.conn
+            .query_row(
+                "SELECT id FROM members WHERE team_id = ?1 AND slack_user = ?2",
+                params![team.as_str(), user.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| Error::NotFound(format!("{user} is not a member of team `{team}`")))
+    }
+}
