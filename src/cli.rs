@@ -43,6 +43,15 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the bot: prompts, replies, blockers, /standup and posted notes (Socket Mode by default)
+    Run {
+        /// Serve Slack's HTTP endpoints on this address instead of using Socket Mode
+        #[arg(long, value_name = "ADDR")]
+        http: Option<std::net::SocketAddr>,
+        /// In Socket Mode, serve GET /healthz on this address
+        #[arg(long, value_name = "ADDR", env = "STANDUP_HEALTH_ADDR")]
+        health: Option<std::net::SocketAddr>,
+    },
     /// Check the config file: zones, schedules, templates, members, unknown keys
     CheckConfig,
     /// Parse a reply (Slack mrkdwn) and print the update as JSON
@@ -99,6 +108,13 @@ impl From<FormatArg> for Format {
 /// Runs a command, writing its output to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     match cli.command {
+        Command::Run { http, health } => {
+            let (config, renderer) = load(cli.config.as_deref())?;
+            let secrets = crate::config::Secrets::from_env()?;
+            let runtime = tokio::runtime::Runtime::new()
+                .map_err(|source| Error::Io { path: PathBuf::from("<tokio runtime>"), source })?;
+            runtime.block_on(crate::service::run(config, renderer, secrets, crate::service::Options { http, health }))
+        }
         Command::Parse { format, file } => parse_command(format.into(), file.as_deref(), out),
         Command::CheckConfig => {
             let (config, renderer) = load(cli.config.as_deref())?;

@@ -13,6 +13,8 @@ pub mod notes;
 pub mod parse;
 pub mod render;
 pub mod schedule;
+pub mod scheduler;
+pub mod service;
 pub mod slack;
 pub mod store;
 

@@ -188,29 +188,6 @@ pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     format!("open {n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_text_cannot_ping_the_channel() {
-        assert_eq!(
-            escape("<!channel> & <@U1>"),
-            "&lt;!channel&gt; &amp; &lt;@U1&gt;"
-        );
-    }
-
-    #[test]
-    fn ages_read_naturally() {
-        let t = DateTime::parse_from_rfc3339("2024-03-11T09:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(age(t, t + chrono::Duration::minutes(1)), "open 1 minute");
-        assert_eq!(age(t, t + chrono::Duration::hours(5)), "open 5 hours");
-        assert_eq!(age(t, t + chrono::Duration::days(3)), "open 3 days");
-    }
-}
-
 /// The form a member can answer in: one multiline input per section, named so the reply
 /// parser recognises each as its heading.
 pub fn answer_form(format: Format, meta: &str) -> Value {
@@ -240,4 +217,27 @@ pub fn answer_form(format: Format, meta: &str) -> Value {
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": blocks
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_cannot_ping_the_channel() {
+        assert_eq!(
+            escape("<!channel> & <@U1>"),
+            "&lt;!channel&gt; &amp; &lt;@U1&gt;"
+        );
+    }
+
+    #[test]
+    fn ages_read_naturally() {
+        let t = DateTime::parse_from_rfc3339("2024-03-11T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(age(t, t + chrono::Duration::minutes(1)), "open 1 minute");
+        assert_eq!(age(t, t + chrono::Duration::hours(5)), "open 5 hours");
+        assert_eq!(age(t, t + chrono::Duration::days(3)), "open 3 days");
+    }
 }

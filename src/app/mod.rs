@@ -124,7 +124,8 @@ impl App {
         user: &UserId,
         reminder: bool,
     ) -> Result<bool> {
-        if self.store().is_away(&team.id, user, cycle.date)? {
+        // Away, or already answered this cycle (daily prompts for a weekly meeting): no DM.
+        if self.store().is_away(&team.id, user, cycle.date)? || self.answered(cycle.id, user)? {
             return Ok(false);
         }
         let info = self.api.user_info(user).await?;
@@ -134,9 +135,6 @@ impl App {
         }
         self.store()
             .set_profile(&team.id, user, info.tz.as_deref(), info.name.as_deref())?;
-        if reminder && self.answered(cycle.id, user)? {
-            return Ok(false);
-        }
         let dm = self.api.open_dm(user).await?;
         let (text, blocks) = messages::prompt(team, cycle, reminder);
         self.api.post(&dm, &text, Some(blocks), None).await?;

@@ -7,6 +7,7 @@
 pub mod client;
 pub mod http;
 pub mod inbound;
+pub mod socket;
 
 use futures::future::BoxFuture;
 use slack_morphism::prelude::{

@@ -1,0 +1,171 @@
+//! The one scheduler task: works out which prompts, reminders and posts are due, runs each as a
+//! recorded job, and sleeps until the next one (or until shut down).
+//!
+//! Jobs are recorded before they run and marked after, keyed by team, kind, fire time and
+//! member, so a restart neither repeats a finished job nor loses one: on start the latest prompt
+//! of each team is still sent if its cycle is open, and a missed post is still made.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::app::App;
+use crate::config::TeamConfig;
+use crate::domain::UserId;
+use crate::store::{JobEnd, JobKey, JobStart};
+
+/// Attempts before a failing job is given up (and left recorded with its error).
+const MAX_ATTEMPTS: u32 = 5;
+/// The longest sleep, so a changed clock or a missed wake-up is noticed.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// Runs until `shutdown` says stop. Work in progress finishes first.
+pub async fn run(app: Arc<App>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let now = app.now();
+        let next = tick(&app, now).await;
+        let sleep = next
+            .and_then(|n| (n - app.now()).to_std().ok())
+            .unwrap_or(Duration::ZERO)
+            .clamp(Duration::from_millis(20), MAX_SLEEP);
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = shutdown.changed() => break,
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+    }
+    tracing::info!("scheduler stopped");
+}
+
+/// Runs every job due at `now`; returns when the next one is due.
+pub async fn tick(app: &App, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let mut next: Option<DateTime<Utc>> = None;
+    let mut soonest = |t: Option<DateTime<Utc>>| {
+        if let Some(t) = t {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
+    };
+    for team in &app.config.teams {
+        for member in &team.members {
+            let tz = member_zone(app, team, &member.user);
+            soonest(team.prompt.next_after(now, tz));
+            if let Some(wake) = member_jobs(app, team, &member.user, tz, now).await {
+                soonest(Some(wake));
+            }
+        }
+        soonest(post_jobs(app, team, now).await);
+    }
+    next
+}
+
+/// The zone a member's prompts follow.
+fn member_zone(app: &App, team: &TeamConfig, user: &UserId) -> Tz {
+    if !team.per_member_timezone {
+        return team.timezone;
+    }
+    app.store()
+        .member_tz(&team.id, user)
+        .ok()
+        .flatten()
+        .and_then(|tz| tz.parse().ok())
+        .unwrap_or(team.timezone)
+}
+
+fn post_time(team: &TeamConfig, sync: DateTime<Utc>) -> DateTime<Utc> {
+    sync - chrono::Duration::from_std(team.post_before).unwrap_or_default()
+}
+
+/// The latest prompt and its reminder for one member, if their cycle is still open. Returns
+/// when the reminder is due, if later.
+async fn member_jobs(app: &App, team: &TeamConfig, user: &UserId, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let fired = team.prompt.prev_at_or_before(now, tz)?;
+    let sync = team.sync.next_after(fired, team.timezone)?;
+    if now >= post_time(team, sync) {
+        return None;
+    }
+    let date = sync.with_timezone(&team.timezone).date_naive();
+    let key = |kind, fire_at| JobKey { team: team.id.clone(), kind, fire_at, member: Some(user.clone()), cycle_date: date };
+    run_job(app, &key("prompt", fired), now, false).await;
+    let remind_at = fired + chrono::Duration::from_std(team.remind_after).unwrap_or_default();
+    if remind_at > now {
+        return Some(remind_at);
+    }
+    if app.store().job_finished(&key("prompt", fired)).unwrap_or(false) {
+        run_job(app, &key("remind", remind_at), now, true).await;
+    }
+    None
+}
+
+/// The post of the coming meeting once its time has come, and a post the bot missed while
+/// it was down. Returns when the next post is due.
+async fn post_jobs(app: &App, team: &TeamConfig, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let tz = team.timezone;
+    if let Some(previous) = team.sync.prev_at_or_before(now, tz) {
+        let date = previous.with_timezone(&tz).date_naive();
+        let exists = app.store().cycle(&team.id, date).ok().flatten().is_some();
+        if exists {
+            let key = JobKey { team: team.id.clone(), kind: "post", fire_at: post_time(team, previous), member: None, cycle_date: date };
+            run_job(app, &key, now, false).await;
+        }
+    }
+    let coming = team.sync.next_after(now, tz)?;
+    let at = post_time(team, coming);
+    if at > now {
+        return Some(at);
+    }
+    let date = coming.with_timezone(&tz).date_naive();
+    let key = JobKey { team: team.id.clone(), kind: "post", fire_at: at, member: None, cycle_date: date };
+    run_job(app, &key, now, false).await;
+    team.sync.next_after(coming, tz).map(|s| post_time(team, s))
+}
+
+/// Records, runs and marks one job.
+async fn run_job(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: bool) {
+    let start = match app.store().begin_job(key, now) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a job; not running it");
+            return;
+        }
+    };
+    match start {
+        JobStart::Finished => return,
+        JobStart::Again(n) if n > MAX_ATTEMPTS => {
+            let _ = app.store().end_job(key, JobEnd::Skipped, Some("gave up after repeated failures"), app.now());
+            tracing::error!(team = %key.team, kind = key.kind, "job given up after {MAX_ATTEMPTS} attempts");
+            return;
+        }
+        JobStart::Again(n) => tracing::warn!(team = %key.team, kind = key.kind, attempt = n, "running a job again"),
+        JobStart::Fresh => {}
+    }
+    let Some(team) = app.team(&key.team) else { return };
+    let outcome = async {
+        let cycle = app.cycle_for(team, key.cycle_date)?;
+        match (key.kind, &key.member) {
+            ("prompt" | "remind", Some(user)) => app.prompt(team, &cycle, user, reminder).await,
+            ("post", None) => {
+                if app.store().last_post(cycle.id, "document")?.is_some() {
+                    return Ok(false);
+                }
+                app.post_notes(team, &cycle).await.map(|()| true)
+            }
+            _ => Ok(false),
+        }
+    }
+    .await;
+    let (end, error) = match &outcome {
+        Ok(true) => (JobEnd::Done, None),
+        Ok(false) => (JobEnd::Skipped, None),
+        Err(e) => (JobEnd::Failed, Some(e.to_string())),
+    };
+    if let Some(e) = &error {
+        tracing::error!(team = %key.team, kind = key.kind, error = %e, "job failed; it will be retried");
+    }
+    if let Err(e) = app.store().end_job(key, end, error.as_deref(), app.now()) {
+        tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a job's end");
+    }
+}

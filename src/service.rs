@@ -1,0 +1,138 @@
+//! `standup-bot run`: start-up checks, then the scheduler and the Slack connection side by
+//! side until SIGTERM or Ctrl-C; in-flight work finishes before exit.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::config::{Config, Secret, Secrets};
+use crate::domain::UserId;
+use crate::error::{Error, Result};
+use crate::render::Renderer;
+use crate::slack::client::{self, Api, Policy};
+use crate::slack::inbound::Handler;
+use crate::slack::{Inbound, socket};
+
+/// How to connect.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Serve the HTTP endpoints here instead of using Socket Mode.
+    pub http: Option<SocketAddr>,
+    /// In Socket Mode, serve `/healthz` here.
+    pub health: Option<SocketAddr>,
+}
+
+fn required(secret: Option<Secret>, name: &str, why: &str) -> Result<Secret> {
+    secret.ok_or_else(|| Error::Usage(format!("{name} is not set: {why}; set it in the environment (or {name}_FILE)")))
+}
+
+/// Runs the bot until a shutdown signal.
+pub async fn run(config: Config, renderer: Renderer, secrets: Secrets, options: Options) -> Result<()> {
+    let bot_token = required(secrets.bot_token, "SLACK_BOT_TOKEN", "the bot token (xoxb-...) is needed to talk to Slack")?;
+    let api = Api::new(&config.slack.api_url, &bot_token, Policy::default()).map_err(slack_error)?;
+    let identity = api.auth_test().await.map_err(|e| match e.code() {
+        Some(code @ ("invalid_auth" | "not_authed" | "account_inactive" | "token_revoked" | "token_expired")) => {
+            Error::Usage(format!(
+                "Slack rejected SLACK_BOT_TOKEN ({code}): copy the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page"
+            ))
+        }
+        _ => slack_error(e),
+    })?;
+    let api = api.with_team(&identity.team);
+    tracing::info!(bot = %identity.user, team = %identity.team, "authenticated with Slack");
+
+    let store = crate::cli::open_store(&config)?;
+    let app = App::new(config, store, renderer, api.clone(), UserId(identity.user.0.clone()));
+    let inbound: Arc<dyn Inbound> = Arc::new(Handler::new(app.clone()));
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(crate::scheduler::run(app.clone(), stop_rx.clone()));
+    let stopped = {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+    let signals = tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    });
+
+    let served = match options.http {
+        Some(addr) => {
+            let secret = required(secrets.signing_secret, "SLACK_SIGNING_SECRET", "HTTP mode verifies every request with it")?;
+            serve_http(addr, inbound, secret, stopped).await
+        }
+        None => {
+            let app_token = required(secrets.app_token, "SLACK_APP_TOKEN", "Socket Mode connects with the app-level token (xapp-...)")?;
+            if let Some(addr) = options.health {
+                let listener = bind(addr).await?;
+                let mut rx = stop_rx.clone();
+                let health = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
+                tokio::spawn(async move {
+                    let stopped = async move {
+                        let _ = rx.wait_for(|stop| *stop).await;
+                    };
+                    if let Err(e) = axum::serve(listener, health).with_graceful_shutdown(stopped).await {
+                        tracing::error!(error = %e, "health endpoint stopped");
+                    }
+                });
+            }
+            socket::serve(&api, &app_token, inbound, stopped).await.map_err(slack_error)
+        }
+    };
+    signals.abort();
+    let _ = scheduler.await;
+    served
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Io { path: format!("listen address {addr}").into(), source })
+}
+
+async fn serve_http(
+    addr: SocketAddr,
+    inbound: Arc<dyn Inbound>,
+    secret: Secret,
+    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let listener = bind(addr).await?;
+    tracing::info!(%addr, "serving Slack's HTTP endpoints");
+    let config = crate::slack::http::HttpConfig {
+        signing_secret: secret,
+        max_body_bytes: 1 << 20,
+        window: std::time::Duration::from_secs(300),
+    };
+    let router = crate::slack::http::router(inbound, config);
+    crate::slack::http::serve(listener, router, stopped)
+        .await
+        .map_err(|source| Error::Io { path: format!("listen address {addr}").into(), source })
+}
+
+fn slack_error(e: client::Error) -> Error {
+    Error::Usage(e.to_string())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

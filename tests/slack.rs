@@ -1,0 +1,268 @@
+//! The bot as users meet it: the real `standup-bot run` binary against the local Slack
+//! emulator on 127.0.0.1, driven over Socket Mode with Slack's own payloads, on a real clock
+//! with second-level schedules.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chrono::{DateTime, Timelike, Utc};
+use slack_emulator::{Channel, Emulator, EmulatorConfig, User, events};
+
+const WAIT: Duration = Duration::from_secs(20);
+const CHANNEL: &str = "C0TEAM0001";
+const MARIA: &str = "U0MARIA001";
+const KENJI: &str = "U0KENJI001";
+const LI: &str = "U0LI000001";
+const ZOE: &str = "U0ZOE00001";
+
+async fn emulator() -> Emulator {
+    let config = EmulatorConfig::default()
+        .with_user(User::new(MARIA, "maria").tz("Europe/Berlin", "CET", 3600))
+        .with_user(User::new(KENJI, "kenji"))
+        .with_user(User::new(LI, "li"))
+        .with_user(User::new(ZOE, "zoe"))
+        .with_channel(Channel::new(CHANNEL, "team-orbit").members(&[MARIA, KENJI, LI, ZOE]));
+    Emulator::start(config).await
+}
+
+/// A crontab line (seconds first) that fires once, at `at` (UTC).
+fn at(t: DateTime<Utc>) -> String {
+    format!("{} {} {} {} {} *", t.second(), t.minute(), t.hour(), t.format("%d"), t.format("%m"))
+}
+
+struct Bot {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    api_url: String,
+    bot_token: String,
+    app_token: String,
+}
+
+impl Bot {
+    fn new(emu: &Emulator, prompt: DateTime<Utc>, sync: DateTime<Utc>, post_before: &str, remind_after: &str) -> Bot {
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            r#"
+[database]
+path = "standup.db"
+
+[slack]
+api_url = "{api}"
+
+[[team]]
+id = "orbit"
+name = "Team Orbit"
+channel = "{CHANNEL}"
+format = "planning"
+timezone = "UTC"
+prompt = "{prompt}"
+sync = "{sync}"
+post_before = "{post_before}"
+remind_after = "{remind_after}"
+members = [
+  {{ user = "{MARIA}", handle = "maria" }},
+  {{ user = "{KENJI}", handle = "kenji" }},
+  {{ user = "{LI}", handle = "li" }},
+  {{ user = "{ZOE}", handle = "zoe" }},
+]
+"#,
+            api = emu.api_url(),
+            prompt = at(prompt),
+            sync = at(sync),
+        );
+        std::fs::write(dir.path().join("standup.toml"), config).unwrap();
+        Bot {
+            dir,
+            child: None,
+            api_url: emu.api_url(),
+            bot_token: emu.config().bot_token.clone(),
+            app_token: emu.config().app_token.clone(),
+        }
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("bot.log")
+    }
+
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+            .args(["--config", "standup.toml", "run"])
+            .current_dir(self.dir.path())
+            .env("SLACK_BOT_TOKEN", &self.bot_token)
+            .env("SLACK_APP_TOKEN", &self.app_token)
+            .env("STANDUP_LOG", "info,standup_bot=debug")
+            .env_remove("SLACK_SIGNING_SECRET")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let _ = &self.api_url;
+        self.child = Some(child);
+    }
+
+    /// Stops the bot the way an orchestrator does (SIGTERM) and waits for it to exit; a bot
+    /// that does not exit within 10 s fails the test.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while child.try_wait().ok().flatten().is_none() {
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("the bot did not stop within 10 s of SIGTERM; log:\n{}", self.log());
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn prompts_to(emu: &Emulator, user: &str) -> usize {
+    let dm = emu.dm_channel(user);
+    emu.messages(&dm).iter().filter(|m| m.text.as_deref().is_some_and(|t| t.contains("update for"))).count()
+}
+
+async fn wait_prompted(emu: &Emulator, user: &str) {
+    let dm = emu.dm_channel(user);
+    emu.wait_for_message(&dm, |m| m.blocks.is_some() && m.text.as_deref().is_some_and(|t| t.contains("update for")), WAIT)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_cycle() {
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let prompt = t0 + chrono::Duration::seconds(4);
+    let sync = t0 + chrono::Duration::seconds(40);
+    let mut bot = Bot::new(&emu, prompt, sync, "25s", "5s");
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "bot did not connect; log:\n{}", bot.log());
+
+    // Prompt: every member gets a DM with the questions and buttons.
+    for user in [MARIA, KENJI, LI, ZOE] {
+        wait_prompted(&emu, user).await;
+    }
+    let prompt_msg = &emu.messages(&emu.dm_channel(MARIA))[0];
+    let buttons = prompt_msg.blocks.as_ref().unwrap().to_string();
+    for action in ["answer_form", "skip_cycle", "out_of_office"] {
+        assert!(buttons.contains(action), "{buttons}");
+    }
+
+    // Replies: maria answers, kenji is blocked, li answers then edits; zoe stays silent.
+    let maria = events::dm_message(MARIA, ":ship: Shipped:\n• <https://example.org/exporter|Exporter> module\n:black_right_pointing_double_triangle_with_vertical_bar: Next:\n• review the storage doc");
+    emu.send_event(maria).ack(WAIT).await.expect("acked");
+    emu.send_event(events::dm_message(KENJI, "*Blocked*\n• Short week / moving")).ack(WAIT).await.expect("acked");
+    let li = events::dm_message(LI, "In progress:\n- Large uploads");
+    let li_ts = li["ts"].as_str().unwrap().to_string();
+    emu.send_event(li).ack(WAIT).await.expect("acked");
+    let edit = events::message_changed(
+        LI,
+        &emu.dm_channel(LI),
+        &li_ts,
+        "In progress:\n- Large uploads\n    - Solution scoping",
+        "In progress:\n- Large uploads",
+    );
+    emu.send_event(edit).ack(WAIT).await.expect("acked");
+
+    // The bot says what it understood.
+    emu.wait_for_message(&emu.dm_channel(MARIA), |m| m.text.as_deref().is_some_and(|t| t.starts_with("Got it. 🚢 Shipped: 1 item, ⏭ Next: 1 item.")), WAIT).await;
+
+    // The blocker is flagged in the channel at once, with a Resolve button.
+    let flag = emu
+        .wait_for_message(CHANNEL, |m| m.text.as_deref().is_some_and(|t| t.contains("is blocked: Short week / moving")), WAIT)
+        .await;
+    assert!(flag.text.unwrap().contains(&format!("<@{KENJI}>")));
+    assert!(flag.blocks.unwrap().to_string().contains("resolve_blocker"));
+
+    // `/standup blocked` lists it.
+    let answer = emu.send_slash_command("/standup", "blocked", MARIA, CHANNEL).ack(WAIT).await.expect("acked");
+    let text = answer["text"].as_str().unwrap_or_default().to_string();
+    assert!(text.contains("@kenji: Short week / moving (open"), "{answer}");
+
+    // The silent member is reminded once; the others are not.
+    emu.wait_for_message(&emu.dm_channel(ZOE), |m| m.text.as_deref().is_some_and(|t| t.starts_with("Reminder")), WAIT).await;
+    assert_eq!(prompts_to(&emu, MARIA), 1, "maria answered and must not be reminded");
+
+    // The notes are posted before the meeting: a summary, and the document in its thread.
+    let summary = emu
+        .wait_for_message(CHANNEL, |m| m.text.as_deref().is_some_and(|t| t.contains("3 of 4 answered")), Duration::from_secs(40))
+        .await;
+    assert!(summary.text.as_deref().unwrap().contains("no update from @zoe"), "{summary:?}");
+    let date = sync.date_naive();
+    let expected = format!(
+        "# Team Orbit Planning {date}\n\n## Agenda\n\n1. Async updates: participants broadcast their own async update and answer any questions.\n2. Current projects: review and assign tasks for the next week.\n3. Open discussion for any other questions that arise.\n\n## Async Updates\n\n@maria\n- 🚢 Shipped:\n    - [Exporter](https://example.org/exporter) module\n- ⏭ Next:\n    - review the storage doc\n\n@kenji\n- ⛔\u{fe0f} Blocked:\n    - Short week / moving\n\n@li\n- 🚧 In progress:\n    - Large uploads\n        - Solution scoping\n\n@zoe\n\n## Notes/Questions\n"
+    );
+    let file = wait_file(&emu, 1).await;
+    assert_eq!(file.content, expected);
+    let thread = emu.messages(CHANNEL).into_iter().find(|m| m.ts == summary.ts).unwrap();
+    assert_eq!(thread.ts, summary.ts);
+
+    // A late reply updates the posted notes: the summary is edited and a new version uploaded.
+    emu.send_event(events::dm_message(ZOE, "Done: fixed the flaky test")).ack(WAIT).await.expect("acked");
+    let file = wait_file(&emu, 2).await;
+    assert!(file.content.contains("@zoe\n- 🚢 Shipped:\n    - fixed the flaky test\n"), "{}", file.content);
+    let summary = emu.wait_for_message(CHANNEL, |m| m.text.as_deref().is_some_and(|t| t.contains("4 of 4 answered")), WAIT).await;
+    assert!(!summary.history.is_empty(), "the summary was edited, not posted again");
+
+    bot.stop();
+    assert!(bot.log().contains("scheduler stopped"), "graceful shutdown; log:\n{}", bot.log());
+}
+
+async fn wait_file(emu: &Emulator, n: usize) -> slack_emulator::File {
+    // The emulator's predicates run under its state lock, so the file list is polled here.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let files = emu.files();
+        if files.len() >= n && files[n - 1].title.is_some() {
+            return files[n - 1].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no file {n}: {files:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_neither_repeats_nor_loses_a_prompt() {
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let prompt = t0 + chrono::Duration::seconds(4);
+    let sync = t0 + chrono::Duration::seconds(60);
+    let mut bot = Bot::new(&emu, prompt, sync, "30s", "1h");
+
+    // Down when the prompt is due...
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    bot.stop();
+    tokio::time::sleep_until(tokio::time::Instant::now() + (prompt - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(1)).await;
+    assert_eq!(prompts_to(&emu, MARIA), 0);
+
+    // ...so the prompt is sent on start, once.
+    bot.start();
+    for user in [MARIA, KENJI, LI, ZOE] {
+        wait_prompted(&emu, user).await;
+    }
+    bot.stop();
+    bot.start();
+    assert!(emu.wait_connections_opened(3, WAIT).await);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    bot.stop();
+    for user in [MARIA, KENJI, LI, ZOE] {
+        assert_eq!(prompts_to(&emu, user), 1, "{user} prompted once; log:\n{}", bot.log());
+    }
+}
