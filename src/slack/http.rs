@@ -131,16 +131,16 @@ async fn events(
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Response, Rejection> {
     let Json(body) = body.map_err(Rejection::from)?;
-    let kind = body.get("type").and_then(|t| t.as_str());
+    let kind = body
+        .get("type")
+        .and_then(|t| t.as_str())
+        .ok_or(Rejection::Malformed("malformed event"))?;
     if !matches!(
         kind,
-        Some("url_verification" | "event_callback" | "app_rate_limited")
+        "url_verification" | "event_callback" | "app_rate_limited"
     ) {
         // Answer 200 so Slack does not retry something this version cannot read.
-        tracing::debug!(
-            kind = kind.unwrap_or("<none>"),
-            "ignored an unknown request type"
-        );
+        tracing::debug!(kind, "ignored an unknown request type");
         return Ok(StatusCode::OK.into_response());
     }
     let event =
@@ -629,6 +629,24 @@ mod tests {
         assert_eq!(guard.seen.len(), 2);
     }
 
+    #[tokio::test]
+    async fn a_streamed_body_is_cut_off_at_the_limit() {
+        // No Content-Length to go by: the chunks are counted as they arrive.
+        let chunks = |n: usize| {
+            Body::from_stream(futures::stream::iter(
+                (0..n).map(|_| Ok::<_, std::io::Error>(Bytes::from_static(&[b'x'; 1024]))),
+            ))
+        };
+        assert_eq!(
+            read_limited(chunks(4), 4096).await.map(|b| b.len()),
+            Ok(4096)
+        );
+        assert_eq!(
+            read_limited(chunks(5), 4096).await.map(|b| b.len()),
+            Err(Rejection::TooLarge)
+        );
+    }
+
     // --- The router, served on a real socket and driven like Slack. ---
 
     /// What the app was handed.
@@ -1100,6 +1118,12 @@ mod tests {
                 EVENTS_PATH,
                 "application/json",
                 b"{\"type\": \"event_callback\", \"event_id\": 7}",
+                "malformed event",
+            ),
+            (
+                EVENTS_PATH,
+                "application/json",
+                b"[\"event_callback\"]",
                 "malformed event",
             ),
             (
