@@ -79,11 +79,11 @@ USER 10001:10001
 EXPOSE 3000
 
 # A probe without curl: the binary itself GETs /healthz and exits 0 (healthy) or 1.
-# Requires in the binary: a `healthcheck --url URL` sub-command, and /healthz served on
-# 127.0.0.1:3000 in both modes (the --http listener in HTTP mode, a small health listener in
-# Socket Mode).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["/usr/local/bin/standup-bot", "healthcheck", "--url", "http://127.0.0.1:3000/healthz"]
+
+# Socket Mode serves /healthz here; in HTTP mode the --http listener serves it.
+ENV STANDUP_HEALTH_ADDR=127.0.0.1:3000
 
 ENTRYPOINT ["standup-bot"]
 CMD ["run"]

@@ -54,6 +54,12 @@ pub enum Command {
     },
     /// Check the config file: zones, schedules, templates, members, unknown keys
     CheckConfig,
+    /// Probe a running bot's health endpoint: exit 0 when it answers 200 (for container HEALTHCHECKs)
+    Healthcheck {
+        /// The endpoint, e.g. http://127.0.0.1:3000/healthz
+        #[arg(long, default_value = "http://127.0.0.1:3000/healthz")]
+        url: String,
+    },
     /// Parse a reply (Slack mrkdwn) and print the update as JSON
     Parse {
         /// Which format's sections to use
@@ -111,10 +117,18 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Run { http, health } => {
             let (config, renderer) = load(cli.config.as_deref())?;
             let secrets = crate::config::Secrets::from_env()?;
-            let runtime = tokio::runtime::Runtime::new()
-                .map_err(|source| Error::Io { path: PathBuf::from("<tokio runtime>"), source })?;
-            runtime.block_on(crate::service::run(config, renderer, secrets, crate::service::Options { http, health }))
+            let runtime = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
+                path: PathBuf::from("<tokio runtime>"),
+                source,
+            })?;
+            runtime.block_on(crate::service::run(
+                config,
+                renderer,
+                secrets,
+                crate::service::Options { http, health },
+            ))
         }
+        Command::Healthcheck { url } => healthcheck(&url, out),
         Command::Parse { format, file } => parse_command(format.into(), file.as_deref(), out),
         Command::CheckConfig => {
             let (config, renderer) = load(cli.config.as_deref())?;
@@ -410,4 +424,45 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
+}
+
+/// GETs a plain-http URL with a short timeout; healthy means HTTP 200.
+fn healthcheck(url: &str, out: &mut dyn Write) -> Result<()> {
+    use std::io::BufRead;
+    use std::net::ToSocketAddrs;
+    use std::time::Duration;
+
+    let bad = |why: String| Error::Usage(format!("healthcheck {url}: {why}"));
+    let parsed = url::Url::parse(url).map_err(|e| bad(e.to_string()))?;
+    if parsed.scheme() != "http" {
+        return Err(bad("only http:// URLs can be probed".into()));
+    }
+    let host = parsed.host_str().ok_or_else(|| bad("no host".into()))?;
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let addr = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| bad(e.to_string()))?
+        .next()
+        .ok_or_else(|| bad("no address".into()))?;
+    let timeout = Duration::from_secs(3);
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| bad(e.to_string()))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| bad(e.to_string()))?;
+    write!(
+        stream,
+        "GET {} HTTP/1.0\r\nHost: {host}\r\n\r\n",
+        parsed.path()
+    )
+    .map_err(|e| bad(e.to_string()))?;
+    let mut status = String::new();
+    std::io::BufReader::new(stream)
+        .read_line(&mut status)
+        .map_err(|e| bad(e.to_string()))?;
+    let code = status.split_whitespace().nth(1).unwrap_or_default();
+    if code != "200" {
+        return Err(bad(format!("answered {:?}", status.trim())));
+    }
+    writeln!(out, "healthy").map_err(stdout_error)
 }

@@ -81,20 +81,36 @@ fn post_time(team: &TeamConfig, sync: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The latest prompt and its reminder for one member, if their cycle is still open. Returns
 /// when the reminder is due, if later.
-async fn member_jobs(app: &App, team: &TeamConfig, user: &UserId, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+async fn member_jobs(
+    app: &App,
+    team: &TeamConfig,
+    user: &UserId,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let fired = team.prompt.prev_at_or_before(now, tz)?;
     let sync = team.sync.next_after(fired, team.timezone)?;
     if now >= post_time(team, sync) {
         return None;
     }
     let date = sync.with_timezone(&team.timezone).date_naive();
-    let key = |kind, fire_at| JobKey { team: team.id.clone(), kind, fire_at, member: Some(user.clone()), cycle_date: date };
+    let key = |kind, fire_at| JobKey {
+        team: team.id.clone(),
+        kind,
+        fire_at,
+        member: Some(user.clone()),
+        cycle_date: date,
+    };
     run_job(app, &key("prompt", fired), now, false).await;
     let remind_at = fired + chrono::Duration::from_std(team.remind_after).unwrap_or_default();
     if remind_at > now {
         return Some(remind_at);
     }
-    if app.store().job_finished(&key("prompt", fired)).unwrap_or(false) {
+    if app
+        .store()
+        .job_finished(&key("prompt", fired))
+        .unwrap_or(false)
+    {
         run_job(app, &key("remind", remind_at), now, true).await;
     }
     None
@@ -108,7 +124,13 @@ async fn post_jobs(app: &App, team: &TeamConfig, now: DateTime<Utc>) -> Option<D
         let date = previous.with_timezone(&tz).date_naive();
         let exists = app.store().cycle(&team.id, date).ok().flatten().is_some();
         if exists {
-            let key = JobKey { team: team.id.clone(), kind: "post", fire_at: post_time(team, previous), member: None, cycle_date: date };
+            let key = JobKey {
+                team: team.id.clone(),
+                kind: "post",
+                fire_at: post_time(team, previous),
+                member: None,
+                cycle_date: date,
+            };
             run_job(app, &key, now, false).await;
         }
     }
@@ -118,7 +140,13 @@ async fn post_jobs(app: &App, team: &TeamConfig, now: DateTime<Utc>) -> Option<D
         return Some(at);
     }
     let date = coming.with_timezone(&tz).date_naive();
-    let key = JobKey { team: team.id.clone(), kind: "post", fire_at: at, member: None, cycle_date: date };
+    let key = JobKey {
+        team: team.id.clone(),
+        kind: "post",
+        fire_at: at,
+        member: None,
+        cycle_date: date,
+    };
     run_job(app, &key, now, false).await;
     team.sync.next_after(coming, tz).map(|s| post_time(team, s))
 }
@@ -135,14 +163,23 @@ async fn run_job(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: bool) {
     match start {
         JobStart::Finished => return,
         JobStart::Again(n) if n > MAX_ATTEMPTS => {
-            let _ = app.store().end_job(key, JobEnd::Skipped, Some("gave up after repeated failures"), app.now());
+            let _ = app.store().end_job(
+                key,
+                JobEnd::Skipped,
+                Some("gave up after repeated failures"),
+                app.now(),
+            );
             tracing::error!(team = %key.team, kind = key.kind, "job given up after {MAX_ATTEMPTS} attempts");
             return;
         }
-        JobStart::Again(n) => tracing::warn!(team = %key.team, kind = key.kind, attempt = n, "running a job again"),
+        JobStart::Again(n) => {
+            tracing::warn!(team = %key.team, kind = key.kind, attempt = n, "running a job again")
+        }
         JobStart::Fresh => {}
     }
-    let Some(team) = app.team(&key.team) else { return };
+    let Some(team) = app.team(&key.team) else {
+        return;
+    };
     let outcome = async {
         let cycle = app.cycle_for(team, key.cycle_date)?;
         match (key.kind, &key.member) {

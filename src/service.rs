@@ -23,13 +23,27 @@ pub struct Options {
 }
 
 fn required(secret: Option<Secret>, name: &str, why: &str) -> Result<Secret> {
-    secret.ok_or_else(|| Error::Usage(format!("{name} is not set: {why}; set it in the environment (or {name}_FILE)")))
+    secret.ok_or_else(|| {
+        Error::Usage(format!(
+            "{name} is not set: {why}; set it in the environment (or {name}_FILE)"
+        ))
+    })
 }
 
 /// Runs the bot until a shutdown signal.
-pub async fn run(config: Config, renderer: Renderer, secrets: Secrets, options: Options) -> Result<()> {
-    let bot_token = required(secrets.bot_token, "SLACK_BOT_TOKEN", "the bot token (xoxb-...) is needed to talk to Slack")?;
-    let api = Api::new(&config.slack.api_url, &bot_token, Policy::default()).map_err(slack_error)?;
+pub async fn run(
+    config: Config,
+    renderer: Renderer,
+    secrets: Secrets,
+    options: Options,
+) -> Result<()> {
+    let bot_token = required(
+        secrets.bot_token,
+        "SLACK_BOT_TOKEN",
+        "the bot token (xoxb-...) is needed to talk to Slack",
+    )?;
+    let api =
+        Api::new(&config.slack.api_url, &bot_token, Policy::default()).map_err(slack_error)?;
     let identity = api.auth_test().await.map_err(|e| match e.code() {
         Some(code @ ("invalid_auth" | "not_authed" | "account_inactive" | "token_revoked" | "token_expired")) => {
             Error::Usage(format!(
@@ -42,7 +56,13 @@ pub async fn run(config: Config, renderer: Renderer, secrets: Secrets, options: 
     tracing::info!(bot = %identity.user, team = %identity.team, "authenticated with Slack");
 
     let store = crate::cli::open_store(&config)?;
-    let app = App::new(config, store, renderer, api.clone(), UserId(identity.user.0.clone()));
+    let app = App::new(
+        config,
+        store,
+        renderer,
+        api.clone(),
+        UserId(identity.user.0.clone()),
+    );
     let inbound: Arc<dyn Inbound> = Arc::new(Handler::new(app.clone()));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -61,25 +81,39 @@ pub async fn run(config: Config, renderer: Renderer, secrets: Secrets, options: 
 
     let served = match options.http {
         Some(addr) => {
-            let secret = required(secrets.signing_secret, "SLACK_SIGNING_SECRET", "HTTP mode verifies every request with it")?;
+            let secret = required(
+                secrets.signing_secret,
+                "SLACK_SIGNING_SECRET",
+                "HTTP mode verifies every request with it",
+            )?;
             serve_http(addr, inbound, secret, stopped).await
         }
         None => {
-            let app_token = required(secrets.app_token, "SLACK_APP_TOKEN", "Socket Mode connects with the app-level token (xapp-...)")?;
+            let app_token = required(
+                secrets.app_token,
+                "SLACK_APP_TOKEN",
+                "Socket Mode connects with the app-level token (xapp-...)",
+            )?;
             if let Some(addr) = options.health {
                 let listener = bind(addr).await?;
                 let mut rx = stop_rx.clone();
-                let health = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
+                let health =
+                    axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
                 tokio::spawn(async move {
                     let stopped = async move {
                         let _ = rx.wait_for(|stop| *stop).await;
                     };
-                    if let Err(e) = axum::serve(listener, health).with_graceful_shutdown(stopped).await {
+                    if let Err(e) = axum::serve(listener, health)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                    {
                         tracing::error!(error = %e, "health endpoint stopped");
                     }
                 });
             }
-            socket::serve(&api, &app_token, inbound, stopped).await.map_err(slack_error)
+            socket::serve(&api, &app_token, inbound, stopped)
+                .await
+                .map_err(slack_error)
         }
     };
     signals.abort();
@@ -90,7 +124,10 @@ pub async fn run(config: Config, renderer: Renderer, secrets: Secrets, options: 
 async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| Error::Io { path: format!("listen address {addr}").into(), source })
+        .map_err(|source| Error::Io {
+            path: format!("listen address {addr}").into(),
+            source,
+        })
 }
 
 async fn serve_http(
@@ -109,7 +146,10 @@ async fn serve_http(
     let router = crate::slack::http::router(inbound, config);
     crate::slack::http::serve(listener, router, stopped)
         .await
-        .map_err(|source| Error::Io { path: format!("listen address {addr}").into(), source })
+        .map_err(|source| Error::Io {
+            path: format!("listen address {addr}").into(),
+            source,
+        })
 }
 
 fn slack_error(e: client::Error) -> Error {
@@ -119,13 +159,14 @@ fn slack_error(e: client::Error) -> Error {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

@@ -10,6 +10,7 @@ use chrono::{DateTime, Timelike, Utc};
 use slack_emulator::{Channel, Emulator, EmulatorConfig, User, events};
 
 const WAIT: Duration = Duration::from_secs(20);
+const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const CHANNEL: &str = "C0TEAM0001";
 const MARIA: &str = "U0MARIA001";
 const KENJI: &str = "U0KENJI001";
@@ -28,7 +29,14 @@ async fn emulator() -> Emulator {
 
 /// A crontab line (seconds first) that fires once, at `at` (UTC).
 fn at(t: DateTime<Utc>) -> String {
-    format!("{} {} {} {} {} *", t.second(), t.minute(), t.hour(), t.format("%d"), t.format("%m"))
+    format!(
+        "{} {} {} {} {} *",
+        t.second(),
+        t.minute(),
+        t.hour(),
+        t.format("%d"),
+        t.format("%m")
+    )
 }
 
 struct Bot {
@@ -40,7 +48,13 @@ struct Bot {
 }
 
 impl Bot {
-    fn new(emu: &Emulator, prompt: DateTime<Utc>, sync: DateTime<Utc>, post_before: &str, remind_after: &str) -> Bot {
+    fn new(
+        emu: &Emulator,
+        prompt: DateTime<Utc>,
+        sync: DateTime<Utc>,
+        post_before: &str,
+        remind_after: &str,
+    ) -> Bot {
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
             r#"
@@ -86,14 +100,23 @@ members = [
     }
 
     fn start(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        self.start_with(&[]);
+    }
+
+    fn start_with(&mut self, extra: &[&str]) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
             .args(["--config", "standup.toml", "run"])
+            .args(extra)
+            .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
             .current_dir(self.dir.path())
             .env("SLACK_BOT_TOKEN", &self.bot_token)
             .env("SLACK_APP_TOKEN", &self.app_token)
             .env("STANDUP_LOG", "info,standup_bot=debug")
-            .env_remove("SLACK_SIGNING_SECRET")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -106,13 +129,18 @@ members = [
     /// that does not exit within 10 s fails the test.
     fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
             let deadline = std::time::Instant::now() + Duration::from_secs(10);
             while child.try_wait().ok().flatten().is_none() {
                 if std::time::Instant::now() > deadline {
                     let _ = child.kill();
                     let _ = child.wait();
-                    panic!("the bot did not stop within 10 s of SIGTERM; log:\n{}", self.log());
+                    panic!(
+                        "the bot did not stop within 10 s of SIGTERM; log:\n{}",
+                        self.log()
+                    );
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -135,13 +163,20 @@ impl Drop for Bot {
 
 fn prompts_to(emu: &Emulator, user: &str) -> usize {
     let dm = emu.dm_channel(user);
-    emu.messages(&dm).iter().filter(|m| m.text.as_deref().is_some_and(|t| t.contains("update for"))).count()
+    emu.messages(&dm)
+        .iter()
+        .filter(|m| m.text.as_deref().is_some_and(|t| t.contains("update for")))
+        .count()
 }
 
 async fn wait_prompted(emu: &Emulator, user: &str) {
     let dm = emu.dm_channel(user);
-    emu.wait_for_message(&dm, |m| m.blocks.is_some() && m.text.as_deref().is_some_and(|t| t.contains("update for")), WAIT)
-        .await;
+    emu.wait_for_message(
+        &dm,
+        |m| m.blocks.is_some() && m.text.as_deref().is_some_and(|t| t.contains("update for")),
+        WAIT,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,7 +187,11 @@ async fn a_full_cycle() {
     let sync = t0 + chrono::Duration::seconds(40);
     let mut bot = Bot::new(&emu, prompt, sync, "25s", "5s");
     bot.start();
-    assert!(emu.socket_connected(WAIT).await, "bot did not connect; log:\n{}", bot.log());
+    assert!(
+        emu.socket_connected(WAIT).await,
+        "bot did not connect; log:\n{}",
+        bot.log()
+    );
 
     // Prompt: every member gets a DM with the questions and buttons.
     for user in [MARIA, KENJI, LI, ZOE] {
@@ -165,9 +204,18 @@ async fn a_full_cycle() {
     }
 
     // Replies: maria answers, kenji is blocked, li answers then edits; zoe stays silent.
-    let maria = events::dm_message(MARIA, ":ship: Shipped:\n• <https://example.org/exporter|Exporter> module\n:black_right_pointing_double_triangle_with_vertical_bar: Next:\n• review the storage doc");
+    let maria = events::dm_message(
+        MARIA,
+        ":ship: Shipped:\n• <https://example.org/exporter|Exporter> module\n:black_right_pointing_double_triangle_with_vertical_bar: Next:\n• review the storage doc",
+    );
     emu.send_event(maria).ack(WAIT).await.expect("acked");
-    emu.send_event(events::dm_message(KENJI, "*Blocked*\n• Short week / moving")).ack(WAIT).await.expect("acked");
+    emu.send_event(events::dm_message(
+        KENJI,
+        "*Blocked*\n• Short week / moving",
+    ))
+    .ack(WAIT)
+    .await
+    .expect("acked");
     let li = events::dm_message(LI, "In progress:\n- Large uploads");
     let li_ts = li["ts"].as_str().unwrap().to_string();
     emu.send_event(li).ack(WAIT).await.expect("acked");
@@ -181,47 +229,124 @@ async fn a_full_cycle() {
     emu.send_event(edit).ack(WAIT).await.expect("acked");
 
     // The bot says what it understood.
-    emu.wait_for_message(&emu.dm_channel(MARIA), |m| m.text.as_deref().is_some_and(|t| t.starts_with("Got it. 🚢 Shipped: 1 item, ⏭ Next: 1 item.")), WAIT).await;
+    emu.wait_for_message(
+        &emu.dm_channel(MARIA),
+        |m| {
+            m.text
+                .as_deref()
+                .is_some_and(|t| t.starts_with("Got it. 🚢 Shipped: 1 item, ⏭ Next: 1 item."))
+        },
+        WAIT,
+    )
+    .await;
 
     // The blocker is flagged in the channel at once, with a Resolve button.
     let flag = emu
-        .wait_for_message(CHANNEL, |m| m.text.as_deref().is_some_and(|t| t.contains("is blocked: Short week / moving")), WAIT)
+        .wait_for_message(
+            CHANNEL,
+            |m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("is blocked: Short week / moving"))
+            },
+            WAIT,
+        )
         .await;
     assert!(flag.text.unwrap().contains(&format!("<@{KENJI}>")));
     assert!(flag.blocks.unwrap().to_string().contains("resolve_blocker"));
 
     // `/standup blocked` lists it.
-    let answer = emu.send_slash_command("/standup", "blocked", MARIA, CHANNEL).ack(WAIT).await.expect("acked");
+    let answer = emu
+        .send_slash_command("/standup", "blocked", MARIA, CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked");
     let text = answer["text"].as_str().unwrap_or_default().to_string();
-    assert!(text.contains("@kenji: Short week / moving (open"), "{answer}");
+    assert!(
+        text.contains("@kenji: Short week / moving (open"),
+        "{answer}"
+    );
 
     // The silent member is reminded once; the others are not.
-    emu.wait_for_message(&emu.dm_channel(ZOE), |m| m.text.as_deref().is_some_and(|t| t.starts_with("Reminder")), WAIT).await;
-    assert_eq!(prompts_to(&emu, MARIA), 1, "maria answered and must not be reminded");
+    emu.wait_for_message(
+        &emu.dm_channel(ZOE),
+        |m| m.text.as_deref().is_some_and(|t| t.starts_with("Reminder")),
+        WAIT,
+    )
+    .await;
+    assert_eq!(
+        prompts_to(&emu, MARIA),
+        1,
+        "maria answered and must not be reminded"
+    );
 
     // The notes are posted before the meeting: a summary, and the document in its thread.
     let summary = emu
-        .wait_for_message(CHANNEL, |m| m.text.as_deref().is_some_and(|t| t.contains("3 of 4 answered")), Duration::from_secs(40))
+        .wait_for_message(
+            CHANNEL,
+            |m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("3 of 4 answered"))
+            },
+            Duration::from_secs(40),
+        )
         .await;
-    assert!(summary.text.as_deref().unwrap().contains("no update from @zoe"), "{summary:?}");
+    assert!(
+        summary
+            .text
+            .as_deref()
+            .unwrap()
+            .contains("no update from @zoe"),
+        "{summary:?}"
+    );
     let date = sync.date_naive();
     let expected = format!(
         "# Team Orbit Planning {date}\n\n## Agenda\n\n1. Async updates: participants broadcast their own async update and answer any questions.\n2. Current projects: review and assign tasks for the next week.\n3. Open discussion for any other questions that arise.\n\n## Async Updates\n\n@maria\n- 🚢 Shipped:\n    - [Exporter](https://example.org/exporter) module\n- ⏭ Next:\n    - review the storage doc\n\n@kenji\n- ⛔\u{fe0f} Blocked:\n    - Short week / moving\n\n@li\n- 🚧 In progress:\n    - Large uploads\n        - Solution scoping\n\n@zoe\n\n## Notes/Questions\n"
     );
     let file = wait_file(&emu, 1).await;
     assert_eq!(file.content, expected);
-    let thread = emu.messages(CHANNEL).into_iter().find(|m| m.ts == summary.ts).unwrap();
+    let thread = emu
+        .messages(CHANNEL)
+        .into_iter()
+        .find(|m| m.ts == summary.ts)
+        .unwrap();
     assert_eq!(thread.ts, summary.ts);
 
     // A late reply updates the posted notes: the summary is edited and a new version uploaded.
-    emu.send_event(events::dm_message(ZOE, "Done: fixed the flaky test")).ack(WAIT).await.expect("acked");
+    emu.send_event(events::dm_message(ZOE, "Done: fixed the flaky test"))
+        .ack(WAIT)
+        .await
+        .expect("acked");
     let file = wait_file(&emu, 2).await;
-    assert!(file.content.contains("@zoe\n- 🚢 Shipped:\n    - fixed the flaky test\n"), "{}", file.content);
-    let summary = emu.wait_for_message(CHANNEL, |m| m.text.as_deref().is_some_and(|t| t.contains("4 of 4 answered")), WAIT).await;
-    assert!(!summary.history.is_empty(), "the summary was edited, not posted again");
+    assert!(
+        file.content
+            .contains("@zoe\n- 🚢 Shipped:\n    - fixed the flaky test\n"),
+        "{}",
+        file.content
+    );
+    let summary = emu
+        .wait_for_message(
+            CHANNEL,
+            |m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("4 of 4 answered"))
+            },
+            WAIT,
+        )
+        .await;
+    assert!(
+        !summary.history.is_empty(),
+        "the summary was edited, not posted again"
+    );
 
     bot.stop();
-    assert!(bot.log().contains("scheduler stopped"), "graceful shutdown; log:\n{}", bot.log());
+    assert!(
+        bot.log().contains("scheduler stopped"),
+        "graceful shutdown; log:\n{}",
+        bot.log()
+    );
 }
 
 async fn wait_file(emu: &Emulator, n: usize) -> slack_emulator::File {
@@ -232,7 +357,10 @@ async fn wait_file(emu: &Emulator, n: usize) -> slack_emulator::File {
         if files.len() >= n && files[n - 1].title.is_some() {
             return files[n - 1].clone();
         }
-        assert!(tokio::time::Instant::now() < deadline, "no file {n}: {files:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no file {n}: {files:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -249,7 +377,12 @@ async fn a_restart_neither_repeats_nor_loses_a_prompt() {
     bot.start();
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
     bot.stop();
-    tokio::time::sleep_until(tokio::time::Instant::now() + (prompt - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(1)).await;
+    tokio::time::sleep_until(
+        tokio::time::Instant::now()
+            + (prompt - Utc::now()).to_std().unwrap_or_default()
+            + Duration::from_secs(1),
+    )
+    .await;
     assert_eq!(prompts_to(&emu, MARIA), 0);
 
     // ...so the prompt is sent on start, once.
@@ -263,6 +396,132 @@ async fn a_restart_neither_repeats_nor_loses_a_prompt() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     bot.stop();
     for user in [MARIA, KENJI, LI, ZOE] {
-        assert_eq!(prompts_to(&emu, user), 1, "{user} prompted once; log:\n{}", bot.log());
+        assert_eq!(
+            prompts_to(&emu, user),
+            1,
+            "{user} prompted once; log:\n{}",
+            bot.log()
+        );
     }
+}
+
+/// A free port on 127.0.0.1 (bound and released; the bot binds it right after).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_healthy(url: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let probe = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+            .args(["healthcheck", "--url", url])
+            .output()
+            .unwrap();
+        if probe.status.success() {
+            assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "healthy");
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{url} never became healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_mode_serves_signed_requests_only() {
+    let emu = emulator().await;
+    let t0 = Utc::now() + chrono::Duration::hours(2);
+    let mut bot = Bot::new(&emu, t0, t0 + chrono::Duration::hours(1), "30m", "1h");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    bot.start_with(&["--http", &addr]);
+    wait_healthy(&format!("http://{addr}/healthz")).await;
+
+    let client = slack_emulator::SignedClient::new(&format!("http://{addr}"), SIGNING_SECRET)
+        .with_paths("/slack/events", "/slack/commands", "/slack/interactions");
+    let fields = emu.slash_command_fields("/standup", "help", MARIA, CHANNEL);
+
+    let ok = client.command(fields.clone()).send().await.unwrap();
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let answer = ok.json().unwrap();
+    assert!(
+        answer["text"]
+            .as_str()
+            .unwrap()
+            .contains("/standup blocked"),
+        "{answer}"
+    );
+    assert_eq!(answer["response_type"], "ephemeral");
+
+    let replayed = client.replay(&ok.request).await.unwrap();
+    assert_eq!(replayed.status, 401, "a replayed request is refused");
+    let forged = client
+        .command(fields.clone())
+        .bad_signature()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status, 401, "a bad signature is refused");
+    let stale = client.command(fields.clone()).stale().send().await.unwrap();
+    assert_eq!(stale.status, 401, "a stale timestamp is refused");
+
+    let challenge = client
+        .post_event(&events::url_verification("c-123"))
+        .await
+        .unwrap();
+    assert_eq!(challenge.status, 200);
+    assert!(challenge.body.contains("c-123"));
+
+    // A DM over the Events API is recorded and answered like one over Socket Mode.
+    let dm = emu.event_callback(events::dm_message(KENJI, "Blocked: waiting on infra"));
+    assert_eq!(client.post_event(&dm).await.unwrap().status, 200);
+    emu.wait_for_message(
+        CHANNEL,
+        |m| {
+            m.text
+                .as_deref()
+                .is_some_and(|t| t.contains("is blocked: waiting on infra"))
+        },
+        WAIT,
+    )
+    .await;
+    bot.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socket_mode_serves_health_and_rejects_a_bad_token() {
+    let emu = emulator().await;
+    let t0 = Utc::now() + chrono::Duration::hours(2);
+    let mut bot = Bot::new(&emu, t0, t0 + chrono::Duration::hours(1), "30m", "1h");
+    let addr = format!("127.0.0.1:{}", free_port());
+    bot.start_with(&["--health", &addr]);
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    wait_healthy(&format!("http://{addr}/healthz")).await;
+    bot.stop();
+
+    // A wrong bot token stops start-up with a message naming the variable.
+    bot.bot_token = "xoxb-not-the-right-one".into();
+    let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+        .args(["--config", "standup.toml", "run"])
+        .current_dir(bot.dir.path())
+        .env("SLACK_BOT_TOKEN", &bot.bot_token)
+        .env("SLACK_APP_TOKEN", &bot.app_token)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Slack rejected SLACK_BOT_TOKEN (invalid_auth)"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("xoxb-not-the-right-one"),
+        "the token is never printed"
+    );
 }

@@ -18,7 +18,11 @@ type Client = SlackClient<Connector>;
 struct HandlerState(Arc<dyn Inbound>);
 
 async fn handler(state: &SlackClientEventsUserState) -> Option<Arc<dyn Inbound>> {
-    state.read().await.get_user_state::<HandlerState>().map(|h| h.0.clone())
+    state
+        .read()
+        .await
+        .get_user_state::<HandlerState>()
+        .map(|h| h.0.clone())
 }
 
 async fn on_push(
@@ -39,7 +43,9 @@ async fn on_command(
 ) -> UserCallbackResult<SlackCommandEventResponse> {
     match handler(&state).await {
         Some(h) => Ok(h.command(command).await),
-        None => Ok(SlackCommandEventResponse::new(SlackMessageContent::new().with_text("Starting up, try again".into()))),
+        None => Ok(SlackCommandEventResponse::new(
+            SlackMessageContent::new().with_text("Starting up, try again".into()),
+        )),
     }
 }
 
@@ -48,12 +54,16 @@ async fn on_interaction(
     _client: Arc<Client>,
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<SlackInteractionResponse> {
-    let Some(h) = handler(&state).await else { return Ok(SlackInteractionResponse::Empty) };
+    let Some(h) = handler(&state).await else {
+        return Ok(SlackInteractionResponse::Empty);
+    };
     let response = h.interaction(interaction).await;
-    Ok(match response.and_then(|v| serde_json::from_value::<SlackViewSubmissionResponse>(v).ok()) {
-        Some(r) => SlackInteractionResponse::ViewSubmission(r),
-        None => SlackInteractionResponse::Empty,
-    })
+    Ok(
+        match response.and_then(|v| serde_json::from_value::<SlackViewSubmissionResponse>(v).ok()) {
+            Some(r) => SlackInteractionResponse::ViewSubmission(r),
+            None => SlackInteractionResponse::Empty,
+        },
+    )
 }
 
 /// Every callback returns `Ok`; should one fail anyway, ack it (200) rather than have Slack
@@ -84,13 +94,24 @@ pub async fn serve(
         .with_push_events(on_push)
         .with_command_events(on_command)
         .with_interaction_events(on_interaction);
-    let config = SlackClientSocketModeConfig::new().with_max_connections_count(1).with_initial_backoff_in_seconds(1);
+    let config = SlackClientSocketModeConfig::new()
+        .with_max_connections_count(1)
+        .with_initial_backoff_in_seconds(1);
     let listener = SlackClientSocketModeListener::new(&config, env, callbacks);
     let token = SlackApiToken::new(SlackApiTokenValue::new(app_token.expose().to_string()));
-    tokio::time::timeout(std::time::Duration::from_secs(30), listener.listen_for(&token))
-        .await
-        .map_err(|_| Error::Timeout { method: "apps.connections.open", secs: 30 })?
-        .map_err(|e| Error::Transport { method: "apps.connections.open", detail: e.to_string() })?;
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        listener.listen_for(&token),
+    )
+    .await
+    .map_err(|_| Error::Timeout {
+        method: "apps.connections.open",
+        secs: 30,
+    })?
+    .map_err(|e| Error::Transport {
+        method: "apps.connections.open",
+        detail: e.to_string(),
+    })?;
     listener.start().await;
     tracing::info!("connected to Slack over Socket Mode");
     shutdown.await;
