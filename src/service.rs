@@ -55,7 +55,8 @@ pub async fn run(
     let api = api.with_team(&identity.team);
     tracing::info!(bot = %identity.user, team = %identity.team, "authenticated with Slack");
 
-    let store = crate::cli::open_store(&config)?;
+    let mut store = crate::cli::open_store(&config)?;
+    refresh_zones(&api, &config, &mut store).await;
     let app = App::new(
         config,
         store,
@@ -119,6 +120,29 @@ pub async fn run(
     signals.abort();
     let _ = scheduler.await;
     served
+}
+
+/// Members of teams prompted on their own clock: learn their time zones before the first prompt.
+async fn refresh_zones(api: &Api, config: &Config, store: &mut crate::store::Store) {
+    for team in config.teams.iter().filter(|t| t.per_member_timezone) {
+        for member in &team.members {
+            match api.user_info(&member.user).await {
+                Ok(info) => {
+                    if let Err(e) = store.set_profile(
+                        &team.id,
+                        &member.user,
+                        info.tz.as_deref(),
+                        info.name.as_deref(),
+                    ) {
+                        tracing::warn!(team = %team.id, error = %e, "cannot store a member's time zone");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(team = %team.id, error = %e, "cannot read a member's time zone; using the team's")
+                }
+            }
+        }
+    }
 }
 
 async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {

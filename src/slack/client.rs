@@ -104,8 +104,12 @@ pub fn connector(api_url: &str) -> Result<Connector, Error> {
         .enable_http1()
         .enable_http2()
         .build();
+    // slack-morphism's rate control paces calls by Slack's tiers (per team once the token
+    // carries the team id, see `Api::with_team`); 429s it cannot avoid reach `Api::call`.
+    let rate_control = SlackApiRateControlConfig::new().with_max_retries(0);
     Ok(SlackClientHyperConnector::with_connector(https)
-        .with_slack_api_url(api_url.trim_end_matches('/')))
+        .with_slack_api_url(api_url.trim_end_matches('/'))
+        .with_rate_control(rate_control))
 }
 
 impl Api {
