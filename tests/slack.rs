@@ -525,3 +525,80 @@ async fn socket_mode_serves_health_and_rejects_a_bad_token() {
         "the token is never printed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompt_buttons_skip_and_answer_in_a_form() {
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let prompt = t0 + chrono::Duration::seconds(3);
+    let sync = t0 + chrono::Duration::seconds(90);
+    let mut bot = Bot::new(&emu, prompt, sync, "30s", "1h");
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    wait_prompted(&emu, MARIA).await;
+    wait_prompted(&emu, ZOE).await;
+
+    // "Skip this time": the member is told, and counts as away for the cycle.
+    let zoe_dm = emu.dm_channel(ZOE);
+    let prompt_ts = emu.messages(&zoe_dm)[0].ts.clone();
+    let value = format!("orbit|{}", sync.date_naive());
+    emu.send_interaction(emu.block_actions(ZOE, &zoe_dm, &prompt_ts, "skip_cycle", &value))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    emu.wait_for_message(
+        &zoe_dm,
+        |m| {
+            m.text
+                .as_deref()
+                .is_some_and(|t| t.starts_with("OK, skipping"))
+        },
+        WAIT,
+    )
+    .await;
+
+    // "Answer in a form": a modal opens; submitting it records the update like a DM reply.
+    let maria_dm = emu.dm_channel(MARIA);
+    let prompt_ts = emu.messages(&maria_dm)[0].ts.clone();
+    emu.send_interaction(emu.block_actions(MARIA, &maria_dm, &prompt_ts, "answer_form", &value))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let opened = emu.wait_for_call("views.open", |_| true, WAIT).await;
+    assert!(
+        opened.params.to_string().contains("standup_form"),
+        "{:?}",
+        opened.params
+    );
+    let view_id = emu.views().last().expect("a view").id.clone();
+    let values = serde_json::json!({
+        "Shipped": {"answer": {"type": "plain_text_input", "value": "the exporter\nthe docs"}},
+        "Blocked": {"answer": {"type": "plain_text_input", "value": "none"}},
+    });
+    let submitted = emu
+        .send_interaction(emu.view_submission(MARIA, &view_id, values))
+        .ack(WAIT)
+        .await;
+    assert!(submitted.is_some(), "the submission is acked");
+    emu.wait_for_message(
+        &maria_dm,
+        |m| {
+            m.text
+                .as_deref()
+                .is_some_and(|t| t.starts_with("Got it. 🚢 Shipped: 2 items"))
+        },
+        WAIT,
+    )
+    .await;
+
+    // `/standup status` sees both.
+    let status = emu
+        .send_slash_command("/standup", "status", LI, CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let text = status["text"].as_str().unwrap_or_default();
+    assert!(text.contains("answered @maria"), "{status}");
+    assert!(!text.contains("nobody yet"), "{status}");
+    bot.stop();
+}
