@@ -64,7 +64,8 @@ pub async fn run(
         api.clone(),
         UserId(identity.user.0.clone()),
     );
-    let inbound: Arc<dyn Inbound> = Arc::new(Handler::new(app.clone()));
+    let handler = Handler::new(app.clone());
+    let inbound: Arc<dyn Inbound> = Arc::new(handler.clone());
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = tokio::spawn(crate::scheduler::run(app.clone(), stop_rx.clone()));
@@ -118,7 +119,10 @@ pub async fn run(
         }
     };
     signals.abort();
+    // In-flight work finishes: replies being recorded, notes being posted.
     let _ = scheduler.await;
+    handler.drain(std::time::Duration::from_secs(10)).await;
+    tracing::info!("stopped");
     served
 }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use slack_morphism::prelude::*;
+use tokio_util::task::TaskTracker;
 
 use super::Inbound;
 use crate::app::App;
@@ -19,11 +20,30 @@ use crate::domain::{ChannelId, UserId};
 #[derive(Clone)]
 pub struct Handler {
     app: Arc<App>,
+    /// Work started for Slack payloads, so shutdown can wait for it.
+    tasks: TaskTracker,
 }
 
 impl Handler {
     pub fn new(app: Arc<App>) -> Handler {
-        Handler { app }
+        Handler {
+            app,
+            tasks: TaskTracker::new(),
+        }
+    }
+
+    /// Stops taking new work and waits (up to `limit`) for the work in flight.
+    pub async fn drain(&self, limit: Duration) {
+        self.tasks.close();
+        if tokio::time::timeout(limit, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                left = self.tasks.len(),
+                "shutdown: work still running after {limit:?}"
+            );
+        }
     }
 }
 
@@ -37,8 +57,9 @@ fn ephemeral(text: String) -> SlackCommandEventResponse {
 impl Inbound for Handler {
     fn event(&self, event: SlackPushEventCallback) -> BoxFuture<'static, ()> {
         let app = self.app.clone();
+        let tasks = self.tasks.clone();
         Box::pin(async move {
-            tokio::spawn(async move {
+            tasks.spawn(async move {
                 let id = event.event_id.to_string();
                 match app.store().first_sighting(&id, app.now()) {
                     Ok(true) => {}
@@ -59,12 +80,13 @@ impl Inbound for Handler {
 
     fn command(&self, command: SlackCommandEvent) -> BoxFuture<'static, SlackCommandEventResponse> {
         let app = self.app.clone();
+        let tasks = self.tasks.clone();
         Box::pin(async move {
             let user = UserId(command.user_id.to_string());
             let text = command.text.clone().unwrap_or_default();
             let work = {
                 let app = app.clone();
-                tokio::spawn(async move { app.command(&user, &text).await })
+                tasks.spawn(async move { app.command(&user, &text).await })
             };
             let mut work = work;
             match tokio::time::timeout(COMMAND_BUDGET, &mut work).await {
@@ -75,7 +97,7 @@ impl Inbound for Handler {
                 }
                 Err(_) => {
                     let url = command.response_url.0.to_string();
-                    tokio::spawn(async move {
+                    tasks.spawn(async move {
                         if let Ok(reply) = work.await
                             && let Err(e) = app.api.respond(&url, &reply.text).await
                         {
@@ -90,14 +112,17 @@ impl Inbound for Handler {
 
     fn interaction(&self, interaction: SlackInteractionEvent) -> BoxFuture<'static, Option<Value>> {
         let app = self.app.clone();
+        let tasks = self.tasks.clone();
         Box::pin(async move {
             let payload = serde_json::to_value(&interaction).unwrap_or(Value::Null);
             match interaction {
                 SlackInteractionEvent::BlockActions(_) => {
-                    tokio::spawn(async move { handle_action(&app, &payload).await });
+                    tasks.spawn(async move { handle_action(&app, &payload).await });
                     None
                 }
-                SlackInteractionEvent::ViewSubmission(_) => handle_submission(&app, &payload),
+                SlackInteractionEvent::ViewSubmission(_) => {
+                    handle_submission(&app, &tasks, &payload)
+                }
                 _ => None,
             }
         })
@@ -200,7 +225,7 @@ async fn handle_action(app: &App, payload: &Value) {
 }
 
 /// A modal submission: the form's fields become a reply with headings, parsed like any other.
-fn handle_submission(app: &Arc<App>, payload: &Value) -> Option<Value> {
+fn handle_submission(app: &Arc<App>, tasks: &TaskTracker, payload: &Value) -> Option<Value> {
     let user = UserId(str_at(payload, "/user/id")?.to_string());
     let meta = str_at(payload, "/view/private_metadata")
         .unwrap_or_default()
@@ -225,7 +250,7 @@ fn handle_submission(app: &Arc<App>, payload: &Value) -> Option<Value> {
         );
     }
     let app = app.clone();
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         if let Err(e) = app.form_answer(&user, &meta, &view_id, &text).await {
             tracing::error!(error = %e, "could not record a form answer");
         }
