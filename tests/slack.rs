@@ -341,12 +341,27 @@ async fn a_full_cycle() {
         "the summary was edited, not posted again"
     );
 
+    // Unknown input gets the usage text, never silence.
+    let unknown = emu
+        .send_slash_command("/standup", "frobnicate", MARIA, CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let usage = unknown["text"].as_str().unwrap_or_default();
+    assert!(usage.starts_with("I don't know `frobnicate`."), "{unknown}");
+
     bot.stop();
+    let log = bot.log();
     assert!(
-        bot.log().contains("scheduler stopped"),
-        "graceful shutdown; log:\n{}",
-        bot.log()
+        log.contains("scheduler stopped"),
+        "graceful shutdown; log:\n{log}"
     );
+    for secret in [&bot.bot_token, &bot.app_token] {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a token appeared in the log"
+        );
+    }
 }
 
 async fn wait_file(emu: &Emulator, n: usize) -> slack_emulator::File {
