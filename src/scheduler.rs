@@ -20,6 +20,8 @@ use crate::store::{JobEnd, JobKey, JobStart};
 const MAX_ATTEMPTS: u32 = 5;
 /// The longest sleep, so a changed clock or a missed wake-up is noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// How soon a failed job is tried again.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Runs until `shutdown` says stop. Work in progress finishes first.
 pub async fn run(app: Arc<App>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
@@ -59,6 +61,12 @@ pub async fn tick(app: &App, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         }
         soonest(post_jobs(app, team, now).await);
     }
+    soonest(
+        app.retry_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(),
+    );
     next
 }
 
@@ -151,17 +159,26 @@ async fn post_jobs(app: &App, team: &TeamConfig, now: DateTime<Utc>) -> Option<D
     team.sync.next_after(coming, tz).map(|s| post_time(team, s))
 }
 
-/// Records, runs and marks one job.
+/// Records, runs and marks one job. A failure asks the scheduler to come back soon.
 async fn run_job(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: bool) {
+    if !run_recorded(app, key, now, reminder).await {
+        let retry = app.now() + chrono::Duration::from_std(RETRY_AFTER).unwrap_or_default();
+        let mut soon = app.retry_at.lock().unwrap_or_else(|p| p.into_inner());
+        *soon = Some(soon.map_or(retry, |t: DateTime<Utc>| t.min(retry)));
+    }
+}
+
+/// Returns false when the job failed (and will be retried).
+async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: bool) -> bool {
     let start = match app.store().begin_job(key, now) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a job; not running it");
-            return;
+            return false;
         }
     };
     match start {
-        JobStart::Finished => return,
+        JobStart::Finished => return true,
         JobStart::Again(n) if n > MAX_ATTEMPTS => {
             let _ = app.store().end_job(
                 key,
@@ -170,7 +187,7 @@ async fn run_job(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: bool) {
                 app.now(),
             );
             tracing::error!(team = %key.team, kind = key.kind, "job given up after {MAX_ATTEMPTS} attempts");
-            return;
+            return true;
         }
         JobStart::Again(n) => {
             tracing::warn!(team = %key.team, kind = key.kind, attempt = n, "running a job again")
@@ -178,7 +195,7 @@ async fn run_job(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: bool) {
         JobStart::Fresh => {}
     }
     let Some(team) = app.team(&key.team) else {
-        return;
+        return true;
     };
     let outcome = async {
         let cycle = app.cycle_for(team, key.cycle_date)?;
@@ -205,4 +222,5 @@ async fn run_job(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: bool) {
     if let Err(e) = app.store().end_job(key, end, error.as_deref(), app.now()) {
         tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a job's end");
     }
+    error.is_none()
 }

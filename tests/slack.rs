@@ -17,6 +17,10 @@ const KENJI: &str = "U0KENJI001";
 const LI: &str = "U0LI000001";
 const ZOE: &str = "U0ZOE00001";
 
+/// The bot tests run one at a time: each starts a bot process, and on a 2-core machine running
+/// them all at once can starve Slack's 3-second windows (trigger ids, acks).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn emulator() -> Emulator {
     let config = EmulatorConfig::default()
         .with_user(User::new(MARIA, "maria").tz("Europe/Berlin", "CET", 3600))
@@ -154,6 +158,9 @@ members = [
 
 impl Drop for Bot {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- bot log ---\n{}", self.log());
+        }
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -181,6 +188,7 @@ async fn wait_prompted(emu: &Emulator, user: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_cycle() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
     let t0 = Utc::now();
     let prompt = t0 + chrono::Duration::seconds(4);
@@ -382,6 +390,7 @@ async fn wait_file(emu: &Emulator, n: usize) -> slack_emulator::File {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_neither_repeats_nor_loses_a_prompt() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
     let t0 = Utc::now();
     let prompt = t0 + chrono::Duration::seconds(4);
@@ -450,6 +459,7 @@ async fn wait_healthy(url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_mode_serves_signed_requests_only() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
     let t0 = Utc::now() + chrono::Duration::hours(2);
     let mut bot = Bot::new(&emu, t0, t0 + chrono::Duration::hours(1), "30m", "1h");
@@ -511,6 +521,7 @@ async fn http_mode_serves_signed_requests_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_mode_serves_health_and_rejects_a_bad_token() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
     let t0 = Utc::now() + chrono::Duration::hours(2);
     let mut bot = Bot::new(&emu, t0, t0 + chrono::Duration::hours(1), "30m", "1h");
@@ -543,6 +554,7 @@ async fn socket_mode_serves_health_and_rejects_a_bad_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompt_buttons_skip_and_answer_in_a_form() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
     let t0 = Utc::now();
     let prompt = t0 + chrono::Duration::seconds(3);
@@ -616,4 +628,68 @@ async fn prompt_buttons_skip_and_answer_in_a_form() {
     assert!(text.contains("answered @maria"), "{status}");
     assert!(!text.contains("nobody yet"), "{status}");
     bot.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_failures_are_retried_and_recorded() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let prompt = t0 + chrono::Duration::seconds(3);
+    let sync = t0 + chrono::Duration::seconds(30);
+    let bot = Bot::new(&emu, prompt, sync, "20s", "1h");
+    // The team's channel does not exist in this workspace: posting the notes keeps failing.
+    let config = bot.dir.path().join("standup.toml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(CHANNEL, "C0NOWHERE1");
+    std::fs::write(&config, text).unwrap();
+    let mut bot = bot;
+    // The first prompts meet a 429 with Retry-After, a 500 and malformed JSON.
+    emu.fail_next(
+        "chat.postMessage",
+        slack_emulator::Fault::RateLimited {
+            retry_after_secs: 1,
+        },
+    );
+    emu.fail_next("chat.postMessage", slack_emulator::Fault::Status(500));
+    emu.fail_next("chat.postMessage", slack_emulator::Fault::Malformed);
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    for user in [MARIA, KENJI, LI, ZOE] {
+        wait_prompted(&emu, user).await;
+    }
+    for user in [MARIA, KENJI, LI, ZOE] {
+        assert_eq!(
+            prompts_to(&emu, user),
+            1,
+            "retries do not duplicate a prompt"
+        );
+    }
+    // The failure that does not go away is recorded with Slack's error code, and logged.
+    let db = bot.dir.path().join("standup.db");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let error: String = loop {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let found: Option<String> = conn
+            .query_row(
+                "SELECT last_error FROM jobs WHERE kind = 'post' AND state = 'failed'",
+                [],
+                |r| r.get(0),
+            )
+            .ok();
+        if let Some(e) = found {
+            break e;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no failed job recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(error, "Slack chat.postMessage: channel_not_found");
+    bot.stop();
+    let log = bot.log();
+    assert!(log.contains("retrying Slack call"), "{log}");
+    assert!(log.contains("channel_not_found"), "{log}");
 }

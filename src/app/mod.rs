@@ -44,6 +44,8 @@ pub struct App {
     /// The bot's own user id: its messages come back as events and are ignored.
     pub bot_user: UserId,
     clock: fn() -> DateTime<Utc>,
+    /// When the scheduler should come back to retry a failed job.
+    pub retry_at: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl App {
@@ -61,6 +63,7 @@ impl App {
             api,
             bot_user,
             clock: Utc::now,
+            retry_at: Mutex::new(None),
         })
     }
 
@@ -155,6 +158,7 @@ impl App {
         user: &UserId,
         channel: &ChannelId,
         ts: &str,
+        version: &str,
         text: &str,
         edited: bool,
     ) -> Result<()> {
@@ -172,6 +176,7 @@ impl App {
             user,
             source: if edited { "edit" } else { "dm" },
             slack_ts: ts,
+            version,
             text,
             at: self.now(),
         };

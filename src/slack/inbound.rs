@@ -151,15 +151,20 @@ async fn handle_message(app: &App, message: SlackMessageEvent) {
         return;
     }
     // An edit carries the new text and the original ts in `message`.
-    let (sender, ts, text, edited) = match (&message.subtype, &message.message) {
+    // An edit carries the new text and the original ts in `message`; its own ts orders it.
+    let (sender, ts, version, text, edited) = match (&message.subtype, &message.message) {
         (Some(SlackMessageEventType::MessageChanged), Some(edit)) => (
             edit.sender.clone(),
             edit.ts.to_string(),
+            edit.edited
+                .as_ref()
+                .map_or_else(|| message.origin.ts.to_string(), |e| e.ts.to_string()),
             edit.content.as_ref().and_then(|c| c.text.clone()),
             true,
         ),
         (None, _) => (
             message.sender.clone(),
+            message.origin.ts.to_string(),
             message.origin.ts.to_string(),
             message.content.as_ref().and_then(|c| c.text.clone()),
             false,
@@ -174,7 +179,7 @@ async fn handle_message(app: &App, message: SlackMessageEvent) {
     }
     let Some(text) = text else { return };
     if let Err(e) = app
-        .direct_message(&user, &channel, &ts, &text, edited)
+        .direct_message(&user, &channel, &ts, &version, &text, edited)
         .await
     {
         tracing::error!(error = %e, "could not record a DM reply");
@@ -273,6 +278,12 @@ impl App {
         let _ = team;
         let dm = self.api.open_dm(user).await?;
         // All submissions share one key, so a resubmitted form is a new revision of the answer.
-        self.direct_message(user, &dm, "form", text, true).await
+        self.direct_message(user, &dm, "form", &version_now(self.now()), text, true)
+            .await
     }
+}
+
+/// A Slack-style ts (`seconds.micros`) for a version that has no Slack ts of its own.
+fn version_now(now: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{}.{:06}", now.timestamp(), now.timestamp_subsec_micros())
 }

@@ -20,6 +20,9 @@ pub struct NewReply<'a> {
     pub source: &'a str,
     /// The Slack `ts` of the message (an edit carries the original message's ts).
     pub slack_ts: &'a str,
+    /// The Slack `ts` of this version: the message's own for a new message, the edit's for an
+    /// edit. The newest version of each message counts.
+    pub version: &'a str,
     pub text: &'a str,
     pub at: DateTime<Utc>,
 }
@@ -56,24 +59,29 @@ impl Store {
             .ok_or_else(|| {
                 Error::NotFound(format!("{} is not a member of this team", reply.user))
             })?;
-        let latest: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT revision, text FROM replies WHERE cycle_id = ?1 AND member_id = ?2 AND slack_ts = ?3
-                 ORDER BY revision DESC LIMIT 1",
+        // Versions are ordered by Slack's timestamps, not by arrival: an edit handled before
+        // the message it edits still wins, and a redelivered version changes nothing.
+        let before = current_text(&tx, cycle, member)?;
+        let known: bool = tx.query_row(
+            "SELECT count(*) > 0 FROM replies
+             WHERE cycle_id = ?1 AND member_id = ?2 AND slack_ts = ?3 AND version_ts = ?4 AND text = ?5",
+            params![cycle, member, reply.slack_ts, reply.version, reply.text],
+            |r| r.get(0),
+        )?;
+        if !known {
+            let revision: i64 = tx.query_row(
+                "SELECT coalesce(max(revision) + 1, 0) FROM replies WHERE cycle_id = ?1 AND member_id = ?2 AND slack_ts = ?3",
                 params![cycle, member, reply.slack_ts],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let changed = latest.as_ref().is_none_or(|(_, text)| text != reply.text);
-        if changed {
-            let revision = latest.map_or(0, |(rev, _)| rev + 1);
+                |r| r.get(0),
+            )?;
             tx.execute(
-                "INSERT INTO replies (cycle_id, member_id, source, slack_ts, revision, text, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![cycle, member, reply.source, reply.slack_ts, revision, reply.text, ts(reply.at)],
+                "INSERT INTO replies (cycle_id, member_id, source, slack_ts, revision, version_ts, text, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![cycle, member, reply.source, reply.slack_ts, revision, reply.version, reply.text, ts(reply.at)],
             )?;
         }
         let combined = current_text(&tx, cycle, member)?;
+        let changed = combined != before;
         let (update, diagnostics) = parse(&combined);
         let mut opened = Vec::new();
         let mut resolved = Vec::new();
@@ -139,8 +147,9 @@ fn current_text(conn: &rusqlite::Connection, cycle: i64, member: i64) -> Result<
     let mut stmt = conn.prepare(
         "SELECT r.text FROM replies r
          WHERE r.cycle_id = ?1 AND r.member_id = ?2
-           AND r.revision = (SELECT max(revision) FROM replies x
-                             WHERE x.cycle_id = r.cycle_id AND x.member_id = r.member_id AND x.slack_ts = r.slack_ts)
+           AND r.id = (SELECT x.id FROM replies x
+                       WHERE x.cycle_id = r.cycle_id AND x.member_id = r.member_id AND x.slack_ts = r.slack_ts
+                       ORDER BY length(x.version_ts) DESC, x.version_ts DESC, x.revision DESC LIMIT 1)
          ORDER BY length(r.slack_ts), r.slack_ts",
     )?;
     let texts = stmt

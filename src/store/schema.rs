@@ -147,6 +147,9 @@ CREATE TABLE absences (
     created_at TEXT NOT NULL
 );
 
+-- The Slack ts of each reply version (the edit's own ts for an edit): the newest wins.
+ALTER TABLE replies ADD COLUMN version_ts TEXT NOT NULL DEFAULT '';
+
 -- What Slack says about a member (time zone, name), refreshed by the bot.
 ALTER TABLE members ADD COLUMN tz TEXT;
 ALTER TABLE members ADD COLUMN display_name TEXT;

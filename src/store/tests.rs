@@ -215,6 +215,7 @@ fn changed_notes_replace_imported_text_but_keep_slack_updates() {
         user: &maria,
         source: "dm",
         slack_ts: "1710147600.000100",
+        version: "1710147600.000100",
         text: "Last week:\n- from slack",
         at: now(),
     };
@@ -319,6 +320,7 @@ fn reply_in(
         user,
         source: "dm",
         slack_ts: ts,
+        version: ts,
         text,
         at: now(),
     };
@@ -413,6 +415,7 @@ fn non_members_cannot_reply() {
         user: &stranger,
         source: "dm",
         slack_ts: "1.0",
+        version: "1.0",
         text: "hi",
         at: now(),
     };
@@ -489,4 +492,44 @@ fn posts_are_remembered_latest_first() {
     post.file_id = Some("F2".into());
     store.record_post(&post).unwrap();
     assert_eq!(store.last_post(cycle, "document").unwrap(), Some(post));
+}
+
+#[test]
+fn an_edit_that_arrives_first_still_wins() {
+    let mut store = store_with(Format::Planning);
+    let cycle = cycle_of(&mut store);
+    let li = UserId::new("U000000002");
+    let parse = |t: &str| {
+        let p = parse_reply(t, Format::Planning, &NoNames);
+        (p.update, p.diagnostics)
+    };
+    let version = |version, text| NewReply {
+        cycle,
+        user: &li,
+        source: "dm",
+        slack_ts: "1710147600.000100",
+        version,
+        text,
+        at: now(),
+    };
+    let edit = store
+        .record_reply(&version("1710147700.000200", "Next:\n- edited"), parse)
+        .unwrap();
+    assert!(edit.changed);
+    let original = store
+        .record_reply(&version("1710147600.000100", "Next:\n- original"), parse)
+        .unwrap();
+    assert!(
+        !original.changed,
+        "an older version does not replace a newer one"
+    );
+    assert_eq!(
+        store.reply_text(cycle, &li).unwrap().unwrap(),
+        "Next:\n- edited"
+    );
+    assert_eq!(
+        store.reply_revisions(cycle).unwrap(),
+        2,
+        "both versions are kept"
+    );
 }
