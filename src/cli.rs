@@ -54,6 +54,11 @@ pub enum Command {
     },
     /// Check the config file: zones, schedules, templates, members, unknown keys
     CheckConfig,
+    /// Write a consistent copy of the database (safe while the bot runs)
+    Backup {
+        /// Where to write the copy
+        file: PathBuf,
+    },
     /// Probe a running bot's health endpoint: exit 0 when it answers 200 (for container HEALTHCHECKs)
     Healthcheck {
         /// The endpoint, e.g. http://127.0.0.1:3000/healthz
@@ -129,6 +134,18 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             ))
         }
         Command::Healthcheck { url } => healthcheck(&url, out),
+        Command::Backup { file } => {
+            let (config, _) = load(cli.config.as_deref())?;
+            let store = Store::open(&config.database.path)?;
+            store.backup(&file)?;
+            writeln!(
+                out,
+                "{}: backup of {} written",
+                file.display(),
+                config.database.path.display()
+            )
+            .map_err(stdout_error)
+        }
         Command::Parse { format, file } => parse_command(format.into(), file.as_deref(), out),
         Command::CheckConfig => {
             let (config, renderer) = load(cli.config.as_deref())?;

@@ -315,3 +315,30 @@ fn unreadable_and_newer_databases_are_clear_errors() {
     let err = env.fails(&["compile", "--team", "orbit"]);
     assert!(err.contains("written by a newer standup-bot"), "{err}");
 }
+
+#[test]
+fn backup_is_a_consistent_copy() {
+    let env = Env::new();
+    env.ok(&[
+        "import",
+        "--team",
+        "orbit",
+        fixture("planning.md").to_str().unwrap(),
+    ]);
+    let copy = env.path("copy.db");
+    let out = env.ok(&["backup", copy.to_str().unwrap()]);
+    assert!(
+        out.contains("copy.db: backup of standup.db written"),
+        "{out}"
+    );
+    // The copy is a working database: point the config at it and compile from it.
+    let original = env.db_bytes();
+    std::fs::remove_file(env.path("standup.db")).unwrap();
+    std::fs::copy(&copy, env.path("standup.db")).unwrap();
+    let compiled = env.ok(&["compile", "--team", "orbit"]);
+    assert_eq!(
+        compiled,
+        std::fs::read_to_string(fixture("planning.md")).unwrap()
+    );
+    assert!(!original.is_empty());
+}

@@ -194,3 +194,33 @@ fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
 
 #[cfg(test)]
 mod tests;
+
+impl Store {
+    /// Writes a consistent copy of the open database to `target` with SQLite's online backup,
+    /// while the bot keeps running. The copy is written next to `target` and renamed into place,
+    /// so a failed backup never leaves a half-written file under that name.
+    pub fn backup(&self, target: &Path) -> Result<()> {
+        let shown = target.display().to_string();
+        let dir = target
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let partial = tempfile::Builder::new()
+            .prefix(".standup-backup-")
+            .tempfile_in(dir)
+            .map_err(|e| Error::Open {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+        {
+            let mut copy = Connection::open(partial.path())?;
+            let backup = rusqlite::backup::Backup::new(&self.conn, &mut copy)?;
+            backup.run_to_completion(256, Duration::from_millis(5), None)?;
+        }
+        partial.persist(target).map_err(|e| Error::Open {
+            path: shown,
+            reason: e.error.to_string(),
+        })?;
+        Ok(())
+    }
+}
