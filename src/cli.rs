@@ -148,8 +148,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         }
         Command::Parse { format, file } => parse_command(format.into(), file.as_deref(), out),
         Command::CheckConfig => {
-            let (config, renderer) = load(cli.config.as_deref())?;
-            let _ = renderer;
+            // Loading also compiles every team's template: a broken one is reported here.
+            let (config, _renderer) = load(cli.config.as_deref())?;
             let members: usize = config.teams.iter().map(|t| t.members.len()).sum();
             writeln!(
                 out,

@@ -46,7 +46,6 @@ fn at(t: DateTime<Utc>) -> String {
 struct Bot {
     dir: tempfile::TempDir,
     child: Option<Child>,
-    api_url: String,
     bot_token: String,
     app_token: String,
 }
@@ -93,7 +92,6 @@ members = [
         Bot {
             dir,
             child: None,
-            api_url: emu.api_url(),
             bot_token: emu.config().bot_token.clone(),
             app_token: emu.config().app_token.clone(),
         }
@@ -125,7 +123,6 @@ members = [
             .stderr(log)
             .spawn()
             .unwrap();
-        let _ = &self.api_url;
         self.child = Some(child);
     }
 

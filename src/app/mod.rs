@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, TeamConfig};
-use crate::domain::{ChannelId, CycleId, Format, TeamId, UserId};
+use crate::domain::{ChannelId, CycleId, TeamId, UserId};
 use crate::parse::parse_reply;
 use crate::render::Renderer;
 use crate::slack::client::{Api, Error as SlackError};
@@ -162,6 +162,8 @@ impl App {
         text: &str,
         edited: bool,
     ) -> Result<()> {
+        // A member of several teams answers the first one in the config by DM; the form of a
+        // prompt names its own team.
         let teams = self.teams_of(user);
         let Some(team) = teams.first().copied() else {
             self.api
@@ -169,6 +171,39 @@ impl App {
                 .await?;
             return Ok(());
         };
+        self.reply_to_team(team, user, channel, ts, version, text, edited)
+            .await
+    }
+
+    /// Records a form answer as the member's reply for the prompt's team; all submissions share
+    /// one key, so a resubmitted form is a new version of the same answer.
+    pub async fn form_answer(
+        &self,
+        user: &UserId,
+        meta: &str,
+        version: &str,
+        text: &str,
+    ) -> Result<()> {
+        let Some(team) = self.team_from_meta(user, meta) else {
+            return Ok(());
+        };
+        let dm = self.api.open_dm(user).await?;
+        self.reply_to_team(team, user, &dm, "form", version, text, true)
+            .await
+    }
+
+    /// Records a reply to `team`'s current cycle, confirms it, and flags what changed.
+    #[allow(clippy::too_many_arguments)]
+    async fn reply_to_team(
+        &self,
+        team: &TeamConfig,
+        user: &UserId,
+        channel: &ChannelId,
+        ts: &str,
+        version: &str,
+        text: &str,
+        edited: bool,
+    ) -> Result<()> {
         let cycle = self.current_cycle(team)?;
         let names = self.names(team);
         let reply = NewReply {
@@ -350,10 +385,6 @@ impl App {
         let roster = self.store().roster(cycle.id)?;
         let blockers = self.store().open_blockers(&team.id)?;
         Ok(messages::summary(cycle, &roster, &blockers, self.now()))
-    }
-
-    pub fn format_of(&self, team: &TeamId) -> Format {
-        self.team(team).map_or(Format::Planning, |t| t.format)
     }
 }
 

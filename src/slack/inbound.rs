@@ -235,7 +235,6 @@ fn handle_submission(app: &Arc<App>, tasks: &TaskTracker, payload: &Value) -> Op
     let meta = str_at(payload, "/view/private_metadata")
         .unwrap_or_default()
         .to_string();
-    let view_id = str_at(payload, "/view/id").unwrap_or("form").to_string();
     let values = payload.pointer("/view/state/values")?.as_object()?;
     let mut text = String::new();
     for (block, fields) in values {
@@ -256,34 +255,17 @@ fn handle_submission(app: &Arc<App>, tasks: &TaskTracker, payload: &Value) -> Op
     }
     let app = app.clone();
     tasks.spawn(async move {
-        if let Err(e) = app.form_answer(&user, &meta, &view_id, &text).await {
+        if let Err(e) = app
+            .form_answer(&user, &meta, &version_now(app.now()), &text)
+            .await
+        {
             tracing::error!(error = %e, "could not record a form answer");
         }
     });
     None
 }
 
-impl App {
-    /// Records a form answer as the member's reply (a resubmission replaces it).
-    pub async fn form_answer(
-        &self,
-        user: &UserId,
-        meta: &str,
-        _view: &str,
-        text: &str,
-    ) -> crate::app::Result<()> {
-        let Some(team) = self.team_from_meta(user, meta) else {
-            return Ok(());
-        };
-        let _ = team;
-        let dm = self.api.open_dm(user).await?;
-        // All submissions share one key, so a resubmitted form is a new revision of the answer.
-        self.direct_message(user, &dm, "form", &version_now(self.now()), text, true)
-            .await
-    }
-}
-
 /// A Slack-style ts (`seconds.micros`) for a version that has no Slack ts of its own.
-fn version_now(now: chrono::DateTime<chrono::Utc>) -> String {
+pub fn version_now(now: chrono::DateTime<chrono::Utc>) -> String {
     format!("{}.{:06}", now.timestamp(), now.timestamp_subsec_micros())
 }
