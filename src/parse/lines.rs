@@ -88,6 +88,9 @@ fn split_marker(rest: &str, bullets: Bullets) -> (Marker, &str) {
     (Marker::Plain, rest)
 }
 
+/// The deepest nesting kept; deeper lines stay at this depth.
+pub const MAX_DEPTH: usize = 16;
+
 /// Builds the nesting of items from their indentation.
 #[derive(Debug, Default)]
 pub struct TreeBuilder {
@@ -110,6 +113,9 @@ impl TreeBuilder {
         while self.open.last().is_some_and(|&open| open >= indent) {
             self.open.pop();
         }
+        // Deeper than anyone writes by hand: keep the line, as a sibling at the deepest level,
+        // so hostile input cannot build a tree too deep to store, render or drop.
+        self.open.truncate(MAX_DEPTH - 1);
         let depth = self.open.len();
         let mut level = &mut self.roots;
         for _ in 0..depth {
@@ -182,6 +188,23 @@ mod tests {
             "• not markdown",
         );
         check("   ", Bullets::Markdown, 3, Marker::Plain, "");
+    }
+
+    #[test]
+    fn absurd_nesting_is_capped_without_losing_lines() {
+        let mut tree = TreeBuilder::new();
+        for i in 0..10_000 {
+            tree.push(i, Item::new(Marker::Auto, format!("level {i}")));
+        }
+        let roots = tree.finish();
+        let mut depth = 0;
+        let mut level = &roots;
+        while let Some(last) = level.last() {
+            depth += 1;
+            level = &last.children;
+        }
+        assert_eq!(depth, MAX_DEPTH);
+        assert_eq!(roots.iter().map(Item::count).sum::<usize>(), 10_000);
     }
 
     #[test]
