@@ -22,6 +22,20 @@ use crate::store::{self, CycleInfo, NewReply, OpenBlocker, Post, Store};
 
 pub use commands::Reply;
 
+/// A member's message to the bot, as Slack delivered it.
+#[derive(Debug, Clone, Copy)]
+pub struct Dm<'a> {
+    pub user: &'a UserId,
+    /// The DM channel, where the bot answers.
+    pub channel: &'a ChannelId,
+    /// The message's Slack ts (an edit carries the original's).
+    pub ts: &'a str,
+    /// This version's Slack ts: the message's own, or the edit's.
+    pub version: &'a str,
+    pub text: &'a str,
+    pub edited: bool,
+}
+
 /// A failure inside a use case; logged with its cause, never shown raw to a user.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -152,27 +166,18 @@ impl App {
             .any(|(_, u, answered)| u.as_ref() == Some(user) && *answered))
     }
 
-    /// A DM from a user: a new message (`edited` false) or an edit of one.
-    pub async fn direct_message(
-        &self,
-        user: &UserId,
-        channel: &ChannelId,
-        ts: &str,
-        version: &str,
-        text: &str,
-        edited: bool,
-    ) -> Result<()> {
+    /// A DM from a user: a new message or an edit of one.
+    pub async fn direct_message(&self, dm: &Dm<'_>) -> Result<()> {
         // A member of several teams answers the first one in the config by DM; the form of a
         // prompt names its own team.
-        let teams = self.teams_of(user);
+        let teams = self.teams_of(dm.user);
         let Some(team) = teams.first().copied() else {
             self.api
-                .post(channel, messages::NOT_A_MEMBER, None, None)
+                .post(dm.channel, messages::NOT_A_MEMBER, None, None)
                 .await?;
             return Ok(());
         };
-        self.reply_to_team(team, user, channel, ts, version, text, edited)
-            .await
+        self.reply_to_team(team, dm).await
     }
 
     /// Records a form answer as the member's reply for the prompt's team; all submissions share
@@ -187,23 +192,28 @@ impl App {
         let Some(team) = self.team_from_meta(user, meta) else {
             return Ok(());
         };
-        let dm = self.api.open_dm(user).await?;
-        self.reply_to_team(team, user, &dm, "form", version, text, true)
-            .await
+        let channel = self.api.open_dm(user).await?;
+        let dm = Dm {
+            user,
+            channel: &channel,
+            ts: "form",
+            version,
+            text,
+            edited: true,
+        };
+        self.reply_to_team(team, &dm).await
     }
 
     /// Records a reply to `team`'s current cycle, confirms it, and flags what changed.
-    #[allow(clippy::too_many_arguments)]
-    async fn reply_to_team(
-        &self,
-        team: &TeamConfig,
-        user: &UserId,
-        channel: &ChannelId,
-        ts: &str,
-        version: &str,
-        text: &str,
-        edited: bool,
-    ) -> Result<()> {
+    async fn reply_to_team(&self, team: &TeamConfig, dm: &Dm<'_>) -> Result<()> {
+        let Dm {
+            user,
+            channel,
+            ts,
+            version,
+            text,
+            edited,
+        } = *dm;
         let cycle = self.current_cycle(team)?;
         let names = self.names(team);
         let reply = NewReply {

@@ -179,7 +179,14 @@ async fn handle_message(app: &App, message: SlackMessageEvent) {
     }
     let Some(text) = text else { return };
     if let Err(e) = app
-        .direct_message(&user, &channel, &ts, &version, &text, edited)
+        .direct_message(&crate::app::Dm {
+            user: &user,
+            channel: &channel,
+            ts: &ts,
+            version: &version,
+            text: &text,
+            edited,
+        })
         .await
     {
         tracing::error!(error = %e, "could not record a DM reply");
