@@ -1,9 +1,9 @@
 //! Blockers: opened by updates or `/standup blocked`, open until resolved.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, Params, params};
+use rusqlite::{Params, params};
 
-use super::{Error, Result, Store, parse_ts, ts};
+use super::{Error, Result, Store, parse_ts, require_member, ts};
 use crate::domain::{CycleId, TeamId, UserId};
 
 /// An open (or just resolved) blocker with who reported it.
@@ -76,14 +76,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<OpenBlocker> {
         let tx = self.conn.transaction()?;
-        let member: i64 = tx
-            .query_row(
-                "SELECT m.id FROM members m JOIN cycles c ON c.team_id = m.team_id WHERE c.id = ?1 AND m.slack_user = ?2",
-                params![cycle.0, user.as_str()],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| Error::NotFound(format!("{user} is not a member of this team")))?;
+        let member = require_member(&tx, cycle.0, user)?;
         tx.execute(
             "INSERT INTO blockers (cycle_id, member_id, text, source, opened_at) VALUES (?1, ?2, ?3, 'command', ?4)",
             params![cycle.0, member, text, ts(at)],

@@ -18,6 +18,13 @@ pub struct JobKey {
     pub cycle_date: NaiveDate,
 }
 
+impl JobKey {
+    /// The member column: the user id, or empty for a team-wide job.
+    fn member_column(&self) -> &str {
+        self.member.as_ref().map_or("", UserId::as_str)
+    }
+}
+
 /// What [`Store::begin_job`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobStart {
@@ -42,7 +49,7 @@ impl Store {
     /// Records that a job is starting, before any of its effects happen.
     pub fn begin_job(&mut self, key: &JobKey, now: DateTime<Utc>) -> Result<JobStart> {
         let tx = self.conn.transaction()?;
-        let member = key.member.as_ref().map_or("", UserId::as_str);
+        let member = key.member_column();
         let existing: Option<(String, i64)> = tx
             .query_row(
                 "SELECT state, attempts FROM jobs WHERE team_id = ?1 AND kind = ?2 AND fire_at = ?3 AND member = ?4",
@@ -92,7 +99,7 @@ impl Store {
             JobEnd::Skipped => "skipped",
             JobEnd::Failed => "failed",
         };
-        let member = key.member.as_ref().map_or("", UserId::as_str);
+        let member = key.member_column();
         self.conn.execute(
             "UPDATE jobs SET state = ?5, last_error = ?6, done_at = ?7
              WHERE team_id = ?1 AND kind = ?2 AND fire_at = ?3 AND member = ?4",
@@ -111,7 +118,7 @@ impl Store {
 
     /// Whether a job has finished (done or skipped).
     pub fn job_finished(&self, key: &JobKey) -> Result<bool> {
-        let member = key.member.as_ref().map_or("", UserId::as_str);
+        let member = key.member_column();
         let state: Option<String> = self
             .conn
             .query_row(
@@ -121,19 +128,6 @@ impl Store {
             )
             .optional()?;
         Ok(matches!(state.as_deref(), Some("done" | "skipped")))
-    }
-
-    /// Counts jobs by kind and state, for tests and status output.
-    pub fn job_counts(&self, team: &TeamId, kind: &str) -> Result<Vec<(String, String, i64)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT member, state, attempts FROM jobs WHERE team_id = ?1 AND kind = ?2 ORDER BY fire_at, member",
-        )?;
-        let rows = stmt
-            .query_map(params![team.as_str(), kind], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
     }
 
     /// Records an event id; false when it was seen before (a redelivery).
@@ -172,17 +166,6 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(away)
-    }
-
-    /// The team ids a Slack user is an active member of, in team id order.
-    pub fn teams_of(&self, user: &UserId) -> Result<Vec<TeamId>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT team_id FROM members WHERE slack_user = ?1 AND active = 1 ORDER BY team_id",
-        )?;
-        let rows = stmt
-            .query_map(params![user.as_str()], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows.into_iter().map(TeamId).collect())
     }
 
     /// Remembers what Slack says about a member.

@@ -182,6 +182,28 @@ fn classify_open_error(path: &str, e: rusqlite::Error) -> Error {
     }
 }
 
+/// The member row of `user` in the team a cycle belongs to.
+fn member_in_cycle(
+    conn: &Connection,
+    cycle: i64,
+    user: &crate::domain::UserId,
+) -> Result<Option<i64>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row(
+            "SELECT m.id FROM members m JOIN cycles c ON c.team_id = m.team_id WHERE c.id = ?1 AND m.slack_user = ?2",
+            rusqlite::params![cycle, user.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The member row of `user` in a cycle's team, or why there is none.
+fn require_member(conn: &Connection, cycle: i64, user: &crate::domain::UserId) -> Result<i64> {
+    member_in_cycle(conn, cycle, user)?
+        .ok_or_else(|| Error::NotFound(format!("{user} is not a member of this team")))
+}
+
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

@@ -5,10 +5,10 @@
 //! reply, re-parsing and opening or resolving blockers happen in one transaction.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::blockers::{OpenBlocker, open_blockers_where};
-use super::{Error, Result, Store, ts};
+use super::{Error, Result, Store, member_in_cycle, require_member, ts};
 use crate::domain::{CycleId, Diagnostic, Update, UserId};
 
 /// A message (or an edit of one) from a member.
@@ -48,17 +48,7 @@ impl Store {
     ) -> Result<ReplyOutcome> {
         let tx = self.conn.transaction()?;
         let cycle = reply.cycle.0;
-        let member: i64 = tx
-            .query_row(
-                "SELECT m.id FROM members m JOIN cycles c ON c.team_id = m.team_id
-                 WHERE c.id = ?1 AND m.slack_user = ?2",
-                params![cycle, reply.user.as_str()],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| {
-                Error::NotFound(format!("{} is not a member of this team", reply.user))
-            })?;
+        let member = require_member(&tx, cycle, reply.user)?;
         // Versions are ordered by Slack's timestamps, not by arrival: an edit handled before
         // the message it edits still wins, and a redelivered version changes nothing.
         let before = current_text(&tx, cycle, member)?;
@@ -115,14 +105,7 @@ impl Store {
 
     /// The member's whole current text for a cycle: the latest revision of each message, in order.
     pub fn reply_text(&self, cycle: CycleId, user: &UserId) -> Result<Option<String>> {
-        let member: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT m.id FROM members m JOIN cycles c ON c.team_id = m.team_id WHERE c.id = ?1 AND m.slack_user = ?2",
-                params![cycle.0, user.as_str()],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let member = member_in_cycle(&self.conn, cycle.0, user)?;
         match member {
             Some(m) => {
                 let text = current_text(&self.conn, cycle.0, m)?;
