@@ -5,8 +5,12 @@
 //!
 //! - the **Web API** at [`Emulator::api_url`] (GET query, form and JSON bodies; bearer or
 //!   `token` auth; Slack's response shapes and error codes), with every call recorded;
-//! - **file uploads** (`files.getUploadURLExternal` → upload URL → `files.completeUploadExternal`)
-//!   and **`response_url`s**;
+//! - **messages** with Slack's rules: `chat.postMessage` / `chat.update` with message
+//!   `metadata` ([`Message::metadata`]), and reading them back with `conversations.history`
+//!   (top-level messages, newest first) and `conversations.replies` (a thread, parent first),
+//!   both paged by cursor and returning metadata only with `include_all_metadata`;
+//! - **file uploads** (`files.getUploadURLExternal` → upload URL → `files.completeUploadExternal`,
+//!   whose share is a message with `files` in its channel or thread) and **`response_url`s**;
 //! - **Socket Mode** (`apps.connections.open` → websocket with `hello`, envelopes, acks,
 //!   redelivery, `disconnect`);
 //! - **fault injection** ([`Fault`]) and optional **rate limits** ([`RateLimits`]);

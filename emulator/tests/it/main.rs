@@ -2,6 +2,7 @@
 
 mod common;
 mod faults;
+mod history;
 mod http_mode;
 mod socket_mode;
 mod web_api;
