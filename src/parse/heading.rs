@@ -67,6 +67,8 @@ const NAMES: &[(&str, SectionKind)] = &[
 /// Recognises `text` (already without its bullet) as a heading.
 pub fn recognize(text: &str) -> Option<Heading<'_>> {
     let (after_emoji, emoji) = skip_emoji(text);
+    // Where the opening emphasis starts in `text`, past any emoji.
+    let emphasis_at = text.len() - after_emoji.len();
     let mut rest = after_emoji;
     // Opening emphasis: `*Blocked*`, `_Next:_`, `**Done**`.
     let open = rest.len() - rest.trim_start_matches(['*', '_']).len();
@@ -103,7 +105,7 @@ pub fn recognize(text: &str) -> Option<Heading<'_>> {
     let rest = Some(rest.trim()).filter(|r| !r.is_empty());
     // Emphasis around the name must be balanced with something after it, or we took a
     // bullet-like `*` of a sentence for bold.
-    if open > 0 && !written[open..].contains(['*', '_']) {
+    if open > 0 && !written[emphasis_at + open..].contains(['*', '_']) {
         return None;
     }
     Some(Heading {
@@ -201,6 +203,10 @@ mod tests {
         None
     )]
     #[case("Questions?", Questions, "Questions?", None)]
+    // Emoji before emphasis (found by fuzzing: these used to panic slicing inside the emoji).
+    #[case("🚢 *Shipped*", Shipped, "🚢 *Shipped*", None)]
+    #[case("✅*Done*: all of it", Shipped, "✅*Done*:", Some("all of it"))]
+    #[case(":no_entry: **Blockers**", Blocked, ":no_entry: **Blockers**", None)]
     fn recognizes(
         #[case] text: &str,
         #[case] kind: SectionKind,
@@ -221,6 +227,8 @@ mod tests {
     #[case("Next steps are unclear")]
     #[case("Reviews")]
     #[case("*Blocked on review")]
+    #[case("🚢 *Shipped")]
+    #[case(":unknown: *Done")]
     #[case("10:30:00 meeting")]
     #[case("")]
     fn rejects(#[case] text: &str) {

@@ -48,6 +48,17 @@ fn planning_reply_with_shortcode_headings() {
     );
 }
 
+/// Found by fuzzing (tests/fuzz.rs): an emoji before a bold heading used to panic the parser,
+/// so the bot dropped the whole reply.
+#[test]
+fn emoji_before_bold_headings() {
+    check(
+        Format::Planning,
+        ":ship:*Yesterday*\n• shipped it\n✅ *Done*: docs\n:no_entry: **Blockers**\n• review\n",
+        "[shipped]\n  • shipped it\n  • docs\n[blocked]\n  • review\n! line 3: a second `🚢 Shipped` heading; its items were added to the first\n",
+    );
+}
+
 #[test]
 fn bold_and_plain_headings_in_any_order_are_sorted() {
     check(
