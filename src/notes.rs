@@ -100,7 +100,7 @@ pub fn read_as(text: &str, format: Format) -> Document {
     let mut diagnostics = Vec::new();
     let mut seen_dates: Vec<NaiveDate> = Vec::new();
     for raw in split_chunks(text) {
-        let Some(title_at) = raw.lines.iter().position(|l| title_date(l).is_some()) else {
+        let Some(title_at) = first_title(&raw.lines) else {
             push_other(&mut chunks, raw.first_line, &raw.lines);
             continue;
         };
@@ -167,7 +167,7 @@ fn split_chunks(text: &str) -> Vec<RawChunk<'_>> {
     let mut in_fence = false;
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
-        if t.starts_with("```") || t.starts_with("~~~") {
+        if is_fence(line) {
             in_fence = !in_fence;
         }
         if !in_fence && is_separator(t) {
@@ -197,6 +197,24 @@ fn split_chunks(text: &str) -> Vec<RawChunk<'_>> {
     }
     chunks.push(current);
     chunks
+}
+
+/// A line opening or closing a code fence.
+fn is_fence(line: &str) -> bool {
+    let t = line.trim();
+    t.starts_with("```") || t.starts_with("~~~")
+}
+
+/// The first dated title outside code fences, as [`split_chunks`] sees titles: a fence left
+/// open hides the rest of the chunk, as in Markdown.
+fn first_title(lines: &[&str]) -> Option<usize> {
+    let mut in_fence = false;
+    lines.iter().position(|line| {
+        if is_fence(line) {
+            in_fence = !in_fence;
+        }
+        !in_fence && title_date(line).is_some()
+    })
 }
 
 fn is_separator(t: &str) -> bool {

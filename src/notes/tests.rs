@@ -58,6 +58,32 @@ fn meetings_split_at_separators_and_at_titles() {
     assert_eq!(dates, ["2024-03-18", "2024-03-11", "2024-03-04"]);
 }
 
+/// Found by fuzzing (tests/fuzz.rs): a code fence left open used to stop the splitting but not
+/// the search for a title, so one meeting swallowed every later one as its text.
+#[test]
+fn a_fence_left_open_hides_the_titles_after_it() {
+    let text = "```\n# Team Orbit Planning 2024-03-11\n@maria\n---\n# Team Orbit Planning 2024-03-04\n@kenji\n";
+    let doc = read_as(text, Format::Planning);
+    assert_eq!(
+        doc.chunks,
+        [Chunk::Other {
+            line: 1,
+            text: text.trim_end().to_string(),
+        }]
+    );
+    // Closed, the fence hides only what is inside it.
+    let closed = format!("```\n# Not a title 2024-01-01\n```\n{}", &text[4..]);
+    let titles: Vec<usize> = read_as(&closed, Format::Planning)
+        .chunks
+        .iter()
+        .filter_map(|c| match c {
+            Chunk::Meeting(m) => Some(m.line),
+            Chunk::Other { .. } => None,
+        })
+        .collect();
+    assert_eq!(titles, [4, 7]);
+}
+
 #[test]
 fn duplicate_dates_are_kept_as_text_and_reported() {
     let text = "## Standup meeting - 2024-03-18\n### Updates since last time\n---\n## Standup again 2024-03-18\n### Updates since last time\n##### @li\n";
