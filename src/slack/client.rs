@@ -66,6 +66,9 @@ pub struct Policy {
     pub attempts: u32,
     pub first_backoff: Duration,
     pub max_backoff: Duration,
+    /// Pace calls by Slack's published limits before sending them (on for the bot). Off only
+    /// for tests that drive the app against an emulator faster than Slack would allow.
+    pub paced: bool,
 }
 
 impl Default for Policy {
@@ -75,6 +78,7 @@ impl Default for Policy {
             attempts: 5,
             first_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(30),
+            paced: true,
         }
     }
 }
@@ -95,8 +99,9 @@ impl std::fmt::Debug for Api {
     }
 }
 
-/// A connector for `api_url`, which may be plain `http://` (a local emulator) or `https://`.
-pub fn connector(api_url: &str) -> Result<Connector, Error> {
+/// A connector for `api_url`, which may be plain `http://` (a local emulator) or `https://`;
+/// `paced` as in [`Policy::paced`].
+pub fn connector(api_url: &str, paced: bool) -> Result<Connector, Error> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .map_err(|e| Error::Setup(format!("cannot load the system's CA certificates: {e}")))?
@@ -106,15 +111,18 @@ pub fn connector(api_url: &str) -> Result<Connector, Error> {
         .build();
     // slack-morphism's rate control paces calls by Slack's tiers (per team once the token
     // carries the team id, see `Api::with_team`); 429s it cannot avoid reach `Api::call`.
+    let connector = SlackClientHyperConnector::with_connector(https)
+        .with_slack_api_url(api_url.trim_end_matches('/'));
+    if !paced {
+        return Ok(connector);
+    }
     let rate_control = SlackApiRateControlConfig::new().with_max_retries(0);
-    Ok(SlackClientHyperConnector::with_connector(https)
-        .with_slack_api_url(api_url.trim_end_matches('/'))
-        .with_rate_control(rate_control))
+    Ok(connector.with_rate_control(rate_control))
 }
 
 impl Api {
     pub fn new(api_url: &str, bot_token: &Secret, policy: Policy) -> Result<Api, Error> {
-        let client = Arc::new(SlackClient::new(connector(api_url)?));
+        let client = Arc::new(SlackClient::new(connector(api_url, policy.paced)?));
         let token = SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_string()));
         Ok(Api {
             client,
