@@ -85,35 +85,54 @@ pub(crate) async fn api(
     let parsed = params::parse(&uri, &headers, &body);
     let token = params::bearer(&headers).or(parsed.token_param);
     tracing::debug!(method = %method, "web api call");
+    // Without a fault the call is answered in the same step that records it, so a test that
+    // sees the call (`wait_for_call`) also sees what it did.
     let fault = shared.update(|s| {
         s.calls.push(Call {
             method: method.clone(),
             params: parsed.params.clone(),
             at: Instant::now(),
         });
-        s.faults.pop(&method)
+        match s.faults.pop(&method) {
+            None => Ok(dispatch(
+                &shared,
+                s,
+                &method,
+                &parsed.params,
+                token.as_deref(),
+            )),
+            Some(fault) => Err(fault),
+        }
     });
+    let fault = match fault {
+        Ok(reply) => return answer(&shared, &method, reply),
+        Err(fault) => fault,
+    };
     match fault {
-        None => {}
-        Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
-        Some(Fault::Hang) => std::future::pending::<()>().await,
-        Some(Fault::RateLimited { retry_after_secs }) => {
+        Fault::Delay(delay) => tokio::time::sleep(delay).await,
+        Fault::Hang => std::future::pending::<()>().await,
+        Fault::RateLimited { retry_after_secs } => {
             shared.update(|s| *s.rate_limited.entry(method).or_default() += 1);
             return rate_limited(retry_after_secs);
         }
-        Some(Fault::Status(code)) => {
+        Fault::Status(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let text = status.canonical_reason().unwrap_or("error");
             return (status, text).into_response();
         }
-        Some(Fault::SlackError(code)) => return Reply::Error(code).into_response(),
-        Some(Fault::Malformed) => {
+        Fault::SlackError(code) => return Reply::Error(code).into_response(),
+        Fault::Malformed => {
             return json_response(StatusCode::OK, r#"{"ok":true,"channel":"#.into());
         }
     }
     let reply = shared.update(|s| dispatch(&shared, s, &method, &parsed.params, token.as_deref()));
+    answer(&shared, &method, reply)
+}
+
+/// The response to a dispatched call, counting a rate limit.
+fn answer(shared: &Shared, method: &str, reply: Reply) -> Response {
     if matches!(reply, Reply::RateLimited(_)) {
-        shared.update(|s| *s.rate_limited.entry(method).or_default() += 1);
+        shared.update(|s| *s.rate_limited.entry(method.to_string()).or_default() += 1);
     }
     reply.into_response()
 }

@@ -400,3 +400,41 @@ async fn waiting_sees_calls_and_messages_as_they_happen() {
     assert_eq!(call.params["channel"], "C0STANDUP");
     assert!(second.ts > emu.messages("C0STANDUP")[0].ts);
 }
+
+/// A call a test has seen has taken effect: a check right after `wait_for_call` never races
+/// the emulator's answer (it once did, and made a bot test flaky).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_seen_has_already_taken_effect() {
+    let emu = Emulator::start(workspace()).await;
+    let poster = {
+        let emu = emu.clone();
+        tokio::spawn(async move {
+            let client = client(&emu);
+            let token = bot_token(&emu);
+            let session = client.open_session(&token);
+            for n in 0..100 {
+                let request = SlackApiChatPostMessageRequest::new(
+                    "C0STANDUP".into(),
+                    SlackMessageContent::new().with_text(n.to_string()),
+                );
+                session.chat_post_message(&request).await.unwrap();
+            }
+        })
+    };
+    for n in 0..100 {
+        let text = n.to_string();
+        emu.wait_for_call(
+            "chat.postMessage",
+            |c| c.param("text") == Some(text.clone()),
+            WAIT,
+        )
+        .await;
+        assert!(
+            emu.messages("C0STANDUP")
+                .iter()
+                .any(|m| m.text.as_deref() == Some(text.as_str())),
+            "post {n} was seen before it was stored"
+        );
+    }
+    poster.await.unwrap();
+}
