@@ -61,7 +61,8 @@ impl App {
                 let blocker = self
                     .store()
                     .raise_blocker(cycle.id, user, rest, self.now())?;
-                self.flag(team, &blocker).await?;
+                tracing::info!(team = %team.id, blocker = blocker.id, "blocker raised");
+                self.sync_flags(team).await?;
                 Ok(Reply::new(format!(
                     "Flagged to your team: {}",
                     escape(rest)
@@ -82,11 +83,10 @@ impl App {
                             .store()
                             .resolve_blocker(b.id, user.as_str(), self.now())?
                         {
-                            self.unflag(team, &b, &format!("resolved by <@{user}>"))
-                                .await?;
                             resolved.push(escape(&b.text));
                         }
                     }
+                    self.sync_flags(team).await?;
                 }
                 Ok(Reply::new(if resolved.is_empty() {
                     "You have no open blockers.".to_string()

@@ -59,6 +59,38 @@ pub struct UserInfo {
     pub name: Option<String>,
 }
 
+/// The metadata `event_type` of messages the bot sends once; the payload's `key` names the send.
+pub const METADATA_TYPE: &str = "standup_bot_send";
+
+/// History pages read when looking for a message (200 messages each).
+const MAX_PAGES: usize = 5;
+
+/// A message to post.
+#[derive(Debug, Clone)]
+pub struct Outgoing<'a> {
+    /// A channel id, or a user id for the DM with the bot.
+    pub channel: &'a ChannelId,
+    pub text: &'a str,
+    pub blocks: Option<serde_json::Value>,
+    pub thread_ts: Option<&'a str>,
+    /// The send's key, carried in the message metadata.
+    pub key: Option<&'a str>,
+}
+
+/// Where a message landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub channel: ChannelId,
+    pub ts: String,
+}
+
+/// A file Slack has named but not yet shared.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub file_id: String,
+    url: SlackFileUploadUrl,
+}
+
 /// Timing of calls and retries.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -126,6 +158,28 @@ impl Api {
     /// The underlying slack-morphism client (for the Socket Mode listener).
     pub fn client(&self) -> Arc<SlackClient<Connector>> {
         self.client.clone()
+    }
+
+    /// The same client with another token (the app-level token for Socket Mode).
+    pub fn with_token(&self, token: &Secret) -> Api {
+        Api {
+            token: SlackApiToken::new(SlackApiTokenValue::new(token.expose().to_string())),
+            ..self.clone()
+        }
+    }
+
+    /// A fresh Socket Mode websocket URL (`apps.connections.open`, with the app token).
+    pub async fn open_connection(&self) -> Result<String, Error> {
+        let r = self
+            .call("apps.connections.open", |c, t| {
+                Box::pin(async move {
+                    c.open_session(&t)
+                        .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
+                        .await
+                })
+            })
+            .await?;
+        Ok(r.url.0.to_string())
     }
 
     /// Tags the token with the workspace, so slack-morphism's per-team tier limits apply.
@@ -247,13 +301,37 @@ impl Api {
         blocks: Option<serde_json::Value>,
         thread_ts: Option<&str>,
     ) -> Result<String, Error> {
-        let mut content = SlackMessageContent::new().with_text(text.to_string());
-        if let Some(blocks) = blocks {
-            content = content.with_blocks(parse_blocks(blocks)?);
+        Ok(self
+            .send(&Outgoing {
+                channel,
+                text,
+                blocks,
+                thread_ts,
+                key: None,
+            })
+            .await?
+            .ts)
+    }
+
+    /// Posts a message; `channel` may be a user id (Slack posts to the DM with the bot), and the
+    /// answer says which channel it went to. A `key` travels in the message's metadata, so
+    /// [`Api::find_keyed`] can find it later.
+    pub async fn send(&self, out: &Outgoing<'_>) -> Result<Posted, Error> {
+        let mut content = SlackMessageContent::new().with_text(out.text.to_string());
+        if let Some(blocks) = &out.blocks {
+            content = content.with_blocks(parse_blocks(blocks.clone())?);
         }
-        let mut req =
-            SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.0.clone()), content);
-        if let Some(ts) = thread_ts {
+        if let Some(key) = out.key {
+            content = content.with_metadata(SlackMessageMetadata {
+                event_type: METADATA_TYPE.to_string(),
+                event_payload: Some([("key".to_string(), key.to_string())].into()),
+            });
+        }
+        let mut req = SlackApiChatPostMessageRequest::new(
+            SlackChannelId::new(out.channel.0.clone()),
+            content,
+        );
+        if let Some(ts) = out.thread_ts {
             req = req.with_thread_ts(SlackTs::new(ts.to_string()));
         }
         let r = self
@@ -262,7 +340,101 @@ impl Api {
                 Box::pin(async move { c.open_session(&t).chat_post_message(&r).await })
             })
             .await?;
-        Ok(r.ts.to_string())
+        Ok(Posted {
+            channel: ChannelId(r.channel.to_string()),
+            ts: r.ts.to_string(),
+        })
+    }
+
+    /// The ts of a message the bot posted with `key` in `channel` since `oldest`, if Slack has
+    /// it (`conversations.history`, newest first, a few pages at most).
+    pub async fn find_keyed(
+        &self,
+        channel: &ChannelId,
+        oldest: chrono::DateTime<chrono::Utc>,
+        key: &str,
+    ) -> Result<Option<String>, Error> {
+        let mut cursor: Option<SlackCursorId> = None;
+        for _ in 0..MAX_PAGES {
+            let mut req = SlackApiConversationsHistoryRequest::new()
+                .with_channel(SlackChannelId::new(channel.0.clone()))
+                .with_oldest(SlackTs::new(format!("{}.000000", oldest.timestamp())))
+                .with_include_all_metadata(true)
+                .with_limit(200);
+            if let Some(c) = cursor.take() {
+                req = req.with_cursor(c);
+            }
+            let r = self
+                .call("conversations.history", move |c, t| {
+                    let r = req.clone();
+                    Box::pin(async move { c.open_session(&t).conversations_history(&r).await })
+                })
+                .await?;
+            let found = r.messages.iter().find(|m| {
+                m.content.metadata.as_ref().is_some_and(|meta| {
+                    meta.event_type == METADATA_TYPE
+                        && meta
+                            .event_payload
+                            .as_ref()
+                            .and_then(|p| p.get("key"))
+                            .is_some_and(|k| k == key)
+                })
+            });
+            if let Some(m) = found {
+                return Ok(Some(m.origin.ts.to_string()));
+            }
+            cursor = r
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty());
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// The ts of the message in a thread that shares `file_id`, if Slack has one.
+    pub async fn find_file_share(
+        &self,
+        channel: &ChannelId,
+        thread_ts: &str,
+        file_id: &str,
+    ) -> Result<Option<String>, Error> {
+        let mut cursor: Option<SlackCursorId> = None;
+        for _ in 0..MAX_PAGES {
+            let mut req = SlackApiConversationsRepliesRequest::new(
+                SlackChannelId::new(channel.0.clone()),
+                SlackTs::new(thread_ts.to_string()),
+            )
+            .with_limit(200);
+            if let Some(c) = cursor.take() {
+                req = req.with_cursor(c);
+            }
+            let r = self
+                .call("conversations.replies", move |c, t| {
+                    let r = req.clone();
+                    Box::pin(async move { c.open_session(&t).conversations_replies(&r).await })
+                })
+                .await?;
+            let found = r.messages.iter().find(|m| {
+                m.content
+                    .files
+                    .as_ref()
+                    .is_some_and(|files| files.iter().any(|f| f.id.0 == file_id))
+            });
+            if let Some(m) = found {
+                return Ok(Some(m.origin.ts.to_string()));
+            }
+            cursor = r
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty());
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(None)
     }
 
     /// Replaces a message's text and blocks.
@@ -330,34 +502,43 @@ impl Api {
         Ok(())
     }
 
-    /// Uploads a file into a channel (and thread); returns the file id.
-    pub async fn upload(
-        &self,
-        channel: &ChannelId,
-        thread_ts: Option<&str>,
-        filename: &str,
-        title: &str,
-        bytes: &[u8],
-    ) -> Result<String, Error> {
-        let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), bytes.len());
+    /// Step one of an upload: Slack names the file and where to send its bytes.
+    pub async fn start_upload(&self, filename: &str, length: usize) -> Result<Upload, Error> {
+        let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), length);
         let target = self
             .call("files.getUploadURLExternal", move |c, t| {
                 let r = req.clone();
                 Box::pin(async move { c.open_session(&t).get_upload_url_external(&r).await })
             })
             .await?;
-        let upload = SlackApiFilesUploadViaUrlRequest::new(
-            target.upload_url.clone(),
+        Ok(Upload {
+            file_id: target.file_id.to_string(),
+            url: target.upload_url,
+        })
+    }
+
+    /// Step two: sends the bytes and shares the file into a channel (and thread).
+    pub async fn finish_upload(
+        &self,
+        upload: &Upload,
+        bytes: &[u8],
+        channel: &ChannelId,
+        thread_ts: Option<&str>,
+        title: &str,
+    ) -> Result<(), Error> {
+        let send = SlackApiFilesUploadViaUrlRequest::new(
+            upload.url.clone(),
             bytes.to_vec(),
             "text/markdown".to_string(),
         );
         self.call("files.upload", move |c, t| {
-            let r = upload.clone();
+            let r = send.clone();
             Box::pin(async move { c.open_session(&t).files_upload_via_url(&r).await })
         })
         .await?;
         let mut complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![
-            SlackApiFilesComplete::new(target.file_id.clone()).with_title(title.to_string()),
+            SlackApiFilesComplete::new(SlackFileId::new(upload.file_id.clone()))
+                .with_title(title.to_string()),
         ])
         .with_channel_id(SlackChannelId::new(channel.0.clone()));
         if let Some(ts) = thread_ts {
@@ -368,7 +549,7 @@ impl Api {
             Box::pin(async move { c.open_session(&t).files_complete_upload_external(&r).await })
         })
         .await?;
-        Ok(target.file_id.to_string())
+        Ok(())
     }
 }
 

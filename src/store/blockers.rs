@@ -24,10 +24,18 @@ pub(super) fn open_blockers_where(
     filter: &str,
     params: impl Params,
 ) -> Result<Vec<OpenBlocker>> {
+    blockers_where(conn, &format!("b.resolved_at IS NULL AND {filter}"), params)
+}
+
+fn blockers_where(
+    conn: &rusqlite::Connection,
+    filter: &str,
+    params: impl Params,
+) -> Result<Vec<OpenBlocker>> {
     let sql = format!(
         "SELECT b.id, c.team_id, c.id, c.date, m.handle, m.slack_user, b.text, b.opened_at
          FROM blockers b JOIN members m ON m.id = b.member_id JOIN cycles c ON c.id = b.cycle_id
-         WHERE b.resolved_at IS NULL AND {filter} ORDER BY b.opened_at, b.id"
+         WHERE {filter} ORDER BY b.opened_at, b.id"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt
@@ -65,6 +73,39 @@ impl Store {
     /// Open blockers of a team, oldest first.
     pub fn open_blockers(&self, team: &TeamId) -> Result<Vec<OpenBlocker>> {
         open_blockers_where(&self.conn, "c.team_id = ?1", params![team.as_str()])
+    }
+
+    /// Blockers whose message in the channel lags behind them: open ones not flagged yet, and
+    /// resolved ones whose flag still shows them open (with who resolved them). A crash
+    /// between a change and its message leaves one of these; the next sync catches up.
+    pub fn unsynced_blockers(
+        &self,
+        team: &TeamId,
+    ) -> Result<(Vec<OpenBlocker>, Vec<(OpenBlocker, String)>)> {
+        let flagged = "EXISTS (SELECT 1 FROM posts p WHERE p.cycle_id = b.cycle_id AND p.kind = 'blocker:' || b.id)";
+        let unflagged = open_blockers_where(
+            &self.conn,
+            &format!("c.team_id = ?1 AND NOT {flagged}"),
+            params![team.as_str()],
+        )?;
+        let stale = blockers_where(
+            &self.conn,
+            &format!(
+                "c.team_id = ?1 AND b.resolved_at IS NOT NULL AND {flagged} AND NOT EXISTS
+                 (SELECT 1 FROM posts p WHERE p.cycle_id = b.cycle_id AND p.kind = 'resolved:' || b.id)"
+            ),
+            params![team.as_str()],
+        )?;
+        let mut resolved = Vec::new();
+        for b in stale {
+            let by: Option<String> = self.conn.query_row(
+                "SELECT resolved_by FROM blockers WHERE id = ?1",
+                params![b.id],
+                |r| r.get(0),
+            )?;
+            resolved.push((b, by.unwrap_or_default()));
+        }
+        Ok((unflagged, resolved))
     }
 
     /// Records a blocker a member raised directly (`/standup blocked <text>`).

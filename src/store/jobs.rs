@@ -1,4 +1,4 @@
-//! Scheduled jobs, seen events and absences: the state that makes the service restart-safe.
+//! Scheduled jobs and absences: the state that makes the service restart-safe.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -19,6 +19,17 @@ pub struct JobKey {
 }
 
 impl JobKey {
+    /// The key of the message a prompt or reminder job sends (see `app::once`).
+    pub fn send_key(&self) -> String {
+        format!(
+            "{}:{}:{}:{}",
+            self.kind,
+            self.team,
+            self.member_column(),
+            ts(self.fire_at)
+        )
+    }
+
     /// The member column: the user id, or empty for a team-wide job.
     fn member_column(&self) -> &str {
         self.member.as_ref().map_or("", UserId::as_str)
@@ -128,15 +139,6 @@ impl Store {
             )
             .optional()?;
         Ok(matches!(state.as_deref(), Some("done" | "skipped")))
-    }
-
-    /// Records an event id; false when it was seen before (a redelivery).
-    pub fn first_sighting(&mut self, event_id: &str, now: DateTime<Utc>) -> Result<bool> {
-        let n = self.conn.execute(
-            "INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?1, ?2)",
-            params![event_id, ts(now)],
-        )?;
-        Ok(n == 1)
     }
 
     /// Marks a member away from `from` to `to` (inclusive): `skip` for one cycle, `ooo` for leave.

@@ -7,10 +7,12 @@
 mod blockers;
 mod cycles;
 mod import;
+mod inbox;
 mod jobs;
 mod posts;
 mod replies;
 mod schema;
+mod sends;
 mod teams;
 
 use std::path::{Path, PathBuf};
@@ -22,9 +24,11 @@ use rusqlite::{Connection, OpenFlags};
 pub use blockers::OpenBlocker;
 pub use cycles::{CycleInfo, default_blocks};
 pub use import::ImportReport;
+pub use inbox::MAX_EVENT_ATTEMPTS;
 pub use jobs::{JobEnd, JobKey, JobStart};
 pub use posts::Post;
 pub use replies::{NewReply, ReplyOutcome};
+pub use sends::SendStart;
 pub use teams::{MemberRecord, TeamRecord};
 
 /// What can go wrong with the database, each with what to do about it.
