@@ -118,6 +118,15 @@ impl Store {
     ) -> Result<OpenBlocker> {
         let tx = self.conn.transaction()?;
         let member = require_member(&tx, cycle.0, user)?;
+        // The same blocker raised twice (a repeated command) is one blocker.
+        let same = open_blockers_where(
+            &tx,
+            "b.member_id = ?1 AND b.cycle_id = ?2 AND b.text = ?3",
+            params![member, cycle.0, text],
+        )?;
+        if let Some(existing) = same.into_iter().next() {
+            return Ok(existing);
+        }
         tx.execute(
             "INSERT INTO blockers (cycle_id, member_id, text, source, opened_at) VALUES (?1, ?2, ?3, 'command', ?4)",
             params![cycle.0, member, text, ts(at)],

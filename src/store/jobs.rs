@@ -152,8 +152,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let member = self.member_id(team, user)?;
+        // A repeated click or command adds nothing.
         self.conn.execute(
-            "INSERT INTO absences (member_id, from_date, to_date, kind, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO absences (member_id, from_date, to_date, kind, created_at)
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM absences
+                 WHERE member_id = ?1 AND from_date = ?2 AND to_date = ?3 AND kind = ?4)",
             params![member, from.to_string(), to.to_string(), kind, ts(now)],
         )?;
         Ok(())
