@@ -383,7 +383,8 @@ impl App {
         let Sent::At(channel, ts) = self.send_once(&key, out).await? else {
             return Ok(());
         };
-        self.attach_notes(team, cycle, channel, ts, &document).await?;
+        self.attach_notes(team, cycle, channel, ts, &document)
+            .await?;
         tracing::info!(team = %team.id, cycle = %cycle.date, "notes posted");
         Ok(())
     }

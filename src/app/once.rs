@@ -71,11 +71,14 @@ impl App {
                 ..
             } => {
                 // A DM sent to a user id landed in a D… channel: history is read there.
-                let channel = if channel.as_str().starts_with('U') || channel.as_str().starts_with('W') {
-                    self.api.open_dm(&crate::domain::UserId(channel.0.clone())).await?
-                } else {
-                    channel
-                };
+                let channel =
+                    if channel.as_str().starts_with('U') || channel.as_str().starts_with('W') {
+                        self.api
+                            .open_dm(&crate::domain::UserId(channel.0.clone()))
+                            .await?
+                    } else {
+                        channel
+                    };
                 let since = started_at - chrono::Duration::seconds(5);
                 if let Some(ts) = self.api.find_keyed(&channel, since, key).await? {
                     tracing::info!(key, "a send cut short had reached Slack; not repeating it");
@@ -84,7 +87,13 @@ impl App {
                 }
             }
         }
-        let posted = self.api.send(&Outgoing { key: Some(key), ..out }).await?;
+        let posted = self
+            .api
+            .send(&Outgoing {
+                key: Some(key),
+                ..out
+            })
+            .await?;
         self.store()
             .finish_send(key, &posted.channel, &posted.ts, self.now())?;
         Ok(Sent::At(posted.channel, posted.ts))
@@ -113,7 +122,10 @@ impl App {
                 if let Some(file) = detail
                     && let Some(ts) = self.api.find_file_share(channel, thread_ts, &file).await?
                 {
-                    tracing::info!(key, "an upload cut short had reached Slack; not repeating it");
+                    tracing::info!(
+                        key,
+                        "an upload cut short had reached Slack; not repeating it"
+                    );
                     self.store().finish_send(key, channel, &ts, self.now())?;
                     return Ok(Some(file));
                 }

@@ -46,7 +46,11 @@ impl Handler {
                 }
                 Err(e) => {
                     tracing::error!(event_id = %id, error = %e, "a stored event cannot be read; left as it is");
-                    let _ = self.app.store().event_done(&id, Some("unreadable payload"), self.app.now());
+                    let _ = self.app.store().event_done(
+                        &id,
+                        Some("unreadable payload"),
+                        self.app.now(),
+                    );
                 }
             }
         }

@@ -131,12 +131,22 @@ pub async fn serve_with(
                 Duration::ZERO
             }
             End::Failed(why) => {
-                tracing::warn!(why, wait_ms = backoff.as_millis() as u64, "Socket Mode connection lost; reconnecting");
+                tracing::warn!(
+                    why,
+                    wait_ms = backoff.as_millis() as u64,
+                    "Socket Mode connection lost; reconnecting"
+                );
                 jitter(backoff)
             }
             End::Refused(reason) => {
-                let wait = timing.max_backoff.min(backoff.max(timing.first_backoff * 8));
-                tracing::error!(reason, wait_s = wait.as_secs(), "Slack refused the Socket Mode connection; check that Socket Mode is on and no other copy of the bot runs with this app token");
+                let wait = timing
+                    .max_backoff
+                    .min(backoff.max(timing.first_backoff * 8));
+                tracing::error!(
+                    reason,
+                    wait_s = wait.as_secs(),
+                    "Slack refused the Socket Mode connection; check that Socket Mode is on and no other copy of the bot runs with this app token"
+                );
                 wait
             }
         };
@@ -283,7 +293,11 @@ fn on_frame(
     // A command or click redelivered while (or after) the first copy was handled gets a bare
     // ack: doing it twice would answer twice. Events are deduplicated by the store instead.
     if kind != "events_api" && !seen.first(&envelope_id) {
-        tracing::debug!(kind, attempt, "Socket Mode: envelope seen before; acked only");
+        tracing::debug!(
+            kind,
+            attempt,
+            "Socket Mode: envelope seen before; acked only"
+        );
         ack(None);
         return None;
     }
@@ -294,7 +308,10 @@ fn on_frame(
         "slash_commands" => serde_json::from_value(payload).map(Envelope::Command),
         "interactive" => serde_json::from_value(payload).map(Envelope::Interaction),
         _ => {
-            tracing::debug!(kind, "Socket Mode: an envelope type this version does not use; acked");
+            tracing::debug!(
+                kind,
+                "Socket Mode: an envelope type this version does not use; acked"
+            );
             ack(None);
             return None;
         }
@@ -373,10 +390,18 @@ mod tests {
 
     #[test]
     fn disconnect_reasons_map_to_how_the_bot_reconnects() {
-        let end = |reason: &str| disconnect_end(&serde_json::json!({"type": "disconnect", "reason": reason}));
-        assert_eq!(end("refresh_requested"), End::Refresh("refresh_requested".into()));
+        let end = |reason: &str| {
+            disconnect_end(&serde_json::json!({"type": "disconnect", "reason": reason}))
+        };
+        assert_eq!(
+            end("refresh_requested"),
+            End::Refresh("refresh_requested".into())
+        );
         assert_eq!(end("warning"), End::Refresh("warning".into()));
-        assert_eq!(end("too_many_websockets"), End::Refused("too_many_websockets".into()));
+        assert_eq!(
+            end("too_many_websockets"),
+            End::Refused("too_many_websockets".into())
+        );
         assert_eq!(end("link_disabled"), End::Refused("link_disabled".into()));
     }
 

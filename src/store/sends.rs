@@ -35,7 +35,13 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<SendStart> {
         let tx = self.conn.transaction()?;
-        let found: Option<(String, Option<String>, String, Option<String>, Option<String>)> = tx
+        let found: Option<(
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+        )> = tx
             .query_row(
                 "SELECT channel, thread_ts, started_at, detail, ts FROM sends WHERE key = ?1",
                 params![key],
