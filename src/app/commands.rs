@@ -172,28 +172,29 @@ impl App {
                 )));
             }
             Some(Some(t)) => t,
-            None => match self.config.teams.iter().find(allowed) {
+            None => match self
+                .config
+                .teams
+                .iter()
+                .find(allowed)
+                .or_else(|| self.teams_of(user).into_iter().next())
+            {
                 Some(t) => t,
-                None if self.teams_of(user).is_empty() => {
-                    return Ok(Reply::new(super::messages::NOT_A_MEMBER));
-                }
-                None => {
-                    return Ok(Reply::new(format!(
-                        "Only your team's admins can {verb} its notes."
-                    )));
-                }
+                None => return Ok(Reply::new(super::messages::NOT_A_MEMBER)),
             },
         };
         if !allowed(&team) {
             tracing::info!(team = %team.id, verb, "refused: not allowed");
-            return Ok(Reply::new(if team.admins.is_empty() {
-                format!(
-                    "Only members of *{}* can {verb} its notes.",
-                    escape(&team.name)
-                )
-            } else {
+            return Ok(Reply::new(if !team.admins.is_empty() {
                 format!(
                     "Only the admins of *{}* can {verb} its notes.",
+                    escape(&team.name)
+                )
+            } else if self.teams_of(user).is_empty() {
+                super::messages::NOT_A_MEMBER.to_string()
+            } else {
+                format!(
+                    "Only members of *{}* can {verb} its notes.",
                     escape(&team.name)
                 )
             }));

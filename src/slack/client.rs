@@ -437,6 +437,26 @@ impl Api {
         Ok(None)
     }
 
+    /// Posts a message only `user` sees, in a channel.
+    pub async fn post_ephemeral(
+        &self,
+        channel: &ChannelId,
+        user: &UserId,
+        text: &str,
+    ) -> Result<(), Error> {
+        let req = SlackApiChatPostEphemeralRequest::new(
+            SlackChannelId::new(channel.0.clone()),
+            SlackUserId::new(user.0.clone()),
+            SlackMessageContent::new().with_text(text.to_string()),
+        );
+        self.call("chat.postEphemeral", move |c, t| {
+            let r = req.clone();
+            Box::pin(async move { c.open_session(&t).chat_post_ephemeral(&r).await })
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Replaces a message's text and blocks.
     pub async fn update(
         &self,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use slack_morphism::prelude::*;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{Inbound, NotStored};
@@ -22,6 +23,8 @@ pub struct Handler {
     app: Arc<App>,
     /// Work started for Slack payloads, so shutdown can wait for it.
     tasks: TaskTracker,
+    /// Cancelled at shutdown: retries stop waiting (their events stay pending in the store).
+    stopping: CancellationToken,
 }
 
 impl Handler {
@@ -40,8 +43,9 @@ impl Handler {
             match serde_json::from_str::<SlackPushEventCallback>(&payload) {
                 Ok(event) => {
                     let app = self.app.clone();
+                    let stopping = self.stopping.clone();
                     self.tasks
-                        .spawn(async move { handle_stored(&app, &id, event).await });
+                        .spawn(async move { handle_stored(&app, &id, event, &stopping).await });
                     resumed += 1;
                 }
                 Err(e) => {
@@ -64,12 +68,14 @@ impl Handler {
         Handler {
             app,
             tasks: TaskTracker::new(),
+            stopping: CancellationToken::new(),
         }
     }
 
     /// Stops taking new work and waits (up to `limit`) for the work in flight.
     pub async fn drain(&self, limit: Duration) {
         self.tasks.close();
+        self.stopping.cancel();
         if tokio::time::timeout(limit, self.tasks.wait())
             .await
             .is_err()
@@ -93,6 +99,7 @@ impl Inbound for Handler {
     fn event(&self, event: SlackPushEventCallback) -> BoxFuture<'static, Result<(), NotStored>> {
         let app = self.app.clone();
         let tasks = self.tasks.clone();
+        let stopping = self.stopping.clone();
         Box::pin(async move {
             let id = event.event_id.to_string();
             let payload = serde_json::to_string(&event).map_err(|_| NotStored)?;
@@ -104,7 +111,7 @@ impl Inbound for Handler {
                     NotStored
                 })?;
             if fresh {
-                tasks.spawn(async move { handle_stored(&app, &id, event).await });
+                tasks.spawn(async move { handle_stored(&app, &id, event, &stopping).await });
             } else {
                 tracing::debug!(event_id = %id, "redelivered event ignored");
             }
@@ -169,7 +176,12 @@ const EVENT_RETRY: Duration = Duration::from_secs(2);
 
 /// Handles a stored event, retrying a failure a few times, and marks it handled. An event whose
 /// handling keeps failing stays pending and is tried again at the next start.
-async fn handle_stored(app: &App, id: &str, event: SlackPushEventCallback) {
+async fn handle_stored(
+    app: &App,
+    id: &str,
+    event: SlackPushEventCallback,
+    stopping: &CancellationToken,
+) {
     let mut wait = EVENT_RETRY;
     for attempt in 1..=EVENT_ATTEMPTS {
         if let Err(e) = app.store().event_attempt(id) {
@@ -198,7 +210,13 @@ async fn handle_stored(app: &App, id: &str, event: SlackPushEventCallback) {
             return;
         }
         tracing::warn!(event_id = %id, attempt, error = %e, "handling an event failed; retrying");
-        tokio::time::sleep(wait).await;
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = stopping.cancelled() => {
+                tracing::info!(event_id = %id, "shutting down: the event stays pending for the next start");
+                return;
+            }
+        }
         wait *= 2;
     }
 }
@@ -293,7 +311,13 @@ async fn handle_action(app: &App, payload: &Value) {
     .await;
     match (result, channel) {
         (Ok(Some(text)), Some(channel)) => {
-            if let Err(e) = app.api.post(&channel, &text, None, None).await {
+            // In a DM the answer is a message; in a team channel only the clicker sees it.
+            let sent = if channel.as_str().starts_with('D') {
+                app.api.post(&channel, &text, None, None).await.map(drop)
+            } else {
+                app.api.post_ephemeral(&channel, &user, &text).await
+            };
+            if let Err(e) = sent {
                 tracing::error!(error = %e, "could not answer a button click");
             }
         }

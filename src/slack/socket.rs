@@ -304,9 +304,11 @@ fn on_frame(
     let payload = raw.get("payload").cloned().unwrap_or(Value::Null);
     let accepts = raw["accepts_response_payload"].as_bool().unwrap_or(false);
     let envelope = match kind {
-        "events_api" => serde_json::from_value(payload).map(Envelope::Event),
-        "slash_commands" => serde_json::from_value(payload).map(Envelope::Command),
-        "interactive" => serde_json::from_value(payload).map(Envelope::Interaction),
+        "events_api" => serde_json::from_value(payload).map(|e| Envelope::Event(Box::new(e))),
+        "slash_commands" => serde_json::from_value(payload).map(|c| Envelope::Command(Box::new(c))),
+        "interactive" => {
+            serde_json::from_value(payload).map(|i| Envelope::Interaction(Box::new(i)))
+        }
         _ => {
             tracing::debug!(
                 kind,
@@ -336,17 +338,17 @@ fn on_frame(
             let _ = tx.send(Message::Text(frame.to_string().into()));
         };
         match envelope {
-            Envelope::Event(e) => match inbound.event(e).await {
+            Envelope::Event(e) => match inbound.event(*e).await {
                 Ok(()) => reply(None),
                 // No ack: Slack delivers it again, by then storage may work.
                 Err(_) => tracing::warn!("Socket Mode: event not stored, not acked"),
             },
             Envelope::Command(c) => {
-                let answer = inbound.command(c).await;
+                let answer = inbound.command(*c).await;
                 reply(serde_json::to_value(answer).ok());
             }
             Envelope::Interaction(i) => {
-                let answer = inbound.interaction(i).await;
+                let answer = inbound.interaction(*i).await;
                 reply(answer.filter(|_| accepts));
             }
         }
@@ -356,9 +358,9 @@ fn on_frame(
 
 /// What an envelope carries, in slack-morphism's types.
 enum Envelope {
-    Event(SlackPushEventCallback),
-    Command(SlackCommandEvent),
-    Interaction(SlackInteractionEvent),
+    Event(Box<SlackPushEventCallback>),
+    Command(Box<SlackCommandEvent>),
+    Interaction(Box<SlackInteractionEvent>),
 }
 
 /// Envelope ids handled lately (ten minutes: Slack's redeliveries come within a few).

@@ -19,6 +19,10 @@ pub struct OpenBlocker {
     pub opened_at: DateTime<Utc>,
 }
 
+/// Open blockers not flagged yet, and resolved blockers (with who resolved them) whose flag
+/// still shows them open.
+pub type UnsyncedBlockers = (Vec<OpenBlocker>, Vec<(OpenBlocker, String)>);
+
 pub(super) fn open_blockers_where(
     conn: &rusqlite::Connection,
     filter: &str,
@@ -78,10 +82,7 @@ impl Store {
     /// Blockers whose message in the channel lags behind them: open ones not flagged yet, and
     /// resolved ones whose flag still shows them open (with who resolved them). A crash
     /// between a change and its message leaves one of these; the next sync catches up.
-    pub fn unsynced_blockers(
-        &self,
-        team: &TeamId,
-    ) -> Result<(Vec<OpenBlocker>, Vec<(OpenBlocker, String)>)> {
+    pub fn unsynced_blockers(&self, team: &TeamId) -> Result<UnsyncedBlockers> {
         let flagged = "EXISTS (SELECT 1 FROM posts p WHERE p.cycle_id = b.cycle_id AND p.kind = 'blocker:' || b.id)";
         let unflagged = open_blockers_where(
             &self.conn,

@@ -6,8 +6,10 @@ use rusqlite::params;
 
 use super::{Result, Store, ts};
 
-/// Attempts after which a pending event is left alone (it keeps its last error).
-pub const MAX_EVENT_ATTEMPTS: i64 = 5;
+/// Attempts, over all runs, after which a pending event is left alone (it keeps its last
+/// error): enough for a long outage of Slack or the disk, not endless for an event that crashes
+/// the bot.
+pub const MAX_EVENT_ATTEMPTS: i64 = 20;
 
 impl Store {
     /// Stores an event before it is acknowledged. False when the id was seen before (a

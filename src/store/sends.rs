@@ -25,6 +25,15 @@ pub enum SendStart {
     Sent(String),
 }
 
+/// `channel, thread_ts, started_at, detail, ts` of a sends row.
+type SendRow = (
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
 impl Store {
     /// Records that a send is about to happen (or finds that it happened).
     pub fn begin_send(
@@ -35,13 +44,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<SendStart> {
         let tx = self.conn.transaction()?;
-        let found: Option<(
-            String,
-            Option<String>,
-            String,
-            Option<String>,
-            Option<String>,
-        )> = tx
+        let found: Option<SendRow> = tx
             .query_row(
                 "SELECT channel, thread_ts, started_at, detail, ts FROM sends WHERE key = ?1",
                 params![key],

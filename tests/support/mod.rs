@@ -22,12 +22,20 @@ pub const ZOE: &str = "U0ZOE00001";
 pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 pub async fn emulator() -> Emulator {
-    let config = EmulatorConfig::default()
+    emulator_with(&[]).await
+}
+
+/// The team's workspace plus `others` (people in no team).
+pub async fn emulator_with(others: &[User]) -> Emulator {
+    let mut config = EmulatorConfig::default()
         .with_user(User::new(MARIA, "maria").tz("Europe/Berlin", "CET", 3600))
         .with_user(User::new(KENJI, "kenji"))
         .with_user(User::new(LI, "li"))
         .with_user(User::new(ZOE, "zoe"))
         .with_channel(Channel::new(CHANNEL, "team-orbit").members(&[MARIA, KENJI, LI, ZOE]));
+    for user in others {
+        config = config.with_user(user.clone());
+    }
     Emulator::start(config).await
 }
 
