@@ -5,10 +5,16 @@
 //!
 //! - the **Web API** at [`Emulator::api_url`] (GET query, form and JSON bodies; bearer or
 //!   `token` auth; Slack's response shapes and error codes), with every call recorded;
-//! - **file uploads** (`files.getUploadURLExternal` → upload URL → `files.completeUploadExternal`)
-//!   and **`response_url`s**;
+//! - **messages** with Slack's rules: `chat.postMessage` / `chat.update` with message
+//!   `metadata` ([`Message::metadata`]), and reading them back with `conversations.history`
+//!   (top-level messages, newest first) and `conversations.replies` (a thread, parent first),
+//!   both paged by cursor and returning metadata only with `include_all_metadata`;
+//! - **file uploads** (`files.getUploadURLExternal` → upload URL → `files.completeUploadExternal`,
+//!   whose share is a message with `files` in its channel or thread) and **`response_url`s**;
 //! - **Socket Mode** (`apps.connections.open` → websocket with `hello`, envelopes, acks,
-//!   redelivery, `disconnect`);
+//!   redelivery with `retry_attempt` of what a lost connection did not ack, one event on every
+//!   connection ([`Emulator::send_event_on_all`]), Slack's `disconnect` frame, and silently dead
+//!   connections ([`Emulator::freeze_connection`]) for the app's watchdog to notice);
 //! - **fault injection** ([`Fault`]) and optional **rate limits** ([`RateLimits`]);
 //! - a [`SignedClient`] that posts signed requests to the bot's HTTP endpoints like Slack does.
 //!

@@ -8,7 +8,11 @@ use std::time::Instant;
 pub(crate) fn tier(method: &str) -> usize {
     match method {
         "apps.connections.open" => 1,
-        "chat.update" | "conversations.open" | "conversations.info" => 3,
+        "chat.update"
+        | "conversations.open"
+        | "conversations.info"
+        | "conversations.history"
+        | "conversations.replies" => 3,
         "auth.test"
         | "chat.postEphemeral"
         | "users.info"

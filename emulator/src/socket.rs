@@ -3,6 +3,11 @@
 //! A connection gets `hello` first. Envelopes go round-robin to live connections; with none
 //! live they wait and go out, in order, to the next connection (as Slack holds events while an
 //! app reconnects). An ack is any frame from the app with an `envelope_id`.
+//!
+//! As on Slack, an envelope is not lost with its connection: when a connection closes, drops,
+//! is replaced or is frozen ([`Emulator::freeze_connection`]), every envelope sent on it and not
+//! acked goes out again on a live or the next connection, with `retry_attempt` one higher and
+//! `retry_reason: "timeout"`.
 
 use crate::events;
 use crate::ids;
@@ -73,6 +78,11 @@ impl EnvelopeHandle {
             .map(|ack| ack.payload.unwrap_or(Value::Null))
     }
 
+    /// The envelope's current `retry_attempt` (0 until it is redelivered).
+    pub fn retry_attempt(&self) -> u64 {
+        self.shared.read(|s| s.socket.attempt(&self.envelope_id))
+    }
+
     /// Waits for the ack and returns it whole (with latency), or `None` on timeout.
     pub async fn acked(&self, timeout: Duration) -> Option<Ack> {
         self.shared
@@ -91,6 +101,8 @@ impl EnvelopeHandle {
 enum Command {
     Frame(String),
     Disconnect(String),
+    /// Stop reading (so pings go unanswered) and sending, but keep the TCP connection open.
+    Freeze,
     Drop,
 }
 
@@ -102,8 +114,14 @@ struct Connection {
 
 #[derive(Debug)]
 struct Sent {
+    /// Order of creation, so envelopes lost together go out again in the order they were sent.
+    seq: u64,
     envelope: Value,
     delivered_at: Option<Instant>,
+    /// The connection carrying the latest delivery; `None` while it waits for one.
+    connection: Option<u64>,
+    /// The latest delivery was acked.
+    acked: bool,
 }
 
 /// Socket Mode's part of the emulator state.
@@ -112,6 +130,8 @@ pub(crate) struct SocketState {
     pub tickets: HashSet<String>,
     pub acks: Vec<Ack>,
     connections: Vec<Connection>,
+    /// Connections made silently dead: kept only so the emulator can close them at the end.
+    frozen: Vec<Connection>,
     opened: u64,
     next: usize,
     pending: VecDeque<String>,
@@ -126,6 +146,34 @@ impl SocketState {
         payload: Value,
         accepts_response_payload: bool,
     ) -> String {
+        let envelope_id = self.create(kind, payload, accepts_response_payload);
+        self.deliver(&envelope_id);
+        envelope_id
+    }
+
+    /// One envelope per live connection, all with the same payload (so the same `event_id`),
+    /// each sent on its own connection, as Slack may do; with none live, one envelope that
+    /// waits for the next connection.
+    pub(crate) fn enqueue_on_all(
+        &mut self,
+        kind: &str,
+        payload: Value,
+        accepts_response_payload: bool,
+    ) -> Vec<String> {
+        if self.connections.is_empty() {
+            return vec![self.enqueue(kind, payload, accepts_response_payload)];
+        }
+        (0..self.connections.len())
+            .map(|index| {
+                let envelope_id = self.create(kind, payload.clone(), accepts_response_payload);
+                self.send_on(index, &envelope_id);
+                envelope_id
+            })
+            .collect()
+    }
+
+    /// Wraps `payload` in a new envelope, not yet sent.
+    fn create(&mut self, kind: &str, payload: Value, accepts_response_payload: bool) -> String {
         let envelope_id = ids::envelope_id();
         let envelope = json!({
             "envelope_id": envelope_id,
@@ -135,37 +183,49 @@ impl SocketState {
             "retry_attempt": 0,
             "retry_reason": "",
         });
+        let seq = self.sent.len() as u64;
         self.sent.insert(
             envelope_id.clone(),
             Sent {
+                seq,
                 envelope,
                 delivered_at: None,
+                connection: None,
+                acked: false,
             },
         );
-        self.deliver(&envelope_id);
         envelope_id
     }
 
+    /// Sends an envelope on the next live connection (round-robin), or queues it for the next
+    /// connection to open.
     fn deliver(&mut self, envelope_id: &str) {
-        let Some(sent) = self.sent.get(envelope_id) else {
-            return;
-        };
-        let frame = sent.envelope.to_string();
         if self.connections.is_empty() {
             self.pending.push_back(envelope_id.to_string());
             return;
         }
         let index = self.next % self.connections.len();
         self.next += 1;
-        if self.connections[index]
+        self.send_on(index, envelope_id);
+    }
+
+    /// Sends an envelope on the live connection at `index`.
+    fn send_on(&mut self, index: usize, envelope_id: &str) {
+        let Some(sent) = self.sent.get_mut(envelope_id) else {
+            return;
+        };
+        let connection = &self.connections[index];
+        if connection
             .tx
-            .send(Command::Frame(frame))
+            .send(Command::Frame(sent.envelope.to_string()))
             .is_ok()
         {
-            if let Some(sent) = self.sent.get_mut(envelope_id) {
-                sent.delivered_at = Some(Instant::now());
-            }
+            sent.delivered_at = Some(Instant::now());
+            sent.connection = Some(connection.id);
+            sent.acked = false;
         } else {
+            // The connection's task has ended and will report it; wait for the next one.
+            sent.connection = None;
             self.pending.push_back(envelope_id.to_string());
         }
     }
@@ -182,8 +242,38 @@ impl SocketState {
             let attempt = sent.envelope["retry_attempt"].as_u64().unwrap_or(0) + 1;
             sent.envelope["retry_attempt"] = json!(attempt);
             sent.envelope["retry_reason"] = json!(reason);
+            sent.connection = None;
+            sent.acked = false;
             self.deliver(envelope_id);
         }
+    }
+
+    /// Connection `id` is gone (or frozen): what it carried and the app did not ack goes out
+    /// again, as Slack retries an envelope whose ack never came.
+    fn lost(&mut self, id: u64) {
+        let mut unacked: Vec<(u64, String)> = self
+            .sent
+            .iter()
+            .filter(|(_, sent)| sent.connection == Some(id) && !sent.acked)
+            .map(|(envelope_id, sent)| (sent.seq, envelope_id.clone()))
+            .collect();
+        unacked.sort();
+        for (_, envelope_id) in unacked {
+            self.redeliver(&envelope_id, "timeout");
+        }
+    }
+
+    /// Envelopes whose latest delivery has not been acked (including those waiting for a
+    /// connection), oldest first.
+    fn unacked(&self) -> Vec<String> {
+        let mut unacked: Vec<(u64, &String)> = self
+            .sent
+            .iter()
+            .filter(|(_, sent)| !sent.acked)
+            .map(|(envelope_id, sent)| (sent.seq, envelope_id))
+            .collect();
+        unacked.sort();
+        unacked.into_iter().map(|(_, id)| id.clone()).collect()
     }
 
     fn open(&mut self, tx: mpsc::UnboundedSender<Command>, app_id: &str) -> u64 {
@@ -207,8 +297,11 @@ impl SocketState {
         id
     }
 
+    /// The connection's task has ended (the app closed it, or the emulator did).
     fn close(&mut self, id: u64) {
         self.connections.retain(|c| c.id != id);
+        self.frozen.retain(|c| c.id != id);
+        self.lost(id);
     }
 
     fn record_frame(&mut self, connection: u64, text: &str) {
@@ -230,6 +323,9 @@ impl SocketState {
             .and_then(|s| s.delivered_at)
             .map(|at| at.elapsed())
             .unwrap_or_default();
+        if let Some(sent) = self.sent.get_mut(envelope_id) {
+            sent.acked = true;
+        }
         self.acks.push(Ack {
             envelope_id: envelope_id.to_string(),
             payload: frame.get("payload").filter(|p| !p.is_null()).cloned(),
@@ -240,16 +336,34 @@ impl SocketState {
         });
     }
 
+    /// Closes every connection, frozen ones too, without a word.
     pub(crate) fn drop_all(&mut self) {
+        for connection in self.frozen.drain(..) {
+            let _ = connection.tx.send(Command::Drop);
+        }
         self.broadcast(|| Command::Drop);
     }
 
+    /// Makes every live connection silently dead and takes them off the live list; returns
+    /// how many.
+    fn freeze_all(&mut self) -> usize {
+        let frozen = self.broadcast(|| Command::Freeze);
+        let count = frozen.len();
+        // Their tasks end when every sender is gone: keep one, to close them later.
+        self.frozen.extend(frozen);
+        count
+    }
+
     /// Sends `command` to every live connection and takes them off the live list at once, so
-    /// envelopes sent from now on wait for the next connection.
-    fn broadcast(&mut self, command: impl Fn() -> Command) {
-        for connection in self.connections.drain(..) {
+    /// envelopes sent from now on wait for the next connection; what they carried unacked is
+    /// redelivered at once (once all are off the list, so not to one of them). Returns them.
+    fn broadcast(&mut self, command: impl Fn() -> Command) -> Vec<Connection> {
+        let connections: Vec<Connection> = self.connections.drain(..).collect();
+        for connection in &connections {
             let _ = connection.tx.send(command());
+            self.lost(connection.id);
         }
+        connections
     }
 }
 
@@ -288,6 +402,16 @@ async fn serve(shared: Arc<Shared>, mut socket: WebSocket) {
                     let _ = socket
                         .send(WsMessage::Close(Some(CloseFrame { code: 1000, reason: "".into() })))
                         .await;
+                    break;
+                }
+                Some(Command::Freeze) => {
+                    // Reading is what answers pings, so read nothing and send nothing; hold the
+                    // TCP connection open until told to let go.
+                    while let Some(command) = rx.recv().await {
+                        if matches!(command, Command::Drop) {
+                            break;
+                        }
+                    }
                     break;
                 }
                 Some(Command::Drop) | None => break,
@@ -341,13 +465,17 @@ impl Emulator {
     }
 
     fn push(&self, kind: &str, payload: Value, accepts_response_payload: bool) -> EnvelopeHandle {
-        let event_id = payload["event_id"].as_str().map(str::to_string);
         if let Some(trigger) = payload["trigger_id"].as_str() {
             self.shared.update(|s| issue_trigger(s, trigger));
         }
+        let event_id = payload["event_id"].as_str().map(str::to_string);
         let envelope_id = self
             .shared
             .update(|s| s.socket.enqueue(kind, payload, accepts_response_payload));
+        self.handle(envelope_id, event_id)
+    }
+
+    fn handle(&self, envelope_id: String, event_id: Option<String>) -> EnvelopeHandle {
         EnvelopeHandle {
             envelope_id,
             event_id,
@@ -360,6 +488,22 @@ impl Emulator {
     pub fn send_event(&self, event: Value) -> EnvelopeHandle {
         let payload = events::event_callback(self.config(), event);
         self.push("events_api", payload, false)
+    }
+
+    /// Pushes one Events API event over every live connection at once: the same `event_id` in
+    /// a different envelope on each, as Slack may deliver an event to two connections of one
+    /// app. With no live connection, one envelope waits for the next. Returns the envelopes in
+    /// connection order.
+    pub fn send_event_on_all(&self, event: Value) -> Vec<EnvelopeHandle> {
+        let payload = events::event_callback(self.config(), event);
+        let event_id = payload["event_id"].as_str().map(str::to_string);
+        let envelope_ids = self
+            .shared
+            .update(|s| s.socket.enqueue_on_all("events_api", payload, false));
+        envelope_ids
+            .into_iter()
+            .map(|envelope_id| self.handle(envelope_id, event_id.clone()))
+            .collect()
     }
 
     /// Pushes a slash command in a `slash_commands` envelope (payload: Slack's form fields as
@@ -401,19 +545,37 @@ impl Emulator {
         });
     }
 
-    /// Sends `{"type":"disconnect","reason":...}` on every live connection, then closes them.
-    /// Envelopes sent afterwards wait for the app's next connection.
+    /// Sends Slack's `{"type":"disconnect","reason":...,"debug_info":{"host":...}}` on every
+    /// live connection, then closes them. Slack's reasons are `refresh_requested` (reconnect
+    /// soon), `warning` (this connection will be refreshed shortly), `link_disabled` (Socket
+    /// Mode was turned off: do not reconnect) and `too_many_websockets`. Unacked envelopes and
+    /// envelopes sent afterwards go out on the app's next connection.
     pub fn disconnect(&self, reason: &str) {
         self.shared.update(|s| {
             s.socket
-                .broadcast(|| Command::Disconnect(reason.to_string()))
+                .broadcast(|| Command::Disconnect(reason.to_string()));
         });
     }
 
-    /// Drops every live connection without a message or close frame. Envelopes sent afterwards
-    /// wait for the app's next connection.
+    /// Drops every live connection without a message or close frame. Unacked envelopes and
+    /// envelopes sent afterwards go out on the app's next connection.
     pub fn drop_connection(&self) {
         self.shared.update(|s| s.socket.drop_all());
+    }
+
+    /// Makes every live connection silently dead: the TCP connection stays open, but nothing is
+    /// sent on it, nothing the app sends is read, and pings go unanswered, so only the app's
+    /// own watchdog can notice. The connections stop counting as live at once; their unacked
+    /// envelopes and envelopes sent afterwards go out on the app's next connection. Returns how
+    /// many were frozen. The emulator closes them when dropped or on [`Emulator::drop_connection`].
+    pub fn freeze_connection(&self) -> usize {
+        self.shared.update(|s| s.socket.freeze_all())
+    }
+
+    /// Envelopes whose latest delivery the app has not acked yet (sent, or waiting for a
+    /// connection), oldest first.
+    pub fn unacked_envelopes(&self) -> Vec<String> {
+        self.shared.read(|s| s.socket.unacked())
     }
 
     /// Every ack received, in order.

@@ -48,6 +48,9 @@ pub struct Message {
     pub ephemeral_to: Option<String>,
     /// File ids shared with this message (`files.completeUploadExternal`).
     pub files: Vec<String>,
+    /// Message metadata (`{"event_type": ..., "event_payload": {...}}`) as posted or last
+    /// updated; `conversations.history` / `.replies` return it with `include_all_metadata`.
+    pub metadata: Option<Value>,
     /// The parameters of the call that posted it.
     pub params: Value,
     /// Earlier versions replaced by `chat.update`, oldest first.
@@ -63,6 +66,8 @@ pub struct Revision {
     pub text: Option<String>,
     /// Blocks of that version.
     pub blocks: Option<Value>,
+    /// Metadata of that version.
+    pub metadata: Option<Value>,
     /// When it was replaced.
     pub replaced_at: Instant,
 }

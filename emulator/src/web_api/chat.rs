@@ -21,7 +21,30 @@ impl Ctx<'_> {
         Ok((text, blocks))
     }
 
-    fn message_object(&self, m: &Message) -> Value {
+    /// `metadata`, if given: an object with a non-empty string `event_type` and an object
+    /// `event_payload` (a form body sends it as a JSON string). Anything else is refused with
+    /// Slack's `invalid_metadata_format` rather than stored half-read.
+    fn metadata(&self) -> Result<Option<Value>, Reply> {
+        let parsed = match self.p.get("metadata") {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::String(s)) if s.is_empty() => return Ok(None),
+            Some(Value::String(s)) => serde_json::from_str::<Value>(s).ok(),
+            Some(other) => Some(other.clone()),
+        };
+        match parsed {
+            Some(m)
+                if m["event_type"].as_str().is_some_and(|t| !t.is_empty())
+                    && m["event_payload"].is_object() =>
+            {
+                Ok(Some(m))
+            }
+            _ => Err(error("invalid_metadata_format")),
+        }
+    }
+
+    /// The message as Slack's API shows it (without metadata, which only the history methods
+    /// return, and only when asked).
+    pub(super) fn message_object(&self, m: &Message) -> Value {
         let mut object = json!({
             "type": "message",
             "user": self.cfg.bot_user_id,
@@ -49,6 +72,10 @@ impl Ctx<'_> {
             Ok(content) => content,
             Err(reply) => return reply,
         };
+        let metadata = match self.metadata() {
+            Ok(metadata) => metadata,
+            Err(reply) => return reply,
+        };
         let message = Message {
             channel: conv.id(),
             ts: ids::next_ts(),
@@ -58,6 +85,7 @@ impl Ctx<'_> {
             thread_ts: self.str("thread_ts"),
             ephemeral_to: None,
             files: Vec::new(),
+            metadata,
             params: self.p.clone(),
             history: Vec::new(),
             at: Instant::now(),
@@ -86,6 +114,10 @@ impl Ctx<'_> {
         };
         let channel = conv.id();
         let ts = self.str("ts").unwrap_or_default();
+        let metadata = match self.metadata() {
+            Ok(metadata) => metadata,
+            Err(reply) => return reply,
+        };
         let Some(message) = s
             .messages
             .iter_mut()
@@ -96,6 +128,7 @@ impl Ctx<'_> {
         message.history.push(Revision {
             text: message.text.clone(),
             blocks: message.blocks.clone(),
+            metadata: message.metadata.clone(),
             replaced_at: Instant::now(),
         });
         // Like Slack: a field left out keeps its value; `blocks: []` removes the blocks.
@@ -107,6 +140,10 @@ impl Ctx<'_> {
                 .as_array()
                 .is_some_and(|a| !a.is_empty())
                 .then_some(blocks);
+        }
+        // Metadata left out of an update stays, as on Slack.
+        if metadata.is_some() {
+            message.metadata = metadata;
         }
         let mut object = self.message_object(message);
         object["edited"] = json!({"user": self.cfg.bot_user_id, "ts": ids::next_ts()});
@@ -148,6 +185,7 @@ impl Ctx<'_> {
             thread_ts: self.str("thread_ts"),
             ephemeral_to: Some(user),
             files: Vec::new(),
+            metadata: None,
             params: self.p.clone(),
             history: Vec::new(),
             at: Instant::now(),

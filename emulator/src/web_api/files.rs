@@ -108,6 +108,7 @@ impl Ctx<'_> {
                 thread_ts,
                 ephemeral_to: None,
                 files: wanted.into_iter().map(|(id, _)| id).collect(),
+                metadata: None,
                 params: self.p.clone(),
                 history: Vec::new(),
                 at: Instant::now(),

@@ -7,6 +7,7 @@
 mod chat;
 mod conversations;
 mod files;
+mod history;
 mod views;
 
 pub(crate) use files::upload;
@@ -129,6 +130,8 @@ fn token_kind(method: &str) -> Option<TokenKind> {
         | "conversations.open"
         | "conversations.info"
         | "conversations.members"
+        | "conversations.history"
+        | "conversations.replies"
         | "chat.postMessage"
         | "chat.update"
         | "chat.postEphemeral"
@@ -172,6 +175,8 @@ fn dispatch(shared: &Shared, s: &mut State, method: &str, p: &Value, token: Opti
         "conversations.open" => ctx.conversations_open(s),
         "conversations.info" => ctx.conversations_info(),
         "conversations.members" => ctx.conversations_members(),
+        "conversations.history" => ctx.conversations_history(s),
+        "conversations.replies" => ctx.conversations_replies(s),
         "chat.postMessage" => ctx.chat_post_message(s),
         "chat.update" => ctx.chat_update(s),
         "chat.postEphemeral" => ctx.chat_post_ephemeral(s),

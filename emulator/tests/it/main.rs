@@ -2,6 +2,8 @@
 
 mod common;
 mod faults;
+mod history;
 mod http_mode;
+mod socket_frames;
 mod socket_mode;
 mod web_api;
