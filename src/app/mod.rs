@@ -64,6 +64,9 @@ pub struct App {
     pub retry_at: Mutex<Option<DateTime<Utc>>>,
     /// Sends under way in this process (see [`once`]).
     in_flight: once::InFlight,
+    /// Held while the notes are posted or refreshed: each render then sees every reply recorded
+    /// before it, and versions of the document are uploaded in order.
+    notes: tokio::sync::Mutex<()>,
 }
 
 impl App {
@@ -83,6 +86,7 @@ impl App {
             clock: Utc::now,
             retry_at: Mutex::new(None),
             in_flight: once::InFlight::default(),
+            notes: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -370,6 +374,11 @@ impl App {
     /// Posts the notes of a cycle: a summary message and the document as a file in its thread.
     /// Both are sent once, so a post cut short and run again completes what is missing.
     pub async fn post_notes(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<()> {
+        let _turn = self.notes.lock().await;
+        if self.store().last_post(cycle.id, "document")?.is_some() {
+            drop(_turn);
+            return self.refresh_posted_notes(team, cycle).await;
+        }
         let document = self.render(team, cycle.date)?;
         let summary = self.summary(team, cycle)?;
         let key = format!("notes:{}", cycle.id);
@@ -427,6 +436,7 @@ impl App {
     /// After a late reply: if the notes were posted and changed, edit the summary and add the
     /// new version of the file in the thread.
     pub async fn refresh_posted_notes(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<()> {
+        let _turn = self.notes.lock().await;
         let Some(post) = self.store().last_post(cycle.id, "document")? else {
             return Ok(());
         };

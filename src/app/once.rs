@@ -70,33 +70,63 @@ impl App {
                 started_at,
                 ..
             } => {
-                // A DM sent to a user id landed in a D… channel: history is read there.
-                let channel =
-                    if channel.as_str().starts_with('U') || channel.as_str().starts_with('W') {
-                        self.api
-                            .open_dm(&crate::domain::UserId(channel.0.clone()))
-                            .await?
-                    } else {
-                        channel
-                    };
-                let since = started_at - chrono::Duration::seconds(5);
-                if let Some(ts) = self.api.find_keyed(&channel, since, key).await? {
-                    tracing::info!(key, "a send cut short had reached Slack; not repeating it");
-                    self.store().finish_send(key, &channel, &ts, self.now())?;
-                    return Ok(Sent::At(channel, ts));
+                if let Some(found) = self.find_sent(key, &channel, started_at).await? {
+                    return Ok(found);
                 }
             }
         }
-        let posted = self
-            .api
-            .send(&Outgoing {
-                key: Some(key),
-                ..out
-            })
-            .await?;
-        self.store()
-            .finish_send(key, &posted.channel, &posted.ts, self.now())?;
-        Ok(Sent::At(posted.channel, posted.ts))
+        // A post that may or may not have landed (a timeout, a 5xx) is looked up before it is
+        // tried again; the client does not retry such failures of a keyed post by itself.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self
+                .api
+                .send(&Outgoing {
+                    key: Some(key),
+                    ..out.clone()
+                })
+                .await
+            {
+                Ok(posted) => {
+                    self.store()
+                        .finish_send(key, &posted.channel, &posted.ts, self.now())?;
+                    return Ok(Sent::At(posted.channel, posted.ts));
+                }
+                Err(e) if e.is_ambiguous() && tries < 3 => {
+                    tracing::warn!(key, error = %e, "a post may or may not have reached Slack; checking");
+                    let since = self.now() - chrono::Duration::seconds(60);
+                    if let Some(found) = self.find_sent(key, out.channel, since).await? {
+                        return Ok(found);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Looks for a keyed message in Slack; records and returns it when found.
+    async fn find_sent(
+        &self,
+        key: &str,
+        channel: &ChannelId,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Sent>> {
+        // A DM sent to a user id landed in a D… channel: history is read there.
+        let channel = if channel.as_str().starts_with('U') || channel.as_str().starts_with('W') {
+            self.api
+                .open_dm(&crate::domain::UserId(channel.0.clone()))
+                .await?
+        } else {
+            channel.clone()
+        };
+        let since = since - chrono::Duration::seconds(5);
+        let Some(ts) = self.api.find_keyed(&channel, since, key).await? else {
+            return Ok(None);
+        };
+        tracing::info!(key, "a send cut short had reached Slack; not repeating it");
+        self.store().finish_send(key, &channel, &ts, self.now())?;
+        Ok(Some(Sent::At(channel, ts)))
     }
 
     /// Uploads a file into a thread unless the upload with this key was shared before.

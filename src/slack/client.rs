@@ -33,6 +33,12 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the call may have taken effect although it failed (a timeout, a 5xx, an
+    /// unreadable answer): a post may be in Slack.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self, Error::Timeout { .. } | Error::Transport { .. })
+    }
+
     /// Slack's error code, for errors Slack answered with (`channel_not_found`, ...).
     pub fn code(&self) -> Option<&str> {
         match self {
@@ -117,6 +123,7 @@ pub struct Api {
     client: Arc<SlackClient<Connector>>,
     token: SlackApiToken,
     policy: Policy,
+    pacing: Arc<super::pacing::Pacing>,
 }
 
 impl std::fmt::Debug for Api {
@@ -136,12 +143,10 @@ pub fn connector(api_url: &str) -> Result<Connector, Error> {
         .enable_http1()
         .enable_http2()
         .build();
-    // slack-morphism's rate control paces calls by Slack's tiers (per team once the token
-    // carries the team id, see `Api::with_team`); 429s it cannot avoid reach `Api::call`.
-    let rate_control = SlackApiRateControlConfig::new().with_max_retries(0);
+    // Pacing is ours (see `pacing`): slack-morphism's rate control counts chat.postMessage per
+    // workspace, where Slack counts it per channel, and its waits would eat the call timeout.
     Ok(SlackClientHyperConnector::with_connector(https)
-        .with_slack_api_url(api_url.trim_end_matches('/'))
-        .with_rate_control(rate_control))
+        .with_slack_api_url(api_url.trim_end_matches('/')))
 }
 
 impl Api {
@@ -152,6 +157,7 @@ impl Api {
             client,
             token,
             policy,
+            pacing: Arc::default(),
         })
     }
 
@@ -197,12 +203,28 @@ impl Api {
         method: &'static str,
         f: impl Fn(Arc<SlackClient<Connector>>, SlackApiToken) -> BoxFuture<'static, ClientResult<T>>,
     ) -> Result<T, Error> {
+        self.call_in(None, true, method, f).await
+    }
+
+    /// [`Api::call`] for a call that posts into `channel` (paced per channel).
+    ///
+    /// With `retry_ambiguous` false, a failure that may have taken effect (see
+    /// [`Error::is_ambiguous`]) is returned at once instead of retried: the caller checks Slack
+    /// before trying again.
+    async fn call_in<T>(
+        &self,
+        channel: Option<&str>,
+        retry_ambiguous: bool,
+        method: &'static str,
+        f: impl Fn(Arc<SlackClient<Connector>>, SlackApiToken) -> BoxFuture<'static, ClientResult<T>>,
+    ) -> Result<T, Error> {
         let mut backoff = self.policy.first_backoff;
         let mut last = Error::Timeout {
             method,
             secs: self.policy.timeout.as_secs(),
         };
         for attempt in 1..=self.policy.attempts {
+            self.pacing.wait(method, channel).await;
             let outcome = tokio::time::timeout(
                 self.policy.timeout,
                 f(self.client.clone(), self.token.clone()),
@@ -259,6 +281,9 @@ impl Api {
                     backoff
                 }
             };
+            if !retry_ambiguous && last.is_ambiguous() {
+                return Err(last);
+            }
             if attempt < self.policy.attempts {
                 tracing::warn!(method, attempt, wait_ms = wait.as_millis() as u64, error = %last, "retrying Slack call");
                 tokio::time::sleep(wait).await;
@@ -335,10 +360,15 @@ impl Api {
             req = req.with_thread_ts(SlackTs::new(ts.to_string()));
         }
         let r = self
-            .call("chat.postMessage", move |c, t| {
-                let r = req.clone();
-                Box::pin(async move { c.open_session(&t).chat_post_message(&r).await })
-            })
+            .call_in(
+                Some(out.channel.as_str()),
+                out.key.is_none(),
+                "chat.postMessage",
+                move |c, t| {
+                    let r = req.clone();
+                    Box::pin(async move { c.open_session(&t).chat_post_message(&r).await })
+                },
+            )
             .await?;
         Ok(Posted {
             channel: ChannelId(r.channel.to_string()),

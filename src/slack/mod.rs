@@ -7,6 +7,7 @@
 pub mod client;
 pub mod http;
 pub mod inbound;
+pub mod pacing;
 pub mod socket;
 
 use futures::future::BoxFuture;

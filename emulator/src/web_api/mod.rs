@@ -93,8 +93,10 @@ pub(crate) async fn api(
         });
         s.faults.pop(&method)
     });
+    let mut late = None;
     match fault {
         None => {}
+        Some(Fault::LateAnswer(delay)) => late = Some(delay),
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
         Some(Fault::Hang) => std::future::pending::<()>().await,
         Some(Fault::RateLimited { retry_after_secs }) => {
@@ -114,6 +116,9 @@ pub(crate) async fn api(
     let reply = shared.update(|s| dispatch(&shared, s, &method, &parsed.params, token.as_deref()));
     if matches!(reply, Reply::RateLimited(_)) {
         shared.update(|s| *s.rate_limited.entry(method).or_default() += 1);
+    }
+    if let Some(delay) = late {
+        tokio::time::sleep(delay).await;
     }
     reply.into_response()
 }
