@@ -356,8 +356,13 @@ async fn socket_mode_comes_back_after_every_kind_of_disconnect() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
     let mut bot = idle_bot(&emu, "", "");
-    bot.env
-        .push(("STANDUP_SOCKET_STEP_SECS".into(), "2".into()));
+    for (name, value) in [
+        ("STANDUP_SOCKET_STEP_SECS", "2"),
+        ("STANDUP_SOCKET_PING_SECS", "0.5"),
+        ("STANDUP_SOCKET_DEAD_SECS", "2"),
+    ] {
+        bot.env.push((name.into(), value.into()));
+    }
     bot.start();
     assert!(emu.socket_connected(WAIT).await, "{}", bot.log());
 
@@ -396,10 +401,27 @@ async fn socket_mode_comes_back_after_every_kind_of_disconnect() {
         .ack(WAIT)
         .await
         .expect("acked after reconnect");
+    // A connection that goes silent without closing: only the watchdog can tell.
+    assert_eq!(emu.freeze_connection(), 1);
+    let frozen_at = std::time::Instant::now();
+    opened += 1;
+    assert!(
+        emu.wait_connections_opened(opened, Duration::from_secs(20))
+            .await,
+        "the watchdog did not replace a silent connection; log:\n{}",
+        bot.log()
+    );
+    let noticed = frozen_at.elapsed();
+    still_serving(&emu)
+        .ack(WAIT)
+        .await
+        .expect("acked after reconnect");
     assert!(bot.running(), "the bot kept running");
     bot.stop();
     let log = bot.log();
     assert!(log.contains("too_many_websockets"), "the refusal is logged");
+    assert!(log.contains("watchdog: nothing from Slack"), "{log}");
+    println!("a silent connection was replaced after {noticed:?}");
     assert!(
         log.matches("reconnected to Slack over Socket Mode").count() >= 4,
         "{log}"

@@ -241,6 +241,7 @@ async fn connection(
                 }
             }
             _ = ping.tick() => {
+                tracing::trace!(silent_ms = last_heard.elapsed().as_millis() as u64, "Socket Mode ping");
                 if last_heard.elapsed() > timing.dead_after {
                     break End::Failed(format!("watchdog: nothing from Slack for {} s", last_heard.elapsed().as_secs()));
                 }

@@ -165,7 +165,10 @@ members = [
             .current_dir(self.dir.path())
             .env("SLACK_BOT_TOKEN", &self.bot_token)
             .env("SLACK_APP_TOKEN", &self.app_token)
-            .env("STANDUP_LOG", "info,standup_bot=debug")
+            .env(
+                "STANDUP_LOG",
+                std::env::var("BOT_LOG").unwrap_or_else(|_| "info,standup_bot=debug".into()),
+            )
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)
