@@ -465,7 +465,15 @@ async fn slack_errors_for_one_member_or_channel_do_not_stop_the_rest() {
         "members = [\n  { user = \"U0GHOST001\", handle = \"ghost\" },",
     );
     std::fs::write(bot.dir.path().join("standup.toml"), config).unwrap();
+    // The first prompt's post never answers (a timeout), then Slack refuses two posts and a
+    // profile lookup with errors it sends for a removed bot or a deactivated token.
     emu.fail_next("chat.postMessage", Fault::Hang);
+    emu.fail_next(
+        "chat.postMessage",
+        Fault::SlackError("not_in_channel".into()),
+    );
+    emu.fail_next("chat.postMessage", Fault::Status(503));
+    emu.fail_next("users.info", Fault::SlackError("account_inactive".into()));
     bot.start();
     for user in [MARIA, KENJI, LI, ZOE] {
         wait_prompted(&emu, user).await;
