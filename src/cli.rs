@@ -257,6 +257,9 @@ fn find_team<'c>(config: &'c Config, id: &str) -> Result<&'c TeamConfig> {
 /// Opens the database and makes its teams match the config.
 pub fn open_store(config: &Config) -> Result<Store> {
     let mut store = Store::open(&config.database.path)?;
+    if let Some(mb) = config.database.max_size_mb {
+        store.cap_size(mb)?;
+    }
     for team in &config.teams {
         store.sync_team(&team_record(team))?;
     }

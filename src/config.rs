@@ -47,7 +47,7 @@ const CRON_FIX: &str = "write crontab: minute hour day-of-month month day-of-wee
 const DURATION_FIX: &str = "write a number with a unit: 30s, 30m, 2h, 1h30m or 1d";
 
 const ROOT_KEYS: &[&str] = &["database", "slack", "team"];
-const DATABASE_KEYS: &[&str] = &["path"];
+const DATABASE_KEYS: &[&str] = &["path", "max_size_mb"];
 const SLACK_KEYS: &[&str] = &["api_url"];
 const TEAM_KEYS: &[&str] = &[
     "id",
@@ -91,6 +91,8 @@ pub struct Config {
 pub struct DatabaseConfig {
     /// The SQLite file; a relative path is relative to the current directory.
     pub path: PathBuf,
+    /// A cap on the file's size in MiB; writes beyond it fail like on a full disk.
+    pub max_size_mb: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -417,12 +419,26 @@ impl Checker {
     }
 
     fn database(&mut self, value: Option<&Value>) -> Checked<DatabaseConfig> {
-        let path = match self.section(value, "database")? {
-            None => None,
+        let (path, max_size_mb) = match self.section(value, "database")? {
+            None => (None, None),
             Some(table) => {
                 self.keys(table, "database", DATABASE_KEYS);
-                self.string(table, "database", "path")?
+                let path = self.string(table, "database", "path");
+                let max = self
+                    .get(table, "database", "max_size_mb", INTEGER)?
+                    .and_then(Value::as_integer);
+                (path?, max)
             }
+        };
+        let max_size_mb = match max_size_mb {
+            Some(mb) if mb < 1 => {
+                return Err(self.report(
+                    "database.max_size_mb",
+                    "the size cap must be at least 1 MiB",
+                    "remove the key for no cap, or write e.g. max_size_mb = 512",
+                ));
+            }
+            other => other.map(|mb| mb as u64),
         };
         let path = match path {
             None => DEFAULT_DATABASE_PATH,
@@ -437,6 +453,7 @@ impl Checker {
         };
         Ok(DatabaseConfig {
             path: PathBuf::from(path),
+            max_size_mb,
         })
     }
 
@@ -951,6 +968,11 @@ const BOOL: Kind = Kind {
     name: "true or false",
     example: "true",
     is: Value::is_bool,
+};
+const INTEGER: Kind = Kind {
+    name: "a whole number",
+    example: "512",
+    is: Value::is_integer,
 };
 const ARRAY: Kind = Kind {
     name: "a list",

@@ -200,7 +200,10 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
     let outcome = async {
         let cycle = app.cycle_for(team, key.cycle_date)?;
         match (key.kind, &key.member) {
-            ("prompt" | "remind", Some(user)) => app.prompt(team, &cycle, user, reminder).await,
+            ("prompt" | "remind", Some(user)) => {
+                app.prompt(team, &cycle, user, reminder, &key.send_key())
+                    .await
+            }
             ("post", None) => {
                 if app.store().last_post(cycle.id, "document")?.is_some() {
                     return Ok(false);

@@ -65,6 +65,12 @@ pub async fn run(
         UserId(identity.user.0.clone()),
     );
     let handler = Handler::new(app.clone());
+    // Events stored but not handled when the bot last stopped go first.
+    handler.resume();
+    let week_ago = app.now() - chrono::Duration::days(7);
+    if let Err(e) = app.store().prune_inbox(week_ago) {
+        tracing::warn!(error = %e, "could not prune old events");
+    }
     let inbound: Arc<dyn Inbound> = Arc::new(handler.clone());
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -115,7 +121,12 @@ pub async fn run(
             }
             socket::serve(&api, &app_token, inbound, stopped)
                 .await
-                .map_err(slack_error)
+                .map_err(|e| match e.code() {
+                    Some(code) => Error::Usage(format!(
+                        "Slack rejected SLACK_APP_TOKEN ({code}): use the app-level token (xapp-...) with the connections:write scope from the app's Basic Information page, and turn Socket Mode on"
+                    )),
+                    None => slack_error(e),
+                })
         }
     };
     signals.abort();

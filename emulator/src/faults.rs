@@ -21,6 +21,9 @@ pub enum Fault {
     Delay(Duration),
     /// Never answer (the connection stays open until the client gives up).
     Hang,
+    /// Do what was asked, then wait this long before answering: the effect happened, but a
+    /// client that times out or dies first cannot know it.
+    LateAnswer(Duration),
 }
 
 /// Per-method queues of faults.

@@ -26,8 +26,8 @@ pub const USAGE: &str = "*/standup* commands:\n\
 • `/standup skip` — skip this cycle\n\
 • `/standup ooo <from> [to]` — out of office (dates as YYYY-MM-DD)\n\
 • `/standup status` — who has answered this cycle\n\
-• `/standup preview` — the notes so far, only to you\n\
-• `/standup post` — post the notes now\n\
+• `/standup preview [team]` — the notes so far, only to you\n\
+• `/standup post [team]` — post the notes now\n\
 • `/standup help` — this list";
 
 impl App {
@@ -49,6 +49,9 @@ impl App {
             .split_once(char::is_whitespace)
             .map_or((text, ""), |(v, r)| (v, r.trim()));
         let teams = self.teams_of(user);
+        if matches!(verb, "preview" | "post") {
+            return self.notes_command(user, verb, rest).await;
+        }
         if teams.is_empty() && !matches!(verb, "" | "help") {
             return Ok(Reply::new(super::messages::NOT_A_MEMBER));
         }
@@ -61,7 +64,8 @@ impl App {
                 let blocker = self
                     .store()
                     .raise_blocker(cycle.id, user, rest, self.now())?;
-                self.flag(team, &blocker).await?;
+                tracing::info!(team = %team.id, blocker = blocker.id, "blocker raised");
+                self.sync_flags(team).await?;
                 Ok(Reply::new(format!(
                     "Flagged to your team: {}",
                     escape(rest)
@@ -82,11 +86,10 @@ impl App {
                             .store()
                             .resolve_blocker(b.id, user.as_str(), self.now())?
                         {
-                            self.unflag(team, &b, &format!("resolved by <@{user}>"))
-                                .await?;
                             resolved.push(escape(&b.text));
                         }
                     }
+                    self.sync_flags(team).await?;
                 }
                 Ok(Reply::new(if resolved.is_empty() {
                     "You have no open blockers.".to_string()
@@ -132,35 +135,89 @@ impl App {
                 )))
             }
             "status" => self.status(user),
-            "preview" => {
-                let team = teams[0];
-                let cycle = self.current_cycle(team)?;
-                let document = self.render(team, cycle.date)?;
-                Ok(Reply::new(format!(
-                    "```\n{}\n```",
-                    escape(document.trim_end())
-                )))
-            }
-            "post" => {
-                let team = teams[0];
-                let cycle = self.current_cycle(team)?;
-                if self.store().last_post(cycle.id, "document")?.is_some() {
-                    self.refresh_posted_notes(team, &cycle).await?;
-                    return Ok(Reply::new(
-                        "The notes were already posted; I updated them with the latest updates.",
-                    ));
-                }
-                self.post_notes(team, &cycle).await?;
-                Ok(Reply::new(format!(
-                    "Posted the notes for {} in <#{}>.",
-                    cycle.date, team.channel
-                )))
-            }
             _ => Ok(Reply::new(format!(
                 "I don't know `{}`.\n{USAGE}",
                 escape(verb)
             ))),
         }
+    }
+
+    /// `/standup preview [team]` and `/standup post [team]`: for the team's members, or only its
+    /// admins when the team lists some.
+    async fn notes_command(&self, user: &UserId, verb: &str, rest: &str) -> Result<Reply> {
+        let allowed = |t: &&crate::config::TeamConfig| {
+            if t.admins.is_empty() {
+                t.member(user).is_some()
+            } else {
+                t.admins.contains(user)
+            }
+        };
+        let named = (!rest.is_empty()).then(|| {
+            self.config
+                .teams
+                .iter()
+                .find(|t| t.id.as_str().eq_ignore_ascii_case(rest))
+        });
+        let team = match named {
+            Some(None) => {
+                return Ok(Reply::new(format!(
+                    "There is no team `{}`. Teams: {}.",
+                    escape(rest),
+                    self.config
+                        .teams
+                        .iter()
+                        .map(|t| format!("`{}`", t.id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            Some(Some(t)) => t,
+            None => match self
+                .config
+                .teams
+                .iter()
+                .find(allowed)
+                .or_else(|| self.teams_of(user).into_iter().next())
+            {
+                Some(t) => t,
+                None => return Ok(Reply::new(super::messages::NOT_A_MEMBER)),
+            },
+        };
+        if !allowed(&team) {
+            tracing::info!(team = %team.id, verb, "refused: not allowed");
+            return Ok(Reply::new(if !team.admins.is_empty() {
+                format!(
+                    "Only the admins of *{}* can {verb} its notes.",
+                    escape(&team.name)
+                )
+            } else if self.teams_of(user).is_empty() {
+                super::messages::NOT_A_MEMBER.to_string()
+            } else {
+                format!(
+                    "Only members of *{}* can {verb} its notes.",
+                    escape(&team.name)
+                )
+            }));
+        }
+        let cycle = self.current_cycle(team)?;
+        if verb == "preview" {
+            let document = self.render(team, cycle.date)?;
+            return Ok(Reply::new(format!(
+                "```\n{}\n```",
+                escape(document.trim_end())
+            )));
+        }
+        if self.store().last_post(cycle.id, "document")?.is_some() {
+            self.refresh_posted_notes(team, &cycle).await?;
+            return Ok(Reply::new(
+                "The notes were already posted; I updated them with the latest updates.",
+            ));
+        }
+        self.post_notes(team, &cycle).await?;
+        Ok(Reply::new(format!(
+            "Posted the notes for {} in <#{}>.",
+            cycle.date, team.channel
+        )))
     }
 
     fn list_blockers(&self, user: &UserId) -> Result<Reply> {

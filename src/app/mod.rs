@@ -7,6 +7,7 @@
 
 mod commands;
 pub mod messages;
+mod once;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -17,10 +18,11 @@ use crate::config::{Config, TeamConfig};
 use crate::domain::{ChannelId, CycleId, TeamId, UserId};
 use crate::parse::parse_reply;
 use crate::render::Renderer;
-use crate::slack::client::{Api, Error as SlackError};
+use crate::slack::client::{Api, Error as SlackError, Outgoing};
 use crate::store::{self, CycleInfo, NewReply, OpenBlocker, Post, Store};
 
 pub use commands::Reply;
+pub use once::Sent;
 
 /// A member's message to the bot, as Slack delivered it.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +62,11 @@ pub struct App {
     clock: fn() -> DateTime<Utc>,
     /// When the scheduler should come back to retry a failed job.
     pub retry_at: Mutex<Option<DateTime<Utc>>>,
+    /// Sends under way in this process (see [`once`]).
+    in_flight: once::InFlight,
+    /// Held while the notes are posted or refreshed: each render then sees every reply recorded
+    /// before it, and versions of the document are uploaded in order.
+    notes: tokio::sync::Mutex<()>,
 }
 
 impl App {
@@ -78,6 +85,8 @@ impl App {
             bot_user,
             clock: Utc::now,
             retry_at: Mutex::new(None),
+            in_flight: once::InFlight::default(),
+            notes: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -132,14 +141,15 @@ impl App {
         )
     }
 
-    /// Sends the prompt to one member. Returns false when the member was not prompted
-    /// (away, deactivated, a bot).
+    /// Sends the prompt to one member, once per `key`. Returns false when the member was not
+    /// prompted (away, deactivated, a bot).
     pub async fn prompt(
         &self,
         team: &TeamConfig,
         cycle: &CycleInfo,
         user: &UserId,
         reminder: bool,
+        key: &str,
     ) -> Result<bool> {
         // Away, or already answered this cycle (daily prompts for a weekly meeting): no DM.
         if self.store().is_away(&team.id, user, cycle.date)? || self.answered(cycle.id, user)? {
@@ -152,10 +162,17 @@ impl App {
         }
         self.store()
             .set_profile(&team.id, user, info.tz.as_deref(), info.name.as_deref())?;
-        let dm = self.api.open_dm(user).await?;
+        // Posting to the user id opens the DM on Slack's side: one call per member, not two.
+        let to = ChannelId(user.0.clone());
         let (text, blocks) = messages::prompt(team, cycle, reminder);
-        self.api.post(&dm, &text, Some(blocks), None).await?;
-        Ok(true)
+        let out = Outgoing {
+            channel: &to,
+            text: &text,
+            blocks: Some(blocks),
+            thread_ts: None,
+            key: Some(key),
+        };
+        Ok(self.send_once(key, out).await? != Sent::Busy)
     }
 
     fn answered(&self, cycle: CycleId, user: &UserId) -> Result<bool> {
@@ -230,19 +247,25 @@ impl App {
             let parsed = parse_reply(t, format, &names);
             (parsed.update, parsed.diagnostics)
         })?;
-        if !outcome.changed {
+        // Handling a version again (a redelivery, or after a crash) repeats only what did not
+        // happen the first time: every step below is keyed or checked against the store.
+        if !outcome.changed && !outcome.known {
             return Ok(());
         }
-        tracing::info!(team = %team.id, cycle = %cycle.date, edited, "update recorded");
+        if outcome.changed {
+            tracing::info!(team = %team.id, cycle = %cycle.date, edited, "update recorded");
+        }
         let confirmation = messages::understood(team.format, &outcome.update, &outcome.diagnostics);
-        self.api.post(channel, &confirmation, None, None).await?;
-        for blocker in &outcome.opened {
-            self.flag(team, blocker).await?;
-        }
-        for blocker in &outcome.resolved {
-            self.unflag(team, blocker, "resolved by a later update")
-                .await?;
-        }
+        let key = format!("ack:{}:{user}:{ts}:{version}", cycle.id);
+        let out = Outgoing {
+            channel,
+            text: &confirmation,
+            blocks: None,
+            thread_ts: None,
+            key: Some(&key),
+        };
+        self.send_once(&key, out).await?;
+        self.sync_flags(team).await?;
         self.refresh_posted_notes(team, &cycle).await?;
         Ok(())
     }
@@ -254,17 +277,37 @@ impl App {
             .collect()
     }
 
-    /// Posts a blocker to the team channel and remembers the message.
-    pub async fn flag(&self, team: &TeamConfig, blocker: &OpenBlocker) -> Result<()> {
+    /// Brings the team channel's blocker flags in line with the store: flags open blockers not
+    /// flagged yet and marks resolved ones on their flag. Each step happens once.
+    pub async fn sync_flags(&self, team: &TeamConfig) -> Result<()> {
+        let (unflagged, resolved) = self.store().unsynced_blockers(&team.id)?;
+        for blocker in &unflagged {
+            self.flag(team, blocker).await?;
+        }
+        for (blocker, by) in &resolved {
+            self.unflag(team, blocker, &resolved_by(by)).await?;
+        }
+        Ok(())
+    }
+
+    /// Posts a blocker to the team channel (once) and remembers the message.
+    async fn flag(&self, team: &TeamConfig, blocker: &OpenBlocker) -> Result<()> {
         let (text, blocks) = messages::blocker_flag(blocker, None);
-        let ts = self
-            .api
-            .post(&team.channel, &text, Some(blocks), None)
-            .await?;
+        let key = format!("blocker:{}", blocker.id);
+        let out = Outgoing {
+            channel: &team.channel,
+            text: &text,
+            blocks: Some(blocks),
+            thread_ts: None,
+            key: Some(&key),
+        };
+        let Sent::At(channel, ts) = self.send_once(&key, out).await? else {
+            return Ok(());
+        };
         self.store().record_post(&Post {
             cycle: blocker.cycle,
-            kind: format!("blocker:{}", blocker.id),
-            channel: team.channel.clone(),
+            kind: key,
+            channel,
             ts: Some(ts),
             file_id: None,
             content_digest: digest(&text),
@@ -273,22 +316,31 @@ impl App {
         Ok(())
     }
 
-    /// Edits a blocker's flag to say it is resolved.
-    pub async fn unflag(&self, team: &TeamConfig, blocker: &OpenBlocker, how: &str) -> Result<()> {
+    /// Edits a blocker's flag to say it is resolved (an edit: doing it twice is harmless).
+    async fn unflag(&self, team: &TeamConfig, blocker: &OpenBlocker, how: &str) -> Result<()> {
         let post = self
             .store()
             .last_post(blocker.cycle, &format!("blocker:{}", blocker.id))?;
-        if let Some(Post {
+        let Some(Post {
             ts: Some(ts),
             channel,
             ..
         }) = post
-        {
-            let (text, blocks) = messages::blocker_flag(blocker, Some(how));
-            self.api.update(&channel, &ts, &text, Some(blocks)).await?;
-        } else {
+        else {
             tracing::warn!(team = %team.id, "resolved blocker had no flag message to edit");
-        }
+            return Ok(());
+        };
+        let (text, blocks) = messages::blocker_flag(blocker, Some(how));
+        self.api.update(&channel, &ts, &text, Some(blocks)).await?;
+        self.store().record_post(&Post {
+            cycle: blocker.cycle,
+            kind: format!("resolved:{}", blocker.id),
+            channel,
+            ts: Some(ts),
+            file_id: None,
+            content_digest: digest(&text),
+            posted_at: self.now(),
+        })?;
         Ok(())
     }
 
@@ -302,13 +354,9 @@ impl App {
                         "Only the person who is blocked can resolve their blocker.".into(),
                     ));
                 }
-                let resolved = self
-                    .store()
+                self.store()
                     .resolve_blocker(b.id, user.as_str(), self.now())?;
-                if resolved {
-                    self.unflag(team, &b, &format!("resolved by <@{user}>"))
-                        .await?;
-                }
+                self.sync_flags(team).await?;
                 return Ok(Some(format!("Resolved: {}", b.text)));
             }
         }
@@ -324,47 +372,71 @@ impl App {
     }
 
     /// Posts the notes of a cycle: a summary message and the document as a file in its thread.
+    /// Both are sent once, so a post cut short and run again completes what is missing.
     pub async fn post_notes(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<()> {
+        let _turn = self.notes.lock().await;
+        if self.store().last_post(cycle.id, "document")?.is_some() {
+            drop(_turn);
+            return self.refresh_posted_notes(team, cycle).await;
+        }
         let document = self.render(team, cycle.date)?;
         let summary = self.summary(team, cycle)?;
-        let ts = self.api.post(&team.channel, &summary, None, None).await?;
-        let file = self.upload_notes(team, cycle, &ts, &document).await?;
-        self.store().record_post(&Post {
-            cycle: cycle.id,
-            kind: "document".into(),
-            channel: team.channel.clone(),
-            ts: Some(ts),
-            file_id: Some(file),
-            content_digest: digest(&document),
-            posted_at: self.now(),
-        })?;
+        let key = format!("notes:{}", cycle.id);
+        let out = Outgoing {
+            channel: &team.channel,
+            text: &summary,
+            blocks: None,
+            thread_ts: None,
+            key: Some(&key),
+        };
+        let Sent::At(channel, ts) = self.send_once(&key, out).await? else {
+            return Ok(());
+        };
+        self.attach_notes(team, cycle, channel, ts, &document)
+            .await?;
         tracing::info!(team = %team.id, cycle = %cycle.date, "notes posted");
         Ok(())
     }
 
-    async fn upload_notes(
+    /// Uploads a version of the document into the summary's thread (once per content) and
+    /// records it as the cycle's latest post.
+    async fn attach_notes(
         &self,
         team: &TeamConfig,
         cycle: &CycleInfo,
-        ts: &str,
+        channel: ChannelId,
+        ts: String,
         document: &str,
-    ) -> Result<String> {
+    ) -> Result<()> {
+        let content_digest = digest(document);
+        let key = format!("notes-file:{}:{content_digest}", cycle.id);
         let filename = format!("{}-{}.md", team.id, cycle.date);
-        Ok(self
-            .api
-            .upload(
-                &team.channel,
-                Some(ts),
+        let file = self
+            .upload_once(
+                &key,
+                &channel,
+                &ts,
                 &filename,
                 &cycle.title,
                 document.as_bytes(),
             )
-            .await?)
+            .await?;
+        self.store().record_post(&Post {
+            cycle: cycle.id,
+            kind: "document".into(),
+            channel,
+            ts: Some(ts),
+            file_id: file,
+            content_digest,
+            posted_at: self.now(),
+        })?;
+        Ok(())
     }
 
     /// After a late reply: if the notes were posted and changed, edit the summary and add the
     /// new version of the file in the thread.
     pub async fn refresh_posted_notes(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<()> {
+        let _turn = self.notes.lock().await;
         let Some(post) = self.store().last_post(cycle.id, "document")? else {
             return Ok(());
         };
@@ -377,16 +449,8 @@ impl App {
         };
         let summary = self.summary(team, cycle)?;
         self.api.update(&post.channel, &ts, &summary, None).await?;
-        let file = self.upload_notes(team, cycle, &ts, &document).await?;
-        self.store().record_post(&Post {
-            cycle: cycle.id,
-            kind: "document".into(),
-            channel: post.channel,
-            ts: Some(ts),
-            file_id: Some(file),
-            content_digest: digest(&document),
-            posted_at: self.now(),
-        })?;
+        self.attach_notes(team, cycle, post.channel, ts, &document)
+            .await?;
         tracing::info!(team = %team.id, cycle = %cycle.date, "posted notes updated");
         Ok(())
     }
@@ -435,6 +499,15 @@ impl App {
                 "OK, marked out of office for the {date} meeting. For longer leave: `/standup ooo <from> <to>`."
             ),
         })
+    }
+}
+
+/// How a resolved blocker's flag says who resolved it.
+fn resolved_by(by: &str) -> String {
+    match by {
+        "update" => "resolved by a later update".to_string(),
+        u if u.starts_with('U') || u.starts_with('W') => format!("resolved by <@{u}>"),
+        other => format!("resolved ({other})"),
     }
 }
 

@@ -33,6 +33,12 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the call may have taken effect although it failed (a timeout, a 5xx, an
+    /// unreadable answer): a post may be in Slack.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self, Error::Timeout { .. } | Error::Transport { .. })
+    }
+
     /// Slack's error code, for errors Slack answered with (`channel_not_found`, ...).
     pub fn code(&self) -> Option<&str> {
         match self {
@@ -59,6 +65,38 @@ pub struct UserInfo {
     pub name: Option<String>,
 }
 
+/// The metadata `event_type` of messages the bot sends once; the payload's `key` names the send.
+pub const METADATA_TYPE: &str = "standup_bot_send";
+
+/// History pages read when looking for a message (200 messages each).
+const MAX_PAGES: usize = 5;
+
+/// A message to post.
+#[derive(Debug, Clone)]
+pub struct Outgoing<'a> {
+    /// A channel id, or a user id for the DM with the bot.
+    pub channel: &'a ChannelId,
+    pub text: &'a str,
+    pub blocks: Option<serde_json::Value>,
+    pub thread_ts: Option<&'a str>,
+    /// The send's key, carried in the message metadata.
+    pub key: Option<&'a str>,
+}
+
+/// Where a message landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub channel: ChannelId,
+    pub ts: String,
+}
+
+/// A file Slack has named but not yet shared.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub file_id: String,
+    url: SlackFileUploadUrl,
+}
+
 /// Timing of calls and retries.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -66,8 +104,9 @@ pub struct Policy {
     pub attempts: u32,
     pub first_backoff: Duration,
     pub max_backoff: Duration,
-    /// Pace calls by Slack's published limits before sending them (on for the bot). Off only
-    /// for tests that drive the app against an emulator faster than Slack would allow.
+    /// Pace calls by Slack's published limits before sending them ([`super::pacing`]; on for
+    /// the bot). Off only for tests that drive the app against an emulator faster than Slack
+    /// would allow.
     pub paced: bool,
 }
 
@@ -89,6 +128,7 @@ pub struct Api {
     client: Arc<SlackClient<Connector>>,
     token: SlackApiToken,
     policy: Policy,
+    pacing: Arc<super::pacing::Pacing>,
 }
 
 impl std::fmt::Debug for Api {
@@ -99,9 +139,8 @@ impl std::fmt::Debug for Api {
     }
 }
 
-/// A connector for `api_url`, which may be plain `http://` (a local emulator) or `https://`;
-/// `paced` as in [`Policy::paced`].
-pub fn connector(api_url: &str, paced: bool) -> Result<Connector, Error> {
+/// A connector for `api_url`, which may be plain `http://` (a local emulator) or `https://`.
+pub fn connector(api_url: &str) -> Result<Connector, Error> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .map_err(|e| Error::Setup(format!("cannot load the system's CA certificates: {e}")))?
@@ -109,31 +148,49 @@ pub fn connector(api_url: &str, paced: bool) -> Result<Connector, Error> {
         .enable_http1()
         .enable_http2()
         .build();
-    // slack-morphism's rate control paces calls by Slack's tiers (per team once the token
-    // carries the team id, see `Api::with_team`); 429s it cannot avoid reach `Api::call`.
-    let connector = SlackClientHyperConnector::with_connector(https)
-        .with_slack_api_url(api_url.trim_end_matches('/'));
-    if !paced {
-        return Ok(connector);
-    }
-    let rate_control = SlackApiRateControlConfig::new().with_max_retries(0);
-    Ok(connector.with_rate_control(rate_control))
+    // Pacing is ours (see `pacing`): slack-morphism's rate control counts chat.postMessage per
+    // workspace, where Slack counts it per channel, and its waits would eat the call timeout.
+    Ok(SlackClientHyperConnector::with_connector(https)
+        .with_slack_api_url(api_url.trim_end_matches('/')))
 }
 
 impl Api {
     pub fn new(api_url: &str, bot_token: &Secret, policy: Policy) -> Result<Api, Error> {
-        let client = Arc::new(SlackClient::new(connector(api_url, policy.paced)?));
+        let client = Arc::new(SlackClient::new(connector(api_url)?));
         let token = SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_string()));
         Ok(Api {
             client,
             token,
             policy,
+            pacing: Arc::default(),
         })
     }
 
     /// The underlying slack-morphism client (for the Socket Mode listener).
     pub fn client(&self) -> Arc<SlackClient<Connector>> {
         self.client.clone()
+    }
+
+    /// The same client with another token (the app-level token for Socket Mode).
+    pub fn with_token(&self, token: &Secret) -> Api {
+        Api {
+            token: SlackApiToken::new(SlackApiTokenValue::new(token.expose().to_string())),
+            ..self.clone()
+        }
+    }
+
+    /// A fresh Socket Mode websocket URL (`apps.connections.open`, with the app token).
+    pub async fn open_connection(&self) -> Result<String, Error> {
+        let r = self
+            .call("apps.connections.open", |c, t| {
+                Box::pin(async move {
+                    c.open_session(&t)
+                        .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
+                        .await
+                })
+            })
+            .await?;
+        Ok(r.url.0.to_string())
     }
 
     /// Tags the token with the workspace, so slack-morphism's per-team tier limits apply.
@@ -151,12 +208,30 @@ impl Api {
         method: &'static str,
         f: impl Fn(Arc<SlackClient<Connector>>, SlackApiToken) -> BoxFuture<'static, ClientResult<T>>,
     ) -> Result<T, Error> {
+        self.call_in(None, true, method, f).await
+    }
+
+    /// [`Api::call`] for a call that posts into `channel` (paced per channel).
+    ///
+    /// With `retry_ambiguous` false, a failure that may have taken effect (see
+    /// [`Error::is_ambiguous`]) is returned at once instead of retried: the caller checks Slack
+    /// before trying again.
+    async fn call_in<T>(
+        &self,
+        channel: Option<&str>,
+        retry_ambiguous: bool,
+        method: &'static str,
+        f: impl Fn(Arc<SlackClient<Connector>>, SlackApiToken) -> BoxFuture<'static, ClientResult<T>>,
+    ) -> Result<T, Error> {
         let mut backoff = self.policy.first_backoff;
         let mut last = Error::Timeout {
             method,
             secs: self.policy.timeout.as_secs(),
         };
         for attempt in 1..=self.policy.attempts {
+            if self.policy.paced {
+                self.pacing.wait(method, channel).await;
+            }
             let outcome = tokio::time::timeout(
                 self.policy.timeout,
                 f(self.client.clone(), self.token.clone()),
@@ -213,6 +288,9 @@ impl Api {
                     backoff
                 }
             };
+            if !retry_ambiguous && last.is_ambiguous() {
+                return Err(last);
+            }
             if attempt < self.policy.attempts {
                 tracing::warn!(method, attempt, wait_ms = wait.as_millis() as u64, error = %last, "retrying Slack call");
                 tokio::time::sleep(wait).await;
@@ -255,22 +333,165 @@ impl Api {
         blocks: Option<serde_json::Value>,
         thread_ts: Option<&str>,
     ) -> Result<String, Error> {
-        let mut content = SlackMessageContent::new().with_text(text.to_string());
-        if let Some(blocks) = blocks {
-            content = content.with_blocks(parse_blocks(blocks)?);
+        Ok(self
+            .send(&Outgoing {
+                channel,
+                text,
+                blocks,
+                thread_ts,
+                key: None,
+            })
+            .await?
+            .ts)
+    }
+
+    /// Posts a message; `channel` may be a user id (Slack posts to the DM with the bot), and the
+    /// answer says which channel it went to. A `key` travels in the message's metadata, so
+    /// [`Api::find_keyed`] can find it later.
+    pub async fn send(&self, out: &Outgoing<'_>) -> Result<Posted, Error> {
+        let mut content = SlackMessageContent::new().with_text(out.text.to_string());
+        if let Some(blocks) = &out.blocks {
+            content = content.with_blocks(parse_blocks(blocks.clone())?);
         }
-        let mut req =
-            SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.0.clone()), content);
-        if let Some(ts) = thread_ts {
+        if let Some(key) = out.key {
+            content = content.with_metadata(SlackMessageMetadata {
+                event_type: METADATA_TYPE.to_string(),
+                event_payload: Some([("key".to_string(), key.to_string())].into()),
+            });
+        }
+        let mut req = SlackApiChatPostMessageRequest::new(
+            SlackChannelId::new(out.channel.0.clone()),
+            content,
+        );
+        if let Some(ts) = out.thread_ts {
             req = req.with_thread_ts(SlackTs::new(ts.to_string()));
         }
         let r = self
-            .call("chat.postMessage", move |c, t| {
-                let r = req.clone();
-                Box::pin(async move { c.open_session(&t).chat_post_message(&r).await })
-            })
+            .call_in(
+                Some(out.channel.as_str()),
+                out.key.is_none(),
+                "chat.postMessage",
+                move |c, t| {
+                    let r = req.clone();
+                    Box::pin(async move { c.open_session(&t).chat_post_message(&r).await })
+                },
+            )
             .await?;
-        Ok(r.ts.to_string())
+        Ok(Posted {
+            channel: ChannelId(r.channel.to_string()),
+            ts: r.ts.to_string(),
+        })
+    }
+
+    /// The ts of a message the bot posted with `key` in `channel` since `oldest`, if Slack has
+    /// it (`conversations.history`, newest first, a few pages at most).
+    pub async fn find_keyed(
+        &self,
+        channel: &ChannelId,
+        oldest: chrono::DateTime<chrono::Utc>,
+        key: &str,
+    ) -> Result<Option<String>, Error> {
+        let mut cursor: Option<SlackCursorId> = None;
+        for _ in 0..MAX_PAGES {
+            let mut req = SlackApiConversationsHistoryRequest::new()
+                .with_channel(SlackChannelId::new(channel.0.clone()))
+                .with_oldest(SlackTs::new(format!("{}.000000", oldest.timestamp())))
+                .with_include_all_metadata(true)
+                .with_limit(200);
+            if let Some(c) = cursor.take() {
+                req = req.with_cursor(c);
+            }
+            let r = self
+                .call("conversations.history", move |c, t| {
+                    let r = req.clone();
+                    Box::pin(async move { c.open_session(&t).conversations_history(&r).await })
+                })
+                .await?;
+            let found = r.messages.iter().find(|m| {
+                m.content.metadata.as_ref().is_some_and(|meta| {
+                    meta.event_type == METADATA_TYPE
+                        && meta
+                            .event_payload
+                            .as_ref()
+                            .and_then(|p| p.get("key"))
+                            .is_some_and(|k| k == key)
+                })
+            });
+            if let Some(m) = found {
+                return Ok(Some(m.origin.ts.to_string()));
+            }
+            cursor = r
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty());
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// The ts of the message in a thread that shares `file_id`, if Slack has one.
+    pub async fn find_file_share(
+        &self,
+        channel: &ChannelId,
+        thread_ts: &str,
+        file_id: &str,
+    ) -> Result<Option<String>, Error> {
+        let mut cursor: Option<SlackCursorId> = None;
+        for _ in 0..MAX_PAGES {
+            let mut req = SlackApiConversationsRepliesRequest::new(
+                SlackChannelId::new(channel.0.clone()),
+                SlackTs::new(thread_ts.to_string()),
+            )
+            .with_limit(200);
+            if let Some(c) = cursor.take() {
+                req = req.with_cursor(c);
+            }
+            let r = self
+                .call("conversations.replies", move |c, t| {
+                    let r = req.clone();
+                    Box::pin(async move { c.open_session(&t).conversations_replies(&r).await })
+                })
+                .await?;
+            let found = r.messages.iter().find(|m| {
+                m.content
+                    .files
+                    .as_ref()
+                    .is_some_and(|files| files.iter().any(|f| f.id.0 == file_id))
+            });
+            if let Some(m) = found {
+                return Ok(Some(m.origin.ts.to_string()));
+            }
+            cursor = r
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty());
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Posts a message only `user` sees, in a channel.
+    pub async fn post_ephemeral(
+        &self,
+        channel: &ChannelId,
+        user: &UserId,
+        text: &str,
+    ) -> Result<(), Error> {
+        let req = SlackApiChatPostEphemeralRequest::new(
+            SlackChannelId::new(channel.0.clone()),
+            SlackUserId::new(user.0.clone()),
+            SlackMessageContent::new().with_text(text.to_string()),
+        );
+        self.call("chat.postEphemeral", move |c, t| {
+            let r = req.clone();
+            Box::pin(async move { c.open_session(&t).chat_post_ephemeral(&r).await })
+        })
+        .await?;
+        Ok(())
     }
 
     /// Replaces a message's text and blocks.
@@ -338,34 +559,43 @@ impl Api {
         Ok(())
     }
 
-    /// Uploads a file into a channel (and thread); returns the file id.
-    pub async fn upload(
-        &self,
-        channel: &ChannelId,
-        thread_ts: Option<&str>,
-        filename: &str,
-        title: &str,
-        bytes: &[u8],
-    ) -> Result<String, Error> {
-        let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), bytes.len());
+    /// Step one of an upload: Slack names the file and where to send its bytes.
+    pub async fn start_upload(&self, filename: &str, length: usize) -> Result<Upload, Error> {
+        let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), length);
         let target = self
             .call("files.getUploadURLExternal", move |c, t| {
                 let r = req.clone();
                 Box::pin(async move { c.open_session(&t).get_upload_url_external(&r).await })
             })
             .await?;
-        let upload = SlackApiFilesUploadViaUrlRequest::new(
-            target.upload_url.clone(),
+        Ok(Upload {
+            file_id: target.file_id.to_string(),
+            url: target.upload_url,
+        })
+    }
+
+    /// Step two: sends the bytes and shares the file into a channel (and thread).
+    pub async fn finish_upload(
+        &self,
+        upload: &Upload,
+        bytes: &[u8],
+        channel: &ChannelId,
+        thread_ts: Option<&str>,
+        title: &str,
+    ) -> Result<(), Error> {
+        let send = SlackApiFilesUploadViaUrlRequest::new(
+            upload.url.clone(),
             bytes.to_vec(),
             "text/markdown".to_string(),
         );
         self.call("files.upload", move |c, t| {
-            let r = upload.clone();
+            let r = send.clone();
             Box::pin(async move { c.open_session(&t).files_upload_via_url(&r).await })
         })
         .await?;
         let mut complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![
-            SlackApiFilesComplete::new(target.file_id.clone()).with_title(title.to_string()),
+            SlackApiFilesComplete::new(SlackFileId::new(upload.file_id.clone()))
+                .with_title(title.to_string()),
         ])
         .with_channel_id(SlackChannelId::new(channel.0.clone()));
         if let Some(ts) = thread_ts {
@@ -376,7 +606,7 @@ impl Api {
             Box::pin(async move { c.open_session(&t).files_complete_upload_external(&r).await })
         })
         .await?;
-        Ok(target.file_id.to_string())
+        Ok(())
     }
 }
 

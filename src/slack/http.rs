@@ -152,7 +152,10 @@ async fn events(
         .into_response()),
         SlackPushEvent::EventCallback(callback) => {
             log_retry(&headers, &callback);
-            inbound.event(callback).await;
+            inbound
+                .event(callback)
+                .await
+                .map_err(|_| Rejection::NotStored)?;
             Ok(StatusCode::OK.into_response())
         }
         SlackPushEvent::AppRateLimited(limited) => {
@@ -226,6 +229,7 @@ enum Rejection {
     UnreadableBody,
     WrongContentType,
     Malformed(&'static str),
+    NotStored,
 }
 
 impl Rejection {
@@ -239,6 +243,8 @@ impl Rejection {
             Rejection::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Rejection::WrongContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Rejection::UnreadableBody | Rejection::Malformed(_) => StatusCode::BAD_REQUEST,
+            // Slack retries a failed delivery: the event arrives again once storage recovers.
+            Rejection::NotStored => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -253,6 +259,7 @@ impl Rejection {
             Rejection::UnreadableBody => "unreadable request body",
             Rejection::WrongContentType => "unsupported content type",
             Rejection::Malformed(reason) => reason,
+            Rejection::NotStored => "event not stored; deliver it again",
         }
     }
 }
@@ -670,9 +677,12 @@ mod tests {
     }
 
     impl Inbound for Recorder {
-        fn event(&self, event: SlackPushEventCallback) -> futures::future::BoxFuture<'static, ()> {
+        fn event(
+            &self,
+            event: SlackPushEventCallback,
+        ) -> futures::future::BoxFuture<'static, Result<(), crate::slack::NotStored>> {
             self.record(Call::Event(Box::new(event)));
-            Box::pin(async {})
+            Box::pin(async { Ok(()) })
         }
 
         fn command(

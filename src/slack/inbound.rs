@@ -10,9 +10,10 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use slack_morphism::prelude::*;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::Inbound;
+use super::{Inbound, NotStored};
 use crate::app::App;
 use crate::domain::{ChannelId, UserId};
 
@@ -22,19 +23,59 @@ pub struct Handler {
     app: Arc<App>,
     /// Work started for Slack payloads, so shutdown can wait for it.
     tasks: TaskTracker,
+    /// Cancelled at shutdown: retries stop waiting (their events stay pending in the store).
+    stopping: CancellationToken,
 }
 
 impl Handler {
+    /// Handles the events stored but not handled when the bot last stopped (it was killed, or
+    /// their handling failed). Called once at start, before Slack is connected.
+    pub fn resume(&self) -> usize {
+        let pending = match self.app.store().pending_events() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the pending events");
+                return 0;
+            }
+        };
+        let mut resumed = 0;
+        for (id, payload) in pending {
+            match serde_json::from_str::<SlackPushEventCallback>(&payload) {
+                Ok(event) => {
+                    let app = self.app.clone();
+                    let stopping = self.stopping.clone();
+                    self.tasks
+                        .spawn(async move { handle_stored(&app, &id, event, &stopping).await });
+                    resumed += 1;
+                }
+                Err(e) => {
+                    tracing::error!(event_id = %id, error = %e, "a stored event cannot be read; left as it is");
+                    let _ = self.app.store().event_done(
+                        &id,
+                        Some("unreadable payload"),
+                        self.app.now(),
+                    );
+                }
+            }
+        }
+        if resumed > 0 {
+            tracing::info!(resumed, "handling events received before the last stop");
+        }
+        resumed
+    }
+
     pub fn new(app: Arc<App>) -> Handler {
         Handler {
             app,
             tasks: TaskTracker::new(),
+            stopping: CancellationToken::new(),
         }
     }
 
     /// Stops taking new work and waits (up to `limit`) for the work in flight.
     pub async fn drain(&self, limit: Duration) {
         self.tasks.close();
+        self.stopping.cancel();
         if tokio::time::timeout(limit, self.tasks.wait())
             .await
             .is_err()
@@ -55,26 +96,26 @@ fn ephemeral(text: String) -> SlackCommandEventResponse {
 }
 
 impl Inbound for Handler {
-    fn event(&self, event: SlackPushEventCallback) -> BoxFuture<'static, ()> {
+    fn event(&self, event: SlackPushEventCallback) -> BoxFuture<'static, Result<(), NotStored>> {
         let app = self.app.clone();
         let tasks = self.tasks.clone();
+        let stopping = self.stopping.clone();
         Box::pin(async move {
-            tasks.spawn(async move {
-                let id = event.event_id.to_string();
-                match app.store().first_sighting(&id, app.now()) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        tracing::debug!(event_id = %id, "redelivered event ignored");
-                        return;
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot record the event id; handling it anyway")
-                    }
-                }
-                if let SlackEventCallbackBody::Message(message) = event.event {
-                    handle_message(&app, message).await;
-                }
-            });
+            let id = event.event_id.to_string();
+            let payload = serde_json::to_string(&event).map_err(|_| NotStored)?;
+            let fresh = app
+                .store()
+                .receive_event(&id, &payload, app.now())
+                .map_err(|e| {
+                    tracing::error!(event_id = %id, error = %e, "cannot store an event; Slack will deliver it again");
+                    NotStored
+                })?;
+            if fresh {
+                tasks.spawn(async move { handle_stored(&app, &id, event, &stopping).await });
+            } else {
+                tracing::debug!(event_id = %id, "redelivered event ignored");
+            }
+            Ok(())
         })
     }
 
@@ -129,7 +170,58 @@ impl Inbound for Handler {
     }
 }
 
-async fn handle_message(app: &App, message: SlackMessageEvent) {
+/// Attempts per stored event in one run, and the wait before the first retry (doubling).
+const EVENT_ATTEMPTS: u32 = 4;
+const EVENT_RETRY: Duration = Duration::from_secs(2);
+
+/// Handles a stored event, retrying a failure a few times, and marks it handled. An event whose
+/// handling keeps failing stays pending and is tried again at the next start.
+async fn handle_stored(
+    app: &App,
+    id: &str,
+    event: SlackPushEventCallback,
+    stopping: &CancellationToken,
+) {
+    let mut wait = EVENT_RETRY;
+    for attempt in 1..=EVENT_ATTEMPTS {
+        if let Err(e) = app.store().event_attempt(id) {
+            tracing::error!(event_id = %id, error = %e, "cannot count an event attempt");
+        }
+        let outcome = match &event.event {
+            SlackEventCallbackBody::Message(message) => handle_message(app, message).await,
+            _ => Ok(()),
+        };
+        let error = outcome.as_ref().err().map(ToString::to_string);
+        if let Err(e) = app.store().event_done(id, error.as_deref(), app.now()) {
+            tracing::error!(event_id = %id, error = %e, "cannot mark an event handled");
+        }
+        let Err(e) = outcome else { return };
+        if attempt == EVENT_ATTEMPTS {
+            tracing::error!(event_id = %id, error = %e, "giving up on an event for now; it is kept and retried at the next start");
+            if let SlackEventCallbackBody::Message(message) = &event.event
+                && let Some(channel) = &message.origin.channel
+            {
+                let sorry = "Sorry, I could not process that message yet. I have kept it and will try again; if your update does not show up in `/standup status`, send it again later.";
+                let channel = ChannelId(channel.to_string());
+                if let Err(e) = app.api.post(&channel, sorry, None, None).await {
+                    tracing::error!(error = %e, "could not tell the member their update is delayed");
+                }
+            }
+            return;
+        }
+        tracing::warn!(event_id = %id, attempt, error = %e, "handling an event failed; retrying");
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = stopping.cancelled() => {
+                tracing::info!(event_id = %id, "shutting down: the event stays pending for the next start");
+                return;
+            }
+        }
+        wait *= 2;
+    }
+}
+
+async fn handle_message(app: &App, message: &SlackMessageEvent) -> Result<(), crate::app::Error> {
     let is_dm = matches!(
         message
             .origin
@@ -145,10 +237,10 @@ async fn handle_message(app: &App, message: SlackMessageEvent) {
         .as_ref()
         .map(|c| ChannelId(c.to_string()))
     else {
-        return;
+        return Ok(());
     };
     if !is_dm {
-        return;
+        return Ok(());
     }
     // An edit carries the new text and the original ts in `message`.
     // An edit carries the new text and the original ts in `message`; its own ts orders it.
@@ -169,32 +261,24 @@ async fn handle_message(app: &App, message: SlackMessageEvent) {
             message.content.as_ref().and_then(|c| c.text.clone()),
             false,
         ),
-        _ => return,
+        _ => return Ok(()),
     };
     let Some(user) = sender.user.map(|u| UserId(u.to_string())) else {
-        return;
+        return Ok(());
     };
     if sender.bot_id.is_some() || user == app.bot_user {
-        return;
+        return Ok(());
     }
-    let Some(text) = text else { return };
-    if let Err(e) = app
-        .direct_message(&crate::app::Dm {
-            user: &user,
-            channel: &channel,
-            ts: &ts,
-            version: &version,
-            text: &text,
-            edited,
-        })
-        .await
-    {
-        tracing::error!(error = %e, "could not record a DM reply");
-        let sorry = "Sorry, I could not save that update. Please send it again in a minute.";
-        if let Err(e) = app.api.post(&channel, sorry, None, None).await {
-            tracing::error!(error = %e, "could not tell the member their update was not saved");
-        }
-    }
+    let Some(text) = text else { return Ok(()) };
+    app.direct_message(&crate::app::Dm {
+        user: &user,
+        channel: &channel,
+        ts: &ts,
+        version: &version,
+        text: &text,
+        edited,
+    })
+    .await
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
@@ -227,7 +311,13 @@ async fn handle_action(app: &App, payload: &Value) {
     .await;
     match (result, channel) {
         (Ok(Some(text)), Some(channel)) => {
-            if let Err(e) = app.api.post(&channel, &text, None, None).await {
+            // In a DM the answer is a message; in a team channel only the clicker sees it.
+            let sent = if channel.as_str().starts_with('D') {
+                app.api.post(&channel, &text, None, None).await.map(drop)
+            } else {
+                app.api.post_ephemeral(&channel, &user, &text).await
+            };
+            if let Err(e) = sent {
                 tracing::error!(error = %e, "could not answer a button click");
             }
         }

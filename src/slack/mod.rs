@@ -7,6 +7,7 @@
 pub mod client;
 pub mod http;
 pub mod inbound;
+pub mod pacing;
 pub mod socket;
 
 use futures::future::BoxFuture;
@@ -14,11 +15,18 @@ use slack_morphism::prelude::{
     SlackCommandEvent, SlackCommandEventResponse, SlackInteractionEvent, SlackPushEventCallback,
 };
 
+/// An event the bot could not store; Slack should deliver it again later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the event could not be stored; Slack should deliver it again")]
+pub struct NotStored;
+
 /// What the bot does with what Slack sends. Both connection modes call it; each call must
 /// return well within Slack's 3-second ack window (slow work is spawned by the implementation).
 pub trait Inbound: Send + Sync + 'static {
-    /// An Events API `event_callback` (messages, edits, app home opened, ...).
-    fn event(&self, event: SlackPushEventCallback) -> BoxFuture<'static, ()>;
+    /// An Events API `event_callback` (messages, edits, app home opened, ...). `Ok` once the
+    /// event is stored (the transport acks it then); `Err` when it could not be, so the
+    /// transport must not ack and Slack delivers it again.
+    fn event(&self, event: SlackPushEventCallback) -> BoxFuture<'static, Result<(), NotStored>>;
     /// A slash command; the response is the command's (ephemeral) answer.
     fn command(&self, command: SlackCommandEvent) -> BoxFuture<'static, SlackCommandEventResponse>;
     /// A button click or modal submission. `Some(body)` is sent back as the response body

@@ -1,120 +1,425 @@
-//! Socket Mode: a websocket to Slack (no public URL needed), through slack-morphism's listener.
+//! Socket Mode: a websocket to Slack (no public URL needed), kept up for as long as the bot runs.
 //!
-//! The listener calls plain `fn` callbacks; the [`Inbound`] handler reaches them through the
-//! listener's user state.
+//! Each connection starts with `apps.connections.open` (with a timeout), waits for Slack's
+//! `hello`, then serves envelopes: every envelope is handled in its own task and acked when the
+//! handler is done (an event once it is stored; a command or interaction with its answer). A
+//! watchdog pings every few seconds and drops a connection that has been silent too long; a
+//! `disconnect` from Slack, a closed or dead socket, or a failed open all lead to a new
+//! connection, with exponential backoff (and jitter) while things keep failing. Only a token
+//! Slack refuses stops the bot, and only at start.
+//!
+//! Frames are read with slack-morphism's Socket Mode models, so the wire format is the one the
+//! crate keeps up to date; the connection handling is ours because the bot needs timeouts on
+//! every step and acks that wait for storage.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use slack_morphism::prelude::*;
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent, SlackPushEventCallback};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
 
 use super::Inbound;
-use super::client::{Api, Connector, Error};
+use super::client::{Api, Error};
 use crate::config::Secret;
 
-type Client = SlackClient<Connector>;
-
-#[derive(Clone)]
-struct HandlerState(Arc<dyn Inbound>);
-
-async fn handler(state: &SlackClientEventsUserState) -> Option<Arc<dyn Inbound>> {
-    state
-        .read()
-        .await
-        .get_user_state::<HandlerState>()
-        .map(|h| h.0.clone())
+/// Timing of the connection; the defaults suit Slack, tests shorten them.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Longest wait for `apps.connections.open`, the websocket handshake, and `hello`, each.
+    pub step_timeout: Duration,
+    /// How often the watchdog pings.
+    pub ping_every: Duration,
+    /// Silence (no frame, no pong) after which a connection is taken for dead.
+    pub dead_after: Duration,
+    /// First wait after a failure; doubles up to `max_backoff`.
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
 }
 
-async fn on_push(
-    event: SlackPushEventCallback,
-    _client: Arc<Client>,
-    state: SlackClientEventsUserState,
-) -> UserCallbackResult<()> {
-    if let Some(h) = handler(&state).await {
-        h.event(event).await;
-    }
-    Ok(())
-}
-
-async fn on_command(
-    command: SlackCommandEvent,
-    _client: Arc<Client>,
-    state: SlackClientEventsUserState,
-) -> UserCallbackResult<SlackCommandEventResponse> {
-    match handler(&state).await {
-        Some(h) => Ok(h.command(command).await),
-        None => Ok(SlackCommandEventResponse::new(
-            SlackMessageContent::new().with_text("Starting up, try again".into()),
-        )),
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            step_timeout: Duration::from_secs(10),
+            ping_every: Duration::from_secs(10),
+            dead_after: Duration::from_secs(35),
+            first_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+        }
     }
 }
 
-async fn on_interaction(
-    interaction: SlackInteractionEvent,
-    _client: Arc<Client>,
-    state: SlackClientEventsUserState,
-) -> UserCallbackResult<SlackInteractionResponse> {
-    let Some(h) = handler(&state).await else {
-        return Ok(SlackInteractionResponse::Empty);
-    };
-    let response = h.interaction(interaction).await;
-    Ok(
-        match response.and_then(|v| serde_json::from_value::<SlackViewSubmissionResponse>(v).ok()) {
-            Some(r) => SlackInteractionResponse::ViewSubmission(r),
-            None => SlackInteractionResponse::Empty,
-        },
-    )
+impl Timing {
+    /// Reads `STANDUP_SOCKET_PING_SECS` / `STANDUP_SOCKET_DEAD_SECS` (operators behind lossy
+    /// proxies; tests), keeping the defaults otherwise.
+    pub fn from_env() -> Timing {
+        let secs = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| *v > 0.0)
+                .map(Duration::from_secs_f64)
+        };
+        let mut t = Timing::default();
+        if let Some(p) = secs("STANDUP_SOCKET_PING_SECS") {
+            t.ping_every = p;
+        }
+        if let Some(d) = secs("STANDUP_SOCKET_DEAD_SECS") {
+            t.dead_after = d;
+        }
+        if let Some(s) = secs("STANDUP_SOCKET_STEP_SECS") {
+            t.step_timeout = s;
+        }
+        t
+    }
 }
 
-/// Every callback returns `Ok`; should one fail anyway, ack it (200) rather than have Slack
-/// redeliver something the bot cannot handle.
-fn on_error(
-    err: Box<dyn std::error::Error + Send + Sync>,
-    _client: Arc<Client>,
-    _state: SlackClientEventsUserState,
-) -> axum::http::StatusCode {
-    tracing::error!(error = %err, "Socket Mode callback failed");
-    axum::http::StatusCode::OK
+/// Why a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum End {
+    /// Slack asked us to reconnect (`refresh_requested`, `warning`): at once, no backoff.
+    Refresh(String),
+    /// Something failed; reconnect after the backoff.
+    Failed(String),
+    /// Slack refuses more connections for now (`too_many_websockets`, `link_disabled`).
+    Refused(String),
+    Shutdown,
 }
 
-/// Connects with the app token and serves until `shutdown` resolves. slack-morphism reconnects
-/// by itself on `disconnect` messages and dropped connections.
+/// Connects with the app token and serves until `shutdown` resolves. Fails only when the first
+/// `apps.connections.open` is refused for good (a wrong token, Socket Mode off).
 pub async fn serve(
     api: &Api,
     app_token: &Secret,
     inbound: Arc<dyn Inbound>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
-    let env = Arc::new(
-        SlackClientEventsListenerEnvironment::new(api.client())
-            .with_error_handler(on_error)
-            .with_user_state(HandlerState(inbound)),
-    );
-    let callbacks = SlackSocketModeListenerCallbacks::new()
-        .with_push_events(on_push)
-        .with_command_events(on_command)
-        .with_interaction_events(on_interaction);
-    let config = SlackClientSocketModeConfig::new()
-        .with_max_connections_count(1)
-        .with_initial_backoff_in_seconds(1);
-    let listener = SlackClientSocketModeListener::new(&config, env, callbacks);
-    let token = SlackApiToken::new(SlackApiTokenValue::new(app_token.expose().to_string()));
-    tokio::time::timeout(
-        std::time::Duration::from_secs(30),
-        listener.listen_for(&token),
+    serve_with(api, app_token, inbound, shutdown, Timing::from_env()).await
+}
+
+pub async fn serve_with(
+    api: &Api,
+    app_token: &Secret,
+    inbound: Arc<dyn Inbound>,
+    shutdown: impl Future<Output = ()>,
+    timing: Timing,
+) -> Result<(), Error> {
+    let app_api = api.with_token(app_token);
+    let seen = Arc::new(Recent::default());
+    let mut backoff = timing.first_backoff;
+    let mut ever_connected = false;
+    tokio::pin!(shutdown);
+    loop {
+        let end = tokio::select! {
+            end = connection(&app_api, &inbound, &seen, timing, &mut ever_connected) => end,
+            () = &mut shutdown => Ok(End::Shutdown),
+        };
+        let end = match end {
+            Ok(end) => end,
+            Err(e) if !ever_connected && is_fatal(&e) => return Err(e),
+            Err(e) => End::Failed(e.to_string()),
+        };
+        let wait = match &end {
+            End::Shutdown => return Ok(()),
+            End::Refresh(reason) => {
+                tracing::info!(reason, "Slack asked for a new Socket Mode connection");
+                backoff = timing.first_backoff;
+                Duration::ZERO
+            }
+            End::Failed(why) => {
+                tracing::warn!(
+                    why,
+                    wait_ms = backoff.as_millis() as u64,
+                    "Socket Mode connection lost; reconnecting"
+                );
+                jitter(backoff)
+            }
+            End::Refused(reason) => {
+                let wait = timing
+                    .max_backoff
+                    .min(backoff.max(timing.first_backoff * 8));
+                tracing::error!(
+                    reason,
+                    wait_s = wait.as_secs(),
+                    "Slack refused the Socket Mode connection; check that Socket Mode is on and no other copy of the bot runs with this app token"
+                );
+                wait
+            }
+        };
+        if !matches!(end, End::Refresh(_)) {
+            backoff = (backoff * 2).min(timing.max_backoff);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = &mut shutdown => return Ok(()),
+        }
+    }
+}
+
+/// Errors that no retry can mend: the app token or the app's settings are wrong.
+fn is_fatal(e: &Error) -> bool {
+    matches!(e.code(), Some(code) if matches!(code,
+        "invalid_auth" | "not_authed" | "not_allowed_token_type" | "account_inactive" | "token_revoked" | "token_expired"))
+}
+
+/// Up to a quarter more, so many bots restarted together do not reconnect in step.
+fn jitter(d: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.subsec_nanos())
+        .unwrap_or(0);
+    d + d.mul_f64(f64::from(nanos % 1000) / 4000.0)
+}
+
+/// One connection, from `apps.connections.open` to its end.
+async fn connection(
+    app_api: &Api,
+    inbound: &Arc<dyn Inbound>,
+    seen: &Arc<Recent>,
+    timing: Timing,
+    ever_connected: &mut bool,
+) -> Result<End, Error> {
+    let url = app_api.open_connection().await?;
+    let (socket, _) = match tokio::time::timeout(
+        timing.step_timeout,
+        tokio_tungstenite::connect_async(url.as_str()),
     )
     .await
-    .map_err(|_| Error::Timeout {
-        method: "apps.connections.open",
-        secs: 30,
-    })?
-    .map_err(|e| Error::Transport {
-        method: "apps.connections.open",
-        detail: e.to_string(),
-    })?;
-    listener.start().await;
-    tracing::info!("connected to Slack over Socket Mode");
-    shutdown.await;
-    listener.shutdown().await;
-    Ok(())
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Ok(End::Failed(format!("websocket handshake: {e}"))),
+        Err(_) => return Ok(End::Failed("websocket handshake timed out".into())),
+    };
+    let (mut sink, mut stream) = socket.split();
+    // Slack's first frame is `hello`; anything else (or nothing) is a connection to drop.
+    match tokio::time::timeout(timing.step_timeout, stream.next()).await {
+        Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<Value>(&text) {
+            Ok(v) if v["type"] == "hello" => {}
+            Ok(v) if v["type"] == "disconnect" => return Ok(disconnect_end(&v)),
+            _ => return Ok(End::Failed("Slack's first frame was not hello".into())),
+        },
+        Ok(_) => return Ok(End::Failed("connection closed before hello".into())),
+        Err(_) => return Ok(End::Failed("no hello within the timeout".into())),
+    }
+    if *ever_connected {
+        tracing::info!("reconnected to Slack over Socket Mode");
+    } else {
+        tracing::info!("connected to Slack over Socket Mode");
+        *ever_connected = true;
+    }
+
+    // Acks come from handler tasks; one writer task owns the sink.
+    let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = rx.recv().await {
+            if sink.send(frame).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let mut ping = tokio::time::interval(timing.ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    let end = loop {
+        tokio::select! {
+            frame = stream.next() => {
+                last_heard = Instant::now();
+                match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        if let Some(end) = on_frame(&text, inbound, seen, &tx) {
+                            break end;
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | None => break End::Failed("Slack closed the connection".into()),
+                    Some(Ok(_)) => {} // pings are answered by tungstenite; pongs only count as life
+                    Some(Err(e)) => break End::Failed(format!("websocket: {e}")),
+                }
+            }
+            _ = ping.tick() => {
+                tracing::trace!(silent_ms = last_heard.elapsed().as_millis() as u64, "Socket Mode ping");
+                if last_heard.elapsed() > timing.dead_after {
+                    break End::Failed(format!("watchdog: nothing from Slack for {} s", last_heard.elapsed().as_secs()));
+                }
+                let _ = tx.send(Message::Ping(Vec::new().into()));
+            }
+        }
+    };
+    drop(tx);
+    // Acks still being prepared keep their sender clones; the writer ends when they are done
+    // or the socket is gone. Do not wait on it here.
+    drop(writer);
+    Ok(end)
+}
+
+fn disconnect_end(v: &Value) -> End {
+    let reason = v["reason"].as_str().unwrap_or("unknown").to_string();
+    match reason.as_str() {
+        "too_many_websockets" | "link_disabled" => End::Refused(reason),
+        _ => End::Refresh(reason),
+    }
+}
+
+/// Handles one text frame; returns how the connection ends if it does.
+fn on_frame(
+    text: &str,
+    inbound: &Arc<dyn Inbound>,
+    seen: &Arc<Recent>,
+    tx: &mpsc::UnboundedSender<Message>,
+) -> Option<End> {
+    let Ok(raw) = serde_json::from_str::<Value>(text) else {
+        tracing::warn!("Socket Mode: a frame that is not JSON; ignored");
+        return None;
+    };
+    let kind = raw["type"].as_str().unwrap_or_default();
+    if kind == "disconnect" {
+        return Some(disconnect_end(&raw));
+    }
+    let Some(envelope_id) = raw["envelope_id"].as_str().map(str::to_string) else {
+        tracing::debug!(kind, "Socket Mode: a frame without an envelope; ignored");
+        return None;
+    };
+    let attempt = raw["retry_attempt"].as_u64().unwrap_or(0);
+    let ack = |payload: Option<Value>| {
+        let mut frame = serde_json::json!({ "envelope_id": envelope_id });
+        if let Some(p) = payload {
+            frame["payload"] = p;
+        }
+        let _ = tx.send(Message::Text(frame.to_string().into()));
+    };
+    // A command or click redelivered while (or after) the first copy was handled gets a bare
+    // ack: doing it twice would answer twice. Events are deduplicated by the store instead.
+    if kind != "events_api" && !seen.first(&envelope_id) {
+        tracing::debug!(
+            kind,
+            attempt,
+            "Socket Mode: envelope seen before; acked only"
+        );
+        ack(None);
+        return None;
+    }
+    let payload = raw.get("payload").cloned().unwrap_or(Value::Null);
+    let accepts = raw["accepts_response_payload"].as_bool().unwrap_or(false);
+    let envelope = match kind {
+        "events_api" => serde_json::from_value(payload).map(|e| Envelope::Event(Box::new(e))),
+        "slash_commands" => serde_json::from_value(payload).map(|c| Envelope::Command(Box::new(c))),
+        "interactive" => {
+            serde_json::from_value(payload).map(|i| Envelope::Interaction(Box::new(i)))
+        }
+        _ => {
+            tracing::debug!(
+                kind,
+                "Socket Mode: an envelope type this version does not use; acked"
+            );
+            ack(None);
+            return None;
+        }
+    };
+    let envelope = match envelope {
+        Ok(e) => e,
+        Err(e) => {
+            // Ack what this version cannot read, or Slack redelivers it for ever.
+            tracing::warn!(kind, error = %e, "Socket Mode: an envelope this version cannot read; acked and ignored");
+            ack(None);
+            return None;
+        }
+    };
+    let inbound = inbound.clone();
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let reply = |payload: Option<Value>| {
+            let mut frame = serde_json::json!({ "envelope_id": envelope_id });
+            if let Some(p) = payload {
+                frame["payload"] = p;
+            }
+            let _ = tx.send(Message::Text(frame.to_string().into()));
+        };
+        match envelope {
+            Envelope::Event(e) => match inbound.event(*e).await {
+                Ok(()) => reply(None),
+                // No ack: Slack delivers it again, by then storage may work.
+                Err(_) => tracing::warn!("Socket Mode: event not stored, not acked"),
+            },
+            Envelope::Command(c) => {
+                let answer = inbound.command(*c).await;
+                reply(serde_json::to_value(answer).ok());
+            }
+            Envelope::Interaction(i) => {
+                let answer = inbound.interaction(*i).await;
+                reply(answer.filter(|_| accepts));
+            }
+        }
+    });
+    None
+}
+
+/// What an envelope carries, in slack-morphism's types.
+enum Envelope {
+    Event(Box<SlackPushEventCallback>),
+    Command(Box<SlackCommandEvent>),
+    Interaction(Box<SlackInteractionEvent>),
+}
+
+/// Envelope ids handled lately (ten minutes: Slack's redeliveries come within a few).
+#[derive(Debug, Default)]
+struct Recent(Mutex<HashMap<String, Instant>>);
+
+impl Recent {
+    const KEEP: Duration = Duration::from_secs(600);
+
+    /// True the first time an id is seen.
+    fn first(&self, id: &str) -> bool {
+        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() > 10_000 {
+            seen.retain(|_, at| at.elapsed() < Self::KEEP);
+        }
+        match seen.get(id) {
+            Some(at) if at.elapsed() < Self::KEEP => false,
+            _ => {
+                seen.insert(id.to_string(), Instant::now());
+                true
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disconnect_reasons_map_to_how_the_bot_reconnects() {
+        let end = |reason: &str| {
+            disconnect_end(&serde_json::json!({"type": "disconnect", "reason": reason}))
+        };
+        assert_eq!(
+            end("refresh_requested"),
+            End::Refresh("refresh_requested".into())
+        );
+        assert_eq!(end("warning"), End::Refresh("warning".into()));
+        assert_eq!(
+            end("too_many_websockets"),
+            End::Refused("too_many_websockets".into())
+        );
+        assert_eq!(end("link_disabled"), End::Refused("link_disabled".into()));
+    }
+
+    #[test]
+    fn an_envelope_id_counts_once() {
+        let recent = Recent::default();
+        assert!(recent.first("e1"));
+        assert!(!recent.first("e1"));
+        assert!(recent.first("e2"));
+    }
+
+    #[test]
+    fn jitter_adds_at_most_a_quarter() {
+        let d = Duration::from_secs(4);
+        let j = jitter(d);
+        assert!(j >= d && j <= d + Duration::from_secs(1), "{j:?}");
+    }
 }

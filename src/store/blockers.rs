@@ -19,7 +19,19 @@ pub struct OpenBlocker {
     pub opened_at: DateTime<Utc>,
 }
 
+/// Open blockers not flagged yet, and resolved blockers (with who resolved them) whose flag
+/// still shows them open.
+pub type UnsyncedBlockers = (Vec<OpenBlocker>, Vec<(OpenBlocker, String)>);
+
 pub(super) fn open_blockers_where(
+    conn: &rusqlite::Connection,
+    filter: &str,
+    params: impl Params,
+) -> Result<Vec<OpenBlocker>> {
+    blockers_where(conn, &format!("b.resolved_at IS NULL AND {filter}"), params)
+}
+
+fn blockers_where(
     conn: &rusqlite::Connection,
     filter: &str,
     params: impl Params,
@@ -27,7 +39,7 @@ pub(super) fn open_blockers_where(
     let sql = format!(
         "SELECT b.id, c.team_id, c.id, c.date, m.handle, m.slack_user, b.text, b.opened_at
          FROM blockers b JOIN members m ON m.id = b.member_id JOIN cycles c ON c.id = b.cycle_id
-         WHERE b.resolved_at IS NULL AND {filter} ORDER BY b.opened_at, b.id"
+         WHERE {filter} ORDER BY b.opened_at, b.id"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt
@@ -67,6 +79,36 @@ impl Store {
         open_blockers_where(&self.conn, "c.team_id = ?1", params![team.as_str()])
     }
 
+    /// Blockers whose message in the channel lags behind them: open ones not flagged yet, and
+    /// resolved ones whose flag still shows them open (with who resolved them). A crash
+    /// between a change and its message leaves one of these; the next sync catches up.
+    pub fn unsynced_blockers(&self, team: &TeamId) -> Result<UnsyncedBlockers> {
+        let flagged = "EXISTS (SELECT 1 FROM posts p WHERE p.cycle_id = b.cycle_id AND p.kind = 'blocker:' || b.id)";
+        let unflagged = open_blockers_where(
+            &self.conn,
+            &format!("c.team_id = ?1 AND NOT {flagged}"),
+            params![team.as_str()],
+        )?;
+        let stale = blockers_where(
+            &self.conn,
+            &format!(
+                "c.team_id = ?1 AND b.resolved_at IS NOT NULL AND {flagged} AND NOT EXISTS
+                 (SELECT 1 FROM posts p WHERE p.cycle_id = b.cycle_id AND p.kind = 'resolved:' || b.id)"
+            ),
+            params![team.as_str()],
+        )?;
+        let mut resolved = Vec::new();
+        for b in stale {
+            let by: Option<String> = self.conn.query_row(
+                "SELECT resolved_by FROM blockers WHERE id = ?1",
+                params![b.id],
+                |r| r.get(0),
+            )?;
+            resolved.push((b, by.unwrap_or_default()));
+        }
+        Ok((unflagged, resolved))
+    }
+
     /// Records a blocker a member raised directly (`/standup blocked <text>`).
     pub fn raise_blocker(
         &mut self,
@@ -77,6 +119,15 @@ impl Store {
     ) -> Result<OpenBlocker> {
         let tx = self.conn.transaction()?;
         let member = require_member(&tx, cycle.0, user)?;
+        // The same blocker raised twice (a repeated command) is one blocker.
+        let same = open_blockers_where(
+            &tx,
+            "b.member_id = ?1 AND b.cycle_id = ?2 AND b.text = ?3",
+            params![member, cycle.0, text],
+        )?;
+        if let Some(existing) = same.into_iter().next() {
+            return Ok(existing);
+        }
         tx.execute(
             "INSERT INTO blockers (cycle_id, member_id, text, source, opened_at) VALUES (?1, ?2, ?3, 'command', ?4)",
             params![cycle.0, member, text, ts(at)],

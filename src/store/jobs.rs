@@ -1,4 +1,4 @@
-//! Scheduled jobs, seen events and absences: the state that makes the service restart-safe.
+//! Scheduled jobs and absences: the state that makes the service restart-safe.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -19,6 +19,17 @@ pub struct JobKey {
 }
 
 impl JobKey {
+    /// The key of the message a prompt or reminder job sends (see `app::once`).
+    pub fn send_key(&self) -> String {
+        format!(
+            "{}:{}:{}:{}",
+            self.kind,
+            self.team,
+            self.member_column(),
+            ts(self.fire_at)
+        )
+    }
+
     /// The member column: the user id, or empty for a team-wide job.
     fn member_column(&self) -> &str {
         self.member.as_ref().map_or("", UserId::as_str)
@@ -130,15 +141,6 @@ impl Store {
         Ok(matches!(state.as_deref(), Some("done" | "skipped")))
     }
 
-    /// Records an event id; false when it was seen before (a redelivery).
-    pub fn first_sighting(&mut self, event_id: &str, now: DateTime<Utc>) -> Result<bool> {
-        let n = self.conn.execute(
-            "INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?1, ?2)",
-            params![event_id, ts(now)],
-        )?;
-        Ok(n == 1)
-    }
-
     /// Marks a member away from `from` to `to` (inclusive): `skip` for one cycle, `ooo` for leave.
     pub fn add_absence(
         &mut self,
@@ -150,8 +152,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let member = self.member_id(team, user)?;
+        // A repeated click or command adds nothing.
         self.conn.execute(
-            "INSERT INTO absences (member_id, from_date, to_date, kind, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO absences (member_id, from_date, to_date, kind, created_at)
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM absences
+                 WHERE member_id = ?1 AND from_date = ?2 AND to_date = ?3 AND kind = ?4)",
             params![member, from.to_string(), to.to_string(), kind, ts(now)],
         )?;
         Ok(())

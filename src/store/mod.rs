@@ -7,10 +7,12 @@
 mod blockers;
 mod cycles;
 mod import;
+mod inbox;
 mod jobs;
 mod posts;
 mod replies;
 mod schema;
+mod sends;
 mod teams;
 
 use std::path::{Path, PathBuf};
@@ -22,9 +24,11 @@ use rusqlite::{Connection, OpenFlags};
 pub use blockers::OpenBlocker;
 pub use cycles::{CycleInfo, default_blocks};
 pub use import::ImportReport;
+pub use inbox::MAX_EVENT_ATTEMPTS;
 pub use jobs::{JobEnd, JobKey, JobStart};
 pub use posts::Post;
 pub use replies::{NewReply, ReplyOutcome};
+pub use sends::SendStart;
 pub use teams::{MemberRecord, TeamRecord};
 
 /// What can go wrong with the database, each with what to do about it.
@@ -50,7 +54,7 @@ pub enum Error {
     NotFound(String),
     #[error("stored data could not be read: {0}")]
     Data(String),
-    #[error("database: {0}")]
+    #[error("{}", sql_message(.0))]
     Sql(#[from] rusqlite::Error),
 }
 
@@ -159,12 +163,46 @@ impl Store {
         &self.path
     }
 
+    /// Caps the database at `mb` MiB: a write that would grow it further fails as on a full
+    /// disk (`SQLITE_FULL`), and what was written before stays intact.
+    pub fn cap_size(&mut self, mb: u64) -> Result<()> {
+        let page: u64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let pages = (mb * 1024 * 1024 / page.max(512)).max(1);
+        self.conn
+            .pragma_update(None, "max_page_count", pages as i64)?;
+        Ok(())
+    }
+
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
+}
+
+/// A database error as the operator reads it: what happened, that nothing was written, and
+/// what to do.
+fn sql_message(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode::{
+        CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, ReadOnly, SystemIoFailure,
+    };
+    let what = match e.sqlite_error_code() {
+        Some(DiskFull) => {
+            "the disk is full (or [database] max_size_mb is reached); nothing was written — free disk space or raise the cap"
+        }
+        Some(ReadOnly) => {
+            "the database cannot be written: the file is read-only, or it was moved or deleted while the bot runs; nothing was written — restore the file's permissions or path and restart the bot"
+        }
+        Some(DatabaseBusy | DatabaseLocked) => {
+            "the database stayed locked by another program for more than 5 s; nothing was written — close other programs using the file (a sqlite3 shell?)"
+        }
+        Some(SystemIoFailure | CannotOpen) => {
+            "the disk failed a read or write; nothing was written — check the disk and the file's directory"
+        }
+        _ => return format!("database: {e}"),
+    };
+    format!("database: {what} ({e})")
 }
 
 fn classify_open_error(path: &str, e: rusqlite::Error) -> Error {
@@ -246,3 +284,6 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod faults_tests;

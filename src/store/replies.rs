@@ -30,6 +30,8 @@ pub struct NewReply<'a> {
 /// What recording a reply changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyOutcome {
+    /// This exact version was recorded before (a redelivery, or handling again after a crash).
+    pub known: bool,
     /// False when the same text was already recorded (a redelivered event): nothing changed.
     pub changed: bool,
     pub update: Update,
@@ -95,6 +97,7 @@ impl Store {
         }
         tx.commit()?;
         Ok(ReplyOutcome {
+            known,
             changed,
             update,
             diagnostics,

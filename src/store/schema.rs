@@ -155,13 +155,43 @@ ALTER TABLE members ADD COLUMN tz TEXT;
 ALTER TABLE members ADD COLUMN display_name TEXT;
 "#;
 
+const V3: &str = r#"
+-- Slack events as received: stored before they are acknowledged and marked once handled, so an
+-- acknowledged event survives a crash and a redelivered one is applied once.
+CREATE TABLE inbox (
+    event_id    TEXT PRIMARY KEY,
+    payload     TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    handled_at  TEXT,
+    last_error  TEXT
+);
+CREATE INDEX inbox_pending ON inbox(received_at) WHERE handled_at IS NULL;
+INSERT INTO inbox (event_id, payload, received_at, handled_at)
+    SELECT event_id, '', seen_at, seen_at FROM seen_events;
+DROP TABLE seen_events;
+
+-- Messages the bot sends once (prompts, reminders, flags, the notes), by key: recorded before the
+-- send and completed with Slack's ts after. A send cut short is looked up in Slack (the key
+-- travels in the message's metadata) before it is tried again.
+CREATE TABLE sends (
+    key        TEXT PRIMARY KEY,
+    channel    TEXT NOT NULL,
+    thread_ts  TEXT,
+    started_at TEXT NOT NULL,
+    detail     TEXT,
+    ts         TEXT,
+    done_at    TEXT
+);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 /// The schema version this binary writes.
 pub fn latest_version() -> usize {
-    2
+    3
 }
 
 #[cfg(test)]
@@ -169,6 +199,6 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().expect("valid migrations");
-        assert_eq!(super::latest_version(), 2);
+        assert_eq!(super::latest_version(), 3);
     }
 }

@@ -85,30 +85,36 @@ pub(crate) async fn api(
     let parsed = params::parse(&uri, &headers, &body);
     let token = params::bearer(&headers).or(parsed.token_param);
     tracing::debug!(method = %method, "web api call");
-    // Without a fault the call is answered in the same step that records it, so a test that
-    // sees the call (`wait_for_call`) also sees what it did.
-    let fault = shared.update(|s| {
+    // Without a fault (or with a late answer) the call is answered in the same step that
+    // records it, so a test that sees the call (`wait_for_call`) also sees what it did.
+    let step = shared.update(|s| {
         s.calls.push(Call {
             method: method.clone(),
             params: parsed.params.clone(),
             at: Instant::now(),
         });
-        match s.faults.pop(&method) {
-            None => Ok(dispatch(
-                &shared,
-                s,
-                &method,
-                &parsed.params,
-                token.as_deref(),
-            )),
-            Some(fault) => Err(fault),
-        }
+        let late = match s.faults.pop(&method) {
+            None => None,
+            Some(Fault::LateAnswer(delay)) => Some(delay),
+            Some(fault) => return Err(fault),
+        };
+        Ok((
+            dispatch(&shared, s, &method, &parsed.params, token.as_deref()),
+            late,
+        ))
     });
-    let fault = match fault {
-        Ok(reply) => return answer(&shared, &method, reply),
+    let fault = match step {
+        Ok((reply, late)) => {
+            let response = answer(&shared, &method, reply);
+            if let Some(delay) = late {
+                tokio::time::sleep(delay).await;
+            }
+            return response;
+        }
         Err(fault) => fault,
     };
     match fault {
+        Fault::LateAnswer(_) => unreachable!("a late answer is dispatched when recorded"),
         Fault::Delay(delay) => tokio::time::sleep(delay).await,
         Fault::Hang => std::future::pending::<()>().await,
         Fault::RateLimited { retry_after_secs } => {

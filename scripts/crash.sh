@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Kills the bot with SIGKILL at random points through prompt fan-out, a reply burst and the
+# post, restarting it each time, and checks that nothing was lost or repeated.
+#
+#   scripts/crash.sh [kills] [seed]     # default 200 kills, a fresh seed
+#
+# CI runs the same test with 50 kills (`cargo test --test crash`). A failing run prints its
+# CRASH_SEED; pass it back to repeat the same kill points.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kills="${1:-200}"
+seed="${2:-}"
+export CRASH_KILLS="$kills"
+if [ -n "$seed" ]; then export CRASH_SEED="$seed"; fi
+start=$(date +%s)
+cargo test --locked --test crash -- --nocapture 2>&1 | grep -E "^(CRASH_SEED|scenarios|kills|replies|prompts|summaries|history)|test result|panicked"
+echo "crash run: ${kills} kills in $(( $(date +%s) - start )) s"

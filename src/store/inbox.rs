@@ -1,0 +1,81 @@
+//! Slack events as received: written before Slack gets its ack, so an acknowledged event is
+//! never lost, and keyed by `event_id`, so a redelivered one is applied once.
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::{Result, Store, ts};
+
+/// Attempts, over all runs, after which a pending event is left alone (it keeps its last
+/// error): enough for a long outage of Slack or the disk, not endless for an event that crashes
+/// the bot.
+pub const MAX_EVENT_ATTEMPTS: i64 = 20;
+
+impl Store {
+    /// Stores an event before it is acknowledged. False when the id was seen before (a
+    /// redelivery, or the same event over a second connection).
+    pub fn receive_event(
+        &mut self,
+        event_id: &str,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO inbox (event_id, payload, received_at) VALUES (?1, ?2, ?3)",
+            params![event_id, payload, ts(now)],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Counts an attempt at handling an event, before the attempt (so an event that crashes
+    /// the process is not tried for ever).
+    pub fn event_attempt(&mut self, event_id: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE inbox SET attempts = attempts + 1 WHERE event_id = ?1",
+            params![event_id],
+        )?;
+        Ok(())
+    }
+
+    /// Marks an event handled, or records why this attempt failed.
+    pub fn event_done(
+        &mut self,
+        event_id: &str,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        match error {
+            None => self.conn.execute(
+                "UPDATE inbox SET handled_at = ?2, last_error = NULL WHERE event_id = ?1",
+                params![event_id, ts(now)],
+            )?,
+            Some(e) => self.conn.execute(
+                "UPDATE inbox SET last_error = ?2 WHERE event_id = ?1",
+                params![event_id, e],
+            )?,
+        };
+        Ok(())
+    }
+
+    /// Events stored but not handled (a crash or a failure came between), oldest first, with
+    /// their payloads; those tried [`MAX_EVENT_ATTEMPTS`] times are left out.
+    pub fn pending_events(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT event_id, payload FROM inbox WHERE handled_at IS NULL AND attempts < ?1
+             ORDER BY received_at, rowid",
+        )?;
+        let rows = stmt
+            .query_map(params![MAX_EVENT_ATTEMPTS], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Forgets the payloads of events handled before `before`; their ids stay, so a very late
+    /// redelivery is still recognised.
+    pub fn prune_inbox(&mut self, before: DateTime<Utc>) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE inbox SET payload = '' WHERE handled_at IS NOT NULL AND handled_at < ?1 AND payload != ''",
+            params![ts(before)],
+        )?)
+    }
+}

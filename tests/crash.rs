@@ -1,0 +1,269 @@
+//! Crash safety: the bot is killed with SIGKILL at random points while it prompts a team, takes
+//! a burst of replies and posts the notes, and is restarted each time. Afterwards every
+//! acknowledged reply is stored once, every member was prompted once, and the notes were posted
+//! once and are complete.
+//!
+//! `CRASH_KILLS` sets how many kills (default 50; `scripts/crash.sh` runs more), `CRASH_SEED`
+//! the random sequence (printed, so a failing run can be repeated).
+
+mod support;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use slack_emulator::{Channel, Emulator, EmulatorConfig, EnvelopeHandle, Fault, User, events};
+use support::{Bot, CHANNEL, ONE_AT_A_TIME, WAIT};
+
+const MEMBERS: usize = 16;
+
+fn member(i: usize) -> String {
+    format!("U0CRASH{i:03}")
+}
+
+/// A small, seedable generator (xorshift), so a run can be repeated exactly.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Where in the cycle a kill landed, by time since the scenario began.
+fn phase(at: Duration) -> &'static str {
+    match at.as_millis() {
+        0..1000 => "before the prompt",
+        1000..2000 => "prompt fan-out",
+        2000..4000 => "reply burst",
+        4000..6000 => "post and late replies",
+        _ => "after",
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    kills: usize,
+    by_phase: BTreeMap<&'static str, usize>,
+    replies_acked: usize,
+    history_lookups: usize,
+    duplicate_prompts: usize,
+    missing_prompts: usize,
+    lost_replies: usize,
+    doubled_replies: usize,
+    summaries: usize,
+    incomplete_documents: usize,
+    duplicate_files: usize,
+}
+
+fn stored(db: &std::path::Path, token: &str) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.query_row(
+        "SELECT count(*) FROM replies WHERE instr(text, ?1) > 0",
+        [token],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// One cycle with kills until `budget` is spent or the cycle is over; then a clean run settles
+/// and the invariants are counted into `tally`.
+async fn scenario(seed: u64, budget: usize, tally: &mut Tally) {
+    let mut rng = Rng(seed | 1);
+    let mut config = EmulatorConfig::default();
+    let users: Vec<String> = (0..MEMBERS).map(member).collect();
+    for u in &users {
+        config = config.with_user(User::new(u, &u.to_lowercase()));
+    }
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    config = config.with_channel(Channel::new(CHANNEL, "team-crash").members(&refs));
+    let emu = Emulator::start(config).await;
+    // Some posts land in Slack but answer late, so kills also hit the moment after Slack acted
+    // and before the bot heard back: the bot must look, not post again.
+    for _ in 0..8 {
+        emu.fail_next(
+            "chat.postMessage",
+            Fault::LateAnswer(Duration::from_millis(400)),
+        );
+    }
+    emu.fail_next(
+        "files.completeUploadExternal",
+        Fault::LateAnswer(Duration::from_millis(400)),
+    );
+
+    let t0 = Utc::now();
+    let start = Instant::now();
+    let mut bot = Bot::with_extra(
+        &emu,
+        t0 + chrono::Duration::seconds(1),
+        t0 + chrono::Duration::seconds(6),
+        "2s",
+        "1h",
+        "",
+        "",
+    );
+    let path = bot.dir.path().join("standup.toml");
+    let members: String = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| format!("  {{ user = \"{u}\", handle = \"m{i}\" }},\n"))
+        .collect();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let head = text.split("members = [").next().unwrap().to_string();
+    std::fs::write(&path, format!("{head}members = [\n{members}]\n")).unwrap();
+
+    // The reply burst: a DM every 100 ms from 2 s to 5.5 s, each with a unique token.
+    let sender = {
+        let emu = emu.clone();
+        let users = users.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(2000)).await;
+            let mut sent: Vec<(String, EnvelopeHandle)> = Vec::new();
+            for n in 0..35 {
+                let user = &users[n % users.len()];
+                let token = format!("tok{seed:x}n{n}z");
+                let handle =
+                    emu.send_event(events::dm_message(user, &format!("*Shipped*\n- {token}")));
+                sent.push((token, handle));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            sent
+        })
+    };
+
+    // Kill at random points until the cycle is over or the budget is spent.
+    let mut kills = 0;
+    while start.elapsed() < Duration::from_millis(6500) && kills < budget {
+        bot.start();
+        let wait = 80 + rng.below(600);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let at = start.elapsed();
+        bot.kill();
+        kills += 1;
+        *tally.by_phase.entry(phase(at)).or_default() += 1;
+    }
+    tally.kills += kills;
+
+    // A clean run settles everything.
+    bot.start();
+    let sent = sender.await.unwrap();
+    for (_, handle) in &sent {
+        assert!(
+            handle.acked(Duration::from_secs(30)).await.is_some(),
+            "an event was never acked; log:\n{}",
+            bot.log()
+        );
+    }
+    tally.replies_acked += sent.len();
+    let all_in_document = |emu: &Emulator| {
+        emu.files()
+            .iter()
+            .rfind(|f| f.completed)
+            .is_some_and(|f| sent.iter().all(|(t, _)| f.content.contains(t.as_str())))
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !all_in_document(&emu) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    bot.stop();
+
+    for u in &users {
+        let prompts = emu
+            .messages(&emu.dm_channel(u))
+            .iter()
+            .filter(|m| m.ephemeral_to.is_none())
+            .filter(|m| m.text.as_deref().is_some_and(|t| t.contains("update for")))
+            .count();
+        match prompts {
+            1 => {}
+            0 => tally.missing_prompts += 1,
+            n => tally.duplicate_prompts += n - 1,
+        }
+    }
+    for (token, _) in &sent {
+        match stored(&bot.db_path(), token) {
+            1 => {}
+            0 => tally.lost_replies += 1,
+            n => tally.doubled_replies += n as usize - 1,
+        }
+    }
+    let summaries = emu
+        .messages(CHANNEL)
+        .iter()
+        .filter(|m| m.thread_ts.is_none() && m.ephemeral_to.is_none())
+        .filter(|m| m.text.as_deref().is_some_and(|t| t.contains("answered")))
+        .count();
+    tally.summaries += summaries;
+    if !all_in_document(&emu) {
+        tally.incomplete_documents += 1;
+    }
+    let mut contents: HashMap<String, usize> = HashMap::new();
+    for f in emu.files().iter().filter(|f| f.completed) {
+        *contents.entry(f.content.clone()).or_default() += 1;
+    }
+    tally.duplicate_files += contents.values().map(|n| n - 1).sum::<usize>();
+    tally.history_lookups +=
+        emu.calls_to("conversations.history").len() + emu.calls_to("conversations.replies").len();
+    assert_eq!(
+        summaries,
+        1,
+        "seed {seed}: the notes' summary posted once; log:\n{}",
+        bot.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_points_nothing_is_lost_or_repeated() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let target: usize = std::env::var("CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let mut seed: u64 = std::env::var("CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| Utc::now().timestamp_micros() as u64);
+    println!("CRASH_SEED={seed} CRASH_KILLS={target}");
+    let mut tally = Tally::default();
+    let mut scenarios = 0;
+    while tally.kills < target {
+        scenario(seed, target - tally.kills, &mut tally).await;
+        scenarios += 1;
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+    }
+    println!("scenarios: {scenarios}, members each: {MEMBERS}");
+    println!("kills: {} ({:?})", tally.kills, tally.by_phase);
+    println!(
+        "replies acked: {}, lost: {}, stored twice: {}",
+        tally.replies_acked, tally.lost_replies, tally.doubled_replies
+    );
+    println!(
+        "prompts missing: {}, repeated: {}",
+        tally.missing_prompts, tally.duplicate_prompts
+    );
+    println!(
+        "summaries: {} for {scenarios} cycles, incomplete documents: {}, repeated file versions: {}",
+        tally.summaries, tally.incomplete_documents, tally.duplicate_files
+    );
+    println!(
+        "history lookups after uncertain sends: {}",
+        tally.history_lookups
+    );
+    assert!(tally.kills >= target.min(50));
+    assert_eq!(tally.lost_replies, 0, "acknowledged replies lost");
+    assert_eq!(tally.doubled_replies, 0, "replies stored twice");
+    assert_eq!(tally.missing_prompts, 0, "members never prompted");
+    assert_eq!(tally.duplicate_prompts, 0, "members prompted twice");
+    assert_eq!(tally.summaries, scenarios, "notes posted once per cycle");
+    assert_eq!(tally.incomplete_documents, 0, "notes missing replies");
+    assert_eq!(tally.duplicate_files, 0, "the same document uploaded twice");
+    let _ = WAIT;
+}
