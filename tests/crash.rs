@@ -107,15 +107,15 @@ async fn scenario(seed: u64, budget: usize, tally: &mut Tally) {
         "",
         "",
     );
-    let path = bot.dir.path().join("standup.toml");
     let members: String = users
         .iter()
         .enumerate()
         .map(|(i, u)| format!("  {{ user = \"{u}\", handle = \"m{i}\" }},\n"))
         .collect();
-    let text = std::fs::read_to_string(&path).unwrap();
-    let head = text.split("members = [").next().unwrap().to_string();
-    std::fs::write(&path, format!("{head}members = [\n{members}]\n")).unwrap();
+    bot.edit_config(|text| {
+        let head = text.split("members = [").next().unwrap_or_default();
+        format!("{head}members = [\n{members}]\n")
+    });
 
     // The reply burst: a DM every 100 ms from 2 s to 5.5 s, each with a unique token.
     let sender = {

@@ -459,12 +459,12 @@ async fn slack_errors_for_one_member_or_channel_do_not_stop_the_rest() {
         "",
         "",
     );
-    let config = std::fs::read_to_string(bot.dir.path().join("standup.toml")).unwrap();
-    let config = config.replace(
-        "members = [",
-        "members = [\n  { user = \"U0GHOST001\", handle = \"ghost\" },",
-    );
-    std::fs::write(bot.dir.path().join("standup.toml"), config).unwrap();
+    bot.edit_config(|config| {
+        config.replace(
+            "members = [",
+            "members = [\n  { user = \"U0GHOST001\", handle = \"ghost\" },",
+        )
+    });
     // The first prompt's post never answers (a timeout), then Slack refuses two posts and a
     // profile lookup with errors it sends for a removed bot or a deactivated token.
     emu.fail_next("chat.postMessage", Fault::Hang);
@@ -537,9 +537,7 @@ async fn a_full_database_refuses_events_unacked_and_keeps_serving() {
 
     // With room again: what was acknowledged but not yet applied is applied from the inbox at
     // start, and Slack's redelivery of the refused event is taken.
-    let config_path = bot.dir.path().join("standup.toml");
-    let config = std::fs::read_to_string(&config_path).unwrap();
-    std::fs::write(&config_path, config.replace("max_size_mb = 1", "")).unwrap();
+    bot.edit_config(|config| config.replace("max_size_mb = 1", ""));
     bot.start();
     assert!(emu.wait_connections_opened(2, WAIT).await, "{}", bot.log());
     emu.redeliver(&handle);

@@ -304,13 +304,25 @@ impl App {
         let Sent::At(channel, ts) = self.send_once(&key, out).await? else {
             return Ok(());
         };
+        self.record_flag(blocker, key, channel, ts, &text)
+    }
+
+    /// Remembers a blocker's flag message (`blocker:<id>`) or its edit (`resolved:<id>`).
+    fn record_flag(
+        &self,
+        blocker: &OpenBlocker,
+        kind: String,
+        channel: ChannelId,
+        ts: String,
+        text: &str,
+    ) -> Result<()> {
         self.store().record_post(&Post {
             cycle: blocker.cycle,
-            kind: key,
+            kind,
             channel,
             ts: Some(ts),
             file_id: None,
-            content_digest: digest(&text),
+            content_digest: digest(text),
             posted_at: self.now(),
         })?;
         Ok(())
@@ -332,16 +344,13 @@ impl App {
         };
         let (text, blocks) = messages::blocker_flag(blocker, Some(how));
         self.api.update(&channel, &ts, &text, Some(blocks)).await?;
-        self.store().record_post(&Post {
-            cycle: blocker.cycle,
-            kind: format!("resolved:{}", blocker.id),
+        self.record_flag(
+            blocker,
+            format!("resolved:{}", blocker.id),
             channel,
-            ts: Some(ts),
-            file_id: None,
-            content_digest: digest(&text),
-            posted_at: self.now(),
-        })?;
-        Ok(())
+            ts,
+            &text,
+        )
     }
 
     /// Resolves a blocker by id on behalf of `user`; only its owner may.

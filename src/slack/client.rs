@@ -391,44 +391,32 @@ impl Api {
         oldest: chrono::DateTime<chrono::Utc>,
         key: &str,
     ) -> Result<Option<String>, Error> {
-        let mut cursor: Option<SlackCursorId> = None;
-        for _ in 0..MAX_PAGES {
-            let mut req = SlackApiConversationsHistoryRequest::new()
-                .with_channel(SlackChannelId::new(channel.0.clone()))
-                .with_oldest(SlackTs::new(format!("{}.000000", oldest.timestamp())))
-                .with_include_all_metadata(true)
-                .with_limit(200);
-            if let Some(c) = cursor.take() {
-                req = req.with_cursor(c);
-            }
-            let r = self
-                .call("conversations.history", move |c, t| {
-                    let r = req.clone();
-                    Box::pin(async move { c.open_session(&t).conversations_history(&r).await })
+        let base = SlackApiConversationsHistoryRequest::new()
+            .with_channel(SlackChannelId::new(channel.0.clone()))
+            .with_oldest(SlackTs::new(format!("{}.000000", oldest.timestamp())))
+            .with_include_all_metadata(true)
+            .with_limit(200);
+        let has_key = |m: &SlackHistoryMessage| {
+            m.content.metadata.as_ref().is_some_and(|meta| {
+                meta.event_type == METADATA_TYPE
+                    && meta
+                        .event_payload
+                        .as_ref()
+                        .and_then(|p| p.get("key"))
+                        .is_some_and(|k| k == key)
+            })
+        };
+        self.find_in_pages(has_key, |cursor| {
+            let req = cursor.map_or_else(|| base.clone(), |c| base.clone().with_cursor(c));
+            self.call("conversations.history", move |c, t| {
+                let r = req.clone();
+                Box::pin(async move {
+                    let page = c.open_session(&t).conversations_history(&r).await?;
+                    Ok((page.messages, page.response_metadata))
                 })
-                .await?;
-            let found = r.messages.iter().find(|m| {
-                m.content.metadata.as_ref().is_some_and(|meta| {
-                    meta.event_type == METADATA_TYPE
-                        && meta
-                            .event_payload
-                            .as_ref()
-                            .and_then(|p| p.get("key"))
-                            .is_some_and(|k| k == key)
-                })
-            });
-            if let Some(m) = found {
-                return Ok(Some(m.origin.ts.to_string()));
-            }
-            cursor = r
-                .response_metadata
-                .and_then(|m| m.next_cursor)
-                .filter(|c| !c.0.is_empty());
-            if cursor.is_none() {
-                break;
-            }
-        }
-        Ok(None)
+            })
+        })
+        .await
     }
 
     /// The ts of the message in a thread that shares `file_id`, if Slack has one.
@@ -438,35 +426,49 @@ impl Api {
         thread_ts: &str,
         file_id: &str,
     ) -> Result<Option<String>, Error> {
-        let mut cursor: Option<SlackCursorId> = None;
-        for _ in 0..MAX_PAGES {
-            let mut req = SlackApiConversationsRepliesRequest::new(
-                SlackChannelId::new(channel.0.clone()),
-                SlackTs::new(thread_ts.to_string()),
-            )
-            .with_limit(200);
-            if let Some(c) = cursor.take() {
-                req = req.with_cursor(c);
-            }
-            let r = self
-                .call("conversations.replies", move |c, t| {
-                    let r = req.clone();
-                    Box::pin(async move { c.open_session(&t).conversations_replies(&r).await })
+        let base = SlackApiConversationsRepliesRequest::new(
+            SlackChannelId::new(channel.0.clone()),
+            SlackTs::new(thread_ts.to_string()),
+        )
+        .with_limit(200);
+        let shares_file = |m: &SlackHistoryMessage| {
+            m.content
+                .files
+                .as_ref()
+                .is_some_and(|files| files.iter().any(|f| f.id.0 == file_id))
+        };
+        self.find_in_pages(shares_file, |cursor| {
+            let req = cursor.map_or_else(|| base.clone(), |c| base.clone().with_cursor(c));
+            self.call("conversations.replies", move |c, t| {
+                let r = req.clone();
+                Box::pin(async move {
+                    let page = c.open_session(&t).conversations_replies(&r).await?;
+                    Ok((page.messages, page.response_metadata))
                 })
-                .await?;
-            let found = r.messages.iter().find(|m| {
-                m.content
-                    .files
-                    .as_ref()
-                    .is_some_and(|files| files.iter().any(|f| f.id.0 == file_id))
-            });
-            if let Some(m) = found {
+            })
+        })
+        .await
+    }
+
+    /// Reads pages (up to [`MAX_PAGES`]) until a message matches; returns its ts.
+    async fn find_in_pages<F, Fut>(
+        &self,
+        matches: impl Fn(&SlackHistoryMessage) -> bool,
+        page: F,
+    ) -> Result<Option<String>, Error>
+    where
+        F: Fn(Option<SlackCursorId>) -> Fut,
+        Fut: std::future::Future<
+                Output = Result<(Vec<SlackHistoryMessage>, Option<SlackResponseMetadata>), Error>,
+            >,
+    {
+        let mut cursor = None;
+        for _ in 0..MAX_PAGES {
+            let (messages, meta) = page(cursor.take()).await?;
+            if let Some(m) = messages.iter().find(|m| matches(m)) {
                 return Ok(Some(m.origin.ts.to_string()));
             }
-            cursor = r
-                .response_metadata
-                .and_then(|m| m.next_cursor)
-                .filter(|c| !c.0.is_empty());
+            cursor = meta.and_then(|m| m.next_cursor).filter(|c| !c.0.is_empty());
             if cursor.is_none() {
                 break;
             }

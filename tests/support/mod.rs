@@ -124,6 +124,13 @@ members = [
         }
     }
 
+    /// Rewrites the config file (before the next start).
+    pub fn edit_config(&self, edit: impl FnOnce(String) -> String) {
+        let path = self.dir.path().join("standup.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, edit(text)).unwrap();
+    }
+
     /// The database file.
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("standup.db")
