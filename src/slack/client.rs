@@ -141,13 +141,18 @@ impl std::fmt::Debug for Api {
 
 /// A connector for `api_url`, which may be plain `http://` (a local emulator) or `https://`.
 pub fn connector(api_url: &str) -> Result<Connector, Error> {
+    // Requests go out as headers and body in separate writes: without TCP_NODELAY the body can
+    // wait for the peer's delayed ACK (tens of milliseconds per call).
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .map_err(|e| Error::Setup(format!("cannot load the system's CA certificates: {e}")))?
         .https_or_http()
         .enable_http1()
         .enable_http2()
-        .build();
+        .wrap_connector(http);
     // Pacing is ours (see `pacing`): slack-morphism's rate control counts chat.postMessage per
     // workspace, where Slack counts it per channel, and its waits would eat the call timeout.
     Ok(SlackClientHyperConnector::with_connector(https)

@@ -186,7 +186,8 @@ async fn connection(
     let url = app_api.open_connection().await?;
     let (socket, _) = match tokio::time::timeout(
         timing.step_timeout,
-        tokio_tungstenite::connect_async(url.as_str()),
+        // Acks are small frames that must leave at once: no Nagle delay.
+        tokio_tungstenite::connect_async_with_config(url.as_str(), None, true),
     )
     .await
     {
