@@ -551,3 +551,61 @@ async fn a_full_database_refuses_events_unacked_and_keeps_serving() {
     .await;
     bot.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_team_is_prompted_within_slacks_limits_without_429s() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    const N: usize = 300;
+    let users: Vec<String> = (0..N).map(|i| format!("U0BIG{i:05}")).collect();
+    let mut config = slack_emulator::EmulatorConfig::default()
+        .with_rate_limits(slack_emulator::RateLimits::default());
+    for u in &users {
+        config = config.with_user(slack_emulator::User::new(u, &u.to_lowercase()));
+    }
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    config = config.with_channel(slack_emulator::Channel::new(CHANNEL, "team-big").members(&refs));
+    let emu = Emulator::start(config).await;
+    let t0 = Utc::now();
+    let prompt_at = t0 + chrono::Duration::seconds(2);
+    let mut bot = Bot::with_extra(
+        &emu,
+        prompt_at,
+        t0 + chrono::Duration::hours(2),
+        "30m",
+        "1h",
+        "",
+        "",
+    );
+    let members: String = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| format!("  {{ user = \"{u}\", handle = \"b{i}\" }},\n"))
+        .collect();
+    bot.edit_config(|text| {
+        let head = text.split("members = [").next().unwrap_or_default();
+        format!("{head}members = [\n{members}]\n")
+    });
+    bot.start();
+    wait_until("every member prompted", Duration::from_secs(120), || {
+        users
+            .iter()
+            .all(|u| !emu.messages(&emu.dm_channel(u)).is_empty())
+    })
+    .await;
+    // The crontab fires on the whole second.
+    let fired =
+        prompt_at - chrono::Duration::nanoseconds(i64::from(prompt_at.timestamp_subsec_nanos()));
+    let took = (Utc::now() - fired).to_std().unwrap_or_default();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    bot.stop();
+    for u in &users {
+        assert_eq!(prompts_to(&emu, u), 1, "{u} prompted once");
+    }
+    assert_eq!(emu.rate_limited_count(), 0, "no 429 from Slack");
+    assert_eq!(emu.calls_to("users.list").len(), 1, "one users.list");
+    assert!(
+        emu.calls_to("users.info").is_empty(),
+        "no users.info per member"
+    );
+    println!("{N} members prompted in {took:?} after the prompt time");
+}

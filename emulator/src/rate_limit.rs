@@ -8,6 +8,7 @@ use std::time::Instant;
 pub(crate) fn tier(method: &str) -> usize {
     match method {
         "apps.connections.open" => 1,
+        "users.list" => 2,
         "chat.update"
         | "conversations.open"
         | "conversations.info"

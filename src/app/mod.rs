@@ -67,7 +67,17 @@ pub struct App {
     /// Held while the notes are posted or refreshed: each render then sees every reply recorded
     /// before it, and versions of the document are uploaded in order.
     notes: tokio::sync::Mutex<()>,
+    /// The workspace's users from one `users.list`, for prompting big teams (see
+    /// [`App::profile`]).
+    profiles: tokio::sync::Mutex<Option<(std::time::Instant, Profiles)>>,
 }
+
+type Profiles = std::collections::HashMap<UserId, crate::slack::client::UserInfo>;
+
+/// Teams this big are prompted from one `users.list` rather than a `users.info` per member.
+const BIG_TEAM: usize = 100;
+/// How long a `users.list` answer is used.
+const PROFILES_FRESH: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl App {
     pub fn new(
@@ -87,6 +97,7 @@ impl App {
             retry_at: Mutex::new(None),
             in_flight: once::InFlight::default(),
             notes: tokio::sync::Mutex::new(()),
+            profiles: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -155,7 +166,7 @@ impl App {
         if self.store().is_away(&team.id, user, cycle.date)? || self.answered(cycle.id, user)? {
             return Ok(false);
         }
-        let info = self.api.user_info(user).await?;
+        let info = self.profile(team, user).await?;
         if info.deleted || info.is_bot {
             tracing::info!(team = %team.id, "not prompting a deactivated user or a bot");
             return Ok(false);
@@ -173,6 +184,36 @@ impl App {
             key: Some(key),
         };
         Ok(self.send_once(key, out).await? != Sent::Busy)
+    }
+
+    /// What Slack says about a member: `users.info` for a small team; for a big one, the
+    /// workspace's `users.list` (a few calls for thousands of users, where `users.info` is one
+    /// call each at 100 a minute), falling back to `users.info` for anyone it lacks.
+    async fn profile(
+        &self,
+        team: &TeamConfig,
+        user: &UserId,
+    ) -> Result<crate::slack::client::UserInfo> {
+        if team.members.len() >= BIG_TEAM {
+            let mut cache = self.profiles.lock().await;
+            if cache
+                .as_ref()
+                .is_none_or(|(at, _)| at.elapsed() > PROFILES_FRESH)
+            {
+                let list = match self.api.users().await {
+                    Ok(list) => list.into_iter().collect(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "users.list failed; asking Slack member by member");
+                        Profiles::new()
+                    }
+                };
+                *cache = Some((std::time::Instant::now(), list));
+            }
+            if let Some(info) = cache.as_ref().and_then(|(_, all)| all.get(user)) {
+                return Ok(info.clone());
+            }
+        }
+        Ok(self.api.user_info(user).await?)
     }
 
     fn answered(&self, cycle: CycleId, user: &UserId) -> Result<bool> {

@@ -161,6 +161,7 @@ fn token_kind(method: &str) -> Option<TokenKind> {
         | "chat.update"
         | "chat.postEphemeral"
         | "users.info"
+        | "users.list"
         | "views.open"
         | "views.update"
         | "views.publish"
@@ -206,6 +207,7 @@ fn dispatch(shared: &Shared, s: &mut State, method: &str, p: &Value, token: Opti
         "chat.update" => ctx.chat_update(s),
         "chat.postEphemeral" => ctx.chat_post_ephemeral(s),
         "users.info" => ctx.users_info(),
+        "users.list" => ctx.users_list(),
         "views.open" | "views.update" | "views.publish" => ctx.views(s, method),
         "files.getUploadURLExternal" => ctx.files_get_upload_url(s),
         "files.completeUploadExternal" => ctx.files_complete_upload(s),
@@ -290,7 +292,51 @@ impl Ctx<'_> {
         let Some(u) = self.str("user").and_then(|id| self.user(&id)) else {
             return error("user_not_found");
         };
-        Reply::Ok(json!({"user": {
+        Reply::Ok(json!({"user": self.user_object(u)}))
+    }
+
+    /// `users.list`: every user in configuration order, `limit` per page (default 200, at most
+    /// 1000), paged with an opaque cursor (the offset, base64 like Slack's).
+    fn users_list(&self) -> Reply {
+        let limit = self
+            .str("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .filter(|l| *l > 0)
+            .unwrap_or(200)
+            .min(1000);
+        let offset = match self.str("cursor").filter(|c| !c.is_empty()) {
+            None => 0,
+            Some(c) => match history::unbase64(&c)
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|t| {
+                    t.strip_prefix("users:")
+                        .and_then(|n| n.parse::<usize>().ok())
+                }) {
+                Some(n) => n,
+                None => return error("invalid_cursor"),
+            },
+        };
+        let users = &self.cfg.users;
+        let page: Vec<Value> = users
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|u| self.user_object(u))
+            .collect();
+        let next = if offset + limit < users.len() {
+            history::base64(format!("users:{}", offset + limit).as_bytes())
+        } else {
+            String::new()
+        };
+        Reply::Ok(json!({
+            "members": page,
+            "cache_ts": self.shared.started_unix,
+            "response_metadata": {"next_cursor": next},
+        }))
+    }
+
+    fn user_object(&self, u: &User) -> Value {
+        json!({
             "id": u.id,
             "team_id": self.cfg.team_id,
             "name": u.name,
@@ -317,7 +363,7 @@ impl Ctx<'_> {
             "is_bot": u.is_bot,
             "is_app_user": false,
             "updated": self.shared.started_unix,
-        }}))
+        })
     }
 }
 
