@@ -124,6 +124,15 @@ impl Emulator {
         self.shared.read(|s| s.messages.clone())
     }
 
+    /// The messages posted after the first `start`, oldest first (edits applied so far). The
+    /// list only grows, so a long run can collect messages as they come by passing how many it
+    /// has seen, instead of copying every message under the state lock each time.
+    pub fn messages_from(&self, start: usize) -> Vec<Message> {
+        self.shared
+            .read(|s| s.messages.get(start..).map(<[Message]>::to_vec))
+            .unwrap_or_default()
+    }
+
     /// Files announced, uploaded and completed.
     pub fn files(&self) -> Vec<File> {
         self.shared.read(|s| s.files.clone())
