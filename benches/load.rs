@@ -71,6 +71,10 @@ enum Scenario {
         /// Keep the bot's directory (config, database, log).
         #[arg(long)]
         keep: bool,
+        /// After the settle time, send one DM every 15 s for up to this many seconds until
+        /// one is confirmed again.
+        #[arg(long)]
+        probe: Option<u64>,
     },
     /// One prompt to every member of one team under the emulator's rate limits.
     Fanout {
@@ -141,6 +145,7 @@ fn main() {
                 settle,
                 concurrency,
                 keep,
+                probe,
             } => {
                 let params = burst::Params {
                     mode,
@@ -153,6 +158,7 @@ fn main() {
                     concurrency,
                     graceful_stop: true,
                     keep,
+                    probe: probe.map(Duration::from_secs),
                 };
                 burst::run(&bin, &params).await
             }

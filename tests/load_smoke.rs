@@ -33,6 +33,7 @@ async fn a_burst_over_both_modes_loses_and_duplicates_nothing() {
             concurrency: 16,
             graceful_stop: false,
             keep: false,
+            probe: None,
         };
         let report = burst::run(Path::new(env!("CARGO_BIN_EXE_standup-bot")), &params).await;
         println!("{}", report.render());

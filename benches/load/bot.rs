@@ -291,6 +291,18 @@ members = [
         Some((threads, switches))
     }
 
+    /// CPU time the process has used (user + system), from `/proc/PID/stat`.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()?)).ok()?;
+        // Fields after the command name (which may hold spaces, so split after its `)`):
+        // utime and stime are the 12th and 13th, in clock ticks (100 per second on Linux).
+        let after = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(Duration::from_millis(ticks * 10))
+    }
+
     /// SIGTERM, then waits up to `limit` for the exit (the bot drains its work for up to
     /// 10 s). Returns the exit status and how long the stop took; a bot still running is killed.
     pub fn stop(&mut self, limit: Duration) -> Option<(ExitStatus, Duration)> {

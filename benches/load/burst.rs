@@ -47,6 +47,9 @@ pub struct Params {
     pub graceful_stop: bool,
     /// Keep the bot's directory (config, database, log).
     pub keep: bool,
+    /// After the settle time, probe with one DM every 15 s for up to this long until one is
+    /// confirmed: how long the bot stays unable to answer after the burst.
+    pub probe: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -214,12 +217,43 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
     }
     let late_answers = emu.response_posts().len() - posts_cursor;
 
+    // After the burst, does a member's DM get its confirmation again? One probe DM every 15 s
+    // until one is confirmed (a stuck outbound queue shows up here, not in the burst figures).
+    let mut recovered: Option<Duration> = None;
+    let mut probes = 0;
+    if let Some(limit) = p.probe {
+        let probe_dm = emu.dm_channel(&bot::user_id(0));
+        let mut cursor = emu.messages_from(0).len();
+        let began = Instant::now();
+        while recovered.is_none() && began.elapsed() < limit {
+            let token = format!("probe-{probes}");
+            send_one(&emu, client.as_ref(), &Item::Dm { user: 0, token }).await;
+            probes += 1;
+            let until = Instant::now() + Duration::from_secs(15);
+            while recovered.is_none() && Instant::now() < until {
+                let new = emu.messages_from(cursor);
+                cursor += new.len();
+                recovered = new
+                    .iter()
+                    .find(|m| m.channel == probe_dm && is_confirmation(m.text.as_deref()))
+                    .map(|m| m.at.saturating_duration_since(send_done));
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+
     // Every DM stored before the bot is stopped (or the waiting stops making progress).
     let stored_all_at = stored_timeline
         .wait_for(p.dms + 1, Duration::from_secs(15))
         .await;
     stored_timeline.stop();
     report.peak_rss_kib = bot.peak_rss_kib();
+    if let Some(cpu) = bot.cpu_time() {
+        report.note(format!(
+            "bot CPU time (user + system) over the whole run: {}",
+            fmt_duration(cpu)
+        ));
+    }
 
     let stop = if p.graceful_stop {
         bot.stop(Duration::from_secs(30))
@@ -482,6 +516,22 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
             format!("p99 {} over the {confirmed} confirmed", fmt_duration(c99)),
         ));
     }
+    if let Some(limit) = p.probe {
+        report.verdicts.push(Verdict::target(
+            "a DM after the burst is confirmed again",
+            recovered.is_some(),
+            match recovered {
+                Some(after) => format!(
+                    "first probe confirmation {} after the last send ({probes} probes, one every 15 s)",
+                    fmt_duration(after)
+                ),
+                None => format!(
+                    "no probe confirmed within {} ({probes} probes, one every 15 s)",
+                    fmt_duration(limit)
+                ),
+            },
+        ));
+    }
     if let Some((status, took)) = stop {
         report.verdicts.push(Verdict::invariant(
             "clean stop on SIGTERM",
@@ -659,6 +709,16 @@ impl StoredWatcher {
         StoredWatcher { stop, seen }
     }
 
+    /// When the count was first seen at `n` or more.
+    fn first_reaching(&self, n: usize) -> Option<Instant> {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|(_, count)| *count >= n)
+            .map(|(at, _)| *at)
+    }
+
     fn latest(&self) -> Option<(Instant, usize)> {
         self.seen
             .lock()
@@ -672,12 +732,10 @@ impl StoredWatcher {
     async fn wait_for(&self, n: usize, quiet: Duration) -> Option<Instant> {
         let called = Instant::now();
         loop {
-            let latest = self.latest();
-            if let Some((at, count)) = latest
-                && count >= n
-            {
+            if let Some(at) = self.first_reaching(n) {
                 return Some(at);
             }
+            let latest = self.latest();
             let moved = latest.map_or(called, |(at, _)| at.max(called));
             if moved.elapsed() > quiet {
                 return None;

@@ -115,6 +115,20 @@ pub async fn fanout(bin: &Path, p: &FanoutParams) -> Report {
         fmt_duration(Duration::from_secs_f64(minimum)),
         fmt_duration(Duration::from_secs_f64(steady))
     ));
+    // The bot's own client paces too: slack-morphism keeps one bucket per workspace and tier
+    // (50/min for tier 3, 100/min for tier 4, full at start) and one for chat.postMessage at
+    // 1/s per workspace (capacity 1), so its bound is what the bot can reach at best.
+    let client_bound = [
+        bucket_minimum(p.members, 100.0, 100.0 / 60.0),
+        bucket_minimum(p.members, 50.0, 50.0 / 60.0),
+        bucket_minimum(p.members, 1.0, 1.0),
+    ]
+    .into_iter()
+    .fold(0.0, f64::max);
+    report.note(format!(
+        "the bot's client pacing (slack-morphism: tier 3 50/min, tier 4 100/min per workspace, chat.postMessage 1/s per workspace): at best {}",
+        fmt_duration(Duration::from_secs_f64(client_bound))
+    ));
     eprintln!("{}", report.notes.join("\n"));
 
     let emu = bot::emulator(p.members, Some(limits.clone())).await;
