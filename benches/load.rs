@@ -113,6 +113,13 @@ enum Scenario {
         members: usize,
         #[arg(long, default_value_t = 5)]
         repeat: usize,
+        /// Seconds before post_before the members answer (default: members + 8, so their
+        /// confirmations are sent first).
+        #[arg(long)]
+        answer_lead: Option<i64>,
+        /// Seconds after post_before to wait for the notes (default: members + 40).
+        #[arg(long)]
+        wait: Option<u64>,
     },
 }
 
@@ -186,9 +193,12 @@ fn main() {
                 mode,
                 members,
             } => scenarios::startup(&bin, mode, repeat.max(1), members.max(1)).await,
-            Scenario::Post { members, repeat } => {
-                scenarios::post(&bin, members.max(1), repeat.max(1)).await
-            }
+            Scenario::Post {
+                members,
+                repeat,
+                answer_lead,
+                wait,
+            } => scenarios::post(&bin, members.max(1), repeat.max(1), answer_lead, wait).await,
         }
     });
     println!("{}", report.render());

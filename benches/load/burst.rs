@@ -159,6 +159,9 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
     if !warmed {
         report.note("warning: the warm-up DM got no confirmation within 20 s");
     }
+    // The bot's client posts at most one message a second; after the warm-up's confirmation,
+    // let that allowance refill so the first measured DM does not wait for it.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let message_cursor = emu.messages_from(0).len();
     let ack_cursor = emu.acks_from(0).len();
     let posts_cursor = emu.response_posts().len();

@@ -387,9 +387,19 @@ pub async fn startup(bin: &Path, mode: Mode, repeat: usize, members: usize) -> R
 // --------------------------------------------------------------------------------------------
 // Posting the notes.
 
-pub async fn post(bin: &Path, members: usize, repeat: usize) -> Report {
+/// `answer_lead`: how many seconds before `post_before` the members answer (default: enough
+/// for the bot's confirmations, at one a second, to be out of the way); `wait`: how long after
+/// `post_before` to wait for the file.
+pub async fn post(
+    bin: &Path,
+    members: usize,
+    repeat: usize,
+    answer_lead: Option<i64>,
+    wait: Option<u64>,
+) -> Report {
+    let lead = answer_lead.unwrap_or(members as i64 + 8);
     let mut report = Report::new(format!(
-        "post: post_before fires → notes posted ({members} members answered, {repeat} runs)"
+        "post: post_before fires → notes posted ({members} members answered {lead} s before, {repeat} runs)"
     ));
     report.note(format!(
         "Socket Mode; each run a new bot, database and emulator; load average {}",
@@ -403,7 +413,7 @@ pub async fn post(bin: &Path, members: usize, repeat: usize) -> Report {
         let emu = bot::emulator(members, None).await;
         // Time for every member's reply and its confirmation first: slack-morphism lets the bot
         // post one message a second, and the summary must not queue behind them.
-        let post_at = bot::whole_second_in(members as i64 + 8);
+        let post_at = bot::whole_second_in(lead);
         let schedule = Schedule {
             prompt: Utc::now() + chrono::Duration::hours(2),
             sync: post_at + chrono::Duration::minutes(1),
@@ -427,8 +437,12 @@ pub async fn post(bin: &Path, members: usize, repeat: usize) -> Report {
         }
         let fired = instant_of(post_at);
         let done = tokio::time::timeout(
-            Duration::from_secs(members as u64 + 40),
-            emu.wait_for_call("files.completeUploadExternal", |_| true, READY + READY),
+            Duration::from_secs(wait.unwrap_or(members as u64 + 40)),
+            emu.wait_for_call(
+                "files.completeUploadExternal",
+                |_| true,
+                Duration::from_secs(86_400),
+            ),
         )
         .await;
         if let Ok(call) = done {
@@ -440,7 +454,14 @@ pub async fn post(bin: &Path, members: usize, repeat: usize) -> Report {
             {
                 to_summary.push(summary.at.saturating_duration_since(fired));
             }
-            let files = emu.files();
+            // The call is recorded as it arrives, a moment before the emulator completes the
+            // file: wait for that before reading it.
+            let mut files = emu.files();
+            let until = Instant::now() + Duration::from_secs(5);
+            while !files.first().is_some_and(|f| f.completed) && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                files = emu.files();
+            }
             if files.first().is_some_and(|f| {
                 f.completed
                     && (0..members).all(|n| f.content.contains(&format!("@{}", bot::handle(n))))
