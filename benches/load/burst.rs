@@ -174,76 +174,20 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
     let sent = send_all(&emu, client.as_ref(), &items, p, start).await;
     let send_done = Instant::now();
 
-    // Socket Mode acks arrive on their own; collect them (HTTP acks are the responses).
-    let mut acks: HashMap<String, slack_emulator::Ack> = HashMap::new();
-    if p.mode == Mode::Socket {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut cursor = ack_cursor;
-        while acks.len() < sent.len() && Instant::now() < deadline {
-            let new = emu.acks_from(cursor);
-            cursor += new.len();
-            for ack in new {
-                acks.insert(ack.envelope_id.clone(), ack);
-            }
-            if acks.len() < sent.len() {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
+    // Socket Mode acks arrive on their own (HTTP acks are the responses).
+    let acks = match p.mode {
+        Mode::Socket => collect_acks(&emu, ack_cursor, sent.len()).await,
+        Mode::Http => HashMap::new(),
+    };
 
-    // Confirmations: wait for one per DM, up to the settle time.
-    let mut confirmations: HashMap<String, Vec<Instant>> = HashMap::new();
-    let mut sorry: usize = 0;
-    let mut cursor = message_cursor;
-    let settle_until = send_done + p.settle;
-    loop {
-        for m in emu.messages_from(cursor) {
-            cursor += 1;
-            if !m.channel.starts_with('D') {
-                continue;
-            }
-            let text = m.text.as_deref().unwrap_or_default();
-            if is_confirmation(Some(text)) {
-                confirmations
-                    .entry(m.channel.clone())
-                    .or_default()
-                    .push(m.at);
-            } else if text.starts_with("Sorry") {
-                sorry += 1;
-            }
-        }
-        let confirmed: usize = confirmations.values().map(Vec::len).sum();
-        if confirmed >= p.dms || Instant::now() >= settle_until {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let (confirmations, sorry) =
+        collect_confirmations(&emu, message_cursor, p.dms, send_done + p.settle).await;
     let late_answers = emu.response_posts().len() - posts_cursor;
 
-    // After the burst, does a member's DM get its confirmation again? One probe DM every 15 s
-    // until one is confirmed (a stuck outbound queue shows up here, not in the burst figures).
-    let mut recovered: Option<Duration> = None;
-    let mut probes = 0;
-    if let Some(limit) = p.probe {
-        let probe_dm = emu.dm_channel(&bot::user_id(0));
-        let mut cursor = emu.messages_from(0).len();
-        let began = Instant::now();
-        while recovered.is_none() && began.elapsed() < limit {
-            let token = format!("probe-{probes}");
-            send_one(&emu, client.as_ref(), &Item::Dm { user: 0, token }).await;
-            probes += 1;
-            let until = Instant::now() + Duration::from_secs(15);
-            while recovered.is_none() && Instant::now() < until {
-                let new = emu.messages_from(cursor);
-                cursor += new.len();
-                recovered = new
-                    .iter()
-                    .find(|m| m.channel == probe_dm && is_confirmation(m.text.as_deref()))
-                    .map(|m| m.at.saturating_duration_since(send_done));
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-        }
-    }
+    let (recovered, probes) = match p.probe {
+        Some(limit) => probe(&emu, client.as_ref(), limit, send_done).await,
+        None => (None, 0),
+    };
 
     // Every DM stored before the bot is stopped (or the waiting stops making progress).
     let stored_all_at = stored_timeline
@@ -549,6 +493,97 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
         report.note(format!("bot log (last lines):\n{}", bot.log_tail(20)));
     }
     report
+}
+
+/// The acks of `expected` envelopes sent after the first `cursor` acks, by envelope id; waits
+/// up to 30 s for the last ones.
+async fn collect_acks(
+    emu: &Emulator,
+    mut cursor: usize,
+    expected: usize,
+) -> HashMap<String, slack_emulator::Ack> {
+    let mut acks = HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acks.len() < expected && Instant::now() < deadline {
+        let new = emu.acks_from(cursor);
+        cursor += new.len();
+        for ack in new {
+            acks.insert(ack.envelope_id.clone(), ack);
+        }
+        if acks.len() < expected {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    acks
+}
+
+/// The bot's confirmations in DMs (when each reached the emulator, by DM channel) and its
+/// "Sorry, ..." DMs, from the messages after the first `cursor`; waits until `dms`
+/// confirmations or `until`.
+async fn collect_confirmations(
+    emu: &Emulator,
+    mut cursor: usize,
+    dms: usize,
+    until: Instant,
+) -> (HashMap<String, Vec<Instant>>, usize) {
+    let mut confirmations: HashMap<String, Vec<Instant>> = HashMap::new();
+    let mut sorry = 0;
+    loop {
+        for m in emu.messages_from(cursor) {
+            cursor += 1;
+            if !m.channel.starts_with('D') {
+                continue;
+            }
+            let text = m.text.as_deref().unwrap_or_default();
+            if is_confirmation(Some(text)) {
+                confirmations
+                    .entry(m.channel.clone())
+                    .or_default()
+                    .push(m.at);
+            } else if text.starts_with("Sorry") {
+                sorry += 1;
+            }
+        }
+        let confirmed: usize = confirmations.values().map(Vec::len).sum();
+        if confirmed >= dms || Instant::now() >= until {
+            return (confirmations, sorry);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// After the burst, does a member's DM get its confirmation again? One probe DM every 15 s
+/// until one is confirmed, for up to `limit` (a stuck outbound queue shows here, not in the
+/// burst's figures). Returns when the first probe confirmation came, counted from `since`,
+/// and how many probes were sent.
+async fn probe(
+    emu: &Emulator,
+    client: Option<&SignedClient>,
+    limit: Duration,
+    since: Instant,
+) -> (Option<Duration>, usize) {
+    let probe_dm = emu.dm_channel(&bot::user_id(0));
+    let mut cursor = emu.messages_from(0).len();
+    let began = Instant::now();
+    let mut probes = 0;
+    while began.elapsed() < limit {
+        let token = format!("probe-{probes}");
+        send_one(emu, client, &Item::Dm { user: 0, token }).await;
+        probes += 1;
+        let until = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < until {
+            let new = emu.messages_from(cursor);
+            cursor += new.len();
+            if let Some(m) = new
+                .iter()
+                .find(|m| m.channel == probe_dm && is_confirmation(m.text.as_deref()))
+            {
+                return (Some(m.at.saturating_duration_since(since)), probes);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    (None, probes)
 }
 
 fn is_confirmation(text: Option<&str>) -> bool {
