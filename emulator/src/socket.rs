@@ -582,4 +582,11 @@ impl Emulator {
     pub fn acks(&self) -> Vec<Ack> {
         self.shared.read(|s| s.socket.acks.clone())
     }
+
+    /// The acks received after the first `start`, in order (see [`Emulator::messages_from`]).
+    pub fn acks_from(&self, start: usize) -> Vec<Ack> {
+        self.shared
+            .read(|s| s.socket.acks.get(start..).map(<[Ack]>::to_vec))
+            .unwrap_or_default()
+    }
 }

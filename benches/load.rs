@@ -1,0 +1,208 @@
+//! The load tool: starts the real `standup-bot run` against the local Slack emulator, drives it
+//! over Socket Mode or HTTP, and prints throughput, latency percentiles, peak RSS and a verdict
+//! per invariant and target.
+//!
+//! ```text
+//! cargo build --release --bin standup-bot
+//! cargo bench --bench load -- burst --mode socket --dms 5000 --commands 1000 --seconds 60
+//! cargo bench --bench load -- burst --mode http --dms 5000 --commands 1000 --seconds 12
+//! cargo bench --bench load -- fanout --members 2000
+//! cargo bench --bench load -- idle --seconds 30
+//! cargo bench --bench load -- startup
+//! cargo bench --bench load -- post
+//! ```
+//!
+//! The bot binary is `STANDUP_BOT_BIN` if set, else the `standup-bot` Cargo built for this
+//! bench (`cargo bench` builds it in the release-like bench profile), else
+//! `release/standup-bot` under `CARGO_TARGET_DIR` or `target/`. The exit code is 1 when an
+//! invariant (not a timing target) failed. Figures are recorded in docs/BENCHMARKS.md.
+
+#[path = "load/bot.rs"]
+mod bot;
+#[path = "load/burst.rs"]
+mod burst;
+#[path = "load/scenarios.rs"]
+mod scenarios;
+#[path = "load/stats.rs"]
+mod stats;
+
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use bot::Mode;
+
+#[derive(Parser)]
+#[command(
+    name = "load",
+    about = "Drive a real standup-bot against the local Slack emulator and measure it"
+)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// DM replies and /standup commands at a steady rate (or as fast as possible); checks that
+    /// every one is acked, stored once and answered.
+    Burst {
+        /// socket or http
+        #[arg(long, default_value = "socket")]
+        mode: Mode,
+        #[arg(long, default_value_t = 5000)]
+        dms: usize,
+        #[arg(long, default_value_t = 1000)]
+        commands: usize,
+        /// Spread the sends over this many seconds; 0 = as fast as possible.
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 200)]
+        members: usize,
+        /// Turn on the emulator's Slack rate limits.
+        #[arg(long)]
+        limits: bool,
+        /// Seconds to wait after the last send for the bot's confirmations.
+        #[arg(long, default_value_t = 60)]
+        settle: u64,
+        /// HTTP requests in flight at most with --seconds 0.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Keep the bot's directory (config, database, log).
+        #[arg(long)]
+        keep: bool,
+        /// After the settle time, send one DM every 15 s for up to this many seconds until
+        /// one is confirmed again.
+        #[arg(long)]
+        probe: Option<u64>,
+    },
+    /// One prompt to every member of one team under the emulator's rate limits.
+    Fanout {
+        #[arg(long, default_value_t = 50)]
+        members: usize,
+        #[arg(long, default_value = "socket")]
+        mode: Mode,
+        /// Seconds from start to the prompt.
+        #[arg(long, default_value_t = 5)]
+        lead: i64,
+        /// Give up after this many seconds (default: 1.5 × the minimum + 3 min).
+        #[arg(long)]
+        timeout: Option<u64>,
+    },
+    /// A bot with nothing due: RSS and wake-ups.
+    Idle {
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        #[arg(long, default_value = "socket")]
+        mode: Mode,
+        #[arg(long, default_value_t = 50)]
+        members: usize,
+    },
+    /// Spawn → connected, repeated.
+    Startup {
+        #[arg(long, default_value_t = 10)]
+        repeat: usize,
+        #[arg(long, default_value = "socket")]
+        mode: Mode,
+        #[arg(long, default_value_t = 50)]
+        members: usize,
+    },
+    /// post_before fires → the notes' summary and file are in Slack.
+    Post {
+        #[arg(long, default_value_t = 10)]
+        members: usize,
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+        /// Seconds before post_before the members answer (default: members + 8, so their
+        /// confirmations are sent first).
+        #[arg(long)]
+        answer_lead: Option<i64>,
+        /// Seconds after post_before to wait for the notes (default: members + 40).
+        #[arg(long)]
+        wait: Option<u64>,
+    },
+}
+
+fn main() {
+    // `cargo bench` passes `--bench` to every bench binary; it means nothing here.
+    let args = std::env::args_os().filter(|a| a != "--bench");
+    let cli = Cli::parse_from(args);
+    let bin = bot::binary();
+    if !bin.exists() {
+        eprintln!(
+            "no bot binary at {}: run `cargo build --release --bin standup-bot` or set STANDUP_BOT_BIN",
+            bin.display()
+        );
+        std::process::exit(2);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let report = runtime.block_on(async {
+        match cli.scenario {
+            Scenario::Burst {
+                mode,
+                dms,
+                commands,
+                seconds,
+                members,
+                limits,
+                settle,
+                concurrency,
+                keep,
+                probe,
+            } => {
+                let params = burst::Params {
+                    mode,
+                    members: members.max(1),
+                    dms,
+                    commands,
+                    seconds,
+                    limits,
+                    settle: Duration::from_secs(settle),
+                    concurrency,
+                    graceful_stop: true,
+                    keep,
+                    probe: probe.map(Duration::from_secs),
+                };
+                burst::run(&bin, &params).await
+            }
+            Scenario::Fanout {
+                members,
+                mode,
+                lead,
+                timeout,
+            } => {
+                let params = scenarios::FanoutParams {
+                    members: members.max(1),
+                    mode,
+                    lead,
+                    timeout: timeout.map(Duration::from_secs),
+                };
+                scenarios::fanout(&bin, &params).await
+            }
+            Scenario::Idle {
+                seconds,
+                mode,
+                members,
+            } => scenarios::idle(&bin, mode, seconds, members.max(1)).await,
+            Scenario::Startup {
+                repeat,
+                mode,
+                members,
+            } => scenarios::startup(&bin, mode, repeat.max(1), members.max(1)).await,
+            Scenario::Post {
+                members,
+                repeat,
+                answer_lead,
+                wait,
+            } => scenarios::post(&bin, members.max(1), repeat.max(1), answer_lead, wait).await,
+        }
+    });
+    println!("{}", report.render());
+    if !report.broken_invariants().is_empty() {
+        std::process::exit(1);
+    }
+}
