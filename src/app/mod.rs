@@ -70,9 +70,14 @@ pub struct App {
     /// The workspace's users from one `users.list`, for prompting big teams (see
     /// [`App::profile`]).
     profiles: tokio::sync::Mutex<Option<(std::time::Instant, Profiles)>>,
+    /// Each team's [`Names`], built once (a reply of a 2,000-member team no longer copies them).
+    names: std::collections::HashMap<TeamId, Names>,
 }
 
 type Profiles = std::collections::HashMap<UserId, crate::slack::client::UserInfo>;
+
+/// A team's Slack user ids → handles, for turning `<@U…>` mentions into `@handle`.
+type Names = std::collections::HashMap<String, String>;
 
 /// Teams this big are prompted from one `users.list` rather than a `users.info` per member.
 const BIG_TEAM: usize = 100;
@@ -87,7 +92,20 @@ impl App {
         api: Api,
         bot_user: UserId,
     ) -> Arc<App> {
+        let names = config
+            .teams
+            .iter()
+            .map(|team| {
+                let names = team
+                    .members
+                    .iter()
+                    .filter_map(|m| m.handle.clone().map(|h| (m.user.to_string(), h)))
+                    .collect();
+                (team.id.clone(), names)
+            })
+            .collect();
         Arc::new(App {
+            names,
             config,
             store: Mutex::new(store),
             renderer,
@@ -273,7 +291,8 @@ impl App {
             edited,
         } = *dm;
         let cycle = self.current_cycle(team)?;
-        let names = self.names(team);
+        let no_names = Names::new();
+        let names = self.names.get(&team.id).unwrap_or(&no_names);
         let reply = NewReply {
             cycle: cycle.id,
             user,
@@ -285,7 +304,7 @@ impl App {
         };
         let format = team.format;
         let outcome = self.store().record_reply(&reply, |t| {
-            let parsed = parse_reply(t, format, &names);
+            let parsed = parse_reply(t, format, names);
             (parsed.update, parsed.diagnostics)
         })?;
         // Handling a version again (a redelivery, or after a crash) repeats only what did not
@@ -309,13 +328,6 @@ impl App {
         self.sync_flags(team).await?;
         self.refresh_posted_notes(team, &cycle).await?;
         Ok(())
-    }
-
-    fn names(&self, team: &TeamConfig) -> std::collections::HashMap<String, String> {
-        team.members
-            .iter()
-            .filter_map(|m| m.handle.clone().map(|h| (m.user.to_string(), h)))
-            .collect()
     }
 
     /// Brings the team channel's blocker flags in line with the store: flags open blockers not
