@@ -58,10 +58,9 @@ impl Pacing {
                 .entry(method)
                 .or_insert_with(|| {
                     let n = NonZeroU32::new(per_minute(method)).unwrap_or(NonZeroU32::MIN);
-                    // Bursts of a quarter of the minute's allowance: fast for small teams,
-                    // steady for big ones.
-                    let burst = NonZeroU32::new(n.get() / 4).unwrap_or(NonZeroU32::MIN);
-                    Arc::new(RateLimiter::direct(Quota::per_minute(n).allow_burst(burst)))
+                    // Slack lets a method burst up to its minute's allowance; a 429 after a
+                    // restart (Slack's count did not restart) is handled by `Retry-After`.
+                    Arc::new(RateLimiter::direct(Quota::per_minute(n)))
                 })
                 .clone()
         };
