@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use slack_emulator::{Channel, Emulator, EmulatorConfig, EnvelopeHandle, Fault, User, events};
+use slack_emulator::{Emulator, EnvelopeHandle, Fault, events};
 use support::{Bot, CHANNEL, ONE_AT_A_TIME, WAIT};
 
 const MEMBERS: usize = 16;
@@ -75,13 +75,8 @@ fn stored(db: &std::path::Path, token: &str) -> i64 {
 /// and the invariants are counted into `tally`.
 async fn scenario(seed: u64, budget: usize, tally: &mut Tally) {
     let mut rng = Rng(seed | 1);
-    let mut config = EmulatorConfig::default();
     let users: Vec<String> = (0..MEMBERS).map(member).collect();
-    for u in &users {
-        config = config.with_user(User::new(u, &u.to_lowercase()));
-    }
-    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
-    config = config.with_channel(Channel::new(CHANNEL, "team-crash").members(&refs));
+    let config = support::workspace_of(&users);
     let emu = Emulator::start(config).await;
     // Some posts land in Slack but answer late, so kills also hit the moment after Slack acted
     // and before the bot heard back: the bot must look, not post again.
@@ -107,15 +102,7 @@ async fn scenario(seed: u64, budget: usize, tally: &mut Tally) {
         "",
         "",
     );
-    let members: String = users
-        .iter()
-        .enumerate()
-        .map(|(i, u)| format!("  {{ user = \"{u}\", handle = \"m{i}\" }},\n"))
-        .collect();
-    bot.edit_config(|text| {
-        let head = text.split("members = [").next().unwrap_or_default();
-        format!("{head}members = [\n{members}]\n")
-    });
+    bot.set_members(&users);
 
     // The reply burst: a DM every 100 ms from 2 s to 5.5 s, each with a unique token.
     let sender = {

@@ -557,13 +557,7 @@ async fn a_big_team_is_prompted_within_slacks_limits_without_429s() {
     let _turn = ONE_AT_A_TIME.lock().await;
     const N: usize = 300;
     let users: Vec<String> = (0..N).map(|i| format!("U0BIG{i:05}")).collect();
-    let mut config = slack_emulator::EmulatorConfig::default()
-        .with_rate_limits(slack_emulator::RateLimits::default());
-    for u in &users {
-        config = config.with_user(slack_emulator::User::new(u, &u.to_lowercase()));
-    }
-    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
-    config = config.with_channel(slack_emulator::Channel::new(CHANNEL, "team-big").members(&refs));
+    let config = workspace_of(&users).with_rate_limits(slack_emulator::RateLimits::default());
     let emu = Emulator::start(config).await;
     let t0 = Utc::now();
     let prompt_at = t0 + chrono::Duration::seconds(2);
@@ -576,15 +570,7 @@ async fn a_big_team_is_prompted_within_slacks_limits_without_429s() {
         "",
         "",
     );
-    let members: String = users
-        .iter()
-        .enumerate()
-        .map(|(i, u)| format!("  {{ user = \"{u}\", handle = \"b{i}\" }},\n"))
-        .collect();
-    bot.edit_config(|text| {
-        let head = text.split("members = [").next().unwrap_or_default();
-        format!("{head}members = [\n{members}]\n")
-    });
+    bot.set_members(&users);
     bot.start();
     wait_until("every member prompted", Duration::from_secs(120), || {
         users

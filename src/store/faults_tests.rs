@@ -128,3 +128,27 @@ fn a_lock_held_by_another_program_is_waited_for() {
     other.join().unwrap();
     assert_eq!(revisions(&store), 1);
 }
+
+#[test]
+fn a_job_cut_short_by_crashes_keeps_its_attempts_and_a_failure_spends_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = file_store(dir.path());
+    let key = JobKey {
+        team: TeamId::new("orbit"),
+        kind: "prompt",
+        fire_at: now(),
+        member: Some(UserId("U1".into())),
+        cycle_date: chrono::NaiveDate::from_ymd_opt(2024, 3, 11).unwrap(),
+    };
+    assert_eq!(store.begin_job(&key, now()).unwrap(), JobStart::Fresh);
+    // Killed mid-job ten times: each restart runs it again without spending an attempt.
+    for _ in 0..10 {
+        assert_eq!(store.begin_job(&key, now()).unwrap(), JobStart::Again(1));
+    }
+    store
+        .end_job(&key, JobEnd::Failed, Some("Slack: 500"), now())
+        .unwrap();
+    assert_eq!(store.begin_job(&key, now()).unwrap(), JobStart::Again(2));
+    store.end_job(&key, JobEnd::Done, None, now()).unwrap();
+    assert_eq!(store.begin_job(&key, now()).unwrap(), JobStart::Finished);
+}

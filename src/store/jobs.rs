@@ -78,19 +78,28 @@ impl Store {
                 JobStart::Fresh
             }
             Some((state, _)) if state == "done" || state == "skipped" => JobStart::Finished,
-            Some((_, attempts)) => {
+            Some((state, attempts)) => {
+                // A failure counts against the job's attempts; an interruption (the process
+                // died while the job ran) does not, or a few crashes in a row would give up a
+                // prompt that never failed.
+                let attempts = if state == "failed" {
+                    attempts + 1
+                } else {
+                    attempts
+                };
                 tx.execute(
-                    "UPDATE jobs SET state = 'started', attempts = attempts + 1, started_at = ?5
+                    "UPDATE jobs SET state = 'started', attempts = ?6, started_at = ?5
                      WHERE team_id = ?1 AND kind = ?2 AND fire_at = ?3 AND member = ?4",
                     params![
                         key.team.as_str(),
                         key.kind,
                         ts(key.fire_at),
                         member,
-                        ts(now)
+                        ts(now),
+                        attempts
                     ],
                 )?;
-                JobStart::Again(attempts as u32 + 1)
+                JobStart::Again(attempts as u32)
             }
         };
         tx.commit()?;

@@ -25,6 +25,16 @@ pub async fn emulator() -> Emulator {
     emulator_with(&[]).await
 }
 
+/// A workspace of `users` who are all in the team channel.
+pub fn workspace_of(users: &[String]) -> EmulatorConfig {
+    let mut config = EmulatorConfig::default();
+    for u in users {
+        config = config.with_user(User::new(u, &u.to_lowercase()));
+    }
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    config.with_channel(Channel::new(CHANNEL, "team").members(&refs))
+}
+
 /// The team's workspace plus `others` (people in no team).
 pub async fn emulator_with(others: &[User]) -> Emulator {
     let mut config = EmulatorConfig::default()
@@ -129,6 +139,19 @@ members = [
         let path = self.dir.path().join("standup.toml");
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, edit(text)).unwrap();
+    }
+
+    /// Makes `users` the team's members, in order, with handles `m0`, `m1`, ...
+    pub fn set_members(&self, users: &[String]) {
+        let members: String = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| format!("  {{ user = \"{u}\", handle = \"m{i}\" }},\n"))
+            .collect();
+        self.edit_config(|text| {
+            let head = text.split("members = [").next().unwrap_or_default();
+            format!("{head}members = [\n{members}]\n")
+        });
     }
 
     /// The database file.
