@@ -52,6 +52,7 @@ struct Tally {
     history_lookups: usize,
     duplicate_prompts: usize,
     missing_prompts: usize,
+    answered_before_prompt: usize,
     lost_replies: usize,
     doubled_replies: usize,
     summaries: usize,
@@ -169,7 +170,29 @@ async fn scenario(seed: u64, budget: usize, tally: &mut Tally) {
             .count();
         match prompts {
             1 => {}
-            0 => tally.missing_prompts += 1,
+            0 => {
+                // Not prompted is right for a member whose reply came in before their prompt
+                // (the bot was down at prompt time): the job ends `skipped`. Anything else is a
+                // member the bot lost.
+                let conn = rusqlite::Connection::open_with_flags(
+                    bot.db_path(),
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )
+                .unwrap();
+                let state: Option<String> = conn
+                    .query_row(
+                        "SELECT state FROM jobs WHERE member = ?1 AND kind = 'prompt'",
+                        [u],
+                        |r| r.get(0),
+                    )
+                    .ok();
+                if state.as_deref() == Some("skipped") {
+                    tally.answered_before_prompt += 1;
+                } else {
+                    println!("seed {seed}: {u} never prompted; its job: {state:?}");
+                    tally.missing_prompts += 1;
+                }
+            }
             n => tally.duplicate_prompts += n - 1,
         }
     }
@@ -233,8 +256,8 @@ async fn killed_at_random_points_nothing_is_lost_or_repeated() {
         tally.replies_acked, tally.lost_replies, tally.doubled_replies
     );
     println!(
-        "prompts missing: {}, repeated: {}",
-        tally.missing_prompts, tally.duplicate_prompts
+        "prompts missing: {}, repeated: {}, not needed (answered before the prompt): {}",
+        tally.missing_prompts, tally.duplicate_prompts, tally.answered_before_prompt
     );
     println!(
         "summaries: {} for {scenarios} cycles, incomplete documents: {}, repeated file versions: {}",
