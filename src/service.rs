@@ -55,8 +55,7 @@ pub async fn run(
     let api = api.with_team(&identity.team);
     tracing::info!(bot = %identity.user, team = %identity.team, "authenticated with Slack");
 
-    let mut store = crate::cli::open_store(&config)?;
-    refresh_zones(&api, &config, &mut store).await;
+    let store = crate::cli::open_store(&config)?;
     let app = App::new(
         config,
         store,
@@ -64,6 +63,7 @@ pub async fn run(
         api.clone(),
         UserId(identity.user.0.clone()),
     );
+    refresh_zones(&app).await;
     let handler = Handler::new(app.clone());
     // Events stored but not handled when the bot last stopped go first.
     handler.resume();
@@ -137,13 +137,14 @@ pub async fn run(
     served
 }
 
-/// Members of teams prompted on their own clock: learn their time zones before the first prompt.
-async fn refresh_zones(api: &Api, config: &Config, store: &mut crate::store::Store) {
-    for team in config.teams.iter().filter(|t| t.per_member_timezone) {
+/// Members of teams prompted on their own clock: learn their time zones before the first prompt
+/// (through [`App::profile`], so a big team costs one `users.list`, not a call per member).
+async fn refresh_zones(app: &App) {
+    for team in app.config.teams.iter().filter(|t| t.per_member_timezone) {
         for member in &team.members {
-            match api.user_info(&member.user).await {
+            match app.profile(team, &member.user).await {
                 Ok(info) => {
-                    if let Err(e) = store.set_profile(
+                    if let Err(e) = app.store().set_profile(
                         &team.id,
                         &member.user,
                         info.tz.as_deref(),

@@ -207,7 +207,7 @@ impl App {
     /// What Slack says about a member: `users.info` for a small team; for a big one, the
     /// workspace's `users.list` (a few calls for thousands of users, where `users.info` is one
     /// call each at 100 a minute), falling back to `users.info` for anyone it lacks.
-    async fn profile(
+    pub async fn profile(
         &self,
         team: &TeamConfig,
         user: &UserId,
