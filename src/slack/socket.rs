@@ -285,13 +285,7 @@ fn on_frame(
         return None;
     };
     let attempt = raw["retry_attempt"].as_u64().unwrap_or(0);
-    let ack = |payload: Option<Value>| {
-        let mut frame = serde_json::json!({ "envelope_id": envelope_id });
-        if let Some(p) = payload {
-            frame["payload"] = p;
-        }
-        let _ = tx.send(Message::Text(frame.to_string().into()));
-    };
+    let ack = |payload: Option<Value>| send_ack(tx, &envelope_id, payload);
     // A command or click redelivered while (or after) the first copy was handled gets a bare
     // ack: doing it twice would answer twice. Events are deduplicated by the store instead.
     if kind != "events_api" && !seen.first(&envelope_id) {
@@ -332,13 +326,7 @@ fn on_frame(
     let inbound = inbound.clone();
     let tx = tx.clone();
     tokio::spawn(async move {
-        let reply = |payload: Option<Value>| {
-            let mut frame = serde_json::json!({ "envelope_id": envelope_id });
-            if let Some(p) = payload {
-                frame["payload"] = p;
-            }
-            let _ = tx.send(Message::Text(frame.to_string().into()));
-        };
+        let reply = |payload: Option<Value>| send_ack(&tx, &envelope_id, payload);
         match envelope {
             Envelope::Event(e) => match inbound.event(*e).await {
                 Ok(()) => reply(None),
@@ -356,6 +344,15 @@ fn on_frame(
         }
     });
     None
+}
+
+/// Queues the ack of an envelope, with a response payload if there is one.
+fn send_ack(tx: &mpsc::UnboundedSender<Message>, envelope_id: &str, payload: Option<Value>) {
+    let mut frame = serde_json::json!({ "envelope_id": envelope_id });
+    if let Some(p) = payload {
+        frame["payload"] = p;
+    }
+    let _ = tx.send(Message::Text(frame.to_string().into()));
 }
 
 /// What an envelope carries, in slack-morphism's types.
