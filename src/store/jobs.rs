@@ -56,19 +56,23 @@ pub enum JobEnd {
     Failed,
 }
 
+/// A job's `(state, attempts)`, if it was ever started.
+fn job_state(conn: &rusqlite::Connection, key: &JobKey) -> Result<Option<(String, i64)>> {
+    Ok(conn
+        .query_row(
+            "SELECT state, attempts FROM jobs WHERE team_id = ?1 AND kind = ?2 AND fire_at = ?3 AND member = ?4",
+            params![key.team.as_str(), key.kind, ts(key.fire_at), key.member_column()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
 impl Store {
     /// Records that a job is starting, before any of its effects happen.
     pub fn begin_job(&mut self, key: &JobKey, now: DateTime<Utc>) -> Result<JobStart> {
         let tx = self.conn.transaction()?;
         let member = key.member_column();
-        let existing: Option<(String, i64)> = tx
-            .query_row(
-                "SELECT state, attempts FROM jobs WHERE team_id = ?1 AND kind = ?2 AND fire_at = ?3 AND member = ?4",
-                params![key.team.as_str(), key.kind, ts(key.fire_at), member],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let start = match existing {
+        let start = match job_state(&tx, key)? {
             None => {
                 tx.execute(
                     "INSERT INTO jobs (team_id, kind, fire_at, member, cycle_date, state, started_at)
@@ -138,16 +142,8 @@ impl Store {
 
     /// Whether a job has finished (done or skipped).
     pub fn job_finished(&self, key: &JobKey) -> Result<bool> {
-        let member = key.member_column();
-        let state: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT state FROM jobs WHERE team_id = ?1 AND kind = ?2 AND fire_at = ?3 AND member = ?4",
-                params![key.team.as_str(), key.kind, ts(key.fire_at), member],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(matches!(state.as_deref(), Some("done" | "skipped")))
+        let state = job_state(&self.conn, key)?;
+        Ok(matches!(state, Some((s, _)) if s == "done" || s == "skipped"))
     }
 
     /// Marks a member away from `from` to `to` (inclusive): `skip` for one cycle, `ooo` for leave.
