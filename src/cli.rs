@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::config::{Config, TeamConfig};
-use crate::domain::{Format, TeamId};
+use crate::domain::Format;
 use crate::error::{Error, Result};
 use crate::notes;
 use crate::parse::{NoNames, parse_reply};
@@ -424,7 +424,7 @@ pub fn compile(
     team: &TeamConfig,
     date: NaiveDate,
 ) -> Result<String> {
-    let meeting = store.meeting(&TeamId::new(team.id.as_str()), team.format, date)?;
+    let meeting = crate::document::meeting(store, team, date, chrono::Utc::now())?;
     Ok(renderer.render(&template_of(team), &meeting)?)
 }
 

@@ -363,6 +363,9 @@ pub struct Entry {
     pub handle: String,
     /// `None`: no update this cycle (the member is shown as the format shows an empty update).
     pub update: Option<Update>,
+    /// Shown instead of the empty sections of a member with no update (`Out of office`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Everything needed to render one meeting's notes.
@@ -375,6 +378,20 @@ pub struct Meeting {
     pub blocks: Vec<Block>,
     pub entries: Vec<Entry>,
     pub questions: Vec<Question>,
+    /// Sections the bot writes from what it knows (resolved blockers, participation, ...),
+    /// placed before the questions section. Never stored: worked out at each render.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<Extra>,
+}
+
+/// A section the bot adds to a meeting's document; the renderer gives the heading the
+/// format's level (`## ` for `planning`, `### ` for `standup`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extra {
+    /// Heading text without `#`s.
+    pub heading: String,
+    /// Markdown lines of the section.
+    pub body: String,
 }
 
 /// A blocker reported by a member.

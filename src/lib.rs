@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod document;
 pub mod domain;
 pub mod error;
 pub mod notes;

@@ -360,7 +360,11 @@ fn read_meeting(lines: &[&str], first_line: usize, format: Format) -> (Meeting, 
                     ),
                 });
             }
-            entries.push(Entry { handle, update });
+            entries.push(Entry {
+                handle,
+                update,
+                note: None,
+            });
             i = end;
         }
     }
@@ -371,6 +375,7 @@ fn read_meeting(lines: &[&str], first_line: usize, format: Format) -> (Meeting, 
         blocks,
         entries,
         questions: Vec::new(),
+        extras: Vec::new(),
     };
     (meeting, diagnostics)
 }

@@ -427,7 +427,7 @@ impl App {
 
     /// Renders the cycle's notes.
     pub fn render(&self, team: &TeamConfig, date: NaiveDate) -> Result<String> {
-        let meeting = self.store().meeting(&team.id, team.format, date)?;
+        let meeting = crate::document::meeting(&self.store(), team, date, self.now())?;
         Ok(self
             .renderer
             .render(&crate::cli::template_of(team), &meeting)?)

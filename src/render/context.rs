@@ -4,12 +4,14 @@
 //! `title`, `date`, `format`; `blocks` (each `role` = `verbatim` | `updates` | `questions`,
 //! `heading`, `body`); `members` (each `handle`, `answered`, `sections` with `heading` — the
 //! whole heading line or none — and `lines`, each `indent` (four spaces a level), `depth` and
-//! `text` — the bullet and its text); and `questions` (gathered from updates, already added to
-//! the questions block's body).
+//! `text` — the bullet and its text), and `note` (what stands in for the empty sections of a member
+//! without an update, such as `Out of office`, or none); and `questions` (gathered from updates,
+//! already added to the questions block's body). Sections the bot adds (`Meeting::extras`) come
+//! as blocks of role `extra` placed before the questions block.
 
 use serde::Serialize;
 
-use crate::domain::{Block, BlockRole, Format, Item, Marker, Meeting, Section, SectionKind};
+use crate::domain::{Block, BlockRole, Extra, Format, Item, Marker, Meeting, Section, SectionKind};
 
 #[derive(Debug, Serialize)]
 pub struct Context {
@@ -33,6 +35,7 @@ pub struct MemberCtx {
     pub handle: String,
     pub answered: bool,
     pub sections: Vec<SectionCtx>,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -47,6 +50,14 @@ pub struct LineCtx {
     pub depth: usize,
     pub indent: String,
     pub text: String,
+}
+
+/// The heading level of a format's meeting sections.
+fn section_level(format: Format) -> &'static str {
+    match format {
+        Format::Planning => "## ",
+        Format::Standup => "### ",
+    }
 }
 
 /// The heading of the questions section a format starts new meetings with.
@@ -86,12 +97,23 @@ impl Context {
                 body.push_str(q);
             }
         }
+        if !meeting.extras.is_empty() {
+            let at = blocks
+                .iter()
+                .position(|b| b.role == "questions")
+                .unwrap_or(blocks.len());
+            let extras = meeting.extras.iter().map(|e| extra_ctx(format, e));
+            blocks.splice(at..at, extras);
+        }
         let members = meeting
             .entries
             .iter()
             .map(|entry| {
                 let answered = entry.update.as_ref().is_some_and(|u| !u.is_empty());
+                // A member away with nothing to say shows the note instead of empty sections.
+                let noted = entry.update.is_none() && entry.note.is_some();
                 let sections = match &entry.update {
+                    None if noted => Vec::new(),
                     Some(update) => update
                         .sections
                         .iter()
@@ -108,6 +130,7 @@ impl Context {
                     handle: entry.handle.clone(),
                     answered,
                     sections,
+                    note: entry.note.clone().filter(|_| noted),
                 }
             })
             .collect();
@@ -132,6 +155,14 @@ fn block_ctx(block: &Block) -> BlockCtx {
         role,
         heading: block.heading.clone(),
         body: block.body.clone(),
+    }
+}
+
+fn extra_ctx(format: Format, extra: &Extra) -> BlockCtx {
+    BlockCtx {
+        role: "extra",
+        heading: format!("{}{}", section_level(format), extra.heading),
+        body: extra.body.clone(),
     }
 }
 

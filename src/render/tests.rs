@@ -152,6 +152,7 @@ fn slack_replies_render_the_canonical_planning_document() {
         .map(|(handle, text)| Entry {
             handle: handle.to_string(),
             update: text.map(|t| parse_reply(t, Format::Planning, &NoNames).update),
+            note: None,
         })
         .collect();
     let agenda = "1. Async updates: participants broadcast their own async update and answer any questions.\n2. Current projects: review and assign tasks for the next week.\n3. Open discussion for any other questions that arise.";
@@ -178,6 +179,7 @@ fn slack_replies_render_the_canonical_planning_document() {
         ],
         entries,
         questions: vec![],
+        extras: vec![],
     };
     let mut expected = fixture("planning.md");
     // The example's second question carries a nested link, which came from the pad, not Slack.
@@ -211,6 +213,7 @@ fn slack_replies_render_the_canonical_standup_document() {
         .map(|(handle, text)| Entry {
             handle: handle.to_string(),
             update: text.map(|t| parse_reply(t, Format::Standup, &NoNames).update),
+            note: None,
         })
         .collect();
     let meeting = Meeting {
@@ -239,6 +242,7 @@ fn slack_replies_render_the_canonical_standup_document() {
             handle: "kenji".into(),
             text: "on vacation next week".into(),
         }],
+        extras: vec![],
     };
     let expected = fixture("standup.md").replace(
         "* Announcement: kenji on vacation next week",
@@ -286,4 +290,47 @@ fn hand_typed_planning_compiles_to_normalised_notes() {
         .map(|m| render(&m.meeting))
         .collect();
     insta::assert_snapshot!(out.join("\n---\n\n"));
+}
+
+/// A member away shows the note instead of empty sections, in both formats; a member who
+/// answered keeps their update even with a note; the bot's own sections come before the
+/// questions section at the format's heading level.
+#[test]
+fn notes_and_extra_sections_render_in_both_formats() {
+    for (format, file) in [
+        (Format::Planning, "planning.md"),
+        (Format::Standup, "standup.md"),
+    ] {
+        let mut ms = meetings(&fixture(file), format);
+        let meeting = &mut ms[0].meeting;
+        meeting.entries[1].update = None;
+        meeting.entries[1].note = Some("🌴 Out of office".into());
+        meeting.entries[0].note = Some("ignored: maria answered".into());
+        meeting.extras.push(crate::domain::Extra {
+            heading: "Resolved blockers".into(),
+            body: "* @kenji: short week".into(),
+        });
+        let out = render(meeting);
+        assert!(!out.contains("ignored"), "{out}");
+        let (level, kenji, questions) = match format {
+            Format::Planning => (
+                "## ",
+                "@kenji\n- 🌴 Out of office\n\n@li",
+                "## Notes/Questions",
+            ),
+            Format::Standup => (
+                "### ",
+                "##### @kenji\n\n🌴 Out of office\n\n##### @li",
+                "### Questions",
+            ),
+        };
+        assert!(out.contains(kenji), "{out}");
+        let extra = out
+            .find(&format!(
+                "{level}Resolved blockers\n\n* @kenji: short week\n"
+            ))
+            .unwrap_or_else(|| panic!("no extra section in\n{out}"));
+        assert!(extra < out.find(questions).unwrap(), "{out}");
+        assert!(extra > out.find("@li").unwrap(), "{out}");
+    }
 }

@@ -188,7 +188,11 @@ impl Store {
                     text: t.to_string(),
                 }));
             }
-            entries.push(Entry { handle, update });
+            entries.push(Entry {
+                handle,
+                update,
+                note: None,
+            });
         }
         Ok(Meeting {
             format,
@@ -197,6 +201,7 @@ impl Store {
             blocks,
             entries,
             questions,
+            extras: Vec::new(),
         })
     }
 }
