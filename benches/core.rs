@@ -54,6 +54,7 @@ fn thousand_member_meeting(format: Format) -> Meeting {
             handle: format!("member{i}"),
             update: (i % 5 != 0)
                 .then(|| parse_reply(REPLIES[i % REPLIES.len()], format, &NoNames).update),
+            note: None,
         })
         .collect();
     Meeting {
@@ -63,6 +64,7 @@ fn thousand_member_meeting(format: Format) -> Meeting {
         blocks: default_blocks(format),
         entries,
         questions: vec![],
+        extras: vec![],
     }
 }
 
