@@ -63,6 +63,8 @@ const TEAM_KEYS: &[&str] = &[
     "post_before",
     "remind_after",
     "admins",
+    "follow_through",
+    "planned_vs_done",
     "members",
 ];
 const MEMBER_KEYS: &[&str] = &["user", "handle"];
@@ -123,6 +125,11 @@ pub struct TeamConfig {
     pub post_before: Duration,
     pub remind_after: Duration,
     pub admins: Vec<UserId>,
+    /// The prompt lists what each member planned last cycle and carries it with one click.
+    pub follow_through: bool,
+    /// The document gets a "Planned vs done" section (off by default: imported notes then
+    /// compile back byte for byte).
+    pub planned_vs_done: bool,
     pub members: Vec<MemberConfig>,
 }
 
@@ -566,6 +573,8 @@ impl Checker {
         let post_before = self.post_before(table, at);
         let remind_after = self.remind_after(table, at);
         let admins = self.admins(table, at);
+        let follow_through = self.get(table, at, "follow_through", BOOL);
+        let planned_vs_done = self.get(table, at, "planned_vs_done", BOOL);
         let members = self.members(table, at);
         let (format, template) = format?;
         Ok(TeamConfig {
@@ -584,6 +593,8 @@ impl Checker {
             post_before: post_before?,
             remind_after: remind_after?,
             admins: admins?,
+            follow_through: follow_through?.and_then(Value::as_bool).unwrap_or(true),
+            planned_vs_done: planned_vs_done?.and_then(Value::as_bool).unwrap_or(false),
             members: members?,
         })
     }
@@ -1419,6 +1430,14 @@ mod tests {
         assert_eq!(team.timezone, Tz::UTC);
         assert!(!team.per_member_timezone);
         assert!(team.admins.is_empty());
+        assert!(
+            team.follow_through,
+            "follow-through is on unless turned off"
+        );
+        assert!(
+            !team.planned_vs_done,
+            "planned vs done is off unless turned on"
+        );
 
         let planning = loaded(&team_toml(&[("title", None)]));
         assert_eq!(planning.teams[0].title, "{name} Planning {date}");
@@ -1457,6 +1476,16 @@ mod tests {
     }
 
     #[test]
+    fn follow_through_keys_are_read() {
+        let config = loaded(&team_toml(&[
+            ("follow_through", Some("false")),
+            ("planned_vs_done", Some("true")),
+        ]));
+        assert!(!config.teams[0].follow_through);
+        assert!(config.teams[0].planned_vs_done);
+    }
+
+    #[test]
     fn title_for_does_not_expand_placeholders_inside_the_name() {
         let config = loaded(&team_toml(&[
             ("name", Some(r#""The {date} team""#)),
@@ -1472,7 +1501,7 @@ mod tests {
     #[rstest]
     #[case::team_key(
         &[("promt", Some(r#""0 9 * * *""#))],
-        &[r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — remove it or correct its spelling; keys allowed here: id, name, channel, format, base_format, title, timezone, per_member_timezone, prompt, sync, post_before, remind_after, admins, members"#],
+        &[r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — remove it or correct its spelling; keys allowed here: id, name, channel, format, base_format, title, timezone, per_member_timezone, prompt, sync, post_before, remind_after, admins, follow_through, planned_vs_done, members"#],
     )]
     #[case::far_from_anything(
         &[("colour", Some(r#""blue""#))],
@@ -1653,6 +1682,16 @@ mod tests {
         "per_member_timezone",
         r#""yes""#,
         r#"conf/standup.toml: team "orbit".per_member_timezone: expected true or false, found a string — write it as true"#,
+    )]
+    #[case::follow_through(
+        "follow_through",
+        r#""on""#,
+        r#"conf/standup.toml: team "orbit".follow_through: expected true or false, found a string — write it as true"#,
+    )]
+    #[case::planned_vs_done(
+        "planned_vs_done",
+        "1",
+        r#"conf/standup.toml: team "orbit".planned_vs_done: expected true or false, found a number — write it as true"#,
     )]
     fn ids_and_types(#[case] key: &str, #[case] value: &str, #[case] expect: &str) {
         check(&team_toml(&[(key, Some(value))]), &[expect]);

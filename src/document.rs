@@ -16,5 +16,28 @@ pub fn meeting(
     now: DateTime<Utc>,
 ) -> Result<Meeting> {
     let _ = now;
-    store.meeting(&team.id, team.format, date)
+    let mut meeting = store.meeting(&team.id, team.format, date)?;
+    if team.planned_vs_done {
+        meeting
+            .extras
+            .extend(planned_vs_done(store, team, &meeting)?);
+    }
+    Ok(meeting)
+}
+
+/// The "Planned vs done" section: this meeting against the team's previous one.
+fn planned_vs_done(
+    store: &Store,
+    team: &TeamConfig,
+    meeting: &Meeting,
+) -> Result<Option<crate::domain::Extra>> {
+    let Some(previous) = store
+        .cycles(&team.id)?
+        .into_iter()
+        .find(|c| c.date < meeting.date)
+    else {
+        return Ok(None);
+    };
+    let previous = store.meeting(&team.id, team.format, previous.date)?;
+    Ok(crate::followthrough::planned_vs_done(&previous, meeting))
 }

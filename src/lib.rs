@@ -10,6 +10,7 @@ pub mod config;
 pub mod document;
 pub mod domain;
 pub mod error;
+pub mod followthrough;
 pub mod notes;
 pub mod parse;
 pub mod render;

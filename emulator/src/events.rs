@@ -216,6 +216,22 @@ impl Emulator {
         action_id: &str,
         value: &str,
     ) -> Value {
+        self.block_actions_ticking(user, channel, message_ts, action_id, value, None)
+    }
+
+    /// Like [`Emulator::block_actions`], after the user ticked the checkbox options with the
+    /// values in `ticked` (in any checkboxes of the message; `None`: as the message left them).
+    /// As Slack does, the payload's `state.values` holds every checkboxes element of the
+    /// message as `{block_id: {action_id: {"type": "checkboxes", "selected_options": [...]}}}`.
+    pub fn block_actions_ticking(
+        &self,
+        user: &str,
+        channel: &str,
+        message_ts: &str,
+        action_id: &str,
+        value: &str,
+        ticked: Option<&[&str]>,
+    ) -> Value {
         let c = self.config();
         let message = self
             .messages(channel)
@@ -251,8 +267,8 @@ impl Emulator {
             "enterprise": null,
             "is_enterprise_install": false,
             "channel": {"id": channel, "name": self.channel_name(channel)},
+            "state": {"values": checkbox_state(&message, ticked)},
             "message": message,
-            "state": {"values": {}},
             "response_url": self.new_response_url(),
             "actions": [{
                 "type": "button",
@@ -292,5 +308,92 @@ impl Emulator {
             "enterprise": null,
             "is_enterprise_install": false,
         })
+    }
+}
+
+/// The `state.values` of the checkboxes in a message's blocks: each element's initial options,
+/// or the options whose values are in `ticked`. Slack names blocks without a `block_id` by a
+/// generated id; the emulator uses the block's position.
+fn checkbox_state(message: &Value, ticked: Option<&[&str]>) -> Value {
+    let mut values = serde_json::Map::new();
+    let blocks = message
+        .get("blocks")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for (position, block) in blocks.iter().enumerate() {
+        let elements = block
+            .get("elements")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .chain(block.get("accessory").cloned());
+        for element in elements {
+            if element.get("type").and_then(Value::as_str) != Some("checkboxes") {
+                continue;
+            }
+            let selected: Vec<Value> = match ticked {
+                Some(ticked) => element
+                    .get("options")
+                    .and_then(Value::as_array)
+                    .map(|options| {
+                        options
+                            .iter()
+                            .filter(|o| {
+                                o.get("value")
+                                    .and_then(Value::as_str)
+                                    .is_some_and(|v| ticked.contains(&v))
+                            })
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                None => element
+                    .get("initial_options")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            let block_id = block
+                .get("block_id")
+                .and_then(Value::as_str)
+                .map_or_else(|| format!("block{position}"), str::to_string);
+            let action_id = element
+                .get("action_id")
+                .and_then(Value::as_str)
+                .unwrap_or("checkboxes")
+                .to_string();
+            let entry = values.entry(block_id).or_insert_with(|| json!({}));
+            entry[action_id] = json!({"type": "checkboxes", "selected_options": selected});
+        }
+    }
+    Value::Object(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkbox_state_is_keyed_by_block_and_action() {
+        let option = |v: &str| json!({"text": {"type": "plain_text", "text": v}, "value": v});
+        let message = json!({"blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "hi"}},
+            {"type": "actions", "block_id": "planned", "elements": [
+                {"type": "checkboxes", "action_id": "items", "options": [option("a"), option("b")],
+                 "initial_options": [option("a")]},
+                {"type": "button", "action_id": "go", "text": {"type": "plain_text", "text": "Go"}}
+            ]}
+        ]});
+        assert_eq!(
+            checkbox_state(&message, None),
+            json!({"planned": {"items": {"type": "checkboxes", "selected_options": [option("a")]}}})
+        );
+        assert_eq!(
+            checkbox_state(&message, Some(&["b"])),
+            json!({"planned": {"items": {"type": "checkboxes", "selected_options": [option("b")]}}})
+        );
+        assert_eq!(checkbox_state(&json!({}), None), json!({}));
     }
 }

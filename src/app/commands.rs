@@ -28,6 +28,7 @@ pub const USAGE: &str = "*/standup* commands:\n\
 • `/standup status` — who has answered this cycle\n\
 • `/standup preview [team]` — the notes so far, only to you\n\
 • `/standup post [team]` — post the notes now\n\
+• `/standup history [@member] [n]` — your or a teammate's last n updates (default 3, at most 10)\n\
 • `/standup help` — this list";
 
 impl App {
@@ -135,6 +136,7 @@ impl App {
                 )))
             }
             "status" => self.status(user),
+            "history" => self.history(user, rest),
             _ => Ok(Reply::new(format!(
                 "I don't know `{}`.\n{USAGE}",
                 escape(verb)

@@ -5,7 +5,9 @@
 //! Slack sent and it calls [`crate::slack::client::Api`] with what to send. Store access is
 //! short and never held across an await.
 
+pub mod carry;
 mod commands;
+mod history;
 pub mod messages;
 mod once;
 
@@ -193,7 +195,8 @@ impl App {
             .set_profile(&team.id, user, info.tz.as_deref(), info.name.as_deref())?;
         // Posting to the user id opens the DM on Slack's side: one call per member, not two.
         let to = ChannelId(user.0.clone());
-        let (text, blocks) = messages::prompt(team, cycle, reminder);
+        let (mut text, mut blocks) = messages::prompt(team, cycle, reminder);
+        self.add_plan(team, cycle, user, &mut text, &mut blocks)?;
         let out = Outgoing {
             channel: &to,
             text: &text,
@@ -303,9 +306,17 @@ impl App {
             at: self.now(),
         };
         let format = team.format;
+        // A follow-through carry ends the member's text; notes are about what they wrote.
+        let carry = self.store().carry_text(cycle.id, user)?;
         let outcome = self.store().record_reply(&reply, |t| {
             let parsed = parse_reply(t, format, names);
-            (parsed.update, parsed.diagnostics)
+            let own = crate::followthrough::own_text(t, carry.as_deref());
+            let diagnostics = if own.len() == t.len() {
+                parsed.diagnostics
+            } else {
+                parse_reply(own, format, names).diagnostics
+            };
+            (parsed.update, diagnostics)
         })?;
         // Handling a version again (a redelivery, or after a crash) repeats only what did not
         // happen the first time: every step below is keyed or checked against the store.

@@ -293,6 +293,7 @@ async fn handle_action(app: &App, payload: &Value) {
     let value = str_at(payload, "/actions/0/value").unwrap_or_default();
     let channel = str_at(payload, "/channel/id").map(|c| ChannelId(c.to_string()));
     let result: Result<Option<String>, crate::app::Error> = async {
+        use crate::app::carry::{CarryClick, Choice, PLANNED_ITEMS};
         use crate::app::messages::{ANSWER_FORM, OUT_OF_OFFICE, RESOLVE, SKIP};
         match action {
             ANSWER_FORM => {
@@ -305,6 +306,22 @@ async fn handle_action(app: &App, payload: &Value) {
                 Ok(Some(app.mark_away(&user, value, kind)?))
             }
             RESOLVE => Ok(app.resolve(&user, value.parse().unwrap_or(-1)).await?),
+            carry if Choice::from_action(carry).is_some() => {
+                let checked = ticked(payload, PLANNED_ITEMS);
+                let message_ts = str_at(payload, "/container/message_ts");
+                let version = str_at(payload, "/actions/0/action_ts")
+                    .map_or_else(|| version_now(app.now()), str::to_string);
+                let click = CarryClick {
+                    user: &user,
+                    meta: value,
+                    choice: Choice::from_action(carry).unwrap_or(Choice::Checked),
+                    checked: &checked,
+                    message: channel.as_ref().zip(message_ts),
+                    version: &version,
+                };
+                Ok(Some(app.carry(&click).await?))
+            }
+            // Ticking a checkbox is sent too; only the buttons act on the ticks.
             _ => Ok(None),
         }
     }
@@ -324,6 +341,23 @@ async fn handle_action(app: &App, payload: &Value) {
         (Ok(_), _) => {}
         (Err(e), _) => tracing::error!(error = %e, action, "button click failed"),
     }
+}
+
+/// The values of the options ticked in the checkboxes `action_id` of the clicked message, from
+/// the `state.values` Slack sends with every `block_actions` (`{block_id: {action_id: {type,
+/// selected_options: [{text, value}]}}}`).
+fn ticked(payload: &Value, action_id: &str) -> Vec<String> {
+    let Some(blocks) = payload.pointer("/state/values").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    blocks
+        .values()
+        .filter_map(|actions| actions.get(action_id))
+        .filter_map(|state| state.get("selected_options").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|option| option.get("value").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
 }
 
 /// A modal submission: the form's fields become a reply with headings, parsed like any other.

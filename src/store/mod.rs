@@ -6,6 +6,7 @@
 
 mod blockers;
 mod cycles;
+mod follow;
 mod import;
 mod inbox;
 mod jobs;
@@ -23,6 +24,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use blockers::OpenBlocker;
 pub use cycles::{CycleInfo, default_blocks};
+pub use follow::{CARRY_KEY, CARRY_SOURCE, PastUpdate};
 pub use import::ImportReport;
 pub use inbox::MAX_EVENT_ATTEMPTS;
 pub use jobs::{JobEnd, JobKey, JobStart};

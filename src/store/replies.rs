@@ -16,7 +16,7 @@ use crate::domain::{CycleId, Diagnostic, Update, UserId};
 pub struct NewReply<'a> {
     pub cycle: CycleId,
     pub user: &'a UserId,
-    /// Where it came from: `dm`, `modal`, `edit`.
+    /// Where it came from: `dm`, `modal`, `edit`, `carry` (a follow-through click).
     pub source: &'a str,
     /// The Slack `ts` of the message (an edit carries the original message's ts).
     pub slack_ts: &'a str,
@@ -136,8 +136,10 @@ fn current_text(conn: &rusqlite::Connection, cycle: i64, member: i64) -> Result<
            AND r.id = (SELECT x.id FROM replies x
                        WHERE x.cycle_id = r.cycle_id AND x.member_id = r.member_id AND x.slack_ts = r.slack_ts
                        ORDER BY length(x.version_ts) DESC, x.version_ts DESC, x.revision DESC LIMIT 1)
-         ORDER BY length(r.slack_ts), r.slack_ts",
+         ORDER BY r.source = 'carry', length(r.slack_ts), r.slack_ts",
     )?;
+    // A carry (follow-through) goes last: its headings then cannot capture a later message's
+    // text that has no heading of its own.
     let texts = stmt
         .query_map(params![cycle, member], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -185,13 +185,19 @@ CREATE TABLE sends (
 );
 "#;
 
+#[allow(non_upper_case_globals)]
+const V_follow: &str = r#"
+-- Follow-through reads a member's updates across cycles (the previous plan, `/standup history`).
+CREATE INDEX updates_by_member ON updates(member_id, cycle_id);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V_follow)])
 }
 
 /// The schema version this binary writes.
 pub fn latest_version() -> usize {
-    3
+    4
 }
 
 #[cfg(test)]
@@ -199,6 +205,6 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().expect("valid migrations");
-        assert_eq!(super::latest_version(), 3);
+        assert_eq!(super::latest_version(), 4);
     }
 }

@@ -1,0 +1,361 @@
+//! Follow-through in the prompt: the prompt lists what the member planned last cycle, with a
+//! checkbox per item, and one click carries the items into this cycle — the ticked ones or all
+//! of them into *Shipped* / *Last week*, or all of them into *Next* / *This week*.
+//!
+//! A carry is recorded as one more message of the member's reply (source `carry`, one key per
+//! member and cycle), so it combines with what they type in the DM, and a later click is a
+//! newer version of it: the latest click wins and nothing is carried twice.
+
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use super::messages::{self, escape};
+use super::{App, Result};
+use crate::config::TeamConfig;
+use crate::domain::{ChannelId, Item, SectionKind, UserId};
+use crate::followthrough::{self, carry_text, item_id, label, not_yet_in, own_text, planned};
+use crate::parse::parse_reply;
+use crate::store::{CARRY_KEY, CARRY_SOURCE, CycleInfo, NewReply};
+
+/// Action ids of the follow-through part of the prompt.
+pub const PLANNED_ITEMS: &str = "planned_items";
+pub const CARRY_CHECKED: &str = "carry_checked";
+pub const CARRY_ALL: &str = "carry_all";
+pub const CARRY_KEEP: &str = "carry_keep";
+/// The block holding the checkboxes: the click's `state.values` is read under it.
+pub const PLANNED_BLOCK: &str = "planned";
+
+/// Slack shows at most 10 options in one checkboxes element, each label at most 75 characters.
+const MAX_OPTIONS: usize = 10;
+const MAX_LABEL: usize = 75;
+
+/// Which button was clicked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    /// The ticked items into *Shipped*.
+    Checked,
+    /// Every planned item into *Shipped*.
+    All,
+    /// Every planned item into *Next*, still planned.
+    Keep,
+}
+
+impl Choice {
+    pub fn from_action(action_id: &str) -> Option<Choice> {
+        match action_id {
+            CARRY_CHECKED => Some(Choice::Checked),
+            CARRY_ALL => Some(Choice::All),
+            CARRY_KEEP => Some(Choice::Keep),
+            _ => None,
+        }
+    }
+}
+
+/// A click on one of the carry buttons, as Slack delivered it.
+#[derive(Debug, Clone)]
+pub struct CarryClick<'a> {
+    pub user: &'a UserId,
+    /// The button's value: `team|date` of the prompt's cycle.
+    pub meta: &'a str,
+    pub choice: Choice,
+    /// The values of the ticked checkboxes in the same message.
+    pub checked: &'a [String],
+    /// The prompt message, to show what was carried in place of the buttons.
+    pub message: Option<(&'a ChannelId, &'a str)>,
+    /// A Slack-style ts of the click, ordering this carry after earlier ones.
+    pub version: &'a str,
+}
+
+/// What a member planned in the team's previous meeting.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub date: NaiveDate,
+    pub items: Vec<Item>,
+}
+
+impl App {
+    /// The member's plan from the meeting before `cycle`, when follow-through is on and there
+    /// was one.
+    pub fn plan_before(
+        &self,
+        team: &TeamConfig,
+        cycle: &CycleInfo,
+        user: &UserId,
+    ) -> Result<Option<Plan>> {
+        if !team.follow_through {
+            return Ok(None);
+        }
+        let previous = self.store().previous_update(&team.id, cycle.date, user)?;
+        Ok(previous.and_then(|(date, update)| {
+            let items = update.as_ref().map(planned).unwrap_or_default();
+            (!items.is_empty()).then_some(Plan { date, items })
+        }))
+    }
+
+    /// Adds the member's plan from last time to a prompt: the list, a checkbox per item and
+    /// the carry buttons.
+    pub(super) fn add_plan(
+        &self,
+        team: &TeamConfig,
+        cycle: &CycleInfo,
+        user: &UserId,
+        text: &mut String,
+        blocks: &mut Value,
+    ) -> Result<()> {
+        let Some(plan) = self.plan_before(team, cycle, user)? else {
+            return Ok(());
+        };
+        let meta = format!("{}|{}", team.id, cycle.date);
+        let (lead, extra) = plan_blocks(team, &plan, &meta);
+        text.push('\n');
+        text.push_str(&lead);
+        if let Some(list) = blocks.as_array_mut() {
+            list.extend(extra);
+        }
+        Ok(())
+    }
+
+    /// Carries the planned items the member chose into the prompt's cycle, updates the prompt
+    /// to show what was carried, and returns the confirmation for the member.
+    pub async fn carry(&self, click: &CarryClick<'_>) -> Result<String> {
+        let Some(team) = self.team_from_meta(click.user, click.meta) else {
+            return Ok(messages::NOT_A_MEMBER.to_string());
+        };
+        let date = click
+            .meta
+            .split('|')
+            .nth(1)
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        let cycle = match date {
+            Some(date) => self.cycle_for(team, date)?,
+            None => self.current_cycle(team)?,
+        };
+        let Some(plan) = self.plan_before(team, &cycle, click.user)? else {
+            return Ok(
+                "There is nothing to carry: your update of last time planned nothing.".into(),
+            );
+        };
+        let (shipped, kept): (Vec<Item>, Vec<Item>) = match click.choice {
+            Choice::Checked => {
+                let ticked: Vec<Item> = plan
+                    .items
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, item)| click.checked.contains(&item_id(*i, item)))
+                    .map(|(_, item)| item.clone())
+                    .collect();
+                if ticked.is_empty() {
+                    return Ok(format!(
+                        "Tick the items that shipped first, then click *Carry checked into {}*.",
+                        section_name(team, SectionKind::Shipped)
+                    ));
+                }
+                (ticked, Vec::new())
+            }
+            Choice::All => (plan.items.clone(), Vec::new()),
+            Choice::Keep => (Vec::new(), plan.items.clone()),
+        };
+        // What the member typed themselves (their carry left out) is not carried again.
+        let before = self.store().carry_text(cycle.id, click.user)?;
+        let own = self
+            .store()
+            .reply_text(cycle.id, click.user)?
+            .map(|all| own_text(&all, before.as_deref()).to_string());
+        let own_update = own
+            .as_deref()
+            .map(|t| parse_reply(t, team.format, &crate::parse::NoNames).update);
+        let shipped = not_yet_in(own_update.as_ref(), SectionKind::Shipped, shipped);
+        let kept = not_yet_in(own_update.as_ref(), SectionKind::Next, kept);
+        let text = carry_text(team.format, &shipped, &kept);
+        self.record_carry(team, &cycle, click, &text).await?;
+        tracing::info!(team = %team.id, cycle = %cycle.date, choice = ?click.choice, items = shipped.len() + kept.len(), "planned items carried");
+
+        let said = carried_summary(team, &shipped, &kept);
+        if let Some((channel, ts)) = click.message {
+            let (mut prompt, mut blocks) = messages::prompt(team, &cycle, false);
+            prompt.push('\n');
+            prompt.push_str(&said);
+            if let Some(list) = blocks.as_array_mut() {
+                list.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": said}}));
+            }
+            // The buttons are gone once the prompt is updated; if the edit fails the carry is
+            // still recorded, and clicking again replaces it rather than adding to it.
+            if let Err(e) = self.api.update(channel, ts, &prompt, Some(blocks)).await {
+                tracing::warn!(error = %e, "could not update the prompt after a carry");
+            }
+        }
+        Ok(format!(
+            "{said}\nIt is part of your update for {}; add the rest by replying here.",
+            cycle.date
+        ))
+    }
+
+    /// Records the carry as the newest version of the member's carry message and brings the
+    /// flags and any posted notes in line with it.
+    async fn record_carry(
+        &self,
+        team: &TeamConfig,
+        cycle: &CycleInfo,
+        click: &CarryClick<'_>,
+        text: &str,
+    ) -> Result<()> {
+        let reply = NewReply {
+            cycle: cycle.id,
+            user: click.user,
+            source: CARRY_SOURCE,
+            slack_ts: CARRY_KEY,
+            version: click.version,
+            text,
+            at: self.now(),
+        };
+        let no_names = super::Names::new();
+        let names = self.names.get(&team.id).unwrap_or(&no_names);
+        let format = team.format;
+        self.store().record_reply(&reply, |combined| {
+            let update = parse_reply(combined, format, names).update;
+            let own = parse_reply(own_text(combined, Some(text)), format, names);
+            (update, own.diagnostics)
+        })?;
+        self.sync_flags(team).await?;
+        self.refresh_posted_notes(team, cycle).await?;
+        Ok(())
+    }
+}
+
+/// The name of a section as the format's heading says it, without emoji or colon.
+fn section_name(team: &TeamConfig, kind: SectionKind) -> &'static str {
+    let heading = team.format.heading(kind).trim_end_matches(':');
+    heading
+        .trim_start_matches(|c: char| !c.is_ascii_alphabetic())
+        .trim()
+}
+
+/// "Carried into *Shipped*: a; b." and "Kept under *Next*: c."
+fn carried_summary(team: &TeamConfig, shipped: &[Item], kept: &[Item]) -> String {
+    let list = |items: &[Item]| {
+        items
+            .iter()
+            .map(|i| mrkdwn(&i.text))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let mut parts = Vec::new();
+    if !shipped.is_empty() {
+        parts.push(format!(
+            ":white_check_mark: Carried into *{}*: {}.",
+            section_name(team, SectionKind::Shipped),
+            list(shipped)
+        ));
+    }
+    if !kept.is_empty() {
+        parts.push(format!(
+            ":arrow_right: Kept under *{}*: {}.",
+            section_name(team, SectionKind::Next),
+            list(kept)
+        ));
+    }
+    if parts.is_empty() {
+        return "Those items are already in your update; nothing more to carry.".into();
+    }
+    parts.join("\n")
+}
+
+/// An item's Markdown text as Slack mrkdwn: escaped, with Markdown links as Slack links.
+fn mrkdwn(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some((before, label, url, after)) = followthrough::next_link(rest) {
+        out.push_str(&escape(before));
+        out.push_str(&format!("<{}|{}>", escape(url), escape(label)));
+        rest = after;
+    }
+    out.push_str(&escape(rest));
+    out
+}
+
+/// The fallback text and the blocks of a plan: the items (nesting shown), the checkboxes (the
+/// first ten) and the three buttons.
+fn plan_blocks(team: &TeamConfig, plan: &Plan, meta: &str) -> (String, Vec<Value>) {
+    let shipped = section_name(team, SectionKind::Shipped);
+    let next = section_name(team, SectionKind::Next);
+    let mut list = String::new();
+    for item in &plan.items {
+        for (depth, line) in item.walk() {
+            list.push('\n');
+            list.push_str(&"    ".repeat(depth));
+            list.push_str(if depth == 0 { "• " } else { "◦ " });
+            list.push_str(&mrkdwn(&line.text));
+        }
+    }
+    let lead = format!(
+        "*Last time ({}) you planned:*{list}\nWhich shipped? Tick them and carry them into *{shipped}*, or keep them all under *{next}*.",
+        plan.date
+    );
+    let options: Vec<Value> = plan
+        .items
+        .iter()
+        .enumerate()
+        .take(MAX_OPTIONS)
+        .map(|(i, item)| {
+            json!({
+                "text": {"type": "plain_text", "text": label(&item.text, MAX_LABEL), "emoji": true},
+                "value": item_id(i, item),
+            })
+        })
+        .collect();
+    let mut blocks = vec![
+        json!({"type": "divider"}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": lead}}),
+    ];
+    if plan.items.len() > MAX_OPTIONS {
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
+            "Only the first {MAX_OPTIONS} of your {} items can be ticked here (Slack's limit). *All shipped* and *Keep as planned* take all of them; or type the rest in your reply.",
+            plan.items.len()
+        )}]}));
+    }
+    let button = |action: &str, text: String, primary: bool| {
+        let mut b = json!({"type": "button", "action_id": action, "text": {"type": "plain_text", "text": text}, "value": meta});
+        if primary {
+            b["style"] = json!("primary");
+        }
+        b
+    };
+    blocks.push(json!({
+        "type": "actions",
+        "block_id": PLANNED_BLOCK,
+        "elements": [
+            {"type": "checkboxes", "action_id": PLANNED_ITEMS, "options": options},
+        ]
+    }));
+    blocks.push(json!({
+        "type": "actions",
+        "elements": [
+            button(CARRY_CHECKED, format!("Carry checked into {shipped}"), true),
+            button(CARRY_ALL, "All shipped".into(), false),
+            button(CARRY_KEEP, "Keep as planned".into(), false),
+        ]
+    }));
+    let text = format!(
+        "Last time ({}) you planned: {}.",
+        plan.date,
+        plan.items
+            .iter()
+            .map(|i| escape(&label(&i.text, 200)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    (text, blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_links_become_slack_links_and_text_is_escaped() {
+        assert_eq!(
+            mrkdwn("[#212](https://e.org/pr?a=1&b=2) <!channel> & co"),
+            "<https://e.org/pr?a=1&amp;b=2|#212> &lt;!channel&gt; &amp; co"
+        );
+    }
+}

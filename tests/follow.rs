@@ -1,0 +1,266 @@
+//! Follow-through from one cycle to the next, as members meet it: the real `standup-bot run`
+//! binary against the local Slack emulator. The first cycle is a past meeting loaded with
+//! `standup-bot import`; the bot's own cycle is the second.
+
+mod support;
+
+use std::process::Command;
+
+use chrono::Utc;
+use serde_json::Value;
+use slack_emulator::{Emulator, User, events};
+use support::*;
+
+const STRANGER: &str = "U0OTHER001";
+
+/// Last meeting's notes: maria planned three things (a link, nesting, markup characters),
+/// kenji one.
+const LAST_MEETING: &str = "# Team Orbit Planning 2024-03-11
+
+## Async Updates
+
+@maria
+- 🚢 Shipped:
+    - the exporter
+- ⏭ Next:
+    - [Importer](https://example.org/importer) for old notes
+    - review the storage doc
+        - with kenji
+    - docs & <examples>
+
+@kenji
+- ⏭ Next:
+    - Ship the aggregator library
+
+## Notes/Questions
+";
+
+fn run_cli(bot: &Bot, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+        .args(["--config", "standup.toml"])
+        .args(args)
+        .current_dir(bot.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn command(emu: &Emulator, user: &str, text: &str) -> String {
+    let answer = emu
+        .send_slash_command("/standup", text, user, CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    answer["text"].as_str().unwrap_or_default().to_string()
+}
+
+/// The values of the checkbox options of a prompt, in order.
+fn option_values(blocks: &Value) -> Vec<String> {
+    blocks
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["type"] == "checkboxes")
+        .flat_map(|e| e["options"].as_array().cloned().unwrap_or_default())
+        .map(|o| o["value"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_cycles_plan_is_carried_with_one_click() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let emu = emulator_with(&[User::new(STRANGER, "other")]).await;
+    let t0 = Utc::now();
+    let prompt = t0 + chrono::Duration::seconds(4);
+    let sync = t0 + chrono::Duration::minutes(10);
+    let mut bot = Bot::with_extra(&emu, prompt, sync, "1m", "1h", "", "planned_vs_done = true");
+    // A second team, so that someone shares no team with maria.
+    bot.edit_config(|text| {
+        format!(
+            "{text}\n[[team]]\nid = \"other\"\nname = \"Other\"\nformat = \"planning\"\nchannel = \"{CHANNEL}\"\nprompt = \"0 9 1 1 *\"\nsync = \"0 10 1 1 *\"\npost_before = \"30m\"\nremind_after = \"2h\"\nmembers = [{{ user = \"{STRANGER}\", handle = \"other\" }}]\n"
+        )
+    });
+    std::fs::write(bot.dir.path().join("last.md"), LAST_MEETING).unwrap();
+    run_cli(&bot, &["import", "--team", "orbit", "last.md"]);
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+
+    // The prompt lists what maria planned, each item with a checkbox, and the carry buttons.
+    wait_prompted(&emu, MARIA).await;
+    let dm = emu.dm_channel(MARIA);
+    let prompt_msg = emu.messages(&dm)[0].clone();
+    let blocks = prompt_msg.blocks.clone().unwrap();
+    let shown = blocks.to_string();
+    assert!(
+        shown.contains("Last time (2024-03-11) you planned"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("<https://example.org/importer|Importer> for old notes"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("docs &amp; &lt;examples&gt;"),
+        "escaped: {shown}"
+    );
+    for action in ["carry_checked", "carry_all", "carry_keep"] {
+        assert!(shown.contains(action), "{shown}");
+    }
+    let options = option_values(&blocks);
+    assert_eq!(options.len(), 3, "one checkbox per planned item: {shown}");
+    // Li planned nothing: her prompt is the plain one.
+    wait_prompted(&emu, LI).await;
+    let li_prompt = emu.messages(&emu.dm_channel(LI))[0].clone();
+    assert!(
+        !li_prompt
+            .blocks
+            .unwrap()
+            .to_string()
+            .contains("carry_checked")
+    );
+
+    // Maria ticks the first two and carries them into Shipped.
+    let value = format!("orbit|{}", sync.date_naive());
+    let ticks = [options[0].as_str(), options[1].as_str()];
+    let click = emu.block_actions_ticking(
+        MARIA,
+        &dm,
+        &prompt_msg.ts,
+        "carry_checked",
+        &value,
+        Some(&ticks),
+    );
+    emu.send_interaction(click.clone())
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let confirmation = emu
+        .wait_for_message(
+            &dm,
+            |m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("Carried into *Shipped*"))
+            },
+            WAIT,
+        )
+        .await;
+    let said = confirmation.text.unwrap();
+    assert!(
+        said.contains(
+            "<https://example.org/importer|Importer> for old notes; review the storage doc."
+        ),
+        "{said}"
+    );
+    // The prompt now says what was carried, and its carry buttons are gone.
+    let updated = emu
+        .messages(&dm)
+        .into_iter()
+        .find(|m| m.ts == prompt_msg.ts)
+        .unwrap();
+    let updated_blocks = updated.blocks.unwrap().to_string();
+    assert!(
+        !updated_blocks.contains("carry_checked"),
+        "{updated_blocks}"
+    );
+    assert!(
+        updated_blocks.contains("Carried into *Shipped*"),
+        "{updated_blocks}"
+    );
+
+    // She adds the rest of her update in the DM; it combines with the carry.
+    emu.send_event(events::dm_message(MARIA, "Next:\n• more tests"))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let got = emu
+        .wait_for_message(
+            &dm,
+            |m| m.text.as_deref().is_some_and(|t| t.starts_with("Got it.")),
+            WAIT,
+        )
+        .await
+        .text
+        .unwrap();
+    assert!(
+        got.starts_with("Got it. 🚢 Shipped: 3 items, ⏭ Next: 1 item."),
+        "{got}"
+    );
+    assert!(
+        !got.contains("Note:"),
+        "no notes about the carry's headings: {got}"
+    );
+
+    // The same click again (a double click, a stale client) replaces the carry: no duplicates.
+    emu.send_interaction(click).ack(WAIT).await.expect("acked");
+    let deadline = std::time::Instant::now() + WAIT;
+    let confirmations = || {
+        emu.messages(&dm)
+            .iter()
+            .filter(|m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("part of your update"))
+            })
+            .count()
+    };
+    while confirmations() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no second confirmation"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // History: kenji (a teammate) sees maria's two updates, newest first, as the notes show them.
+    let history = command(&emu, KENJI, "history @maria").await;
+    let today = sync.date_naive().to_string();
+    let first = history.find(&today).expect("this cycle");
+    let second = history.find("2024-03-11").expect("the imported cycle");
+    assert!(first < second, "newest first: {history}");
+    assert!(history.contains("last 2 updates"), "{history}");
+    assert!(
+        history.contains("@maria\n- 🚢 Shipped:\n    - [Importer](https://example.org/importer) for old notes\n    - review the storage doc\n        - with kenji\n- ⏭ Next:\n    - more tests"),
+        "{history}"
+    );
+    let mention = command(&emu, KENJI, &format!("history <@{MARIA}|maria> 1")).await;
+    assert!(mention.contains("last update*"), "{mention}");
+    assert!(!mention.contains("2024-03-11"), "{mention}");
+    let own = command(&emu, LI, "history").await;
+    assert!(own.contains("No updates yet"), "{own}");
+    let range = command(&emu, MARIA, "history 11").await;
+    assert!(range.contains("out of range"), "{range}");
+    let unknown = command(&emu, MARIA, "history @nobody").await;
+    assert!(unknown.contains("I don't know `@nobody`"), "{unknown}");
+    let stranger = command(&emu, MARIA, "history @other").await;
+    assert!(
+        stranger.contains("is not in any of your teams"),
+        "{stranger}"
+    );
+    let help = command(&emu, MARIA, "help").await;
+    assert!(help.contains("/standup history [@member] [n]"), "{help}");
+    bot.stop();
+
+    // The compiled notes: carried items under Shipped, exactly as written (link, nesting),
+    // once; and the planned-vs-done section.
+    let notes = run_cli(&bot, &["compile", "--team", "orbit", "--date", &today]);
+    assert!(
+        notes.contains("@maria\n- 🚢 Shipped:\n    - [Importer](https://example.org/importer) for old notes\n    - review the storage doc\n        - with kenji\n- ⏭ Next:\n    - more tests\n"),
+        "{notes}"
+    );
+    assert_eq!(
+        notes.matches("review the storage doc").count(),
+        2,
+        "{notes}"
+    );
+    assert!(
+        notes.contains("## Planned vs done\n\n- @maria: 2 of 3 planned items shipped — ✅ [Importer](https://example.org/importer) for old notes; ✅ review the storage doc; ⏳ docs & <examples>\n- @kenji: no update yet — planned: ⏳ Ship the aggregator library\n\n## Notes/Questions"),
+        "{notes}"
+    );
+}
