@@ -264,3 +264,121 @@ async fn last_cycles_plan_is_carried_with_one_click() {
         "{notes}"
     );
 }
+
+/// A `standup` team: li's plan was heading text plus an item.
+const LAST_STANDUP: &str = "## Standup meeting - 2024-03-11
+
+### Updates since last time
+
+##### @li
+
+Last week:
+
+* Tests for the add pipeline
+
+This week: finish the \"frontend\" work
+
+* light refactoring
+
+### Questions, announcements and comments
+
+### Other business
+
+---
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let prompt = t0 + chrono::Duration::seconds(3);
+    let sync = t0 + chrono::Duration::minutes(10);
+    let mut bot = Bot::new(&emu, prompt, sync, "1m", "1h");
+    bot.edit_config(|text| text.replace("format = \"planning\"", "format = \"standup\""));
+    std::fs::write(bot.dir.path().join("last.md"), LAST_STANDUP).unwrap();
+    run_cli(&bot, &["import", "--team", "orbit", "last.md"]);
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    wait_prompted(&emu, LI).await;
+    let dm = emu.dm_channel(LI);
+    let prompt_msg = emu.messages(&dm)[0].clone();
+    let shown = prompt_msg.blocks.clone().unwrap().to_string();
+    assert!(shown.contains("Carry checked into Last week"), "{shown}");
+    assert_eq!(
+        option_values(&prompt_msg.blocks.unwrap()).len(),
+        2,
+        "{shown}"
+    );
+    let value = format!("orbit|{}", sync.date_naive());
+
+    // Nothing ticked: the member is told what to do, and nothing is recorded.
+    emu.send_interaction(emu.block_actions(LI, &dm, &prompt_msg.ts, "carry_checked", &value))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    emu.wait_for_message(
+        &dm,
+        |m| {
+            m.text
+                .as_deref()
+                .is_some_and(|t| t.starts_with("Tick the items"))
+        },
+        WAIT,
+    )
+    .await;
+
+    // Keep as planned, then a reply with no heading: it goes under Last week, not This week.
+    emu.send_interaction(emu.block_actions(LI, &dm, &prompt_msg.ts, "carry_keep", &value))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    emu.wait_for_message(
+        &dm,
+        |m| {
+            m.text
+                .as_deref()
+                .is_some_and(|t| t.contains("Kept under *This week*"))
+        },
+        WAIT,
+    )
+    .await;
+    emu.send_event(events::dm_message(LI, "paired with kenji"))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    emu.wait_for_message(
+        &dm,
+        |m| m.text.as_deref().is_some_and(|t| t.starts_with("Got it.")),
+        WAIT,
+    )
+    .await;
+    let today = sync.date_naive().to_string();
+    let preview = command(&emu, LI, "preview").await;
+    assert!(
+        preview.contains("##### @li\n\nLast week:\n\n* paired with kenji\n\nThis week:\n\n* finish the \"frontend\" work\n* light refactoring\n"),
+        "{preview}"
+    );
+
+    // A later click wins: all shipped after all.
+    emu.send_interaction(emu.block_actions(LI, &dm, &prompt_msg.ts, "carry_all", &value))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    emu.wait_for_message(
+        &dm,
+        |m| {
+            m.text
+                .as_deref()
+                .is_some_and(|t| t.contains("Carried into *Last week*"))
+        },
+        WAIT,
+    )
+    .await;
+    bot.stop();
+    let notes = run_cli(&bot, &["compile", "--team", "orbit", "--date", &today]);
+    assert!(
+        notes.contains("##### @li\n\nLast week:\n\n* paired with kenji\n* finish the \"frontend\" work\n* light refactoring\n\nThis week:\n\n##### @zoe"),
+        "{notes}"
+    );
+}

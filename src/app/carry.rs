@@ -28,6 +28,8 @@ pub const PLANNED_BLOCK: &str = "planned";
 /// Slack shows at most 10 options in one checkboxes element, each label at most 75 characters.
 const MAX_OPTIONS: usize = 10;
 const MAX_LABEL: usize = 75;
+/// Room for the plan in a section's 3,000 characters, beside the lead and question.
+const MAX_LIST: usize = 2500;
 
 /// Which button was clicked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,6 +288,11 @@ fn plan_blocks(team: &TeamConfig, plan: &Plan, meta: &str) -> (String, Vec<Value
             list.push_str(if depth == 0 { "• " } else { "◦ " });
             list.push_str(&mrkdwn(&line.text));
         }
+    }
+    // A section's text holds at most 3,000 characters; a long plan is cut, not refused.
+    if list.chars().count() > MAX_LIST {
+        list = list.chars().take(MAX_LIST).collect();
+        list.push_str("\n…");
     }
     let lead = format!(
         "*Last time ({}) you planned:*{list}\nWhich shipped? Tick them and carry them into *{shipped}*, or keep them all under *{next}*.",
