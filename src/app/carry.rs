@@ -358,6 +358,72 @@ fn plan_blocks(team: &TeamConfig, plan: &Plan, meta: &str) -> (String, Vec<Value
 mod tests {
     use super::*;
 
+    fn team(format: &str) -> TeamConfig {
+        let toml = format!(
+            "[[team]]\nid = \"orbit\"\nname = \"Orbit\"\nchannel = \"C0123456789\"\nformat = \"{format}\"\nprompt = \"0 9 * * *\"\nsync = \"0 14 * * Mon\"\npost_before = \"30m\"\nremind_after = \"2h\"\nmembers = [{{ user = \"U0MARIA01\", handle = \"maria\" }}]\n"
+        );
+        crate::config::Config::from_str(&toml, std::path::Path::new("t.toml"))
+            .unwrap()
+            .teams
+            .remove(0)
+    }
+
+    fn plan(n: usize) -> Plan {
+        Plan {
+            date: NaiveDate::from_ymd_opt(2024, 3, 11).unwrap(),
+            items: (1..=n)
+                .map(|i| {
+                    Item::new(
+                        crate::domain::Marker::Auto,
+                        format!("item {i} {}", "x".repeat(80)),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_plan_offers_a_checkbox_per_item_up_to_slacks_limit() {
+        let (text, blocks) = plan_blocks(&team("planning"), &plan(3), "orbit|2024-03-18");
+        assert!(
+            text.starts_with("Last time (2024-03-11) you planned: item 1"),
+            "{text}"
+        );
+        let shown = Value::Array(blocks.clone()).to_string();
+        assert!(!shown.contains("Only the first"), "{shown}");
+        let checkboxes = &blocks[2]["elements"][0];
+        assert_eq!(checkboxes["type"], "checkboxes");
+        let options = checkboxes["options"].as_array().unwrap();
+        assert_eq!(options.len(), 3);
+        let label = options[0]["text"]["text"].as_str().unwrap();
+        assert_eq!(
+            label.chars().count(),
+            MAX_LABEL,
+            "labels fit Slack's 75 characters"
+        );
+        assert!(label.ends_with('…'));
+        let buttons = blocks[3]["elements"].to_string();
+        assert!(buttons.contains("Carry checked into Shipped"), "{buttons}");
+        assert!(buttons.contains("orbit|2024-03-18"), "{buttons}");
+
+        let (_, blocks) = plan_blocks(&team("standup"), &plan(12), "orbit|2024-03-18");
+        let shown = Value::Array(blocks.clone()).to_string();
+        assert!(
+            shown.contains("Only the first 10 of your 12 items"),
+            "{shown}"
+        );
+        assert!(shown.contains("Carry checked into Last week"), "{shown}");
+        assert!(shown.contains("keep them all under *This week*"), "{shown}");
+        let options = blocks
+            .iter()
+            .find(|b| b["block_id"] == PLANNED_BLOCK)
+            .unwrap()["elements"][0]["options"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(options, 10);
+    }
+
     #[test]
     fn markdown_links_become_slack_links_and_text_is_escaped() {
         assert_eq!(

@@ -1,7 +1,7 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::*;
-use crate::domain::{ChannelId, CycleId, Format, TeamId, UserId};
+use crate::domain::{ChannelId, CycleId, Format, SectionKind, TeamId, UserId};
 use crate::notes::read_document;
 use crate::parse::{NoNames, parse_reply};
 use crate::render::{Renderer, TemplateRef};
@@ -534,4 +534,80 @@ fn an_edit_that_arrives_first_still_wins() {
         2,
         "both versions are kept"
     );
+}
+
+#[test]
+fn follow_through_reads_the_previous_plan_history_and_the_carry() {
+    let mut store = store_with(Format::Planning);
+    let orbit = TeamId::new("orbit");
+    let maria = UserId::new("U000000000");
+    let kenji = UserId::new("U000000001");
+    let first = cycle_of(&mut store);
+    let second = store
+        .ensure_cycle(&orbit, Format::Planning, date("2024-03-18"), "T2", now())
+        .unwrap()
+        .id;
+    assert_eq!(
+        store
+            .previous_update(&orbit, date("2024-03-11"), &maria)
+            .unwrap(),
+        None,
+        "no meeting before the first"
+    );
+    reply_in(&mut store, first, &maria, "1710147600.000100", "Next:\n- a");
+    let (when, update) = store
+        .previous_update(&orbit, date("2024-03-18"), &maria)
+        .unwrap()
+        .unwrap();
+    assert_eq!(when, date("2024-03-11"));
+    assert_eq!(
+        update.unwrap().section(SectionKind::Next).unwrap().texts(),
+        ["a"]
+    );
+    let (_, none) = store
+        .previous_update(&orbit, date("2024-03-18"), &kenji)
+        .unwrap()
+        .unwrap();
+    assert_eq!(none, None, "kenji sent nothing last time");
+
+    // A carry comes after the member's own messages, whatever its key, and its newest version
+    // is the one that counts.
+    reply_in(&mut store, second, &maria, "1710752400.000100", "did b");
+    for (version, text) in [
+        ("1710752500.000001", "Next:\n- a"),
+        ("1710752600.000001", "Shipped:\n- a"),
+    ] {
+        let carry = NewReply {
+            cycle: second,
+            user: &maria,
+            source: CARRY_SOURCE,
+            slack_ts: CARRY_KEY,
+            version,
+            text,
+            at: now(),
+        };
+        store
+            .record_reply(&carry, |t| {
+                let p = parse_reply(t, Format::Planning, &NoNames);
+                (p.update, p.diagnostics)
+            })
+            .unwrap();
+    }
+    assert_eq!(
+        store.reply_text(second, &maria).unwrap().unwrap(),
+        "did b\nShipped:\n- a"
+    );
+    assert_eq!(
+        store.carry_text(second, &maria).unwrap().as_deref(),
+        Some("Shipped:\n- a")
+    );
+    assert_eq!(store.carry_text(second, &kenji).unwrap(), None);
+
+    // History: newest first, limited, empty updates left out.
+    let history = store.member_updates(&orbit, &maria, 10).unwrap();
+    let dates: Vec<_> = history.iter().map(|h| h.date.to_string()).collect();
+    assert_eq!(dates, ["2024-03-18", "2024-03-11"]);
+    assert_eq!(history[0].title, "T2");
+    assert_eq!(store.member_updates(&orbit, &maria, 1).unwrap().len(), 1);
+    assert!(store.member_updates(&orbit, &kenji, 3).unwrap().is_empty());
 }
