@@ -375,10 +375,40 @@ async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
         WAIT,
     )
     .await;
+    let preview = command(&emu, LI, "preview").await;
+    assert!(
+        preview.contains("##### @li\n\nLast week:\n\n* paired with kenji\n* finish the \"frontend\" work\n* light refactoring\n\nThis week:\n\n##### @zoe"),
+        "{preview}"
+    );
+
+    // Undo: nothing carried, and the prompt offers the plan again.
+    let undo = emu.block_actions(LI, &dm, &prompt_msg.ts, "carry_undo", &value);
+    assert!(
+        undo["message"].to_string().contains("carry_undo"),
+        "the prompt offers Undo"
+    );
+    emu.send_interaction(undo).ack(WAIT).await.expect("acked");
+    emu.wait_for_message(
+        &dm,
+        |m| m.text.as_deref().is_some_and(|t| t.starts_with("Undone")),
+        WAIT,
+    )
+    .await;
+    let restored = emu
+        .messages(&dm)
+        .into_iter()
+        .find(|m| m.ts == prompt_msg.ts)
+        .unwrap();
+    let restored = restored.blocks.unwrap().to_string();
+    assert!(
+        restored.contains("carry_checked") && !restored.contains("carry_undo"),
+        "{restored}"
+    );
     bot.stop();
     let notes = run_cli(&bot, &["compile", "--team", "orbit", "--date", &today]);
     assert!(
-        notes.contains("##### @li\n\nLast week:\n\n* paired with kenji\n* finish the \"frontend\" work\n* light refactoring\n\nThis week:\n\n##### @zoe"),
+        notes
+            .contains("##### @li\n\nLast week:\n\n* paired with kenji\n\nThis week:\n\n##### @zoe"),
         "{notes}"
     );
 }

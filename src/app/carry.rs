@@ -22,6 +22,7 @@ pub const PLANNED_ITEMS: &str = "planned_items";
 pub const CARRY_CHECKED: &str = "carry_checked";
 pub const CARRY_ALL: &str = "carry_all";
 pub const CARRY_KEEP: &str = "carry_keep";
+pub const CARRY_UNDO: &str = "carry_undo";
 /// The block holding the checkboxes: the click's `state.values` is read under it.
 pub const PLANNED_BLOCK: &str = "planned";
 
@@ -40,6 +41,8 @@ pub enum Choice {
     All,
     /// Every planned item into *Next*, still planned.
     Keep,
+    /// Nothing carried after all: the plan and its buttons come back.
+    Undo,
 }
 
 impl Choice {
@@ -48,6 +51,7 @@ impl Choice {
             CARRY_CHECKED => Some(Choice::Checked),
             CARRY_ALL => Some(Choice::All),
             CARRY_KEEP => Some(Choice::Keep),
+            CARRY_UNDO => Some(Choice::Undo),
             _ => None,
         }
     }
@@ -156,6 +160,7 @@ impl App {
             }
             Choice::All => (plan.items.clone(), Vec::new()),
             Choice::Keep => (Vec::new(), plan.items.clone()),
+            Choice::Undo => (Vec::new(), Vec::new()),
         };
         // What the member typed themselves (their carry left out) is not carried again.
         let before = self.store().carry_text(cycle.id, click.user)?;
@@ -172,19 +177,34 @@ impl App {
         self.record_carry(team, &cycle, click, &text).await?;
         tracing::info!(team = %team.id, cycle = %cycle.date, choice = ?click.choice, items = shipped.len() + kept.len(), "planned items carried");
 
-        let said = carried_summary(team, &shipped, &kept);
+        let said = if click.choice == Choice::Undo {
+            "Undone: nothing from your last plan is carried now.".to_string()
+        } else {
+            carried_summary(team, &shipped, &kept)
+        };
         if let Some((channel, ts)) = click.message {
             let (mut prompt, mut blocks) = messages::prompt(team, &cycle, false);
-            prompt.push('\n');
-            prompt.push_str(&said);
-            if let Some(list) = blocks.as_array_mut() {
-                list.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": said}}));
+            if click.choice == Choice::Undo {
+                self.add_plan(team, &cycle, click.user, &mut prompt, &mut blocks)?;
+            } else {
+                prompt.push('\n');
+                prompt.push_str(&said);
+                if let Some(list) = blocks.as_array_mut() {
+                    list.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": said}}));
+                    list.push(json!({"type": "actions", "elements": [
+                        {"type": "button", "action_id": CARRY_UNDO, "text": {"type": "plain_text", "text": "Undo"}, "value": click.meta}
+                    ]}));
+                }
             }
-            // The buttons are gone once the prompt is updated; if the edit fails the carry is
-            // still recorded, and clicking again replaces it rather than adding to it.
+            // The carry buttons give way to what was carried (and *Undo*, which brings them
+            // back). If the edit fails the carry is still recorded, and a click on the old
+            // buttons replaces it rather than adding to it.
             if let Err(e) = self.api.update(channel, ts, &prompt, Some(blocks)).await {
                 tracing::warn!(error = %e, "could not update the prompt after a carry");
             }
+        }
+        if click.choice == Choice::Undo {
+            return Ok(said);
         }
         Ok(format!(
             "{said}\nIt is part of your update for {}; add the rest by replying here.",
