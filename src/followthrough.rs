@@ -2,9 +2,10 @@
 //! *This week* items), the reply text that carries chosen items into this cycle, and whether
 //! each planned item shipped.
 //!
-//! Pure: no Slack calls, no SQL. A carry is written as reply text (the Slack mrkdwn the parser
-//! reads), so it is stored, versioned and combined with the member's own messages like any
-//! other reply, and each item comes back with exactly the text it had.
+//! Pure: no Slack calls, no SQL. A carry is written as reply text (readable, and in the Slack
+//! mrkdwn the parser reads), so it is stored and versioned like any other message of the
+//! member; [`with_carry`] reads it back item by item and adds it to the update parsed from the
+//! member's own messages, so each item keeps exactly the text it had.
 //!
 //! **Matching planned and done items** (the planned-vs-done section): a planned item counts as
 //! shipped when a line of this cycle's *Shipped* (or *Shipped / in progress*; *Last week* in
@@ -75,6 +76,69 @@ pub fn carry_text(format: Format, shipped: &[Item], kept: &[Item]) -> String {
         }
     }
     out
+}
+
+/// The update of a member whose reply text `combined` ends with their carry `carry`: their own
+/// text parsed as any reply (`parse`), with the carried items added under their sections.
+/// The carry is read here rather than by the reply parser, so a carried item keeps its exact
+/// text even when it reads like a heading (`Todo: x`) or holds a `:shortcode:`.
+pub fn with_carry(
+    combined: &str,
+    carry: Option<&str>,
+    format: Format,
+    parse: impl FnOnce(&str) -> (Update, Vec<crate::domain::Diagnostic>),
+) -> (Update, Vec<crate::domain::Diagnostic>) {
+    let (mut update, diagnostics) = parse(own_text(combined, carry));
+    let Some(carry) = carry else {
+        return (update, diagnostics);
+    };
+    for (kind, items) in read_carry(format, carry) {
+        match update.sections.iter_mut().find(|s| s.kind == Some(kind)) {
+            Some(section) => section.items.extend(items),
+            None => {
+                let mut section = crate::domain::Section::new(kind);
+                section.items = items;
+                update.sections.push(section);
+            }
+        }
+    }
+    let order = format.section_order();
+    update
+        .sections
+        .sort_by_key(|s| s.kind.and_then(|k| order.iter().position(|o| *o == k)));
+    (update, diagnostics)
+}
+
+/// The sections and items of a text written by [`carry_text`].
+fn read_carry(format: Format, text: &str) -> Vec<(SectionKind, Vec<Item>)> {
+    let mut out: Vec<(SectionKind, crate::parse::lines::TreeBuilder)> = Vec::new();
+    for line in text.lines() {
+        let heading = [SectionKind::Shipped, SectionKind::Next]
+            .into_iter()
+            .find(|k| line == heading_word(format, *k));
+        if let Some(kind) = heading {
+            out.push((kind, crate::parse::lines::TreeBuilder::new()));
+            continue;
+        }
+        let Some((_, tree)) = out.last_mut() else {
+            continue;
+        };
+        let (indent, rest) = crate::parse::lines::split_indent(line);
+        let Some(rest) = rest.strip_prefix('-') else {
+            continue;
+        };
+        let text = unescape_mrkdwn(rest.strip_prefix(' ').unwrap_or(rest));
+        tree.push(indent, Item::new(Marker::Auto, text));
+    }
+    out.into_iter()
+        .map(|(kind, tree)| (kind, tree.finish()))
+        .collect()
+}
+
+fn unescape_mrkdwn(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// A plain heading the reply parser reads as `kind` in `format`.
@@ -342,6 +406,47 @@ mod tests {
                 "{text}"
             );
             assert_eq!(texts(&section(SectionKind::Next)), texts(kept), "{text}");
+        }
+    }
+
+    #[test]
+    fn carried_items_keep_their_text_even_when_they_read_like_headings() {
+        for format in Format::ALL {
+            let items = vec![
+                Item {
+                    marker: Marker::Auto,
+                    text: "Todo: the :smile: & <docs>".into(),
+                    children: vec![Item::new(Marker::Auto, "Done: a sub-point")],
+                },
+                Item::new(Marker::Auto, "[#212](https://e.org/pr/212) &amp; more"),
+            ];
+            let carry = carry_text(format, &items, &items[1..]);
+            let combined = format!("free text first\n{carry}");
+            let (u, diags) = with_carry(&combined, Some(&carry), format, |t| {
+                let p = parse_reply(t, format, &NoNames);
+                (p.update, p.diagnostics)
+            });
+            assert!(diags.is_empty(), "{diags:?}");
+            let shipped = u.section(SectionKind::Shipped).unwrap();
+            assert_eq!(
+                texts(&shipped.items),
+                vec![
+                    (0, "free text first".to_string()),
+                    (0, "Todo: the :smile: & <docs>".to_string()),
+                    (1, "Done: a sub-point".to_string()),
+                    (0, "[#212](https://e.org/pr/212) &amp; more".to_string()),
+                ]
+            );
+            assert_eq!(
+                texts(&u.section(SectionKind::Next).unwrap().items),
+                texts(&items[1..])
+            );
+            let order: Vec<_> = u.sections.iter().map(|s| s.kind).collect();
+            let mut sorted = order.clone();
+            sorted.sort_by_key(|k| {
+                k.and_then(|k| format.section_order().iter().position(|o| *o == k))
+            });
+            assert_eq!(order, sorted);
         }
     }
 

@@ -234,9 +234,10 @@ impl App {
         let names = self.names.get(&team.id).unwrap_or(&no_names);
         let format = team.format;
         self.store().record_reply(&reply, |combined| {
-            let update = parse_reply(combined, format, names).update;
-            let own = parse_reply(own_text(combined, Some(text)), format, names);
-            (update, own.diagnostics)
+            followthrough::with_carry(combined, Some(text), format, |own| {
+                let parsed = parse_reply(own, format, names);
+                (parsed.update, parsed.diagnostics)
+            })
         })?;
         self.sync_flags(team).await?;
         self.refresh_posted_notes(team, cycle).await?;

@@ -309,14 +309,10 @@ impl App {
         // A follow-through carry ends the member's text; notes are about what they wrote.
         let carry = self.store().carry_text(cycle.id, user)?;
         let outcome = self.store().record_reply(&reply, |t| {
-            let parsed = parse_reply(t, format, names);
-            let own = crate::followthrough::own_text(t, carry.as_deref());
-            let diagnostics = if own.len() == t.len() {
-                parsed.diagnostics
-            } else {
-                parse_reply(own, format, names).diagnostics
-            };
-            (parsed.update, diagnostics)
+            crate::followthrough::with_carry(t, carry.as_deref(), format, |own| {
+                let parsed = parse_reply(own, format, names);
+                (parsed.update, parsed.diagnostics)
+            })
         })?;
         // Handling a version again (a redelivery, or after a crash) repeats only what did not
         // happen the first time: every step below is keyed or checked against the store.
