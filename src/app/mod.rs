@@ -196,7 +196,10 @@ impl App {
         // Posting to the user id opens the DM on Slack's side: one call per member, not two.
         let to = ChannelId(user.0.clone());
         let (mut text, mut blocks) = messages::prompt(team, cycle, reminder);
-        self.add_plan(team, cycle, user, &mut text, &mut blocks)?;
+        // The plan is a help, not the prompt: a prompt goes out without it rather than not at all.
+        if let Err(e) = self.add_plan(team, cycle, user, &mut text, &mut blocks) {
+            tracing::warn!(team = %team.id, error = %e, "prompting without last cycle's plan");
+        }
         let out = Outgoing {
             channel: &to,
             text: &text,
