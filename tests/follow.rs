@@ -412,3 +412,24 @@ async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
         "{notes}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_through_can_be_turned_off() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let prompt = t0 + chrono::Duration::seconds(3);
+    let sync = t0 + chrono::Duration::minutes(10);
+    let mut bot = Bot::with_extra(&emu, prompt, sync, "1m", "1h", "", "follow_through = false");
+    std::fs::write(bot.dir.path().join("last.md"), LAST_MEETING).unwrap();
+    run_cli(&bot, &["import", "--team", "orbit", "last.md"]);
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    wait_prompted(&emu, MARIA).await;
+    let prompt_msg = emu.messages(&emu.dm_channel(MARIA))[0].clone();
+    let shown = prompt_msg.blocks.unwrap().to_string();
+    assert!(shown.contains("answer_form"), "{shown}");
+    assert!(!shown.contains("you planned"), "{shown}");
+    assert!(!shown.contains("checkboxes"), "{shown}");
+    bot.stop();
+}
