@@ -26,6 +26,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use toml::{Table, Value};
 
+use crate::calendar::{QuietHours, TimeOff};
 use crate::domain::{ChannelId, Format, TeamId, UserId};
 use crate::schedule::{Schedule, parse_duration};
 
@@ -64,8 +65,13 @@ const TEAM_KEYS: &[&str] = &[
     "remind_after",
     "admins",
     "members",
+    "working_days",
+    "holidays",
+    "holidays_file",
+    "ooo_emoji",
+    "quiet_hours",
 ];
-const MEMBER_KEYS: &[&str] = &["user", "handle"];
+const MEMBER_KEYS: &[&str] = &["user", "handle", "quiet_hours"];
 
 /// The config path to use when none is given: [`DEFAULT_PATH`] if it exists, else the example.
 pub fn default_path() -> PathBuf {
@@ -124,6 +130,8 @@ pub struct TeamConfig {
     pub remind_after: Duration,
     pub admins: Vec<UserId>,
     pub members: Vec<MemberConfig>,
+    /// Working days, holidays, out-of-office status emoji and default quiet hours.
+    pub timeoff: TimeOff,
 }
 
 impl TeamConfig {
@@ -167,6 +175,8 @@ pub struct MemberConfig {
     /// The handle the documents use (`maria` for `@maria`), without the `@`; `None` to take it
     /// from Slack.
     pub handle: Option<String>,
+    /// This member's quiet hours, over the team's default.
+    pub quiet_hours: Option<QuietHours>,
 }
 
 impl Config {
@@ -567,6 +577,7 @@ impl Checker {
         let remind_after = self.remind_after(table, at);
         let admins = self.admins(table, at);
         let members = self.members(table, at);
+        let timeoff = self.timeoff(table, at, zone);
         let (format, template) = format?;
         Ok(TeamConfig {
             id: id?,
@@ -585,6 +596,7 @@ impl Checker {
             remind_after: remind_after?,
             admins: admins?,
             members: members?,
+            timeoff: timeoff?,
         })
     }
 
@@ -923,10 +935,179 @@ impl Checker {
             .required_string(table, at, "user", "\"U0123ABCD\"")
             .and_then(|user| self.user_id(&join(at, "user"), user));
         let handle = self.handle(table, at);
+        let quiet_hours = self.quiet_hours(table, at);
         Ok(MemberConfig {
             user: user?,
             handle: handle?,
+            quiet_hours: quiet_hours?,
         })
+    }
+
+    /// `quiet_hours = "18:00-09:00"` of a team or a member; `None` when absent.
+    fn quiet_hours(&mut self, table: &Table, at: &str) -> Checked<Option<QuietHours>> {
+        let Some(written) = self.string(table, at, "quiet_hours")? else {
+            return Ok(None);
+        };
+        written.parse().map(Some).map_err(|why: String| {
+            self.report(
+                &join(at, "quiet_hours"),
+                why,
+                "write the window as \"HH:MM-HH:MM\" in the member's own time, e.g. \"18:00-09:00\"",
+            )
+        })
+    }
+
+    /// `working_days`, `holidays`, `holidays_file`, `ooo_emoji` and the team's `quiet_hours`.
+    fn timeoff(&mut self, table: &Table, at: &str, zone: Tz) -> Checked<TimeOff> {
+        let working_days = self.working_days(table, at);
+        let holidays = self.holidays(table, at, zone);
+        let ooo_emoji = self.ooo_emoji(table, at);
+        let quiet_hours = self.quiet_hours(table, at);
+        Ok(TimeOff {
+            working_days: working_days?,
+            holidays: holidays?,
+            ooo_emoji: ooo_emoji?,
+            quiet_hours: quiet_hours?,
+        })
+    }
+
+    /// The strings of a list key, each with its `key[n]` path; other items are reported.
+    fn strings(
+        &mut self,
+        table: &Table,
+        at: &str,
+        key: &str,
+        example: &'static str,
+    ) -> Checked<Option<Vec<(String, String)>>> {
+        let want = Kind { example, ..ARRAY };
+        let Some(items) = self.get(table, at, key, want)?.and_then(Value::as_array) else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        let mut result = Ok(());
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("{}[{}]", join(at, key), i + 1);
+            match item {
+                Value::String(s) => out.push((path, s.clone())),
+                // An unquoted TOML date is what people mean by a date.
+                Value::Datetime(d) => out.push((path, d.to_string())),
+                other => {
+                    result = Err(self.report(
+                        &path,
+                        format!("expected a string, found {}", describe(other)),
+                        format!("write the list as {example}"),
+                    ))
+                }
+            }
+        }
+        result.map(|()| Some(out))
+    }
+
+    fn working_days(&mut self, table: &Table, at: &str) -> Checked<Option<Vec<chrono::Weekday>>> {
+        const EXAMPLE: &str = "[\"Mon\", \"Tue\", \"Wed\", \"Thu\", \"Fri\"]";
+        let Some(items) = self.strings(table, at, "working_days", EXAMPLE)? else {
+            return Ok(None);
+        };
+        let key = join(at, "working_days");
+        if items.is_empty() {
+            return Err(self.report(
+                &key,
+                "no working days: nobody would ever be prompted",
+                format!(
+                    "list the days the team works, e.g. {EXAMPLE}, or remove the key for every day"
+                ),
+            ));
+        }
+        let mut days = Vec::new();
+        let mut result = Ok(());
+        for (path, text) in items {
+            match crate::calendar::parse_weekday(&text) {
+                Some(day) => days.push(day),
+                None => {
+                    result = Err(self.report(
+                        &path,
+                        format!("{} is not a day of the week", shown(&text)),
+                        "write Mon, Tue, Wed, Thu, Fri, Sat or Sun",
+                    ))
+                }
+            }
+        }
+        result.map(|()| Some(days))
+    }
+
+    fn holidays(
+        &mut self,
+        table: &Table,
+        at: &str,
+        zone: Tz,
+    ) -> Checked<Vec<(NaiveDate, NaiveDate)>> {
+        const FIX: &str =
+            "write a date as \"2026-12-25\" or an inclusive range as \"2026-12-24..2026-12-31\"";
+        let listed = self.strings(
+            table,
+            at,
+            "holidays",
+            "[\"2026-12-25\", \"2026-12-24..2026-12-31\"]",
+        );
+        let file = self.string(table, at, "holidays_file");
+        let mut days = Vec::new();
+        let mut result = Ok(());
+        for (path, text) in listed?.unwrap_or_default() {
+            match crate::calendar::parse_holiday(&text) {
+                Ok(range) => days.push(range),
+                Err(why) => result = Err(self.report(&path, why, FIX)),
+            }
+        }
+        if let Some(written) = file? {
+            let key = join(at, "holidays_file");
+            let path = self.dir.join(written);
+            let fix = format!(
+                "name an iCalendar (.ics) file relative to `{}` with all-day events (DTSTART;VALUE=DATE:20261225)",
+                self.dir.display()
+            );
+            match std::fs::read_to_string(&path) {
+                Err(e) => {
+                    return Err(self.report(
+                        &key,
+                        format!("cannot read `{}`: {e}", path.display()),
+                        fix,
+                    ));
+                }
+                Ok(text) => match crate::calendar::read_ics(&text, zone) {
+                    Ok(more) => days.extend(more),
+                    Err(why) => {
+                        return Err(self.report(&key, format!("`{}`: {why}", path.display()), fix));
+                    }
+                },
+            }
+        }
+        result.map(|()| days)
+    }
+
+    /// Status emoji meaning out of office; `[":palm_tree:"]` when absent, `[]` to turn it off.
+    fn ooo_emoji(&mut self, table: &Table, at: &str) -> Checked<Vec<String>> {
+        let Some(items) = self.strings(table, at, "ooo_emoji", "[\":palm_tree:\"]")? else {
+            return Ok(vec!["palm_tree".to_string()]);
+        };
+        let mut out = Vec::new();
+        let mut result = Ok(());
+        for (path, text) in items {
+            let bare = text.trim().trim_matches(':');
+            let valid = !bare.is_empty()
+                && bare
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '\''));
+            if valid {
+                out.push(bare.to_string());
+            } else {
+                result = Err(self.report(
+                    &path,
+                    format!("{} is not an emoji code", shown(&text)),
+                    "write it as Slack shows it, e.g. \":palm_tree:\"",
+                ));
+            }
+        }
+        result.map(|()| out)
     }
 
     /// `None` when absent; a leading `@` is dropped, since people write handles that way.
@@ -1378,15 +1559,18 @@ mod tests {
             [
                 MemberConfig {
                     user: UserId::new("U0MARIA01"),
-                    handle: Some("maria".into())
+                    handle: Some("maria".into()),
+                    quiet_hours: None,
                 },
                 MemberConfig {
                     user: UserId::new("U0KENJI01"),
-                    handle: Some("kenji".into())
+                    handle: Some("kenji".into()),
+                    quiet_hours: None,
                 },
                 MemberConfig {
                     user: UserId::new("U0LI00001"),
-                    handle: Some("li".into())
+                    handle: Some("li".into()),
+                    quiet_hours: None,
                 },
             ]
         );
@@ -1472,7 +1656,7 @@ mod tests {
     #[rstest]
     #[case::team_key(
         &[("promt", Some(r#""0 9 * * *""#))],
-        &[r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — remove it or correct its spelling; keys allowed here: id, name, channel, format, base_format, title, timezone, per_member_timezone, prompt, sync, post_before, remind_after, admins, members"#],
+        &[r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — remove it or correct its spelling; keys allowed here: id, name, channel, format, base_format, title, timezone, per_member_timezone, prompt, sync, post_before, remind_after, admins, members, working_days, holidays, holidays_file, ooo_emoji, quiet_hours"#],
     )]
     #[case::far_from_anything(
         &[("colour", Some(r#""blue""#))],
@@ -1480,7 +1664,7 @@ mod tests {
     )]
     #[case::member_key(
         &[("members", Some(r#"[{ user = "U0MARIA01", hadle = "maria" }]"#))],
-        &[r#"conf/standup.toml: team "orbit".members[1].hadle: unknown key `hadle` (did you mean `handle`?) — remove it or correct its spelling; keys allowed here: user, handle"#],
+        &[r#"conf/standup.toml: team "orbit".members[1].hadle: unknown key `hadle` (did you mean `handle`?) — remove it or correct its spelling; keys allowed here: user, handle, quiet_hours"#],
     )]
     fn unknown_keys(#[case] changes: &[(&str, Option<&str>)], #[case] expect: &[&str]) {
         check(&team_toml(changes), expect);

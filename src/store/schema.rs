@@ -185,13 +185,28 @@ CREATE TABLE sends (
 );
 "#;
 
+#[allow(non_upper_case_globals)]
+const V_timeoff: &str = r#"
+-- Quiet hours a member set with `/standup quiet`: "HH:MM-HH:MM", or "off"; NULL follows the config.
+ALTER TABLE members ADD COLUMN quiet_hours TEXT;
+
+-- Members whose Slack status said "out of office" when the bot came to prompt them for a cycle.
+CREATE TABLE status_away (
+    member_id  INTEGER NOT NULL REFERENCES members(id),
+    cycle_date TEXT NOT NULL,
+    emoji      TEXT NOT NULL,
+    seen_at    TEXT NOT NULL,
+    PRIMARY KEY (member_id, cycle_date)
+);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V_timeoff)])
 }
 
 /// The schema version this binary writes.
 pub fn latest_version() -> usize {
-    3
+    4
 }
 
 #[cfg(test)]
@@ -199,6 +214,6 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().expect("valid migrations");
-        assert_eq!(super::latest_version(), 3);
+        assert_eq!(super::latest_version(), 4);
     }
 }
