@@ -2292,4 +2292,154 @@ mod tests {
             "{error}"
         );
     }
+
+    #[test]
+    fn time_off_keys() {
+        let team = &loaded(&team_toml(&[
+            ("working_days", Some(r#"["Mon", "tuesday", "Fri"]"#)),
+            (
+                "holidays",
+                Some(r#"["2026-12-25", 2026-12-31, "2026-12-24..2026-12-26"]"#),
+            ),
+            (
+                "ooo_emoji",
+                Some(r#"[":palm_tree:", "face_with_thermometer"]"#),
+            ),
+            ("quiet_hours", Some(r#""18:00-09:00""#)),
+            (
+                "members",
+                Some(r#"[{ user = "U0MARIA01", handle = "maria", quiet_hours = "12:00-13:00" }]"#),
+            ),
+        ]))
+        .teams[0];
+        let off = &team.timeoff;
+        use chrono::Weekday::{Fri, Mon, Tue};
+        assert_eq!(off.working_days, Some(vec![Mon, Tue, Fri]));
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            off.holidays,
+            [
+                (d("2026-12-25"), d("2026-12-25")),
+                (d("2026-12-31"), d("2026-12-31")),
+                (d("2026-12-24"), d("2026-12-26"))
+            ]
+        );
+        assert_eq!(off.ooo_emoji, ["palm_tree", "face_with_thermometer"]);
+        assert_eq!(off.quiet_hours.unwrap().to_string(), "18:00-09:00");
+        assert_eq!(
+            team.members[0].quiet_hours.unwrap().to_string(),
+            "12:00-13:00"
+        );
+        // Without the keys: every day works, no holidays, :palm_tree: means out of office.
+        let plain = &loaded(&team_toml(&[])).teams[0].timeoff;
+        assert_eq!(plain.working_days, None);
+        assert!(plain.holidays.is_empty());
+        assert_eq!(plain.ooo_emoji, ["palm_tree"]);
+        assert_eq!(plain.quiet_hours, None);
+        let none = &loaded(&team_toml(&[("ooo_emoji", Some("[]"))])).teams[0].timeoff;
+        assert!(none.ooo_emoji.is_empty());
+    }
+
+    #[rstest]
+    #[case::weekday(
+        "working_days",
+        r#"["Mon", "Fryday"]"#,
+        r#"conf/standup.toml: team "orbit".working_days[2]: `Fryday` is not a day of the week — write Mon, Tue, Wed, Thu, Fri, Sat or Sun"#
+    )]
+    #[case::no_days(
+        "working_days",
+        "[]",
+        r#"conf/standup.toml: team "orbit".working_days: no working days: nobody would ever be prompted — list the days the team works, e.g. ["Mon", "Tue", "Wed", "Thu", "Fri"], or remove the key for every day"#
+    )]
+    #[case::days_not_a_list(
+        "working_days",
+        r#""Mon-Fri""#,
+        r#"conf/standup.toml: team "orbit".working_days: expected a list, found a string — write it as ["Mon", "Tue", "Wed", "Thu", "Fri"]"#
+    )]
+    #[case::holiday_date(
+        "holidays",
+        r#"["25.12.2026"]"#,
+        r#"conf/standup.toml: team "orbit".holidays[1]: `25.12.2026` is not a date — write a date as "2026-12-25" or an inclusive range as "2026-12-24..2026-12-31""#
+    )]
+    #[case::holiday_range(
+        "holidays",
+        r#"["2026-12-31..2026-12-24"]"#,
+        r#"conf/standup.toml: team "orbit".holidays[1]: the range ends (2026-12-24) before it starts (2026-12-31) — write a date as "2026-12-25" or an inclusive range as "2026-12-24..2026-12-31""#
+    )]
+    #[case::holiday_number(
+        "holidays",
+        "[20261225]",
+        r#"conf/standup.toml: team "orbit".holidays[1]: expected a string, found a number — write the list as ["2026-12-25", "2026-12-24..2026-12-31"]"#
+    )]
+    #[case::emoji(
+        "ooo_emoji",
+        r#"["🌴"]"#,
+        r#"conf/standup.toml: team "orbit".ooo_emoji[1]: `🌴` is not an emoji code — write it as Slack shows it, e.g. ":palm_tree:""#
+    )]
+    #[case::quiet(
+        "quiet_hours",
+        r#""after six""#,
+        r#"conf/standup.toml: team "orbit".quiet_hours: `after six` is not a window like 18:00-09:00 — write the window as "HH:MM-HH:MM" in the member's own time, e.g. "18:00-09:00""#
+    )]
+    #[case::quiet_time(
+        "quiet_hours",
+        r#""18:00-9""#,
+        r#"conf/standup.toml: team "orbit".quiet_hours: `9` is not a time of day (HH:MM) — …"#
+    )]
+    #[case::member_quiet(
+        "members",
+        r#"[{ user = "U0MARIA01", quiet_hours = "09:00-09:00" }]"#,
+        r#"conf/standup.toml: team "orbit".members[1].quiet_hours: the window starts and ends at the same time — …"#
+    )]
+    fn time_off_problems(#[case] key: &str, #[case] value: &str, #[case] expect: &str) {
+        check(&team_toml(&[(key, Some(value))]), &[expect]);
+    }
+
+    /// A config in a fresh directory whose team reads `holidays.ics` holding `ics`.
+    fn with_ics(ics: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("holidays.ics"), ics).unwrap();
+        let path = dir.path().join("standup.toml");
+        let text = team_toml(&[("holidays_file", Some(r#""holidays.ics""#))]);
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn holidays_file_is_read_next_to_the_config() {
+        let (_dir, path) = with_ics(
+            "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//x//EN\nBEGIN:VEVENT\nUID:1\nDTSTART;VALUE=DATE:20261224\nDTEND;VALUE=DATE:20261227\nSUMMARY:Christmas\nEND:VEVENT\nEND:VCALENDAR\n",
+        );
+        let config = Config::load(&path).unwrap();
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            config.teams[0].timeoff.holidays,
+            [(d("2026-12-24"), d("2026-12-26"))]
+        );
+    }
+
+    #[test]
+    fn holidays_file_problems_name_the_file() {
+        let (dir, path) = with_ics("not a calendar\n");
+        let err = Config::load(&path).unwrap_err().to_string();
+        let ics = dir.path().join("holidays.ics");
+        assert_eq!(
+            err,
+            format!(
+                "{}: team \"orbit\".holidays_file: `{}`: line 1: not an iCalendar file (it must start with BEGIN:VCALENDAR) — name an iCalendar (.ics) file relative to `{}` with all-day events (DTSTART;VALUE=DATE:20261225)",
+                path.display(),
+                ics.display(),
+                dir.path().display()
+            )
+        );
+        std::fs::remove_file(&ics).unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("holidays_file: cannot read `{}`", ics.display())),
+            "{err}"
+        );
+        let (_dir, path) = with_ics("BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:2026\n");
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("holidays_file: `"), "{err}");
+    }
 }
