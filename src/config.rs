@@ -26,6 +26,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use toml::{Table, Value};
 
+use crate::calendar::{QuietHours, TimeOff};
 use crate::domain::{ChannelId, Format, TeamId, UserId};
 use crate::schedule::{Schedule, parse_duration};
 
@@ -66,8 +67,13 @@ const TEAM_KEYS: &[&str] = &[
     "follow_through",
     "planned_vs_done",
     "members",
+    "working_days",
+    "holidays",
+    "holidays_file",
+    "ooo_emoji",
+    "quiet_hours",
 ];
-const MEMBER_KEYS: &[&str] = &["user", "handle"];
+const MEMBER_KEYS: &[&str] = &["user", "handle", "quiet_hours"];
 
 /// The config path to use when none is given: [`DEFAULT_PATH`] if it exists, else the example.
 pub fn default_path() -> PathBuf {
@@ -131,6 +137,8 @@ pub struct TeamConfig {
     /// compile back byte for byte).
     pub planned_vs_done: bool,
     pub members: Vec<MemberConfig>,
+    /// Working days, holidays, out-of-office status emoji and default quiet hours.
+    pub timeoff: TimeOff,
 }
 
 impl TeamConfig {
@@ -174,6 +182,8 @@ pub struct MemberConfig {
     /// The handle the documents use (`maria` for `@maria`), without the `@`; `None` to take it
     /// from Slack.
     pub handle: Option<String>,
+    /// This member's quiet hours, over the team's default.
+    pub quiet_hours: Option<QuietHours>,
 }
 
 impl Config {
@@ -576,6 +586,7 @@ impl Checker {
         let follow_through = self.get(table, at, "follow_through", BOOL);
         let planned_vs_done = self.get(table, at, "planned_vs_done", BOOL);
         let members = self.members(table, at);
+        let timeoff = self.timeoff(table, at, zone);
         let (format, template) = format?;
         Ok(TeamConfig {
             id: id?,
@@ -596,6 +607,7 @@ impl Checker {
             follow_through: follow_through?.and_then(Value::as_bool).unwrap_or(true),
             planned_vs_done: planned_vs_done?.and_then(Value::as_bool).unwrap_or(false),
             members: members?,
+            timeoff: timeoff?,
         })
     }
 
@@ -934,10 +946,179 @@ impl Checker {
             .required_string(table, at, "user", "\"U0123ABCD\"")
             .and_then(|user| self.user_id(&join(at, "user"), user));
         let handle = self.handle(table, at);
+        let quiet_hours = self.quiet_hours(table, at);
         Ok(MemberConfig {
             user: user?,
             handle: handle?,
+            quiet_hours: quiet_hours?,
         })
+    }
+
+    /// `quiet_hours = "18:00-09:00"` of a team or a member; `None` when absent.
+    fn quiet_hours(&mut self, table: &Table, at: &str) -> Checked<Option<QuietHours>> {
+        let Some(written) = self.string(table, at, "quiet_hours")? else {
+            return Ok(None);
+        };
+        written.parse().map(Some).map_err(|why: String| {
+            self.report(
+                &join(at, "quiet_hours"),
+                why,
+                "write the window as \"HH:MM-HH:MM\" in the member's own time, e.g. \"18:00-09:00\"",
+            )
+        })
+    }
+
+    /// `working_days`, `holidays`, `holidays_file`, `ooo_emoji` and the team's `quiet_hours`.
+    fn timeoff(&mut self, table: &Table, at: &str, zone: Tz) -> Checked<TimeOff> {
+        let working_days = self.working_days(table, at);
+        let holidays = self.holidays(table, at, zone);
+        let ooo_emoji = self.ooo_emoji(table, at);
+        let quiet_hours = self.quiet_hours(table, at);
+        Ok(TimeOff {
+            working_days: working_days?,
+            holidays: holidays?,
+            ooo_emoji: ooo_emoji?,
+            quiet_hours: quiet_hours?,
+        })
+    }
+
+    /// The strings of a list key, each with its `key[n]` path; other items are reported.
+    fn strings(
+        &mut self,
+        table: &Table,
+        at: &str,
+        key: &str,
+        example: &'static str,
+    ) -> Checked<Option<Vec<(String, String)>>> {
+        let want = Kind { example, ..ARRAY };
+        let Some(items) = self.get(table, at, key, want)?.and_then(Value::as_array) else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        let mut result = Ok(());
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("{}[{}]", join(at, key), i + 1);
+            match item {
+                Value::String(s) => out.push((path, s.clone())),
+                // An unquoted TOML date is what people mean by a date.
+                Value::Datetime(d) => out.push((path, d.to_string())),
+                other => {
+                    result = Err(self.report(
+                        &path,
+                        format!("expected a string, found {}", describe(other)),
+                        format!("write the list as {example}"),
+                    ))
+                }
+            }
+        }
+        result.map(|()| Some(out))
+    }
+
+    fn working_days(&mut self, table: &Table, at: &str) -> Checked<Option<Vec<chrono::Weekday>>> {
+        const EXAMPLE: &str = "[\"Mon\", \"Tue\", \"Wed\", \"Thu\", \"Fri\"]";
+        let Some(items) = self.strings(table, at, "working_days", EXAMPLE)? else {
+            return Ok(None);
+        };
+        let key = join(at, "working_days");
+        if items.is_empty() {
+            return Err(self.report(
+                &key,
+                "no working days: nobody would ever be prompted",
+                format!(
+                    "list the days the team works, e.g. {EXAMPLE}, or remove the key for every day"
+                ),
+            ));
+        }
+        let mut days = Vec::new();
+        let mut result = Ok(());
+        for (path, text) in items {
+            match crate::calendar::parse_weekday(&text) {
+                Some(day) => days.push(day),
+                None => {
+                    result = Err(self.report(
+                        &path,
+                        format!("{} is not a day of the week", shown(&text)),
+                        "write Mon, Tue, Wed, Thu, Fri, Sat or Sun",
+                    ))
+                }
+            }
+        }
+        result.map(|()| Some(days))
+    }
+
+    fn holidays(
+        &mut self,
+        table: &Table,
+        at: &str,
+        zone: Tz,
+    ) -> Checked<Vec<(NaiveDate, NaiveDate)>> {
+        const FIX: &str =
+            "write a date as \"2026-12-25\" or an inclusive range as \"2026-12-24..2026-12-31\"";
+        let listed = self.strings(
+            table,
+            at,
+            "holidays",
+            "[\"2026-12-25\", \"2026-12-24..2026-12-31\"]",
+        );
+        let file = self.string(table, at, "holidays_file");
+        let mut days = Vec::new();
+        let mut result = Ok(());
+        for (path, text) in listed?.unwrap_or_default() {
+            match crate::calendar::parse_holiday(&text) {
+                Ok(range) => days.push(range),
+                Err(why) => result = Err(self.report(&path, why, FIX)),
+            }
+        }
+        if let Some(written) = file? {
+            let key = join(at, "holidays_file");
+            let path = self.dir.join(written);
+            let fix = format!(
+                "name an iCalendar (.ics) file relative to `{}` with all-day events (DTSTART;VALUE=DATE:20261225)",
+                self.dir.display()
+            );
+            match std::fs::read_to_string(&path) {
+                Err(e) => {
+                    return Err(self.report(
+                        &key,
+                        format!("cannot read `{}`: {e}", path.display()),
+                        fix,
+                    ));
+                }
+                Ok(text) => match crate::calendar::read_ics(&text, zone) {
+                    Ok(more) => days.extend(more),
+                    Err(why) => {
+                        return Err(self.report(&key, format!("`{}`: {why}", path.display()), fix));
+                    }
+                },
+            }
+        }
+        result.map(|()| days)
+    }
+
+    /// Status emoji meaning out of office; `[":palm_tree:"]` when absent, `[]` to turn it off.
+    fn ooo_emoji(&mut self, table: &Table, at: &str) -> Checked<Vec<String>> {
+        let Some(items) = self.strings(table, at, "ooo_emoji", "[\":palm_tree:\"]")? else {
+            return Ok(vec!["palm_tree".to_string()]);
+        };
+        let mut out = Vec::new();
+        let mut result = Ok(());
+        for (path, text) in items {
+            let bare = text.trim().trim_matches(':');
+            let valid = !bare.is_empty()
+                && bare
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '\''));
+            if valid {
+                out.push(bare.to_string());
+            } else {
+                result = Err(self.report(
+                    &path,
+                    format!("{} is not an emoji code", shown(&text)),
+                    "write it as Slack shows it, e.g. \":palm_tree:\"",
+                ));
+            }
+        }
+        result.map(|()| out)
     }
 
     /// `None` when absent; a leading `@` is dropped, since people write handles that way.
@@ -1389,15 +1570,18 @@ mod tests {
             [
                 MemberConfig {
                     user: UserId::new("U0MARIA01"),
-                    handle: Some("maria".into())
+                    handle: Some("maria".into()),
+                    quiet_hours: None,
                 },
                 MemberConfig {
                     user: UserId::new("U0KENJI01"),
-                    handle: Some("kenji".into())
+                    handle: Some("kenji".into()),
+                    quiet_hours: None,
                 },
                 MemberConfig {
                     user: UserId::new("U0LI00001"),
-                    handle: Some("li".into())
+                    handle: Some("li".into()),
+                    quiet_hours: None,
                 },
             ]
         );
@@ -1501,7 +1685,7 @@ mod tests {
     #[rstest]
     #[case::team_key(
         &[("promt", Some(r#""0 9 * * *""#))],
-        &[r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — remove it or correct its spelling; keys allowed here: id, name, channel, format, base_format, title, timezone, per_member_timezone, prompt, sync, post_before, remind_after, admins, follow_through, planned_vs_done, members"#],
+        &[r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — remove it or correct its spelling; keys allowed here: id, name, channel, format, base_format, title, timezone, per_member_timezone, prompt, sync, post_before, remind_after, admins, follow_through, planned_vs_done, members, working_days, holidays, holidays_file, ooo_emoji, quiet_hours"#],
     )]
     #[case::far_from_anything(
         &[("colour", Some(r#""blue""#))],
@@ -1509,7 +1693,7 @@ mod tests {
     )]
     #[case::member_key(
         &[("members", Some(r#"[{ user = "U0MARIA01", hadle = "maria" }]"#))],
-        &[r#"conf/standup.toml: team "orbit".members[1].hadle: unknown key `hadle` (did you mean `handle`?) — remove it or correct its spelling; keys allowed here: user, handle"#],
+        &[r#"conf/standup.toml: team "orbit".members[1].hadle: unknown key `hadle` (did you mean `handle`?) — remove it or correct its spelling; keys allowed here: user, handle, quiet_hours"#],
     )]
     fn unknown_keys(#[case] changes: &[(&str, Option<&str>)], #[case] expect: &[&str]) {
         check(&team_toml(changes), expect);
@@ -2146,5 +2330,155 @@ mod tests {
             error.starts_with("environment: SLACK_BOT_TOKEN_FILE: the secret is empty — "),
             "{error}"
         );
+    }
+
+    #[test]
+    fn time_off_keys() {
+        let team = &loaded(&team_toml(&[
+            ("working_days", Some(r#"["Mon", "tuesday", "Fri"]"#)),
+            (
+                "holidays",
+                Some(r#"["2026-12-25", 2026-12-31, "2026-12-24..2026-12-26"]"#),
+            ),
+            (
+                "ooo_emoji",
+                Some(r#"[":palm_tree:", "face_with_thermometer"]"#),
+            ),
+            ("quiet_hours", Some(r#""18:00-09:00""#)),
+            (
+                "members",
+                Some(r#"[{ user = "U0MARIA01", handle = "maria", quiet_hours = "12:00-13:00" }]"#),
+            ),
+        ]))
+        .teams[0];
+        let off = &team.timeoff;
+        use chrono::Weekday::{Fri, Mon, Tue};
+        assert_eq!(off.working_days, Some(vec![Mon, Tue, Fri]));
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            off.holidays,
+            [
+                (d("2026-12-25"), d("2026-12-25")),
+                (d("2026-12-31"), d("2026-12-31")),
+                (d("2026-12-24"), d("2026-12-26"))
+            ]
+        );
+        assert_eq!(off.ooo_emoji, ["palm_tree", "face_with_thermometer"]);
+        assert_eq!(off.quiet_hours.unwrap().to_string(), "18:00-09:00");
+        assert_eq!(
+            team.members[0].quiet_hours.unwrap().to_string(),
+            "12:00-13:00"
+        );
+        // Without the keys: every day works, no holidays, :palm_tree: means out of office.
+        let plain = &loaded(&team_toml(&[])).teams[0].timeoff;
+        assert_eq!(plain.working_days, None);
+        assert!(plain.holidays.is_empty());
+        assert_eq!(plain.ooo_emoji, ["palm_tree"]);
+        assert_eq!(plain.quiet_hours, None);
+        let none = &loaded(&team_toml(&[("ooo_emoji", Some("[]"))])).teams[0].timeoff;
+        assert!(none.ooo_emoji.is_empty());
+    }
+
+    #[rstest]
+    #[case::weekday(
+        "working_days",
+        r#"["Mon", "Fryday"]"#,
+        r#"conf/standup.toml: team "orbit".working_days[2]: `Fryday` is not a day of the week — write Mon, Tue, Wed, Thu, Fri, Sat or Sun"#
+    )]
+    #[case::no_days(
+        "working_days",
+        "[]",
+        r#"conf/standup.toml: team "orbit".working_days: no working days: nobody would ever be prompted — list the days the team works, e.g. ["Mon", "Tue", "Wed", "Thu", "Fri"], or remove the key for every day"#
+    )]
+    #[case::days_not_a_list(
+        "working_days",
+        r#""Mon-Fri""#,
+        r#"conf/standup.toml: team "orbit".working_days: expected a list, found a string — write it as ["Mon", "Tue", "Wed", "Thu", "Fri"]"#
+    )]
+    #[case::holiday_date(
+        "holidays",
+        r#"["25.12.2026"]"#,
+        r#"conf/standup.toml: team "orbit".holidays[1]: `25.12.2026` is not a date — write a date as "2026-12-25" or an inclusive range as "2026-12-24..2026-12-31""#
+    )]
+    #[case::holiday_range(
+        "holidays",
+        r#"["2026-12-31..2026-12-24"]"#,
+        r#"conf/standup.toml: team "orbit".holidays[1]: the range ends (2026-12-24) before it starts (2026-12-31) — write a date as "2026-12-25" or an inclusive range as "2026-12-24..2026-12-31""#
+    )]
+    #[case::holiday_number(
+        "holidays",
+        "[20261225]",
+        r#"conf/standup.toml: team "orbit".holidays[1]: expected a string, found a number — write the list as ["2026-12-25", "2026-12-24..2026-12-31"]"#
+    )]
+    #[case::emoji(
+        "ooo_emoji",
+        r#"["🌴"]"#,
+        r#"conf/standup.toml: team "orbit".ooo_emoji[1]: `🌴` is not an emoji code — write it as Slack shows it, e.g. ":palm_tree:""#
+    )]
+    #[case::quiet(
+        "quiet_hours",
+        r#""after six""#,
+        r#"conf/standup.toml: team "orbit".quiet_hours: `after six` is not a window like 18:00-09:00 — write the window as "HH:MM-HH:MM" in the member's own time, e.g. "18:00-09:00""#
+    )]
+    #[case::quiet_time(
+        "quiet_hours",
+        r#""18:00-9""#,
+        r#"conf/standup.toml: team "orbit".quiet_hours: `9` is not a time of day (HH:MM) — …"#
+    )]
+    #[case::member_quiet(
+        "members",
+        r#"[{ user = "U0MARIA01", quiet_hours = "09:00-09:00" }]"#,
+        r#"conf/standup.toml: team "orbit".members[1].quiet_hours: the window starts and ends at the same time — …"#
+    )]
+    fn time_off_problems(#[case] key: &str, #[case] value: &str, #[case] expect: &str) {
+        check(&team_toml(&[(key, Some(value))]), &[expect]);
+    }
+
+    /// A config in a fresh directory whose team reads `holidays.ics` holding `ics`.
+    fn with_ics(ics: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("holidays.ics"), ics).unwrap();
+        let path = dir.path().join("standup.toml");
+        let text = team_toml(&[("holidays_file", Some(r#""holidays.ics""#))]);
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn holidays_file_is_read_next_to_the_config() {
+        let (_dir, path) = with_ics(
+            "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//x//EN\nBEGIN:VEVENT\nUID:1\nDTSTART;VALUE=DATE:20261224\nDTEND;VALUE=DATE:20261227\nSUMMARY:Christmas\nEND:VEVENT\nEND:VCALENDAR\n",
+        );
+        let config = Config::load(&path).unwrap();
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            config.teams[0].timeoff.holidays,
+            [(d("2026-12-24"), d("2026-12-26"))]
+        );
+    }
+
+    #[test]
+    fn holidays_file_problems_name_the_file() {
+        let (dir, path) = with_ics("not a calendar\n");
+        let err = Config::load(&path).unwrap_err().to_string();
+        let ics = dir.path().join("holidays.ics");
+        assert_eq!(
+            err,
+            format!(
+                "{}: team \"orbit\".holidays_file: `{}`: line 1: not an iCalendar file (it must start with BEGIN:VCALENDAR) — name an iCalendar (.ics) file relative to `{}` with all-day events (DTSTART;VALUE=DATE:20261225)",
+                path.display(),
+                ics.display(),
+                dir.path().display()
+            )
+        );
+        std::fs::remove_file(&ics).unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("holidays_file: cannot read `{}`", ics.display())),
+            "{err}"
+        );
+        let (_dir, path) = with_ics("BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:2026\n");
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("holidays_file: `"), "{err}");
     }
 }

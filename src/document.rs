@@ -22,6 +22,7 @@ pub fn meeting(
             .extras
             .extend(planned_vs_done(store, team, &meeting)?);
     }
+    note_time_off(store, team, &mut meeting)?;
     Ok(meeting)
 }
 
@@ -40,4 +41,19 @@ fn planned_vs_done(
     };
     let previous = store.meeting(&team.id, team.format, previous.date)?;
     Ok(crate::followthrough::planned_vs_done(&previous, meeting))
+}
+
+/// Members with no update who are out of office (or the meeting falls on a holiday) say so
+/// instead of showing empty sections; an update, when there is one, always wins.
+fn note_time_off(store: &Store, team: &TeamConfig, meeting: &mut Meeting) -> Result<()> {
+    let away = store.away_on(&team.id, meeting.date)?;
+    let holiday = team.timeoff.is_holiday(meeting.date);
+    for entry in meeting.entries.iter_mut().filter(|e| e.update.is_none()) {
+        let why = away
+            .iter()
+            .find(|(h, _)| *h == entry.handle)
+            .map(|(_, n)| n);
+        entry.note = crate::calendar::away_note(why, holiday, meeting.date).or(entry.note.take());
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 //! meet when. See ARCHITECTURE.md for the map.
 
 pub mod app;
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod document;

@@ -109,10 +109,28 @@ async fn member_jobs(
         member: Some(user.clone()),
         cycle_date: date,
     };
+    // Quiet hours hold a job without changing its key (its fire time), so it is still recorded
+    // once and a restart finds it where it was.
+    let quiet = app.quiet_hours(team, user);
+    let release = |at| quiet.map_or(at, |q| q.release(at, tz));
+    let prompt_at = release(fired);
+    if prompt_at > now {
+        if prompt_at < post_time(team, sync) {
+            return Some(prompt_at);
+        }
+        skip_job(
+            app,
+            &key("prompt", fired),
+            now,
+            "quiet hours last past the post time",
+        );
+        return None;
+    }
     run_job(app, &key("prompt", fired), now, false).await;
     let remind_at = fired + chrono::Duration::from_std(team.remind_after).unwrap_or_default();
-    if remind_at > now {
-        return Some(remind_at);
+    let remind_due = release(prompt_at + (remind_at - fired));
+    if remind_due > now {
+        return Some(remind_due);
     }
     if app
         .store()
@@ -122,6 +140,17 @@ async fn member_jobs(
         run_job(app, &key("remind", remind_at), now, true).await;
     }
     None
+}
+
+/// Records a job as skipped without running it (unless it already ended).
+fn skip_job(app: &App, key: &JobKey, now: DateTime<Utc>, why: &str) {
+    let mut store = app.store();
+    if let Ok(JobStart::Fresh | JobStart::Again(_)) = store.begin_job(key, now) {
+        tracing::info!(team = %key.team, kind = key.kind, why, "job skipped");
+        if let Err(e) = store.end_job(key, JobEnd::Skipped, Some(why), now) {
+            tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a job's end");
+        }
+    }
 }
 
 /// The post of the coming meeting once its time has come, and a post the bot missed while
@@ -201,6 +230,12 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
         let cycle = app.cycle_for(team, key.cycle_date)?;
         match (key.kind, &key.member) {
             ("prompt" | "remind", Some(user)) => {
+                // A day off where the member is: nobody is prompted or reminded.
+                let day = key.fire_at.with_timezone(&member_zone(app, team, user));
+                if let Some(off) = team.timeoff.day_off(day.date_naive()) {
+                    tracing::info!(team = %key.team, kind = key.kind, ?off, "day off: not prompting");
+                    return Ok(false);
+                }
                 app.prompt(team, &cycle, user, reminder, &key.send_key())
                     .await
             }

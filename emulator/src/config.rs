@@ -102,6 +102,12 @@ pub struct User {
     pub deleted: bool,
     /// A bot user.
     pub is_bot: bool,
+    /// `profile.status_emoji`, e.g. `:palm_tree:`; empty for no status.
+    pub status_emoji: String,
+    /// `profile.status_text`.
+    pub status_text: String,
+    /// `profile.status_expiration`: Unix seconds when the status clears, 0 for never.
+    pub status_expiration: i64,
 }
 
 impl User {
@@ -117,7 +123,19 @@ impl User {
             tz_offset: 0,
             deleted: false,
             is_bot: false,
+            status_emoji: String::new(),
+            status_text: String::new(),
+            status_expiration: 0,
         }
+    }
+
+    /// Sets the custom status: emoji (`:palm_tree:`), text, and when it clears (Unix seconds,
+    /// 0 for never).
+    pub fn status(mut self, emoji: &str, text: &str, expiration: i64) -> Self {
+        self.status_emoji = emoji.into();
+        self.status_text = text.into();
+        self.status_expiration = expiration;
+        self
     }
 
     /// Sets the real name.

@@ -1,8 +1,6 @@
 //! `/standup` and its sub-commands. Each answer is a short ephemeral text; a user's mistake is
 //! answered with what to type instead, never with silence or an error.
 
-use chrono::NaiveDate;
-
 use super::messages::{age, escape};
 use super::{App, Result};
 use crate::domain::UserId;
@@ -14,7 +12,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn new(text: impl Into<String>) -> Reply {
+    pub(super) fn new(text: impl Into<String>) -> Reply {
         Reply { text: text.into() }
     }
 }
@@ -24,7 +22,9 @@ pub const USAGE: &str = "*/standup* commands:\n\
 • `/standup blocked <what blocks you>` — flag a blocker to your team\n\
 • `/standup unblock` — resolve your open blockers\n\
 • `/standup skip` — skip this cycle\n\
-• `/standup ooo <from> [to]` — out of office (dates as YYYY-MM-DD)\n\
+• `/standup ooo <from> [to]` — out of office (YYYY-MM-DD, `today`, `tomorrow`; or `ooo until <date>`)\n\
+• `/standup ooo list` / `/standup ooo cancel [number]` — your time off, and cancel it\n\
+• `/standup quiet 18:00-09:00` / `quiet off` — your quiet hours: prompts wait until they end\n\
 • `/standup status` — who has answered this cycle\n\
 • `/standup preview [team]` — the notes so far, only to you\n\
 • `/standup post [team]` — post the notes now\n\
@@ -114,27 +114,8 @@ impl App {
                     "OK, you are skipping this cycle: no reminders until the next one.",
                 ))
             }
-            "ooo" => {
-                let mut dates = rest
-                    .split_whitespace()
-                    .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d"));
-                let (from, to) = match (dates.next(), dates.next(), dates.next()) {
-                    (Some(Ok(from)), None, None) => (from, from),
-                    (Some(Ok(from)), Some(Ok(to)), None) if to >= from => (from, to),
-                    _ => {
-                        return Ok(Reply::new(
-                            "Usage: `/standup ooo <from> [to]` with dates as YYYY-MM-DD, e.g. `/standup ooo 2024-03-11 2024-03-15`.",
-                        ));
-                    }
-                };
-                for team in &teams {
-                    self.store()
-                        .add_absence(&team.id, user, from, to, "ooo", self.now())?;
-                }
-                Ok(Reply::new(format!(
-                    "OK, you are out of office from {from} to {to}: no prompts or reminders then."
-                )))
-            }
+            "ooo" => self.ooo_command(user, &teams, rest),
+            "quiet" => self.quiet_command(user, &teams, rest),
             "status" => self.status(user),
             "history" => self.history(user, rest),
             _ => Ok(Reply::new(format!(
@@ -258,8 +239,12 @@ impl App {
                 .filter(|(_, _, a)| !a)
                 .map(|(h, _, _)| format!("@{}", escape(h)))
                 .collect();
+            let away = self
+                .away_line(team, cycle.date)?
+                .map(|line| format!("; {line}"))
+                .unwrap_or_default();
             out.push(format!(
-                "*{}* ({}): answered {}; waiting for {}",
+                "*{}* ({}): answered {}; waiting for {}{away}",
                 escape(&team.name),
                 cycle.date,
                 if answered.is_empty() {

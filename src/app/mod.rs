@@ -5,6 +5,7 @@
 //! Slack sent and it calls [`crate::slack::client::Api`] with what to send. Store access is
 //! short and never held across an await.
 
+pub mod away;
 pub mod carry;
 mod commands;
 mod history;
@@ -183,12 +184,15 @@ impl App {
         key: &str,
     ) -> Result<bool> {
         // Away, or already answered this cycle (daily prompts for a weekly meeting): no DM.
-        if self.store().is_away(&team.id, user, cycle.date)? || self.answered(cycle.id, user)? {
+        if self.away_for(team, user, cycle.date)? || self.answered(cycle.id, user)? {
             return Ok(false);
         }
         let info = self.profile(team, user).await?;
         if info.deleted || info.is_bot {
             tracing::info!(team = %team.id, "not prompting a deactivated user or a bot");
+            return Ok(false);
+        }
+        if self.away_by_status(team, cycle, user, &info)? {
             return Ok(false);
         }
         self.store()

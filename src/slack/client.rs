@@ -63,6 +63,10 @@ pub struct UserInfo {
     pub is_bot: bool,
     /// Display name, falling back to the real name, then the user name.
     pub name: Option<String>,
+    /// `profile.status_emoji` (`:palm_tree:`), if set.
+    pub status_emoji: Option<String>,
+    /// When the status clears (`profile.status_expiration`); `None` when it does not.
+    pub status_expires: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The metadata `event_type` of messages the bot sends once; the payload's `key` names the send.
@@ -679,6 +683,16 @@ fn info_of(u: &SlackUser) -> UserInfo {
         deleted: u.deleted.unwrap_or(false),
         is_bot: u.flags.is_bot.unwrap_or(false),
         name,
+        status_emoji: profile
+            .and_then(|p| p.status_emoji.as_ref())
+            .map(|e| e.0.clone())
+            .filter(|e| !e.is_empty()),
+        // Slack writes 0 for a status that does not expire.
+        status_expires: profile
+            .and_then(|p| p.status_expiration.as_ref())
+            .map(|t| t.0.as_second())
+            .filter(|s| *s > 0)
+            .and_then(|s| chrono::DateTime::from_timestamp(s, 0)),
     }
 }
 

@@ -4,6 +4,7 @@
 //! foreign keys on; migrations run on open; every multi-row write is one transaction, so a crash
 //! or a full disk leaves the previous state intact.
 
+mod away;
 mod blockers;
 mod cycles;
 mod follow;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
 
+pub use away::{Absence, AwayNote};
 pub use blockers::OpenBlocker;
 pub use cycles::{CycleInfo, default_blocks};
 pub use follow::{CARRY_KEY, CARRY_SOURCE, PastUpdate};

@@ -14,7 +14,11 @@ pub fn workspace() -> EmulatorConfig {
             "Central European Summer Time",
             7200,
         ))
-        .with_user(User::new("U0BOB", "bob").display_name("Bobby"))
+        .with_user(User::new("U0BOB", "bob").display_name("Bobby").status(
+            ":palm_tree:",
+            "On leave",
+            1_900_000_000,
+        ))
         .with_user(User::new("U0CY", "cy").deleted())
         .with_channel(Channel::new("C0STANDUP", "standup").members(&["U0ADA", "U0BOB"]))
         .with_channel(Channel::new("C0RANDOM", "random").without_bot())

@@ -81,6 +81,16 @@ async fn slack_morphism_client_posts_updates_and_looks_up() {
     let profile = ada.profile.unwrap();
     assert_eq!(profile.display_name.as_deref(), Some(""));
     assert_eq!(profile.real_name.as_deref(), Some("Ada Lovelace"));
+    let bob = session
+        .users_info(&SlackApiUsersInfoRequest::new("U0BOB".into()))
+        .await
+        .unwrap()
+        .user
+        .profile
+        .unwrap();
+    assert_eq!(bob.status_emoji.unwrap().0, ":palm_tree:");
+    assert_eq!(bob.status_text.as_deref(), Some("On leave"));
+    assert_eq!(bob.status_expiration.unwrap().0.as_second(), 1_900_000_000);
     let cy = session
         .users_info(&SlackApiUsersInfoRequest::new("U0CY".into()))
         .await
@@ -99,6 +109,7 @@ async fn slack_morphism_client_posts_updates_and_looks_up() {
             "chat.postMessage",
             "chat.postMessage",
             "chat.update",
+            "users.info",
             "users.info",
             "users.info",
         ]

@@ -1,0 +1,160 @@
+//! Time off as stored: a member's absences listed and cancelled, their own quiet hours, and who
+//! was out of office by Slack status when prompted; what the document notes about who is away.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Store, ts};
+use crate::domain::{TeamId, UserId};
+
+/// One stored out-of-office range (or skip) of a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Absence {
+    pub id: i64,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// `ooo` or `skip`.
+    pub kind: String,
+}
+
+/// Why a member with no update is away on a meeting date, for the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwayNote {
+    /// Out of office through this date (inclusive).
+    Until(NaiveDate),
+    /// Their Slack status said so when the bot came to prompt them.
+    Status,
+}
+
+fn parse_date(s: String) -> rusqlite::Result<NaiveDate> {
+    NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+impl Store {
+    /// A member's absences that end on or after `today`, soonest first.
+    pub fn upcoming_absences(
+        &self,
+        team: &TeamId,
+        user: &UserId,
+        today: NaiveDate,
+    ) -> Result<Vec<Absence>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT a.id, a.from_date, a.to_date, a.kind FROM absences a
+             JOIN members m ON m.id = a.member_id
+             WHERE m.team_id = ?1 AND m.slack_user = ?2 AND a.to_date >= ?3
+             ORDER BY a.from_date, a.to_date, a.id",
+        )?;
+        let rows = stmt
+            .query_map(
+                params![team.as_str(), user.as_str(), today.to_string()],
+                |r| {
+                    Ok(Absence {
+                        id: r.get(0)?,
+                        from: parse_date(r.get(1)?)?,
+                        to: parse_date(r.get(2)?)?,
+                        kind: r.get(3)?,
+                    })
+                },
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Cancels one absence of the member; false when it is not theirs (or already gone).
+    pub fn cancel_absence(&mut self, team: &TeamId, user: &UserId, id: i64) -> Result<bool> {
+        let n = self.conn.execute(
+            "DELETE FROM absences WHERE id = ?3 AND member_id =
+                 (SELECT id FROM members WHERE team_id = ?1 AND slack_user = ?2)",
+            params![team.as_str(), user.as_str(), id],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Sets the member's own quiet hours (`HH:MM-HH:MM` or `off`); `None` goes back to config.
+    pub fn set_quiet_hours(
+        &mut self,
+        team: &TeamId,
+        user: &UserId,
+        quiet: Option<&str>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE members SET quiet_hours = ?3 WHERE team_id = ?1 AND slack_user = ?2",
+            params![team.as_str(), user.as_str(), quiet],
+        )?;
+        Ok(())
+    }
+
+    /// The member's own quiet hours as they set them, if they did.
+    pub fn quiet_hours(&self, team: &TeamId, user: &UserId) -> Result<Option<String>> {
+        let q: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT quiet_hours FROM members WHERE team_id = ?1 AND slack_user = ?2",
+                params![team.as_str(), user.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(q.flatten())
+    }
+
+    /// Records that the member's Slack status said out of office for the cycle of `date`.
+    pub fn record_status_away(
+        &mut self,
+        team: &TeamId,
+        user: &UserId,
+        date: NaiveDate,
+        emoji: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO status_away (member_id, cycle_date, emoji, seen_at)
+             SELECT id, ?3, ?4, ?5 FROM members WHERE team_id = ?1 AND slack_user = ?2",
+            params![
+                team.as_str(),
+                user.as_str(),
+                date.to_string(),
+                emoji,
+                ts(now)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Handles of the team's members away on `date` (out of office, by range or by status) and
+    /// why; plain skips are not listed.
+    pub fn away_on(&self, team: &TeamId, date: NaiveDate) -> Result<Vec<(String, AwayNote)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT m.handle, max(a.to_date) FROM absences a JOIN members m ON m.id = a.member_id
+             WHERE m.team_id = ?1 AND a.kind = 'ooo' AND a.from_date <= ?2 AND a.to_date >= ?2
+             GROUP BY m.id
+             UNION ALL
+             SELECT m.handle, NULL FROM status_away s JOIN members m ON m.id = s.member_id
+             WHERE m.team_id = ?1 AND s.cycle_date = ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![team.as_str(), date.to_string()], |r| {
+                let handle: String = r.get(0)?;
+                let note = match r.get::<_, Option<String>>(1)? {
+                    Some(to) => AwayNote::Until(parse_date(to)?),
+                    None => AwayNote::Status,
+                };
+                Ok((handle, note))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}
+
+impl Store {
+    /// Whether the member's Slack status said out of office for the cycle of `date`.
+    pub fn status_away(&self, team: &TeamId, user: &UserId, date: NaiveDate) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) > 0 FROM status_away s JOIN members m ON m.id = s.member_id
+             WHERE m.team_id = ?1 AND m.slack_user = ?2 AND s.cycle_date = ?3",
+            params![team.as_str(), user.as_str(), date.to_string()],
+            |r| r.get(0),
+        )?)
+    }
+}
