@@ -98,7 +98,8 @@ async fn a_holiday_prompts_nobody_while_another_team_works() {
     wait_prompted(&emu, ZOE).await;
     // Every orbit prompt was recorded, and skipped.
     let deadline = tokio::time::Instant::now() + WAIT;
-    while jobs(&bot, "orbit", "skipped") < 4 {
+    // The prompt reaches Slack a moment before its job is marked done.
+    while jobs(&bot, "orbit", "skipped") < 4 || jobs(&bot, "nova", "done") < 1 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "log:\n{}",
@@ -228,11 +229,21 @@ async fn quiet_hours_hold_a_prompt_until_they_end_even_across_a_restart() {
         (t0 - chrono::Duration::seconds(60)).format("%H:%M:%S"),
         quiet_end.format("%H:%M:%S")
     );
+    // li's window lasts past the post (at sync - 20 s): her prompt is skipped, not sent late.
+    let li_window = format!(
+        "{}-{}",
+        (t0 - chrono::Duration::seconds(60)).format("%H:%M:%S"),
+        (t0 + chrono::Duration::seconds(40)).format("%H:%M:%S")
+    );
     let mut bot = Bot::new(&emu, prompt, sync, "20s", "1h");
     bot.edit_config(|text| {
         text.replace(
             "handle = \"maria\" }",
             &format!("handle = \"maria\", quiet_hours = \"{window}\" }}"),
+        )
+        .replace(
+            "handle = \"li\" }",
+            &format!("handle = \"li\", quiet_hours = \"{li_window}\" }}"),
         )
     });
     bot.start();
@@ -251,5 +262,19 @@ async fn quiet_hours_hold_a_prompt_until_they_end_even_across_a_restart() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(prompts_to(&emu, MARIA), 1);
     assert_eq!(prompts_to(&emu, KENJI), 1);
+    assert_eq!(
+        prompts_to(&emu, LI),
+        0,
+        "li's quiet hours outlast the cycle"
+    );
+    let li: String = rusqlite::Connection::open(bot.db_path())
+        .unwrap()
+        .query_row(
+            "SELECT state || ': ' || last_error FROM jobs WHERE member = ?1 AND kind = 'prompt'",
+            [LI],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(li, "skipped: quiet hours last past the post time");
     bot.stop();
 }

@@ -158,3 +158,85 @@ impl Store {
         )?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ChannelId, Format};
+    use crate::store::{MemberRecord, TeamRecord};
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn absences_listed_cancelled_and_noted() {
+        let mut store = Store::open_in_memory().unwrap();
+        let team = TeamId::new("orbit");
+        store
+            .sync_team(&TeamRecord {
+                id: team.clone(),
+                name: "Orbit".into(),
+                format: Format::Planning,
+                channel: ChannelId::new("C0123456789"),
+                members: ["maria", "kenji"]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| MemberRecord {
+                        user: Some(UserId(format!("U00000000{i}"))),
+                        handle: h.to_string(),
+                    })
+                    .collect(),
+            })
+            .unwrap();
+        let (maria, kenji) = (UserId("U000000000".into()), UserId("U000000001".into()));
+        let now = Utc::now();
+        store
+            .add_absence(&team, &maria, d("2026-11-20"), d("2026-11-27"), "ooo", now)
+            .unwrap();
+        store
+            .add_absence(&team, &maria, d("2026-11-01"), d("2026-11-02"), "ooo", now)
+            .unwrap();
+        store
+            .add_absence(&team, &kenji, d("2026-11-23"), d("2026-11-23"), "skip", now)
+            .unwrap();
+        store
+            .record_status_away(&team, &kenji, d("2026-11-24"), ":palm_tree:", now)
+            .unwrap();
+
+        let upcoming = store
+            .upcoming_absences(&team, &maria, d("2026-11-21"))
+            .unwrap();
+        assert_eq!(upcoming.len(), 1, "the past leave is not listed");
+        assert_eq!(
+            (upcoming[0].from, upcoming[0].to),
+            (d("2026-11-20"), d("2026-11-27"))
+        );
+        // A plain skip is not "out of office"; a status is.
+        assert_eq!(
+            store.away_on(&team, d("2026-11-23")).unwrap(),
+            [("maria".to_string(), AwayNote::Until(d("2026-11-27")))]
+        );
+        assert_eq!(
+            store.away_on(&team, d("2026-11-24")).unwrap(),
+            [
+                ("maria".to_string(), AwayNote::Until(d("2026-11-27"))),
+                ("kenji".to_string(), AwayNote::Status)
+            ]
+        );
+        assert!(store.status_away(&team, &kenji, d("2026-11-24")).unwrap());
+        // Only the owner cancels.
+        assert!(!store.cancel_absence(&team, &kenji, upcoming[0].id).unwrap());
+        assert!(store.cancel_absence(&team, &maria, upcoming[0].id).unwrap());
+        assert!(!store.is_away(&team, &maria, d("2026-11-24")).unwrap());
+
+        assert_eq!(store.quiet_hours(&team, &maria).unwrap(), None);
+        store.set_quiet_hours(&team, &maria, Some("off")).unwrap();
+        assert_eq!(
+            store.quiet_hours(&team, &maria).unwrap().as_deref(),
+            Some("off")
+        );
+        store.set_quiet_hours(&team, &maria, None).unwrap();
+        assert_eq!(store.quiet_hours(&team, &maria).unwrap(), None);
+    }
+}
