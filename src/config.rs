@@ -64,6 +64,8 @@ const TEAM_KEYS: &[&str] = &[
     "remind_after",
     "admins",
     "members",
+    "home",
+    "onboarding",
 ];
 const MEMBER_KEYS: &[&str] = &["user", "handle"];
 
@@ -124,6 +126,10 @@ pub struct TeamConfig {
     pub remind_after: Duration,
     pub admins: Vec<UserId>,
     pub members: Vec<MemberConfig>,
+    /// Show the team on its members' App Home tab (see `app::home`).
+    pub home: bool,
+    /// Introduce the bot by DM to each member once (see `app::onboarding`).
+    pub onboarding: bool,
 }
 
 impl TeamConfig {
@@ -567,6 +573,8 @@ impl Checker {
         let remind_after = self.remind_after(table, at);
         let admins = self.admins(table, at);
         let members = self.members(table, at);
+        let home = self.get(table, at, "home", BOOL);
+        let onboarding = self.get(table, at, "onboarding", BOOL);
         let (format, template) = format?;
         Ok(TeamConfig {
             id: id?,
@@ -585,6 +593,8 @@ impl Checker {
             remind_after: remind_after?,
             admins: admins?,
             members: members?,
+            home: home?.and_then(Value::as_bool).unwrap_or(true),
+            onboarding: onboarding?.and_then(Value::as_bool).unwrap_or(true),
         })
     }
 
@@ -1419,6 +1429,8 @@ mod tests {
         assert_eq!(team.timezone, Tz::UTC);
         assert!(!team.per_member_timezone);
         assert!(team.admins.is_empty());
+        assert!(team.home, "the Home tab is on by default");
+        assert!(team.onboarding, "onboarding is on by default");
 
         let planning = loaded(&team_toml(&[("title", None)]));
         assert_eq!(planning.teams[0].title, "{name} Planning {date}");
@@ -1472,7 +1484,7 @@ mod tests {
     #[rstest]
     #[case::team_key(
         &[("promt", Some(r#""0 9 * * *""#))],
-        &[r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — remove it or correct its spelling; keys allowed here: id, name, channel, format, base_format, title, timezone, per_member_timezone, prompt, sync, post_before, remind_after, admins, members"#],
+        &[r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — remove it or correct its spelling; keys allowed here: id, name, channel, format, base_format, title, timezone, per_member_timezone, prompt, sync, post_before, remind_after, admins, members, home, onboarding"#],
     )]
     #[case::far_from_anything(
         &[("colour", Some(r#""blue""#))],
@@ -1653,6 +1665,16 @@ mod tests {
         "per_member_timezone",
         r#""yes""#,
         r#"conf/standup.toml: team "orbit".per_member_timezone: expected true or false, found a string — write it as true"#,
+    )]
+    #[case::home_not_a_bool(
+        "home",
+        r#""off""#,
+        r#"conf/standup.toml: team "orbit".home: expected true or false, found a string — write it as true"#,
+    )]
+    #[case::onboarding_not_a_bool(
+        "onboarding",
+        "1",
+        r#"conf/standup.toml: team "orbit".onboarding: expected true or false, found a number — write it as true"#,
     )]
     fn ids_and_types(#[case] key: &str, #[case] value: &str, #[case] expect: &str) {
         check(&team_toml(&[(key, Some(value))]), &[expect]);

@@ -6,6 +6,7 @@
 
 mod blockers;
 mod cycles;
+mod home;
 mod import;
 mod inbox;
 mod jobs;
@@ -27,7 +28,7 @@ pub use import::ImportReport;
 pub use inbox::MAX_EVENT_ATTEMPTS;
 pub use jobs::{JobEnd, JobKey, JobStart};
 pub use posts::Post;
-pub use replies::{NewReply, ReplyOutcome};
+pub use replies::{NewReply, ReplyOutcome, SOURCE_REPLACE};
 pub use sends::SendStart;
 pub use teams::{MemberRecord, TeamRecord};
 

@@ -185,13 +185,32 @@ CREATE TABLE sends (
 );
 "#;
 
+const V_HOME: &str = r#"
+-- Who opened the bot's Home tab: their Home is published again when their update changes.
+CREATE TABLE home_views (
+    slack_user TEXT PRIMARY KEY,
+    opened_at  TEXT NOT NULL
+);
+
+-- Members the bot introduces itself to (onboarding): due when the bot joins the team's channel,
+-- a member joins it, or a member is added to the config; done once sent (the DM itself is sent
+-- once by its `intro:<team>:<user>` key in `sends`).
+CREATE TABLE intros (
+    team_id    TEXT NOT NULL,
+    slack_user TEXT NOT NULL,
+    due_at     TEXT NOT NULL,
+    done_at    TEXT,
+    PRIMARY KEY (team_id, slack_user)
+);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V_HOME)])
 }
 
 /// The schema version this binary writes.
 pub fn latest_version() -> usize {
-    3
+    4
 }
 
 #[cfg(test)]
@@ -199,6 +218,6 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().expect("valid migrations");
-        assert_eq!(super::latest_version(), 3);
+        assert_eq!(super::latest_version(), 4);
     }
 }

@@ -105,7 +105,10 @@ fn file_database_uses_wal_and_reopens() {
         assert_eq!(fk, 1);
     }
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        schema::latest_version() as i64
+    );
     assert_eq!(store.team_ids().unwrap(), vec![TeamId::new("orbit")]);
 }
 
@@ -120,9 +123,10 @@ fn newer_database_is_refused_clearly() {
         .unwrap();
     let err = Store::open(&path).unwrap_err().to_string();
     assert!(
-        err.contains(
-            "written by a newer standup-bot (schema version 7; this binary knows up to 3)"
-        ),
+        err.contains(&format!(
+            "written by a newer standup-bot (schema version 7; this binary knows up to {})",
+            schema::latest_version()
+        )),
         "{err}"
     );
     assert!(err.starts_with(&path.display().to_string()), "{err}");
