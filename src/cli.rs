@@ -261,6 +261,12 @@ pub fn open_store(config: &Config) -> Result<Store> {
         store.cap_size(mb)?;
     }
     for team in &config.teams {
+        if team.onboarding {
+            // Before the sync, which makes them known: members new to the config are due for
+            // the bot's introduction (see `app::onboarding`).
+            let users: Vec<_> = team.members.iter().map(|m| m.user.clone()).collect();
+            store.note_added_members(&team.id, &users)?;
+        }
         store.sync_team(&team_record(team))?;
     }
     Ok(store)

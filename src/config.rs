@@ -72,6 +72,8 @@ const TEAM_KEYS: &[&str] = &[
     "holidays_file",
     "ooo_emoji",
     "quiet_hours",
+    "home",
+    "onboarding",
 ];
 const MEMBER_KEYS: &[&str] = &["user", "handle", "quiet_hours"];
 
@@ -139,6 +141,10 @@ pub struct TeamConfig {
     pub members: Vec<MemberConfig>,
     /// Working days, holidays, out-of-office status emoji and default quiet hours.
     pub timeoff: TimeOff,
+    /// Show the team on its members' App Home tab (see `app::home`).
+    pub home: bool,
+    /// Introduce the bot by DM to each member once (see `app::onboarding`).
+    pub onboarding: bool,
 }
 
 impl TeamConfig {
@@ -587,6 +593,8 @@ impl Checker {
         let planned_vs_done = self.get(table, at, "planned_vs_done", BOOL);
         let members = self.members(table, at);
         let timeoff = self.timeoff(table, at, zone);
+        let home = self.get(table, at, "home", BOOL);
+        let onboarding = self.get(table, at, "onboarding", BOOL);
         let (format, template) = format?;
         Ok(TeamConfig {
             id: id?,
@@ -608,6 +616,8 @@ impl Checker {
             planned_vs_done: planned_vs_done?.and_then(Value::as_bool).unwrap_or(false),
             members: members?,
             timeoff: timeoff?,
+            home: home?.and_then(Value::as_bool).unwrap_or(true),
+            onboarding: onboarding?.and_then(Value::as_bool).unwrap_or(true),
         })
     }
 
@@ -1622,6 +1632,8 @@ mod tests {
             !team.planned_vs_done,
             "planned vs done is off unless turned on"
         );
+        assert!(team.home, "the Home tab is on by default");
+        assert!(team.onboarding, "onboarding is on by default");
 
         let planning = loaded(&team_toml(&[("title", None)]));
         assert_eq!(planning.teams[0].title, "{name} Planning {date}");
@@ -1685,7 +1697,7 @@ mod tests {
     #[rstest]
     #[case::team_key(
         &[("promt", Some(r#""0 9 * * *""#))],
-        &[r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — remove it or correct its spelling; keys allowed here: id, name, channel, format, base_format, title, timezone, per_member_timezone, prompt, sync, post_before, remind_after, admins, follow_through, planned_vs_done, members, working_days, holidays, holidays_file, ooo_emoji, quiet_hours"#],
+        &[r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — remove it or correct its spelling; keys allowed here: id, name, channel, format, base_format, title, timezone, per_member_timezone, prompt, sync, post_before, remind_after, admins, follow_through, planned_vs_done, members, working_days, holidays, holidays_file, ooo_emoji, quiet_hours, home, onboarding"#],
     )]
     #[case::far_from_anything(
         &[("colour", Some(r#""blue""#))],
@@ -1876,6 +1888,16 @@ mod tests {
         "planned_vs_done",
         "1",
         r#"conf/standup.toml: team "orbit".planned_vs_done: expected true or false, found a number — write it as true"#,
+    )]
+    #[case::home_not_a_bool(
+        "home",
+        r#""off""#,
+        r#"conf/standup.toml: team "orbit".home: expected true or false, found a string — write it as true"#,
+    )]
+    #[case::onboarding_not_a_bool(
+        "onboarding",
+        "1",
+        r#"conf/standup.toml: team "orbit".onboarding: expected true or false, found a number — write it as true"#,
     )]
     fn ids_and_types(#[case] key: &str, #[case] value: &str, #[case] expect: &str) {
         check(&team_toml(&[(key, Some(value))]), &[expect]);

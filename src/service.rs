@@ -67,6 +67,15 @@ pub async fn run(
     let handler = Handler::new(app.clone());
     // Events stored but not handled when the bot last stopped go first.
     handler.resume();
+    // Members added to the config since the last start (and introductions a crash cut short).
+    {
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = app.introduce_due().await {
+                tracing::warn!(error = %e, "introductions left for the next start");
+            }
+        });
+    }
     let week_ago = app.now() - chrono::Duration::days(7);
     if let Err(e) = app.store().prune_inbox(week_ago) {
         tracing::warn!(error = %e, "could not prune old events");

@@ -132,6 +132,88 @@ impl Emulator {
         event_callback(self.config(), event)
     }
 
+    /// `member_joined_channel`: `user` joined `channel` (the bot's own user id when the bot was
+    /// invited), with `inviter` when someone added them. `channel_type` is `C` (public) or `G`
+    /// (private), as Slack sends it.
+    pub fn member_joined_channel(&self, user: &str, channel: &str, inviter: Option<&str>) -> Value {
+        let mut event = json!({
+            "type": "member_joined_channel",
+            "user": user,
+            "channel": channel,
+            "channel_type": if channel.starts_with('G') { "G" } else { "C" },
+            "team": self.config().team_id,
+            "event_ts": ids::next_ts(),
+        });
+        if let Some(inviter) = inviter {
+            event["inviter"] = json!(inviter);
+        }
+        event
+    }
+
+    /// `app_home_opened`: `user` opened the app's `tab` (`home` or `messages`) in their DM with
+    /// the app; like Slack, the event carries the Home view last published for them, if any.
+    pub fn app_home_opened(&self, user: &str, tab: &str) -> Value {
+        let mut event = json!({
+            "type": "app_home_opened",
+            "user": user,
+            "channel": dm_channel_id(user),
+            "tab": tab,
+            "event_ts": ids::next_ts(),
+        });
+        if let Some(view) = self
+            .views()
+            .into_iter()
+            .rev()
+            .find(|v| v.method == "views.publish" && v.user_id.as_deref() == Some(user))
+        {
+            event["view"] = view.view;
+        }
+        event
+    }
+
+    /// A `block_actions` payload for a button in `user`'s published Home tab (container
+    /// `view`, the view itself, no channel or message, as Slack sends it).
+    ///
+    /// # Panics
+    /// If no Home view was published for `user`.
+    pub fn block_actions_in_home(&self, user: &str, action_id: &str, value: &str) -> Value {
+        let c = self.config();
+        let view = self
+            .views()
+            .into_iter()
+            .rev()
+            .find(|v| v.method == "views.publish" && v.user_id.as_deref() == Some(user))
+            .unwrap_or_else(|| panic!("no Home view was published for {user}"));
+        let block_id = view.view["blocks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|b| b.to_string().contains(action_id))
+            .and_then(|b| b["block_id"].as_str())
+            .unwrap_or("emulator")
+            .to_string();
+        json!({
+            "type": "block_actions",
+            "user": self.user_info(user),
+            "api_app_id": c.app_id,
+            "token": c.verification_token,
+            "container": {"type": "view", "view_id": view.id},
+            "trigger_id": self.new_trigger_id(),
+            "team": {"id": c.team_id, "domain": c.team_domain},
+            "enterprise": null,
+            "is_enterprise_install": false,
+            "view": view.view,
+            "actions": [{
+                "type": "button",
+                "action_id": action_id,
+                "block_id": block_id,
+                "text": {"type": "plain_text", "text": value, "emoji": true},
+                "value": value,
+                "action_ts": ids::next_ts(),
+            }],
+        })
+    }
+
     /// Mints a `trigger_id` that `views.open` accepts for
     /// [`EmulatorConfig::trigger_id_ttl`](crate::EmulatorConfig::trigger_id_ttl).
     pub fn new_trigger_id(&self) -> String {

@@ -26,7 +26,7 @@ pub const OUT_OF_OFFICE: &str = "out_of_office";
 pub const RESOLVE: &str = "resolve_blocker";
 
 /// The headings a member is asked to answer under, in order.
-fn questions(format: Format) -> Vec<&'static str> {
+pub(crate) fn questions(format: Format) -> Vec<&'static str> {
     let kinds: &[SectionKind] = match format {
         Format::Planning => &[
             SectionKind::Shipped,

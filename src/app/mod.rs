@@ -9,7 +9,9 @@ pub mod away;
 pub mod carry;
 mod commands;
 mod history;
+pub mod home;
 pub mod messages;
+mod onboarding;
 mod once;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,6 +41,9 @@ pub struct Dm<'a> {
     pub version: &'a str,
     pub text: &'a str,
     pub edited: bool,
+    /// The text is the member's whole update (the Home tab's *Edit* form): it replaces what
+    /// they wrote before (see [`crate::store::SOURCE_REPLACE`]).
+    pub replace: bool,
 }
 
 /// A failure inside a use case; logged with its cause, never shown raw to a user.
@@ -286,6 +291,7 @@ impl App {
             version,
             text,
             edited: true,
+            replace: false,
         };
         self.reply_to_team(team, &dm).await
     }
@@ -299,6 +305,7 @@ impl App {
             version,
             text,
             edited,
+            replace,
         } = *dm;
         let cycle = self.current_cycle(team)?;
         let no_names = Names::new();
@@ -306,7 +313,11 @@ impl App {
         let reply = NewReply {
             cycle: cycle.id,
             user,
-            source: if edited { "edit" } else { "dm" },
+            source: match (replace, edited) {
+                (true, _) => store::SOURCE_REPLACE,
+                (false, true) => "edit",
+                (false, false) => "dm",
+            },
             slack_ts: ts,
             version,
             text,
@@ -328,6 +339,10 @@ impl App {
         }
         if outcome.changed {
             tracing::info!(team = %team.id, cycle = %cycle.date, edited, "update recorded");
+            // A changed blocker refreshes the Home from `sync_flags`; otherwise it is done here.
+            if outcome.opened.is_empty() && outcome.resolved.is_empty() {
+                self.refresh_home(user).await;
+            }
         }
         let confirmation = messages::understood(team.format, &outcome.update, &outcome.diagnostics);
         let key = format!("ack:{}:{user}:{ts}:{version}", cycle.id);
@@ -353,6 +368,17 @@ impl App {
         }
         for (blocker, by) in &resolved {
             self.unflag(team, blocker, &resolved_by(by)).await?;
+        }
+        // Their owners' Home tabs list open blockers.
+        let mut owners: Vec<&UserId> = unflagged
+            .iter()
+            .chain(resolved.iter().map(|(b, _)| b))
+            .filter_map(|b| b.user.as_ref())
+            .collect();
+        owners.sort();
+        owners.dedup();
+        for owner in owners {
+            self.refresh_home(owner).await;
         }
         Ok(())
     }

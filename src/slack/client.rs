@@ -585,6 +585,19 @@ impl Api {
         Ok(())
     }
 
+    /// Publishes a user's Home tab (`views.publish`, tier 4; paced like every call).
+    pub async fn publish_view(&self, user: &UserId, view: serde_json::Value) -> Result<(), Error> {
+        let view: SlackView = serde_json::from_value(view)
+            .map_err(|e| Error::Setup(format!("the bot built an invalid view: {e}")))?;
+        let req = SlackApiViewsPublishRequest::new(SlackUserId::new(user.0.clone()), view);
+        self.call("views.publish", move |c, t| {
+            let r = req.clone();
+            Box::pin(async move { c.open_session(&t).views_publish(&r).await })
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Step one of an upload: Slack names the file and where to send its bytes.
     pub async fn start_upload(&self, filename: &str, length: usize) -> Result<Upload, Error> {
         let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), length);

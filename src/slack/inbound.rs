@@ -189,6 +189,17 @@ async fn handle_stored(
         }
         let outcome = match &event.event {
             SlackEventCallbackBody::Message(message) => handle_message(app, message).await,
+            // The Messages tab opens this event too; only the Home tab shows a view.
+            SlackEventCallbackBody::AppHomeOpened(home) if home.tab.as_deref() == Some("home") => {
+                app.home_opened(&UserId(home.user.to_string())).await
+            }
+            SlackEventCallbackBody::MemberJoinedChannel(joined) => {
+                app.member_joined(
+                    &UserId(joined.user.to_string()),
+                    &ChannelId(joined.channel.to_string()),
+                )
+                .await
+            }
             _ => Ok(()),
         };
         let error = outcome.as_ref().err().map(ToString::to_string);
@@ -277,6 +288,7 @@ async fn handle_message(app: &App, message: &SlackMessageEvent) -> Result<(), cr
         version: &version,
         text: &text,
         edited,
+        replace: false,
     })
     .await
 }
@@ -294,11 +306,17 @@ async fn handle_action(app: &App, payload: &Value) {
     let channel = str_at(payload, "/channel/id").map(|c| ChannelId(c.to_string()));
     let result: Result<Option<String>, crate::app::Error> = async {
         use crate::app::carry::{CarryClick, Choice, PLANNED_ITEMS};
+        use crate::app::home::HOME_EDIT;
         use crate::app::messages::{ANSWER_FORM, OUT_OF_OFFICE, RESOLVE, SKIP};
         match action {
             ANSWER_FORM => {
                 let trigger = str_at(payload, "/trigger_id").unwrap_or_default();
                 app.open_form(&user, value, trigger).await?;
+                Ok(None)
+            }
+            HOME_EDIT => {
+                let trigger = str_at(payload, "/trigger_id").unwrap_or_default();
+                app.open_edit_form(&user, value, trigger).await?;
                 Ok(None)
             }
             SKIP | OUT_OF_OFFICE => {
@@ -367,29 +385,48 @@ fn handle_submission(app: &Arc<App>, tasks: &TaskTracker, payload: &Value) -> Op
         .unwrap_or_default()
         .to_string();
     let values = payload.pointer("/view/state/values")?.as_object()?;
-    let mut text = String::new();
-    for (block, fields) in values {
-        let answer = fields
-            .get("answer")
+    let answer = |block: &str| {
+        values
+            .get(block)
+            .and_then(|fields| fields.get("answer"))
             .and_then(|f| f.get("value"))
             .and_then(Value::as_str)
-            .unwrap_or_default();
-        if answer.trim().is_empty() {
-            continue;
+            .unwrap_or_default()
+            .to_string()
+    };
+    // The boxes in the form's own order (`state.values` is keyed by block id, in no order).
+    let mut answers: Vec<(String, String)> = payload
+        .pointer("/view/blocks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b.get("block_id").and_then(Value::as_str))
+        .filter(|block| values.contains_key(*block))
+        .map(|block| (block.to_string(), answer(block)))
+        .collect();
+    for block in values.keys() {
+        if !answers.iter().any(|(b, _)| b == block) {
+            answers.push((block.clone(), answer(block)));
         }
-        text.push_str(&format!("{block}:\n{answer}\n"));
     }
+    let text = crate::app::home::form_text(&answers);
+    let edit = str_at(payload, "/view/callback_id") == Some(crate::app::home::EDIT_CALLBACK);
     if text.trim().is_empty() {
+        // The error goes under the form's first box.
+        let first = answers.first().map_or("Shipped", |(b, _)| b.as_str());
         return Some(
-            json!({"response_action": "errors", "errors": {"shipped": "Write at least one line."}}),
+            json!({"response_action": "errors", "errors": {first: "Write at least one line."}}),
         );
     }
     let app = app.clone();
     tasks.spawn(async move {
-        if let Err(e) = app
-            .form_answer(&user, &meta, &version_now(app.now()), &text)
-            .await
-        {
+        let version = version_now(app.now());
+        let recorded = if edit {
+            app.edit_answer(&user, &meta, &version, &text).await
+        } else {
+            app.form_answer(&user, &meta, &version, &text).await
+        };
+        if let Err(e) = recorded {
             tracing::error!(error = %e, "could not record a form answer");
         }
     });

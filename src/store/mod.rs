@@ -8,6 +8,7 @@ mod away;
 mod blockers;
 mod cycles;
 mod follow;
+mod home;
 mod import;
 mod inbox;
 mod jobs;
@@ -31,7 +32,7 @@ pub use import::ImportReport;
 pub use inbox::MAX_EVENT_ATTEMPTS;
 pub use jobs::{JobEnd, JobKey, JobStart};
 pub use posts::Post;
-pub use replies::{NewReply, ReplyOutcome};
+pub use replies::{NewReply, ReplyOutcome, SOURCE_REPLACE};
 pub use sends::SendStart;
 pub use teams::{MemberRecord, TeamRecord};
 

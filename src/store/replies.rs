@@ -5,18 +5,23 @@
 //! reply, re-parsing and opening or resolving blockers happen in one transaction.
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::blockers::{OpenBlocker, open_blockers_where};
 use super::{Error, Result, Store, member_in_cycle, require_member, ts};
 use crate::domain::{CycleId, Diagnostic, Update, UserId};
+
+/// The source of a reply that replaces the member's whole update for the cycle (the Home tab's
+/// *Edit* form): messages older than it no longer count.
+pub const SOURCE_REPLACE: &str = "replace";
 
 /// A message (or an edit of one) from a member.
 #[derive(Debug, Clone)]
 pub struct NewReply<'a> {
     pub cycle: CycleId,
     pub user: &'a UserId,
-    /// Where it came from: `dm`, `modal`, `edit`, `carry` (a follow-through click).
+    /// Where it came from: `dm`, `modal`, `edit`, `carry` (a follow-through click), or
+    /// [`SOURCE_REPLACE`].
     pub source: &'a str,
     /// The Slack `ts` of the message (an edit carries the original message's ts).
     pub slack_ts: &'a str,
@@ -131,7 +136,7 @@ impl Store {
 
 fn current_text(conn: &rusqlite::Connection, cycle: i64, member: i64) -> Result<String> {
     let mut stmt = conn.prepare(
-        "SELECT r.text FROM replies r
+        "SELECT r.slack_ts, r.version_ts, r.text FROM replies r
          WHERE r.cycle_id = ?1 AND r.member_id = ?2
            AND r.id = (SELECT x.id FROM replies x
                        WHERE x.cycle_id = r.cycle_id AND x.member_id = r.member_id AND x.slack_ts = r.slack_ts
@@ -140,11 +145,35 @@ fn current_text(conn: &rusqlite::Connection, cycle: i64, member: i64) -> Result<
     )?;
     // A carry (follow-through) goes last: its headings then cannot capture a later message's
     // text that has no heading of its own.
-    let texts = stmt
-        .query_map(params![cycle, member], |r| r.get::<_, String>(0))?
+    let latest = stmt
+        .query_map(params![cycle, member], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(texts
+    // A replacement (the whole update edited in one form, see `SOURCE_REPLACE`) supersedes every
+    // message whose newest version is older than it; messages written or edited after it add
+    // to it as usual.
+    let replacement: Option<(String, String)> = conn
+        .query_row(
+            "SELECT slack_ts, version_ts FROM replies
+             WHERE cycle_id = ?1 AND member_id = ?2 AND source = ?3
+             ORDER BY length(version_ts) DESC, version_ts DESC LIMIT 1",
+            params![cycle, member, SOURCE_REPLACE],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let newer = |a: &str, b: &str| (a.len(), a) > (b.len(), b);
+    Ok(latest
         .into_iter()
+        .filter(|(slack_ts, version, _)| match &replacement {
+            Some((replaced_in, at)) => slack_ts == replaced_in || newer(version, at),
+            None => true,
+        })
+        .map(|(_, _, text)| text)
         .filter(|t| !t.trim().is_empty())
         .collect::<Vec<_>>()
         .join("\n"))

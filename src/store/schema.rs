@@ -206,8 +206,28 @@ CREATE TABLE status_away (
 );
 "#;
 
+#[allow(non_upper_case_globals)]
+const V_home: &str = r#"
+-- Who opened the bot's Home tab: their Home is published again when their update changes.
+CREATE TABLE home_views (
+    slack_user TEXT PRIMARY KEY,
+    opened_at  TEXT NOT NULL
+);
+
+-- Members the bot introduces itself to (onboarding): due when the bot joins the team's channel,
+-- a member joins it, or a member is added to the config; done once sent (the DM itself is sent
+-- once by its `intro:<team>:<user>` key in `sends`).
+CREATE TABLE intros (
+    team_id    TEXT NOT NULL,
+    slack_user TEXT NOT NULL,
+    due_at     TEXT NOT NULL,
+    done_at    TEXT,
+    PRIMARY KEY (team_id, slack_user)
+);
+"#;
+
 /// Every migration, in the order they apply; a database's version is how many it has had.
-const ALL: &[&str] = &[V1, V2, V3, V_follow, V_timeoff];
+const ALL: &[&str] = &[V1, V2, V3, V_follow, V_timeoff, V_home];
 
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(ALL.iter().map(|sql| M::up(sql)).collect())

@@ -3,6 +3,7 @@
 mod common;
 mod faults;
 mod history;
+mod home_events;
 mod http_mode;
 mod socket_frames;
 mod socket_mode;

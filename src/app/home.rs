@@ -1,0 +1,556 @@
+//! The bot's App Home tab: each of the member's teams with the current cycle (meeting date,
+//! whether they answered or are away, how many answered), their update with an *Edit* button
+//! (a modal prefilled with it, one box per section), their open blockers with *Resolve*, and a
+//! help line. Someone in no team sees how to join.
+//!
+//! A Home is published when its owner opens the tab, and again after their update or one of
+//! their blockers changes, if they have opened it before (`home_views` remembers who did).
+//! Submitting the *Edit* form replaces the member's whole update (see
+//! [`crate::store::SOURCE_REPLACE`]).
+
+use serde_json::{Value, json};
+
+use super::messages::{self, age, escape};
+use super::{App, Dm, Result};
+use crate::config::TeamConfig;
+use crate::domain::{Format, Item, Marker, Section, SectionKind, Update, UserId};
+use crate::store::OpenBlocker;
+
+/// Action id of the Home tab's *Edit* button; its value is `team|date`.
+pub const HOME_EDIT: &str = "home_edit";
+/// Callback id of the form it opens.
+pub const EDIT_CALLBACK: &str = "standup_edit";
+/// Block id of the form's box for text under no heading (written back without a heading).
+pub const FREE_TEXT: &str = "free_text";
+
+/// Slack allows 100 blocks in a view and 3,000 characters in a section's text.
+const MAX_BLOCKS: usize = 100;
+const MAX_SECTION_TEXT: usize = 2900;
+/// Blockers listed per team; the rest are counted.
+const MAX_BLOCKERS: usize = 10;
+
+/// What the Home shows of one team.
+struct TeamStatus<'a> {
+    team: &'a TeamConfig,
+    date: chrono::NaiveDate,
+    answered: usize,
+    roster: usize,
+    away: bool,
+    update: Option<Update>,
+    blockers: Vec<OpenBlocker>,
+}
+
+impl App {
+    /// `app_home_opened` on the Home tab: remembers the visitor and publishes their Home.
+    pub async fn home_opened(&self, user: &UserId) -> Result<()> {
+        if !self.home_wanted(user) {
+            return Ok(());
+        }
+        self.store().home_opened(user, self.now())?;
+        self.publish_home(user).await
+    }
+
+    /// Publishes `user`'s Home again if they have opened it before. A failure is logged, not
+    /// returned: the Home is a view of the store, and the next change publishes it again.
+    pub async fn refresh_home(&self, user: &UserId) {
+        let opened = match self.store().has_opened_home(user) {
+            Ok(opened) => opened,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot tell whether a member opened their Home");
+                return;
+            }
+        };
+        if opened
+            && self.home_wanted(user)
+            && let Err(e) = self.publish_home(user).await
+        {
+            tracing::warn!(error = %e, "could not refresh a member's Home tab");
+        }
+    }
+
+    /// Whether `user`'s Home is the bot's to show: a team of theirs has `home` on (a stranger's,
+    /// when any team does).
+    fn home_wanted(&self, user: &UserId) -> bool {
+        let teams = self.teams_of(user);
+        if teams.is_empty() {
+            self.config.teams.iter().any(|t| t.home)
+        } else {
+            teams.iter().any(|t| t.home)
+        }
+    }
+
+    async fn publish_home(&self, user: &UserId) -> Result<()> {
+        let view = self.home_view(user)?;
+        self.api.publish_view(user, view).await?;
+        tracing::debug!("home tab published");
+        Ok(())
+    }
+
+    /// The Home view of `user`, from what is stored now.
+    fn home_view(&self, user: &UserId) -> Result<Value> {
+        let teams: Vec<&TeamConfig> = self.teams_of(user).into_iter().filter(|t| t.home).collect();
+        if teams.is_empty() {
+            return Ok(stranger_view(user));
+        }
+        let mut statuses = Vec::with_capacity(teams.len());
+        for team in teams {
+            let cycle = self.current_cycle(team)?;
+            let store = self.store();
+            let roster = store.roster(cycle.id)?;
+            let blockers = store
+                .open_blockers(&team.id)?
+                .into_iter()
+                .filter(|b| b.user.as_ref() == Some(user))
+                .collect();
+            statuses.push(TeamStatus {
+                team,
+                date: cycle.date,
+                answered: roster.iter().filter(|(_, _, a)| *a).count(),
+                roster: roster.len().max(team.members.len()),
+                away: store.is_away(&team.id, user, cycle.date)?,
+                update: store.member_update(cycle.id, user)?,
+                blockers,
+            });
+        }
+        Ok(member_view(&statuses, self.now()))
+    }
+
+    /// The Home's *Edit* button: opens the answer form prefilled with the member's update.
+    pub async fn open_edit_form(&self, user: &UserId, meta: &str, trigger_id: &str) -> Result<()> {
+        let Some(team) = self.team_from_meta(user, meta) else {
+            return Ok(());
+        };
+        let cycle = self.current_cycle(team)?;
+        let update = self.store().member_update(cycle.id, user)?;
+        let meta = format!("{}|{}", team.id, cycle.date);
+        let view = edit_form(team.format, &meta, update.as_ref());
+        self.api.open_view(trigger_id, view).await?;
+        Ok(())
+    }
+
+    /// The *Edit* form submitted: the text replaces the member's update for the team's current
+    /// cycle. It is a new version of the member's form answer (key `form`), so submitting twice
+    /// keeps the newer one, and it supersedes the DM messages written before it.
+    pub async fn edit_answer(
+        &self,
+        user: &UserId,
+        meta: &str,
+        version: &str,
+        text: &str,
+    ) -> Result<()> {
+        let Some(team) = self.team_from_meta(user, meta) else {
+            return Ok(());
+        };
+        let channel = self.api.open_dm(user).await?;
+        let dm = Dm {
+            user,
+            channel: &channel,
+            ts: "form",
+            version,
+            text,
+            edited: true,
+            replace: true,
+        };
+        self.reply_to_team(team, &dm).await
+    }
+}
+
+/// The reply text of a submitted form: each box under its heading (the box's block id), in
+/// the form's order; the free-text box first and without a heading. Empty boxes are left out.
+pub fn form_text(answers: &[(String, String)]) -> String {
+    let mut text = String::new();
+    let free = answers.iter().filter(|(block, _)| block == FREE_TEXT);
+    let headed = answers.iter().filter(|(block, _)| block != FREE_TEXT);
+    for (block, answer) in free.chain(headed) {
+        if answer.trim().is_empty() {
+            continue;
+        }
+        if block != FREE_TEXT {
+            text.push_str(block);
+            text.push_str(":\n");
+        }
+        text.push_str(answer.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+/// The boxes of the answer form for `format`: the format's questions, then any other section
+/// the update has (so editing never drops one). `(block id = heading name, kind)`.
+fn form_boxes(format: Format, update: Option<&Update>) -> Vec<(&'static str, Option<SectionKind>)> {
+    let mut boxes: Vec<(&'static str, Option<SectionKind>)> = match format {
+        Format::Planning => vec![
+            ("Shipped", Some(SectionKind::Shipped)),
+            ("In progress", Some(SectionKind::InProgress)),
+            ("Blocked", Some(SectionKind::Blocked)),
+            ("Next", Some(SectionKind::Next)),
+        ],
+        Format::Standup => vec![
+            ("Last week", Some(SectionKind::Shipped)),
+            ("This week", Some(SectionKind::Next)),
+            ("Blocked", Some(SectionKind::Blocked)),
+        ],
+    };
+    let Some(update) = update else {
+        return boxes;
+    };
+    let has = |kind| {
+        update
+            .sections
+            .iter()
+            .any(|s| s.kind == kind && !s.is_empty())
+    };
+    if has(None) {
+        boxes.insert(0, (FREE_TEXT, None));
+    }
+    let extra: [(&'static str, SectionKind); 3] = [
+        (
+            match format {
+                Format::Planning => "Shipped / in progress",
+                Format::Standup => "Last week / in progress",
+            },
+            SectionKind::ShippedInProgress,
+        ),
+        ("In progress", SectionKind::InProgress),
+        ("Questions", SectionKind::Questions),
+    ];
+    for (name, kind) in extra {
+        if has(Some(kind)) && !boxes.iter().any(|(_, k)| *k == Some(kind)) {
+            boxes.push((name, Some(kind)));
+        }
+    }
+    boxes
+}
+
+/// The answer form prefilled with `update` (`initial_value` of each box), named so the reply
+/// parser recognises each box as its heading.
+pub fn edit_form(format: Format, meta: &str, update: Option<&Update>) -> Value {
+    let blocks: Vec<Value> = form_boxes(format, update)
+        .into_iter()
+        .map(|(name, kind)| {
+            let label = if name == FREE_TEXT { "Notes" } else { name };
+            let mut element = json!({
+                "type": "plain_text_input", "action_id": "answer", "multiline": true,
+                "placeholder": {"type": "plain_text", "text": "One item per line"}
+            });
+            let initial = update.map(|u| section_lines(u, kind)).unwrap_or_default();
+            if !initial.is_empty() {
+                element["initial_value"] = json!(initial);
+            }
+            json!({
+                "type": "input",
+                "block_id": name,
+                "optional": true,
+                "label": {"type": "plain_text", "text": label},
+                "element": element
+            })
+        })
+        .collect();
+    json!({
+        "type": "modal",
+        "callback_id": EDIT_CALLBACK,
+        "private_metadata": meta,
+        "title": {"type": "plain_text", "text": "Edit your update"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks
+    })
+}
+
+/// The text of the sections of `kind` as the member would type it: a line per item, nested
+/// items indented by four spaces, bullets as written.
+fn section_lines(update: &Update, kind: Option<SectionKind>) -> String {
+    let mut lines = Vec::new();
+    for section in update.sections.iter().filter(|s| s.kind == kind) {
+        if kind.is_none()
+            && let Some(heading) = &section.heading
+        {
+            lines.push(heading.clone());
+        }
+        if let Some(text) = &section.text {
+            lines.push(text.clone());
+        }
+        for item in &section.items {
+            push_item(&mut lines, item, 0);
+        }
+    }
+    lines.join("\n")
+}
+
+fn push_item(lines: &mut Vec<String>, item: &Item, depth: usize) {
+    let bullet = match &item.marker {
+        Marker::Auto => "- ".to_string(),
+        Marker::Bullet(b) => format!("{b} "),
+        Marker::Plain => String::new(),
+    };
+    lines.push(format!("{}{bullet}{}", "    ".repeat(depth), item.text));
+    for child in &item.children {
+        push_item(lines, child, depth + 1);
+    }
+}
+
+/// An update as Slack mrkdwn: each section's heading in bold, its items as bullets (nested
+/// ones indented), user text escaped and Markdown links turned into Slack links.
+pub fn update_mrkdwn(format: Format, update: &Update) -> String {
+    let mut out = Vec::new();
+    for section in update.sections.iter().filter(|s| !s.is_empty()) {
+        if let Some(heading) = section_heading(format, section) {
+            out.push(format!("*{}*", escape(heading.trim_end_matches(':'))));
+        }
+        if let Some(text) = &section.text {
+            out.push(slack_text(text));
+        }
+        for item in &section.items {
+            mrkdwn_item(&mut out, item, 0);
+        }
+    }
+    out.join("\n")
+}
+
+fn section_heading(format: Format, section: &Section) -> Option<&str> {
+    match section.kind {
+        Some(kind) => Some(format.heading(kind)),
+        None => section.heading.as_deref(),
+    }
+}
+
+fn mrkdwn_item(out: &mut Vec<String>, item: &Item, depth: usize) {
+    let bullet = if depth == 0 { "•" } else { "◦" };
+    out.push(format!(
+        "{}{bullet} {}",
+        "\u{2003}".repeat(depth),
+        slack_text(&item.text)
+    ));
+    for child in &item.children {
+        mrkdwn_item(out, child, depth + 1);
+    }
+}
+
+/// User text for Slack: escaped, with `[text](url)` shown as a Slack link.
+fn slack_text(markdown: &str) -> String {
+    let escaped = escape(markdown);
+    let mut out = String::with_capacity(escaped.len());
+    let mut rest = escaped.as_str();
+    while let Some(open) = rest.find('[') {
+        let tail = &rest[open..];
+        let link = tail.find("](").and_then(|mid| {
+            let after = &tail[mid + 2..];
+            let close = after.find(')')?;
+            let (label, url) = (&tail[1..mid], &after[..close]);
+            let plausible = !label.contains(['[', ']'])
+                && (url.starts_with("http://")
+                    || url.starts_with("https://")
+                    || url.starts_with("mailto:"))
+                && !url.contains(char::is_whitespace);
+            plausible.then(|| (format!("<{url}|{label}>"), mid + 2 + close + 1))
+        });
+        match link {
+            Some((slack, used)) => {
+                out.push_str(&rest[..open]);
+                out.push_str(&slack);
+                rest = &tail[used..];
+            }
+            None => {
+                out.push_str(&rest[..=open]);
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn clip(text: String) -> String {
+    if text.chars().count() <= MAX_SECTION_TEXT {
+        return text;
+    }
+    let mut clipped: String = text.chars().take(MAX_SECTION_TEXT).collect();
+    clipped.push('…');
+    clipped
+}
+
+const HELP: &str = "Answer my DM, or use *Edit* here, any time before the meeting; the latest version counts. `/standup help` lists the commands.";
+
+fn member_view(statuses: &[TeamStatus<'_>], now: chrono::DateTime<chrono::Utc>) -> Value {
+    let mut blocks = Vec::new();
+    for status in statuses {
+        let team = status.team;
+        blocks.push(json!({"type": "header", "text": {"type": "plain_text", "text": team.name}}));
+        let mine = if status.away {
+            ":palm_tree: You are away for this one"
+        } else if status.update.is_some() {
+            ":white_check_mark: You answered"
+        } else {
+            ":hourglass_flowing_sand: You have not answered yet"
+        };
+        blocks.push(
+            json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
+                "Meeting on *{}* · {mine} · {} of {} answered",
+                status.date, status.answered, status.roster
+            )}]}),
+        );
+        let meta = format!("{}|{}", team.id, status.date);
+        let (body, label) = match &status.update {
+            Some(update) => (clip(update_mrkdwn(team.format, update)), "Edit your update"),
+            None => (
+                "_No update yet for this meeting._".to_string(),
+                "Write your update",
+            ),
+        };
+        let body = if body.trim().is_empty() {
+            "_Your update is empty._".to_string()
+        } else {
+            body
+        };
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": body}}));
+        blocks.push(json!({"type": "actions", "elements": [
+            {"type": "button", "action_id": HOME_EDIT, "text": {"type": "plain_text", "text": label}, "value": meta, "style": "primary"}
+        ]}));
+        if !status.blockers.is_empty() {
+            blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": "*Your open blockers*"}}));
+        }
+        for b in status.blockers.iter().take(MAX_BLOCKERS) {
+            blocks.push(json!({
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": clip(format!(":no_entry: {} _({})_", escape(&b.text), age(b.opened_at, now)))},
+                "accessory": {"type": "button", "action_id": messages::RESOLVE, "text": {"type": "plain_text", "text": "Resolve"}, "value": b.id.to_string()}
+            }));
+        }
+        if status.blockers.len() > MAX_BLOCKERS {
+            blocks.push(
+                json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
+                    "…and {} more: `/standup blocked` lists them all.",
+                    status.blockers.len() - MAX_BLOCKERS
+                )}]}),
+            );
+        }
+        blocks.push(json!({"type": "divider"}));
+    }
+    // Keep within Slack's limit, room left for the help line.
+    blocks.truncate(MAX_BLOCKS - 1);
+    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": HELP}]}));
+    json!({"type": "home", "blocks": blocks})
+}
+
+fn stranger_view(user: &UserId) -> Value {
+    let text = format!(
+        "I run asynchronous standups: I DM each member of a team on its schedule, collect their updates and post the team's meeting notes.\n\nYou are not in any team yet. To join one, ask your team's admin to add your Slack member ID `{}` to the team's `members` in the bot's config. Once you are in, this tab shows your team, your update and your blockers.",
+        escape(user.as_str())
+    );
+    json!({"type": "home", "blocks": [
+        {"type": "header", "text": {"type": "plain_text", "text": "Standup"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    ]})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{NoNames, parse_reply};
+
+    fn parsed(text: &str, format: Format) -> Update {
+        parse_reply(text, format, &NoNames).update
+    }
+
+    /// The initial values of a prefilled form, submitted unchanged.
+    fn resubmitted(format: Format, update: &Update) -> String {
+        let form = edit_form(format, "orbit|2024-03-11", Some(update));
+        let answers: Vec<(String, String)> = form["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    b["block_id"].as_str().unwrap().to_string(),
+                    b["element"]["initial_value"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+            .collect();
+        form_text(&answers)
+    }
+
+    #[test]
+    fn a_prefilled_form_submitted_unchanged_gives_the_same_update() {
+        for (format, reply) in [
+            (
+                Format::Planning,
+                ":ship: Shipped:\n• <https://example.org/exporter|Exporter> module\n    ◦ with tests\n*Blocked*\n- Short week\nNext:\n1. review the doc\nShipped / in progress:\n- half of it\nQuestions:\n- why?",
+            ),
+            (
+                Format::Standup,
+                "Last week:\n* Pubsub monitoring\n    - benchmarks\nThis week:\n* more",
+            ),
+            (Format::Planning, "just some free text\nand another line"),
+        ] {
+            let update = parsed(reply, format);
+            let again = parsed(&resubmitted(format, &update), format);
+            let texts = |u: &Update| {
+                u.sections
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.kind,
+                            s.texts().into_iter().map(String::from).collect::<Vec<_>>(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let mut before = texts(&update);
+            let mut after = texts(&again);
+            before.sort_by_key(|(k, _)| k.map(SectionKind::name));
+            after.sort_by_key(|(k, _)| k.map(SectionKind::name));
+            assert_eq!(after, before, "{reply}");
+        }
+    }
+
+    #[test]
+    fn an_empty_form_has_the_format_questions_and_no_initial_values() {
+        let form = edit_form(Format::Standup, "orbit|2024-03-11", None);
+        let ids: Vec<&str> = form["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["block_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["Last week", "This week", "Blocked"]);
+        assert!(!form.to_string().contains("initial_value"));
+        assert_eq!(form["callback_id"], EDIT_CALLBACK);
+    }
+
+    #[test]
+    fn updates_read_as_slack_mrkdwn() {
+        let update = parsed(
+            "Shipped:\n- <https://example.org/x|the exporter> &amp; a &lt;b&gt;\n    - nested\nBlocked:\n- none",
+            Format::Planning,
+        );
+        assert_eq!(
+            update_mrkdwn(Format::Planning, &update),
+            "*🚢 Shipped*\n• <https://example.org/x|the exporter> &amp; a &lt;b&gt;\n\u{2003}◦ nested\n*⛔\u{fe0f} Blocked*\n• none"
+        );
+    }
+
+    #[test]
+    fn free_text_goes_first_without_a_heading() {
+        let answers = vec![
+            ("Shipped".to_string(), "a\n".to_string()),
+            (FREE_TEXT.to_string(), "hello".to_string()),
+            ("Next".to_string(), "   ".to_string()),
+        ];
+        assert_eq!(form_text(&answers), "hello\nShipped:\na\n");
+    }
+
+    #[test]
+    fn links_that_are_not_links_stay_text() {
+        assert_eq!(
+            slack_text("[a] (b) [c](not a url)"),
+            "[a] (b) [c](not a url)"
+        );
+        assert_eq!(
+            slack_text("see [doc](https://x.org/a?b=1&c=2)."),
+            "see <https://x.org/a?b=1&amp;c=2|doc>."
+        );
+    }
+}
