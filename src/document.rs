@@ -16,5 +16,9 @@ pub fn meeting(
     now: DateTime<Utc>,
 ) -> Result<Meeting> {
     let _ = now;
-    store.meeting(&team.id, team.format, date)
+    let mut meeting = store.meeting(&team.id, team.format, date)?;
+    meeting
+        .extras
+        .extend(crate::resolved::section(store, team, date)?);
+    Ok(meeting)
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod notes;
 pub mod parse;
 pub mod render;
+pub mod resolved;
 pub mod schedule;
 pub mod scheduler;
 pub mod service;

@@ -5,7 +5,9 @@
 //! Slack sent and it calls [`crate::slack::client::Api`] with what to send. Store access is
 //! short and never held across an await.
 
+pub mod channel;
 mod commands;
+pub mod escalate;
 pub mod messages;
 mod once;
 
@@ -325,6 +327,8 @@ impl App {
             key: Some(&key),
         };
         self.send_once(&key, out).await?;
+        self.post_update(team, &cycle, user, &outcome.update)
+            .await?;
         self.sync_flags(team).await?;
         self.refresh_posted_notes(team, &cycle).await?;
         Ok(())
@@ -347,11 +351,12 @@ impl App {
     async fn flag(&self, team: &TeamConfig, blocker: &OpenBlocker) -> Result<()> {
         let (text, blocks) = messages::blocker_flag(blocker, None);
         let key = format!("blocker:{}", blocker.id);
+        let thread = self.flag_thread(team, blocker).await?;
         let out = Outgoing {
             channel: &team.channel,
             text: &text,
             blocks: Some(blocks),
-            thread_ts: None,
+            thread_ts: thread.as_deref(),
             key: Some(&key),
         };
         let Sent::At(channel, ts) = self.send_once(&key, out).await? else {
@@ -443,6 +448,12 @@ impl App {
         }
         let document = self.render(team, cycle.date)?;
         let summary = self.summary(team, cycle)?;
+        if let Some((channel, ts)) = self.notes_in_thread(team, cycle, &summary).await? {
+            self.attach_notes(team, cycle, channel, ts, &document)
+                .await?;
+            tracing::info!(team = %team.id, cycle = %cycle.date, "notes posted in the cycle's thread");
+            return Ok(());
+        }
         let key = format!("notes:{}", cycle.id);
         let out = Outgoing {
             channel: &team.channel,

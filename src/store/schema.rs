@@ -185,13 +185,20 @@ CREATE TABLE sends (
 );
 "#;
 
+/// Threads and the blocker lifecycle: a member's update reply and the cycle's thread are found
+/// by kind at every reply, and the document lists blockers resolved between two meetings.
+const V_THREADS: &str = r#"
+CREATE INDEX posts_by_kind ON posts(cycle_id, kind, id);
+CREATE INDEX blockers_resolved ON blockers(resolved_at) WHERE resolved_at IS NOT NULL;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V_THREADS)])
 }
 
 /// The schema version this binary writes.
 pub fn latest_version() -> usize {
-    3
+    4
 }
 
 #[cfg(test)]
@@ -199,6 +206,6 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().expect("valid migrations");
-        assert_eq!(super::latest_version(), 3);
+        assert_eq!(super::latest_version(), 4);
     }
 }
