@@ -105,7 +105,7 @@ fn file_database_uses_wal_and_reopens() {
         assert_eq!(fk, 1);
     }
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
     assert_eq!(store.team_ids().unwrap(), vec![TeamId::new("orbit")]);
 }
 
@@ -121,7 +121,7 @@ fn newer_database_is_refused_clearly() {
     let err = Store::open(&path).unwrap_err().to_string();
     assert!(
         err.contains(
-            "written by a newer standup-bot (schema version 7; this binary knows up to 3)"
+            "written by a newer standup-bot (schema version 7; this binary knows up to 4)"
         ),
         "{err}"
     );
