@@ -74,6 +74,11 @@ const TEAM_KEYS: &[&str] = &[
     "quiet_hours",
     "home",
     "onboarding",
+    "updates",
+    "blocker_flags",
+    "escalate_after",
+    "leads",
+    "resolved_blockers",
 ];
 const MEMBER_KEYS: &[&str] = &["user", "handle", "quiet_hours"];
 
@@ -145,6 +150,48 @@ pub struct TeamConfig {
     pub home: bool,
     /// Introduce the bot by DM to each member once (see `app::onboarding`).
     pub onboarding: bool,
+    /// Where updates and blocker flags go in the channel, and when blockers are escalated.
+    pub threads: Threads,
+}
+
+/// Where a team's updates are posted in its channel (`updates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UpdatesTo {
+    /// Only the compiled notes are posted (the default).
+    #[default]
+    Document,
+    /// Each update goes into one thread per cycle as it arrives.
+    Thread,
+}
+
+/// Where a team's blocker flags are posted (`blocker_flags`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FlagsTo {
+    /// A top-level message in the channel (the default).
+    #[default]
+    Channel,
+    /// A reply in the cycle's thread.
+    Thread,
+}
+
+/// The team keys of less channel noise and the blocker lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Threads {
+    pub updates: UpdatesTo,
+    pub blocker_flags: FlagsTo,
+    /// Open blockers older than this are escalated to the leads; `None`: never.
+    pub escalate_after: Option<Duration>,
+    /// Who an escalation mentions besides the blocked member.
+    pub leads: Vec<UserId>,
+    /// List the blockers resolved since the previous meeting in the document.
+    pub resolved_blockers: bool,
+}
+
+impl Threads {
+    /// Whether anything goes into the cycle's thread.
+    pub fn uses_thread(&self) -> bool {
+        self.updates == UpdatesTo::Thread || self.blocker_flags != FlagsTo::Channel
+    }
 }
 
 impl TeamConfig {
@@ -595,6 +642,7 @@ impl Checker {
         let timeoff = self.timeoff(table, at, zone);
         let home = self.get(table, at, "home", BOOL);
         let onboarding = self.get(table, at, "onboarding", BOOL);
+        let threads = self.threads(table, at);
         let (format, template) = format?;
         Ok(TeamConfig {
             id: id?,
@@ -618,6 +666,68 @@ impl Checker {
             timeoff: timeoff?,
             home: home?.and_then(Value::as_bool).unwrap_or(true),
             onboarding: onboarding?.and_then(Value::as_bool).unwrap_or(true),
+            threads: threads?,
+        })
+    }
+
+    /// `updates`, `blocker_flags`, `escalate_after`, `leads`, `resolved_blockers`.
+    fn threads(&mut self, table: &Table, at: &str) -> Checked<Threads> {
+        let updates = match self.string(table, at, "updates") {
+            Ok(None | Some("document")) => Ok(UpdatesTo::Document),
+            Ok(Some("thread")) => Ok(UpdatesTo::Thread),
+            Ok(Some(other)) => Err(self.report(
+                &join(at, "updates"),
+                format!("unknown value {}", shown(other)),
+                "use \"document\" (only the compiled notes are posted) or \"thread\" (each \
+                 update goes into one thread per meeting)",
+            )),
+            Err(reported) => Err(reported),
+        };
+        let blocker_flags = match self.string(table, at, "blocker_flags") {
+            Ok(None | Some("channel")) => Ok(FlagsTo::Channel),
+            Ok(Some("thread")) => Ok(FlagsTo::Thread),
+            Ok(Some(other)) => Err(self.report(
+                &join(at, "blocker_flags"),
+                format!("unknown value {}", shown(other)),
+                "use \"channel\" (a message in the channel) or \"thread\" (a reply in the meeting's thread)",
+            )),
+            Err(reported) => Err(reported),
+        };
+        let escalate_after = match self.string(table, at, "escalate_after") {
+            Ok(None) => Ok(None),
+            Ok(Some(text)) => match parse_duration(text) {
+                Ok(d) if d.is_zero() => Err(self.report(
+                    &join(at, "escalate_after"),
+                    "escalate_after is zero: every blocker would be escalated at once",
+                    "e.g. escalate_after = \"2d\", or remove the key to never escalate",
+                )),
+                Ok(d) => Ok(Some(d)),
+                Err(why) => Err(self.report(
+                    &join(at, "escalate_after"),
+                    format!("invalid duration: {why}"),
+                    DURATION_FIX,
+                )),
+            },
+            Err(reported) => Err(reported),
+        };
+        let leads = self.user_list(table, at, "leads");
+        let resolved_blockers = self.get(table, at, "resolved_blockers", BOOL);
+        if let (Ok(Some(_)), Ok(leads)) = (&escalate_after, &leads)
+            && leads.is_empty()
+        {
+            return Err(self.report(
+                &join(at, "leads"),
+                "escalate_after is set but there is no one to escalate to",
+                "add leads = [\"U0123ABCD\"] (the Slack user ids to mention), or remove \
+                 escalate_after",
+            ));
+        }
+        Ok(Threads {
+            updates: updates?,
+            blocker_flags: blocker_flags?,
+            escalate_after: escalate_after?,
+            leads: leads?,
+            resolved_blockers: resolved_blockers?.and_then(Value::as_bool).unwrap_or(true),
         })
     }
 
@@ -851,22 +961,24 @@ impl Checker {
     }
 
     fn admins(&mut self, table: &Table, at: &str) -> Checked<Vec<UserId>> {
-        let Some(items) = self
-            .get(table, at, "admins", ARRAY)?
-            .and_then(Value::as_array)
-        else {
+        self.user_list(table, at, "admins")
+    }
+
+    /// A list of Slack user ids (`admins`, `leads`), each checked.
+    fn user_list(&mut self, table: &Table, at: &str, name: &str) -> Checked<Vec<UserId>> {
+        let Some(items) = self.get(table, at, name, ARRAY)?.and_then(Value::as_array) else {
             return Ok(Vec::new());
         };
         let mut admins = Vec::new();
         let mut result = Ok(());
         for (i, item) in items.iter().enumerate() {
-            let key = format!("{}[{}]", join(at, "admins"), i + 1);
+            let key = format!("{}[{}]", join(at, name), i + 1);
             let admin = match item.as_str() {
                 Some(user) => self.user_id(&key, user),
                 None => Err(self.report(
                     &key,
                     format!("expected a Slack user id string, found {}", describe(item)),
-                    "write admins = [\"U0123ABCD\", ...]",
+                    format!("write {name} = [\"U0123ABCD\", ...]"),
                 )),
             };
             match admin {
@@ -1697,7 +1809,7 @@ mod tests {
     #[rstest]
     #[case::team_key(
         &[("promt", Some(r#""0 9 * * *""#))],
-        &[r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — remove it or correct its spelling; keys allowed here: id, name, channel, format, base_format, title, timezone, per_member_timezone, prompt, sync, post_before, remind_after, admins, follow_through, planned_vs_done, members, working_days, holidays, holidays_file, ooo_emoji, quiet_hours, home, onboarding"#],
+        &[r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — remove it or correct its spelling; keys allowed here: id, name, channel, format, base_format, title, timezone, per_member_timezone, prompt, sync, post_before, remind_after, admins, follow_through, planned_vs_done, members, working_days, holidays, holidays_file, ooo_emoji, quiet_hours, home, onboarding, updates, blocker_flags, escalate_after, leads, resolved_blockers"#],
     )]
     #[case::far_from_anything(
         &[("colour", Some(r#""blue""#))],
@@ -2502,5 +2614,73 @@ mod tests {
         let (_dir, path) = with_ics("BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:2026\n");
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("holidays_file: `"), "{err}");
+    }
+
+    #[test]
+    fn threads_default_to_todays_behaviour() {
+        let config = loaded(&team_toml(&[]));
+        assert_eq!(
+            config.teams[0].threads,
+            Threads {
+                resolved_blockers: true,
+                ..Threads::default()
+            }
+        );
+    }
+
+    #[test]
+    fn threads_keys_are_read() {
+        let config = loaded(&team_toml(&[
+            ("updates", Some(r#""thread""#)),
+            ("blocker_flags", Some(r#""thread""#)),
+            ("escalate_after", Some(r#""2d""#)),
+            ("leads", Some(r#"["U0LEAD0001"]"#)),
+            ("resolved_blockers", Some("false")),
+        ]));
+        let t = &config.teams[0].threads;
+        assert_eq!(t.updates, UpdatesTo::Thread);
+        assert_eq!(t.blocker_flags, FlagsTo::Thread);
+        assert_eq!(t.escalate_after, Some(Duration::from_secs(2 * 86_400)));
+        assert_eq!(t.leads, vec![UserId::new("U0LEAD0001")]);
+        assert!(!t.resolved_blockers);
+    }
+
+    #[rstest]
+    #[case::updates(
+        &[("updates", r#""threads""#)],
+        r#"conf/standup.toml: team "orbit".updates: unknown value `threads` — use "document" (only the compiled notes are posted) or "thread" (each update goes into one thread per meeting)"#,
+    )]
+    #[case::flags(
+        &[("blocker_flags", r#""top""#)],
+        r#"conf/standup.toml: team "orbit".blocker_flags: unknown value `top` — use "channel" (a message in the channel) or "thread" (a reply in the meeting's thread)"#,
+    )]
+    #[case::duration(
+        &[("escalate_after", r#""2 days""#), ("leads", r#"["U0LEAD0001"]"#)],
+        r#"conf/standup.toml: team "orbit".escalate_after: invalid duration: … "#,
+    )]
+    #[case::zero(
+        &[("escalate_after", r#""0s""#), ("leads", r#"["U0LEAD0001"]"#)],
+        r#"conf/standup.toml: team "orbit".escalate_after: escalate_after is zero: every blocker would be escalated at once — e.g. escalate_after = "2d", or remove the key to never escalate"#,
+    )]
+    #[case::no_leads(
+        &[("escalate_after", r#""2d""#)],
+        r#"conf/standup.toml: team "orbit".leads: escalate_after is set but there is no one to escalate to — add leads = ["U0123ABCD"] (the Slack user ids to mention), or remove escalate_after"#,
+    )]
+    #[case::bad_lead(
+        &[("escalate_after", r#""2d""#), ("leads", r#"["@ana"]"#)],
+        r#"conf/standup.toml: team "orbit".leads[1]: `@ana` is not a Slack user id — use the member id …"#,
+    )]
+    #[case::lead_not_a_string(
+        &[("leads", "[42]")],
+        r#"conf/standup.toml: team "orbit".leads[1]: expected a Slack user id string, found a number — write leads = ["U0123ABCD", ...]"#,
+    )]
+    #[case::flag_list_not_bool(
+        &[("resolved_blockers", r#""yes""#)],
+        r#"conf/standup.toml: team "orbit".resolved_blockers: expected … "#,
+    )]
+    fn threads_problems(#[case] changes: &[(&str, &str)], #[case] expect: &str) {
+        let changes: Vec<(&str, Option<&str>)> =
+            changes.iter().map(|(k, v)| (*k, Some(*v))).collect();
+        check(&team_toml(&changes), &[expect.trim_end()]);
     }
 }

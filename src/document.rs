@@ -22,6 +22,9 @@ pub fn meeting(
             .extras
             .extend(planned_vs_done(store, team, &meeting)?);
     }
+    meeting
+        .extras
+        .extend(crate::resolved::section(store, team, date)?);
     note_time_off(store, team, &mut meeting)?;
     Ok(meeting)
 }

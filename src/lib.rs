@@ -15,6 +15,7 @@ pub mod followthrough;
 pub mod notes;
 pub mod parse;
 pub mod render;
+pub mod resolved;
 pub mod schedule;
 pub mod scheduler;
 pub mod service;

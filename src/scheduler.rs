@@ -60,6 +60,7 @@ pub async fn tick(app: &App, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
             }
         }
         soonest(post_jobs(app, team, now).await);
+        soonest(escalations(app, team, now).await);
     }
     soonest(
         app.retry_at
@@ -186,6 +187,18 @@ async fn post_jobs(app: &App, team: &TeamConfig, now: DateTime<Utc>) -> Option<D
     };
     run_job(app, &key, now, false).await;
     team.sync.next_after(coming, tz).map(|s| post_time(team, s))
+}
+
+/// Escalates the team's blockers that are due (each once, see [`crate::app::escalate`]);
+/// returns when the next one is. A failure is logged and tried again soon.
+async fn escalations(app: &App, team: &TeamConfig, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    match app.escalate_due(team, now).await {
+        Ok(next) => next,
+        Err(e) => {
+            tracing::error!(team = %team.id, error = %e, "escalating blockers failed; trying again soon");
+            Some(app.now() + chrono::Duration::from_std(RETRY_AFTER).unwrap_or_default())
+        }
+    }
 }
 
 /// Records, runs and marks one job. A failure asks the scheduler to come back soon.

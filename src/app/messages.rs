@@ -116,7 +116,11 @@ pub fn blocker_flag(blocker: &OpenBlocker, resolved: Option<&str>) -> (String, V
     };
     match resolved {
         None => {
-            let text = format!(":no_entry: {who} is blocked: {}", escape(&blocker.text));
+            let text = format!(
+                ":no_entry: {who} is blocked: {} (open since {})",
+                escape(&blocker.text),
+                since(blocker.opened_at)
+            );
             let blocks = json!([
                 {"type": "section", "text": {"type": "mrkdwn", "text": text}},
                 {"type": "actions", "elements": [
@@ -175,6 +179,16 @@ pub fn summary(
     text
 }
 
+/// Slack's date token for an instant: each reader sees it in their own time zone, relative
+/// ("yesterday") when close; clients that cannot render it show the UTC fallback.
+pub fn since(at: DateTime<Utc>) -> String {
+    format!(
+        "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
+        at.timestamp(),
+        at.format("%Y-%m-%d %H:%M UTC")
+    )
+}
+
 /// "3 days", "5 hours", "12 minutes".
 pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let d = now - since;
@@ -228,6 +242,17 @@ mod tests {
         assert_eq!(
             escape("<!channel> & <@U1>"),
             "&lt;!channel&gt; &amp; &lt;@U1&gt;"
+        );
+    }
+
+    #[test]
+    fn since_is_a_slack_date_token_with_a_fallback() {
+        let t = DateTime::parse_from_rfc3339("2026-11-20T09:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            since(t),
+            "<!date^1795167000^{date_short_pretty} {time}|2026-11-20 09:30 UTC>"
         );
     }
 

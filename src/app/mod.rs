@@ -7,7 +7,9 @@
 
 pub mod away;
 pub mod carry;
+pub mod channel;
 mod commands;
+pub mod escalate;
 mod history;
 pub mod home;
 pub mod messages;
@@ -354,6 +356,8 @@ impl App {
             key: Some(&key),
         };
         self.send_once(&key, out).await?;
+        self.post_update(team, &cycle, user, &outcome.update)
+            .await?;
         self.sync_flags(team).await?;
         self.refresh_posted_notes(team, &cycle).await?;
         Ok(())
@@ -387,11 +391,12 @@ impl App {
     async fn flag(&self, team: &TeamConfig, blocker: &OpenBlocker) -> Result<()> {
         let (text, blocks) = messages::blocker_flag(blocker, None);
         let key = format!("blocker:{}", blocker.id);
+        let thread = self.flag_thread(team, blocker).await?;
         let out = Outgoing {
             channel: &team.channel,
             text: &text,
             blocks: Some(blocks),
-            thread_ts: None,
+            thread_ts: thread.as_deref(),
             key: Some(&key),
         };
         let Sent::At(channel, ts) = self.send_once(&key, out).await? else {
@@ -483,6 +488,12 @@ impl App {
         }
         let document = self.render(team, cycle.date)?;
         let summary = self.summary(team, cycle)?;
+        if let Some((channel, ts)) = self.notes_in_thread(team, cycle, &summary).await? {
+            self.attach_notes(team, cycle, channel, ts, &document)
+                .await?;
+            tracing::info!(team = %team.id, cycle = %cycle.date, "notes posted in the cycle's thread");
+            return Ok(());
+        }
         let key = format!("notes:{}", cycle.id);
         let out = Outgoing {
             channel: &team.channel,

@@ -149,4 +149,31 @@ impl Store {
         )?;
         Ok(n == 1)
     }
+
+    /// Blockers of a team resolved after `after` (from the start when `None`) up to `until`,
+    /// with when each was resolved, in the order they were resolved.
+    pub fn resolved_blockers(
+        &self,
+        team: &TeamId,
+        after: Option<DateTime<Utc>>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(OpenBlocker, DateTime<Utc>)>> {
+        let after = after.map(ts).unwrap_or_default();
+        let found = blockers_where(
+            &self.conn,
+            "c.team_id = ?1 AND b.resolved_at IS NOT NULL AND b.resolved_at > ?2 AND b.resolved_at <= ?3",
+            params![team.as_str(), after, ts(until)],
+        )?;
+        let mut resolved = Vec::new();
+        for b in found {
+            let at: String = self.conn.query_row(
+                "SELECT resolved_at FROM blockers WHERE id = ?1",
+                params![b.id],
+                |r| r.get(0),
+            )?;
+            resolved.push((b, parse_ts(&at)?));
+        }
+        resolved.sort_by_key(|(b, at)| (*at, b.id));
+        Ok(resolved)
+    }
 }

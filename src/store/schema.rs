@@ -226,8 +226,16 @@ CREATE TABLE intros (
 );
 "#;
 
+/// Threads and the blocker lifecycle: a member's update reply and the cycle's thread are found
+/// by kind at every reply, and the document lists blockers resolved between two meetings.
+#[allow(non_upper_case_globals)]
+const V_threads: &str = r#"
+CREATE INDEX posts_by_kind ON posts(cycle_id, kind, id);
+CREATE INDEX blockers_resolved ON blockers(resolved_at) WHERE resolved_at IS NOT NULL;
+"#;
+
 /// Every migration, in the order they apply; a database's version is how many it has had.
-const ALL: &[&str] = &[V1, V2, V3, V_follow, V_timeoff, V_home];
+const ALL: &[&str] = &[V1, V2, V3, V_follow, V_timeoff, V_home, V_threads];
 
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(ALL.iter().map(|sql| M::up(sql)).collect())

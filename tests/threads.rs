@@ -1,0 +1,127 @@
+//! Less channel noise and the blocker lifecycle, end to end: the real `standup-bot run`
+//! binary against the emulator, with `updates = "thread"`, `blocker_flags = "thread"` and a
+//! 3-second `escalate_after`.
+
+mod support;
+
+use chrono::Utc;
+use slack_emulator::events;
+use support::*;
+
+const LEAD: &str = "U0LEAD0001";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_and_flags_go_into_one_thread_and_old_blockers_are_escalated_once() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let mut bot = Bot::with_extra(
+        &emu,
+        t0 + chrono::Duration::seconds(2),
+        t0 + chrono::Duration::days(1),
+        "30m",
+        "2h",
+        "",
+        &format!(
+            "updates = \"thread\"\nblocker_flags = \"thread\"\nescalate_after = \"3s\"\nleads = [\"{LEAD}\"]"
+        ),
+    );
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    wait_prompted(&emu, MARIA).await;
+
+    let maria = events::dm_message(MARIA, "In progress:\n- Large uploads");
+    let maria_ts = maria["ts"].as_str().unwrap().to_string();
+    emu.send_event(maria).ack(WAIT).await.expect("acked");
+    emu.send_event(events::dm_message(
+        KENJI,
+        "Blocked:\n- waiting on review access",
+    ))
+    .ack(WAIT)
+    .await
+    .expect("acked");
+    let parent = emu
+        .wait_for_message(
+            CHANNEL,
+            |m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("replies in thread"))
+            },
+            WAIT,
+        )
+        .await;
+    emu.wait_for_message(
+        CHANNEL,
+        |m| {
+            m.thread_ts.as_deref() == Some(parent.ts.as_str())
+                && m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("is blocked: waiting on review access"))
+        },
+        WAIT,
+    )
+    .await;
+    emu.send_event(events::message_changed(
+        MARIA,
+        &emu.dm_channel(MARIA),
+        &maria_ts,
+        "In progress:\n- Large uploads\n- Exporter",
+        "In progress:\n- Large uploads",
+    ))
+    .ack(WAIT)
+    .await
+    .expect("acked");
+    emu.wait_for_message(
+        CHANNEL,
+        |m| {
+            m.text
+                .as_deref()
+                .is_some_and(|t| t.contains("@maria") && t.contains("Exporter"))
+        },
+        WAIT,
+    )
+    .await;
+
+    // The escalation comes once, in the thread, mentioning the lead and kenji.
+    let escalated = |emu: &slack_emulator::Emulator| {
+        emu.messages(CHANNEL)
+            .iter()
+            .filter(|m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains(&format!("<@{LEAD}>")))
+            })
+            .count()
+    };
+    let esc = emu
+        .wait_for_message(
+            CHANNEL,
+            |m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains(&format!("<@{LEAD}>")))
+            },
+            WAIT,
+        )
+        .await;
+    assert!(esc.text.unwrap().contains(&format!("<@{KENJI}>")));
+    assert_eq!(esc.thread_ts.as_deref(), Some(parent.ts.as_str()));
+    bot.stop();
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(escalated(&emu), 1, "escalated again after a restart");
+
+    // One parent, one reply per member (maria's edited), nothing else top-level.
+    let msgs = emu.messages(CHANNEL);
+    let top: Vec<_> = msgs.iter().filter(|m| m.thread_ts.is_none()).collect();
+    assert_eq!(top.len(), 1, "{top:?}");
+    let maria_replies: Vec<_> = msgs
+        .iter()
+        .filter(|m| m.text.as_deref().is_some_and(|t| t.starts_with("*@maria*")))
+        .collect();
+    assert_eq!(maria_replies.len(), 1);
+    assert_eq!(maria_replies[0].history.len(), 1, "edited in place");
+    bot.stop();
+}
