@@ -99,6 +99,27 @@ pub enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// Write a team's meetings as one document (newest first, separated by `---`), as `import` reads
+    Export {
+        /// Team id from the config
+        #[arg(long)]
+        team: String,
+        /// First meeting date to include (YYYY-MM-DD)
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// Last meeting date to include (YYYY-MM-DD)
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        /// Write to this file instead of standard output
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write every stored meeting of a team into the notes archive ([archive] dir), and commit
+    Archive {
+        /// Team id from the config
+        #[arg(long)]
+        team: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -186,7 +207,67 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 out,
             )
         }
+        Command::Export {
+            team,
+            from,
+            to,
+            out: out_file,
+        } => {
+            let (config, renderer) = load(cli.config.as_deref())?;
+            let team = find_team(&config, &team)?;
+            let store = open_store(&config)?;
+            let text = crate::export::export(&store, &renderer, team, from, to)?;
+            match out_file {
+                Some(path) => write_atomically(&path, text.as_bytes()),
+                None => out.write_all(text.as_bytes()).map_err(stdout_error),
+            }
+        }
+        Command::Archive { team } => {
+            let (config, renderer) = load(cli.config.as_deref())?;
+            archive_command(&config, &renderer, &team, out)
+        }
     }
+}
+
+/// Writes every stored meeting of a team into the archive and commits once.
+fn archive_command(
+    config: &Config,
+    renderer: &Renderer,
+    team_id: &str,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let team = find_team(config, team_id)?;
+    let archive = crate::archive::Archive::from_config(&config.archive).ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: no [archive] dir is set; add `[archive]` with `dir = \"notes\"` to write the archive",
+            config.path.display()
+        ))
+    })?;
+    archive.check()?;
+    let store = open_store(config)?;
+    let cycles = store.cycles(&team.id)?;
+    let mut texts = Vec::with_capacity(cycles.len());
+    for c in &cycles {
+        texts.push((c.date, compile(&store, renderer, team, c.date)?));
+    }
+    let meetings: Vec<crate::archive::Meeting<'_>> = texts
+        .iter()
+        .map(|(date, text)| crate::archive::Meeting { date: *date, text })
+        .collect();
+    let titles = cycles.iter().map(|c| (c.date, c.title.clone())).collect();
+    let saved = archive.save(&team.id, &team.name, &meetings, &titles)?;
+    writeln!(
+        out,
+        "{}: team `{}`: {} meeting{} archived, {} file{} written{}",
+        archive.dir().display(),
+        team.id,
+        meetings.len(),
+        plural(meetings.len()),
+        saved.written.len(),
+        plural(saved.written.len()),
+        if saved.committed { ", committed" } else { "" }
+    )
+    .map_err(stdout_error)
 }
 
 fn plural(n: usize) -> &'static str {

@@ -38,6 +38,10 @@ pub const EXAMPLE_PATH: &str = "config/standup.example.toml";
 pub const DEFAULT_DATABASE_PATH: &str = "data/standup.db";
 /// `slack.api_url` when the file does not set it.
 pub const DEFAULT_API_URL: &str = "https://slack.com/api";
+/// A team's `stats_cycles` when the file does not set it: about two months of weekly meetings.
+pub const DEFAULT_STATS_CYCLES: usize = 8;
+/// The most cycles `stats_cycles` may ask for (two years of weekly meetings).
+const MAX_STATS_CYCLES: i64 = 104;
 
 /// Longest `post_before` allowed: a team's cycles can be a week apart, so posting a week or more
 /// early would post into the previous cycle.
@@ -47,7 +51,8 @@ const CRON_FIX: &str = "write crontab: minute hour day-of-month month day-of-wee
                         with seconds first), e.g. \"0 9 * * Mon-Fri\" for 09:00 on weekdays";
 const DURATION_FIX: &str = "write a number with a unit: 30s, 30m, 2h, 1h30m or 1d";
 
-const ROOT_KEYS: &[&str] = &["database", "slack", "team"];
+const ROOT_KEYS: &[&str] = &["database", "slack", "archive", "team"];
+const ARCHIVE_KEYS: &[&str] = &["dir", "git"];
 const DATABASE_KEYS: &[&str] = &["path", "max_size_mb"];
 const SLACK_KEYS: &[&str] = &["api_url"];
 const TEAM_KEYS: &[&str] = &[
@@ -79,6 +84,8 @@ const TEAM_KEYS: &[&str] = &[
     "escalate_after",
     "leads",
     "resolved_blockers",
+    "stats_cycles",
+    "stats_in_document",
 ];
 const MEMBER_KEYS: &[&str] = &["user", "handle", "quiet_hours"];
 
@@ -99,6 +106,7 @@ pub struct Config {
     pub path: PathBuf,
     pub database: DatabaseConfig,
     pub slack: SlackConfig,
+    pub archive: ArchiveConfig,
     pub teams: Vec<TeamConfig>,
 }
 
@@ -114,6 +122,15 @@ pub struct DatabaseConfig {
 pub struct SlackConfig {
     /// The Web API base URL, without a trailing slash (the client appends `/{method}`).
     pub api_url: String,
+}
+
+/// `[archive]`: where posted notes are kept as files, and whether they are committed to git.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArchiveConfig {
+    /// The archive folder, resolved against the config file's directory; `None`: no archive.
+    pub dir: Option<PathBuf>,
+    /// Commit each change to the git repository the folder is in (made one if it is not).
+    pub git: bool,
 }
 
 /// One `[[team]]`.
@@ -152,6 +169,10 @@ pub struct TeamConfig {
     pub onboarding: bool,
     /// Where updates and blocker flags go in the channel, and when blockers are escalated.
     pub threads: Threads,
+    /// How many recent cycles `/standup stats` (and the document's section) look at.
+    pub stats_cycles: usize,
+    /// Add a `Participation` section to the team's document.
+    pub stats_in_document: bool,
 }
 
 /// Where a team's updates are posted in its channel (`updates`).
@@ -257,12 +278,14 @@ impl Config {
         check.keys(&root, "", ROOT_KEYS);
         let database = check.database(root.get("database"));
         let slack = check.slack(root.get("slack"));
+        let archive = check.archive(root.get("archive"));
         let teams = check.teams(root.get("team"));
-        match (database, slack) {
-            (Ok(database), Ok(slack)) if check.problems.is_empty() => Ok(Config {
+        match (database, slack, archive) {
+            (Ok(database), Ok(slack), Ok(archive)) if check.problems.is_empty() => Ok(Config {
                 path: path.to_path_buf(),
                 database,
                 slack,
+                archive,
                 teams,
             }),
             _ => Err(ConfigError::Invalid(check.problems)),
@@ -554,6 +577,38 @@ impl Checker {
         })
     }
 
+    fn archive(&mut self, value: Option<&Value>) -> Checked<ArchiveConfig> {
+        let Some(table) = self.section(value, "archive")? else {
+            return Ok(ArchiveConfig::default());
+        };
+        self.keys(table, "archive", ARCHIVE_KEYS);
+        let dir = self.string(table, "archive", "dir");
+        let git = self
+            .get(table, "archive", "git", BOOL)?
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let dir = match dir? {
+            Some(d) if d.trim().is_empty() => {
+                return Err(self.report(
+                    "archive.dir",
+                    "the archive folder is empty",
+                    "remove the key for no archive, or name a folder, e.g. dir = \"notes\"",
+                ));
+            }
+            // Relative to the config file, like templates: the archive sits beside the config.
+            Some(d) => Some(self.dir.join(d.trim())),
+            None => None,
+        };
+        if git && dir.is_none() {
+            return Err(self.report(
+                "archive.git",
+                "git = true needs a folder to commit in",
+                "add dir = \"notes\" to [archive], or remove git",
+            ));
+        }
+        Ok(ArchiveConfig { dir, git })
+    }
+
     /// Every `[[team]]` that checks out; the others have had their problems reported.
     fn teams(&mut self, value: Option<&Value>) -> Vec<TeamConfig> {
         let tables: &[Value] = match value {
@@ -643,6 +698,8 @@ impl Checker {
         let home = self.get(table, at, "home", BOOL);
         let onboarding = self.get(table, at, "onboarding", BOOL);
         let threads = self.threads(table, at);
+        let stats_cycles = self.stats_cycles(table, at);
+        let stats_in_document = self.get(table, at, "stats_in_document", BOOL);
         let (format, template) = format?;
         Ok(TeamConfig {
             id: id?,
@@ -667,6 +724,8 @@ impl Checker {
             home: home?.and_then(Value::as_bool).unwrap_or(true),
             onboarding: onboarding?.and_then(Value::as_bool).unwrap_or(true),
             threads: threads?,
+            stats_cycles: stats_cycles?,
+            stats_in_document: stats_in_document?.and_then(Value::as_bool).unwrap_or(false),
         })
     }
 
@@ -729,6 +788,24 @@ impl Checker {
             leads: leads?,
             resolved_blockers: resolved_blockers?.and_then(Value::as_bool).unwrap_or(true),
         })
+    }
+
+    fn stats_cycles(&mut self, table: &Table, at: &str) -> Checked<usize> {
+        let want = Kind {
+            example: "8",
+            ..INTEGER
+        };
+        match self.get(table, at, "stats_cycles", want)?.and_then(Value::as_integer) {
+            None => Ok(DEFAULT_STATS_CYCLES),
+            Some(n) if (1..=MAX_STATS_CYCLES).contains(&n) => Ok(n as usize),
+            Some(n) => Err(self.report(
+                &join(at, "stats_cycles"),
+                format!("{n} cycles is out of range"),
+                format!(
+                    "write a number from 1 to {MAX_STATS_CYCLES}, e.g. stats_cycles = {DEFAULT_STATS_CYCLES}"
+                ),
+            )),
+        }
     }
 
     fn team_id(&mut self, table: &Table, at: &str) -> Checked<TeamId> {
@@ -1770,6 +1847,81 @@ mod tests {
         assert_eq!(config.teams[0].members[0].handle.as_deref(), Some("maria"));
     }
 
+    #[test]
+    fn archive_and_stats_defaults_are_off_and_eight() {
+        let config = loaded(&team_toml(&[]));
+        assert_eq!(config.archive, ArchiveConfig::default());
+        assert_eq!(config.teams[0].stats_cycles, DEFAULT_STATS_CYCLES);
+        assert!(!config.teams[0].stats_in_document);
+    }
+
+    #[test]
+    fn archive_dir_is_relative_to_the_config_file() {
+        let text = format!(
+            "[archive]\ndir = \"notes\"\ngit = true\n\n{}",
+            team_toml(&[
+                ("stats_cycles", Some("4")),
+                ("stats_in_document", Some("true"))
+            ])
+        );
+        let config = loaded(&text);
+        assert_eq!(config.archive.dir, Some(PathBuf::from("conf/notes")));
+        assert!(config.archive.git);
+        assert_eq!(config.teams[0].stats_cycles, 4);
+        assert!(config.teams[0].stats_in_document);
+    }
+
+    #[rstest]
+    #[case::empty_dir(
+        "dir = \" \"",
+        "conf/standup.toml: archive.dir: the archive folder is empty — remove the key for no archive, or name a folder, e.g. dir = \"notes\""
+    )]
+    #[case::git_without_dir(
+        "git = true",
+        "conf/standup.toml: archive.git: git = true needs a folder to commit in — add dir = \"notes\" to [archive], or remove git"
+    )]
+    #[case::git_not_a_bool(
+        "dir = \"notes\"\ngit = \"yes\"",
+        "conf/standup.toml: archive.git: expected true or false, found a string — write it as true"
+    )]
+    #[case::unknown_key(
+        "folder = \"notes\"",
+        "conf/standup.toml: archive.folder: unknown key `folder` — remove it or correct its spelling; keys allowed here: dir, git"
+    )]
+    fn archive_problems(#[case] body: &str, #[case] expect: &str) {
+        check(
+            &format!("[archive]\n{body}\n\n{}", team_toml(&[])),
+            &[expect],
+        );
+    }
+
+    #[rstest]
+    #[case::zero(
+        "0",
+        r#"conf/standup.toml: team "orbit".stats_cycles: 0 cycles is out of range — write a number from 1 to 104, e.g. stats_cycles = 8"#
+    )]
+    #[case::too_many(
+        "1000",
+        r#"conf/standup.toml: team "orbit".stats_cycles: 1000 cycles is out of range — write a number from 1 to 104, e.g. stats_cycles = 8"#
+    )]
+    #[case::a_string(
+        r#""8""#,
+        r#"conf/standup.toml: team "orbit".stats_cycles: expected a whole number, found a string — write it as 8"#
+    )]
+    fn stats_cycles_problems(#[case] value: &str, #[case] expect: &str) {
+        check(&team_toml(&[("stats_cycles", Some(value))]), &[expect]);
+    }
+
+    #[test]
+    fn stats_in_document_must_be_a_bool() {
+        check(
+            &team_toml(&[("stats_in_document", Some("1"))]),
+            &[
+                r#"conf/standup.toml: team "orbit".stats_in_document: expected true or false, found a number — write it as true"#,
+            ],
+        );
+    }
+
     #[rstest]
     #[case::both("{name} Planning {date}", "Team Orbit Planning 2024-05-13")]
     #[case::date_twice("{date} / {date}", "2024-05-13 / 2024-05-13")]
@@ -1809,7 +1961,7 @@ mod tests {
     #[rstest]
     #[case::team_key(
         &[("promt", Some(r#""0 9 * * *""#))],
-        &[r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — remove it or correct its spelling; keys allowed here: id, name, channel, format, base_format, title, timezone, per_member_timezone, prompt, sync, post_before, remind_after, admins, follow_through, planned_vs_done, members, working_days, holidays, holidays_file, ooo_emoji, quiet_hours, home, onboarding, updates, blocker_flags, escalate_after, leads, resolved_blockers"#],
+        &[r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — remove it or correct its spelling; keys allowed here: id, name, channel, format, base_format, title, timezone, per_member_timezone, prompt, sync, post_before, remind_after, admins, follow_through, planned_vs_done, members, working_days, holidays, holidays_file, ooo_emoji, quiet_hours, home, onboarding, updates, blocker_flags, escalate_after, leads, resolved_blockers, stats_cycles, stats_in_document"#],
     )]
     #[case::far_from_anything(
         &[("colour", Some(r#""blue""#))],
@@ -1829,7 +1981,7 @@ mod tests {
         check(
             &text,
             &[
-                "conf/standup.toml: databse: unknown key `databse` (did you mean `database`?) — remove it or correct its spelling; keys allowed here: database, slack, team",
+                "conf/standup.toml: databse: unknown key `databse` (did you mean `database`?) — remove it or correct its spelling; keys allowed here: database, slack, archive, team",
             ],
         );
         let text = format!(

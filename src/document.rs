@@ -25,6 +25,14 @@ pub fn meeting(
     meeting
         .extras
         .extend(crate::resolved::section(store, team, date)?);
+    if team.stats_in_document {
+        // Every cycle up to this one counts as closed: the document is its record.
+        let facts = store.participation(&team.id, date, team.stats_cycles)?;
+        let people = crate::stats::team(&facts, None);
+        meeting
+            .extras
+            .push(crate::stats::section(&people, facts.len()));
+    }
     note_time_off(store, team, &mut meeting)?;
     Ok(meeting)
 }

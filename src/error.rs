@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::{config, notes, render, store};
+use crate::{archive, config, notes, render, store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -12,6 +12,8 @@ pub enum Error {
     Store(#[from] store::Error),
     #[error(transparent)]
     Render(#[from] render::RenderError),
+    #[error(transparent)]
+    Archive(#[from] archive::Error),
     #[error("{}: {source}", path.display())]
     Notes {
         path: PathBuf,

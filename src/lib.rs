@@ -5,12 +5,14 @@
 //! meet when. See ARCHITECTURE.md for the map.
 
 pub mod app;
+pub mod archive;
 pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod document;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod followthrough;
 pub mod notes;
 pub mod parse;
@@ -20,6 +22,7 @@ pub mod schedule;
 pub mod scheduler;
 pub mod service;
 pub mod slack;
+pub mod stats;
 pub mod store;
 
 pub use error::{Error, Result};

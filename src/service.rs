@@ -37,6 +37,10 @@ pub async fn run(
     secrets: Secrets,
     options: Options,
 ) -> Result<()> {
+    // A missing `git` stops start-up, rather than showing up as a failed commit at each post.
+    if let Some(archive) = crate::archive::Archive::from_config(&config.archive) {
+        archive.check()?;
+    }
     let bot_token = required(
         secrets.bot_token,
         "SLACK_BOT_TOKEN",

@@ -252,7 +252,12 @@ async fn home_shows_the_update_and_edit_replaces_it() {
         ),
         "{notes}"
     );
-    assert!(!notes.contains("waiting on"), "{notes}");
+    // The blocker the replaced DM raised is listed only as resolved, not in the update.
+    let (updates, resolved) = notes
+        .split_once("## Resolved blockers")
+        .expect("the blocker resolved by the edit is listed");
+    assert!(!updates.contains("waiting on"), "{notes}");
+    assert!(resolved.contains("waiting on"), "{notes}");
 
     // A DM after the edit adds to it.
     emu.send_event(events::dm_message(MARIA, "Questions:\n• shall we demo?"))

@@ -29,6 +29,7 @@ pub const USAGE: &str = "*/standup* commands:\n\
 • `/standup preview [team]` — the notes so far, only to you\n\
 • `/standup post [team]` — post the notes now\n\
 • `/standup history [@member] [n]` — your or a teammate's last n updates (default 3, at most 10)\n\
+• `/standup stats [team] [cycles]` — who answered how often and how soon, only to you\n\
 • `/standup help` — this list";
 
 impl App {
@@ -118,6 +119,7 @@ impl App {
             "quiet" => self.quiet_command(user, &teams, rest),
             "status" => self.status(user),
             "history" => self.history(user, rest),
+            "stats" => self.stats_command(user, rest),
             _ => Ok(Reply::new(format!(
                 "I don't know `{}`.\n{USAGE}",
                 escape(verb)

@@ -5,6 +5,7 @@
 //! Slack sent and it calls [`crate::slack::client::Api`] with what to send. Store access is
 //! short and never held across an await.
 
+mod archive;
 pub mod away;
 pub mod carry;
 pub mod channel;
@@ -15,6 +16,7 @@ pub mod home;
 pub mod messages;
 mod onboarding;
 mod once;
+mod stats;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -82,6 +84,8 @@ pub struct App {
     profiles: tokio::sync::Mutex<Option<(std::time::Instant, Profiles)>>,
     /// Each team's [`Names`], built once (a reply of a 2,000-member team no longer copies them).
     names: std::collections::HashMap<TeamId, Names>,
+    /// Where posted notes are also kept as files, if `[archive]` says so.
+    archive: Option<crate::archive::Archive>,
 }
 
 type Profiles = std::collections::HashMap<UserId, crate::slack::client::UserInfo>;
@@ -116,6 +120,7 @@ impl App {
             .collect();
         Arc::new(App {
             names,
+            archive: crate::archive::Archive::from_config(&config.archive),
             config,
             store: Mutex::new(store),
             renderer,
@@ -508,6 +513,7 @@ impl App {
         self.attach_notes(team, cycle, channel, ts, &document)
             .await?;
         tracing::info!(team = %team.id, cycle = %cycle.date, "notes posted");
+        self.archive_notes(team, cycle, &document).await;
         Ok(())
     }
 
@@ -554,6 +560,8 @@ impl App {
             return Ok(());
         };
         let document = self.render(team, cycle.date)?;
+        // Before the Slack check: an archive write that failed last time is retried here.
+        self.archive_notes(team, cycle, &document).await;
         if digest(&document) == post.content_digest {
             return Ok(());
         }

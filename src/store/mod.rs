@@ -16,6 +16,7 @@ mod posts;
 mod replies;
 mod schema;
 mod sends;
+mod stats;
 mod teams;
 
 use std::path::{Path, PathBuf};

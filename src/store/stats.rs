@@ -1,0 +1,80 @@
+//! The raw facts participation statistics are worked out from: each recent cycle's roster with
+//! who answered, who was away, when each was first prompted and when they first replied.
+
+use chrono::NaiveDate;
+use rusqlite::params;
+
+use super::{Result, Store, parse_ts};
+use crate::domain::{CycleId, TeamId};
+use crate::stats::{CycleFacts, Seat};
+
+/// Per member of a cycle: handle, answered, away, first prompt sent, first reply received.
+/// The prompt's time is when Slack took its message (`sends`, keyed as the prompt job's
+/// `JobKey::send_key`), else when its job finished.
+const SEATS: &str = "
+SELECT m.handle,
+       EXISTS (SELECT 1 FROM updates u WHERE u.cycle_id = cm.cycle_id AND u.member_id = m.id),
+       EXISTS (SELECT 1 FROM absences a
+               WHERE a.member_id = m.id AND a.from_date <= c.date AND a.to_date >= c.date),
+       (SELECT min(COALESCE(s.done_at, j.done_at)) FROM jobs j
+          LEFT JOIN sends s ON s.key = 'prompt:' || j.team_id || ':' || j.member || ':' || j.fire_at
+        WHERE j.team_id = c.team_id AND j.kind = 'prompt' AND j.state = 'done'
+          AND j.member = m.slack_user AND j.cycle_date = c.date),
+       (SELECT min(r.received_at) FROM replies r
+        WHERE r.cycle_id = cm.cycle_id AND r.member_id = m.id)
+FROM cycle_members cm
+JOIN members m ON m.id = cm.member_id
+JOIN cycles c ON c.id = cm.cycle_id
+WHERE cm.cycle_id = ?1
+ORDER BY cm.position, m.id";
+
+type SeatRow = (String, bool, bool, Option<String>, Option<String>);
+
+impl Store {
+    /// The facts of `team`'s last `limit` cycles up to and including `up_to`, newest first.
+    pub fn participation(
+        &self,
+        team: &TeamId,
+        up_to: NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<CycleFacts>> {
+        let mut cycles = self.conn.prepare(
+            "SELECT id, date FROM cycles WHERE team_id = ?1 AND date <= ?2 ORDER BY date DESC LIMIT ?3",
+        )?;
+        let rows = cycles
+            .query_map(
+                params![team.as_str(), up_to.to_string(), limit as i64],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut seats = self.conn.prepare(SEATS)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, date) in rows {
+            let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+                .map_err(|e| super::Error::Data(format!("date {date:?}: {e}")))?;
+            let found = seats
+                .query_map(params![id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<rusqlite::Result<Vec<SeatRow>>>()?;
+            let seats = found
+                .into_iter()
+                .map(|(handle, answered, away, prompted, replied)| {
+                    Ok(Seat {
+                        handle,
+                        answered,
+                        away,
+                        prompted_at: prompted.as_deref().map(parse_ts).transpose()?,
+                        first_reply_at: replied.as_deref().map(parse_ts).transpose()?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            out.push(CycleFacts {
+                id: CycleId(id),
+                date,
+                seats,
+            });
+        }
+        Ok(out)
+    }
+}
