@@ -47,8 +47,9 @@ LABEL org.opencontainers.image.title="standup-bot" \
 
 # ca-certificates: rustls uses the system roots to reach slack.com over TLS.
 # tzdata: IANA zones for anything reading TZ (schedules use chrono-tz's compiled-in data).
+# git: the notes archive commits with it when `[archive] git = true`.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates tzdata \
+    && apt-get install -y --no-install-recommends ca-certificates tzdata git \
     && rm -rf /var/lib/apt/lists/*
 
 # A fixed, unprivileged uid/gid, so a bind-mounted data directory can be chowned to match

@@ -1,0 +1,377 @@
+//! The notes archive, `export` and participation, as users see them: the running bot writes
+//! each posted document into the notes folder and commits it; `export` writes meetings in the
+//! form `import` reads back; `/standup stats` counts who answered.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use chrono::{Duration as Span, Utc};
+use slack_emulator::events;
+
+use support::*;
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+        .args(["--config", "standup.toml"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Waits until `path` exists and `ready` holds for its text.
+async fn wait_file(path: &Path, ready: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && ready(&text)
+        {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never got there; now: {:?}",
+            path.display(),
+            std::fs::read_to_string(path)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posted_notes_are_archived_committed_and_counted() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let sync = t0 + Span::hours(2);
+    let mut bot = Bot::with_extra(
+        &emu,
+        t0 + Span::seconds(2),
+        sync,
+        "30m",
+        "1h",
+        "\n[archive]\ndir = \"notes\"\ngit = true\n",
+        "",
+    );
+    bot.start();
+    wait_prompted(&emu, MARIA).await;
+    wait_prompted(&emu, KENJI).await;
+
+    emu.send_event(events::dm_message(
+        MARIA,
+        "Shipped\n- the archive\nNext\n- the export",
+    ))
+    .ack(WAIT)
+    .await
+    .expect("acked");
+    emu.wait_for_message(
+        &emu.dm_channel(MARIA),
+        |m| m.text.as_deref().is_some_and(|t| t.starts_with("Got it")),
+        WAIT,
+    )
+    .await;
+
+    // Posting the notes writes them into the archive, with an index, in one commit.
+    let answer = emu
+        .send_slash_command("/standup", "post", MARIA, CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    assert!(
+        answer["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Posted")),
+        "{answer}"
+    );
+    let date = sync.date_naive().to_string();
+    let team_dir = bot.dir.path().join("notes/orbit");
+    let file = team_dir.join(format!("{date}.md"));
+    let text = wait_file(&file, |t| t.contains("the archive")).await;
+    assert_eq!(
+        text,
+        ok(
+            bot.dir.path(),
+            &["compile", "--team", "orbit", "--date", &date]
+        ),
+        "the archived file is the compiled document"
+    );
+    let index = std::fs::read_to_string(team_dir.join("README.md")).unwrap();
+    assert!(index.contains(&format!("({date}.md)")), "{index}");
+    assert!(index.contains("Team Orbit"), "{index}");
+    let notes = bot.dir.path().join("notes");
+    let deadline = std::time::Instant::now() + WAIT;
+    while git(&notes, &["log", "--oneline"]).lines().count() < 1 {
+        assert!(std::time::Instant::now() < deadline, "no commit");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        git(&notes, &["log", "-1", "--format=%an"]).trim(),
+        "standup-bot"
+    );
+    assert_eq!(git(&notes, &["status", "--porcelain"]), "", "all committed");
+
+    // A late reply updates the posted notes, the file and adds a commit.
+    emu.send_event(events::dm_message(KENJI, "Shipped\n- a late thing"))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    wait_file(&file, |t| t.contains("a late thing")).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let log = git(&notes, &["log", "--format=%s"]);
+        if log.lines().count() >= 2 {
+            assert!(log.contains(&date), "{log}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no second commit: {log}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Participation: maria and kenji answered this cycle, li and zoe did not.
+    let answer = emu
+        .send_slash_command("/standup", "stats", LI, CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let text = answer["text"].as_str().unwrap_or_default().to_string();
+    assert!(
+        text.contains("participation over the last 1 cycle"),
+        "{text}"
+    );
+    for (who, line) in [
+        ("maria", "1 of 1 answered (100%)"),
+        ("kenji", "1 of 1 answered (100%)"),
+        ("li", "0 of 1 answered (0%)"),
+        ("zoe", "0 of 1 answered (0%)"),
+    ] {
+        assert!(text.contains(&format!("@{who}: {line}")), "{who}: {text}");
+    }
+    let maria = text.lines().find(|l| l.contains("@maria")).unwrap();
+    assert!(
+        !maria.contains("median time to answer —"),
+        "maria's time to answer is known: {maria}"
+    );
+    let bad = emu
+        .send_slash_command("/standup", "stats 0", LI, CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    assert!(
+        bad["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Usage: `/standup stats")),
+        "{bad}"
+    );
+    bot.stop();
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn cli_config(format: &str, title: &str) -> String {
+    format!(
+        r#"
+[database]
+path = "standup.db"
+
+[[team]]
+id = "orbit"
+name = "Team Orbit"
+channel = "C0123456789"
+format = "{format}"
+title = "{title}"
+timezone = "Europe/Berlin"
+prompt = "0 9 * * Mon-Fri"
+sync = "0 14 * * Mon"
+post_before = "30m"
+remind_after = "2h"
+members = [{{ user = "U0MARIA001", handle = "maria" }}]
+"#
+    )
+}
+
+/// Export of imported notes, imported into a fresh database, compiles to the same meetings;
+/// a range exports only its meetings; bad ranges and teams are one clear line.
+#[test]
+fn export_is_what_import_reads_back() {
+    for (format, title, notes) in [
+        (
+            "planning",
+            "Team Orbit Planning {date}",
+            "planning-handtyped.md",
+        ),
+        (
+            "standup",
+            "Standup meeting - {date}",
+            "standup-handtyped.md",
+        ),
+    ] {
+        let first = tempfile::tempdir().unwrap();
+        let second = tempfile::tempdir().unwrap();
+        for dir in [&first, &second] {
+            std::fs::write(dir.path().join("standup.toml"), cli_config(format, title)).unwrap();
+        }
+        let source = fixture(notes);
+        ok(
+            first.path(),
+            &["import", "--team", "orbit", source.to_str().unwrap()],
+        );
+        let dates: Vec<String> = ok(first.path(), &["compile", "--team", "orbit", "--list"])
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect();
+        assert!(dates.len() >= 2, "{format}: {dates:?}");
+
+        let exported = ok(first.path(), &["export", "--team", "orbit"]);
+        std::fs::write(second.path().join("export.md"), &exported).unwrap();
+        ok(second.path(), &["import", "--team", "orbit", "export.md"]);
+        let again: Vec<String> = ok(second.path(), &["compile", "--team", "orbit", "--list"])
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect();
+        assert_eq!(again, dates, "{format}: the same meetings, newest first");
+        for date in &dates {
+            let args = ["compile", "--team", "orbit", "--date", date];
+            assert_eq!(
+                ok(second.path(), &args),
+                ok(first.path(), &args),
+                "{format} {date}"
+            );
+        }
+        // Newest first: the first title is the newest date.
+        let newest = exported.lines().next().unwrap();
+        assert!(newest.contains(&dates[0]), "{format}: {newest}");
+
+        // A range holds just its meetings.
+        let (oldest, newest) = (dates.last().unwrap(), &dates[0]);
+        let one = ok(
+            first.path(),
+            &[
+                "export", "--team", "orbit", "--from", oldest, "--to", oldest,
+            ],
+        );
+        assert_eq!(
+            one,
+            ok(
+                first.path(),
+                &["compile", "--team", "orbit", "--date", oldest]
+            ),
+            "{format}: a one-meeting range is that meeting"
+        );
+
+        // Mistakes are one line and exit non-zero.
+        let out = run(
+            first.path(),
+            &[
+                "export", "--team", "orbit", "--from", newest, "--to", oldest,
+            ],
+        );
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is after --to"), "{err}");
+        let out = run(first.path(), &["export", "--team", "nope"]);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("nope"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = run(
+            first.path(),
+            &["export", "--team", "orbit", "--from", "2099-01-01"],
+        );
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("has no meeting on or after 2099-01-01"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// `standup-bot archive` writes every stored meeting (imported ones too) and commits once;
+/// without `[archive]` it says what to add.
+#[test]
+fn archive_command_backfills_imported_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("standup.toml"),
+        cli_config("planning", "Team Orbit Planning {date}"),
+    )
+    .unwrap();
+    let out = run(dir.path(), &["archive", "--team", "orbit"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("[archive]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = cli_config("planning", "Team Orbit Planning {date}")
+        + "\n[archive]\ndir = \"notes\"\ngit = true\n";
+    std::fs::write(dir.path().join("standup.toml"), config).unwrap();
+    let source = fixture("planning-handtyped.md");
+    ok(
+        dir.path(),
+        &["import", "--team", "orbit", source.to_str().unwrap()],
+    );
+    let dates: Vec<String> = ok(dir.path(), &["compile", "--team", "orbit", "--list"])
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    let said = ok(dir.path(), &["archive", "--team", "orbit"]);
+    assert!(said.contains("committed"), "{said}");
+    let team_dir = dir.path().join("notes/orbit");
+    for date in &dates {
+        assert_eq!(
+            std::fs::read_to_string(team_dir.join(format!("{date}.md"))).unwrap(),
+            ok(dir.path(), &["compile", "--team", "orbit", "--date", date]),
+        );
+    }
+    let index = std::fs::read_to_string(team_dir.join("README.md")).unwrap();
+    let positions: Vec<usize> = dates
+        .iter()
+        .map(|d| index.find(&format!("({d}.md)")).expect(d))
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "newest first: {index}"
+    );
+    let notes = dir.path().join("notes");
+    assert_eq!(git(&notes, &["log", "--oneline"]).lines().count(), 1);
+    // Again: nothing changed, nothing committed.
+    ok(dir.path(), &["archive", "--team", "orbit"]);
+    assert_eq!(git(&notes, &["log", "--oneline"]).lines().count(), 1);
+}
