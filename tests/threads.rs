@@ -125,3 +125,76 @@ async fn updates_and_flags_go_into_one_thread_and_old_blockers_are_escalated_onc
     assert_eq!(maria_replies[0].history.len(), 1, "edited in place");
     bot.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_posted_notes_list_a_resolved_blocker_and_go_into_the_thread() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let mut bot = Bot::with_extra(
+        &emu,
+        t0 + chrono::Duration::days(1),
+        t0 + chrono::Duration::days(2),
+        "30m",
+        "2h",
+        "",
+        "updates = \"thread\"",
+    );
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    emu.send_event(events::dm_message(
+        KENJI,
+        "Blocked:\n- waiting on review access",
+    ))
+    .ack(WAIT)
+    .await
+    .expect("acked");
+    emu.wait_for_message(
+        CHANNEL,
+        |m| {
+            m.text.as_deref().is_some_and(|t| {
+                t.contains("is blocked: waiting on review access (open since <!date^")
+            })
+        },
+        WAIT,
+    )
+    .await;
+    emu.send_slash_command("/standup", "resolve", KENJI, CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    emu.send_slash_command("/standup", "post", KENJI, CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let deadline = std::time::Instant::now() + WAIT;
+    let file = loop {
+        if let Some(f) = emu.files().into_iter().find(|f| f.completed) {
+            break f;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notes file; log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(
+        file.content.contains(
+            "## Resolved blockers\n\n* @kenji: waiting on review access (open 0 minutes, resolved "
+        ),
+        "{}",
+        file.content
+    );
+    let parent = emu
+        .messages(CHANNEL)
+        .into_iter()
+        .find(|m| m.thread_ts.is_none())
+        .unwrap();
+    assert_eq!(file.thread_ts.as_deref(), Some(parent.ts.as_str()));
+    assert!(
+        parent.text.unwrap().contains("answered"),
+        "the parent became the summary"
+    );
+    bot.stop();
+}
