@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 
 use super::messages::{self, age, escape};
-use super::{App, Dm, Result};
+use super::{App, Result};
 use crate::config::TeamConfig;
 use crate::domain::{Format, Item, Marker, Section, SectionKind, Update, UserId};
 use crate::store::OpenBlocker;
@@ -126,32 +126,6 @@ impl App {
         let view = edit_form(team.format, &meta, update.as_ref());
         self.api.open_view(trigger_id, view).await?;
         Ok(())
-    }
-
-    /// The *Edit* form submitted: the text replaces the member's update for the team's current
-    /// cycle. It is a new version of the member's form answer (key `form`), so submitting twice
-    /// keeps the newer one, and it supersedes the DM messages written before it.
-    pub async fn edit_answer(
-        &self,
-        user: &UserId,
-        meta: &str,
-        version: &str,
-        text: &str,
-    ) -> Result<()> {
-        let Some(team) = self.team_from_meta(user, meta) else {
-            return Ok(());
-        };
-        let channel = self.api.open_dm(user).await?;
-        let dm = Dm {
-            user,
-            channel: &channel,
-            ts: "form",
-            version,
-            text,
-            edited: true,
-            replace: true,
-        };
-        self.reply_to_team(team, &dm).await
     }
 }
 

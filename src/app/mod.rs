@@ -279,13 +279,15 @@ impl App {
     }
 
     /// Records a form answer as the member's reply for the prompt's team; all submissions share
-    /// one key, so a resubmitted form is a new version of the same answer.
+    /// one key, so a resubmitted form is a new version of the same answer. `replace`: the form
+    /// was the Home tab's *Edit*, whose answer supersedes the messages written before it.
     pub async fn form_answer(
         &self,
         user: &UserId,
         meta: &str,
         version: &str,
         text: &str,
+        replace: bool,
     ) -> Result<()> {
         let Some(team) = self.team_from_meta(user, meta) else {
             return Ok(());
@@ -298,7 +300,7 @@ impl App {
             version,
             text,
             edited: true,
-            replace: false,
+            replace,
         };
         self.reply_to_team(team, &dm).await
     }

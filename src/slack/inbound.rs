@@ -421,11 +421,8 @@ fn handle_submission(app: &Arc<App>, tasks: &TaskTracker, payload: &Value) -> Op
     let app = app.clone();
     tasks.spawn(async move {
         let version = version_now(app.now());
-        let recorded = if edit {
-            app.edit_answer(&user, &meta, &version, &text).await
-        } else {
-            app.form_answer(&user, &meta, &version, &text).await
-        };
+        // The Home tab's *Edit* replaces the update; the prompt's form adds to it.
+        let recorded = app.form_answer(&user, &meta, &version, &text, edit).await;
         if let Err(e) = recorded {
             tracing::error!(error = %e, "could not record a form answer");
         }
