@@ -144,5 +144,116 @@ fn import(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse, render, import);
+/// A config of one `planning` team of `members`, with every document section of issue 6 on
+/// (`extras`) or off.
+fn team_config(members: usize, extras: bool) -> standup_bot::config::TeamConfig {
+    let list: Vec<String> = (0..members)
+        .map(|i| format!("{{ user = \"U{i:09}\", handle = \"member{i}\" }}"))
+        .collect();
+    let text = format!(
+        r#"
+[database]
+path = "bench.db"
+[[team]]
+id = "orbit"
+name = "Orbit"
+channel = "C0123456789"
+format = "planning"
+timezone = "UTC"
+prompt = "0 9 * * Mon"
+sync = "0 14 * * Mon"
+post_before = "30m"
+remind_after = "2h"
+planned_vs_done = {extras}
+resolved_blockers = {extras}
+stats_in_document = {extras}
+stats_cycles = 8
+members = [{}]
+"#,
+        list.join(", ")
+    );
+    standup_bot::config::Config::from_str(&text, std::path::Path::new("bench.toml"))
+        .unwrap()
+        .teams
+        .remove(0)
+}
+
+/// A year of weekly meetings of a 50-member team, every member answering every week (a
+/// blocker every fourth reply, half of them resolved), then the newest meeting's document
+/// assembled and rendered: as stored, and with the planned-vs-done, resolved-blockers and
+/// participation sections.
+fn document(c: &mut Criterion) {
+    const MEMBERS: usize = 50;
+    const WEEKS: i64 = 52;
+    let mut store = Store::open_in_memory().unwrap();
+    let plain = team_config(MEMBERS, false);
+    let full = team_config(MEMBERS, true);
+    store
+        .sync_team(&TeamRecord {
+            id: plain.id.clone(),
+            name: plain.name.clone(),
+            format: plain.format,
+            channel: plain.channel.clone(),
+            members: plain
+                .members
+                .iter()
+                .map(|m| MemberRecord {
+                    user: Some(m.user.clone()),
+                    handle: m.handle.clone().unwrap(),
+                })
+                .collect(),
+        })
+        .unwrap();
+    let first = NaiveDate::from_ymd_opt(2025, 1, 6).unwrap();
+    let start = first.and_hms_opt(9, 0, 0).unwrap().and_utc();
+    let mut last = first;
+    for week in 0..WEEKS {
+        let date = first + Duration::weeks(week);
+        last = date;
+        let at = start + Duration::weeks(week);
+        let cycle = store
+            .ensure_cycle(&plain.id, plain.format, date, &plain.title_for(date), at)
+            .unwrap();
+        for (i, m) in plain.members.iter().enumerate() {
+            let ts = format!("{}.{:06}", at.timestamp() + i as i64, i);
+            let reply = standup_bot::store::NewReply {
+                cycle: cycle.id,
+                user: &m.user,
+                source: "dm",
+                slack_ts: &ts,
+                version: &ts,
+                text: REPLIES[(i + week as usize) % 2],
+                at: at + Duration::minutes(i as i64),
+            };
+            let outcome = store
+                .record_reply(&reply, |t| {
+                    let p = parse_reply(t, Format::Planning, &NoNames);
+                    (p.update, p.diagnostics)
+                })
+                .unwrap();
+            for b in outcome.opened.iter().filter(|b| b.id % 2 == 0) {
+                store
+                    .resolve_blocker(b.id, m.user.as_str(), at + Duration::days(1))
+                    .unwrap();
+            }
+        }
+    }
+    let now = start + Duration::weeks(WEEKS);
+    let renderer = Renderer::new();
+    let template = TemplateRef::Builtin(Format::Planning);
+    let mut group = c.benchmark_group("document");
+    for (name, team) in [("stored_only", &plain), ("with_extras", &full)] {
+        let meeting = standup_bot::document::meeting(&store, team, last, now).unwrap();
+        assert_eq!(meeting.extras.is_empty(), name == "stored_only");
+        group.bench_function(BenchmarkId::new("50_members_52_weeks", name), |b| {
+            b.iter(|| {
+                let meeting = standup_bot::document::meeting(&store, team, last, now).unwrap();
+                black_box(renderer.render(&template, &meeting).unwrap())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse, render, import, document);
 criterion_main!(benches);
