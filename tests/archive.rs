@@ -375,3 +375,40 @@ fn archive_command_backfills_imported_notes() {
     ok(dir.path(), &["archive", "--team", "orbit"]);
     assert_eq!(git(&notes, &["log", "--oneline"]).lines().count(), 1);
 }
+
+/// With `stats_in_document`, the compiled notes carry a `Participation` section before the
+/// questions, counted from the stored meetings (imported ones have no reply times: `—`).
+#[test]
+fn participation_section_in_the_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = cli_config("planning", "Team Orbit Planning {date}");
+    std::fs::write(dir.path().join("standup.toml"), &config).unwrap();
+    let source = fixture("planning.md");
+    ok(
+        dir.path(),
+        &["import", "--team", "orbit", source.to_str().unwrap()],
+    );
+    let plain = ok(dir.path(), &["compile", "--team", "orbit"]);
+    assert!(!plain.contains("Participation"), "off by default: {plain}");
+    let on = config.replace(
+        "members = [",
+        "stats_in_document = true\nstats_cycles = 4\nmembers = [",
+    );
+    std::fs::write(dir.path().join("standup.toml"), on).unwrap();
+    let notes = ok(dir.path(), &["compile", "--team", "orbit"]);
+    let section = notes
+        .find("## Participation (last 1 cycle)\n\n")
+        .unwrap_or_else(|| panic!("no section: {notes}"));
+    assert!(
+        section < notes.find("## Notes/Questions").unwrap(),
+        "{notes}"
+    );
+    for who in ["maria", "kenji", "li"] {
+        assert!(
+            notes.contains(&format!(
+                "* @{who}: 1 of 1 answered (100%) · median time to answer — · streak 1, best 1"
+            )),
+            "{who}: {notes}"
+        );
+    }
+}

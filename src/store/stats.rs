@@ -78,3 +78,101 @@ impl Store {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use crate::domain::{ChannelId, Format, TeamId, UserId};
+    use crate::parse::{NoNames, parse_reply};
+    use crate::store::{JobEnd, JobKey, MemberRecord, NewReply, Store, TeamRecord};
+
+    #[test]
+    fn facts_come_from_prompts_replies_and_absences() {
+        let mut store = Store::open_in_memory().unwrap();
+        let team = TeamId::new("orbit");
+        let user = |i: usize| UserId(format!("U00000000{i}"));
+        store
+            .sync_team(&TeamRecord {
+                id: team.clone(),
+                name: "Orbit".into(),
+                format: Format::Planning,
+                channel: ChannelId::new("C0123456789"),
+                members: ["maria", "kenji", "li"]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| MemberRecord {
+                        user: Some(user(i)),
+                        handle: h.to_string(),
+                    })
+                    .collect(),
+            })
+            .unwrap();
+        let at = |h, m| Utc.with_ymd_and_hms(2024, 3, 11, h, m, 0).unwrap();
+        let date = at(0, 0).date_naive();
+        let cycle = store
+            .ensure_cycle(&team, Format::Planning, date, "Planning", at(8, 0))
+            .unwrap();
+        // Maria's prompt fired at 9:00, Slack took it at 9:01; she replied at 9:31.
+        let key = JobKey {
+            team: team.clone(),
+            kind: "prompt",
+            fire_at: at(9, 0),
+            member: Some(user(0)),
+            cycle_date: date,
+        };
+        store.begin_job(&key, at(9, 0)).unwrap();
+        let channel = ChannelId(user(0).0);
+        store
+            .begin_send(&key.send_key(), &channel, None, at(9, 0))
+            .unwrap();
+        store
+            .finish_send(&key.send_key(), &channel, "1.0", at(9, 1))
+            .unwrap();
+        store.end_job(&key, JobEnd::Done, None, at(9, 2)).unwrap();
+        let maria = user(0);
+        let reply = NewReply {
+            cycle: cycle.id,
+            user: &maria,
+            source: "dm",
+            slack_ts: "2.0",
+            version: "2.0",
+            text: "Shipped:\n- x",
+            at: at(9, 31),
+        };
+        store
+            .record_reply(&reply, |t| {
+                let p = parse_reply(t, Format::Planning, &NoNames);
+                (p.update, p.diagnostics)
+            })
+            .unwrap();
+        store
+            .add_absence(&team, &user(1), date, date, "ooo", at(8, 0))
+            .unwrap();
+
+        let facts = store.participation(&team, date, 8).unwrap();
+        assert_eq!(facts.len(), 1);
+        let seats = &facts[0].seats;
+        let got: Vec<_> = seats
+            .iter()
+            .map(|s| (s.handle.as_str(), s.answered, s.away))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("maria", true, false),
+                ("kenji", false, true),
+                ("li", false, false)
+            ]
+        );
+        assert_eq!(seats[0].prompted_at, Some(at(9, 1)));
+        assert_eq!(seats[0].first_reply_at, Some(at(9, 31)));
+        assert_eq!(seats[2].prompted_at, None);
+        assert!(
+            store
+                .participation(&team, date.pred_opt().unwrap(), 8)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
