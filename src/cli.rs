@@ -511,7 +511,7 @@ pub fn compile(
     team: &TeamConfig,
     date: NaiveDate,
 ) -> Result<String> {
-    let meeting = crate::document::meeting(store, team, date, chrono::Utc::now())?;
+    let meeting = crate::document::meeting(store, team, date)?;
     Ok(renderer.render(&template_of(team), &meeting)?)
 }
 

@@ -2,20 +2,15 @@
 //! it (who is away, sections the bot writes). Both the running bot and `standup-bot compile`
 //! render through here, so a posted document and a compiled one are the same.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use crate::config::TeamConfig;
 use crate::domain::Meeting;
 use crate::store::{Result, Store};
 
-/// The meeting of `team` on `date`, ready to render at `now`.
-pub fn meeting(
-    store: &Store,
-    team: &TeamConfig,
-    date: NaiveDate,
-    now: DateTime<Utc>,
-) -> Result<Meeting> {
-    let _ = now;
+/// The meeting of `team` on `date`, ready to render. It depends only on the config and the
+/// store, so a document compiled later is the one that was posted.
+pub fn meeting(store: &Store, team: &TeamConfig, date: NaiveDate) -> Result<Meeting> {
     let mut meeting = store.meeting(&team.id, team.format, date)?;
     if team.planned_vs_done {
         meeting

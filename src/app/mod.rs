@@ -479,7 +479,7 @@ impl App {
 
     /// Renders the cycle's notes.
     pub fn render(&self, team: &TeamConfig, date: NaiveDate) -> Result<String> {
-        let meeting = crate::document::meeting(&self.store(), team, date, self.now())?;
+        let meeting = crate::document::meeting(&self.store(), team, date)?;
         Ok(self
             .renderer
             .render(&crate::cli::template_of(team), &meeting)?)
