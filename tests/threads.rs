@@ -62,6 +62,19 @@ async fn updates_and_flags_go_into_one_thread_and_old_blockers_are_escalated_onc
         WAIT,
     )
     .await;
+    // Maria's reply is in the thread before she edits her message, so the edit has a reply to
+    // edit (an edit handled first would rightly be posted as the reply's first text).
+    emu.wait_for_message(
+        CHANNEL,
+        |m| {
+            m.thread_ts.as_deref() == Some(parent.ts.as_str())
+                && m.text
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("*@maria*") && t.contains("Large uploads"))
+        },
+        WAIT,
+    )
+    .await;
     emu.send_event(events::message_changed(
         MARIA,
         &emu.dm_channel(MARIA),
