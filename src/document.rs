@@ -12,14 +12,23 @@ use crate::store::{Result, Store};
 /// store, so a document compiled later is the one that was posted.
 pub fn meeting(store: &Store, team: &TeamConfig, date: NaiveDate) -> Result<Meeting> {
     let mut meeting = store.meeting(&team.id, team.format, date)?;
-    if team.planned_vs_done {
+    // The team's meeting before this one: what was planned, and since when blockers count.
+    let previous = store
+        .cycles(&team.id)?
+        .into_iter()
+        .map(|c| c.date)
+        .find(|d| *d < date);
+    if team.planned_vs_done
+        && let Some(previous) = previous
+    {
+        let before = store.meeting(&team.id, team.format, previous)?;
         meeting
             .extras
-            .extend(planned_vs_done(store, team, &meeting)?);
+            .extend(crate::followthrough::planned_vs_done(&before, &meeting));
     }
     meeting
         .extras
-        .extend(crate::resolved::section(store, team, date)?);
+        .extend(crate::resolved::section(store, team, previous, date)?);
     if team.stats_in_document {
         // Every cycle up to this one counts as closed: the document is its record.
         let facts = store.participation(&team.id, date, team.stats_cycles)?;
@@ -30,23 +39,6 @@ pub fn meeting(store: &Store, team: &TeamConfig, date: NaiveDate) -> Result<Meet
     }
     note_time_off(store, team, &mut meeting)?;
     Ok(meeting)
-}
-
-/// The "Planned vs done" section: this meeting against the team's previous one.
-fn planned_vs_done(
-    store: &Store,
-    team: &TeamConfig,
-    meeting: &Meeting,
-) -> Result<Option<crate::domain::Extra>> {
-    let Some(previous) = store
-        .cycles(&team.id)?
-        .into_iter()
-        .find(|c| c.date < meeting.date)
-    else {
-        return Ok(None);
-    };
-    let previous = store.meeting(&team.id, team.format, previous.date)?;
-    Ok(crate::followthrough::planned_vs_done(&previous, meeting))
 }
 
 /// Members with no update who are out of office (or the meeting falls on a holiday) say so

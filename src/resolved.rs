@@ -10,17 +10,18 @@ use crate::store::{OpenBlocker, Result, Store};
 
 pub const HEADING: &str = "Resolved blockers";
 
-/// The section for the meeting on `date`, or `None` when no blocker was resolved in its window
-/// (so imported notes still render byte for byte) or the team turned it off.
-pub fn section(store: &Store, team: &TeamConfig, date: NaiveDate) -> Result<Option<Extra>> {
+/// The section for the meeting on `date` (the team's meeting before it on `previous`), or
+/// `None` when no blocker was resolved in between (so imported notes still render byte for
+/// byte) or the team turned it off.
+pub fn section(
+    store: &Store,
+    team: &TeamConfig,
+    previous: Option<NaiveDate>,
+    date: NaiveDate,
+) -> Result<Option<Extra>> {
     if !team.threads.resolved_blockers {
         return Ok(None);
     }
-    let previous = store
-        .cycles(&team.id)?
-        .into_iter()
-        .map(|c| c.date)
-        .find(|d| *d < date);
     let after = previous.map(|d| meeting_at(team, d));
     let resolved = store.resolved_blockers(&team.id, after, meeting_at(team, date))?;
     if resolved.is_empty() {
