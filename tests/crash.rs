@@ -3,6 +3,11 @@
 //! acknowledged reply is stored once, every member was prompted once, and the notes were posted
 //! once and are complete.
 //!
+//! Half the kills hit a team in channel mode, half a team that keeps the channel quiet
+//! (`updates = "thread"`, `blocker_flags = "thread"`, escalations): there, every member's
+//! update is one reply in the cycle's thread holding all they wrote, and every blocker's flag
+//! and escalation is in the thread once; thread replies cut short are looked up in the thread.
+//!
 //! `CRASH_KILLS` sets how many kills (default 50; `scripts/crash.sh` runs more), `CRASH_SEED`
 //! the random sequence (printed, so a failing run can be repeated).
 
@@ -15,7 +20,52 @@ use chrono::Utc;
 use slack_emulator::{Emulator, EnvelopeHandle, Fault, events};
 use support::{Bot, CHANNEL, ONE_AT_A_TIME, WAIT};
 
-const MEMBERS: usize = 16;
+/// Where the team's updates and flags go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Channel,
+    Thread,
+}
+
+impl Mode {
+    /// Members of the team: fewer in thread mode, whose channel posts are paced at Slack's
+    /// one message a second.
+    fn members(self) -> usize {
+        match self {
+            Mode::Channel => 16,
+            Mode::Thread => 8,
+        }
+    }
+
+    /// DMs in the reply burst.
+    fn replies(self) -> usize {
+        match self {
+            Mode::Channel => 35,
+            Mode::Thread => 20,
+        }
+    }
+
+    /// Lines for the team's table.
+    fn team(self, lead: &str) -> String {
+        match self {
+            Mode::Channel => String::new(),
+            Mode::Thread => format!(
+                "updates = \"thread\"\nblocker_flags = \"thread\"\nescalate_after = \"2s\"\nleads = [\"{lead}\"]"
+            ),
+        }
+    }
+}
+
+/// The burst's `n`-th DM, from `users[n % len]`: each has a unique token; in thread mode the
+/// first DM of every other member also reports a blocker (`blk` + token).
+fn burst_text(mode: Mode, n: usize, token: &str) -> String {
+    let blocked = mode == Mode::Thread && n < mode.members() && n % 2 == 0;
+    if blocked {
+        format!("*Shipped*\n- {token}\n*Blocked*\n- blk{token}")
+    } else {
+        format!("*Shipped*\n- {token}")
+    }
+}
 
 fn member(i: usize) -> String {
     format!("U0CRASH{i:03}")
@@ -58,6 +108,17 @@ struct Tally {
     summaries: usize,
     incomplete_documents: usize,
     duplicate_files: usize,
+    /// Thread mode: members whose update reply is missing or lacks what they wrote.
+    thread_updates_lost: usize,
+    thread_updates_doubled: usize,
+    flags_lost: usize,
+    flags_doubled: usize,
+    escalations_lost: usize,
+    escalations_doubled: usize,
+    /// Top-level messages in a thread-mode channel besides the thread's parent.
+    stray_top_level: usize,
+    /// Sends given up (none should be: every lookup works).
+    given_up: usize,
 }
 
 fn stored(db: &std::path::Path, token: &str) -> i64 {
@@ -74,9 +135,9 @@ fn stored(db: &std::path::Path, token: &str) -> i64 {
 
 /// One cycle with kills until `budget` is spent or the cycle is over; then a clean run settles
 /// and the invariants are counted into `tally`.
-async fn scenario(seed: u64, budget: usize, tally: &mut Tally) {
+async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
     let mut rng = Rng(seed | 1);
-    let users: Vec<String> = (0..MEMBERS).map(member).collect();
+    let users: Vec<String> = (0..mode.members()).map(member).collect();
     let config = support::workspace_of(&users);
     let emu = Emulator::start(config).await;
     // Some posts land in Slack but answer late, so kills also hit the moment after Slack acted
@@ -101,7 +162,7 @@ async fn scenario(seed: u64, budget: usize, tally: &mut Tally) {
         "2s",
         "1h",
         "",
-        "",
+        &mode.team(&users[0]),
     );
     bot.set_members(&users);
 
@@ -112,11 +173,10 @@ async fn scenario(seed: u64, budget: usize, tally: &mut Tally) {
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(2000)).await;
             let mut sent: Vec<(String, EnvelopeHandle)> = Vec::new();
-            for n in 0..35 {
+            for n in 0..mode.replies() {
                 let user = &users[n % users.len()];
                 let token = format!("tok{seed:x}n{n}z");
-                let handle =
-                    emu.send_event(events::dm_message(user, &format!("*Shipped*\n- {token}")));
+                let handle = emu.send_event(events::dm_message(user, &burst_text(mode, n, &token)));
                 sent.push((token, handle));
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -154,8 +214,38 @@ async fn scenario(seed: u64, budget: usize, tally: &mut Tally) {
             .rfind(|f| f.completed)
             .is_some_and(|f| sent.iter().all(|(t, _)| f.content.contains(t.as_str())))
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !all_in_document(&emu) && Instant::now() < deadline {
+    // In thread mode the blockers (one per other member's first DM) are flagged and escalated
+    // in the thread.
+    let blockers: Vec<String> = sent
+        .iter()
+        .enumerate()
+        .filter(|(n, (t, _))| burst_text(mode, *n, t).contains("*Blocked*"))
+        .map(|(_, (t, _))| format!("blk{t}"))
+        .collect();
+    let thread_count = |emu: &Emulator, needle: &str| {
+        emu.messages(CHANNEL)
+            .iter()
+            .filter(|m| m.thread_ts.is_some() && m.ephemeral_to.is_none())
+            .filter(|m| m.text.as_deref().is_some_and(|t| t.contains(needle)))
+            .count()
+    };
+    let settled = |emu: &Emulator| {
+        all_in_document(emu)
+            && blockers.iter().all(|b| {
+                thread_count(emu, &format!("is blocked: {b}")) > 0
+                    && emu.messages(CHANNEL).iter().any(|m| {
+                        m.text.as_deref().is_some_and(|t| {
+                            t.contains("has been blocked since") && t.contains(b.as_str())
+                        })
+                    })
+            })
+    };
+    let deadline = Instant::now()
+        + Duration::from_secs(match mode {
+            Mode::Channel => 30,
+            Mode::Thread => 90,
+        });
+    while !settled(&emu) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -220,6 +310,71 @@ async fn scenario(seed: u64, budget: usize, tally: &mut Tally) {
     tally.duplicate_files += contents.values().map(|n| n - 1).sum::<usize>();
     tally.history_lookups +=
         emu.calls_to("conversations.history").len() + emu.calls_to("conversations.replies").len();
+    {
+        let conn = rusqlite::Connection::open_with_flags(
+            bot.db_path(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let given_up: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sends WHERE failed_at IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        tally.given_up += given_up as usize;
+    }
+    if mode == Mode::Thread {
+        let messages = emu.messages(CHANNEL);
+        let top = messages
+            .iter()
+            .filter(|m| m.thread_ts.is_none() && m.ephemeral_to.is_none())
+            .count();
+        tally.stray_top_level += top.saturating_sub(1);
+        for (i, u) in users.iter().enumerate() {
+            let own: Vec<&str> = sent
+                .iter()
+                .enumerate()
+                .filter(|(n, _)| n % users.len() == i)
+                .map(|(_, (t, _))| t.as_str())
+                .collect();
+            let replies: Vec<&str> = messages
+                .iter()
+                .filter(|m| m.thread_ts.is_some())
+                .filter_map(|m| m.text.as_deref())
+                .filter(|t| t.starts_with(&format!("*@m{i}*")))
+                .collect();
+            match replies.as_slice() {
+                [] if own.is_empty() => {}
+                [one] if own.iter().all(|t| one.contains(t)) => {}
+                [one] => {
+                    println!("seed {seed}: {u}'s update reply lacks some of {own:?}: {one}");
+                    tally.thread_updates_lost += 1;
+                }
+                [] => tally.thread_updates_lost += 1,
+                more => tally.thread_updates_doubled += more.len() - 1,
+            }
+        }
+        for b in &blockers {
+            match thread_count(&emu, &format!("is blocked: {b}")) {
+                1 => {}
+                0 => tally.flags_lost += 1,
+                n => tally.flags_doubled += n - 1,
+            }
+            let escalations = messages
+                .iter()
+                .filter(|m| m.thread_ts.is_some())
+                .filter_map(|m| m.text.as_deref())
+                .filter(|t| t.contains("has been blocked since") && t.contains(b.as_str()))
+                .count();
+            match escalations {
+                1 => {}
+                0 => tally.escalations_lost += 1,
+                n => tally.escalations_doubled += n - 1,
+            }
+        }
+    }
     assert_eq!(
         summaries,
         1,
@@ -242,14 +397,28 @@ async fn killed_at_random_points_nothing_is_lost_or_repeated() {
     println!("CRASH_SEED={seed} CRASH_KILLS={target}");
     let mut tally = Tally::default();
     let mut scenarios = 0;
-    while tally.kills < target {
-        scenario(seed, target - tally.kills, &mut tally).await;
-        scenarios += 1;
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+    let mut by_mode = Vec::new();
+    // Half the kills in each mode; each mode runs at least one scenario.
+    for (mode, share) in [(Mode::Channel, target - target / 2), (Mode::Thread, target / 2)] {
+        let before = tally.kills;
+        let mut runs = 0;
+        while runs == 0 || tally.kills - before < share {
+            let budget = share.saturating_sub(tally.kills - before).max(1);
+            scenario(mode, seed, budget, &mut tally).await;
+            scenarios += 1;
+            runs += 1;
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+        }
+        by_mode.push(format!("{mode:?}: {runs}"));
     }
-    println!("scenarios: {scenarios}, members each: {MEMBERS}");
+    println!(
+        "scenarios: {scenarios} ({}), members each: {} / {}",
+        by_mode.join(", "),
+        Mode::Channel.members(),
+        Mode::Thread.members()
+    );
     println!("kills: {} ({:?})", tally.kills, tally.by_phase);
     println!(
         "replies acked: {}, lost: {}, stored twice: {}",
@@ -264,8 +433,18 @@ async fn killed_at_random_points_nothing_is_lost_or_repeated() {
         tally.summaries, tally.incomplete_documents, tally.duplicate_files
     );
     println!(
-        "history lookups after uncertain sends: {}",
-        tally.history_lookups
+        "history lookups after uncertain sends: {}, sends given up: {}",
+        tally.history_lookups, tally.given_up
+    );
+    println!(
+        "thread updates lost: {}, doubled: {}; flags lost: {}, doubled: {}; escalations lost: {}, doubled: {}; stray top-level: {}",
+        tally.thread_updates_lost,
+        tally.thread_updates_doubled,
+        tally.flags_lost,
+        tally.flags_doubled,
+        tally.escalations_lost,
+        tally.escalations_doubled,
+        tally.stray_top_level
     );
     assert!(tally.kills >= target.min(50));
     assert_eq!(tally.lost_replies, 0, "acknowledged replies lost");
@@ -275,5 +454,13 @@ async fn killed_at_random_points_nothing_is_lost_or_repeated() {
     assert_eq!(tally.summaries, scenarios, "notes posted once per cycle");
     assert_eq!(tally.incomplete_documents, 0, "notes missing replies");
     assert_eq!(tally.duplicate_files, 0, "the same document uploaded twice");
+    assert_eq!(tally.given_up, 0, "sends given up although Slack answered");
+    assert_eq!(tally.thread_updates_lost, 0, "thread updates lost");
+    assert_eq!(tally.thread_updates_doubled, 0, "thread updates posted twice");
+    assert_eq!(tally.flags_lost, 0, "blocker flags lost");
+    assert_eq!(tally.flags_doubled, 0, "blocker flags posted twice");
+    assert_eq!(tally.escalations_lost, 0, "escalations lost");
+    assert_eq!(tally.escalations_doubled, 0, "escalations posted twice");
+    assert_eq!(tally.stray_top_level, 0, "thread mode posted in the channel");
     let _ = WAIT;
 }

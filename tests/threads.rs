@@ -211,3 +211,180 @@ async fn the_posted_notes_list_a_resolved_blocker_and_go_into_the_thread() {
     );
     bot.stop();
 }
+
+/// The part of a planning document about `handle`: from their `@handle` line to the next
+/// member or heading.
+fn member_part<'a>(document: &'a str, handle: &str) -> &'a str {
+    let start = document
+        .find(&format!("\n@{handle}\n"))
+        .unwrap_or_else(|| panic!("no @{handle} in:\n{document}"));
+    let rest = &document[start + 1..];
+    let next = ["\n@", "\n#"]
+        .iter()
+        .filter_map(|m| rest[1..].find(m).map(|e| e + 1))
+        .min()
+        .unwrap_or(rest.len());
+    &rest[..next]
+}
+
+/// The newest completed version of the notes file, once it satisfies `ok`.
+async fn notes_file(emu: &slack_emulator::Emulator, bot: &Bot, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(f) = emu.files().into_iter().rfind(|f| f.completed)
+            && ok(&f.content)
+        {
+            return f.content;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no such notes file: {:?}; log:\n{}",
+            emu.files().into_iter().rfind(|f| f.completed).map(|f| f.content),
+            bot.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raised_blocker_is_in_the_notes_and_its_resolution_in_the_summary() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let mut bot = Bot::new(
+        &emu,
+        t0 + chrono::Duration::days(1),
+        t0 + chrono::Duration::days(2),
+        "30m",
+        "2h",
+    );
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    emu.send_event(events::dm_message(KENJI, "In progress:\n- Exporter"))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    emu.wait_for_message(
+        &emu.dm_channel(KENJI),
+        |m| m.text.as_deref().is_some_and(|t| t.starts_with("Got it")),
+        WAIT,
+    )
+    .await;
+    // Kenji raises two blockers; zoe, who sent no update, one.
+    for (user, text) in [
+        (KENJI, "blocked staging is down"),
+        (KENJI, "blocked waiting on design review"),
+        (ZOE, "blocked no laptop yet"),
+    ] {
+        let answer = emu
+            .send_slash_command("/standup", text, user, CHANNEL)
+            .ack(WAIT)
+            .await
+            .expect("acked");
+        assert!(answer.to_string().contains("Flagged"), "{answer}");
+    }
+    let flag = emu
+        .wait_for_message(
+            CHANNEL,
+            |m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("is blocked: staging is down"))
+            },
+            WAIT,
+        )
+        .await;
+    emu.send_slash_command("/standup", "post", MARIA, CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+
+    // The notes: each raised blocker under its member's *Blocked*, after what they wrote.
+    let notes = notes_file(&emu, &bot, |_| true).await;
+    let kenji = member_part(&notes, "kenji");
+    assert!(
+        kenji.contains("- 🚧 In progress:\n    - Exporter\n- ⛔\u{fe0f} Blocked:\n    - staging is down\n    - waiting on design review"),
+        "kenji's part:\n{kenji}\nnotes:\n{notes}"
+    );
+    let zoe = member_part(&notes, "zoe");
+    assert!(
+        zoe.contains("- ⛔\u{fe0f} Blocked:\n    - no laptop yet"),
+        "zoe's part:\n{zoe}"
+    );
+    let summary = emu
+        .wait_for_message(
+            CHANNEL,
+            |m| m.text.as_deref().is_some_and(|t| t.contains("answered")),
+            WAIT,
+        )
+        .await;
+    for blocker in ["staging is down", "waiting on design review", "no laptop yet"] {
+        assert!(
+            summary.text.as_deref().unwrap_or_default().contains(blocker),
+            "the summary lists {blocker}: {:?}",
+            summary.text
+        );
+    }
+
+    // Kenji resolves one with the flag's button: the summary no longer lists it, and the new
+    // version of the notes has it under *Resolved blockers*, not *Blocked*.
+    let click = emu.block_actions(
+        KENJI,
+        CHANNEL,
+        &flag.ts,
+        "resolve_blocker",
+        &blocker_id(&flag),
+    );
+    emu.send_interaction(click).ack(WAIT).await.expect("acked");
+    let summary_text = |emu: &slack_emulator::Emulator| {
+        emu.messages(CHANNEL)
+            .into_iter()
+            .find(|m| m.ts == summary.ts)
+            .and_then(|m| m.text)
+            .unwrap_or_default()
+    };
+    let deadline = std::time::Instant::now() + WAIT;
+    while summary_text(&emu).contains("staging is down") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the summary still lists the resolved blocker: {}",
+            summary_text(&emu)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(summary_text(&emu).contains("waiting on design review"));
+    let notes = notes_file(&emu, &bot, |d| !member_part(d, "kenji").contains("staging")).await;
+    assert!(
+        member_part(&notes, "kenji").contains("- ⛔\u{fe0f} Blocked:\n    - waiting on design review"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("\n* @kenji: staging is down ("),
+        "resolved, it is under Resolved blockers:\n{notes}"
+    );
+
+    // `/standup unblock` resolves the rest of kenji's: only zoe's is left in the summary.
+    emu.send_slash_command("/standup", "unblock", KENJI, CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let deadline = std::time::Instant::now() + WAIT;
+    while summary_text(&emu).contains("design review") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the summary still lists kenji's blocker: {}",
+            summary_text(&emu)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(summary_text(&emu).contains("Open blockers (1)"), "{}", summary_text(&emu));
+    assert!(summary_text(&emu).contains("no laptop yet"));
+    bot.stop();
+}
+
+fn blocker_id(flag: &slack_emulator::Message) -> String {
+    let blocks = flag.blocks.clone().unwrap_or_default();
+    let text = blocks.to_string();
+    let at = text.find("\"value\":\"").expect("a button value") + 9;
+    text[at..].split('"').next().unwrap().to_string()
+}

@@ -49,7 +49,16 @@ impl App {
                 thread_ts: None,
                 key: Some(&key),
             };
-            if let Sent::At(channel, ts) = self.send_once(&key, out).await? {
+            let sent = match self.send_once(&team.id, &key, out).await {
+                Err(e) if e.given_up() => {
+                    // The parent may be in Slack, unknown where: updates and flags go on
+                    // without the thread rather than not at all.
+                    tracing::debug!(team = %team.id, "the cycle's thread was given up; going on without it");
+                    return Ok(None);
+                }
+                sent => sent?,
+            };
+            if let Sent::At(channel, ts) = sent {
                 self.store().record_post(&Post {
                     cycle: cycle.id,
                     kind: THREAD.into(),
@@ -123,7 +132,7 @@ impl App {
             thread_ts: Some(&thread),
             key: Some(&key),
         };
-        if let Sent::At(channel, ts) = self.send_once(&key, out).await? {
+        if let Sent::At(channel, ts) = self.send_once(&team.id, &key, out).await? {
             self.store().record_post(&record(channel, ts))?;
         }
         Ok(())

@@ -54,7 +54,9 @@ impl App {
         if matches!(verb, "preview" | "post") {
             return self.notes_command(user, verb, rest).await;
         }
-        if teams.is_empty() && !matches!(verb, "" | "help") {
+        // A team's admin need not be a member: `status` shows them the team's trouble.
+        let admin = self.config.teams.iter().any(|t| t.admins.contains(user));
+        if teams.is_empty() && !matches!(verb, "" | "help") && !(admin && verb == "status") {
             return Ok(Reply::new(super::messages::NOT_A_MEMBER));
         }
         match verb.to_lowercase().as_str() {
@@ -67,7 +69,18 @@ impl App {
                     .store()
                     .raise_blocker(cycle.id, user, rest, self.now())?;
                 tracing::info!(team = %team.id, blocker = blocker.id, "blocker raised");
-                self.sync_flags(team).await?;
+                // The blocker is stored and is in the notes; a flag Slack refuses now is
+                // posted by a later sync.
+                let flagged = self.sync_flags(team).await;
+                let cycle_notes = self.refresh_posted_notes(team, &cycle).await;
+                if let Err(e) = flagged.and(cycle_notes) {
+                    tracing::warn!(team = %team.id, error = %e, "a raised blocker is not in the channel yet");
+                    return Ok(Reply::new(format!(
+                        "Noted your blocker: {}. I could not post it in <#{}> just now; it is in your update and I will post it with the next change.",
+                        escape(rest),
+                        team.channel
+                    )));
+                }
                 Ok(Reply::new(format!(
                     "Flagged to your team: {}",
                     escape(rest)
@@ -83,15 +96,21 @@ impl App {
                         .filter(|b| b.user.as_ref() == Some(user))
                         .filter(|b| rest.is_empty() || b.id.to_string() == rest)
                         .collect();
+                    let mut cycles = Vec::new();
                     for b in mine {
                         if self
                             .store()
                             .resolve_blocker(b.id, user.as_str(), self.now())?
                         {
                             resolved.push(escape(&b.text));
+                            cycles.push(b.cycle);
                         }
                     }
-                    self.sync_flags(team).await?;
+                    // The resolution is stored; its flag and the notes follow, one team's
+                    // Slack trouble not holding back another's.
+                    if let Err(e) = self.blockers_changed(team, &cycles).await {
+                        tracing::warn!(team = %team.id, error = %e, "a resolved blocker is not shown as resolved in Slack yet");
+                    }
                 }
                 Ok(Reply::new(if resolved.is_empty() {
                     "You have no open blockers.".to_string()
@@ -226,9 +245,16 @@ impl App {
         }))
     }
 
+    /// Who answered, per team of the user; to a team's admins (its members when it lists
+    /// none) also the messages given up because Slack could not be checked, with what to do.
     fn status(&self, user: &UserId) -> Result<Reply> {
         let mut out = Vec::new();
-        for team in self.teams_of(user) {
+        let teams = self
+            .config
+            .teams
+            .iter()
+            .filter(|t| t.member(user).is_some() || t.admins.contains(user));
+        for team in teams {
             let cycle = self.current_cycle(team)?;
             let roster = self.store().roster(cycle.id)?;
             let answered: Vec<String> = roster
@@ -260,7 +286,86 @@ impl App {
                     waiting.join(", ")
                 },
             ));
+            let sees_trouble = if team.admins.is_empty() {
+                team.member(user).is_some()
+            } else {
+                team.admins.contains(user)
+            };
+            if sees_trouble {
+                for failed in self.store().failed_sends(&team.id)? {
+                    out.push(format!(
+                        ":warning: Not sent: {} ({}). {}",
+                        what_was_sent(&failed.key, &failed.channel),
+                        failed.failed_at.format("%Y-%m-%d %H:%M UTC"),
+                        escape(&failed.error)
+                    ));
+                }
+            }
         }
         Ok(Reply::new(out.join("\n")))
+    }
+}
+
+/// A given-up send in words, from its key (see where each key is made) and channel.
+fn what_was_sent(key: &str, channel: &crate::domain::ChannelId) -> String {
+    let mut parts = key.split(':');
+    let kind = parts.next().unwrap_or_default();
+    // The user is the third part where there is one (`update:<cycle>:<user>`, ...).
+    let third = parts.nth(1).unwrap_or_default();
+    let user = |u: &str| {
+        if u.starts_with('U') || u.starts_with('W') {
+            format!("<@{u}>")
+        } else {
+            "a member".to_string()
+        }
+    };
+    let place = if channel.as_str().starts_with('C') || channel.as_str().starts_with('G') {
+        format!(" in <#{channel}>")
+    } else {
+        String::new()
+    };
+    let what = match kind {
+        "blocker" => "a blocker's flag".to_string(),
+        "escalate" => "a blocker's escalation".to_string(),
+        "thread" => "the cycle's thread".to_string(),
+        "update" => format!("{}'s update", user(third)),
+        "notes" => "the notes' summary".to_string(),
+        "notes-file" => "a version of the notes file".to_string(),
+        "ack" => format!("the confirmation of a reply to {}", user(third)),
+        "prompt" => format!("the prompt to {}", user(third)),
+        "remind" => format!("the reminder to {}", user(third)),
+        "intro" => format!("the introduction to {}", user(third)),
+        _ => format!("a message (`{}`)", escape(key)),
+    };
+    format!("{what}{place}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ChannelId;
+
+    #[test]
+    fn a_given_up_send_is_named_for_people() {
+        let channel = ChannelId("C0TEAM0001".into());
+        assert_eq!(
+            what_was_sent("blocker:12", &channel),
+            "a blocker's flag in <#C0TEAM0001>"
+        );
+        assert_eq!(
+            what_was_sent("update:3:U0KENJI001", &channel),
+            "<@U0KENJI001>'s update in <#C0TEAM0001>"
+        );
+        assert_eq!(
+            what_was_sent(
+                "prompt:orbit:U0LI000001:2026-12-07T09:00:00Z",
+                &ChannelId("U0LI000001".into())
+            ),
+            "the prompt to <@U0LI000001>"
+        );
+        assert_eq!(
+            what_was_sent("odd<key>", &channel),
+            "a message (`odd&lt;key&gt;`) in <#C0TEAM0001>"
+        );
     }
 }

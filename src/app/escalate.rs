@@ -12,6 +12,9 @@ use crate::config::{FlagsTo, TeamConfig};
 use crate::slack::client::Outgoing;
 use crate::store::{OpenBlocker, Post};
 
+/// How soon an escalation Slack refused is tried again.
+const RETRY: chrono::Duration = chrono::Duration::seconds(5);
+
 impl App {
     /// Escalates the team's open blockers that are due at `now`; returns when the next one is.
     pub async fn escalate_due(
@@ -33,9 +36,20 @@ impl App {
                 next = Some(next.map_or(due, |n| n.min(due)));
                 continue;
             }
-            if !self.escalate(team, blocker, now).await? {
+            // Each blocker on its own: one Slack refuses does not hold back the others.
+            let again = match self.escalate(team, blocker, now).await {
+                Ok(true) => None,
                 // Another task of this process is sending it: look again shortly.
-                let soon = now + chrono::Duration::seconds(1);
+                Ok(false) => Some(chrono::Duration::seconds(1)),
+                // Given up (logged then, shown in `/standup status`): not tried again.
+                Err(e) if e.given_up() => None,
+                Err(e) => {
+                    tracing::warn!(team = %team.id, blocker = blocker.id, error = %e, "escalating a blocker failed; trying again soon");
+                    Some(RETRY)
+                }
+            };
+            if let Some(after) = again {
+                let soon = now + after;
                 next = Some(next.map_or(soon, |n| n.min(soon)));
             }
         }
@@ -80,7 +94,7 @@ impl App {
             thread_ts: thread.as_deref(),
             key: Some(&key),
         };
-        let sent = self.send_once(&key, out).await?;
+        let sent = self.send_once(&team.id, &key, out).await?;
         if sent != Sent::Busy {
             tracing::info!(team = %team.id, blocker = blocker.id, "blocker escalated");
         }

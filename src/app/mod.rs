@@ -31,7 +31,7 @@ use crate::slack::client::{Api, Error as SlackError, Outgoing};
 use crate::store::{self, CycleInfo, NewReply, OpenBlocker, Post, Store};
 
 pub use commands::Reply;
-pub use once::Sent;
+pub use once::{MAX_CHECKS, Sent};
 
 /// A member's message to the bot, as Slack delivered it.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +59,18 @@ pub enum Error {
     Slack(#[from] SlackError),
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
+    /// A send that may have reached Slack and could not be checked was given up (see
+    /// [`once`]); it is not tried again, and `/standup status` shows it to the team's admins.
+    #[error("not sending `{key}` again: {error}")]
+    GaveUp { key: String, error: String },
+}
+
+impl Error {
+    /// Whether this is a send given up earlier: it was logged once then, and is not worth
+    /// logging again at every step that meets it.
+    pub fn given_up(&self) -> bool {
+        matches!(self, Error::GaveUp { .. })
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -223,7 +235,7 @@ impl App {
             thread_ts: None,
             key: Some(key),
         };
-        Ok(self.send_once(key, out).await? != Sent::Busy)
+        Ok(self.send_once(&team.id, key, out).await? != Sent::Busy)
     }
 
     /// What Slack says about a member: `users.info` for a small team; for a big one, the
@@ -362,23 +374,34 @@ impl App {
             thread_ts: None,
             key: Some(&key),
         };
-        self.send_once(&key, out).await?;
-        self.post_update(team, &cycle, user, &outcome.update)
-            .await?;
-        self.sync_flags(team).await?;
-        self.refresh_posted_notes(team, &cycle).await?;
-        Ok(())
+        // The reply is stored: each step below is independent of the others, so one that
+        // fails (a confirmation Slack refuses) does not keep the rest from the channel.
+        let mut failures = Failures::default();
+        let acked = self.send_once(&team.id, &key, out).await.map(|_| ());
+        failures.note(&team.id, "confirming a reply", acked);
+        let posted = self
+            .post_update(team, &cycle, user, &outcome.update)
+            .await;
+        failures.note(&team.id, "posting an update in the thread", posted);
+        failures.note(&team.id, "syncing blocker flags", self.sync_flags(team).await);
+        let refreshed = self.refresh_posted_notes(team, &cycle).await;
+        failures.note(&team.id, "refreshing the posted notes", refreshed);
+        failures.into_result()
     }
 
     /// Brings the team channel's blocker flags in line with the store: flags open blockers not
-    /// flagged yet and marks resolved ones on their flag. Each step happens once.
+    /// flagged yet and marks resolved ones on their flag. Each step happens once, and each
+    /// blocker on its own: one Slack refuses is left for the next sync, the others go ahead.
     pub async fn sync_flags(&self, team: &TeamConfig) -> Result<()> {
         let (unflagged, resolved) = self.store().unsynced_blockers(&team.id)?;
+        let mut failures = Failures::default();
         for blocker in &unflagged {
-            self.flag(team, blocker).await?;
+            let flagged = self.flag(team, blocker).await;
+            failures.note(&team.id, "flagging a blocker", flagged);
         }
         for (blocker, by) in &resolved {
-            self.unflag(team, blocker, &resolved_by(by)).await?;
+            let unflagged = self.unflag(team, blocker, &resolved_by(by)).await;
+            failures.note(&team.id, "marking a blocker resolved", unflagged);
         }
         // Their owners' Home tabs list open blockers.
         let mut owners: Vec<&UserId> = unflagged
@@ -391,7 +414,7 @@ impl App {
         for owner in owners {
             self.refresh_home(owner).await;
         }
-        Ok(())
+        failures.into_result()
     }
 
     /// Posts a blocker to the team channel (once) and remembers the message.
@@ -406,7 +429,7 @@ impl App {
             thread_ts: thread.as_deref(),
             key: Some(&key),
         };
-        let Sent::At(channel, ts) = self.send_once(&key, out).await? else {
+        let Sent::At(channel, ts) = self.send_once(&team.id, &key, out).await? else {
             return Ok(());
         };
         self.record_flag(blocker, key, channel, ts, &text)
@@ -470,7 +493,11 @@ impl App {
                 }
                 self.store()
                     .resolve_blocker(b.id, user.as_str(), self.now())?;
-                self.sync_flags(team).await?;
+                // Resolved in the store: the flag and the notes follow, and a failure there is
+                // logged rather than told to the member as if nothing had happened.
+                if let Err(e) = self.blockers_changed(team, &[b.date]).await {
+                    tracing::warn!(team = %team.id, error = %e, "a resolved blocker is not shown as resolved in Slack yet");
+                }
                 return Ok(Some(format!("Resolved: {}", b.text)));
             }
         }
@@ -494,8 +521,9 @@ impl App {
             return self.refresh_posted_notes(team, cycle).await;
         }
         let document = self.render(team, cycle.date)?;
-        let summary = self.summary(team, cycle)?;
+        let (summary, shown) = self.summary(team, cycle)?;
         if let Some((channel, ts)) = self.notes_in_thread(team, cycle, &summary).await? {
+            self.record_summary(cycle, &channel, &ts, shown)?;
             self.attach_notes(team, cycle, channel, ts, &document)
                 .await?;
             tracing::info!(team = %team.id, cycle = %cycle.date, "notes posted in the cycle's thread");
@@ -509,9 +537,10 @@ impl App {
             thread_ts: None,
             key: Some(&key),
         };
-        let Sent::At(channel, ts) = self.send_once(&key, out).await? else {
+        let Sent::At(channel, ts) = self.send_once(&team.id, &key, out).await? else {
             return Ok(());
         };
+        self.record_summary(cycle, &channel, &ts, shown)?;
         self.attach_notes(team, cycle, channel, ts, &document)
             .await?;
         tracing::info!(team = %team.id, cycle = %cycle.date, "notes posted");
@@ -534,6 +563,7 @@ impl App {
         let filename = format!("{}-{}.md", team.id, cycle.date);
         let file = self
             .upload_once(
+                &team.id,
                 &key,
                 &channel,
                 &ts,
@@ -554,8 +584,9 @@ impl App {
         Ok(())
     }
 
-    /// After a late reply: if the notes were posted and changed, edit the summary and add the
-    /// new version of the file in the thread.
+    /// After a late reply or a blocker's change: if the notes were posted, edit the summary
+    /// when what it shows changed (who answered, the team's open blockers) and add the new
+    /// version of the file in the thread when the document changed.
     pub async fn refresh_posted_notes(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<()> {
         let _turn = self.notes.lock().await;
         let Some(post) = self.store().last_post(cycle.id, "document")? else {
@@ -564,26 +595,83 @@ impl App {
         let document = self.render(team, cycle.date)?;
         // Before the Slack check: an archive write that failed last time is retried here.
         self.archive_notes(team, cycle, &document).await;
-        if digest(&document) == post.content_digest {
-            return Ok(());
-        }
         let Some(ts) = post.ts.clone() else {
             return Ok(());
         };
-        let summary = self.summary(team, cycle)?;
-        self.api.update(&post.channel, &ts, &summary, None).await?;
-        self.attach_notes(team, cycle, post.channel, ts, &document)
-            .await?;
-        tracing::info!(team = %team.id, cycle = %cycle.date, "posted notes updated");
+        let (summary, shown) = self.summary(team, cycle)?;
+        let was = self.store().last_post(cycle.id, SUMMARY)?;
+        if was.is_none_or(|p| p.content_digest != shown) {
+            // An edit: doing it again after a crash is harmless.
+            self.api.update(&post.channel, &ts, &summary, None).await?;
+            self.record_summary(cycle, &post.channel, &ts, shown)?;
+            tracing::info!(team = %team.id, cycle = %cycle.date, "posted summary updated");
+        }
+        if digest(&document) != post.content_digest {
+            self.attach_notes(team, cycle, post.channel, ts, &document)
+                .await?;
+            tracing::info!(team = %team.id, cycle = %cycle.date, "posted notes updated");
+        }
         Ok(())
     }
 
-    fn summary(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<String> {
+    /// After blockers were raised or resolved: their flags, and the posted notes that show
+    /// them: those of the blockers' own meetings (`dates`) and the team's latest (a summary
+    /// lists all of the team's open blockers). Each on its own; the first failure is returned.
+    pub(crate) async fn blockers_changed(&self, team: &TeamConfig, dates: &[NaiveDate]) -> Result<()> {
+        let mut failures = Failures::default();
+        failures.note(&team.id, "syncing blocker flags", self.sync_flags(team).await);
+        let mut cycles = self.store().cycles(&team.id)?;
+        // Newest first: the latest, then the blockers' own.
+        let latest = cycles.first().map(|c| c.date);
+        cycles.retain(|c| Some(c.date) == latest || dates.contains(&c.date));
+        for cycle in &cycles {
+            let refreshed = self.refresh_posted_notes(team, cycle).await;
+            failures.note(&team.id, "refreshing the posted notes", refreshed);
+        }
+        failures.into_result()
+    }
+
+    /// The notes' summary message, and a digest of what it shows (the roster's answers and the
+    /// open blockers, not their ages), to tell whether it needs an edit.
+    fn summary(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<(String, String)> {
         let roster = self.store().roster(cycle.id)?;
         let blockers = self.store().open_blockers(&team.id)?;
-        Ok(messages::summary(cycle, &roster, &blockers, self.now()))
+        let shown = digest(&format!(
+            "{roster:?}{:?}",
+            blockers
+                .iter()
+                .map(|b| (b.id, &b.handle, &b.text))
+                .collect::<Vec<_>>()
+        ));
+        Ok((
+            messages::summary(cycle, &roster, &blockers, self.now()),
+            shown,
+        ))
+    }
+
+    /// Remembers what the posted summary shows (see [`App::summary`]).
+    fn record_summary(
+        &self,
+        cycle: &CycleInfo,
+        channel: &ChannelId,
+        ts: &str,
+        shown: String,
+    ) -> Result<()> {
+        self.store().record_post(&Post {
+            cycle: cycle.id,
+            kind: SUMMARY.into(),
+            channel: channel.clone(),
+            ts: Some(ts.to_string()),
+            file_id: None,
+            content_digest: shown,
+            posted_at: self.now(),
+        })?;
+        Ok(())
     }
 }
+
+/// The `posts` kind recording what the notes' summary message shows.
+const SUMMARY: &str = "summary";
 
 impl App {
     /// The team a button or form belongs to (`team|date` in its value), if the user is in it.
@@ -622,6 +710,30 @@ impl App {
                 "OK, marked out of office for the {date} meeting. For longer leave: `/standup ooo <from> <to>`."
             ),
         })
+    }
+}
+
+/// The first failure of independent steps, so that one failing does not stop the others: it
+/// is returned at the end (and logged by the caller), later ones are logged here. A send given
+/// up earlier is no failure of the step: it was logged when given up, and `/standup status`
+/// shows it to the team's admins.
+#[derive(Debug, Default)]
+struct Failures(Option<Error>);
+
+impl Failures {
+    fn note(&mut self, team: &TeamId, what: &str, outcome: Result<()>) {
+        match outcome {
+            Ok(()) => {}
+            Err(e) if e.given_up() => tracing::debug!(team = %team, error = %e, "{what}: skipped"),
+            Err(e) if self.0.is_some() => {
+                tracing::warn!(team = %team, error = %e, "{what} failed; going on with the rest")
+            }
+            Err(e) => self.0 = Some(e),
+        }
+    }
+
+    fn into_result(self) -> Result<()> {
+        self.0.map_or(Ok(()), Err)
     }
 }
 

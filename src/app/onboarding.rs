@@ -83,7 +83,7 @@ impl App {
             thread_ts: None,
             key: Some(&key),
         };
-        let sent = self.send_once(&key, out).await?;
+        let sent = self.send_once(&team.id, &key, out).await?;
         if sent != Sent::Busy {
             tracing::info!(team = %team.id, "member introduced");
         }

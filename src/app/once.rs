@@ -2,17 +2,27 @@
 //!
 //! Each send has a key. It is recorded before the call to Slack and completed with Slack's ts
 //! after; the key also travels in the message's metadata. When a key is found started but not
-//! completed (the process died, or Slack timed out after posting), Slack's history is searched
-//! for it before anything is sent again. Within the process, a key being sent is not sent by a
-//! second task at the same time.
+//! completed (the process died, or Slack timed out after posting), Slack is searched for it
+//! before anything is sent again: the channel's history for a top-level message, the thread's
+//! replies for a reply (history does not list them). Within the process, a key being sent is
+//! not sent by a second task at the same time.
+//!
+//! A lookup that fails (the app lacks `channels:history`, the bot left the channel) leaves the
+//! send uncertain: sending it blind could post it twice. Such a send is looked up again at most
+//! [`MAX_CHECKS`] times in all (restarts included), then given up with Slack's error: logged
+//! once with what to do, and listed to the team's admins by `/standup status`.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use super::{App, Result};
-use crate::domain::ChannelId;
-use crate::slack::client::Outgoing;
+use super::{App, Error, Result};
+use crate::domain::{ChannelId, TeamId};
+use crate::slack::client::{Error as SlackError, Outgoing};
 use crate::store::SendStart;
+
+/// Failed lookups of an uncertain send before it is given up. Each lookup is a Slack call
+/// with its own retries, so a short outage does not use them up; a missing scope does.
+pub const MAX_CHECKS: u32 = 5;
 
 /// Keys being sent right now by this process.
 #[derive(Debug, Default)]
@@ -51,26 +61,37 @@ pub enum Sent {
 }
 
 impl App {
-    /// Posts `out` unless a message with its key was posted before. `out.key` must be set.
-    pub async fn send_once(&self, key: &str, out: Outgoing<'_>) -> Result<Sent> {
+    /// Posts `out` for `team` unless a message with its key was posted before. `out.key` must
+    /// be set. Fails with [`Error::GaveUp`] for a send given up earlier.
+    pub async fn send_once(&self, team: &TeamId, key: &str, out: Outgoing<'_>) -> Result<Sent> {
         let Some(_claim) = self.in_flight.claim(key) else {
             return Ok(Sent::Busy);
         };
-        let start = self
-            .store()
-            .begin_send(key, out.channel, out.thread_ts, self.now())?;
+        let start =
+            self.store()
+                .begin_send(key, team, out.channel, out.thread_ts, self.now())?;
         match start {
             SendStart::Sent(ts) => {
                 let channel = self.store().send_channel(key)?;
                 return Ok(Sent::At(channel.unwrap_or_else(|| out.channel.clone()), ts));
             }
             SendStart::Fresh => {}
+            SendStart::Failed(error) => {
+                return Err(Error::GaveUp {
+                    key: key.to_string(),
+                    error,
+                });
+            }
             SendStart::Unsure {
                 channel,
+                thread_ts,
                 started_at,
                 ..
             } => {
-                if let Some(found) = self.find_sent(key, &channel, started_at).await? {
+                let found = self
+                    .find_sent(key, &channel, thread_ts.as_deref(), started_at)
+                    .await;
+                if let Some(found) = self.checked(key, &channel, found)? {
                     return Ok(found);
                 }
             }
@@ -96,7 +117,8 @@ impl App {
                 Err(e) if e.is_ambiguous() && tries < 3 => {
                     tracing::warn!(key, error = %e, "a post may or may not have reached Slack; checking");
                     let since = self.now() - chrono::Duration::seconds(60);
-                    if let Some(found) = self.find_sent(key, out.channel, since).await? {
+                    let found = self.find_sent(key, out.channel, out.thread_ts, since).await;
+                    if let Some(found) = self.checked(key, out.channel, found)? {
                         return Ok(found);
                     }
                 }
@@ -105,13 +127,15 @@ impl App {
         }
     }
 
-    /// Looks for a keyed message in Slack; records and returns it when found.
+    /// Looks for a keyed message in Slack (in the thread of `thread_ts`, if given); records
+    /// and returns it when found.
     async fn find_sent(
         &self,
         key: &str,
         channel: &ChannelId,
+        thread_ts: Option<&str>,
         since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Option<Sent>> {
+    ) -> std::result::Result<Option<Sent>, SlackError> {
         // A DM sent to a user id landed in a D… channel: history is read there.
         let channel = if channel.as_str().starts_with('U') || channel.as_str().starts_with('W') {
             self.api
@@ -121,17 +145,48 @@ impl App {
             channel.clone()
         };
         let since = since - chrono::Duration::seconds(5);
-        let Some(ts) = self.api.find_keyed(&channel, since, key).await? else {
+        let Some(ts) = self.api.find_keyed(&channel, thread_ts, since, key).await? else {
             return Ok(None);
         };
         tracing::info!(key, "a send cut short had reached Slack; not repeating it");
-        self.store().finish_send(key, &channel, &ts, self.now())?;
         Ok(Some(Sent::At(channel, ts)))
+    }
+
+    /// What a lookup of an uncertain send means: found (recorded now), not there (go ahead),
+    /// or unknown: counted, and given up after [`MAX_CHECKS`] failed lookups.
+    fn checked(
+        &self,
+        key: &str,
+        channel: &ChannelId,
+        found: std::result::Result<Option<Sent>, SlackError>,
+    ) -> Result<Option<Sent>> {
+        let e = match found {
+            Ok(Some(Sent::At(channel, ts))) => {
+                self.store().finish_send(key, &channel, &ts, self.now())?;
+                return Ok(Some(Sent::At(channel, ts)));
+            }
+            Ok(other) => return Ok(other),
+            Err(e) => e,
+        };
+        let error = format!("{e}; {}", remedy(&e, channel));
+        if self
+            .store()
+            .send_check_failed(key, &error, MAX_CHECKS, self.now())?
+        {
+            tracing::error!(key, channel = %channel, "a message may already be in Slack and the bot cannot check, so it is not sent again: {error}");
+            return Err(Error::GaveUp {
+                key: key.to_string(),
+                error,
+            });
+        }
+        tracing::warn!(key, error = %e, "cannot check whether a message reached Slack; it will be checked again before it is sent");
+        Err(e.into())
     }
 
     /// Uploads a file into a thread unless the upload with this key was shared before.
     pub async fn upload_once(
         &self,
+        team: &TeamId,
         key: &str,
         channel: &ChannelId,
         thread_ts: &str,
@@ -144,20 +199,30 @@ impl App {
         };
         let start = self
             .store()
-            .begin_send(key, channel, Some(thread_ts), self.now())?;
+            .begin_send(key, team, channel, Some(thread_ts), self.now())?;
         match start {
             SendStart::Sent(_) => return Ok(self.store().send_detail(key)?),
             SendStart::Fresh => {}
+            SendStart::Failed(error) => {
+                return Err(Error::GaveUp {
+                    key: key.to_string(),
+                    error,
+                });
+            }
             SendStart::Unsure { detail, .. } => {
-                if let Some(file) = detail
-                    && let Some(ts) = self.api.find_file_share(channel, thread_ts, &file).await?
-                {
-                    tracing::info!(
-                        key,
-                        "an upload cut short had reached Slack; not repeating it"
-                    );
-                    self.store().finish_send(key, channel, &ts, self.now())?;
-                    return Ok(Some(file));
+                if let Some(file) = detail {
+                    let found = self
+                        .api
+                        .find_file_share(channel, thread_ts, &file)
+                        .await
+                        .map(|ts| ts.map(|ts| Sent::At(channel.clone(), ts)));
+                    if self.checked(key, channel, found)?.is_some() {
+                        tracing::info!(
+                            key,
+                            "an upload cut short had reached Slack; not repeating it"
+                        );
+                        return Ok(Some(file));
+                    }
                 }
             }
         }
@@ -169,5 +234,27 @@ impl App {
         self.store()
             .finish_send(key, channel, thread_ts, self.now())?;
         Ok(Some(upload.file_id))
+    }
+}
+
+/// What an admin can do about a lookup that failed with `e` in `channel`, in a few words.
+pub fn remedy(e: &SlackError, channel: &ChannelId) -> &'static str {
+    let dm = ["D", "U", "W"].iter().any(|p| channel.as_str().starts_with(p));
+    match e.code() {
+        Some("missing_scope") if dm => {
+            "add the im:history scope to the Slack app (config/slack-app-manifest.yml) and reinstall it"
+        }
+        Some("missing_scope") => {
+            "add the channels:history and groups:history scopes to the Slack app (config/slack-app-manifest.yml) and reinstall it"
+        }
+        Some("not_in_channel" | "channel_not_found") => {
+            "invite the bot to the team's channel, or fix `channel` in the team's config"
+        }
+        Some("invalid_auth" | "not_authed" | "token_revoked" | "account_inactive") => {
+            "Slack no longer accepts SLACK_BOT_TOKEN: reinstall the app and set the new token"
+        }
+        Some("thread_not_found") => "the thread's first message was deleted",
+        Some(_) => "check the Slack app's setup",
+        None => "Slack kept failing: check the bot's network and Slack's status",
     }
 }

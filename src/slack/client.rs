@@ -17,8 +17,13 @@ pub type Connector = SlackClientHyperHttpsConnector;
 /// Why a Slack call failed, after retries.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
-    #[error("Slack {method}: {code}")]
-    Api { method: &'static str, code: String },
+    #[error("Slack {method}: {code}{}", needed.as_deref().map(|n| format!(" (needs {n})")).unwrap_or_default())]
+    Api {
+        method: &'static str,
+        code: String,
+        /// For `missing_scope`: the scope Slack says the call needs.
+        needed: Option<String>,
+    },
     #[error("Slack {method}: still rate limited after {attempts} attempts")]
     RateLimited { method: &'static str, attempts: u32 },
     #[error("Slack {method}: no answer within {secs} s")]
@@ -264,9 +269,15 @@ impl Api {
                 }
                 Ok(Err(SlackClientError::ApiError(e))) => {
                     // Business errors (channel_not_found, invalid_auth, ...) do not get better.
+                    let needed = e
+                        .http_response_body
+                        .as_deref()
+                        .and_then(|body| serde_json::from_str::<serde_json::Value>(body).ok())
+                        .and_then(|v| v["needed"].as_str().map(short));
                     return Err(Error::Api {
                         method,
                         code: e.code,
+                        needed,
                     });
                 }
                 Ok(Err(SlackClientError::HttpError(e))) if e.status_code.is_server_error() => {
@@ -392,19 +403,20 @@ impl Api {
         })
     }
 
-    /// The ts of a message the bot posted with `key` in `channel` since `oldest`, if Slack has
-    /// it (`conversations.history`, newest first, a few pages at most).
+    /// The ts of a message the bot posted with `key` in `channel` (in the thread of
+    /// `thread_ts`, if given) since `oldest`, if Slack has it; a few pages at most.
+    ///
+    /// A thread reply is looked up where it lives: `conversations.history` lists only the
+    /// channel's top-level messages (and thread broadcasts), so replies are read with
+    /// `conversations.replies` of their parent, which takes `include_all_metadata` too
+    /// (<https://api.slack.com/methods/conversations.replies#arg_include_all_metadata>).
     pub async fn find_keyed(
         &self,
         channel: &ChannelId,
+        thread_ts: Option<&str>,
         oldest: chrono::DateTime<chrono::Utc>,
         key: &str,
     ) -> Result<Option<String>, Error> {
-        let base = SlackApiConversationsHistoryRequest::new()
-            .with_channel(SlackChannelId::new(channel.0.clone()))
-            .with_oldest(SlackTs::new(format!("{}.000000", oldest.timestamp())))
-            .with_include_all_metadata(true)
-            .with_limit(200);
         let has_key = |m: &SlackHistoryMessage| {
             m.content.metadata.as_ref().is_some_and(|meta| {
                 meta.event_type == METADATA_TYPE
@@ -415,6 +427,41 @@ impl Api {
                         .is_some_and(|k| k == key)
             })
         };
+        let oldest = format!("{}.000000", oldest.timestamp());
+        if let Some(parent) = thread_ts {
+            return self
+                .find_in_pages(has_key, |cursor| {
+                    // slack-morphism's `conversations_replies` has no `include_all_metadata`,
+                    // so the same GET is made with it.
+                    let mut params = vec![
+                        ("channel", Some(channel.0.clone())),
+                        ("ts", Some(parent.to_string())),
+                        ("oldest", Some(oldest.clone())),
+                        ("include_all_metadata", Some("true".to_string())),
+                        ("limit", Some("200".to_string())),
+                    ];
+                    if let Some(c) = cursor {
+                        params.push(("cursor", Some(c.0)));
+                    }
+                    self.call("conversations.replies", move |c, t| {
+                        let params = params.clone();
+                        Box::pin(async move {
+                            let page: SlackApiConversationsRepliesResponse = c
+                                .open_session(&t)
+                                .http_session_api
+                                .http_get("conversations.replies", &params, None)
+                                .await?;
+                            Ok((page.messages, page.response_metadata))
+                        })
+                    })
+                })
+                .await;
+        }
+        let base = SlackApiConversationsHistoryRequest::new()
+            .with_channel(SlackChannelId::new(channel.0.clone()))
+            .with_oldest(SlackTs::new(oldest))
+            .with_include_all_metadata(true)
+            .with_limit(200);
         self.find_in_pages(has_key, |cursor| {
             let req = cursor.map_or_else(|| base.clone(), |c| base.clone().with_cursor(c));
             self.call("conversations.history", move |c, t| {

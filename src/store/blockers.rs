@@ -79,14 +79,17 @@ impl Store {
         open_blockers_where(&self.conn, "c.team_id = ?1", params![team.as_str()])
     }
 
-    /// Blockers whose message in the channel lags behind them: open ones not flagged yet, and
-    /// resolved ones whose flag still shows them open (with who resolved them). A crash
-    /// between a change and its message leaves one of these; the next sync catches up.
+    /// Blockers whose message in the channel lags behind them: open ones not flagged yet (and
+    /// whose flag was not given up), and resolved ones whose flag still shows them open (with
+    /// who resolved them). A crash between a change and its message leaves one of these; the
+    /// next sync catches up.
     pub fn unsynced_blockers(&self, team: &TeamId) -> Result<UnsyncedBlockers> {
         let flagged = "EXISTS (SELECT 1 FROM posts p WHERE p.cycle_id = b.cycle_id AND p.kind = 'blocker:' || b.id)";
+        // A flag given up (it may be in Slack and could not be checked) is not tried again.
+        let given_up = "EXISTS (SELECT 1 FROM sends s WHERE s.key = 'blocker:' || b.id AND s.failed_at IS NOT NULL)";
         let unflagged = open_blockers_where(
             &self.conn,
-            &format!("c.team_id = ?1 AND NOT {flagged}"),
+            &format!("c.team_id = ?1 AND NOT {flagged} AND NOT {given_up}"),
             params![team.as_str()],
         )?;
         let stale = blockers_where(
@@ -107,6 +110,29 @@ impl Store {
             resolved.push((b, by.unwrap_or_default()));
         }
         Ok((unflagged, resolved))
+    }
+
+    /// Blockers raised with `/standup blocked` for a cycle, with when each was resolved (if
+    /// it was), oldest first. They are part of the member's update for that cycle.
+    pub fn raised_blockers(
+        &self,
+        cycle: CycleId,
+    ) -> Result<Vec<(OpenBlocker, Option<DateTime<Utc>>)>> {
+        let raised = blockers_where(
+            &self.conn,
+            "b.cycle_id = ?1 AND b.source = 'command'",
+            params![cycle.0],
+        )?;
+        let mut out = Vec::with_capacity(raised.len());
+        for b in raised {
+            let at: Option<String> = self.conn.query_row(
+                "SELECT resolved_at FROM blockers WHERE id = ?1",
+                params![b.id],
+                |r| r.get(0),
+            )?;
+            out.push((b, at.as_deref().map(parse_ts).transpose()?));
+        }
+        Ok(out)
     }
 
     /// Records a blocker a member raised directly (`/standup blocked <text>`).

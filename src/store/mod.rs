@@ -34,7 +34,7 @@ pub use inbox::MAX_EVENT_ATTEMPTS;
 pub use jobs::{JobEnd, JobKey, JobStart};
 pub use posts::Post;
 pub use replies::{NewReply, ReplyOutcome, SOURCE_REPLACE};
-pub use sends::SendStart;
+pub use sends::{FailedSend, SendStart};
 pub use teams::{MemberRecord, TeamRecord};
 
 /// What can go wrong with the database, each with what to do about it.

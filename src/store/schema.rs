@@ -234,8 +234,29 @@ CREATE INDEX posts_by_kind ON posts(cycle_id, kind, id);
 CREATE INDEX blockers_resolved ON blockers(resolved_at) WHERE resolved_at IS NOT NULL;
 "#;
 
+/// Sends that cannot be checked: a send left uncertain whose lookup in Slack keeps failing (a
+/// missing scope, a channel the bot left) is looked up a bounded number of times, then given up
+/// with Slack's error, so the team's admins see it in `/standup status`.
+#[allow(non_upper_case_globals)]
+const V_send_failures: &str = r#"
+ALTER TABLE sends ADD COLUMN team_id TEXT;
+ALTER TABLE sends ADD COLUMN checks INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sends ADD COLUMN error TEXT;
+ALTER TABLE sends ADD COLUMN failed_at TEXT;
+CREATE INDEX sends_failed ON sends(team_id) WHERE failed_at IS NOT NULL;
+"#;
+
 /// Every migration, in the order they apply; a database's version is how many it has had.
-const ALL: &[&str] = &[V1, V2, V3, V_follow, V_timeoff, V_home, V_threads];
+const ALL: &[&str] = &[
+    V1,
+    V2,
+    V3,
+    V_follow,
+    V_timeoff,
+    V_home,
+    V_threads,
+    V_send_failures,
+];
 
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(ALL.iter().map(|sql| M::up(sql)).collect())

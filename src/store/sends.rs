@@ -1,12 +1,14 @@
 //! Messages the bot sends once: each has a key, recorded before the send and completed with
 //! Slack's `ts` after. A key found started but not completed means the send was cut short (a
 //! crash, a timeout after Slack had posted): the caller looks for it in Slack before sending.
+//! A send whose lookup keeps failing (a missing scope, say) is given up after a bounded number
+//! of lookups and keeps Slack's error, for the team's admins to see.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, parse_ts, ts};
-use crate::domain::ChannelId;
+use crate::domain::{ChannelId, TeamId};
 
 /// What [`Store::begin_send`] found for a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,22 +25,38 @@ pub enum SendStart {
     },
     /// Sent; Slack's ts.
     Sent(String),
+    /// Given up: it may be in Slack, and looking it up kept failing with this error.
+    Failed(String),
 }
 
-/// `channel, thread_ts, started_at, detail, ts` of a sends row.
+/// A send given up because it could not be checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedSend {
+    pub key: String,
+    pub channel: ChannelId,
+    /// Slack's error and what to do about it.
+    pub error: String,
+    pub failed_at: DateTime<Utc>,
+}
+
+/// `channel, thread_ts, started_at, detail, ts, error` of a sends row (`error` only once the
+/// send was given up).
 type SendRow = (
     String,
     Option<String>,
     String,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 
 impl Store {
-    /// Records that a send is about to happen (or finds that it happened).
+    /// Records that a send for `team` is about to happen (or finds that it happened, or was
+    /// given up).
     pub fn begin_send(
         &mut self,
         key: &str,
+        team: &TeamId,
         channel: &ChannelId,
         thread_ts: Option<&str>,
         now: DateTime<Utc>,
@@ -46,14 +64,26 @@ impl Store {
         let tx = self.conn.transaction()?;
         let found: Option<SendRow> = tx
             .query_row(
-                "SELECT channel, thread_ts, started_at, detail, ts FROM sends WHERE key = ?1",
+                "SELECT channel, thread_ts, started_at, detail, ts,
+                        CASE WHEN failed_at IS NOT NULL THEN coalesce(error, '') END
+                 FROM sends WHERE key = ?1",
                 params![key],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
             )
             .optional()?;
         let start = match found {
-            Some((_, _, _, _, Some(sent))) => SendStart::Sent(sent),
-            Some((channel, thread_ts, started, detail, None)) => SendStart::Unsure {
+            Some((_, _, _, _, Some(sent), _)) => SendStart::Sent(sent),
+            Some((_, _, _, _, None, Some(error))) => SendStart::Failed(error),
+            Some((channel, thread_ts, started, detail, None, None)) => SendStart::Unsure {
                 channel: ChannelId(channel),
                 thread_ts,
                 started_at: parse_ts(&started)?,
@@ -61,8 +91,8 @@ impl Store {
             },
             None => {
                 tx.execute(
-                    "INSERT INTO sends (key, channel, thread_ts, started_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![key, channel.as_str(), thread_ts, ts(now)],
+                    "INSERT INTO sends (key, team_id, channel, thread_ts, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![key, team.as_str(), channel.as_str(), thread_ts, ts(now)],
                 )?;
                 SendStart::Fresh
             }
@@ -93,6 +123,73 @@ impl Store {
             params![key, channel.as_str(), sent_ts, ts(now)],
         )?;
         Ok(())
+    }
+
+    /// Counts a failed lookup of an uncertain send; at the `limit`-th, gives the send up with
+    /// `error`. Returns whether it was given up now.
+    pub fn send_check_failed(
+        &mut self,
+        key: &str,
+        error: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE sends SET checks = checks + 1, error = ?2,
+                 failed_at = CASE WHEN checks + 1 >= ?3 THEN ?4 END
+             WHERE key = ?1 AND ts IS NULL AND failed_at IS NULL",
+            params![key, error, limit, ts(now)],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let failed: bool = self.conn.query_row(
+            "SELECT failed_at IS NOT NULL FROM sends WHERE key = ?1",
+            params![key],
+            |r| r.get(0),
+        )?;
+        Ok(failed)
+    }
+
+    /// The sends of a team given up because they could not be checked, oldest first.
+    pub fn failed_sends(&self, team: &TeamId) -> Result<Vec<FailedSend>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT key, channel, coalesce(error, ''), failed_at FROM sends
+             WHERE team_id = ?1 AND failed_at IS NOT NULL ORDER BY failed_at, key",
+        )?;
+        let rows = stmt
+            .query_map(params![team.as_str()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(key, channel, error, at)| {
+                Ok(FailedSend {
+                    key,
+                    channel: ChannelId(channel),
+                    error,
+                    failed_at: parse_ts(&at)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether the send with `key` was given up.
+    pub fn send_failed(&self, key: &str) -> Result<bool> {
+        let failed: Option<bool> = self
+            .conn
+            .query_row(
+                "SELECT failed_at IS NOT NULL FROM sends WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(failed.unwrap_or(false))
     }
 
     /// How many sends of a key prefix completed (for tests and checks).

@@ -124,7 +124,7 @@ mod tests {
         store.begin_job(&key, at(9, 0)).unwrap();
         let channel = ChannelId(user(0).0);
         store
-            .begin_send(&key.send_key(), &channel, None, at(9, 0))
+            .begin_send(&key.send_key(), &key.team, &channel, None, at(9, 0))
             .unwrap();
         store
             .finish_send(&key.send_key(), &channel, "1.0", at(9, 1))
