@@ -103,7 +103,9 @@ pub fn add_raised_blockers(meeting: &mut Meeting, raised: &[(String, String)]) {
         };
         let section = &mut update.sections[at];
         // A "nothing" line (`N/A`) no longer stands for the section once it has a blocker.
-        section.items.retain(|i| !crate::domain::is_nothing(&i.text));
+        section
+            .items
+            .retain(|i| !crate::domain::is_nothing(&i.text));
         if section
             .text
             .as_deref()

@@ -332,6 +332,11 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
             .filter(|m| m.thread_ts.is_none() && m.ephemeral_to.is_none())
             .count();
         tally.stray_top_level += top.saturating_sub(1);
+        if top > 1 {
+            for m in messages.iter().filter(|m| m.thread_ts.is_none()) {
+                println!("seed {seed}: top-level: {:?}", m.text);
+            }
+        }
         for (i, u) in users.iter().enumerate() {
             let own: Vec<&str> = sent
                 .iter()
@@ -349,7 +354,7 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
                 [] if own.is_empty() => {}
                 [one] if own.iter().all(|t| one.contains(t)) => {}
                 [one] => {
-                    println!("seed {seed}: {u}'s update reply lacks some of {own:?}: {one}");
+                    println!("seed {seed}: {u}'s update reply lacks some of {own:?}: {one:?}");
                     tally.thread_updates_lost += 1;
                 }
                 [] => tally.thread_updates_lost += 1,
@@ -399,7 +404,10 @@ async fn killed_at_random_points_nothing_is_lost_or_repeated() {
     let mut scenarios = 0;
     let mut by_mode = Vec::new();
     // Half the kills in each mode; each mode runs at least one scenario.
-    for (mode, share) in [(Mode::Channel, target - target / 2), (Mode::Thread, target / 2)] {
+    for (mode, share) in [
+        (Mode::Channel, target - target / 2),
+        (Mode::Thread, target / 2),
+    ] {
         let before = tally.kills;
         let mut runs = 0;
         while runs == 0 || tally.kills - before < share {
@@ -456,11 +464,17 @@ async fn killed_at_random_points_nothing_is_lost_or_repeated() {
     assert_eq!(tally.duplicate_files, 0, "the same document uploaded twice");
     assert_eq!(tally.given_up, 0, "sends given up although Slack answered");
     assert_eq!(tally.thread_updates_lost, 0, "thread updates lost");
-    assert_eq!(tally.thread_updates_doubled, 0, "thread updates posted twice");
+    assert_eq!(
+        tally.thread_updates_doubled, 0,
+        "thread updates posted twice"
+    );
     assert_eq!(tally.flags_lost, 0, "blocker flags lost");
     assert_eq!(tally.flags_doubled, 0, "blocker flags posted twice");
     assert_eq!(tally.escalations_lost, 0, "escalations lost");
     assert_eq!(tally.escalations_doubled, 0, "escalations posted twice");
-    assert_eq!(tally.stray_top_level, 0, "thread mode posted in the channel");
+    assert_eq!(
+        tally.stray_top_level, 0,
+        "thread mode posted in the channel"
+    );
     let _ = WAIT;
 }

@@ -174,7 +174,10 @@ async fn a_thread_reply_slack_posted_late_is_found_in_its_thread_not_posted_agai
         Fault::SlackError("internal_error".into()),
     );
     let first = dm(&s, MARIA, &maria_ts, "In progress:\n- importer").await;
-    assert!(first.is_err(), "an unsettled send fails the event: {first:?}");
+    assert!(
+        first.is_err(),
+        "an unsettled send fails the event: {first:?}"
+    );
     dm(&s, MARIA, &maria_ts, "In progress:\n- importer")
         .await
         .expect("handled the second time");
@@ -223,11 +226,17 @@ async fn a_flag_slack_refuses_does_not_stop_the_next_one() {
     let outcome = dm(&s, KENJI, &kenji_ts, text).await;
     assert!(outcome.is_err(), "the refusal is reported: {outcome:?}");
     assert_eq!(in_channel(&s.emu, "is blocked: staging is down"), 1);
-    assert_eq!(in_channel(&s.emu, "is blocked: waiting on review access"), 0);
+    assert_eq!(
+        in_channel(&s.emu, "is blocked: waiting on review access"),
+        0
+    );
 
     // Handled again (the adapter's retry), the refused flag is posted and nothing twice.
     dm(&s, KENJI, &kenji_ts, text).await.expect("handled");
-    assert_eq!(in_channel(&s.emu, "is blocked: waiting on review access"), 1);
+    assert_eq!(
+        in_channel(&s.emu, "is blocked: waiting on review access"),
+        1
+    );
     assert_eq!(in_channel(&s.emu, "is blocked: staging is down"), 1);
     let confirmations = s
         .emu
@@ -250,10 +259,12 @@ async fn a_send_that_cannot_be_checked_is_given_up_and_shown_to_admins() {
             Fault::SlackError("missing_scope".into()),
         );
     }
-    s.emu.fail_next("chat.postMessage", PASS);
     s.emu.fail_next("chat.postMessage", LATE);
     let kenji = UserId::new(KENJI);
-    let reply = s.app.command(&kenji, "blocked waiting on review access").await;
+    let reply = s
+        .app
+        .command(&kenji, "blocked waiting on review access")
+        .await;
     assert!(
         reply.text.contains("could not post it"),
         "kenji is told his blocker is noted but not posted: {}",
@@ -278,7 +289,11 @@ async fn a_send_that_cannot_be_checked_is_given_up_and_shown_to_admins() {
 
     // The admin sees what was not sent, Slack's error and what to do; a member does not.
     let status = s.app.command(&UserId::new(ADMIN), "status").await;
-    assert!(status.text.contains("Not sent: a blocker's flag"), "{}", status.text);
+    assert!(
+        status.text.contains("Not sent: a blocker's flag"),
+        "{}",
+        status.text
+    );
     assert!(status.text.contains("missing_scope"), "{}", status.text);
     assert!(status.text.contains("channels:history"), "{}", status.text);
     let member = s.app.command(&kenji, "status").await;

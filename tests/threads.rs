@@ -228,7 +228,11 @@ fn member_part<'a>(document: &'a str, handle: &str) -> &'a str {
 }
 
 /// The newest completed version of the notes file, once it satisfies `ok`.
-async fn notes_file(emu: &slack_emulator::Emulator, bot: &Bot, ok: impl Fn(&str) -> bool) -> String {
+async fn notes_file(
+    emu: &slack_emulator::Emulator,
+    bot: &Bot,
+    ok: impl Fn(&str) -> bool,
+) -> String {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         if let Some(f) = emu.files().into_iter().rfind(|f| f.completed)
@@ -239,7 +243,10 @@ async fn notes_file(emu: &slack_emulator::Emulator, bot: &Bot, ok: impl Fn(&str)
         assert!(
             std::time::Instant::now() < deadline,
             "no such notes file: {:?}; log:\n{}",
-            emu.files().into_iter().rfind(|f| f.completed).map(|f| f.content),
+            emu.files()
+                .into_iter()
+                .rfind(|f| f.completed)
+                .map(|f| f.content),
             bot.log()
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -318,9 +325,17 @@ async fn a_raised_blocker_is_in_the_notes_and_its_resolution_in_the_summary() {
             WAIT,
         )
         .await;
-    for blocker in ["staging is down", "waiting on design review", "no laptop yet"] {
+    for blocker in [
+        "staging is down",
+        "waiting on design review",
+        "no laptop yet",
+    ] {
         assert!(
-            summary.text.as_deref().unwrap_or_default().contains(blocker),
+            summary
+                .text
+                .as_deref()
+                .unwrap_or_default()
+                .contains(blocker),
             "the summary lists {blocker}: {:?}",
             summary.text
         );
@@ -355,7 +370,8 @@ async fn a_raised_blocker_is_in_the_notes_and_its_resolution_in_the_summary() {
     assert!(summary_text(&emu).contains("waiting on design review"));
     let notes = notes_file(&emu, &bot, |d| !member_part(d, "kenji").contains("staging")).await;
     assert!(
-        member_part(&notes, "kenji").contains("- ⛔\u{fe0f} Blocked:\n    - waiting on design review"),
+        member_part(&notes, "kenji")
+            .contains("- ⛔\u{fe0f} Blocked:\n    - waiting on design review"),
         "{notes}"
     );
     assert!(
@@ -377,7 +393,11 @@ async fn a_raised_blocker_is_in_the_notes_and_its_resolution_in_the_summary() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(summary_text(&emu).contains("Open blockers (1)"), "{}", summary_text(&emu));
+    assert!(
+        summary_text(&emu).contains("Open blockers (1)"),
+        "{}",
+        summary_text(&emu)
+    );
     assert!(summary_text(&emu).contains("no laptop yet"));
     bot.stop();
 }

@@ -77,7 +77,9 @@ impl App {
     }
 
     /// Puts a member's update into the cycle's thread (`updates = "thread"`): their first
-    /// update is a new reply, anything later edits that reply.
+    /// update is a new reply, anything later edits that reply. What is posted is the member's
+    /// update as stored when the reply is posted or edited (`update` when none is stored), one
+    /// task at a time per member, so replies handled at once or out of order end with the latest.
     pub(super) async fn post_update(
         &self,
         team: &TeamConfig,
@@ -88,12 +90,21 @@ impl App {
         if team.threads.updates != UpdatesTo::Thread {
             return Ok(());
         }
+        let kind = format!("update:{user}");
+        let Some(_turn) = self
+            .hold(&format!("edit:{}:{kind}", cycle.id), BUSY_TRIES, BUSY_WAIT)
+            .await
+        else {
+            tracing::warn!(team = %team.id, "a member's reply in the thread is still being posted; going on without it");
+            return Ok(());
+        };
+        let stored = self.store().member_update(cycle.id, user)?;
+        let update = stored.as_ref().unwrap_or(update);
         let who = team
             .member(user)
             .and_then(|m| m.handle.as_deref())
             .map_or_else(|| format!("<@{user}>"), |h| format!("@{}", escape(h)));
         let (text, blocks) = thread_update(team.format, &who, update);
-        let kind = format!("update:{user}");
         let content_digest = digest(&text);
         let record = |channel: ChannelId, ts: String| Post {
             cycle: cycle.id,
@@ -125,14 +136,20 @@ impl App {
             return Ok(());
         };
         let key = format!("update:{}:{user}", cycle.id);
+        // A reply an earlier attempt may have posted (before a crash) shows what that attempt
+        // had: found again, it is edited to what is stored now.
+        let tried = self.tried_before(&key)?;
         let out = Outgoing {
             channel: &channel,
             text: &text,
-            blocks: Some(blocks),
+            blocks: Some(blocks.clone()),
             thread_ts: Some(&thread),
             key: Some(&key),
         };
         if let Sent::At(channel, ts) = self.send_once(&team.id, &key, out).await? {
+            if tried {
+                self.api.update(&channel, &ts, &text, Some(blocks)).await?;
+            }
             self.store().record_post(&record(channel, ts))?;
         }
         Ok(())

@@ -96,19 +96,19 @@ impl App {
                         .filter(|b| b.user.as_ref() == Some(user))
                         .filter(|b| rest.is_empty() || b.id.to_string() == rest)
                         .collect();
-                    let mut cycles = Vec::new();
+                    let mut dates = Vec::new();
                     for b in mine {
                         if self
                             .store()
                             .resolve_blocker(b.id, user.as_str(), self.now())?
                         {
                             resolved.push(escape(&b.text));
-                            cycles.push(b.cycle);
+                            dates.push(b.date);
                         }
                     }
                     // The resolution is stored; its flag and the notes follow, one team's
                     // Slack trouble not holding back another's.
-                    if let Err(e) = self.blockers_changed(team, &cycles).await {
+                    if let Err(e) = self.blockers_changed(team, &dates).await {
                         tracing::warn!(team = %team.id, error = %e, "a resolved blocker is not shown as resolved in Slack yet");
                     }
                 }

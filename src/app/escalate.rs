@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::messages::{escape, since};
 use super::{App, Result, Sent};
 use crate::config::{FlagsTo, TeamConfig};
+use crate::domain::ChannelId;
 use crate::slack::client::Outgoing;
 use crate::store::{OpenBlocker, Post};
 
@@ -64,37 +65,59 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let key = format!("escalate:{}", blocker.id);
-        let flag = self
-            .store()
-            .last_post(blocker.cycle, &format!("blocker:{}", blocker.id))?;
-        // A flag in the cycle's thread is itself a reply: Slack threads have one level, so the
-        // escalation goes into the same thread. A flag in the channel gets its own thread.
-        let (channel, thread) = match flag {
+        // Flags in the cycle's thread: the escalation goes there too (Slack threads have one
+        // level), flagged yet or not.
+        let cycle = match team.threads.blocker_flags {
+            FlagsTo::Thread => self.store().cycle(&team.id, blocker.date)?,
+            _ => None,
+        };
+        if let Some(cycle) = cycle
+            && let Some((channel, thread)) = self.cycle_thread(team, &cycle).await?
+        {
+            return self
+                .send_escalation(team, blocker, now, &key, &channel, Some(&thread))
+                .await;
+        }
+        // Flags in the channel: the escalation is a reply to the flag, so a blocker not flagged
+        // yet (the bot stopped in between) is flagged first. A flag given up is not waited for.
+        let flag_kind = format!("blocker:{}", blocker.id);
+        if self.store().last_post(blocker.cycle, &flag_kind)?.is_none() {
+            match self.flag(team, blocker).await {
+                Err(e) if e.given_up() => {}
+                flagged => flagged?,
+            }
+        }
+        let (channel, thread) = match self.store().last_post(blocker.cycle, &flag_kind)? {
             Some(Post {
                 channel,
                 ts: Some(ts),
                 ..
-            }) => {
-                let in_thread = if team.threads.blocker_flags == FlagsTo::Thread {
-                    self.store()
-                        .last_post(blocker.cycle, "thread")?
-                        .and_then(|p| p.ts)
-                } else {
-                    None
-                };
-                (channel, Some(in_thread.unwrap_or(ts)))
-            }
+            }) => (channel, Some(ts)),
             _ => (team.channel.clone(), None),
         };
+        self.send_escalation(team, blocker, now, &key, &channel, thread.as_deref())
+            .await
+    }
+
+    /// Posts one blocker's escalation (once). Returns false when another task is sending it.
+    async fn send_escalation(
+        &self,
+        team: &TeamConfig,
+        blocker: &OpenBlocker,
+        now: DateTime<Utc>,
+        key: &str,
+        channel: &ChannelId,
+        thread: Option<&str>,
+    ) -> Result<bool> {
         let text = escalation(team, blocker, now);
         let out = Outgoing {
-            channel: &channel,
+            channel,
             text: &text,
             blocks: None,
-            thread_ts: thread.as_deref(),
-            key: Some(&key),
+            thread_ts: thread,
+            key: Some(key),
         };
-        let sent = self.send_once(&team.id, &key, out).await?;
+        let sent = self.send_once(&team.id, key, out).await?;
         if sent != Sent::Busy {
             tracing::info!(team = %team.id, blocker = blocker.id, "blocker escalated");
         }

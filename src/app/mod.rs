@@ -379,11 +379,13 @@ impl App {
         let mut failures = Failures::default();
         let acked = self.send_once(&team.id, &key, out).await.map(|_| ());
         failures.note(&team.id, "confirming a reply", acked);
-        let posted = self
-            .post_update(team, &cycle, user, &outcome.update)
-            .await;
+        let posted = self.post_update(team, &cycle, user, &outcome.update).await;
         failures.note(&team.id, "posting an update in the thread", posted);
-        failures.note(&team.id, "syncing blocker flags", self.sync_flags(team).await);
+        failures.note(
+            &team.id,
+            "syncing blocker flags",
+            self.sync_flags(team).await,
+        );
         let refreshed = self.refresh_posted_notes(team, &cycle).await;
         failures.note(&team.id, "refreshing the posted notes", refreshed);
         failures.into_result()
@@ -567,9 +569,11 @@ impl App {
                 &key,
                 &channel,
                 &ts,
-                &filename,
-                &cycle.title,
-                document.as_bytes(),
+                once::FileOut {
+                    filename: &filename,
+                    title: &cycle.title,
+                    bytes: document.as_bytes(),
+                },
             )
             .await?;
         self.store().record_post(&Post {
@@ -617,9 +621,17 @@ impl App {
     /// After blockers were raised or resolved: their flags, and the posted notes that show
     /// them: those of the blockers' own meetings (`dates`) and the team's latest (a summary
     /// lists all of the team's open blockers). Each on its own; the first failure is returned.
-    pub(crate) async fn blockers_changed(&self, team: &TeamConfig, dates: &[NaiveDate]) -> Result<()> {
+    pub(crate) async fn blockers_changed(
+        &self,
+        team: &TeamConfig,
+        dates: &[NaiveDate],
+    ) -> Result<()> {
         let mut failures = Failures::default();
-        failures.note(&team.id, "syncing blocker flags", self.sync_flags(team).await);
+        failures.note(
+            &team.id,
+            "syncing blocker flags",
+            self.sync_flags(team).await,
+        );
         let mut cycles = self.store().cycles(&team.id)?;
         // Newest first: the latest, then the blockers' own.
         let latest = cycles.first().map(|c| c.date);

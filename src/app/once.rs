@@ -29,7 +29,7 @@ pub const MAX_CHECKS: u32 = 5;
 pub struct InFlight(Mutex<HashSet<String>>);
 
 /// Releases a key when its send ends, however it ends.
-struct Claim<'a> {
+pub(super) struct Claim<'a> {
     set: &'a InFlight,
     key: String,
 }
@@ -51,6 +51,14 @@ impl Drop for Claim<'_> {
     }
 }
 
+/// A file to upload: its name, its title in Slack, its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct FileOut<'a> {
+    pub filename: &'a str,
+    pub title: &'a str,
+    pub bytes: &'a [u8],
+}
+
 /// Where a send ended up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sent {
@@ -61,15 +69,38 @@ pub enum Sent {
 }
 
 impl App {
+    /// Waits until this process holds `key` (a name of its own, not a send's key), for work
+    /// that must not run twice at once; `None` when another task held it for `tries` × `wait`.
+    pub(super) async fn hold(
+        &self,
+        key: &str,
+        tries: u32,
+        wait: std::time::Duration,
+    ) -> Option<Claim<'_>> {
+        for _ in 0..tries {
+            if let Some(claim) = self.in_flight.claim(key) {
+                return Some(claim);
+            }
+            tokio::time::sleep(wait).await;
+        }
+        None
+    }
+
+    /// Whether a send with `key` was tried before (it may be in Slack, with what that attempt
+    /// sent).
+    pub(super) fn tried_before(&self, key: &str) -> Result<bool> {
+        Ok(self.store().send_channel(key)?.is_some())
+    }
+
     /// Posts `out` for `team` unless a message with its key was posted before. `out.key` must
     /// be set. Fails with [`Error::GaveUp`] for a send given up earlier.
     pub async fn send_once(&self, team: &TeamId, key: &str, out: Outgoing<'_>) -> Result<Sent> {
         let Some(_claim) = self.in_flight.claim(key) else {
             return Ok(Sent::Busy);
         };
-        let start =
-            self.store()
-                .begin_send(key, team, out.channel, out.thread_ts, self.now())?;
+        let start = self
+            .store()
+            .begin_send(key, team, out.channel, out.thread_ts, self.now())?;
         match start {
             SendStart::Sent(ts) => {
                 let channel = self.store().send_channel(key)?;
@@ -190,10 +221,13 @@ impl App {
         key: &str,
         channel: &ChannelId,
         thread_ts: &str,
-        filename: &str,
-        title: &str,
-        bytes: &[u8],
+        file: FileOut<'_>,
     ) -> Result<Option<String>> {
+        let FileOut {
+            filename,
+            title,
+            bytes,
+        } = file;
         let Some(_claim) = self.in_flight.claim(key) else {
             return Ok(None);
         };
@@ -239,7 +273,9 @@ impl App {
 
 /// What an admin can do about a lookup that failed with `e` in `channel`, in a few words.
 pub fn remedy(e: &SlackError, channel: &ChannelId) -> &'static str {
-    let dm = ["D", "U", "W"].iter().any(|p| channel.as_str().starts_with(p));
+    let dm = ["D", "U", "W"]
+        .iter()
+        .any(|p| channel.as_str().starts_with(p));
     match e.code() {
         Some("missing_scope") if dm => {
             "add the im:history scope to the Slack app (config/slack-app-manifest.yml) and reinstall it"
