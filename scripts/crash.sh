@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Kills the bot with SIGKILL at random points through prompt fan-out, a reply burst and the
-# post, restarting it each time, and checks that nothing was lost or repeated.
+# post, restarting it each time, and checks that nothing was lost or repeated. Half the kills hit
+# a team in thread mode (updates, flags and escalations as replies in the cycle's thread).
 #
 #   scripts/crash.sh [kills] [seed]     # default 200 kills, a fresh seed
 #
@@ -13,5 +14,5 @@ seed="${2:-}"
 export CRASH_KILLS="$kills"
 if [ -n "$seed" ]; then export CRASH_SEED="$seed"; fi
 start=$(date +%s)
-cargo test --locked --test crash -- --nocapture 2>&1 | grep -E "^(CRASH_SEED|scenarios|kills|replies|prompts|summaries|history)|test result|panicked"
+cargo test --locked --test crash -- --nocapture 2>&1 | grep -E "^(CRASH_SEED|scenarios|kills|replies|prompts|summaries|history|thread)|test result|panicked"
 echo "crash run: ${kills} kills in $(( $(date +%s) - start )) s"

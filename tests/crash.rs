@@ -142,7 +142,13 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
     let emu = Emulator::start(config).await;
     // Some posts land in Slack but answer late, so kills also hit the moment after Slack acted
     // and before the bot heard back: the bot must look, not post again.
-    for _ in 0..8 {
+    // In thread mode the prompts take the first eight; the rest land on confirmations, thread
+    // replies, flags and escalations.
+    let late = match mode {
+        Mode::Channel => 8,
+        Mode::Thread => 40,
+    };
+    for _ in 0..late {
         emu.fail_next(
             "chat.postMessage",
             Fault::LateAnswer(Duration::from_millis(400)),
