@@ -76,7 +76,7 @@ impl App {
                 if let Err(e) = flagged.and(cycle_notes) {
                     tracing::warn!(team = %team.id, error = %e, "a raised blocker is not in the channel yet");
                     return Ok(Reply::new(format!(
-                        "Noted your blocker: {}. I could not post it in <#{}> just now; it is in your update and I will post it with the next change.",
+                        "Noted your blocker: {}. It is in your update, but I could not post it in <#{}> just now; I will try again with the team's next update or command.",
                         escape(rest),
                         team.channel
                     )));

@@ -57,6 +57,9 @@ impl App {
             match outcome {
                 Ok(true) => self.store().intro_done(&team_id, &user, self.now())?,
                 Ok(false) => {}
+                // Given up (it may have reached Slack; logged then, and in `/standup status`):
+                // no longer due, or it would be tried and logged at every start.
+                Err(e) if e.given_up() => self.store().intro_done(&team_id, &user, self.now())?,
                 Err(e) => {
                     tracing::warn!(team = %team_id, error = %e, "could not send an introduction; it stays due");
                     first_error.get_or_insert(e);

@@ -294,3 +294,35 @@ pub fn remedy(e: &SlackError, channel: &ChannelId) -> &'static str {
         None => "Slack kept failing: check the bot's network and Slack's status",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(code: &str) -> SlackError {
+        SlackError::Api {
+            method: "conversations.history",
+            code: code.into(),
+            needed: Some("channels:history".into()),
+        }
+    }
+
+    #[test]
+    fn each_failed_lookup_says_what_to_do() {
+        let channel = ChannelId::new("C0TEAM0001");
+        let dm = ChannelId::new("D0DM000001");
+        assert!(remedy(&refused("missing_scope"), &channel).contains("channels:history"));
+        assert!(remedy(&refused("missing_scope"), &dm).contains("im:history"));
+        assert!(remedy(&refused("not_in_channel"), &channel).contains("invite the bot"));
+        assert!(remedy(&refused("token_revoked"), &channel).contains("SLACK_BOT_TOKEN"));
+        let timeout = SlackError::Timeout {
+            method: "conversations.history",
+            secs: 10,
+        };
+        assert!(remedy(&timeout, &channel).contains("network"));
+        assert_eq!(
+            refused("missing_scope").to_string(),
+            "Slack conversations.history: missing_scope (needs channels:history)"
+        );
+    }
+}

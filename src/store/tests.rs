@@ -612,3 +612,67 @@ fn follow_through_reads_the_previous_plan_history_and_the_carry() {
     assert_eq!(store.member_updates(&orbit, &maria, 1).unwrap().len(), 1);
     assert!(store.member_updates(&orbit, &kenji, 3).unwrap().is_empty());
 }
+
+#[test]
+fn a_send_whose_lookups_keep_failing_is_given_up_after_the_limit() {
+    let mut store = store_with(Format::Planning);
+    let orbit = TeamId::new("orbit");
+    let channel = ChannelId::new("C0123456789");
+    let key = "blocker:7";
+    assert_eq!(
+        store
+            .begin_send(key, &orbit, &channel, None, now())
+            .unwrap(),
+        SendStart::Fresh
+    );
+    for n in 1..3 {
+        assert!(
+            !store
+                .send_check_failed(key, "missing_scope", 3, now())
+                .unwrap(),
+            "lookup {n} of 3 does not give up"
+        );
+        assert!(matches!(
+            store
+                .begin_send(key, &orbit, &channel, None, now())
+                .unwrap(),
+            SendStart::Unsure { .. }
+        ));
+    }
+    assert!(
+        store
+            .send_check_failed(key, "missing_scope", 3, now())
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .begin_send(key, &orbit, &channel, None, now())
+            .unwrap(),
+        SendStart::Failed("missing_scope".into())
+    );
+    // Counted once given up: a later failure changes nothing.
+    assert!(!store.send_check_failed(key, "other", 3, now()).unwrap());
+    let failed = store.failed_sends(&orbit).unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].key, key);
+    assert_eq!(failed[0].error, "missing_scope");
+    assert!(
+        store
+            .failed_sends(&TeamId::new("other"))
+            .unwrap()
+            .is_empty()
+    );
+
+    // A send that completes is never given up.
+    store
+        .begin_send("ack:1", &orbit, &channel, None, now())
+        .unwrap();
+    store.finish_send("ack:1", &channel, "1.2", now()).unwrap();
+    assert!(!store.send_check_failed("ack:1", "x", 1, now()).unwrap());
+    assert_eq!(
+        store
+            .begin_send("ack:1", &orbit, &channel, None, now())
+            .unwrap(),
+        SendStart::Sent("1.2".into())
+    );
+}
