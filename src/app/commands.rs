@@ -71,9 +71,7 @@ impl App {
                 tracing::info!(team = %team.id, blocker = blocker.id, "blocker raised");
                 // The blocker is stored and is in the notes; a flag Slack refuses now is
                 // posted by a later sync.
-                let flagged = self.sync_flags(team).await;
-                let cycle_notes = self.refresh_posted_notes(team, &cycle).await;
-                if let Err(e) = flagged.and(cycle_notes) {
+                if let Err(e) = self.blockers_changed(team, &[cycle.date]).await {
                     tracing::warn!(team = %team.id, error = %e, "a raised blocker is not in the channel yet");
                     return Ok(Reply::new(format!(
                         "Noted your blocker: {}. It is in your update, but I could not post it in <#{}> just now; I will try again with the team's next update or command.",
