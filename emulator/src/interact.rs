@@ -277,7 +277,7 @@ fn input_state(block: &str, element: &Value, named: &[&str], optional: bool) -> 
                     .cloned()
                     .unwrap_or_default()
             } else {
-                named.iter().map(|t| pick(t)).collect::<Result<_>>()?
+                named.iter().map(|t| pick(*t)).collect::<Result<_>>()?
             };
             let empty = selected.is_empty();
             (json!({"type": kind, "selected_options": selected}), empty)
@@ -535,8 +535,9 @@ impl Emulator {
                 .map(|(_, v)| *v)
                 .collect();
             let action_id = str_of(element, "action_id").unwrap_or_default().to_string();
-            let entry = input_state(block, element, &named, *optional)?;
-            state.insert(block.clone(), json!({ action_id: entry }));
+            let mut entry = Map::new();
+            entry.insert(action_id, input_state(block, element, &named, *optional)?);
+            state.insert(block.clone(), Value::Object(entry));
         }
         let mut view = view;
         view["state"] = json!({"values": state});

@@ -202,7 +202,8 @@ async fn the_bots_own_dm_posts_come_back_as_message_im_events_by_default() {
     assert!(emu.socket_connected(WAIT).await);
     assert_eq!(seen.recv().await.unwrap(), "hello 1");
     let client = client(&emu);
-    let session = client.open_session(&bot_token(&emu));
+    let token = bot_token(&emu);
+    let session = client.open_session(&token);
     let post = |channel: &str, text: &str| {
         SlackApiChatPostMessageRequest::new(
             channel.into(),
@@ -236,7 +237,8 @@ async fn the_echo_is_slacks_message_event_for_a_bot_users_post() {
     let emu = Emulator::start(workspace()).await;
     let mut raw = RawSocket::connect(&emu).await;
     let session_client = client(&emu);
-    let session = session_client.open_session(&bot_token(&emu));
+    let token = bot_token(&emu);
+    let session = session_client.open_session(&token);
     let blocks = slack_blocks![some_into(SlackSectionBlock::new().with_text(md!("*Hi*")))];
     let post = SlackApiChatPostMessageRequest::new(
         "U0ADA".into(),
