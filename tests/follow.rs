@@ -358,7 +358,31 @@ async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
         "{preview}"
     );
 
-    // A later click wins: all shipped after all.
+    // A change of mind: all shipped after all. The prompt now offers only Undo (its carry
+    // buttons went with the first choice), so Undo first, then Carry all from the plan it
+    // offers again.
+    emu.send_interaction(click("carry_undo"))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let first_undo = emu
+        .wait_for_message(
+            &dm,
+            |m| m.text.as_deref().is_some_and(|t| t.starts_with("Undone")),
+            WAIT,
+        )
+        .await;
+    emu.wait_for_message(
+        &dm,
+        |m| {
+            m.ts == prompt_msg.ts
+                && m.blocks
+                    .as_ref()
+                    .is_some_and(|b| b.to_string().contains("carry_all"))
+        },
+        WAIT,
+    )
+    .await;
     emu.send_interaction(click("carry_all"))
         .ack(WAIT)
         .await
@@ -388,7 +412,7 @@ async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
     emu.send_interaction(undo).ack(WAIT).await.expect("acked");
     emu.wait_for_message(
         &dm,
-        |m| m.text.as_deref().is_some_and(|t| t.starts_with("Undone")),
+        |m| m.ts != first_undo.ts && m.text.as_deref().is_some_and(|t| t.starts_with("Undone")),
         WAIT,
     )
     .await;

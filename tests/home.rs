@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{Timelike, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 use slack_emulator::{Emulator, User, events};
 use support::*;
 
