@@ -277,7 +277,7 @@ fn input_state(block: &str, element: &Value, named: &[&str], optional: bool) -> 
                     .cloned()
                     .unwrap_or_default()
             } else {
-                named.iter().map(|t| pick(*t)).collect::<Result<_>>()?
+                named.iter().map(|t| pick(t)).collect::<Result<_>>()?
             };
             let empty = selected.is_empty();
             (json!({"type": kind, "selected_options": selected}), empty)
