@@ -36,6 +36,26 @@ async fn a_full_cycle() {
     for action in ["answer_form", "skip_cycle", "out_of_office"] {
         assert!(buttons.contains(action), "{buttons}");
     }
+    // As on Slack, each prompt came back to the bot as a message.im event with its bot_id: the
+    // bot acks them and answers none (an answer would be a second message in the DM).
+    let prompts = [MARIA, KENJI, LI, ZOE].len();
+    let deadline = std::time::Instant::now() + WAIT;
+    while emu.acks().len() < prompts {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "echoes not acked: {:?}",
+            emu.acks()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for user in [MARIA, KENJI, LI, ZOE] {
+        assert_eq!(
+            emu.messages(&emu.dm_channel(user)).len(),
+            1,
+            "{user}: only the prompt"
+        );
+    }
 
     // Replies: maria answers, kenji is blocked, li answers then edits; zoe stays silent.
     let maria = events::dm_message(
