@@ -108,15 +108,7 @@ pub fn bot_message(bot_id: &str, channel: &str, text: &str) -> Value {
 /// `bot_id` and its bot `user`, `app_id`, `team` and a `bot_profile` (as in @slack/types'
 /// `GenericMessageEvent` and `AppMentionEvent`).
 pub(crate) fn own_message(cfg: &EmulatorConfig, object: &Value, channel: &str) -> Option<Value> {
-    let channel_type = channel_type(channel);
-    let subscription = match channel_type {
-        "im" => "message.im",
-        "group" => "message.groups",
-        _ => "message.channels",
-    };
-    if !cfg.echo_bot_messages || !cfg.bot_events.iter().any(|e| e == subscription) {
-        return None;
-    }
+    let channel_type = echoed_in(cfg, channel)?;
     let mut event = object.clone();
     event["channel"] = json!(channel);
     event["event_ts"] = object["ts"].clone();
@@ -131,6 +123,44 @@ pub(crate) fn own_message(cfg: &EmulatorConfig, object: &Value, channel: &str) -
         "team_id": cfg.team_id,
     });
     Some(event)
+}
+
+/// The `channel_type` of `channel` when the bot's own messages there come back as events: echoes
+/// are on and the app subscribes to that conversation type's message event.
+fn echoed_in(cfg: &EmulatorConfig, channel: &str) -> Option<&'static str> {
+    let channel_type = channel_type(channel);
+    let subscription = match channel_type {
+        "im" => "message.im",
+        "group" => "message.groups",
+        _ => "message.channels",
+    };
+    (cfg.echo_bot_messages && cfg.bot_events.iter().any(|e| e == subscription))
+        .then_some(channel_type)
+}
+
+/// The `message_changed` event Slack sends the app when its bot edits a message with
+/// `chat.update` (`previous` and `current` as the API shows them), where its posts come back
+/// at all (see [`own_message`]): hidden, with the new version in `message` and the old one in
+/// `previous_message` (docs.slack.dev/reference/events/message/message_changed).
+pub(crate) fn own_edit(
+    cfg: &EmulatorConfig,
+    previous: &Value,
+    current: &Value,
+    channel: &str,
+) -> Option<Value> {
+    let channel_type = echoed_in(cfg, channel)?;
+    let event_ts = ids::next_ts();
+    Some(json!({
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": true,
+        "channel": channel,
+        "channel_type": channel_type,
+        "ts": event_ts,
+        "event_ts": event_ts,
+        "message": current,
+        "previous_message": previous,
+    }))
 }
 
 /// The Events API `url_verification` handshake body.

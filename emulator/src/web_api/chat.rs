@@ -117,6 +117,7 @@ impl Ctx<'_> {
         else {
             return error("message_not_found");
         };
+        let previous = self.message_object(message);
         message.history.push(Revision {
             text: message.text.clone(),
             blocks: message.blocks.clone(),
@@ -139,6 +140,10 @@ impl Ctx<'_> {
         }
         let mut object = self.message_object(message);
         object["edited"] = json!({"user": self.cfg.bot_user_id, "ts": ids::next_ts()});
+        if let Some(event) = events::own_edit(self.cfg, &previous, &object, &channel) {
+            let payload = events::event_callback(self.cfg, event);
+            s.socket.enqueue("events_api", payload, false);
+        }
         Reply::Ok(json!({
             "channel": channel,
             "ts": ts,

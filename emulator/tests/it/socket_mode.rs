@@ -276,6 +276,29 @@ async fn the_echo_is_slacks_message_event_for_a_bot_users_post() {
     );
     raw.ack(&envelope).await;
 
+    // An edit of it comes back as message_changed, the bot's post before and after.
+    let update = SlackApiChatUpdateRequest::new(
+        posted.channel.clone(),
+        SlackMessageContent::new().with_text("Hi again".into()),
+        posted.ts.clone(),
+    );
+    session.chat_update(&update).await.unwrap();
+    let envelope = raw.next(WAIT).await.expect("the edit's echo");
+    let event = &envelope["payload"]["event"];
+    assert_eq!(event["subtype"], "message_changed");
+    assert_eq!(event["channel_type"], "im");
+    assert_eq!(event["message"]["text"], "Hi again");
+    assert_eq!(event["message"]["bot_id"], emu.config().bot_id);
+    assert_eq!(event["message"]["ts"], posted.ts.to_string());
+    assert_eq!(event["previous_message"]["text"], "Hi");
+    let parsed: SlackPushEventCallback =
+        serde_json::from_value(envelope["payload"].clone()).unwrap();
+    let SlackEventCallbackBody::Message(changed) = parsed.event else {
+        panic!("not a message event");
+    };
+    assert!(changed.message.and_then(|m| m.sender.bot_id).is_some());
+    raw.ack(&envelope).await;
+
     // Off when the workspace turns it off (or the app does not subscribe to message.im).
     let mut config = workspace();
     config.echo_bot_messages = false;
