@@ -21,12 +21,14 @@ pub struct Emulator {
 
 struct ServerTask {
     task: JoinHandle<()>,
+    retry_timer: JoinHandle<()>,
     shared: Arc<Shared>,
 }
 
 impl Drop for ServerTask {
     fn drop(&mut self) {
         self.task.abort();
+        self.retry_timer.abort();
         self.shared.update(|s| s.socket.drop_all());
     }
 }
@@ -71,10 +73,15 @@ impl Emulator {
                 tracing::error!(%err, "slack-emulator: server stopped");
             }
         });
+        let retry_timer = tokio::spawn(socket::retry_timer(shared.clone()));
         tracing::debug!(%addr, "slack-emulator: listening");
         Emulator {
             shared: shared.clone(),
-            _server: Arc::new(ServerTask { task, shared }),
+            _server: Arc::new(ServerTask {
+                task,
+                retry_timer,
+                shared,
+            }),
         }
     }
 
