@@ -51,6 +51,9 @@ pub struct EmulatorConfig {
     /// (docs.slack.dev/apis/events-api/#retries). The length is the number of retries. Tests may
     /// scale these down (e.g. to 0 s, 1 s, 5 s).
     pub retry_delays: Vec<Duration>,
+    /// The bot token's scopes; a method needing another is answered `missing_scope`.
+    /// Default: the bot scopes of `config/slack-app-manifest.yml`, as Slack grants them.
+    pub scopes: Vec<String>,
 }
 
 /// Slack's Events API retry schedule (see [`EmulatorConfig::retry_delays`]).
@@ -83,6 +86,7 @@ impl Default for EmulatorConfig {
                 .to_vec(),
             ack_timeout: Duration::from_secs(3),
             retry_delays: SLACK_RETRY_DELAYS.to_vec(),
+            scopes: crate::strict::spec::Manifest::standup_bot().bot_scopes,
         }
     }
 }
@@ -103,6 +107,12 @@ impl EmulatorConfig {
     /// Sets the retry schedule (see [`EmulatorConfig::retry_delays`]), e.g. Slack's scaled down.
     pub fn with_retry_delays(mut self, delays: &[Duration]) -> Self {
         self.retry_delays = delays.to_vec();
+        self
+    }
+
+    /// Grants these bot scopes instead of the manifest's.
+    pub fn with_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
         self
     }
 

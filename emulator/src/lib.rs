@@ -20,6 +20,10 @@
 //!   ([`EmulatorConfig::echo_bot_messages`]), as on Slack;
 //! - **clicks and form submissions** built only from what the bot posted ([`Emulator::click`],
 //!   [`Emulator::click_in_home`], [`Emulator::submit_view`]);
+//! - **strict mode**, always on: the bot token has exactly the manifest's scopes
+//!   (`missing_scope`), required arguments and Block Kit limits are enforced with Slack's
+//!   answers, and the mrkdwn the bot sends is linted; every broken rule is a [`Violation`], and
+//!   an emulator dropped with unexpected ones fails the test ([`Emulator::expect_violation`]);
 //! - **fault injection** ([`Fault`]) and optional **rate limits** ([`RateLimits`]);
 //! - a [`SignedClient`] that posts signed requests to the bot's HTTP endpoints like Slack does,
 //!   retrying an event that is not answered 200 within 3 s as Slack does
@@ -53,6 +57,7 @@ mod server;
 mod signing;
 mod socket;
 mod state;
+mod strict;
 mod web_api;
 
 pub use config::{Channel, EmulatorConfig, RateLimits, SLACK_RETRY_DELAYS, User};
@@ -65,3 +70,4 @@ pub use signing::{
 };
 pub use socket::{Ack, EnvelopeHandle};
 pub use state::{Call, File, Message, ResponsePost, Revision, View};
+pub use strict::{Rule, Violation, spec};

@@ -8,4 +8,5 @@ mod http_mode;
 mod interactions;
 mod socket_frames;
 mod socket_mode;
+mod strict;
 mod web_api;
