@@ -385,7 +385,11 @@ fn ticked(payload: &Value, action_id: &str) -> Vec<String> {
 
 /// A modal submission: the form's fields become a reply with headings, parsed like any other.
 fn handle_submission(app: &Arc<App>, tasks: &TaskTracker, payload: &Value) -> Option<Value> {
-    let user = UserId(str_at(payload, "/user/id").filter(|u| !u.is_empty())?.to_string());
+    let user = UserId(
+        str_at(payload, "/user/id")
+            .filter(|u| !u.is_empty())?
+            .to_string(),
+    );
     let meta = str_at(payload, "/view/private_metadata")
         .unwrap_or_default()
         .to_string();
