@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::messages::escape;
+use super::messages::{IN_THE_NOTES, escape, from_markdown};
+use crate::slack::blocks;
 use super::{App, Result, Sent, digest};
 use crate::config::{FlagsTo, TeamConfig, UpdatesTo};
 use crate::domain::{ChannelId, Format, Item, Update, UserId};
@@ -174,7 +175,8 @@ pub fn thread_parent(cycle: &CycleInfo) -> String {
 }
 
 /// A member's update as a thread reply: who, then each non-empty section as a bold heading
-/// and its items as bullets, nested items indented. User text is escaped.
+/// and its items as bullets, nested items indented. User text goes out as Slack mrkdwn, split
+/// over as many section blocks as it needs.
 pub fn thread_update(format: Format, who: &str, update: &Update) -> (String, Value) {
     let mut text = format!("*{who}*");
     if update.is_empty() {
@@ -189,14 +191,14 @@ pub fn thread_update(format: Format, who: &str, update: &Update) -> (String, Val
             .trim_end_matches(':');
         text.push_str(&format!("\n*{}*", escape(heading)));
         if let Some(line) = section.text.as_deref().filter(|t| !t.trim().is_empty()) {
-            text.push_str(&format!(" {}", escape(line)));
+            text.push_str(&format!(" {}", from_markdown(line)));
         }
         for item in &section.items {
             push_item(&mut text, item, 0);
         }
     }
-    let blocks = json!([{"type": "section", "text": {"type": "mrkdwn", "text": text}}]);
-    (text, blocks)
+    let list = blocks::fit(blocks::sections(&text), blocks::MESSAGE_BLOCKS, IN_THE_NOTES);
+    (blocks::message_text(&text, IN_THE_NOTES), Value::Array(list))
 }
 
 fn push_item(text: &mut String, item: &Item, depth: usize) {
@@ -204,7 +206,7 @@ fn push_item(text: &mut String, item: &Item, depth: usize) {
     text.push_str(&format!(
         "\n{}{bullet} {}",
         "    ".repeat(depth),
-        escape(&item.text)
+        from_markdown(&item.text)
     ));
     for child in &item.children {
         push_item(text, child, depth + 1);
@@ -247,6 +249,34 @@ mod tests {
             text,
             format!("*@li*\n*{heading}*\n• Large uploads\n    ◦ &lt;!channel&gt; scoping &amp; co")
         );
+    }
+
+    #[test]
+    fn a_long_update_is_split_over_sections_with_slack_links() {
+        let items: Vec<Item> = (0..50)
+            .map(|i| Item::new(Marker::Auto, format!("item {i} [PR](https://e.org/{i}) {}", "x".repeat(90))))
+            .collect();
+        let update = Update {
+            sections: vec![Section {
+                kind: Some(SectionKind::Shipped),
+                heading: None,
+                heading_marker: Marker::Auto,
+                text: None,
+                items,
+            }],
+        };
+        let (text, blocks) = thread_update(Format::Planning, "@li", &update);
+        assert!(text.chars().count() > 5000);
+        let sections: Vec<&str> = blocks
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["text"]["text"].as_str().unwrap())
+            .collect();
+        assert!(sections.len() >= 2);
+        assert!(sections.iter().all(|t| blocks::length(t) <= blocks::SECTION_TEXT));
+        assert_eq!(sections.join("\n"), text, "nothing left out");
+        assert!(text.contains("<https://e.org/49|PR>") && !text.contains("]("));
     }
 
     #[test]

@@ -471,7 +471,10 @@ impl App {
                 self.store()
                     .resolve_blocker(b.id, user.as_str(), self.now())?;
                 self.sync_flags(team).await?;
-                return Ok(Some(format!("Resolved: {}", b.text)));
+                return Ok(Some(format!(
+                    "Resolved: {}",
+                    messages::from_markdown(&b.text)
+                )));
             }
         }
         Ok(None)

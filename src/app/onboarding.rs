@@ -9,7 +9,6 @@
 //! restart or a redelivered event never repeats it.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 use super::messages::{self, escape};
 use super::{App, Result, Sent};
@@ -74,7 +73,7 @@ impl App {
         }
         let key = format!("intro:{}:{user}", team.id);
         let text = introduction(team, user, self.now());
-        let blocks = json!([{"type": "section", "text": {"type": "mrkdwn", "text": text}}]);
+        let blocks = serde_json::Value::Array(crate::slack::blocks::sections(&text));
         let to = ChannelId(user.0.clone());
         let out = Outgoing {
             channel: &to,
