@@ -83,8 +83,12 @@ fn assert_slack_text(text: &str) {
 
 /// Whether `text` has `[label](scheme:…)`.
 fn regex_lite(text: &str) -> bool {
-    text.match_indices("](")
-        .any(|(i, _)| text[i + 2..].split(')').next().is_some_and(|u| u.contains(':') && !u.contains(' ')))
+    text.match_indices("](").any(|(i, _)| {
+        text[i + 2..]
+            .split(')')
+            .next()
+            .is_some_and(|u| u.contains(':') && !u.contains(' '))
+    })
 }
 
 /// The texts of a message's section blocks, joined by lines.
@@ -114,7 +118,11 @@ async fn notes_file(emu: &Emulator, bot: &Bot) -> String {
         if let Some(f) = emu.files().into_iter().rev().find(|f| f.completed) {
             return f.content;
         }
-        assert!(Instant::now() < deadline, "no notes file; log:\n{}", bot.log());
+        assert!(
+            Instant::now() < deadline,
+            "no notes file; log:\n{}",
+            bot.log()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -158,7 +166,10 @@ async fn a_long_update_in_a_thread_and_long_blockers_reach_slack_whole() {
     let mine = emu
         .wait_for_message(
             CHANNEL,
-            |m| m.thread_ts.is_some() && m.text.as_deref().is_some_and(|t| t.starts_with("*@maria*")),
+            |m| {
+                m.thread_ts.is_some()
+                    && m.text.as_deref().is_some_and(|t| t.starts_with("*@maria*"))
+            },
             WAIT,
         )
         .await;
@@ -180,7 +191,11 @@ async fn a_long_update_in_a_thread_and_long_blockers_reach_slack_whole() {
     let flag = emu
         .wait_for_message(
             CHANNEL,
-            |m| m.text.as_deref().is_some_and(|t| t.contains("is blocked: waiting on")),
+            |m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("is blocked: waiting on"))
+            },
             WAIT,
         )
         .await;
@@ -188,7 +203,10 @@ async fn a_long_update_in_a_thread_and_long_blockers_reach_slack_whole() {
     assert_within_limits(&flag_blocks, 50);
     let flag_text = sections_text(&flag_blocks);
     assert_slack_text(&flag_text);
-    assert!(flag_text.contains("<https://example.org/access|access>"), "{flag_text:.200}");
+    assert!(
+        flag_text.contains("<https://example.org/access|access>"),
+        "{flag_text:.200}"
+    );
 
     // A blocker by command, as Slack sends it (escaped, a link as a Slack link).
     let answer = command(
@@ -204,7 +222,11 @@ async fn a_long_update_in_a_thread_and_long_blockers_reach_slack_whole() {
     let flag = emu
         .wait_for_message(
             CHANNEL,
-            |m| m.text.as_deref().is_some_and(|t| t.contains("is blocked: a &amp; b")),
+            |m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("is blocked: a &amp; b"))
+            },
             WAIT,
         )
         .await;
@@ -215,15 +237,24 @@ async fn a_long_update_in_a_thread_and_long_blockers_reach_slack_whole() {
     );
     assert_slack_text(&flag_text);
     let answer = command(&emu, KENJI, "unblock").await;
-    assert_eq!(answer, "Resolved: a &amp; b <https://example.org/x|the PR> @channel");
+    assert_eq!(
+        answer,
+        "Resolved: a &amp; b <https://example.org/x|the PR> @channel"
+    );
 
     // The notes have every word, as Markdown.
     command(&emu, MARIA, "post").await;
     let notes = notes_file(&emu, &bot).await;
     for i in 0..40 {
-        assert!(notes.contains(&format!("[PR #{i}](https://example.org/pr/{i}) & words")), "item {i}");
+        assert!(
+            notes.contains(&format!("[PR #{i}](https://example.org/pr/{i}) & words")),
+            "item {i}"
+        );
     }
-    assert!(notes.contains(&format!("[access](https://example.org/access) {}", "and more ".repeat(440).trim_end())));
+    assert!(notes.contains(&format!(
+        "[access](https://example.org/access) {}",
+        "and more ".repeat(440).trim_end()
+    )));
     for m in emu.messages(CHANNEL) {
         if let Some(blocks) = &m.blocks {
             assert_within_limits(blocks, 50);
@@ -270,14 +301,21 @@ fn quiet_bot(emu: &Emulator, name: &str) -> Bot {
 async fn a_long_team_name_and_a_long_update_in_the_home_tab_and_its_edit_form() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let name = format!("Orbit {}", "and friends ".repeat(13)).trim_end().to_string();
+    let name = format!("Orbit {}", "and friends ".repeat(13))
+        .trim_end()
+        .to_string();
     assert!(name.chars().count() > 150);
     let mut bot = quiet_bot(&emu, &name);
     bot.start();
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
     let items: String = (0..60)
-        .map(|i| format!("• shipped thing {i} <https://example.org/{i}|link {i}> {}\n", "x".repeat(40)))
+        .map(|i| {
+            format!(
+                "• shipped thing {i} <https://example.org/{i}|link {i}> {}\n",
+                "x".repeat(40)
+            )
+        })
         .collect();
     let reply = format!("Shipped:\n{items}Next:\n• a line of {}", "y".repeat(3500));
     emu.send_event(events::dm_message(MARIA, &reply))
@@ -305,7 +343,10 @@ async fn a_long_team_name_and_a_long_update_in_the_home_tab_and_its_edit_form() 
     assert_within_limits(&home["blocks"], 100);
     let header = home["blocks"][0]["text"]["text"].as_str().unwrap();
     assert!(header.ends_with('…'), "{header}");
-    assert!(home["blocks"][1].to_string().contains(&name), "the full name below the header");
+    assert!(
+        home["blocks"][1].to_string().contains(&name),
+        "the full name below the header"
+    );
     let shown = sections_text(&home["blocks"]);
     assert_slack_text(&shown);
     assert!(shown.contains("<https://example.org/59|link 59>"));
@@ -338,11 +379,20 @@ async fn a_long_team_name_and_a_long_update_in_the_home_tab_and_its_edit_form() 
         .iter()
         .filter(|b| b["block_id"].as_str().unwrap().starts_with("Shipped"))
         .count();
-    assert!(shipped_boxes >= 2, "{shipped_boxes} boxes for a long Shipped");
+    assert!(
+        shipped_boxes >= 2,
+        "{shipped_boxes} boxes for a long Shipped"
+    );
     // She adds one line at the end of the last box and saves.
     let mut values = serde_json::Map::new();
-    let last = boxes.last().unwrap()["block_id"].as_str().unwrap().to_string();
-    assert!(last.starts_with("Next#"), "the long Next line goes on in a second box: {last}");
+    let last = boxes.last().unwrap()["block_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        last.starts_with("Next#"),
+        "the long Next line goes on in a second box: {last}"
+    );
     for b in boxes {
         let id = b["block_id"].as_str().unwrap().to_string();
         let mut initial = b["element"]["initial_value"].as_str().map(str::to_string);
@@ -373,7 +423,11 @@ async fn a_long_team_name_and_a_long_update_in_the_home_tab_and_its_edit_form() 
         assert!(after.contains(line), "lost in the form: {line:.200}");
     }
     assert!(after.contains("one more thing"));
-    assert_eq!(after.matches(&"y".repeat(3500)).count(), 1, "the long line whole, once");
+    assert_eq!(
+        after.matches(&"y".repeat(3500)).count(),
+        1,
+        "the long line whole, once"
+    );
     assert!(after.contains("[link 59](https://example.org/59)"));
     bot.stop();
 }
@@ -385,7 +439,11 @@ fn compile(bot: &Bot) -> String {
         .current_dir(bot.dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -413,11 +471,22 @@ async fn a_plan_with_a_bare_link_is_prompted_and_a_long_carry_is_shown_whole() {
     let mut bot = Bot::new(&emu, t0 + chrono::Duration::seconds(4), sync, "1m", "1h");
     std::fs::write(bot.dir.path().join("last.md"), last_meeting()).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
-        .args(["--config", "standup.toml", "import", "--team", "orbit", "last.md"])
+        .args([
+            "--config",
+            "standup.toml",
+            "import",
+            "--team",
+            "orbit",
+            "last.md",
+        ])
         .current_dir(bot.dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     bot.start();
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
@@ -439,7 +508,10 @@ async fn a_plan_with_a_bare_link_is_prompted_and_a_long_carry_is_shown_whole() {
     assert_eq!(options[0], "https://example.org/only-a-link");
     let listed = sections_text(&blocks);
     assert_slack_text(&listed);
-    assert!(listed.contains("• <https://example.org/only-a-link>"), "{listed:.500}");
+    assert!(
+        listed.contains("• <https://example.org/only-a-link>"),
+        "{listed:.500}"
+    );
     assert!(listed.contains("<https://example.org/spec/29|spec 29> &amp; detail"));
 
     // All shipped: the summary of what was carried is past a section, and shown whole.
@@ -456,16 +528,26 @@ async fn a_plan_with_a_bare_link_is_prompted_and_a_long_carry_is_shown_whole() {
     let shown = sections_text(&blocks);
     assert_slack_text(&shown);
     assert!(shown.contains("Carried into *Shipped*"), "{shown:.300}");
-    assert!(shown.contains("<https://example.org/spec/29|spec 29> &amp; detail"), "the last item");
+    assert!(
+        shown.contains("<https://example.org/spec/29|spec 29> &amp; detail"),
+        "the last item"
+    );
     let answer = emu
         .wait_for_message(
             &dm,
-            |m| m.text.as_deref().is_some_and(|t| t.contains("It is part of your update")),
+            |m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("It is part of your update"))
+            },
             WAIT,
         )
         .await;
     assert_slack_text(answer.text.as_deref().unwrap());
     let notes = compile(&bot);
-    assert!(notes.contains("[spec 29](https://example.org/spec/29) & detail"), "{notes}");
+    assert!(
+        notes.contains("[spec 29](https://example.org/spec/29) & detail"),
+        "{notes}"
+    );
     bot.stop();
 }

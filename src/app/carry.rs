@@ -10,12 +10,12 @@ use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use super::messages::{self, IN_THE_NOTES, escape, from_markdown};
-use crate::slack::{blocks, mrkdwn};
 use super::{App, Result};
 use crate::config::TeamConfig;
 use crate::domain::{ChannelId, Item, SectionKind, UserId};
 use crate::followthrough::{self, carry_text, item_id, not_yet_in, own_text, planned};
 use crate::parse::parse_reply;
+use crate::slack::{blocks, mrkdwn};
 use crate::store::{CARRY_KEY, CARRY_SOURCE, CycleInfo, NewReply};
 
 /// Action ids of the follow-through part of the prompt.
@@ -471,7 +471,14 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         assert!(listed.contains("item 60 "), "the last item is listed");
-        assert!(blocks.iter().filter(|b| b["type"] == "section").all(|b| blocks::length(b["text"]["text"].as_str().unwrap()) <= blocks::SECTION_TEXT));
+        assert!(
+            blocks
+                .iter()
+                .filter(|b| b["type"] == "section")
+                .all(
+                    |b| blocks::length(b["text"]["text"].as_str().unwrap()) <= blocks::SECTION_TEXT
+                )
+        );
     }
 
     #[test]

@@ -7,13 +7,13 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::messages::{IN_THE_NOTES, escape, from_markdown};
-use crate::slack::blocks;
 use super::{App, Result, Sent, digest};
 use crate::config::{FlagsTo, TeamConfig, UpdatesTo};
 use crate::domain::{ChannelId, Format, Item, Update, UserId};
+use crate::slack::blocks;
 use crate::slack::client::Outgoing;
 use crate::store::{CycleInfo, OpenBlocker, Post};
 
@@ -197,8 +197,15 @@ pub fn thread_update(format: Format, who: &str, update: &Update) -> (String, Val
             push_item(&mut text, item, 0);
         }
     }
-    let list = blocks::fit(blocks::sections(&text), blocks::MESSAGE_BLOCKS, IN_THE_NOTES);
-    (blocks::message_text(&text, IN_THE_NOTES), Value::Array(list))
+    let list = blocks::fit(
+        blocks::sections(&text),
+        blocks::MESSAGE_BLOCKS,
+        IN_THE_NOTES,
+    );
+    (
+        blocks::message_text(&text, IN_THE_NOTES),
+        Value::Array(list),
+    )
 }
 
 fn push_item(text: &mut String, item: &Item, depth: usize) {
@@ -254,7 +261,12 @@ mod tests {
     #[test]
     fn a_long_update_is_split_over_sections_with_slack_links() {
         let items: Vec<Item> = (0..50)
-            .map(|i| Item::new(Marker::Auto, format!("item {i} [PR](https://e.org/{i}) {}", "x".repeat(90))))
+            .map(|i| {
+                Item::new(
+                    Marker::Auto,
+                    format!("item {i} [PR](https://e.org/{i}) {}", "x".repeat(90)),
+                )
+            })
             .collect();
         let update = Update {
             sections: vec![Section {
@@ -274,7 +286,11 @@ mod tests {
             .map(|b| b["text"]["text"].as_str().unwrap())
             .collect();
         assert!(sections.len() >= 2);
-        assert!(sections.iter().all(|t| blocks::length(t) <= blocks::SECTION_TEXT));
+        assert!(
+            sections
+                .iter()
+                .all(|t| blocks::length(t) <= blocks::SECTION_TEXT)
+        );
         assert_eq!(sections.join("\n"), text, "nothing left out");
         assert!(text.contains("<https://e.org/49|PR>") && !text.contains("]("));
     }

@@ -11,10 +11,10 @@
 use serde_json::{Value, json};
 
 use super::messages::{self, IN_THE_NOTES, age, escape, from_markdown};
-use crate::slack::blocks;
 use super::{App, Result};
 use crate::config::TeamConfig;
 use crate::domain::{Format, Item, Marker, Section, SectionKind, Update, UserId};
+use crate::slack::blocks;
 use crate::store::OpenBlocker;
 
 /// Action id of the Home tab's *Edit* button; its value is `team|date`.

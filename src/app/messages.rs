@@ -13,8 +13,8 @@ use crate::store::{CycleInfo, OpenBlocker};
 
 pub const NOT_A_MEMBER: &str = "Hi! I collect standup updates, but you are not a member of any team I run a standup for. Ask your team's admin to add your Slack user id to the bot's config.";
 
-pub use crate::slack::mrkdwn::{escape, from_markdown};
 use crate::slack::blocks;
+pub use crate::slack::mrkdwn::{escape, from_markdown};
 
 /// Where the whole of a text clipped in Slack can be read.
 pub const IN_THE_NOTES: &str = "the full text is in the notes file";
@@ -126,20 +126,29 @@ pub fn blocker_flag(blocker: &OpenBlocker, resolved: Option<&str>) -> (String, V
                 blocks::button(RESOLVE, "Resolve", &blocker.id.to_string())
             ]}));
             let list = blocks::fit(list, blocks::MESSAGE_BLOCKS, IN_THE_NOTES);
-            (blocks::message_text(&text, IN_THE_NOTES), Value::Array(list))
+            (
+                blocks::message_text(&text, IN_THE_NOTES),
+                Value::Array(list),
+            )
         }
         Some(how) => {
             let struck = format!("~{who} was blocked: {what}~");
             // Slack strikes through one line of one block only.
-            let text = if !what.contains('\n')
-                && blocks::length(&struck) + 100 < blocks::SECTION_TEXT
-            {
-                format!(":white_check_mark: {struck} ({how})")
-            } else {
-                format!(":white_check_mark: Resolved ({how}): {who} was blocked: {what}")
-            };
-            let list = blocks::fit(blocks::sections(&text), blocks::MESSAGE_BLOCKS, IN_THE_NOTES);
-            (blocks::message_text(&text, IN_THE_NOTES), Value::Array(list))
+            let text =
+                if !what.contains('\n') && blocks::length(&struck) + 100 < blocks::SECTION_TEXT {
+                    format!(":white_check_mark: {struck} ({how})")
+                } else {
+                    format!(":white_check_mark: Resolved ({how}): {who} was blocked: {what}")
+                };
+            let list = blocks::fit(
+                blocks::sections(&text),
+                blocks::MESSAGE_BLOCKS,
+                IN_THE_NOTES,
+            );
+            (
+                blocks::message_text(&text, IN_THE_NOTES),
+                Value::Array(list),
+            )
         }
     }
 }
@@ -263,7 +272,10 @@ mod tests {
             let (text, blocks) = blocker_flag(&b, how);
             let shown = blocks[0]["text"]["text"].as_str().unwrap();
             for t in [text.as_str(), shown] {
-                assert!(t.contains("<https://e.org/pr/3|PR #3> &amp; &lt;!channel&gt;"), "{t}");
+                assert!(
+                    t.contains("<https://e.org/pr/3|PR #3> &amp; &lt;!channel&gt;"),
+                    "{t}"
+                );
                 assert!(!t.contains("](") && !t.contains("&amp;amp;"), "{t}");
             }
         }
@@ -280,11 +292,19 @@ mod tests {
             .map(|b| b["text"]["text"].as_str().unwrap())
             .collect();
         assert_eq!(sections.len(), 2);
-        assert!(sections.iter().all(|t| blocks::length(t) <= blocks::SECTION_TEXT));
+        assert!(
+            sections
+                .iter()
+                .all(|t| blocks::length(t) <= blocks::SECTION_TEXT)
+        );
         assert_eq!(sections.join("\n"), text);
         assert_eq!(blocks.last().unwrap()["type"], "actions");
         let (_, resolved) = blocker_flag(&blocker(&long), Some("resolved by a later update"));
-        assert!(resolved.to_string().contains("Resolved (resolved by a later update)"));
+        assert!(
+            resolved
+                .to_string()
+                .contains("Resolved (resolved by a later update)")
+        );
     }
 
     #[test]

@@ -328,6 +328,13 @@ mod tests {
         assert_eq!(length(b["text"]["text"].as_str().unwrap()), BUTTON_TEXT);
         let h = header(&"Team ".repeat(40));
         assert!(length(h["text"]["text"].as_str().unwrap()) <= HEADER_TEXT);
-        assert_eq!(view_text("Edit your standup update now")["text"].as_str().unwrap().chars().count(), 24);
+        assert_eq!(
+            view_text("Edit your standup update now")["text"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count(),
+            24
+        );
     }
 }

@@ -233,11 +233,20 @@ mod tests {
     use rstest::rstest;
 
     #[rstest]
-    #[case("[PR #3](https://example.org/pr/3)", "<https://example.org/pr/3|PR #3>")]
+    #[case(
+        "[PR #3](https://example.org/pr/3)",
+        "<https://example.org/pr/3|PR #3>"
+    )]
     #[case("see [](https://e.org/x)", "see <https://e.org/x>")]
     #[case("[https://e.org](https://e.org)", "<https://e.org>")]
-    #[case("[a & b](https://e.org/?x=1&y=2)", "<https://e.org/?x=1&amp;y=2|a &amp; b>")]
-    #[case("[wiki](https://e.org/Foo_(bar)) ok", "<https://e.org/Foo_(bar)|wiki> ok")]
+    #[case(
+        "[a & b](https://e.org/?x=1&y=2)",
+        "<https://e.org/?x=1&amp;y=2|a &amp; b>"
+    )]
+    #[case(
+        "[wiki](https://e.org/Foo_(bar)) ok",
+        "<https://e.org/Foo_(bar)|wiki> ok"
+    )]
     #[case("[a|b](https://e.org/a|b)", "<https://e.org/a%7Cb|a|b>")]
     #[case("[mail](mailto:a@b.org)", "<mailto:a@b.org|mail>")]
     #[case("[[a](https://x.org)](https://y.org)", "<https://y.org|a>")]
@@ -245,9 +254,18 @@ mod tests {
     #[case("a & b", "a &amp; b")]
     #[case("a &amp; b", "a &amp;amp; b")]
     #[case("x < y > z", "x &lt; y &gt; z")]
-    #[case("<!channel> <!here> <!everyone>", "&lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt;")]
-    #[case("<!subteam^S1|@team> <!date^1^{date}|x>", "&lt;!subteam^S1|@team&gt; &lt;!date^1^{date}|x&gt;")]
-    #[case("ask <@U024BE7LH> in <#C024BE7LH|general>", "ask <@U024BE7LH> in <#C024BE7LH|general>")]
+    #[case(
+        "<!channel> <!here> <!everyone>",
+        "&lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt;"
+    )]
+    #[case(
+        "<!subteam^S1|@team> <!date^1^{date}|x>",
+        "&lt;!subteam^S1|@team&gt; &lt;!date^1^{date}|x&gt;"
+    )]
+    #[case(
+        "ask <@U024BE7LH> in <#C024BE7LH|general>",
+        "ask <@U024BE7LH> in <#C024BE7LH|general>"
+    )]
     #[case("<@U1|a&b> <@x> <#c>", "&lt;@U1|a&amp;b&gt; &lt;@x&gt; &lt;#c&gt;")]
     #[case("<https://e.org|raw>", "&lt;https://e.org|raw&gt;")]
     #[case("**bold** and ~~gone~~", "*bold* and ~gone~")]
@@ -255,7 +273,10 @@ mod tests {
     #[case("2 ** 3", "2 ** 3")]
     #[case("**see [doc](https://e.org)**", "*see <https://e.org|doc>*")]
     #[case("`[a](https://e.org) & **b**`", "`[a](https://e.org) &amp; **b**`")]
-    #[case("```\n<x> & [a](https://e.org)\n```", "```\n&lt;x&gt; &amp; [a](https://e.org)\n```")]
+    #[case(
+        "```\n<x> & [a](https://e.org)\n```",
+        "```\n&lt;x&gt; &amp; [a](https://e.org)\n```"
+    )]
     #[case("**a\nb**", "**a\nb**")]
     #[case("@maria 🚢 done", "@maria 🚢 done")]
     fn converts(#[case] markdown: &str, #[case] slack: &str) {
@@ -280,7 +301,8 @@ mod tests {
     pub(crate) fn problems(slack: &str) -> Vec<String> {
         let mut found = Vec::new();
         let without_code = strip_code(slack);
-        let link = regex::Regex::new(r"\[[^\[\]\n]*\]\([A-Za-z][A-Za-z0-9+.-]*:[^()\s]*\)").unwrap();
+        let link =
+            regex::Regex::new(r"\[[^\[\]\n]*\]\([A-Za-z][A-Za-z0-9+.-]*:[^()\s]*\)").unwrap();
         if let Some(m) = link.find(&without_code) {
             found.push(format!("Markdown link {:?}", m.as_str()));
         }
@@ -300,6 +322,14 @@ mod tests {
             found.push("bare & ".into());
         }
         found
+    }
+
+    #[test]
+    fn the_property_can_fail() {
+        for bad in ["[a](https://e.org)", "a & b", "<!here>", "x > y", "<b"] {
+            assert!(!problems(bad).is_empty(), "{bad}");
+        }
+        assert!(problems("<https://e.org|a> &amp; `[a](https://e.org)`").is_empty());
     }
 
     fn strip_code(slack: &str) -> String {
