@@ -185,7 +185,9 @@ async fn a_long_update_in_a_thread_and_long_blockers_reach_slack_whole() {
             "item {i} missing or not a Slack link"
         );
     }
-    assert!(shown.contains(&format!("{}", "and more ".repeat(440).trim_end())));
+    // The blocker is one line longer than a section: cut at a space, every word shown.
+    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words(&shown).contains(&words(&"and more ".repeat(440))));
 
     // The blocker's flag in the thread: long, split, linked, escaped once.
     let flag = emu
