@@ -207,10 +207,10 @@ async fn home_shows_the_update_and_edit_replaces_it() {
 
     // She changes it: the blocker goes, a line and a section come.
     let values = json!({
-        "Shipped": {"answer": {"type": "plain_text_input", "value": "- the exporter\n    - with tests\n- the docs"}},
-        "In progress": {"answer": {"type": "plain_text_input", "value": null}},
-        "Blocked": {"answer": {"type": "plain_text_input", "value": ""}},
-        "Next": {"answer": {"type": "plain_text_input", "value": "- ship it"}},
+        "Shipped": {"answer:Shipped": {"type": "plain_text_input", "value": "- the exporter\n    - with tests\n- the docs"}},
+        "In progress": {"answer:In progress": {"type": "plain_text_input", "value": null}},
+        "Blocked": {"answer:Blocked": {"type": "plain_text_input", "value": ""}},
+        "Next": {"answer:Next": {"type": "plain_text_input", "value": "- ship it"}},
     });
     emu.send_interaction(emu.view_submission(MARIA, &form.id, values))
         .ack(WAIT)

@@ -402,8 +402,8 @@ async fn a_long_team_name_and_a_long_update_in_the_home_tab_and_its_edit_form() 
             initial = Some(format!("{}\n• one more thing", initial.unwrap_or_default()));
         }
         values.insert(
-            id,
-            json!({"answer": {"type": "plain_text_input", "value": initial}}),
+            id.clone(),
+            json!({b["element"]["action_id"].as_str().unwrap(): {"type": "plain_text_input", "value": initial}}),
         );
     }
     emu.send_interaction(emu.view_submission(MARIA, &form.id, Value::Object(values)))

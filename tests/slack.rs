@@ -425,8 +425,8 @@ async fn prompt_buttons_skip_and_answer_in_a_form() {
     );
     let view_id = emu.views().last().expect("a view").id.clone();
     let values = serde_json::json!({
-        "Shipped": {"answer": {"type": "plain_text_input", "value": "the exporter\nthe docs"}},
-        "Blocked": {"answer": {"type": "plain_text_input", "value": "none"}},
+        "Shipped": {"answer:Shipped": {"type": "plain_text_input", "value": "the exporter\nthe docs"}},
+        "Blocked": {"answer:Blocked": {"type": "plain_text_input", "value": "none"}},
     });
     let submitted = emu
         .send_interaction(emu.view_submission(MARIA, &view_id, values))

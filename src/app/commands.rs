@@ -26,10 +26,10 @@ impl Reply {
 
 pub const USAGE: &str = "*/standup* commands:\n\
 • `/standup blocked` — open blockers of your teams\n\
-• `/standup blocked <what blocks you>` — flag a blocker to your team\n\
+• `/standup blocked &lt;what blocks you&gt;` — flag a blocker to your team\n\
 • `/standup unblock` — resolve your open blockers\n\
 • `/standup skip` — skip this cycle\n\
-• `/standup ooo <from> [to]` — out of office (YYYY-MM-DD, `today`, `tomorrow`; or `ooo until <date>`)\n\
+• `/standup ooo &lt;from&gt; [to]` — out of office (YYYY-MM-DD, `today`, `tomorrow`; or `ooo until &lt;date&gt;`)\n\
 • `/standup ooo list` / `/standup ooo cancel [number]` — your time off, and cancel it\n\
 • `/standup quiet 18:00-09:00` / `quiet off` — your quiet hours: prompts wait until they end\n\
 • `/standup status` — who has answered this cycle\n\

@@ -232,20 +232,18 @@ pub fn edit_form(format: Format, meta: &str, update: Option<&Update>) -> Value {
         let initial = update.map(|u| section_lines(u, kind)).unwrap_or_default();
         for (i, (part, continues)) in prefill_parts(&initial).into_iter().enumerate() {
             let mut element = json!({
-                "type": "plain_text_input", "action_id": "answer", "multiline": true,
+                "type": "plain_text_input", "action_id": messages::answer_action(&block_id_of(name, i, continues)), "multiline": true,
                 "max_length": blocks::INPUT_VALUE,
                 "placeholder": {"type": "plain_text", "text": "One item per line"}
             });
             if !part.is_empty() {
                 element["initial_value"] = json!(part);
             }
-            let (block_id, label) = if i == 0 {
-                (name.to_string(), label.to_string())
+            let block_id = block_id_of(name, i, continues);
+            let label = if i == 0 {
+                label.to_string()
             } else {
-                (
-                    format!("{name}#{}{}", i + 1, if continues { "+" } else { "" }),
-                    format!("{label} (continued, part {})", i + 1),
-                )
+                format!("{label} (continued, part {})", i + 1)
             };
             list.push(json!({
                 "type": "input",
@@ -279,6 +277,15 @@ pub fn edit_form(format: Format, meta: &str, update: Option<&Update>) -> Value {
         "close": blocks::view_text("Cancel"),
         "blocks": list
     })
+}
+
+/// The block id of part `i` (from 0) of the box `name`.
+fn block_id_of(name: &str, i: usize, continues: bool) -> String {
+    if i == 0 {
+        name.to_string()
+    } else {
+        format!("{name}#{}{}", i + 1, if continues { "+" } else { "" })
+    }
 }
 
 /// A box's prefill in parts that fit a `plain_text_input` (at least one, maybe empty): whole

@@ -215,6 +215,13 @@ pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     format!("open {n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
+/// The action id of a form's box: unique in the view (Slack asks for unique action ids within
+/// a block; unique in the whole view holds under either reading). A submission is read by
+/// block id.
+pub fn answer_action(block_id: &str) -> String {
+    format!("answer:{block_id}")
+}
+
 /// The form a member can answer in: one multiline input per section, named so the reply
 /// parser recognises each as its heading.
 pub fn answer_form(format: Format, meta: &str) -> Value {
@@ -230,7 +237,7 @@ pub fn answer_form(format: Format, meta: &str) -> Value {
                 "block_id": name,
                 "optional": true,
                 "label": {"type": "plain_text", "text": name},
-                "element": {"type": "plain_text_input", "action_id": "answer", "multiline": true,
+                "element": {"type": "plain_text_input", "action_id": answer_action(name), "multiline": true,
                              "placeholder": {"type": "plain_text", "text": "One item per line"}}
             })
         })

@@ -622,7 +622,7 @@ impl App {
         Ok(match kind {
             "skip" => format!("OK, skipping the {date} update. No reminders for it."),
             _ => format!(
-                "OK, marked out of office for the {date} meeting. For longer leave: `/standup ooo <from> <to>`."
+                "OK, marked out of office for the {date} meeting. For longer leave: `/standup ooo &lt;from&gt; &lt;to&gt;`."
             ),
         })
     }
