@@ -553,3 +553,104 @@ async fn a_plan_with_a_bare_link_is_prompted_and_a_long_carry_is_shown_whole() {
     );
     bot.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_past_one_message_goes_on_in_more_thread_replies() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let mut bot = Bot::with_extra(
+        &emu,
+        t0 + chrono::Duration::days(1),
+        t0 + chrono::Duration::days(2),
+        "30m",
+        "2h",
+        "",
+        "updates = \"thread\"",
+    );
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+
+    // Four messages of 39,000 characters (Slack's messages hold 40,000): 156,000 in all, more
+    // than the 50 sections of 3,000 one message can show.
+    let mine = |emu: &Emulator| -> Vec<slack_emulator::Message> {
+        emu.messages(CHANNEL)
+            .into_iter()
+            // Only maria answers: every reply in the cycle's thread is a part of her update.
+            .filter(|m| m.thread_ts.is_some())
+            .collect()
+    };
+    let mut sent = Vec::new();
+    for k in 0..4 {
+        let lines: String = (0..390)
+            .map(|i| format!("• msg {k} line {i:03} {}\n", "w".repeat(80)))
+            .collect();
+        let text = if k == 0 {
+            format!("Shipped:\n{lines}")
+        } else {
+            lines
+        };
+        let event = events::dm_message(MARIA, &text);
+        sent.push((event["ts"].as_str().unwrap().to_string(), text.clone()));
+        emu.send_event(event).ack(WAIT).await.expect("acked");
+        let last = format!("msg {k} line 389");
+        let deadline = Instant::now() + WAIT;
+        while !mine(&emu).iter().any(|m| {
+            m.blocks
+                .as_ref()
+                .is_some_and(|b| b.to_string().contains(&last))
+        }) {
+            assert!(
+                Instant::now() < deadline,
+                "message {k} not shown; log:\n{}",
+                bot.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let replies = mine(&emu);
+    assert!(replies.len() >= 2, "{} replies", replies.len());
+    let mut shown = String::new();
+    for m in &replies {
+        let blocks = m.blocks.clone().unwrap();
+        assert_within_limits(&blocks, 50);
+        assert!(len(m.text.as_deref().unwrap()) <= 40_000);
+        shown.push_str(&sections_text(&blocks));
+        shown.push('\n');
+    }
+    for k in 0..4 {
+        for i in [0, 200, 389] {
+            assert!(
+                shown.contains(&format!("msg {k} line {i:03} ")),
+                "msg {k} line {i} missing"
+            );
+        }
+    }
+
+    // She cuts the last three messages down: the replies they needed say so.
+    for (ts, before) in &sent[1..] {
+        emu.send_event(events::message_changed(
+            MARIA,
+            &emu.dm_channel(MARIA),
+            ts,
+            "• short now",
+            before,
+        ))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    }
+    let deadline = Instant::now() + WAIT;
+    while !mine(&emu)
+        .iter()
+        .any(|m| m.text.as_deref().is_some_and(|t| t.contains("shorter now")))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no part says it is not needed; log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bot.stop();
+}
