@@ -244,6 +244,18 @@ async fn a_long_update_in_a_thread_and_long_blockers_reach_slack_whole() {
         "Resolved: a &amp; b <https://example.org/x|the PR> @channel"
     );
 
+    // The preview shows the notes' Markdown as written, in a code block, escaped once.
+    let preview = command(&emu, MARIA, "preview").await;
+    assert!(
+        preview.starts_with("```\n") && preview.ends_with("\n```"),
+        "{preview:.100}"
+    );
+    assert!(
+        preview.contains("[PR #0](https://example.org/pr/0) &amp; words"),
+        "{preview:.2000}"
+    );
+    assert!(len(&preview) <= 40_000);
+
     // The notes have every word, as Markdown.
     command(&emu, MARIA, "post").await;
     let notes = notes_file(&emu, &bot).await;
