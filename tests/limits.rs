@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{Timelike, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 use slack_emulator::{Emulator, events};
 use support::*;
 
@@ -377,7 +377,7 @@ async fn a_long_team_name_and_a_long_update_in_the_home_tab_and_its_edit_form() 
         .expect("an Edit button");
     let value = edit["value"].as_str().unwrap().to_string();
     let before = compile(&bot);
-    emu.send_interaction(emu.block_actions_in_home(MARIA, "home_edit", &value))
+    emu.send_interaction(emu.click_in_home(MARIA, "home_edit", Some(&value)).unwrap())
         .ack(WAIT)
         .await
         .expect("acked");
@@ -398,7 +398,7 @@ async fn a_long_team_name_and_a_long_update_in_the_home_tab_and_its_edit_form() 
         "{shipped_boxes} boxes for a long Shipped"
     );
     // She adds one line at the end of the last box and saves.
-    let mut values = serde_json::Map::new();
+    // The other boxes are sent as the form showed them.
     let last = boxes.last().unwrap()["block_id"]
         .as_str()
         .unwrap()
@@ -407,21 +407,17 @@ async fn a_long_team_name_and_a_long_update_in_the_home_tab_and_its_edit_form() 
         last.starts_with("Next#"),
         "the long Next line goes on in a second box: {last}"
     );
-    for b in boxes {
-        let id = b["block_id"].as_str().unwrap().to_string();
-        let mut initial = b["element"]["initial_value"].as_str().map(str::to_string);
-        if id == last {
-            initial = Some(format!("{}\n• one more thing", initial.unwrap_or_default()));
-        }
-        values.insert(
-            id.clone(),
-            json!({b["element"]["action_id"].as_str().unwrap(): {"type": "plain_text_input", "value": initial}}),
-        );
-    }
-    emu.send_interaction(emu.view_submission(MARIA, &form.id, Value::Object(values)))
-        .ack(WAIT)
-        .await
-        .expect("acked");
+    let last_initial = boxes.last().unwrap()["element"]["initial_value"]
+        .as_str()
+        .unwrap_or_default();
+    let edited = format!("{last_initial}\n• one more thing");
+    emu.send_interaction(
+        emu.submit_view(MARIA, &form.id, &[(last.as_str(), edited.as_str())])
+            .unwrap(),
+    )
+    .ack(WAIT)
+    .await
+    .expect("acked");
     emu.wait_for_message(
         &dm,
         |m| {
@@ -529,8 +525,7 @@ async fn a_plan_with_a_bare_link_is_prompted_and_a_long_carry_is_shown_whole() {
     assert!(listed.contains("<https://example.org/spec/29|spec 29> &amp; detail"));
 
     // All shipped: the summary of what was carried is past a section, and shown whole.
-    let value = format!("orbit|{}", sync.date_naive());
-    emu.send_interaction(emu.block_actions(MARIA, &dm, &prompt.ts, "carry_all", &value))
+    emu.send_interaction(emu.click(MARIA, &dm, &prompt.ts, "carry_all").unwrap())
         .ack(WAIT)
         .await
         .expect("acked");
