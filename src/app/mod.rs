@@ -471,7 +471,10 @@ impl App {
                 self.store()
                     .resolve_blocker(b.id, user.as_str(), self.now())?;
                 self.sync_flags(team).await?;
-                return Ok(Some(format!("Resolved: {}", b.text)));
+                return Ok(Some(format!(
+                    "Resolved: {}",
+                    messages::from_markdown(&b.text)
+                )));
             }
         }
         Ok(None)
@@ -619,7 +622,7 @@ impl App {
         Ok(match kind {
             "skip" => format!("OK, skipping the {date} update. No reminders for it."),
             _ => format!(
-                "OK, marked out of office for the {date} meeting. For longer leave: `/standup ooo <from> <to>`."
+                "OK, marked out of office for the {date} meeting. For longer leave: `/standup ooo &lt;from&gt; &lt;to&gt;`."
             ),
         })
     }

@@ -397,7 +397,8 @@ fn handle_submission(app: &Arc<App>, tasks: &TaskTracker, payload: &Value) -> Op
     let answer = |block: &str| {
         values
             .get(block)
-            .and_then(|fields| fields.get("answer"))
+            // Each box is the only element of its block (its action id says which box).
+            .and_then(|fields| fields.as_object()?.values().next())
             .and_then(|f| f.get("value"))
             .and_then(Value::as_str)
             .unwrap_or_default()
