@@ -215,3 +215,22 @@ fn the_manifest_asks_for_no_scope_the_code_does_not_use() {
 fn the_emulator_grants_what_the_manifest_file_says() {
     assert_eq!(Manifest::standup_bot(), manifest());
 }
+
+/// The README's scope table (under "Set up in Slack") names exactly the manifest's bot scopes,
+/// so what an admin reads before installing is what Slack will ask them to allow.
+#[test]
+fn the_readme_lists_the_manifests_scopes() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("read README.md");
+    let listed: std::collections::BTreeSet<String> = readme
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`').map(|(scope, _)| scope.to_string()))
+        .filter(|scope| scope.contains(':') || scope == "commands")
+        .collect();
+    let granted: std::collections::BTreeSet<String> = manifest().bot_scopes.into_iter().collect();
+    assert_eq!(
+        listed, granted,
+        "README.md's scope table and config/slack-app-manifest.yml's bot scopes differ"
+    );
+}

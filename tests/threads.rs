@@ -343,13 +343,9 @@ async fn a_raised_blocker_is_in_the_notes_and_its_resolution_in_the_summary() {
 
     // Kenji resolves one with the flag's button: the summary no longer lists it, and the new
     // version of the notes has it under *Resolved blockers*, not *Blocked*.
-    let click = emu.block_actions(
-        KENJI,
-        CHANNEL,
-        &flag.ts,
-        "resolve_blocker",
-        &blocker_id(&flag),
-    );
+    let click = emu
+        .click(KENJI, CHANNEL, &flag.ts, "resolve_blocker")
+        .expect("the flag's Resolve button");
     emu.send_interaction(click).ack(WAIT).await.expect("acked");
     let summary_text = |emu: &slack_emulator::Emulator| {
         emu.messages(CHANNEL)
@@ -400,11 +396,4 @@ async fn a_raised_blocker_is_in_the_notes_and_its_resolution_in_the_summary() {
     );
     assert!(summary_text(&emu).contains("no laptop yet"));
     bot.stop();
-}
-
-fn blocker_id(flag: &slack_emulator::Message) -> String {
-    let blocks = flag.blocks.clone().unwrap_or_default();
-    let text = blocks.to_string();
-    let at = text.find("\"value\":\"").expect("a button value") + 9;
-    text[at..].split('"').next().unwrap().to_string()
 }

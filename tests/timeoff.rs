@@ -168,7 +168,7 @@ async fn out_of_office_by_status_or_command_shows_in_the_notes() {
     assert_eq!(
         list,
         format!(
-            "Your time off:\n1. out of office on {today}\n2. out of office {later} to {end}\nCancel one with `/standup ooo cancel <number>`."
+            "Your time off:\n1. out of office on {today}\n2. out of office {later} to {end}\nCancel one with `/standup ooo cancel &lt;number&gt;`."
         )
     );
     let cancelled = command(&emu, KENJI, "ooo cancel 2").await;

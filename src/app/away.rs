@@ -13,8 +13,8 @@ use crate::domain::UserId;
 use crate::slack::client::UserInfo;
 use crate::store::{Absence, AwayNote};
 
-pub const OOO_USAGE: &str = "Usage: `/standup ooo <from> [to]`, `/standup ooo today`, \
-`/standup ooo tomorrow`, `/standup ooo until <date>`, `/standup ooo list`, \
+pub const OOO_USAGE: &str = "Usage: `/standup ooo &lt;from&gt; [to]`, `/standup ooo today`, \
+`/standup ooo tomorrow`, `/standup ooo until &lt;date&gt;`, `/standup ooo list`, \
 `/standup ooo cancel [number]` — dates as YYYY-MM-DD, e.g. `/standup ooo 2026-12-21 2026-12-31`.";
 
 pub const QUIET_USAGE: &str = "Usage: `/standup quiet 18:00-09:00` (your own time; no prompts \
@@ -200,7 +200,7 @@ impl App {
                 )))
             }
             Ooo::List if mine.is_empty() => Ok(Reply::new(
-                "You have no time off coming up. Add some with `/standup ooo <from> [to]`.",
+                "You have no time off coming up. Add some with `/standup ooo &lt;from&gt; [to]`.",
             )),
             Ooo::List => {
                 let lines: Vec<String> = mine
@@ -209,7 +209,7 @@ impl App {
                     .map(|(i, a)| format!("{}. {}", i + 1, describe(a)))
                     .collect();
                 Ok(Reply::new(format!(
-                    "Your time off:\n{}\nCancel one with `/standup ooo cancel <number>`.",
+                    "Your time off:\n{}\nCancel one with `/standup ooo cancel &lt;number&gt;`.",
                     lines.join("\n")
                 )))
             }

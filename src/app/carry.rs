@@ -9,12 +9,13 @@
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use super::messages::{self, escape};
+use super::messages::{self, IN_THE_NOTES, escape, from_markdown};
 use super::{App, Result};
 use crate::config::TeamConfig;
 use crate::domain::{ChannelId, Item, SectionKind, UserId};
-use crate::followthrough::{self, carry_text, item_id, label, not_yet_in, own_text, planned};
+use crate::followthrough::{self, carry_text, item_id, not_yet_in, own_text, planned};
 use crate::parse::parse_reply;
+use crate::slack::{blocks, mrkdwn};
 use crate::store::{CARRY_KEY, CARRY_SOURCE, CycleInfo, NewReply};
 
 /// Action ids of the follow-through part of the prompt.
@@ -26,11 +27,8 @@ pub const CARRY_UNDO: &str = "carry_undo";
 /// The block holding the checkboxes: the click's `state.values` is read under it.
 pub const PLANNED_BLOCK: &str = "planned";
 
-/// Slack shows at most 10 options in one checkboxes element, each label at most 75 characters.
-const MAX_OPTIONS: usize = 10;
-const MAX_LABEL: usize = 75;
-/// Room for the plan in a section's 3,000 characters, beside the lead and question.
-const MAX_LIST: usize = 2500;
+/// Slack shows at most 10 options in one checkboxes element.
+const MAX_OPTIONS: usize = blocks::CHECKBOX_OPTIONS;
 
 /// Which button was clicked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,8 +113,10 @@ impl App {
         let (lead, extra) = plan_blocks(team, &plan, &meta);
         text.push('\n');
         text.push_str(&lead);
+        *text = blocks::message_text(text, IN_THE_NOTES);
         if let Some(list) = blocks.as_array_mut() {
             list.extend(extra);
+            *list = blocks::fit(std::mem::take(list), blocks::MESSAGE_BLOCKS, IN_THE_NOTES);
         }
         Ok(())
     }
@@ -183,19 +183,22 @@ impl App {
             carried_summary(team, &shipped, &kept)
         };
         if let Some((channel, ts)) = click.message {
-            let (mut prompt, mut blocks) = messages::prompt(team, &cycle, false);
+            let (mut prompt, mut shown) = messages::prompt(team, &cycle, false);
             if click.choice == Choice::Undo {
-                self.add_plan(team, &cycle, click.user, &mut prompt, &mut blocks)?;
+                self.add_plan(team, &cycle, click.user, &mut prompt, &mut shown)?;
             } else {
                 prompt.push('\n');
                 prompt.push_str(&said);
-                if let Some(list) = blocks.as_array_mut() {
-                    list.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": said}}));
+                prompt = blocks::message_text(&prompt, IN_THE_NOTES);
+                if let Some(list) = shown.as_array_mut() {
+                    list.extend(blocks::sections(&said));
                     list.push(json!({"type": "actions", "elements": [
-                        {"type": "button", "action_id": CARRY_UNDO, "text": {"type": "plain_text", "text": "Undo"}, "value": click.meta}
+                        blocks::button(CARRY_UNDO, "Undo", click.meta)
                     ]}));
+                    *list = blocks::fit(std::mem::take(list), blocks::MESSAGE_BLOCKS, IN_THE_NOTES);
                 }
             }
+            let blocks = shown;
             // The carry buttons give way to what was carried (and *Undo*, which brings them
             // back). If the edit fails the carry is still recorded, and a click on the old
             // buttons replaces it rather than adding to it.
@@ -206,9 +209,12 @@ impl App {
         if click.choice == Choice::Undo {
             return Ok(said);
         }
-        Ok(format!(
-            "{said}\nIt is part of your update for {}; add the rest by replying here.",
-            cycle.date
+        Ok(blocks::message_text(
+            &format!(
+                "{said}\nIt is part of your update for {}; add the rest by replying here.",
+                cycle.date
+            ),
+            IN_THE_NOTES,
         ))
     }
 
@@ -258,7 +264,7 @@ fn carried_summary(team: &TeamConfig, shipped: &[Item], kept: &[Item]) -> String
     let list = |items: &[Item]| {
         items
             .iter()
-            .map(|i| mrkdwn(&i.text))
+            .map(|i| from_markdown(&i.text))
             .collect::<Vec<_>>()
             .join("; ")
     };
@@ -283,19 +289,6 @@ fn carried_summary(team: &TeamConfig, shipped: &[Item], kept: &[Item]) -> String
     parts.join("\n")
 }
 
-/// An item's Markdown text as Slack mrkdwn: escaped, with Markdown links as Slack links.
-fn mrkdwn(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some((before, label, url, after)) = followthrough::next_link(rest) {
-        out.push_str(&escape(before));
-        out.push_str(&format!("<{}|{}>", escape(url), escape(label)));
-        rest = after;
-    }
-    out.push_str(&escape(rest));
-    out
-}
-
 /// The fallback text and the blocks of a plan: the items (nesting shown), the checkboxes (the
 /// first ten) and the three buttons.
 fn plan_blocks(team: &TeamConfig, plan: &Plan, meta: &str) -> (String, Vec<Value>) {
@@ -307,13 +300,8 @@ fn plan_blocks(team: &TeamConfig, plan: &Plan, meta: &str) -> (String, Vec<Value
             list.push('\n');
             list.push_str(&"    ".repeat(depth));
             list.push_str(if depth == 0 { "• " } else { "◦ " });
-            list.push_str(&mrkdwn(&line.text));
+            list.push_str(&from_markdown(&line.text));
         }
-    }
-    // A section's text holds at most 3,000 characters; a long plan is cut, not refused.
-    if list.chars().count() > MAX_LIST {
-        list = list.chars().take(MAX_LIST).collect();
-        list.push_str("\n…");
     }
     let lead = format!(
         "*Last time ({}) you planned:*{list}\nWhich shipped? Tick them and carry them into *{shipped}*, or keep them all under *{next}*.",
@@ -325,16 +313,18 @@ fn plan_blocks(team: &TeamConfig, plan: &Plan, meta: &str) -> (String, Vec<Value
         .enumerate()
         .take(MAX_OPTIONS)
         .map(|(i, item)| {
-            json!({
-                "text": {"type": "plain_text", "text": label(&item.text, MAX_LABEL), "emoji": true},
-                "value": item_id(i, item),
-            })
+            // An item that is only a link with an empty label shows its URL (`plain`); one with
+            // no text at all its number: Slack refuses an empty option.
+            blocks::option(
+                &mrkdwn::plain(&item.text),
+                &format!("Item {}", i + 1),
+                &item_id(i, item),
+            )
         })
         .collect();
-    let mut blocks = vec![
-        json!({"type": "divider"}),
-        json!({"type": "section", "text": {"type": "mrkdwn", "text": lead}}),
-    ];
+    // The plan in full above the checkboxes: an option's text shows 75 characters.
+    let mut blocks = vec![json!({"type": "divider"})];
+    blocks.extend(blocks::sections(&lead));
     if plan.items.len() > MAX_OPTIONS {
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
             "Only the first {MAX_OPTIONS} of your {} items can be ticked here (Slack's limit). *All shipped* and *Keep as planned* take all of them; or type the rest in your reply.",
@@ -342,7 +332,7 @@ fn plan_blocks(team: &TeamConfig, plan: &Plan, meta: &str) -> (String, Vec<Value
         )}]}));
     }
     let button = |action: &str, text: String, primary: bool| {
-        let mut b = json!({"type": "button", "action_id": action, "text": {"type": "plain_text", "text": text}, "value": meta});
+        let mut b = blocks::button(action, &text, meta);
         if primary {
             b["style"] = json!("primary");
         }
@@ -368,7 +358,7 @@ fn plan_blocks(team: &TeamConfig, plan: &Plan, meta: &str) -> (String, Vec<Value
         plan.date,
         plan.items
             .iter()
-            .map(|i| escape(&label(&i.text, 200)))
+            .map(|i| escape(&blocks::clip(mrkdwn::plain(&i.text).trim(), 200)))
             .collect::<Vec<_>>()
             .join("; ")
     );
@@ -419,7 +409,7 @@ mod tests {
         let label = options[0]["text"]["text"].as_str().unwrap();
         assert_eq!(
             label.chars().count(),
-            MAX_LABEL,
+            blocks::OPTION_TEXT,
             "labels fit Slack's 75 characters"
         );
         assert!(label.ends_with('…'));
@@ -446,10 +436,57 @@ mod tests {
     }
 
     #[test]
-    fn markdown_links_become_slack_links_and_text_is_escaped() {
-        assert_eq!(
-            mrkdwn("[#212](https://e.org/pr?a=1&b=2) <!channel> & co"),
-            "<https://e.org/pr?a=1&amp;b=2|#212> &lt;!channel&gt; &amp; co"
+    fn an_item_that_is_only_a_link_with_an_empty_label_still_has_an_option_text() {
+        let plan = Plan {
+            date: NaiveDate::from_ymd_opt(2024, 3, 11).unwrap(),
+            items: vec![
+                Item::new(crate::domain::Marker::Auto, "[](https://e.org/pr/3)"),
+                Item::new(crate::domain::Marker::Auto, ""),
+                Item::new(crate::domain::Marker::Auto, "[PR & co](https://e.org/pr/4)"),
+            ],
+        };
+        let (_, blocks) = plan_blocks(&team("planning"), &plan, "orbit|2024-03-18");
+        let options = blocks
+            .iter()
+            .find(|b| b["block_id"] == PLANNED_BLOCK)
+            .unwrap()["elements"][0]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["text"]["text"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>();
+        assert_eq!(options, ["https://e.org/pr/3", "Item 2", "PR & co"]);
+        let lead = blocks[1]["text"]["text"].as_str().unwrap();
+        assert!(lead.contains("• <https://e.org/pr/3>\n"), "{lead}");
+        assert!(lead.contains("<https://e.org/pr/4|PR &amp; co>"), "{lead}");
+    }
+
+    #[test]
+    fn a_long_plan_is_listed_in_full_over_several_sections() {
+        let (_, blocks) = plan_blocks(&team("planning"), &plan(60), "orbit|2024-03-18");
+        let listed: String = blocks
+            .iter()
+            .filter(|b| b["type"] == "section")
+            .map(|b| b["text"]["text"].as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(listed.contains("item 60 "), "the last item is listed");
+        assert!(
+            blocks
+                .iter()
+                .filter(|b| b["type"] == "section")
+                .all(
+                    |b| blocks::length(b["text"]["text"].as_str().unwrap()) <= blocks::SECTION_TEXT
+                )
         );
+    }
+
+    #[test]
+    fn a_carry_summary_past_a_section_is_split() {
+        let items: Vec<Item> = plan(60).items;
+        let said = carried_summary(&team("planning"), &items, &[]);
+        assert!(blocks::length(&said) > blocks::SECTION_TEXT);
+        let parts = blocks::sections(&said);
+        assert!(parts.len() > 1);
     }
 }

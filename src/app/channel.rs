@@ -7,12 +7,13 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::messages::escape;
+use super::messages::{IN_THE_NOTES, escape, from_markdown};
 use super::{App, Result, Sent, digest};
 use crate::config::{FlagsTo, TeamConfig, UpdatesTo};
 use crate::domain::{ChannelId, Format, Item, Update, UserId};
+use crate::slack::blocks;
 use crate::slack::client::Outgoing;
 use crate::store::{CycleInfo, OpenBlocker, Post};
 
@@ -77,7 +78,9 @@ impl App {
     }
 
     /// Puts a member's update into the cycle's thread (`updates = "thread"`): their first
-    /// update is a new reply, anything later edits that reply. What is posted is the member's
+    /// update is a new reply, anything later edits that reply. An update longer than one
+    /// message holds (50 blocks) goes on in more replies (`update:<user>:2`, …), each edited
+    /// in place the same way; a part no longer needed says so. What is posted is the member's
     /// update as stored when the reply is posted or edited (`update` when none is stored), one
     /// task at a time per member, so replies handled at once or out of order end with the latest.
     pub(super) async fn post_update(
@@ -90,9 +93,12 @@ impl App {
         if team.threads.updates != UpdatesTo::Thread {
             return Ok(());
         }
-        let kind = format!("update:{user}");
         let Some(_turn) = self
-            .hold(&format!("edit:{}:{kind}", cycle.id), BUSY_TRIES, BUSY_WAIT)
+            .hold(
+                &format!("edit:{}:update:{user}", cycle.id),
+                BUSY_TRIES,
+                BUSY_WAIT,
+            )
             .await
         else {
             tracing::warn!(team = %team.id, "a member's reply in the thread is still being posted; going on without it");
@@ -104,18 +110,74 @@ impl App {
             .member(user)
             .and_then(|m| m.handle.as_deref())
             .map_or_else(|| format!("<@{user}>"), |h| format!("@{}", escape(h)));
-        let (text, blocks) = thread_update(team.format, &who, update);
-        let content_digest = digest(&text);
+        let (_, blocks) = thread_update(team.format, &who, update);
+        let parts = thread_parts(blocks);
+        for (n, (text, blocks)) in parts.iter().enumerate() {
+            let part = Part {
+                kind: part_kind(user, n),
+                key: match n {
+                    0 => format!("update:{}:{user}", cycle.id),
+                    n => format!("update:{}:{user}:{}", cycle.id, n + 1),
+                },
+                text,
+                blocks,
+            };
+            if !self.post_part(team, cycle, update, &part).await? {
+                break;
+            }
+        }
+        // Parts an earlier, longer version needed.
+        for n in parts.len().. {
+            let kind = part_kind(user, n);
+            let Some(Post {
+                channel,
+                ts: Some(ts),
+                content_digest: was,
+                ..
+            }) = self.store().last_post(cycle.id, &kind)?
+            else {
+                break;
+            };
+            let text =
+                format!("_{who}'s update is shorter now: all of it is in the replies above._");
+            let blocks = Value::Array(vec![blocks::section(&text)]);
+            let content_digest = digest(&blocks.to_string());
+            if was != content_digest {
+                self.api.update(&channel, &ts, &text, Some(blocks)).await?;
+                self.store().record_post(&Post {
+                    cycle: cycle.id,
+                    kind,
+                    channel,
+                    ts: Some(ts),
+                    file_id: None,
+                    content_digest,
+                    posted_at: self.now(),
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Posts or edits one part of a member's update in the cycle's thread. False when it was
+    /// not posted (an empty update never posted before, or no thread).
+    async fn post_part(
+        &self,
+        team: &TeamConfig,
+        cycle: &CycleInfo,
+        update: &Update,
+        part: &Part<'_>,
+    ) -> Result<bool> {
+        let content_digest = digest(&part.blocks.to_string());
         let record = |channel: ChannelId, ts: String| Post {
             cycle: cycle.id,
-            kind: kind.clone(),
+            kind: part.kind.clone(),
             channel,
             ts: Some(ts),
             file_id: None,
             content_digest: content_digest.clone(),
             posted_at: self.now(),
         };
-        let earlier = self.store().last_post(cycle.id, &kind)?;
+        let earlier = self.store().last_post(cycle.id, &part.kind)?;
         if let Some(Post {
             channel,
             ts: Some(ts),
@@ -124,35 +186,41 @@ impl App {
         }) = earlier
         {
             if was != content_digest {
-                self.api.update(&channel, &ts, &text, Some(blocks)).await?;
+                self.api
+                    .update(&channel, &ts, part.text, Some(part.blocks.clone()))
+                    .await?;
                 self.store().record_post(&record(channel, ts))?;
             }
-            return Ok(());
+            return Ok(true);
         }
         if update.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let Some((channel, thread)) = self.cycle_thread(team, cycle).await? else {
-            return Ok(());
+            return Ok(false);
         };
-        let key = format!("update:{}:{user}", cycle.id);
         // A reply an earlier attempt may have posted (before a crash) shows what that attempt
         // had: found again, it is edited to what is stored now.
-        let tried = self.tried_before(&key)?;
+        let tried = self.tried_before(&part.key)?;
         let out = Outgoing {
             channel: &channel,
-            text: &text,
-            blocks: Some(blocks.clone()),
+            text: part.text,
+            blocks: Some(part.blocks.clone()),
             thread_ts: Some(&thread),
-            key: Some(&key),
+            key: Some(&part.key),
         };
-        if let Sent::At(channel, ts) = self.send_once(&team.id, &key, out).await? {
-            if tried {
-                self.api.update(&channel, &ts, &text, Some(blocks)).await?;
+        match self.send_once(&team.id, &part.key, out).await? {
+            Sent::At(channel, ts) => {
+                if tried {
+                    self.api
+                        .update(&channel, &ts, part.text, Some(part.blocks.clone()))
+                        .await?;
+                }
+                self.store().record_post(&record(channel, ts))?;
+                Ok(true)
             }
-            self.store().record_post(&record(channel, ts))?;
+            _ => Ok(false),
         }
-        Ok(())
     }
 
     /// The thread a blocker's flag goes into: the cycle's thread with `blocker_flags =
@@ -200,7 +268,8 @@ pub fn thread_parent(cycle: &CycleInfo) -> String {
 }
 
 /// A member's update as a thread reply: who, then each non-empty section as a bold heading
-/// and its items as bullets, nested items indented. User text is escaped.
+/// and its items as bullets, nested items indented. User text goes out as Slack mrkdwn, split
+/// over as many section blocks as it needs.
 pub fn thread_update(format: Format, who: &str, update: &Update) -> (String, Value) {
     let mut text = format!("*{who}*");
     if update.is_empty() {
@@ -215,14 +284,55 @@ pub fn thread_update(format: Format, who: &str, update: &Update) -> (String, Val
             .trim_end_matches(':');
         text.push_str(&format!("\n*{}*", escape(heading)));
         if let Some(line) = section.text.as_deref().filter(|t| !t.trim().is_empty()) {
-            text.push_str(&format!(" {}", escape(line)));
+            text.push_str(&format!(" {}", from_markdown(line)));
         }
         for item in &section.items {
             push_item(&mut text, item, 0);
         }
     }
-    let blocks = json!([{"type": "section", "text": {"type": "mrkdwn", "text": text}}]);
-    (text, blocks)
+    let list = blocks::sections(&text);
+    (
+        blocks::message_text(&text, IN_THE_NOTES),
+        Value::Array(list),
+    )
+}
+
+/// One message of a member's update in the thread: its `posts` kind, its send key, its
+/// fallback text and blocks.
+struct Part<'a> {
+    kind: String,
+    key: String,
+    text: &'a str,
+    blocks: &'a Value,
+}
+
+/// The `posts` kind of part `n` (from 0) of a member's update in the thread.
+fn part_kind(user: &UserId, n: usize) -> String {
+    match n {
+        0 => format!("update:{user}"),
+        n => format!("update:{user}:{}", n + 1),
+    }
+}
+
+/// A thread reply's blocks as messages of at most 50 blocks, each with its own fallback text.
+pub fn thread_parts(blocks: Value) -> Vec<(String, Value)> {
+    let Value::Array(list) = blocks else {
+        return Vec::new();
+    };
+    blocks::per_message(list)
+        .into_iter()
+        .map(|part| {
+            let text = part
+                .iter()
+                .filter_map(|b| b["text"]["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            (
+                blocks::message_text(&text, IN_THE_NOTES),
+                Value::Array(part),
+            )
+        })
+        .collect()
 }
 
 fn push_item(text: &mut String, item: &Item, depth: usize) {
@@ -230,7 +340,7 @@ fn push_item(text: &mut String, item: &Item, depth: usize) {
     text.push_str(&format!(
         "\n{}{bullet} {}",
         "    ".repeat(depth),
-        escape(&item.text)
+        from_markdown(&item.text)
     ));
     for child in &item.children {
         push_item(text, child, depth + 1);
@@ -273,6 +383,60 @@ mod tests {
             text,
             format!("*@li*\n*{heading}*\n• Large uploads\n    ◦ &lt;!channel&gt; scoping &amp; co")
         );
+    }
+
+    #[test]
+    fn a_long_update_is_split_over_sections_with_slack_links() {
+        let items: Vec<Item> = (0..50)
+            .map(|i| {
+                Item::new(
+                    Marker::Auto,
+                    format!("item {i} [PR](https://e.org/{i}) {}", "x".repeat(90)),
+                )
+            })
+            .collect();
+        let update = Update {
+            sections: vec![Section {
+                kind: Some(SectionKind::Shipped),
+                heading: None,
+                heading_marker: Marker::Auto,
+                text: None,
+                items,
+            }],
+        };
+        let (text, blocks) = thread_update(Format::Planning, "@li", &update);
+        assert!(text.chars().count() > 5000);
+        let sections: Vec<&str> = blocks
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["text"]["text"].as_str().unwrap())
+            .collect();
+        assert!(sections.len() >= 2);
+        assert!(
+            sections
+                .iter()
+                .all(|t| blocks::length(t) <= blocks::SECTION_TEXT)
+        );
+        assert_eq!(sections.join("\n"), text, "nothing left out");
+        assert!(text.contains("<https://e.org/49|PR>") && !text.contains("]("));
+    }
+
+    #[test]
+    fn an_update_past_fifty_blocks_goes_on_in_more_messages() {
+        let blocks: Vec<Value> = (0..120)
+            .map(|i| blocks::section(&format!("{i} {}", "z".repeat(2900))))
+            .collect();
+        let parts = thread_parts(Value::Array(blocks));
+        let sizes: Vec<usize> = parts
+            .iter()
+            .map(|(_, b)| b.as_array().unwrap().len())
+            .collect();
+        assert_eq!(sizes, [50, 50, 20]);
+        for (text, _) in &parts {
+            assert!(blocks::length(text) <= blocks::MESSAGE_TEXT);
+        }
+        assert!(parts[2].0.starts_with("100 "), "in order");
     }
 
     #[test]

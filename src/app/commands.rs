@@ -1,7 +1,7 @@
 //! `/standup` and its sub-commands. Each answer is a short ephemeral text; a user's mistake is
 //! answered with what to type instead, never with silence or an error.
 
-use super::messages::{age, escape};
+use super::messages::{age, escape, from_markdown};
 use super::{App, Result};
 use crate::domain::UserId;
 
@@ -12,17 +12,24 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// An answer within Slack's 40,000 characters for a message's text.
     pub(super) fn new(text: impl Into<String>) -> Reply {
-        Reply { text: text.into() }
+        let text = text.into();
+        Reply {
+            text: crate::slack::blocks::message_text(
+                &text,
+                "the notes file and `/standup preview` have the rest",
+            ),
+        }
     }
 }
 
 pub const USAGE: &str = "*/standup* commands:\n\
 • `/standup blocked` — open blockers of your teams\n\
-• `/standup blocked <what blocks you>` — flag a blocker to your team\n\
+• `/standup blocked &lt;what blocks you&gt;` — flag a blocker to your team\n\
 • `/standup unblock` — resolve your open blockers\n\
 • `/standup skip` — skip this cycle\n\
-• `/standup ooo <from> [to]` — out of office (YYYY-MM-DD, `today`, `tomorrow`; or `ooo until <date>`)\n\
+• `/standup ooo &lt;from&gt; [to]` — out of office (YYYY-MM-DD, `today`, `tomorrow`; or `ooo until &lt;date&gt;`)\n\
 • `/standup ooo list` / `/standup ooo cancel [number]` — your time off, and cancel it\n\
 • `/standup quiet 18:00-09:00` / `quiet off` — your quiet hours: prompts wait until they end\n\
 • `/standup status` — who has answered this cycle\n\
@@ -65,9 +72,14 @@ impl App {
             "blocked" => {
                 let team = teams[0];
                 let cycle = self.current_cycle(team)?;
+                // Slack sends the command's text as mrkdwn (`&amp;`, `<url|label>`): it is
+                // stored as Markdown like a DM's text, and escaped once on the way out.
+                let no_names = super::Names::new();
+                let names = self.names.get(&team.id).unwrap_or(&no_names);
+                let what = crate::parse::mrkdwn::to_markdown(rest, names);
                 let blocker = self
                     .store()
-                    .raise_blocker(cycle.id, user, rest, self.now())?;
+                    .raise_blocker(cycle.id, user, &what, self.now())?;
                 tracing::info!(team = %team.id, blocker = blocker.id, "blocker raised");
                 // The blocker is stored and is in the notes; a flag Slack refuses now is
                 // posted by a later sync.
@@ -75,13 +87,13 @@ impl App {
                     tracing::warn!(team = %team.id, error = %e, "a raised blocker is not in the channel yet");
                     return Ok(Reply::new(format!(
                         "Noted your blocker: {}. It is in your update, but I could not post it in <#{}> just now; I will try again with the team's next update or command.",
-                        escape(rest),
+                        from_markdown(&what),
                         team.channel
                     )));
                 }
                 Ok(Reply::new(format!(
                     "Flagged to your team: {}",
-                    escape(rest)
+                    from_markdown(&what)
                 )))
             }
             "unblock" | "resolve" => {
@@ -100,7 +112,7 @@ impl App {
                             .store()
                             .resolve_blocker(b.id, user.as_str(), self.now())?
                         {
-                            resolved.push(escape(&b.text));
+                            resolved.push(from_markdown(&b.text));
                             dates.push(b.date);
                         }
                     }
@@ -231,7 +243,7 @@ impl App {
                     "• *{}* @{}: {} ({})",
                     escape(&team.name),
                     escape(&b.handle),
-                    escape(&b.text),
+                    from_markdown(&b.text),
                     age(b.opened_at, now)
                 ));
             }

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::messages::{escape, since};
+use super::messages::{IN_THE_NOTES, escape, from_markdown, since};
 use super::{App, Result, Sent};
 use crate::config::{FlagsTo, TeamConfig};
 use crate::domain::ChannelId;
@@ -137,11 +137,12 @@ pub fn escalation(team: &TeamConfig, blocker: &OpenBlocker, now: DateTime<Utc>) 
         Some(user) => format!("<@{user}>"),
         None => format!("@{}", escape(&blocker.handle)),
     };
-    format!(
+    let text = format!(
         ":rotating_light: {}: {who} has been blocked since {} ({}): {}",
         leads.join(" "),
         since(blocker.opened_at),
         super::messages::age(blocker.opened_at, now),
-        escape(&blocker.text)
-    )
+        from_markdown(&blocker.text)
+    );
+    crate::slack::blocks::message_text(&text, IN_THE_NOTES)
 }

@@ -134,7 +134,7 @@ impl App {
                 escape(&block)
             ));
         }
-        Ok(Reply { text })
+        Ok(Reply::new(text))
     }
 
     /// The member a typed name stands for: a mention or user id, else a handle of any team

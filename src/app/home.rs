@@ -10,10 +10,11 @@
 
 use serde_json::{Value, json};
 
-use super::messages::{self, age, escape};
+use super::messages::{self, IN_THE_NOTES, age, escape, from_markdown};
 use super::{App, Result};
 use crate::config::TeamConfig;
 use crate::domain::{Format, Item, Marker, Section, SectionKind, Update, UserId};
+use crate::slack::blocks;
 use crate::store::OpenBlocker;
 
 /// Action id of the Home tab's *Edit* button; its value is `team|date`.
@@ -23,9 +24,6 @@ pub const EDIT_CALLBACK: &str = "standup_edit";
 /// Block id of the form's box for text under no heading (written back without a heading).
 pub const FREE_TEXT: &str = "free_text";
 
-/// Slack allows 100 blocks in a view and 3,000 characters in a section's text.
-const MAX_BLOCKS: usize = 100;
-const MAX_SECTION_TEXT: usize = 2900;
 /// Blockers listed per team; the rest are counted.
 const MAX_BLOCKERS: usize = 10;
 
@@ -131,15 +129,41 @@ impl App {
 
 /// The reply text of a submitted form: each box under its heading (the box's block id), in
 /// the form's order; the free-text box first and without a heading. Empty boxes are left out.
+/// A section prefilled over several boxes (see [`edit_form`]) comes back as one: its parts
+/// (`Shipped#2`, …) are joined to the first, a part ending in `+` continuing the line before.
 pub fn form_text(answers: &[(String, String)]) -> String {
+    let mut joined: Vec<(&str, String)> = Vec::new();
+    for (block, answer) in answers {
+        let (base, part) = match block.split_once('#') {
+            Some((base, part)) => (base, Some(part)),
+            None => (block.as_str(), None),
+        };
+        let continues = part.is_some_and(|p| p.ends_with('+'));
+        let entry = match joined.iter_mut().find(|(b, _)| *b == base) {
+            Some(entry) => entry,
+            None => {
+                joined.push((base, String::new()));
+                joined.last_mut().expect("just pushed")
+            }
+        };
+        let text = &mut entry.1;
+        if continues {
+            text.push_str(answer);
+        } else {
+            if !text.trim().is_empty() && !answer.trim().is_empty() {
+                text.push('\n');
+            }
+            text.push_str(answer);
+        }
+    }
     let mut text = String::new();
-    let free = answers.iter().filter(|(block, _)| block == FREE_TEXT);
-    let headed = answers.iter().filter(|(block, _)| block != FREE_TEXT);
+    let free = joined.iter().filter(|(block, _)| *block == FREE_TEXT);
+    let headed = joined.iter().filter(|(block, _)| *block != FREE_TEXT);
     for (block, answer) in free.chain(headed) {
         if answer.trim().is_empty() {
             continue;
         }
-        if block != FREE_TEXT {
+        if *block != FREE_TEXT {
             text.push_str(block);
             text.push_str(":\n");
         }
@@ -197,38 +221,123 @@ fn form_boxes(format: Format, update: Option<&Update>) -> Vec<(&'static str, Opt
 }
 
 /// The answer form prefilled with `update` (`initial_value` of each box), named so the reply
-/// parser recognises each box as its heading.
+/// parser recognises each box as its heading. A section longer than a box holds (3,000
+/// characters) is prefilled over several boxes, `Shipped`, `Shipped#2`, … (`#3+` when the cut
+/// is inside a line), which [`form_text`] joins again: the form never drops a word. An update
+/// too long for a modal's 100 blocks gets a form that says so instead, with no *Save*.
 pub fn edit_form(format: Format, meta: &str, update: Option<&Update>) -> Value {
-    let blocks: Vec<Value> = form_boxes(format, update)
-        .into_iter()
-        .map(|(name, kind)| {
-            let label = if name == FREE_TEXT { "Notes" } else { name };
+    let mut list: Vec<Value> = Vec::new();
+    for (name, kind) in form_boxes(format, update) {
+        let label = if name == FREE_TEXT { "Notes" } else { name };
+        let initial = update.map(|u| section_lines(u, kind)).unwrap_or_default();
+        for (i, (part, continues)) in prefill_parts(&initial).into_iter().enumerate() {
             let mut element = json!({
-                "type": "plain_text_input", "action_id": "answer", "multiline": true,
+                "type": "plain_text_input", "action_id": messages::answer_action(&block_id_of(name, i, continues)), "multiline": true,
+                "max_length": blocks::INPUT_VALUE,
                 "placeholder": {"type": "plain_text", "text": "One item per line"}
             });
-            let initial = update.map(|u| section_lines(u, kind)).unwrap_or_default();
-            if !initial.is_empty() {
-                element["initial_value"] = json!(initial);
+            if !part.is_empty() {
+                element["initial_value"] = json!(part);
             }
-            json!({
+            let block_id = block_id_of(name, i, continues);
+            let label = if i == 0 {
+                label.to_string()
+            } else {
+                format!("{label} (continued, part {})", i + 1)
+            };
+            list.push(json!({
                 "type": "input",
-                "block_id": name,
+                "block_id": block_id,
                 "optional": true,
                 "label": {"type": "plain_text", "text": label},
                 "element": element
-            })
-        })
-        .collect();
+            }));
+        }
+    }
+    if list.len() > blocks::VIEW_BLOCKS {
+        return json!({
+            "type": "modal",
+            "callback_id": EDIT_CALLBACK,
+            "private_metadata": meta,
+            "title": blocks::view_text("Edit your update"),
+            "close": blocks::view_text("Close"),
+            "blocks": [blocks::section(&format!(
+                "Your update is too long to edit in a form (Slack allows {} boxes of {} characters). It is stored whole: edit your messages to me, or send a new one, to change it.",
+                blocks::VIEW_BLOCKS,
+                blocks::INPUT_VALUE,
+            ))]
+        });
+    }
     json!({
         "type": "modal",
         "callback_id": EDIT_CALLBACK,
         "private_metadata": meta,
-        "title": {"type": "plain_text", "text": "Edit your update"},
-        "submit": {"type": "plain_text", "text": "Save"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": blocks
+        "title": blocks::view_text("Edit your update"),
+        "submit": blocks::view_text("Save"),
+        "close": blocks::view_text("Cancel"),
+        "blocks": list
     })
+}
+
+/// The block id of part `i` (from 0) of the box `name`.
+fn block_id_of(name: &str, i: usize, continues: bool) -> String {
+    if i == 0 {
+        name.to_string()
+    } else {
+        format!("{name}#{}{}", i + 1, if continues { "+" } else { "" })
+    }
+}
+
+/// A box's prefill in parts that fit a `plain_text_input` (at least one, maybe empty): whole
+/// lines where they fit; `true` when a part continues the line of the part before.
+fn prefill_parts(text: &str) -> Vec<(String, bool)> {
+    let mut parts: Vec<(String, bool)> = Vec::new();
+    let mut current: Option<(String, bool)> = None;
+    for line in text.split('\n') {
+        if let Some((open, _)) = current.as_mut() {
+            if blocks::length(open) + 1 + blocks::length(line) <= blocks::INPUT_VALUE {
+                open.push('\n');
+                open.push_str(line);
+                continue;
+            }
+            parts.extend(current.take());
+        }
+        // One line longer than a box: cut where neither side is white space, which a box
+        // could lose.
+        let mut line = line;
+        let mut continues = false;
+        while blocks::length(line) > blocks::INPUT_VALUE {
+            let cut = line_cut(line, blocks::INPUT_VALUE);
+            parts.push((line[..cut].to_string(), continues));
+            line = &line[cut..];
+            continues = true;
+        }
+        current = Some((line.to_string(), continues));
+    }
+    parts.extend(current);
+    parts
+}
+
+/// A byte index at most `max` UTF-16 units into `line`, with no white space on either side.
+fn line_cut(line: &str, max: usize) -> usize {
+    let mut used = 0;
+    let mut best = None;
+    let mut last = 0;
+    let mut previous: Option<char> = None;
+    for (i, c) in line.char_indices() {
+        if used + c.len_utf16() > max {
+            break;
+        }
+        if i > 0 {
+            last = i;
+            if !c.is_whitespace() && previous.is_some_and(|p| !p.is_whitespace()) {
+                best = Some(i);
+            }
+        }
+        used += c.len_utf16();
+        previous = Some(c);
+    }
+    best.unwrap_or(last.max(line.chars().next().map_or(0, char::len_utf8)))
 }
 
 /// The text of the sections of `kind` as the member would type it: a line per item, nested
@@ -272,7 +381,7 @@ pub fn update_mrkdwn(format: Format, update: &Update) -> String {
             out.push(format!("*{}*", escape(heading.trim_end_matches(':'))));
         }
         if let Some(text) = &section.text {
-            out.push(slack_text(text));
+            out.push(from_markdown(text));
         }
         for item in &section.items {
             mrkdwn_item(&mut out, item, 0);
@@ -293,63 +402,26 @@ fn mrkdwn_item(out: &mut Vec<String>, item: &Item, depth: usize) {
     out.push(format!(
         "{}{bullet} {}",
         "\u{2003}".repeat(depth),
-        slack_text(&item.text)
+        from_markdown(&item.text)
     ));
     for child in &item.children {
         mrkdwn_item(out, child, depth + 1);
     }
 }
 
-/// User text for Slack: escaped, with `[text](url)` shown as a Slack link.
-fn slack_text(markdown: &str) -> String {
-    let escaped = escape(markdown);
-    let mut out = String::with_capacity(escaped.len());
-    let mut rest = escaped.as_str();
-    while let Some(open) = rest.find('[') {
-        let tail = &rest[open..];
-        let link = tail.find("](").and_then(|mid| {
-            let after = &tail[mid + 2..];
-            let close = after.find(')')?;
-            let (label, url) = (&tail[1..mid], &after[..close]);
-            let plausible = !label.contains(['[', ']'])
-                && (url.starts_with("http://")
-                    || url.starts_with("https://")
-                    || url.starts_with("mailto:"))
-                && !url.contains(char::is_whitespace);
-            plausible.then(|| (format!("<{url}|{label}>"), mid + 2 + close + 1))
-        });
-        match link {
-            Some((slack, used)) => {
-                out.push_str(&rest[..open]);
-                out.push_str(&slack);
-                rest = &tail[used..];
-            }
-            None => {
-                out.push_str(&rest[..=open]);
-                rest = &rest[open + 1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn clip(text: String) -> String {
-    if text.chars().count() <= MAX_SECTION_TEXT {
-        return text;
-    }
-    let mut clipped: String = text.chars().take(MAX_SECTION_TEXT).collect();
-    clipped.push('…');
-    clipped
-}
-
 const HELP: &str = "Answer my DM, or use *Edit* here, any time before the meeting; the latest version counts. `/standup help` lists the commands.";
 
 fn member_view(statuses: &[TeamStatus<'_>], now: chrono::DateTime<chrono::Utc>) -> Value {
-    let mut blocks = Vec::new();
+    let mut list = Vec::new();
     for status in statuses {
         let team = status.team;
-        blocks.push(json!({"type": "header", "text": {"type": "plain_text", "text": team.name}}));
+        list.push(blocks::header(&team.name));
+        // A header holds 150 characters: a longer name is written out in full below it.
+        let full_name = if blocks::length(&team.name) > blocks::HEADER_TEXT {
+            format!("*{}* · ", escape(&team.name))
+        } else {
+            String::new()
+        };
         let mine = if status.away {
             ":palm_tree: You are away for this one"
         } else if status.update.is_some() {
@@ -357,15 +429,13 @@ fn member_view(statuses: &[TeamStatus<'_>], now: chrono::DateTime<chrono::Utc>) 
         } else {
             ":hourglass_flowing_sand: You have not answered yet"
         };
-        blocks.push(
-            json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
-                "Meeting on *{}* · {mine} · {} of {} answered",
-                status.date, status.answered, status.roster
-            )}]}),
-        );
+        list.push(blocks::context(&format!(
+            "{full_name}Meeting on *{}* · {mine} · {} of {} answered",
+            status.date, status.answered, status.roster
+        )));
         let meta = format!("{}|{}", team.id, status.date);
         let (body, label) = match &status.update {
-            Some(update) => (clip(update_mrkdwn(team.format, update)), "Edit your update"),
+            Some(update) => (update_mrkdwn(team.format, update), "Edit your update"),
             None => (
                 "_No update yet for this meeting._".to_string(),
                 "Write your update",
@@ -376,34 +446,40 @@ fn member_view(statuses: &[TeamStatus<'_>], now: chrono::DateTime<chrono::Utc>) 
         } else {
             body
         };
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": body}}));
-        blocks.push(json!({"type": "actions", "elements": [
-            {"type": "button", "action_id": HOME_EDIT, "text": {"type": "plain_text", "text": label}, "value": meta, "style": "primary"}
-        ]}));
+        list.extend(blocks::sections(&body));
+        let mut edit = blocks::button(HOME_EDIT, label, &meta);
+        edit["style"] = json!("primary");
+        list.push(json!({"type": "actions", "elements": [edit]}));
         if !status.blockers.is_empty() {
-            blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": "*Your open blockers*"}}));
+            list.push(blocks::section("*Your open blockers*"));
         }
         for b in status.blockers.iter().take(MAX_BLOCKERS) {
-            blocks.push(json!({
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": clip(format!(":no_entry: {} _({})_", escape(&b.text), age(b.opened_at, now)))},
-                "accessory": {"type": "button", "action_id": messages::RESOLVE, "text": {"type": "plain_text", "text": "Resolve"}, "value": b.id.to_string()}
-            }));
+            let text = format!(
+                ":no_entry: {} _({})_",
+                from_markdown(&b.text),
+                age(b.opened_at, now)
+            );
+            let resolve = blocks::button(messages::RESOLVE, "Resolve", &b.id.to_string());
+            let mut parts = blocks::sections(&text);
+            if parts.len() == 1 {
+                parts[0]["accessory"] = resolve;
+            } else {
+                parts.push(json!({"type": "actions", "elements": [resolve]}));
+            }
+            list.extend(parts);
         }
         if status.blockers.len() > MAX_BLOCKERS {
-            blocks.push(
-                json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
-                    "…and {} more: `/standup blocked` lists them all.",
-                    status.blockers.len() - MAX_BLOCKERS
-                )}]}),
-            );
+            list.push(blocks::context(&format!(
+                "…and {} more: `/standup blocked` lists them all.",
+                status.blockers.len() - MAX_BLOCKERS
+            )));
         }
-        blocks.push(json!({"type": "divider"}));
+        list.push(json!({"type": "divider"}));
     }
     // Keep within Slack's limit, room left for the help line.
-    blocks.truncate(MAX_BLOCKS - 1);
-    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": HELP}]}));
-    json!({"type": "home", "blocks": blocks})
+    let mut list = blocks::fit(list, blocks::VIEW_BLOCKS - 1, IN_THE_NOTES);
+    list.push(blocks::context(HELP));
+    json!({"type": "home", "blocks": list})
 }
 
 fn stranger_view(user: &UserId) -> Value {
@@ -411,10 +487,7 @@ fn stranger_view(user: &UserId) -> Value {
         "I run asynchronous standups: I DM each member of a team on its schedule, collect their updates and post the team's meeting notes.\n\nYou are not in any team yet. To join one, ask your team's admin to add your Slack member ID `{}` to the team's `members` in the bot's config. Once you are in, this tab shows your team, your update and your blockers.",
         escape(user.as_str())
     );
-    json!({"type": "home", "blocks": [
-        {"type": "header", "text": {"type": "plain_text", "text": "Standup"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-    ]})
+    json!({"type": "home", "blocks": [blocks::header("Standup"), blocks::section(&text)]})
 }
 
 #[cfg(test)]
@@ -517,14 +590,48 @@ mod tests {
     }
 
     #[test]
-    fn links_that_are_not_links_stay_text() {
-        assert_eq!(
-            slack_text("[a] (b) [c](not a url)"),
-            "[a] (b) [c](not a url)"
+    fn a_long_section_is_prefilled_over_several_boxes_and_comes_back_whole() {
+        let long_items: String = (0..80)
+            .map(|i| format!("- item {i} [PR](https://e.org/{i}) {}\n", "x".repeat(40)))
+            .collect();
+        let one_line = format!("- {}\n", "y".repeat(7000));
+        for body in [long_items, one_line] {
+            let reply = format!("Shipped:\n{body}Next:\n- later");
+            let update = parsed(&reply, Format::Planning);
+            let form = edit_form(Format::Planning, "orbit|2024-03-11", Some(&update));
+            let boxes = form["blocks"].as_array().unwrap();
+            assert!(boxes.len() > 4, "{}", boxes.len());
+            for b in boxes {
+                let initial = b["element"]["initial_value"].as_str().unwrap_or_default();
+                assert!(blocks::length(initial) <= blocks::INPUT_VALUE);
+            }
+            let again = parsed(&resubmitted(Format::Planning, &update), Format::Planning);
+            assert_eq!(again, update, "nothing lost or changed");
+        }
+    }
+
+    #[test]
+    fn a_team_name_past_the_header_limit_is_clipped_and_written_out_below() {
+        let toml = format!(
+            "[[team]]\nid = \"orbit\"\nname = \"{}\"\nchannel = \"C0123456789\"\nformat = \"planning\"\nprompt = \"0 9 * * *\"\nsync = \"0 14 * * Mon\"\npost_before = \"30m\"\nremind_after = \"2h\"\nmembers = [{{ user = \"U0MARIA01\", handle = \"maria\" }}]\n",
+            "N".repeat(151)
         );
-        assert_eq!(
-            slack_text("see [doc](https://x.org/a?b=1&c=2)."),
-            "see <https://x.org/a?b=1&amp;c=2|doc>."
-        );
+        let team = crate::config::Config::from_str(&toml, std::path::Path::new("t.toml"))
+            .unwrap()
+            .teams
+            .remove(0);
+        let status = TeamStatus {
+            team: &team,
+            date: chrono::NaiveDate::from_ymd_opt(2024, 3, 11).unwrap(),
+            answered: 0,
+            roster: 1,
+            away: false,
+            update: None,
+            blockers: Vec::new(),
+        };
+        let view = member_view(&[status], chrono::Utc::now());
+        let header = view["blocks"][0]["text"]["text"].as_str().unwrap();
+        assert_eq!(blocks::length(header), blocks::HEADER_TEXT);
+        assert!(view["blocks"][1].to_string().contains(&"N".repeat(151)));
     }
 }

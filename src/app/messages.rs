@@ -1,7 +1,8 @@
 //! What the bot says in Slack: texts (Slack mrkdwn) and Block Kit blocks for its messages.
 //!
-//! Anything a user typed is escaped before it is sent back, so `<!channel>` written in an update
-//! is shown, not broadcast.
+//! Anything a user typed goes out through [`crate::slack::mrkdwn`] (stored Markdown → Slack
+//! mrkdwn, escaped once, so `<!channel>` written in an update is shown, not broadcast) and
+//! into blocks from [`crate::slack::blocks`], which keep Slack's limits.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -12,12 +13,11 @@ use crate::store::{CycleInfo, OpenBlocker};
 
 pub const NOT_A_MEMBER: &str = "Hi! I collect standup updates, but you are not a member of any team I run a standup for. Ask your team's admin to add your Slack user id to the bot's config.";
 
-/// Escapes the three characters Slack treats as markup.
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+use crate::slack::blocks;
+pub use crate::slack::mrkdwn::{escape, from_markdown};
+
+/// Where the whole of a text clipped in Slack can be read.
+pub const IN_THE_NOTES: &str = "the full text is in the notes file";
 
 /// Action ids of the prompt's buttons and the flag's button.
 pub const ANSWER_FORM: &str = "answer_form";
@@ -62,15 +62,15 @@ pub fn prompt(team: &TeamConfig, cycle: &CycleInfo, reminder: bool) -> (String, 
         "{lead}\nReply here with a few lines under these headings (leave out what does not apply):\n{headings}\nEdit your message any time; the latest text counts."
     );
     let value = format!("{}|{}", team.id, cycle.date);
-    let blocks = json!([
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {"type": "actions", "elements": [
-            {"type": "button", "action_id": ANSWER_FORM, "text": {"type": "plain_text", "text": "Answer in a form"}, "value": value, "style": "primary"},
-            {"type": "button", "action_id": SKIP, "text": {"type": "plain_text", "text": "Skip this time"}, "value": value},
-            {"type": "button", "action_id": OUT_OF_OFFICE, "text": {"type": "plain_text", "text": "Out of office"}, "value": value}
-        ]}
-    ]);
-    (text, blocks)
+    let mut answer = blocks::button(ANSWER_FORM, "Answer in a form", &value);
+    answer["style"] = json!("primary");
+    let mut list = blocks::sections(&text);
+    list.push(json!({"type": "actions", "elements": [
+        answer,
+        blocks::button(SKIP, "Skip this time", &value),
+        blocks::button(OUT_OF_OFFICE, "Out of office", &value)
+    ]}));
+    (text, Value::Array(list))
 }
 
 /// The answer to a reply: what the parser understood, so the member can correct it by editing.
@@ -106,7 +106,7 @@ pub fn understood(format: Format, update: &Update, diagnostics: &[Diagnostic]) -
         text.push_str(&format!("\nNote: {}", escape(&d.message)));
     }
     text.push_str("\nEdit your message to change it.");
-    text
+    blocks::message_text(&text, "your message itself is stored whole")
 }
 
 pub fn blocker_flag(blocker: &OpenBlocker, resolved: Option<&str>) -> (String, Value) {
@@ -114,28 +114,41 @@ pub fn blocker_flag(blocker: &OpenBlocker, resolved: Option<&str>) -> (String, V
         Some(user) => format!("<@{user}>"),
         None => format!("@{}", escape(&blocker.handle)),
     };
+    let what = from_markdown(&blocker.text);
     match resolved {
         None => {
             let text = format!(
-                ":no_entry: {who} is blocked: {} (open since {})",
-                escape(&blocker.text),
+                ":no_entry: {who} is blocked: {what} (open since {})",
                 since(blocker.opened_at)
             );
-            let blocks = json!([
-                {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-                {"type": "actions", "elements": [
-                    {"type": "button", "action_id": RESOLVE, "text": {"type": "plain_text", "text": "Resolve"}, "value": blocker.id.to_string()}
-                ]}
-            ]);
-            (text, blocks)
+            let mut list = blocks::sections(&text);
+            list.push(json!({"type": "actions", "elements": [
+                blocks::button(RESOLVE, "Resolve", &blocker.id.to_string())
+            ]}));
+            let list = blocks::fit(list, blocks::MESSAGE_BLOCKS, IN_THE_NOTES);
+            (
+                blocks::message_text(&text, IN_THE_NOTES),
+                Value::Array(list),
+            )
         }
         Some(how) => {
-            let text = format!(
-                ":white_check_mark: ~{who} was blocked: {}~ ({how})",
-                escape(&blocker.text)
+            let struck = format!("~{who} was blocked: {what}~");
+            // Slack strikes through one line of one block only.
+            let text =
+                if !what.contains('\n') && blocks::length(&struck) + 100 < blocks::SECTION_TEXT {
+                    format!(":white_check_mark: {struck} ({how})")
+                } else {
+                    format!(":white_check_mark: Resolved ({how}): {who} was blocked: {what}")
+                };
+            let list = blocks::fit(
+                blocks::sections(&text),
+                blocks::MESSAGE_BLOCKS,
+                IN_THE_NOTES,
             );
-            let blocks = json!([{"type": "section", "text": {"type": "mrkdwn", "text": text}}]);
-            (text, blocks)
+            (
+                blocks::message_text(&text, IN_THE_NOTES),
+                Value::Array(list),
+            )
         }
     }
 }
@@ -170,13 +183,13 @@ pub fn summary(
             text.push_str(&format!(
                 "\n• @{}: {} ({})",
                 escape(&b.handle),
-                escape(&b.text),
+                from_markdown(&b.text),
                 age(b.opened_at, now)
             ));
         }
     }
     text.push_str("\nThe full notes are in the thread.");
-    text
+    blocks::message_text(&text, "the notes in the thread have every update")
 }
 
 /// Slack's date token for an instant: each reader sees it in their own time zone, relative
@@ -202,6 +215,13 @@ pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     format!("open {n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
+/// The action id of a form's box: unique in the view (Slack asks for unique action ids within
+/// a block; unique in the whole view holds under either reading). A submission is read by
+/// block id.
+pub fn answer_action(block_id: &str) -> String {
+    format!("answer:{block_id}")
+}
+
 /// The form a member can answer in: one multiline input per section, named so the reply
 /// parser recognises each as its heading.
 pub fn answer_form(format: Format, meta: &str) -> Value {
@@ -217,7 +237,7 @@ pub fn answer_form(format: Format, meta: &str) -> Value {
                 "block_id": name,
                 "optional": true,
                 "label": {"type": "plain_text", "text": name},
-                "element": {"type": "plain_text_input", "action_id": "answer", "multiline": true,
+                "element": {"type": "plain_text_input", "action_id": answer_action(name), "multiline": true,
                              "placeholder": {"type": "plain_text", "text": "One item per line"}}
             })
         })
@@ -226,9 +246,9 @@ pub fn answer_form(format: Format, meta: &str) -> Value {
         "type": "modal",
         "callback_id": "standup_form",
         "private_metadata": meta,
-        "title": {"type": "plain_text", "text": "Standup update"},
-        "submit": {"type": "plain_text", "text": "Save"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        "title": blocks::view_text("Standup update"),
+        "submit": blocks::view_text("Save"),
+        "close": blocks::view_text("Cancel"),
         "blocks": blocks
     })
 }
@@ -237,11 +257,60 @@ pub fn answer_form(format: Format, meta: &str) -> Value {
 mod tests {
     use super::*;
 
+    fn blocker(text: &str) -> OpenBlocker {
+        OpenBlocker {
+            id: 7,
+            team: crate::domain::TeamId::new("orbit"),
+            cycle: crate::domain::CycleId(1),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+            handle: "maria".into(),
+            user: Some(UserId::new("U0MARIA01")),
+            text: text.into(),
+            opened_at: DateTime::parse_from_rfc3339("2026-12-07T09:30:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        }
+    }
+
     #[test]
-    fn user_text_cannot_ping_the_channel() {
-        assert_eq!(
-            escape("<!channel> & <@U1>"),
-            "&lt;!channel&gt; &amp; &lt;@U1&gt;"
+    fn a_blocker_flag_shows_links_as_slack_links_and_escapes_once() {
+        let b = blocker("waiting on [PR #3](https://e.org/pr/3) & <!channel>");
+        for how in [None, Some("resolved by <@U0MARIA01>")] {
+            let (text, blocks) = blocker_flag(&b, how);
+            let shown = blocks[0]["text"]["text"].as_str().unwrap();
+            for t in [text.as_str(), shown] {
+                assert!(
+                    t.contains("<https://e.org/pr/3|PR #3> &amp; &lt;!channel&gt;"),
+                    "{t}"
+                );
+                assert!(!t.contains("](") && !t.contains("&amp;amp;"), "{t}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_blocker_is_split_not_refused() {
+        let long = format!("{}\n{}", "a".repeat(2500), "b".repeat(2500));
+        let (text, blocks) = blocker_flag(&blocker(&long), None);
+        let blocks = blocks.as_array().unwrap();
+        let sections: Vec<&str> = blocks
+            .iter()
+            .filter(|b| b["type"] == "section")
+            .map(|b| b["text"]["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(sections.len(), 2);
+        assert!(
+            sections
+                .iter()
+                .all(|t| blocks::length(t) <= blocks::SECTION_TEXT)
+        );
+        assert_eq!(sections.join("\n"), text);
+        assert_eq!(blocks.last().unwrap()["type"], "actions");
+        let (_, resolved) = blocker_flag(&blocker(&long), Some("resolved by a later update"));
+        assert!(
+            resolved
+                .to_string()
+                .contains("Resolved (resolved by a later update)")
         );
     }
 

@@ -500,7 +500,10 @@ impl App {
                 if let Err(e) = self.blockers_changed(team, &[b.date]).await {
                     tracing::warn!(team = %team.id, error = %e, "a resolved blocker is not shown as resolved in Slack yet");
                 }
-                return Ok(Some(format!("Resolved: {}", b.text)));
+                return Ok(Some(format!(
+                    "Resolved: {}",
+                    messages::from_markdown(&b.text)
+                )));
             }
         }
         Ok(None)
@@ -719,7 +722,7 @@ impl App {
         Ok(match kind {
             "skip" => format!("OK, skipping the {date} update. No reminders for it."),
             _ => format!(
-                "OK, marked out of office for the {date} meeting. For longer leave: `/standup ooo <from> <to>`."
+                "OK, marked out of office for the {date} meeting. For longer leave: `/standup ooo &lt;from&gt; &lt;to&gt;`."
             ),
         })
     }

@@ -9,7 +9,6 @@
 //! restart or a redelivered event never repeats it.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 use super::messages::{self, escape};
 use super::{App, Result, Sent};
@@ -77,7 +76,7 @@ impl App {
         }
         let key = format!("intro:{}:{user}", team.id);
         let text = introduction(team, user, self.now());
-        let blocks = json!([{"type": "section", "text": {"type": "mrkdwn", "text": text}}]);
+        let blocks = serde_json::Value::Array(crate::slack::blocks::sections(&text));
         let to = ChannelId(user.0.clone());
         let out = Outgoing {
             channel: &to,
@@ -125,7 +124,7 @@ pub fn introduction(team: &TeamConfig, user: &UserId, now: DateTime<Utc>) -> Str
 *How to answer*: reply to my DM with a few lines under these headings (leave out what does not apply): {headings}. For example:\n\
 ```{sample}```\n\
 Edit your message any time; the latest text counts. My *Home* tab shows your update, with a button to edit it.\n\n\
-*Useful commands*: `/standup status` (who has answered), `/standup skip` (skip this time), `/standup ooo <from> [to]` (out of office), `/standup blocked <what blocks you>`, `/standup help` (all of them).",
+*Useful commands*: `/standup status` (who has answered), `/standup skip` (skip this time), `/standup ooo &lt;from&gt; [to]` (out of office), `/standup blocked &lt;what blocks you&gt;`, `/standup help` (all of them).",
         remind = duration_words(team.remind_after),
         channel = team.channel,
         sample = sample(team.format),

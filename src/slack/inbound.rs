@@ -298,7 +298,12 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
 }
 
 async fn handle_action(app: &App, payload: &Value) {
-    let Some(user) = str_at(payload, "/user/id").map(|u| UserId(u.to_string())) else {
+    // A payload without a user (never from Slack, but possible from a forger who knows the
+    // signing secret or a broken proxy) has nobody to act for or answer.
+    let Some(user) = str_at(payload, "/user/id")
+        .filter(|u| !u.is_empty())
+        .map(|u| UserId(u.to_string()))
+    else {
         return;
     };
     let action = str_at(payload, "/actions/0/action_id").unwrap_or_default();
@@ -380,7 +385,11 @@ fn ticked(payload: &Value, action_id: &str) -> Vec<String> {
 
 /// A modal submission: the form's fields become a reply with headings, parsed like any other.
 fn handle_submission(app: &Arc<App>, tasks: &TaskTracker, payload: &Value) -> Option<Value> {
-    let user = UserId(str_at(payload, "/user/id")?.to_string());
+    let user = UserId(
+        str_at(payload, "/user/id")
+            .filter(|u| !u.is_empty())?
+            .to_string(),
+    );
     let meta = str_at(payload, "/view/private_metadata")
         .unwrap_or_default()
         .to_string();
@@ -388,7 +397,8 @@ fn handle_submission(app: &Arc<App>, tasks: &TaskTracker, payload: &Value) -> Op
     let answer = |block: &str| {
         values
             .get(block)
-            .and_then(|fields| fields.get("answer"))
+            // Each box is the only element of its block (its action id says which box).
+            .and_then(|fields| fields.as_object()?.values().next())
             .and_then(|f| f.get("value"))
             .and_then(Value::as_str)
             .unwrap_or_default()

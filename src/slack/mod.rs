@@ -4,9 +4,11 @@
 //! calls on one [`Inbound`] implementation; outbound, [`client`] wraps the Web API with
 //! timeouts, retries and rate control.
 
+pub mod blocks;
 pub mod client;
 pub mod http;
 pub mod inbound;
+pub mod mrkdwn;
 pub mod pacing;
 pub mod socket;
 
