@@ -63,14 +63,19 @@ impl App {
             "blocked" => {
                 let team = teams[0];
                 let cycle = self.current_cycle(team)?;
+                // Slack escapes a command's text as it does a message's (the manifest's
+                // `should_escape`): decoded the same way, a blocker reads as a DM's would.
+                let no_names = super::Names::new();
+                let names = self.names.get(&team.id).unwrap_or(&no_names);
+                let text = crate::parse::mrkdwn::to_markdown(rest, names);
                 let blocker = self
                     .store()
-                    .raise_blocker(cycle.id, user, rest, self.now())?;
+                    .raise_blocker(cycle.id, user, &text, self.now())?;
                 tracing::info!(team = %team.id, blocker = blocker.id, "blocker raised");
                 self.sync_flags(team).await?;
                 Ok(Reply::new(format!(
                     "Flagged to your team: {}",
-                    escape(rest)
+                    escape(&text)
                 )))
             }
             "unblock" | "resolve" => {

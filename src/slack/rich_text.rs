@@ -1,0 +1,245 @@
+//! Slack's `rich_text` blocks → the mrkdwn text replies are stored and parsed as.
+//!
+//! Slack's composer sends what a member typed twice: as `text` (mrkdwn) and as `rich_text`
+//! blocks, which say exactly where lists start, how deep each item is, which runs are links,
+//! mentions or emoji (with their skin tone). The bot reads the blocks when there are any and
+//! writes them out as the mrkdwn the reply parser reads: one line per paragraph line or list item,
+//! items indented four spaces a level, `<url|label>` links, `<@U…>` mentions, `:name:` emoji and
+//! `&amp;`-escaped text. Block shapes are documented at
+//! <https://docs.slack.dev/reference/block-kit/blocks/rich-text-block>.
+
+use serde_json::Value;
+
+/// The mrkdwn text of the message's `rich_text` blocks, or `None` when it has none (then its
+/// `text` is what the member wrote).
+pub fn to_mrkdwn(blocks: &Value) -> Option<String> {
+    let rich: Vec<&Value> = blocks
+        .as_array()?
+        .iter()
+        .filter(|b| b.get("type").and_then(Value::as_str) == Some("rich_text"))
+        .collect();
+    if rich.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    for block in rich {
+        for element in elements(block) {
+            write_element(&mut out, element);
+        }
+    }
+    Some(out)
+}
+
+fn elements(v: &Value) -> impl Iterator<Item = &Value> {
+    v.get("elements")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+fn kind(v: &Value) -> &str {
+    v.get("type").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// Starts a new line unless `out` is at the start of one.
+fn new_line(out: &mut String) {
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+}
+
+fn write_element(out: &mut String, element: &Value) {
+    new_line(out);
+    match kind(element) {
+        "rich_text_list" => {
+            let indent = element.get("indent").and_then(Value::as_u64).unwrap_or(0);
+            let indent = usize::try_from(indent).unwrap_or(usize::MAX).min(64);
+            let ordered = element.get("style").and_then(Value::as_str) == Some("ordered");
+            let offset = element.get("offset").and_then(Value::as_u64).unwrap_or(0);
+            for (n, item) in (offset + 1..).zip(elements(element)) {
+                new_line(out);
+                let pad = "    ".repeat(indent);
+                let marker = if ordered {
+                    format!("{n}.")
+                } else {
+                    // Slack's own glyphs by depth, as its `text` writes them.
+                    ["•", "◦", "▪"][indent % 3].to_string()
+                };
+                let text = inline(item);
+                // A line break inside an item continues it one level deeper.
+                let mut lines = text.split('\n');
+                out.push_str(&format!("{pad}{marker} {}", lines.next().unwrap_or_default()));
+                for more in lines.filter(|l| !l.trim().is_empty()) {
+                    out.push_str(&format!("\n{pad}    {more}"));
+                }
+            }
+        }
+        "rich_text_preformatted" => {
+            out.push_str("```");
+            out.push_str(&inline(element));
+            out.push_str("```");
+        }
+        "rich_text_quote" => {
+            let text = inline(element);
+            let quoted: Vec<String> = text.split('\n').map(|l| format!("&gt; {l}")).collect();
+            out.push_str(&quoted.join("\n"));
+        }
+        // `rich_text_section`, and any container Slack adds later: its runs, as a paragraph.
+        _ => out.push_str(&inline(element)),
+    }
+}
+
+/// The runs of a section, list item, quote or code block as one piece of mrkdwn.
+fn inline(container: &Value) -> String {
+    let mut out = String::new();
+    for run in elements(container) {
+        out.push_str(&run_text(run));
+    }
+    out
+}
+
+/// Slack escapes exactly these three in message text; the parser decodes them.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn str_field<'a>(v: &'a Value, field: &str) -> Option<&'a str> {
+    v.get(field).and_then(Value::as_str)
+}
+
+fn run_text(run: &Value) -> String {
+    match kind(run) {
+        "text" => styled(&escape(str_field(run, "text").unwrap_or_default()), run),
+        "link" => {
+            let url = str_field(run, "url").unwrap_or_default();
+            match str_field(run, "text").filter(|t| !t.is_empty() && *t != url) {
+                Some(label) => format!("<{url}|{}>", escape(label)),
+                None => format!("<{url}>"),
+            }
+        }
+        "emoji" => emoji(run),
+        "user" => format!("<@{}>", str_field(run, "user_id").unwrap_or_default()),
+        "channel" => format!("<#{}>", str_field(run, "channel_id").unwrap_or_default()),
+        "usergroup" => format!(
+            "<!subteam^{}>",
+            str_field(run, "usergroup_id").unwrap_or_default()
+        ),
+        "broadcast" => format!("<!{}>", str_field(run, "range").unwrap_or("here")),
+        "date" => {
+            let shown = str_field(run, "fallback")
+                .map(str::to_string)
+                .or_else(|| run.get("timestamp").map(|t| t.to_string().replace('"', "")))
+                .unwrap_or_default();
+            escape(&shown)
+        }
+        "color" => escape(str_field(run, "value").unwrap_or_default()),
+        // Something newer than this reader: keep whatever text it carries.
+        _ => escape(
+            str_field(run, "text")
+                .or_else(|| str_field(run, "fallback"))
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+/// `:name:` with its skin tone (`skin_tone: 3` → `:wave::skin-tone-3:`, as Slack's `text`
+/// writes it). A name the emoji data does not know but Slack gave a `unicode` for is written as
+/// that Unicode; an unknown name without one is a custom emoji and stays `:name:`.
+fn emoji(run: &Value) -> String {
+    let name = str_field(run, "name").unwrap_or_default();
+    // Slack's docs also show the tone inside the name: `wave::skin-tone-2`.
+    let (base, tone) = match name.split_once("::skin-tone-") {
+        Some((base, tone)) => (base, Some(tone.to_string())),
+        None => (
+            name,
+            run.get("skin_tone")
+                .and_then(Value::as_u64)
+                .map(|t| t.to_string()),
+        ),
+    };
+    if crate::parse::emoji::lookup(base).is_none()
+        && let Some(unicode) = str_field(run, "unicode").and_then(crate::parse::emoji::decode)
+    {
+        return unicode;
+    }
+    match tone {
+        Some(tone) => format!(":{base}::skin-tone-{tone}:"),
+        None => format!(":{base}:"),
+    }
+}
+
+/// Wraps each line of `text` in the mrkdwn of the run's style, spaces kept outside the marks
+/// (`*Blocked:* ` stays a bold heading).
+fn styled(text: &str, run: &Value) -> String {
+    let Some(style) = run.get("style") else {
+        return text.to_string();
+    };
+    let on = |flag: &str| style.get(flag).and_then(Value::as_bool) == Some(true);
+    let marks: Vec<&str> = [
+        ("code", "`"),
+        ("bold", "*"),
+        ("italic", "_"),
+        ("strike", "~"),
+    ]
+    .iter()
+    .filter(|(flag, _)| on(flag))
+    .map(|(_, mark)| *mark)
+    .collect();
+    if marks.is_empty() {
+        return text.to_string();
+    }
+    let open: String = marks.iter().rev().copied().collect();
+    let close: String = marks.concat();
+    text.split('\n')
+        .map(|line| {
+            let body = line.trim();
+            if body.is_empty() {
+                return line.to_string();
+            }
+            let start = line.len() - line.trim_start().len();
+            let end = start + body.len();
+            format!("{}{open}{body}{close}{}", &line[..start], &line[end..])
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn styles_wrap_words_not_spaces() {
+        let run = json!({"type": "text", "text": "Blocked: ", "style": {"bold": true}});
+        assert_eq!(run_text(&run), "*Blocked:* ");
+        let run = json!({"type": "text", "text": "a\n b", "style": {"bold": true, "italic": true}});
+        assert_eq!(run_text(&run), "_*a*_\n _*b*_");
+    }
+
+    #[test]
+    fn text_is_escaped_as_slack_escapes_it() {
+        let run = json!({"type": "text", "text": "a & b <c>"});
+        assert_eq!(run_text(&run), "a &amp; b &lt;c&gt;");
+    }
+
+    #[test]
+    fn emoji_keep_slack_names_and_tones() {
+        let e = |v: Value| emoji(&v);
+        assert_eq!(e(json!({"name": "wave", "skin_tone": 3})), ":wave::skin-tone-3:");
+        assert_eq!(e(json!({"name": "wave::skin-tone-2"})), ":wave::skin-tone-2:");
+        assert_eq!(e(json!({"name": "partyparrot"})), ":partyparrot:");
+        assert_eq!(
+            e(json!({"name": "a-newer-emoji", "unicode": "1faea"})),
+            "\u{1faea}"
+        );
+    }
+
+    #[test]
+    fn no_rich_text_means_no_text() {
+        assert_eq!(to_mrkdwn(&json!([{"type": "divider"}])), None);
+        assert_eq!(to_mrkdwn(&Value::Null), None);
+    }
+}
