@@ -72,7 +72,10 @@ async fn files_edits_deletions_threads_and_rich_text_reach_the_notes() {
         "Shipped:\n• new dashboard",
         &[("dashboard.png", "image/png")],
     );
-    let permalink = shared["files"][0]["permalink"].as_str().unwrap().to_string();
+    let permalink = shared["files"][0]["permalink"]
+        .as_str()
+        .unwrap()
+        .to_string();
     send(&emu, shared.clone()).await;
     confirmed(&emu, MARIA, 1).await;
     send(
@@ -139,9 +142,7 @@ async fn files_edits_deletions_threads_and_rich_text_reach_the_notes() {
     let text = |t: &str| json!({"type": "text", "text": t});
     let bold = |t: &str| json!({"type": "text", "text": t, "style": {"bold": true}});
     let section = |elements: Vec<Value>| json!({"type": "rich_text_section", "elements": elements});
-    let list = |indent: u64, items: Vec<Value>| {
-        json!({"type": "rich_text_list", "style": "bullet", "indent": indent, "border": 0, "elements": items})
-    };
+    let list = |indent: u64, items: Vec<Value>| json!({"type": "rich_text_list", "style": "bullet", "indent": indent, "border": 0, "elements": items});
     let blocks = json!([{
         "type": "rich_text",
         "block_id": "z0e",
@@ -213,10 +214,7 @@ async fn files_edits_deletions_threads_and_rich_text_reach_the_notes() {
     // The deleted blocker was resolved on its flag, and nothing was deleted from the store.
     emu.wait_for_message(
         CHANNEL,
-        |m| {
-            m.text.as_deref().is_some_and(|t| t.contains("lunch order"))
-                && !m.history.is_empty()
-        },
+        |m| m.text.as_deref().is_some_and(|t| t.contains("lunch order")) && !m.history.is_empty(),
         WAIT,
     )
     .await;
@@ -229,5 +227,8 @@ async fn files_edits_deletions_threads_and_rich_text_reach_the_notes() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(kept, 2, "the deleted message and its deletion are both kept");
+    assert_eq!(
+        kept, 2,
+        "the deleted message and its deletion are both kept"
+    );
 }

@@ -453,33 +453,6 @@ fn checkbox_state(message: &Value, ticked: Option<&[&str]>) -> Value {
     Value::Object(values)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checkbox_state_is_keyed_by_block_and_action() {
-        let option = |v: &str| json!({"text": {"type": "plain_text", "text": v}, "value": v});
-        let message = json!({"blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": "hi"}},
-            {"type": "actions", "block_id": "planned", "elements": [
-                {"type": "checkboxes", "action_id": "items", "options": [option("a"), option("b")],
-                 "initial_options": [option("a")]},
-                {"type": "button", "action_id": "go", "text": {"type": "plain_text", "text": "Go"}}
-            ]}
-        ]});
-        assert_eq!(
-            checkbox_state(&message, None),
-            json!({"planned": {"items": {"type": "checkboxes", "selected_options": [option("a")]}}})
-        );
-        assert_eq!(
-            checkbox_state(&message, Some(&["b"])),
-            json!({"planned": {"items": {"type": "checkboxes", "selected_options": [option("b")]}}})
-        );
-        assert_eq!(checkbox_state(&json!({}), None), json!({}));
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The other shapes of a person's message (docs.slack.dev/reference/events/message/*): files,
 // threads, `/me`, deletions, rich text.
@@ -648,5 +621,32 @@ impl Emulator {
         event["upload"] = json!(true);
         event["display_as_bot"] = json!(false);
         event
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkbox_state_is_keyed_by_block_and_action() {
+        let option = |v: &str| json!({"text": {"type": "plain_text", "text": v}, "value": v});
+        let message = json!({"blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "hi"}},
+            {"type": "actions", "block_id": "planned", "elements": [
+                {"type": "checkboxes", "action_id": "items", "options": [option("a"), option("b")],
+                 "initial_options": [option("a")]},
+                {"type": "button", "action_id": "go", "text": {"type": "plain_text", "text": "Go"}}
+            ]}
+        ]});
+        assert_eq!(
+            checkbox_state(&message, None),
+            json!({"planned": {"items": {"type": "checkboxes", "selected_options": [option("a")]}}})
+        );
+        assert_eq!(
+            checkbox_state(&message, Some(&["b"])),
+            json!({"planned": {"items": {"type": "checkboxes", "selected_options": [option("b")]}}})
+        );
+        assert_eq!(checkbox_state(&json!({}), None), json!({}));
     }
 }

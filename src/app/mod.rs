@@ -349,7 +349,12 @@ impl App {
     }
 
     /// Records a reply to `cycle`, confirms it, and flags what changed.
-    async fn reply_in_cycle(&self, team: &TeamConfig, cycle: &CycleInfo, dm: &Dm<'_>) -> Result<()> {
+    async fn reply_in_cycle(
+        &self,
+        team: &TeamConfig,
+        cycle: &CycleInfo,
+        dm: &Dm<'_>,
+    ) -> Result<()> {
         let Dm {
             user,
             channel,
@@ -407,8 +412,7 @@ impl App {
             key: Some(&key),
         };
         self.send_once(&key, out).await?;
-        self.post_update(team, cycle, user, &outcome.update)
-            .await?;
+        self.post_update(team, cycle, user, &outcome.update).await?;
         self.sync_flags(team).await?;
         self.refresh_posted_notes(team, cycle).await?;
         Ok(())

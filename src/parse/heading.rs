@@ -82,7 +82,9 @@ pub fn recognize(text: &str) -> Option<Heading<'_>> {
             return None;
         }
         let candidate = rest.get(..name.len())?;
-        candidate.eq_ignore_ascii_case(name).then_some((*kind, *name))
+        candidate
+            .eq_ignore_ascii_case(name)
+            .then_some((*kind, *name))
     })?;
     rest = &rest[name.len()..];
     // The name must end at a word boundary.
@@ -122,7 +124,11 @@ impl Heading<'_> {
     /// The heading as a label of its own: as written, without emphasis, ending in its colon
     /// (`*Next week*` → `Next week:`).
     pub fn label(&self) -> String {
-        let plain: String = self.written.chars().filter(|c| !matches!(c, '*' | '_')).collect();
+        let plain: String = self
+            .written
+            .chars()
+            .filter(|c| !matches!(c, '*' | '_'))
+            .collect();
         let mut label = plain.split_whitespace().collect::<Vec<_>>().join(" ");
         if !label.ends_with([':', '：', '?']) {
             label.push(':');

@@ -188,3 +188,30 @@ mod tests {
         assert_eq!(to_markdown(slack, &names), markdown);
     }
 }
+
+#[cfg(test)]
+mod every_emoji {
+    use super::*;
+
+    /// Every name in Slack's emoji data set, with and without a skin tone, comes out as an emoji
+    /// in the notes: nothing is left as a literal `:name:`.
+    #[test]
+    fn every_slack_name_becomes_its_emoji() {
+        let names = emoji::names();
+        assert!(names.len() > 1900, "{} names", names.len());
+        for name in names {
+            let code = format!("done :{name}: today");
+            let converted = to_markdown(&code, &NoNames);
+            let expected = emoji::lookup(name).unwrap();
+            assert_eq!(converted, format!("done {expected} today"), ":{name}:");
+            assert!(!expected.is_ascii(), ":{name}:");
+            let with_tone = format!(":{name}::skin-tone-4:");
+            let toned = to_markdown(&with_tone, &NoNames);
+            assert!(!toned.contains(':'), ":{name}::skin-tone-4: gave {toned:?}");
+            assert!(
+                toned.starts_with(expected.chars().next().unwrap()),
+                ":{name}:"
+            );
+        }
+    }
+}

@@ -339,7 +339,8 @@ fn notes_and_extra_sections_render_in_both_formats() {
 /// word the member wrote.
 #[test]
 fn a_section_under_a_second_name_keeps_its_label_in_the_notes() {
-    let reply = "Last week:\n• reviews\nThis week: finish the frontend\nNext week:\n• start on the docs";
+    let reply =
+        "Last week:\n• reviews\nThis week: finish the frontend\nNext week:\n• start on the docs";
     let meeting = Meeting {
         format: Format::Standup,
         date: NaiveDate::from_ymd_opt(2024, 3, 11).unwrap(),

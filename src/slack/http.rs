@@ -35,9 +35,7 @@ use futures::StreamExt;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
-use slack_morphism::prelude::{
-    SlackCommandEvent, SlackInteractionEvent, SlackPushEvent,
-};
+use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent, SlackPushEvent};
 use tracing::Instrument;
 
 use super::Inbound;
@@ -145,7 +143,8 @@ async fn events(
     }
     if kind == "event_callback" {
         // Kept as JSON (see `Inbound::event`): only what storing it needs is checked.
-        let callback = super::event_callback(body).ok_or(Rejection::Malformed("malformed event"))?;
+        let callback =
+            super::event_callback(body).ok_or(Rejection::Malformed("malformed event"))?;
         log_retry(&headers, &callback);
         inbound
             .event(callback)

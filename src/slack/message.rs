@@ -65,7 +65,10 @@ pub fn read(event: &Value) -> Option<Change> {
                 Some(edited) => edited.to_string(),
                 // Not an edit by the member (a link unfurled, a thread's reply count): only
                 // counts if the words changed.
-                None if event.get("previous_message").and_then(words).map(|(_, t)| t)
+                None if event
+                    .get("previous_message")
+                    .and_then(words)
+                    .map(|(_, t)| t)
                     == Some(text.clone()) =>
                 {
                     return None;

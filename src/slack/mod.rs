@@ -13,7 +13,9 @@ pub mod rich_text;
 pub mod socket;
 
 use futures::future::BoxFuture;
-use slack_morphism::prelude::{SlackCommandEvent, SlackCommandEventResponse, SlackInteractionEvent};
+use slack_morphism::prelude::{
+    SlackCommandEvent, SlackCommandEventResponse, SlackInteractionEvent,
+};
 
 /// An event the bot could not store; Slack should deliver it again later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -24,7 +26,9 @@ pub struct NotStored;
 /// `event_id` and an `event` object.
 pub fn event_callback(body: serde_json::Value) -> Option<serde_json::Value> {
     let valid = body.get("type").and_then(serde_json::Value::as_str) == Some("event_callback")
-        && body.get("event_id").is_some_and(serde_json::Value::is_string)
+        && body
+            .get("event_id")
+            .is_some_and(serde_json::Value::is_string)
         && body.get("event").is_some_and(serde_json::Value::is_object);
     valid.then_some(body)
 }

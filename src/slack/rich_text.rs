@@ -68,7 +68,10 @@ fn write_element(out: &mut String, element: &Value) {
                 let text = inline(item);
                 // A line break inside an item continues it one level deeper.
                 let mut lines = text.split('\n');
-                out.push_str(&format!("{pad}{marker} {}", lines.next().unwrap_or_default()));
+                out.push_str(&format!(
+                    "{pad}{marker} {}",
+                    lines.next().unwrap_or_default()
+                ));
                 for more in lines.filter(|l| !l.trim().is_empty()) {
                     out.push_str(&format!("\n{pad}    {more}"));
                 }
@@ -228,8 +231,14 @@ mod tests {
     #[test]
     fn emoji_keep_slack_names_and_tones() {
         let e = |v: Value| emoji(&v);
-        assert_eq!(e(json!({"name": "wave", "skin_tone": 3})), ":wave::skin-tone-3:");
-        assert_eq!(e(json!({"name": "wave::skin-tone-2"})), ":wave::skin-tone-2:");
+        assert_eq!(
+            e(json!({"name": "wave", "skin_tone": 3})),
+            ":wave::skin-tone-3:"
+        );
+        assert_eq!(
+            e(json!({"name": "wave::skin-tone-2"})),
+            ":wave::skin-tone-2:"
+        );
         assert_eq!(e(json!({"name": "partyparrot"})), ":partyparrot:");
         assert_eq!(
             e(json!({"name": "a-newer-emoji", "unicode": "1faea"})),

@@ -34,7 +34,10 @@ struct Table {
 static TABLE: LazyLock<Table> = LazyLock::new(|| {
     let mut by_name = HashMap::new();
     let mut names = Vec::new();
-    for line in DATA.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in DATA
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let mut fields = line.split('\t');
         let (Some(short_names), Some(unified)) = (fields.next(), fields.next()) else {
             continue;

@@ -32,8 +32,20 @@ fn wrote(change: Option<Change>) -> (String, String, String, String, bool) {
 fn a_plain_dm_is_read_from_its_blocks() {
     let (user, ts, version, text, edited) = wrote(read(&event("message_im.json")));
     assert_eq!(
-        (user.as_str(), ts.as_str(), version.as_str(), text.as_str(), edited),
-        ("U043H11ES4V", "1664408649.009629", "1664408649.009629", "test", false)
+        (
+            user.as_str(),
+            ts.as_str(),
+            version.as_str(),
+            text.as_str(),
+            edited
+        ),
+        (
+            "U043H11ES4V",
+            "1664408649.009629",
+            "1664408649.009629",
+            "test",
+            false
+        )
     );
 }
 
@@ -70,9 +82,15 @@ fn a_file_the_bot_cannot_see_is_still_recorded() {
 #[test]
 fn thread_replies_broadcasts_and_me_messages_count() {
     let (user, ts, _, text, _) = wrote(read(&event("thread_reply_im.json")));
-    assert_eq!((user.as_str(), ts.as_str(), text.as_str()), ("U043H11ES4V", "1664408649.009700", "test"));
+    assert_eq!(
+        (user.as_str(), ts.as_str(), text.as_str()),
+        ("U043H11ES4V", "1664408649.009700", "test")
+    );
     let (_, ts, _, text, _) = wrote(read(&event("thread_broadcast_im.json")));
-    assert_eq!((ts.as_str(), text.as_str()), ("1673464745.620769", "broadcasting this reply"));
+    assert_eq!(
+        (ts.as_str(), text.as_str()),
+        ("1673464745.620769", "broadcasting this reply")
+    );
     let (_, _, _, text, _) = wrote(read(&event("me_message_im.json")));
     assert_eq!(text, "is doing that thing");
 }
@@ -81,8 +99,20 @@ fn thread_replies_broadcasts_and_me_messages_count() {
 fn an_edit_names_the_message_and_its_own_version() {
     let (user, ts, version, text, edited) = wrote(read(&event("message_changed_im.json")));
     assert_eq!(
-        (user.as_str(), ts.as_str(), version.as_str(), text.as_str(), edited),
-        ("U123ABC456", "1355517523.000005", "1358878755.000001", "Hello, world!", true)
+        (
+            user.as_str(),
+            ts.as_str(),
+            version.as_str(),
+            text.as_str(),
+            edited
+        ),
+        (
+            "U123ABC456",
+            "1355517523.000005",
+            "1358878755.000001",
+            "Hello, world!",
+            true
+        )
     );
 }
 
@@ -93,7 +123,10 @@ fn an_edit_of_a_file_share_keeps_its_files() {
     edit["message"]["files"] = shared["files"].clone();
     edit["message"]["text"] = Value::from("now with the file");
     let (_, _, _, text, _) = wrote(read(&edit));
-    assert!(text.starts_with("now with the file\n• <https://jadeapptesting"), "{text}");
+    assert!(
+        text.starts_with("now with the file\n• <https://jadeapptesting"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -157,7 +190,10 @@ fn rich_text_lists_nesting_links_mentions_and_emoji() {
         [("U024BE7LH".to_string(), "maria".to_string())].into();
     let parsed = parse_reply(&text, crate::domain::Format::Planning, &names);
     let shipped = &parsed.update.sections[0];
-    assert_eq!(shipped.items[0].text, "[PR #212](https://example.org/pr/212) & docs");
+    assert_eq!(
+        shipped.items[0].text,
+        "[PR #212](https://example.org/pr/212) & docs"
+    );
     assert_eq!(shipped.items[0].children[0].text, "reviewed by @maria 👍🏼");
     assert_eq!(parsed.update.blockers(), ["@here waiting on infra"]);
 }
@@ -181,7 +217,10 @@ fn the_sdk_rich_text_sample_reads_in_full() {
 fn the_docs_emoji_sample_becomes_unicode_in_the_notes() {
     let text = rich_text::to_mrkdwn(&fixture("rich_text_emoji_blocks.json")).expect("rich text");
     assert_eq!(text, ":basketball: :snowboarder: :checkered_flag:");
-    assert_eq!(crate::parse::mrkdwn::to_markdown(&text, &NoNames), "🏀 🏂 🏁");
+    assert_eq!(
+        crate::parse::mrkdwn::to_markdown(&text, &NoNames),
+        "🏀 🏂 🏁"
+    );
 }
 
 #[test]
