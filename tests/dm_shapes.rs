@@ -218,8 +218,38 @@ async fn files_edits_deletions_threads_and_rich_text_reach_the_notes() {
         WAIT,
     )
     .await;
+
+    // `/standup blocked` text arrives escaped, with mentions and links as Slack writes them
+    // (`should_escape: true`): it is decoded like a DM.
+    let answer = emu
+        .send_slash_command(
+            "/standup",
+            &format!(
+                "blocked waiting on <@{MARIA}|maria> &amp; <https://example.org/pr/3|PR #3> :+1::skin-tone-2:"
+            ),
+            KENJI,
+            CHANNEL,
+        )
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let said = answer["text"].as_str().unwrap_or_default();
+    assert!(said.contains("waiting on @maria &amp; "), "{answer}");
+    assert!(!said.contains("&amp;amp;"), "{answer}");
+    assert!(said.contains("👍🏻"), "{answer}");
     bot.stop();
     let db = rusqlite::Connection::open(bot.db_path()).unwrap();
+    let raised: String = db
+        .query_row(
+            "SELECT text FROM blockers WHERE source <> 'update' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        raised,
+        "waiting on @maria & [PR #3](https://example.org/pr/3) 👍🏻"
+    );
     let kept: i64 = db
         .query_row(
             "SELECT count(*) FROM replies WHERE slack_ts = ?1",
