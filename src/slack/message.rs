@@ -124,10 +124,11 @@ fn words(message: &Value) -> Option<(String, String)> {
         return None;
     }
     let user = str_at(message, "user")?.to_string();
+    let fallback = str_at(message, "text").unwrap_or_default();
     let mut text = message
         .get("blocks")
-        .and_then(rich_text::to_mrkdwn)
-        .unwrap_or_else(|| str_at(message, "text").unwrap_or_default().to_string());
+        .and_then(|blocks| rich_text::to_mrkdwn(blocks, fallback))
+        .unwrap_or_else(|| fallback.to_string());
     for file in message
         .get("files")
         .and_then(Value::as_array)

@@ -8,11 +8,14 @@
 //! `&amp;`-escaped text. Block shapes are documented at
 //! <https://docs.slack.dev/reference/block-kit/blocks/rich-text-block>.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 /// The mrkdwn text of the message's `rich_text` blocks, or `None` when it has none (then its
-/// `text` is what the member wrote).
-pub fn to_mrkdwn(blocks: &Value) -> Option<String> {
+/// `text` is what the member wrote). `text`, the message's mrkdwn fallback, lends the names
+/// the blocks leave out: a channel element has only its id, `text` has `<#C123|general>`.
+pub fn to_mrkdwn(blocks: &Value, text: &str) -> Option<String> {
     let rich: Vec<&Value> = blocks
         .as_array()?
         .iter()
@@ -21,13 +24,34 @@ pub fn to_mrkdwn(blocks: &Value) -> Option<String> {
     if rich.is_empty() {
         return None;
     }
+    let labels = labels(text);
     let mut out = String::new();
     for block in rich {
         for element in elements(block) {
-            write_element(&mut out, element);
+            write_element(&mut out, element, &labels);
         }
     }
     Some(out)
+}
+
+/// The labels of `<#C123|general>` and `<!subteam^S123|@team>` in mrkdwn text, by id.
+fn labels(text: &str) -> HashMap<&str, &str> {
+    let mut labels = HashMap::new();
+    for token in text.split('<').skip(1) {
+        let Some((inner, _)) = token.split_once('>') else {
+            continue;
+        };
+        let Some((target, label)) = inner.split_once('|') else {
+            continue;
+        };
+        if let Some(id) = target
+            .strip_prefix('#')
+            .or_else(|| target.strip_prefix("!subteam^"))
+        {
+            labels.insert(id, label);
+        }
+    }
+    labels
 }
 
 fn elements(v: &Value) -> impl Iterator<Item = &Value> {
@@ -48,7 +72,7 @@ fn new_line(out: &mut String) {
     }
 }
 
-fn write_element(out: &mut String, element: &Value) {
+fn write_element(out: &mut String, element: &Value, labels: &HashMap<&str, &str>) {
     new_line(out);
     match kind(element) {
         "rich_text_list" => {
@@ -65,7 +89,7 @@ fn write_element(out: &mut String, element: &Value) {
                     // Slack's own glyphs by depth, as its `text` writes them.
                     ["•", "◦", "▪"][indent % 3].to_string()
                 };
-                let text = inline(item);
+                let text = inline(item, labels);
                 // A line break inside an item continues it one level deeper.
                 let mut lines = text.split('\n');
                 out.push_str(&format!(
@@ -79,24 +103,24 @@ fn write_element(out: &mut String, element: &Value) {
         }
         "rich_text_preformatted" => {
             out.push_str("```");
-            out.push_str(&inline(element));
+            out.push_str(&inline(element, labels));
             out.push_str("```");
         }
         "rich_text_quote" => {
-            let text = inline(element);
+            let text = inline(element, labels);
             let quoted: Vec<String> = text.split('\n').map(|l| format!("&gt; {l}")).collect();
             out.push_str(&quoted.join("\n"));
         }
         // `rich_text_section`, and any container Slack adds later: its runs, as a paragraph.
-        _ => out.push_str(&inline(element)),
+        _ => out.push_str(&inline(element, labels)),
     }
 }
 
 /// The runs of a section, list item, quote or code block as one piece of mrkdwn.
-fn inline(container: &Value) -> String {
+fn inline(container: &Value, labels: &HashMap<&str, &str>) -> String {
     let mut out = String::new();
     for run in elements(container) {
-        out.push_str(&run_text(run));
+        out.push_str(&run_text(run, labels));
     }
     out
 }
@@ -112,7 +136,11 @@ fn str_field<'a>(v: &'a Value, field: &str) -> Option<&'a str> {
     v.get(field).and_then(Value::as_str)
 }
 
-fn run_text(run: &Value) -> String {
+fn run_text(run: &Value, labels: &HashMap<&str, &str>) -> String {
+    let labelled = |prefix: &str, id: &str| match labels.get(id) {
+        Some(label) => format!("<{prefix}{id}|{label}>"),
+        None => format!("<{prefix}{id}>"),
+    };
     match kind(run) {
         "text" => styled(&escape(str_field(run, "text").unwrap_or_default()), run),
         "link" => {
@@ -124,10 +152,10 @@ fn run_text(run: &Value) -> String {
         }
         "emoji" => emoji(run),
         "user" => format!("<@{}>", str_field(run, "user_id").unwrap_or_default()),
-        "channel" => format!("<#{}>", str_field(run, "channel_id").unwrap_or_default()),
-        "usergroup" => format!(
-            "<!subteam^{}>",
-            str_field(run, "usergroup_id").unwrap_or_default()
+        "channel" => labelled("#", str_field(run, "channel_id").unwrap_or_default()),
+        "usergroup" => labelled(
+            "!subteam^",
+            str_field(run, "usergroup_id").unwrap_or_default(),
         ),
         "broadcast" => format!("<!{}>", str_field(run, "range").unwrap_or("here")),
         "date" => {
@@ -215,17 +243,36 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn channel_and_group_names_come_from_the_text() {
+        let blocks = json!([{"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+            {"type": "channel", "channel_id": "C043YJGBY49"},
+            {"type": "text", "text": " "},
+            {"type": "usergroup", "usergroup_id": "S1"},
+            {"type": "text", "text": " "},
+            {"type": "channel", "channel_id": "C2"}
+        ]}]}]);
+        assert_eq!(
+            to_mrkdwn(
+                &blocks,
+                "<#C043YJGBY49|general> <!subteam^S1|@backend> <#C2>"
+            )
+            .as_deref(),
+            Some("<#C043YJGBY49|general> <!subteam^S1|@backend> <#C2>")
+        );
+    }
+
+    #[test]
     fn styles_wrap_words_not_spaces() {
         let run = json!({"type": "text", "text": "Blocked: ", "style": {"bold": true}});
-        assert_eq!(run_text(&run), "*Blocked:* ");
+        assert_eq!(run_text(&run, &HashMap::new()), "*Blocked:* ");
         let run = json!({"type": "text", "text": "a\n b", "style": {"bold": true, "italic": true}});
-        assert_eq!(run_text(&run), "_*a*_\n _*b*_");
+        assert_eq!(run_text(&run, &HashMap::new()), "_*a*_\n _*b*_");
     }
 
     #[test]
     fn text_is_escaped_as_slack_escapes_it() {
         let run = json!({"type": "text", "text": "a & b <c>"});
-        assert_eq!(run_text(&run), "a &amp; b &lt;c&gt;");
+        assert_eq!(run_text(&run, &HashMap::new()), "a &amp; b &lt;c&gt;");
     }
 
     #[test]
@@ -248,7 +295,7 @@ mod tests {
 
     #[test]
     fn no_rich_text_means_no_text() {
-        assert_eq!(to_mrkdwn(&json!([{"type": "divider"}])), None);
-        assert_eq!(to_mrkdwn(&Value::Null), None);
+        assert_eq!(to_mrkdwn(&json!([{"type": "divider"}]), "x"), None);
+        assert_eq!(to_mrkdwn(&Value::Null, "x"), None);
     }
 }

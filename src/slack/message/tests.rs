@@ -160,6 +160,16 @@ fn a_tombstone_is_a_deletion() {
 }
 
 #[test]
+fn the_captured_rich_text_reads_as_its_text_says() {
+    // Slack's own `text` of this message, and what the blocks give.
+    let mut captured = event("rich_text_channel.json");
+    let text = captured["text"].as_str().unwrap().to_string();
+    captured["channel_type"] = Value::from("im");
+    let (_, _, _, read_text, _) = wrote(read(&captured));
+    assert_eq!(read_text, text);
+}
+
+#[test]
 fn other_conversations_bots_and_unfurls_are_not_answers() {
     assert_eq!(read(&event("rich_text_channel.json")), None);
     assert_eq!(read(&event("message_deleted_channel.json")), None);
@@ -201,7 +211,7 @@ fn rich_text_lists_nesting_links_mentions_and_emoji() {
 #[test]
 fn the_sdk_rich_text_sample_reads_in_full() {
     let block = fixture("rich_text_complex_block.json");
-    let text = rich_text::to_mrkdwn(&Value::Array(vec![block])).expect("rich text");
+    let text = rich_text::to_mrkdwn(&Value::Array(vec![block]), "").expect("rich text");
     assert_eq!(
         text,
         "*Hey!* this is ~very~ rich text `block` _test_ links<https://slack.com|Slack website!>\n\
@@ -215,7 +225,8 @@ fn the_sdk_rich_text_sample_reads_in_full() {
 
 #[test]
 fn the_docs_emoji_sample_becomes_unicode_in_the_notes() {
-    let text = rich_text::to_mrkdwn(&fixture("rich_text_emoji_blocks.json")).expect("rich text");
+    let text =
+        rich_text::to_mrkdwn(&fixture("rich_text_emoji_blocks.json"), "").expect("rich text");
     assert_eq!(text, ":basketball: :snowboarder: :checkered_flag:");
     assert_eq!(
         crate::parse::mrkdwn::to_markdown(&text, &NoNames),
