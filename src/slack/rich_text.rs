@@ -298,4 +298,70 @@ mod tests {
         assert_eq!(to_mrkdwn(&json!([{"type": "divider"}]), "x"), None);
         assert_eq!(to_mrkdwn(&Value::Null, "x"), None);
     }
+
+    use proptest::prelude::*;
+
+    fn run() -> impl Strategy<Value = Value> + Clone {
+        prop_oneof![
+            any::<String>().prop_map(|t| json!({"type": "text", "text": t})),
+            (any::<String>(), any::<bool>(), any::<bool>()).prop_map(|(t, b, i)| {
+                json!({"type": "text", "text": t, "style": {"bold": b, "italic": i}})
+            }),
+            "[a-z_+-]{1,12}".prop_map(|n| json!({"type": "emoji", "name": n, "skin_tone": 3})),
+            Just(json!({"type": "link", "url": "https://example.org", "text": "x|y"})),
+            Just(json!({"type": "user", "user_id": "U1"})),
+            Just(json!({"type": "something_new", "text": "kept"})),
+            Just(json!({"type": "text"})),
+        ]
+    }
+
+    fn element() -> impl Strategy<Value = Value> {
+        let runs = prop::collection::vec(run(), 0..5);
+        prop_oneof![
+            runs.clone()
+                .prop_map(|r| json!({"type": "rich_text_section", "elements": r})),
+            (
+                prop::collection::vec(runs.clone(), 0..4),
+                0u64..40,
+                any::<bool>()
+            )
+                .prop_map(|(items, indent, ordered)| {
+                    let items: Vec<Value> = items
+                        .into_iter()
+                        .map(|r| json!({"type": "rich_text_section", "elements": r}))
+                        .collect();
+                    json!({"type": "rich_text_list", "indent": indent,
+                           "style": if ordered { "ordered" } else { "bullet" }, "elements": items})
+                }),
+            runs.clone()
+                .prop_map(|r| json!({"type": "rich_text_quote", "elements": r})),
+            runs.prop_map(|r| json!({"type": "rich_text_preformatted", "elements": r})),
+        ]
+    }
+
+    proptest! {
+        /// Any blocks read without a panic, and every word of every text run is in the result.
+        #[test]
+        fn every_text_run_is_kept(elements in prop::collection::vec(element(), 0..6)) {
+            let blocks = json!([{"type": "rich_text", "elements": elements}]);
+            let out = to_mrkdwn(&blocks, "").expect("rich text");
+            let mut texts = Vec::new();
+            for e in blocks[0]["elements"].as_array().unwrap() {
+                for r in e["elements"].as_array().unwrap() {
+                    let runs = r.get("elements").and_then(Value::as_array).cloned()
+                        .unwrap_or_else(|| vec![r.clone()]);
+                    for run in runs {
+                        if run["type"] == "text" && let Some(t) = run["text"].as_str() {
+                            texts.push(escape(t));
+                        }
+                    }
+                }
+            }
+            for text in texts {
+                for word in text.split_whitespace() {
+                    prop_assert!(out.contains(word), "{word:?} lost from {out:?}");
+                }
+            }
+        }
+    }
 }
