@@ -37,6 +37,9 @@ pub struct EmulatorConfig {
     /// Echo every message the bot posts back over Socket Mode as a `message` event with
     /// `bot_id`, as Slack does for conversations the app is subscribed to. Off by default.
     pub echo_bot_messages: bool,
+    /// The bot token's scopes; a method needing another is answered `missing_scope`.
+    /// Default: the bot scopes of `config/slack-app-manifest.yml`, as Slack grants them.
+    pub scopes: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -57,6 +60,7 @@ impl Default for EmulatorConfig {
             rate_limits: None,
             trigger_id_ttl: Duration::from_secs(3),
             echo_bot_messages: false,
+            scopes: crate::strict::spec::Manifest::standup_bot().bot_scopes,
         }
     }
 }
@@ -71,6 +75,12 @@ impl EmulatorConfig {
     /// Adds a channel.
     pub fn with_channel(mut self, channel: Channel) -> Self {
         self.channels.push(channel);
+        self
+    }
+
+    /// Grants these bot scopes instead of the manifest's.
+    pub fn with_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
         self
     }
 

@@ -15,6 +15,10 @@
 //!   redelivery with `retry_attempt` of what a lost connection did not ack, one event on every
 //!   connection ([`Emulator::send_event_on_all`]), Slack's `disconnect` frame, and silently dead
 //!   connections ([`Emulator::freeze_connection`]) for the app's watchdog to notice);
+//! - **strict mode**, always on: the bot token has exactly the manifest's scopes
+//!   (`missing_scope`), required arguments and Block Kit limits are enforced with Slack's
+//!   answers, and the mrkdwn the bot sends is linted; every broken rule is a [`Violation`], and
+//!   an emulator dropped with unexpected ones fails the test ([`Emulator::expect_violation`]);
 //! - **fault injection** ([`Fault`]) and optional **rate limits** ([`RateLimits`]);
 //! - a [`SignedClient`] that posts signed requests to the bot's HTTP endpoints like Slack does.
 //!
@@ -45,6 +49,7 @@ mod server;
 mod signing;
 mod socket;
 mod state;
+mod strict;
 mod web_api;
 
 pub use config::{Channel, EmulatorConfig, RateLimits, User};
@@ -55,3 +60,4 @@ pub use signing::{
 };
 pub use socket::{Ack, EnvelopeHandle};
 pub use state::{Call, File, Message, ResponsePost, Revision, View};
+pub use strict::{Rule, Violation, spec};

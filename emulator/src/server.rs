@@ -3,6 +3,7 @@
 use crate::config::EmulatorConfig;
 use crate::faults::Fault;
 use crate::state::{Call, File, Message, ResponsePost, Shared, View, dm_channel_id};
+use crate::strict::{Rule, Violation};
 use crate::{socket, web_api};
 use axum::Router;
 use axum::routing::{any, get, post};
@@ -25,10 +26,57 @@ struct ServerTask {
 }
 
 impl Drop for ServerTask {
+    /// Runs once, when the last clone of the [`Emulator`] goes (the end of the test): stops
+    /// the server and fails the test if Slack's rules were broken unexpectedly.
     fn drop(&mut self) {
         self.task.abort();
         self.shared.update(|s| s.socket.drop_all());
+        if std::thread::panicking() {
+            return;
+        }
+        if let Some(report) = self.shared.read(strict_report) {
+            panic!("{report}");
+        }
     }
+}
+
+/// What strict mode has to say at the end of a test: violations no test expected, and
+/// expected rules never broken.
+fn strict_report(s: &crate::state::State) -> Option<String> {
+    const SHOWN: usize = 25;
+    let unexpected: Vec<&Violation> = s
+        .violations
+        .iter()
+        .filter(|v| !s.expected.contains(&v.rule))
+        .collect();
+    let mut missing: Vec<String> = s
+        .expected
+        .iter()
+        .filter(|r| !s.violations.iter().any(|v| v.rule == **r))
+        .map(|r| r.to_string())
+        .collect();
+    missing.sort();
+    if unexpected.is_empty() && missing.is_empty() {
+        return None;
+    }
+    let mut report = String::from("slack-emulator (strict mode): the bot broke Slack's rules");
+    if !unexpected.is_empty() {
+        report += &format!(" — {} unexpected violation(s):", unexpected.len());
+        for v in unexpected.iter().take(SHOWN) {
+            report += &format!("\n  - {v}");
+        }
+        if unexpected.len() > SHOWN {
+            report += &format!("\n  - ... and {} more", unexpected.len() - SHOWN);
+        }
+    }
+    if !missing.is_empty() {
+        report += &format!(
+            "\n  expected violation(s) that never happened: {}",
+            missing.join(", ")
+        );
+    }
+    report += "\n(a test that breaks a rule on purpose says so with emu.expect_violation(rule) or emu.take_violations())";
+    Some(report)
 }
 
 impl std::fmt::Debug for Emulator {
@@ -166,6 +214,23 @@ impl Emulator {
     pub fn rate_limited_count_for(&self, method: &str) -> usize {
         self.shared
             .read(|s| s.rate_limited.get(method).copied().unwrap_or_default())
+    }
+
+    /// Every broken Slack rule so far (strict mode), in order.
+    pub fn violations(&self) -> Vec<Violation> {
+        self.shared.read(|s| s.violations.clone())
+    }
+
+    /// Returns the violations so far and forgets them, so that the end of the test does not
+    /// report them: for a test that breaks rules on purpose and checks what it broke.
+    pub fn take_violations(&self) -> Vec<Violation> {
+        self.shared.update(|s| std::mem::take(&mut s.violations))
+    }
+
+    /// Says the test breaks `rule` on purpose: violations of it do not fail the test, and the
+    /// end of the test fails if none happened.
+    pub fn expect_violation(&self, rule: Rule) {
+        self.shared.update(|s| s.expected.insert(rule));
     }
 
     /// Makes the next call to `method` fail with `fault`; several queue up in order.

@@ -4,6 +4,7 @@ use crate::config::EmulatorConfig;
 use crate::faults::FaultQueues;
 use crate::rate_limit::RateLimiter;
 use crate::socket::SocketState;
+use crate::strict::{Rule, Violation};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -152,6 +153,20 @@ pub(crate) struct State {
     pub triggers: HashMap<String, Trigger>,
     pub open_dms: HashSet<String>,
     pub socket: SocketState,
+    /// Every broken Slack rule, in order (see `crate::strict`).
+    pub violations: Vec<Violation>,
+    /// Rules a test said it breaks on purpose.
+    pub expected: HashSet<Rule>,
+}
+
+impl State {
+    /// Records broken rules, logging each.
+    pub(crate) fn record(&mut self, violations: impl IntoIterator<Item = Violation>) {
+        for v in violations {
+            tracing::warn!(%v, "slack-emulator: Slack rule broken");
+            self.violations.push(v);
+        }
+    }
 }
 
 /// State plus what never changes, shared by the server tasks and the test's handle.

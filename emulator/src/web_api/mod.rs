@@ -17,6 +17,7 @@ use crate::faults::Fault;
 use crate::ids;
 use crate::params::{self, str_of};
 use crate::state::{Call, ResponsePost, Shared, State, Trigger, dm_channel_id};
+use crate::strict::{self, Refusal, Rule};
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxumState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -29,6 +30,8 @@ use std::time::Instant;
 enum Reply {
     Ok(Value),
     Error(String),
+    /// A whole error body (`missing_scope` with `needed`, `invalid_blocks` with `errors`, ...).
+    Refused(Value),
     RateLimited(u64),
 }
 
@@ -69,6 +72,7 @@ impl IntoResponse for Reply {
                 StatusCode::OK,
                 json!({"ok": false, "error": code}).to_string(),
             ),
+            Reply::Refused(body) => json_response(StatusCode::OK, body.to_string()),
             Reply::RateLimited(secs) => rate_limited(secs),
         }
     }
@@ -194,7 +198,58 @@ fn dispatch(shared: &Shared, s: &mut State, method: &str, p: &Value, token: Opti
             return Reply::RateLimited(secs);
         }
     }
+    if let Err(refusal) = strict_checks(s, cfg, &kind, method, p) {
+        return refuse(s, refusal);
+    }
     let ctx = Ctx { shared, cfg, p };
+    let reply = call_method(&ctx, s, method);
+    // Refusals the methods themselves make for a Slack rule (`invalid_metadata_format`, ...).
+    if let Reply::Error(code) = &reply {
+        if let Some(rule) = Rule::of_error(code) {
+            s.record([strict::Violation {
+                method: method.to_string(),
+                rule,
+                path: String::new(),
+                detail: format!("answered {code}"),
+            }]);
+        }
+    }
+    reply
+}
+
+/// Slack's rules before the method runs: scopes, arguments, payload; the lint's findings
+/// and unknown arguments are recorded, refusals returned.
+fn strict_checks(
+    s: &mut State,
+    cfg: &EmulatorConfig,
+    kind: &TokenKind,
+    method: &str,
+    p: &Value,
+) -> Result<(), Refusal> {
+    // App-level tokens carry their own scopes (`connections:write`), not the bot's.
+    if matches!(kind, TokenKind::Bot) {
+        strict::check_scope(method, p, &cfg.scopes)?;
+    }
+    let unknown = strict::check_args(method, p)?;
+    s.record(unknown);
+    let lint = match method {
+        "chat.postMessage"
+        | "chat.update"
+        | "chat.postEphemeral"
+        | "files.completeUploadExternal" => strict::check_message(method, p)?,
+        "views.open" | "views.update" | "views.publish" => strict::check_view(method, p)?,
+        _ => Vec::new(),
+    };
+    s.record(lint);
+    Ok(())
+}
+
+fn refuse(s: &mut State, refusal: Refusal) -> Reply {
+    s.record(refusal.violations);
+    Reply::Refused(refusal.body)
+}
+
+fn call_method(ctx: &Ctx<'_>, s: &mut State, method: &str) -> Reply {
     match method {
         "auth.test" => ctx.auth_test(),
         "apps.connections.open" => ctx.apps_connections_open(s),
@@ -369,7 +424,8 @@ impl Ctx<'_> {
     }
 }
 
-/// `POST /response/{id}`: a `response_url` post, recorded.
+/// `POST /response/{id}`: a `response_url` post, checked like a message (Block Kit limits,
+/// `text` length, the mrkdwn lint) and recorded.
 pub(crate) async fn response_url(
     AxumState(shared): AxumState<Arc<Shared>>,
     Path(id): Path<String>,
@@ -377,14 +433,23 @@ pub(crate) async fn response_url(
 ) -> Response {
     let body = serde_json::from_slice(&body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
-    shared.update(|s| {
-        s.response_posts.push(ResponsePost {
-            id,
-            body,
-            at: Instant::now(),
-        })
+    let refused = shared.update(|s| match strict::check_message("response_url", &body) {
+        Err(refusal) => {
+            s.record(refusal.violations);
+            Some(refusal.body)
+        }
+        Ok(lint) => {
+            s.record(lint);
+            s.response_posts.push(ResponsePost {
+                id,
+                body,
+                at: Instant::now(),
+            });
+            None
+        }
     });
-    json_response(StatusCode::OK, json!({"ok": true}).to_string())
+    let answer = refused.unwrap_or_else(|| json!({"ok": true}));
+    json_response(StatusCode::OK, answer.to_string())
 }
 
 /// Registers a trigger id as just issued (for `views.open`).

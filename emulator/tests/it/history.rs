@@ -1,6 +1,6 @@
 use crate::common::*;
 use serde_json::{Value, json};
-use slack_emulator::{Emulator, RateLimits};
+use slack_emulator::{Emulator, RateLimits, Rule};
 use slack_morphism::prelude::*;
 use std::collections::HashMap;
 
@@ -342,6 +342,14 @@ async fn metadata_is_kept_across_updates_and_returned_only_when_asked() {
         emu.messages("C0STANDUP")[2].text.as_deref(),
         Some("no metadata")
     );
+    // Each refusal is a strict-mode violation, which would fail a bot's test.
+    let refused = emu.take_violations();
+    assert_eq!(refused.len(), 10, "{refused:#?}");
+    assert!(
+        refused
+            .iter()
+            .all(|v| v.rule == Rule::InvalidMetadataFormat)
+    );
 }
 
 #[tokio::test]
@@ -478,11 +486,17 @@ async fn history_and_replies_are_tier_three() {
     };
     let emu = Emulator::start(workspace().with_rate_limits(limits)).await;
     for method in ["conversations.history", "conversations.replies"] {
+        // `ts` is the thread of `conversations.replies`; the history has no such argument.
+        let params = if method == "conversations.replies" {
+            json!({"channel": "C0STANDUP", "ts": "1.1"})
+        } else {
+            json!({"channel": "C0STANDUP"})
+        };
         for _ in 0..2 {
-            let body = call(&emu, method, json!({"channel": "C0STANDUP", "ts": "1.1"})).await;
+            let body = call(&emu, method, params.clone()).await;
             assert_ne!(body["error"], "ratelimited", "{method}");
         }
-        let body = call(&emu, method, json!({"channel": "C0STANDUP", "ts": "1.1"})).await;
+        let body = call(&emu, method, params.clone()).await;
         assert_eq!(body["error"], "ratelimited", "{method}");
         assert_eq!(emu.rate_limited_count_for(method), 1);
     }

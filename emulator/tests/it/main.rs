@@ -7,4 +7,5 @@ mod home_events;
 mod http_mode;
 mod socket_frames;
 mod socket_mode;
+mod strict;
 mod web_api;

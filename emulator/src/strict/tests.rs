@@ -1,0 +1,310 @@
+//! Each rule rejects a payload that breaks it and accepts one at the limit.
+
+use super::*;
+
+fn s(n: usize) -> String {
+    "x".repeat(n)
+}
+
+fn message_rules(p: Value) -> Vec<(Rule, String)> {
+    match check_message("chat.postMessage", &p) {
+        Ok(lint) => lint.into_iter().map(|v| (v.rule, v.path)).collect(),
+        Err(r) => r.violations.into_iter().map(|v| (v.rule, v.path)).collect(),
+    }
+}
+
+fn blocks_ok(blocks: Value) -> bool {
+    check_message("chat.postMessage", &json!({"blocks": blocks})).is_ok()
+}
+
+fn refused_at(blocks: Value) -> Vec<String> {
+    match check_message("chat.postMessage", &json!({"blocks": blocks})) {
+        Ok(_) => Vec::new(),
+        Err(r) => {
+            assert_eq!(r.body["error"], "invalid_blocks");
+            r.violations.into_iter().map(|v| v.path).collect()
+        }
+    }
+}
+
+fn section(text: &str) -> Value {
+    json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+}
+
+fn plain(text: &str) -> Value {
+    json!({"type": "plain_text", "text": text})
+}
+
+fn option(text: &str, value: &str) -> Value {
+    json!({"text": plain(text), "value": value})
+}
+
+#[test]
+fn invalid_blocks_answer_has_slacks_shape() {
+    let r = check_message("chat.postMessage", &json!({"blocks": [section(&s(3001))]}))
+        .expect_err("refused");
+    assert_eq!(
+        r.body,
+        json!({
+            "ok": false,
+            "error": "invalid_blocks",
+            "errors": ["must be less than 3001 characters [json-pointer:/blocks/0/text/text]"],
+            "response_metadata": {"messages": [
+                "[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]"
+            ]},
+        })
+    );
+    assert_eq!(r.violations[0].rule, Rule::InvalidBlocks);
+}
+
+#[test]
+fn block_counts() {
+    let fifty: Vec<Value> = (0..50).map(|_| json!({"type": "divider"})).collect();
+    assert!(blocks_ok(json!(fifty)));
+    let mut fifty_one = fifty.clone();
+    fifty_one.push(json!({"type": "divider"}));
+    assert_eq!(refused_at(json!(fifty_one)), ["/blocks"]);
+    let view = |n: usize| json!({"view": {"type": "home", "blocks": (0..n).map(|_| json!({"type": "divider"})).collect::<Vec<_>>()}});
+    assert!(check_view("views.publish", &view(100)).is_ok());
+    let r = check_view("views.publish", &view(101)).expect_err("refused");
+    assert_eq!(r.body["error"], "invalid_arguments");
+    assert_eq!(
+        r.body["response_metadata"]["messages"][0],
+        "[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]"
+    );
+}
+
+#[test]
+fn section_text_and_fields() {
+    assert!(blocks_ok(json!([section(&s(3000))])));
+    assert_eq!(
+        refused_at(json!([section(&s(3001))])),
+        ["/blocks/0/text/text"]
+    );
+    assert_eq!(refused_at(json!([section("")])), ["/blocks/0/text/text"]);
+    assert_eq!(refused_at(json!([{"type": "section"}])), ["/blocks/0"]);
+    let fields = |n: usize, len: usize| json!([{"type": "section", "fields": (0..n).map(|_| json!({"type": "mrkdwn", "text": s(len)})).collect::<Vec<_>>()}]);
+    assert!(blocks_ok(fields(10, 2000)));
+    assert_eq!(refused_at(fields(11, 1)), ["/blocks/0/fields"]);
+    assert_eq!(refused_at(fields(1, 2001)), ["/blocks/0/fields/0/text"]);
+}
+
+#[test]
+fn text_objects_need_type_and_text() {
+    assert_eq!(
+        refused_at(json!([{"type": "section", "text": {"text": "hi"}}])),
+        ["/blocks/0/text"]
+    );
+    assert_eq!(
+        refused_at(json!([{"type": "section", "text": {"type": "markdown", "text": "hi"}}])),
+        ["/blocks/0/text/type"]
+    );
+    assert_eq!(refused_at(json!([{"type": "sektion"}])), ["/blocks/0/type"]);
+}
+
+#[test]
+fn header_context_and_buttons() {
+    let header = |n: usize| json!([{"type": "header", "text": plain(&s(n))}]);
+    assert!(blocks_ok(header(150)));
+    assert_eq!(refused_at(header(151)), ["/blocks/0/text/text"]);
+    assert_eq!(
+        refused_at(json!([{"type": "header", "text": {"type": "mrkdwn", "text": "a"}}])),
+        ["/blocks/0/text/type"]
+    );
+    let context = |n: usize, len: usize| json!([{"type": "context", "elements": (0..n).map(|_| json!({"type": "mrkdwn", "text": s(len)})).collect::<Vec<_>>()}]);
+    assert!(blocks_ok(context(10, 3000)));
+    assert_eq!(refused_at(context(11, 1)), ["/blocks/0/elements"]);
+    assert_eq!(refused_at(context(1, 3001)), ["/blocks/0/elements/0/text"]);
+    let button = |text: usize, value: usize, url: usize| {
+        json!([{"type": "actions", "elements": [{
+            "type": "button", "action_id": "a", "text": plain(&s(text)),
+            "value": s(value), "url": format!("https://{}", s(url - 8)),
+        }]}])
+    };
+    assert!(blocks_ok(button(75, 2000, 3000)));
+    assert_eq!(
+        refused_at(button(76, 1, 9)),
+        ["/blocks/0/elements/0/text/text"]
+    );
+    assert_eq!(
+        refused_at(button(1, 2001, 9)),
+        ["/blocks/0/elements/0/value"]
+    );
+    assert_eq!(refused_at(button(1, 1, 3001)), ["/blocks/0/elements/0/url"]);
+}
+
+#[test]
+fn options() {
+    let boxes = |n: usize, text: &str, value: &str| {
+        json!([{"type": "actions", "elements": [{
+            "type": "checkboxes", "action_id": "c",
+            "options": (0..n).map(|i| option(text, &format!("{value}{i}"))).collect::<Vec<_>>(),
+        }]}])
+    };
+    assert!(blocks_ok(boxes(10, &s(75), &s(148))));
+    assert_eq!(
+        refused_at(boxes(11, "a", "v")),
+        ["/blocks/0/elements/0/options"]
+    );
+    assert_eq!(
+        refused_at(boxes(1, "", "v")),
+        ["/blocks/0/elements/0/options/0/text/text"]
+    );
+    assert_eq!(
+        refused_at(boxes(1, &s(76), "v")),
+        ["/blocks/0/elements/0/options/0/text/text"]
+    );
+    assert_eq!(
+        refused_at(boxes(1, "a", &s(150))),
+        ["/blocks/0/elements/0/options/0/value"]
+    );
+    let select = |n: usize| {
+        json!([{"type": "section", "text": plain("pick"), "accessory": {
+            "type": "static_select", "action_id": "s",
+            "options": (0..n).map(|i| option("o", &i.to_string())).collect::<Vec<_>>(),
+        }}])
+    };
+    assert!(blocks_ok(select(100)));
+    assert_eq!(refused_at(select(101)), ["/blocks/0/accessory/options"]);
+}
+
+#[test]
+fn ids_are_bounded_and_unique() {
+    let two = |a: &str, b: &str| {
+        json!([
+            {"type": "divider", "block_id": a},
+            {"type": "divider", "block_id": b},
+        ])
+    };
+    assert!(blocks_ok(two(&s(255), "b")));
+    assert_eq!(refused_at(two(&s(256), "b")), ["/blocks/0/block_id"]);
+    assert_eq!(refused_at(two("same", "same")), ["/blocks/1/block_id"]);
+    let actions = json!([
+        {"type": "actions", "elements": [{"type": "button", "action_id": "go", "text": plain("a")}]},
+        {"type": "actions", "elements": [{"type": "button", "action_id": "go", "text": plain("b")}]},
+    ]);
+    assert_eq!(refused_at(actions), ["/blocks/1/elements/0/action_id"]);
+}
+
+#[test]
+fn views() {
+    let modal = |title: usize, meta: usize, callback: usize, initial: usize| {
+        json!({"view": {
+            "type": "modal", "title": plain(&s(title)), "submit": plain("Save"),
+            "close": plain("Cancel"), "private_metadata": s(meta), "callback_id": s(callback),
+            "blocks": [{"type": "input", "block_id": "b", "label": plain("Notes"), "element": {
+                "type": "plain_text_input", "action_id": "a", "multiline": true,
+                "initial_value": s(initial), "max_length": 3000,
+            }}],
+        }})
+    };
+    let pointers = |p: Value| match check_view("views.open", &p) {
+        Ok(_) => Vec::new(),
+        Err(r) => r.violations.into_iter().map(|v| v.path).collect::<Vec<_>>(),
+    };
+    assert!(pointers(modal(24, 3000, 255, 3000)).is_empty());
+    assert_eq!(pointers(modal(25, 1, 1, 1)), ["/view/title/text"]);
+    assert_eq!(pointers(modal(1, 3001, 1, 1)), ["/view/private_metadata"]);
+    assert_eq!(pointers(modal(1, 1, 256, 1)), ["/view/callback_id"]);
+    assert_eq!(
+        pointers(modal(1, 1, 1, 3001)),
+        ["/view/blocks/0/element/initial_value"]
+    );
+    let mut no_submit = modal(1, 1, 1, 1);
+    no_submit["view"].as_object_mut().unwrap().remove("submit");
+    assert_eq!(pointers(no_submit), ["/view"]);
+    assert_eq!(pointers(json!({"view": "{not json"})), ["/view"]);
+}
+
+#[test]
+fn message_text_length_and_blocks_format() {
+    assert!(check_message("chat.postMessage", &json!({"text": s(40_000)})).is_ok());
+    let r = check_message("chat.postMessage", &json!({"text": s(40_001)})).expect_err("refused");
+    assert_eq!(r.body, json!({"ok": false, "error": "msg_too_long"}));
+    let r =
+        check_message("chat.postMessage", &json!({"blocks": "[{\"type\":"})).expect_err("refused");
+    assert_eq!(
+        r.body,
+        json!({"ok": false, "error": "invalid_blocks_format"})
+    );
+    // A form body sends blocks as a JSON string: checked like an array.
+    assert!(
+        check_message(
+            "chat.postMessage",
+            &json!({"blocks": "[{\"type\":\"divider\"}]"})
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn lint_covers_text_blocks_and_respects_mrkdwn_false() {
+    assert_eq!(
+        message_rules(json!({"text": "see [PR](https://x.y/1)"})),
+        [(Rule::MarkdownLink, "/text".to_string())]
+    );
+    assert_eq!(message_rules(json!({"text": "a & b", "mrkdwn": false})), []);
+    assert_eq!(
+        message_rules(json!({"text": "ok", "blocks": [section("a < b")]})),
+        [(
+            Rule::UnescapedControlCharacter,
+            "/blocks/0/text/text".to_string()
+        )]
+    );
+    // plain_text is shown as written: nothing to escape.
+    assert_eq!(
+        message_rules(json!({"blocks": [{"type": "header", "text": plain("R&D <team>")}]})),
+        []
+    );
+    assert_eq!(
+        message_rules(json!({"text": "<!here> blocked"})),
+        [(Rule::BroadcastMention, "/text".to_string())]
+    );
+}
+
+#[test]
+fn scopes_follow_the_manifest_and_the_conversation() {
+    let granted: Vec<String> = ["chat:write", "im:history"].map(String::from).to_vec();
+    assert!(check_scope("chat.postMessage", &json!({"channel": "C1"}), &granted).is_ok());
+    assert!(check_scope("conversations.history", &json!({"channel": "D1"}), &granted).is_ok());
+    let r = check_scope("conversations.history", &json!({"channel": "C1"}), &granted)
+        .expect_err("refused");
+    assert_eq!(
+        r.body,
+        json!({"ok": false, "error": "missing_scope", "needed": "channels:history", "provided": "chat:write,im:history"})
+    );
+    let r = check_scope("conversations.replies", &json!({"channel": "G1"}), &granted)
+        .expect_err("refused");
+    assert_eq!(r.body["needed"], "groups:history");
+    let r = check_scope("users.info", &json!({"user": "U1"}), &granted).expect_err("refused");
+    assert_eq!(r.body["needed"], "users:read");
+    assert!(check_scope("views.publish", &json!({}), &[]).is_ok());
+    assert!(check_scope("auth.test", &json!({}), &[]).is_ok());
+    let r =
+        check_scope("conversations.open", &json!({"users": "U1"}), &granted).expect_err("refused");
+    assert_eq!(r.body["needed"], "im:write");
+}
+
+#[test]
+fn required_and_unknown_arguments() {
+    let r = check_args("chat.postMessage", &json!({"text": "hi"})).expect_err("refused");
+    assert_eq!(r.body, json!({"ok": false, "error": "channel_not_found"}));
+    assert_eq!(r.violations[0].rule, Rule::MissingArgument);
+    let r = check_args("files.getUploadURLExternal", &json!({"filename": "a.md"}))
+        .expect_err("refused");
+    assert_eq!(r.body["error"], "invalid_arguments");
+    assert_eq!(
+        r.body["response_metadata"]["messages"][0],
+        "[ERROR] missing required field: length"
+    );
+    let unknown = check_args(
+        "chat.postMessage",
+        &json!({"channel": "C1", "text": "hi", "metadata": {}, "token": "x", "colour": "red"}),
+    )
+    .expect("accepted");
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(
+        (unknown[0].rule, unknown[0].path.as_str()),
+        (Rule::UnknownArgument, "colour")
+    );
+}
