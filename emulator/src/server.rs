@@ -31,10 +31,13 @@ impl Drop for ServerTask {
     fn drop(&mut self) {
         self.task.abort();
         self.shared.update(|s| s.socket.drop_all());
-        if std::thread::panicking() {
+        let Some(report) = self.shared.read(strict_report) else {
             return;
-        }
-        if let Some(report) = self.shared.read(strict_report) {
+        };
+        if std::thread::panicking() {
+            // The test failed already (perhaps because Slack refused a payload): say why.
+            eprintln!("{report}");
+        } else {
             panic!("{report}");
         }
     }

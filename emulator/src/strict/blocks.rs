@@ -6,7 +6,7 @@
 //! | blocks in a message | 50 | docs.slack.dev/reference/block-kit/blocks ("up to 50 blocks in each message") |
 //! | blocks in a modal / Home tab | 100 | docs.slack.dev/reference/views ; python-slack-sdk `View.blocks_max_length = 100` |
 //! | `block_id` | 255, unique in the message or view | docs.slack.dev/reference/block-kit/blocks ; sdk `Block.block_id_max_length = 255` |
-//! | `action_id` | 255, unique in the message or view | docs.slack.dev/reference/block-kit/block-elements ; sdk `InteractiveElement.action_id_max_length = 255` |
+//! | `action_id` | 255, unique in its block ("Should be unique among all other action_ids in the containing block") | docs.slack.dev/reference/block-kit/block-elements/checkboxes-element, button-element ; sdk `InteractiveElement.action_id_max_length = 255` |
 //! | section `text` | 1–3000 | docs.slack.dev/reference/block-kit/blocks/section-block ; sdk `SectionBlock.text_max_length = 3000` |
 //! | section `fields` | ≤ 10 items, each text ≤ 2000 | section-block page ; sdk `SectionBlock.fields_max_length = 10` |
 //! | section | `text` or `fields` required | section-block page |
@@ -195,6 +195,8 @@ impl Walker {
     }
 
     fn block(&mut self, block: &Value, p: &str) {
+        // action_ids need only differ within a block: a modal's inputs may share one.
+        self.action_ids.clear();
         if !block.is_object() {
             self.problem(p, "must provide an object");
             return;

@@ -179,11 +179,15 @@ fn ids_are_bounded_and_unique() {
     assert!(blocks_ok(two(&s(255), "b")));
     assert_eq!(refused_at(two(&s(256), "b")), ["/blocks/0/block_id"]);
     assert_eq!(refused_at(two("same", "same")), ["/blocks/1/block_id"]);
-    let actions = json!([
-        {"type": "actions", "elements": [{"type": "button", "action_id": "go", "text": plain("a")}]},
-        {"type": "actions", "elements": [{"type": "button", "action_id": "go", "text": plain("b")}]},
+    let button = |id: &str| json!({"type": "button", "action_id": id, "text": plain("a")});
+    let actions = json!([{"type": "actions", "elements": [button("go"), button("go")]}]);
+    assert_eq!(refused_at(actions), ["/blocks/0/elements/1/action_id"]);
+    // Unique within the containing block only (the same id in two blocks is fine).
+    let two_blocks = json!([
+        {"type": "actions", "elements": [button("go")]},
+        {"type": "actions", "elements": [button("go")]},
     ]);
-    assert_eq!(refused_at(actions), ["/blocks/1/elements/0/action_id"]);
+    assert!(blocks_ok(two_blocks));
 }
 
 #[test]
