@@ -258,3 +258,95 @@ async fn files_edits_deletions_threads_and_rich_text_reach_the_notes() {
         "the deleted message and its deletion are both kept"
     );
 }
+
+/// The emulator's builders send what Slack sends: every field of the real payloads in
+/// `tests/fixtures/slack/` is there, and the bot reads both the same way.
+#[tokio::test]
+async fn the_emulator_builds_the_shapes_slack_sends() {
+    use standup_bot::slack::message::{Change, read};
+    let fixture = |name: &str| -> Value {
+        let path = format!("{}/tests/fixtures/slack/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str::<Value>(&std::fs::read_to_string(&path).unwrap()).unwrap()["event"]
+            .clone()
+    };
+    let missing = |built: &Value, real: &Value, ignore: &[&str]| -> Vec<String> {
+        real.as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !ignore.contains(&k.as_str()) && built.get(k.as_str()).is_none())
+            .cloned()
+            .collect()
+    };
+    let emu = emulator().await;
+    let dm = emu.dm_channel(MARIA);
+    // Composer-only fields (`blocks`, `team`, `client_msg_id`) are left to the test.
+    let composer = ["blocks", "team", "client_msg_id"];
+
+    let shared = emu.file_share(
+        MARIA,
+        &dm,
+        "see the screenshot",
+        &[("shot.png", "image/png")],
+    );
+    let real = fixture("file_share_im.json");
+    assert_eq!(missing(&shared, &real, &composer), Vec::<String>::new());
+    let real_file = &real["files"][0];
+    let file_fields = [
+        "name",
+        "title",
+        "mimetype",
+        "permalink",
+        "url_private",
+        "user",
+        "id",
+    ];
+    for field in file_fields {
+        assert!(
+            real_file.get(field).is_some() && shared["files"][0].get(field).is_some(),
+            "{field}"
+        );
+    }
+
+    let me = events::me_message(MARIA, &dm, "is doing that thing");
+    assert_eq!(
+        missing(&me, &fixture("me_message_im.json"), &composer),
+        Vec::<String>::new()
+    );
+
+    let root =
+        json!({"type": "message", "user": MARIA, "text": "first", "ts": "1673464730.703009"});
+    let broadcast = events::thread_broadcast(MARIA, &dm, &root, "broadcasting this reply");
+    assert_eq!(
+        missing(&broadcast, &fixture("thread_broadcast_im.json"), &composer),
+        Vec::<String>::new()
+    );
+
+    let deleted = events::message_deleted(&dm, "1358878749.000002", None);
+    assert_eq!(
+        missing(&deleted, &fixture("message_deleted_im.json"), &[]),
+        Vec::<String>::new()
+    );
+
+    let edit = events::edit_of(&shared, "see the screenshot, v2", None);
+    let real_edit = fixture("message_changed_im.json");
+    assert_eq!(missing(&edit, &real_edit, &[]), Vec::<String>::new());
+    assert_eq!(
+        missing(&edit["message"], &real_edit["message"], &[]),
+        Vec::<String>::new()
+    );
+
+    // Read alike: the builders' events mean what Slack's do.
+    assert!(
+        matches!(read(&shared), Some(Change::Wrote { text, .. }) if text.starts_with("see the screenshot\n• <https://"))
+    );
+    assert!(matches!(read(&me), Some(Change::Wrote { text, .. }) if text == "is doing that thing"));
+    assert!(
+        matches!(read(&broadcast), Some(Change::Wrote { text, .. }) if text == "broadcasting this reply")
+    );
+    assert!(
+        matches!(read(&deleted), Some(Change::Deleted { ts, .. }) if ts == "1358878749.000002")
+    );
+    assert!(
+        matches!(read(&edit), Some(Change::Wrote { edited: true, ts, .. }) if ts == shared["ts"].as_str().unwrap())
+    );
+}
