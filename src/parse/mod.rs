@@ -72,18 +72,30 @@ pub fn parse_reply(text: &str, format: Format, names: &dyn Names) -> Parsed {
             // The same heading again (a reply in several messages) adds to its section; a heading
             // of the same kind under another name (`Next week:` after `This week:`) is a section
             // of its own that keeps its label, so none of the member's words are lost.
-            let same = sections
-                .iter()
-                .position(|s| s.section.kind == Some(h.kind) && s.name.is_none_or(|n| n == h.name));
+            // Questions are gathered into the meeting's own questions section, under its
+            // heading, so theirs are one section whatever each heading says.
+            let gathered = h.kind == crate::domain::SectionKind::Questions;
+            let same = sections.iter().position(|s| {
+                s.section.kind == Some(h.kind) && (gathered || s.name.is_none_or(|n| n == h.name))
+            });
             let index = match same {
                 Some(i) => {
                     let open = &mut sections[i];
-                    if open.name.is_some() {
+                    let label = h.label();
+                    let label = label.trim_end_matches(':');
+                    if open.name == Some(h.name) {
                         diagnostics.push(Diagnostic {
                             line: *number,
                             message: format!(
-                                "a second `{}` heading; its items were added to the first",
-                                h.label().trim_end_matches(':')
+                                "a second `{label}` heading; its items were added to the first"
+                            ),
+                        });
+                    } else if let Some(first) = &open.label {
+                        diagnostics.push(Diagnostic {
+                            line: *number,
+                            message: format!(
+                                "`{label}` read as more `{}`; its items were added to them",
+                                first.trim_end_matches(':')
                             ),
                         });
                     } else {

@@ -71,6 +71,12 @@ fn a_kind_under_a_second_name_keeps_its_label() {
         "Last week:\n* reviews\nThis week: finish the frontend\nNext week:\n* start on the docs\n*Next week:*\n* and the release\n",
         "[shipped]\n  • reviews\n[next as \"This week:\"] finish the frontend\n[next as \"Next week:\"]\n  • start on the docs\n  • and the release\n! line 4: `Next week` read as another `This week` section; kept under its own heading\n! line 6: a second `Next week` heading; its items were added to the first\n",
     );
+    // Questions under two names stay one section: they are gathered into the meeting's.
+    check(
+        Format::Planning,
+        "Questions:\n- why?\nComments:\n- nice\n",
+        "[questions]\n  • why?\n  • nice\n! line 3: `Comments` read as more `Questions`; its items were added to them\n",
+    );
     // Text before any heading joins the first heading of its kind, as before.
     check(
         Format::Planning,
