@@ -9,7 +9,7 @@
 //! of every workspace admin for nothing. Both fail here.
 
 use slack_emulator::spec::{self, ConversationType, Manifest, ScopeNeed};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// slack-morphism session functions whose names are not Slack's method name in snake case,

@@ -232,7 +232,7 @@ fn strict_checks(
     }
     let unknown = strict::check_args(method, p)?;
     s.record(unknown);
-    let lint = match method {
+    let mut lint = match method {
         "chat.postMessage"
         | "chat.update"
         | "chat.postEphemeral"
@@ -240,6 +240,12 @@ fn strict_checks(
         "views.open" | "views.update" | "views.publish" => strict::check_view(method, p)?,
         _ => Vec::new(),
     };
+    // Which conversation, so that a report says which of the bot's messages it was.
+    if let Some(channel) = str_of(p, "channel").or_else(|| str_of(p, "channel_id")) {
+        for v in &mut lint {
+            v.detail = format!("{} (in {channel})", v.detail);
+        }
+    }
     s.record(lint);
     Ok(())
 }
