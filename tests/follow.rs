@@ -60,7 +60,8 @@ async fn command(emu: &Emulator, user: &str, text: &str) -> String {
 }
 
 /// The values of the checkbox options of a prompt, in order.
-fn option_values(blocks: &Value) -> Vec<String> {
+/// The texts of the checkbox options in a message's blocks, as a member sees them.
+fn option_texts(blocks: &Value) -> Vec<String> {
     blocks
         .as_array()
         .unwrap()
@@ -68,7 +69,7 @@ fn option_values(blocks: &Value) -> Vec<String> {
         .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
         .filter(|e| e["type"] == "checkboxes")
         .flat_map(|e| e["options"].as_array().cloned().unwrap_or_default())
-        .map(|o| o["value"].as_str().unwrap().to_string())
+        .map(|o| o["text"]["text"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -112,7 +113,7 @@ async fn last_cycles_plan_is_carried_with_one_click() {
     for action in ["carry_checked", "carry_all", "carry_keep"] {
         assert!(shown.contains(action), "{shown}");
     }
-    let options = option_values(&blocks);
+    let options = option_texts(&blocks);
     assert_eq!(options.len(), 3, "one checkbox per planned item: {shown}");
     // Li planned nothing: her prompt is the plain one.
     wait_prompted(&emu, LI).await;
@@ -126,16 +127,10 @@ async fn last_cycles_plan_is_carried_with_one_click() {
     );
 
     // Maria ticks the first two and carries them into Shipped.
-    let value = format!("orbit|{}", sync.date_naive());
     let ticks = [options[0].as_str(), options[1].as_str()];
-    let click = emu.block_actions_ticking(
-        MARIA,
-        &dm,
-        &prompt_msg.ts,
-        "carry_checked",
-        &value,
-        Some(&ticks),
-    );
+    let click = emu
+        .click_ticking(MARIA, &dm, &prompt_msg.ts, "carry_checked", &ticks)
+        .expect("the prompt offers the carry button and these items");
     emu.send_interaction(click.clone())
         .ack(WAIT)
         .await
@@ -306,14 +301,17 @@ async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
     let shown = prompt_msg.blocks.clone().unwrap().to_string();
     assert!(shown.contains("Carry checked into Last week"), "{shown}");
     assert_eq!(
-        option_values(&prompt_msg.blocks.unwrap()).len(),
+        option_texts(&prompt_msg.blocks.unwrap()).len(),
         2,
         "{shown}"
     );
-    let value = format!("orbit|{}", sync.date_naive());
+    let click = |action: &str| {
+        emu.click(LI, &dm, &prompt_msg.ts, action)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
 
     // Nothing ticked: the member is told what to do, and nothing is recorded.
-    emu.send_interaction(emu.block_actions(LI, &dm, &prompt_msg.ts, "carry_checked", &value))
+    emu.send_interaction(click("carry_checked"))
         .ack(WAIT)
         .await
         .expect("acked");
@@ -329,7 +327,7 @@ async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
     .await;
 
     // Keep as planned, then a reply with no heading: it goes under Last week, not This week.
-    emu.send_interaction(emu.block_actions(LI, &dm, &prompt_msg.ts, "carry_keep", &value))
+    emu.send_interaction(click("carry_keep"))
         .ack(WAIT)
         .await
         .expect("acked");
@@ -360,8 +358,32 @@ async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
         "{preview}"
     );
 
-    // A later click wins: all shipped after all.
-    emu.send_interaction(emu.block_actions(LI, &dm, &prompt_msg.ts, "carry_all", &value))
+    // A change of mind: all shipped after all. The prompt now offers only Undo (its carry
+    // buttons went with the first choice), so Undo first, then Carry all from the plan it
+    // offers again.
+    emu.send_interaction(click("carry_undo"))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let first_undo = emu
+        .wait_for_message(
+            &dm,
+            |m| m.text.as_deref().is_some_and(|t| t.starts_with("Undone")),
+            WAIT,
+        )
+        .await;
+    emu.wait_for_message(
+        &dm,
+        |m| {
+            m.ts == prompt_msg.ts
+                && m.blocks
+                    .as_ref()
+                    .is_some_and(|b| b.to_string().contains("carry_all"))
+        },
+        WAIT,
+    )
+    .await;
+    emu.send_interaction(click("carry_all"))
         .ack(WAIT)
         .await
         .expect("acked");
@@ -382,7 +404,7 @@ async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
     );
 
     // Undo: nothing carried, and the prompt offers the plan again.
-    let undo = emu.block_actions(LI, &dm, &prompt_msg.ts, "carry_undo", &value);
+    let undo = click("carry_undo");
     assert!(
         undo["message"].to_string().contains("carry_undo"),
         "the prompt offers Undo"
@@ -390,7 +412,7 @@ async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
     emu.send_interaction(undo).ack(WAIT).await.expect("acked");
     emu.wait_for_message(
         &dm,
-        |m| m.text.as_deref().is_some_and(|t| t.starts_with("Undone")),
+        |m| m.ts != first_undo.ts && m.text.as_deref().is_some_and(|t| t.starts_with("Undone")),
         WAIT,
     )
     .await;

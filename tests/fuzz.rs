@@ -795,6 +795,67 @@ members = [
     }
 }
 
+/// A `block_actions` payload in Slack's shape for a click on any button, posted or not: the
+/// fuzzer's forged input (the emulator's own clicks only name what the bot posted).
+fn forged_click(emu: &Emulator, user: &str, action: &str, value: &str) -> Value {
+    let c = emu.config();
+    json!({
+        "type": "block_actions",
+        "user": {"id": user, "username": user, "name": user, "team_id": c.team_id},
+        "api_app_id": c.app_id,
+        "token": c.verification_token,
+        "container": {"type": "message", "message_ts": "1700000000.000100",
+                      "channel_id": CHANNEL, "is_ephemeral": false},
+        "trigger_id": emu.new_trigger_id(),
+        "team": {"id": c.team_id, "domain": c.team_domain},
+        "enterprise": null,
+        "is_enterprise_install": false,
+        "channel": {"id": CHANNEL, "name": "standup"},
+        "state": {"values": {}},
+        "message": {"type": "message", "ts": "1700000000.000100", "text": ""},
+        "response_url": emu.new_response_url(),
+        "actions": [{
+            "type": "button",
+            "action_id": action,
+            "block_id": "forged",
+            "text": {"type": "plain_text", "text": value, "emoji": true},
+            "value": value,
+            "action_ts": "1700000000.000200",
+        }],
+    })
+}
+
+/// A `view_submission` of the answer form `view_id` with any `state.values`: forged input, as
+/// [`forged_click`].
+fn forged_submission(
+    emu: &Emulator,
+    user: &str,
+    view_id: &str,
+    values: serde_json::Map<String, Value>,
+) -> Value {
+    let c = emu.config();
+    let mut view = emu
+        .views()
+        .into_iter()
+        .rev()
+        .find(|v| v.id == view_id)
+        .expect("the answer form was opened")
+        .view;
+    view["state"] = json!({ "values": values });
+    json!({
+        "type": "view_submission",
+        "team": {"id": c.team_id, "domain": c.team_domain},
+        "user": {"id": user, "username": user, "name": user, "team_id": c.team_id},
+        "api_app_id": c.app_id,
+        "token": c.verification_token,
+        "trigger_id": emu.new_trigger_id(),
+        "view": view,
+        "response_urls": [],
+        "enterprise": null,
+        "is_enterprise_install": false,
+    })
+}
+
 /// Arbitrary JSON, with Slack's keys and values common enough to get past the first checks.
 fn json_value() -> impl Strategy<Value = Value> {
     let word = prop::sample::select(vec![
@@ -1158,14 +1219,11 @@ fn http_interactions_endpoint() {
                                 (block, json!({ "answer": answer }))
                             })
                             .collect();
-                        let mut payload =
-                            bot.emu
-                                .view_submission(&user, &bot.form, Value::Object(values));
+                        let mut payload = forged_submission(&bot.emu, &user, &bot.form, values);
                         payload["view"]["private_metadata"] = json!(value);
                         payload
                     } else {
-                        bot.emu
-                            .block_actions(&user, CHANNEL, "1700000000.000100", action, &value)
+                        forged_click(&bot.emu, &user, action, &value)
                     };
                     apply(base, &mutations).to_string()
                 }

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{Timelike, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 use slack_emulator::{Emulator, User, events};
 use support::*;
 
@@ -172,10 +172,13 @@ async fn home_shows_the_update_and_edit_replaces_it() {
     assert!(value.starts_with("orbit|"), "{value}");
 
     // Edit opens the form prefilled with her update, one box per section.
-    emu.send_interaction(emu.block_actions_in_home(MARIA, "home_edit", &value))
-        .ack(WAIT)
-        .await
-        .expect("acked");
+    emu.send_interaction(
+        emu.click_in_home(MARIA, "home_edit", Some(&value))
+            .expect("the Home has this Edit button"),
+    )
+    .ack(WAIT)
+    .await
+    .expect("acked");
     emu.wait_for_call("views.open", |_| true, WAIT).await;
     let form = emu
         .views()
@@ -206,13 +209,18 @@ async fn home_shows_the_update_and_edit_replaces_it() {
     );
 
     // She changes it: the blocker goes, a line and a section come.
-    let values = json!({
-        "Shipped": {"answer": {"type": "plain_text_input", "value": "- the exporter\n    - with tests\n- the docs"}},
-        "In progress": {"answer": {"type": "plain_text_input", "value": null}},
-        "Blocked": {"answer": {"type": "plain_text_input", "value": ""}},
-        "Next": {"answer": {"type": "plain_text_input", "value": "- ship it"}},
-    });
-    emu.send_interaction(emu.view_submission(MARIA, &form.id, values))
+    let submitted = emu
+        .submit_view(
+            MARIA,
+            &form.id,
+            &[
+                ("Shipped", "- the exporter\n    - with tests\n- the docs"),
+                ("Blocked", ""),
+                ("Next", "- ship it"),
+            ],
+        )
+        .expect("the form has these boxes");
+    emu.send_interaction(submitted)
         .ack(WAIT)
         .await
         .expect("acked");

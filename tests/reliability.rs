@@ -193,13 +193,9 @@ async fn repeated_commands_and_clicks_are_harmless() {
         )
         .await;
     // A click delivered twice (Slack's redelivery) and a second click by the same person.
-    let click = emu.block_actions(
-        KENJI,
-        CHANNEL,
-        &flag.ts,
-        "resolve_blocker",
-        &blocker_id(&flag),
-    );
+    let click = emu
+        .click(KENJI, CHANNEL, &flag.ts, "resolve_blocker")
+        .expect("the flag offers Resolve");
     let first = emu.send_interaction(click.clone());
     first.ack(WAIT).await.expect("acked");
     emu.redeliver(&first);
@@ -224,13 +220,6 @@ async fn repeated_commands_and_clicks_are_harmless() {
         "the flag edited once for three clicks"
     );
     bot.stop();
-}
-
-fn blocker_id(flag: &slack_emulator::Message) -> String {
-    let blocks = flag.blocks.clone().unwrap_or_default();
-    let text = blocks.to_string();
-    let at = text.find("\"value\":\"").expect("a button value") + 9;
-    text[at..].split('"').next().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,7 +302,9 @@ async fn only_members_and_admins_get_in_and_secrets_stay_out() {
             WAIT,
         )
         .await;
-    let click = emu.block_actions(LI, CHANNEL, &flag.ts, "resolve_blocker", &blocker_id(&flag));
+    let click = emu
+        .click(LI, CHANNEL, &flag.ts, "resolve_blocker")
+        .expect("the flag offers Resolve");
     emu.send_interaction(click).ack(WAIT).await.expect("acked");
     emu.wait_for_message(
         CHANNEL,

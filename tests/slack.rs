@@ -36,6 +36,26 @@ async fn a_full_cycle() {
     for action in ["answer_form", "skip_cycle", "out_of_office"] {
         assert!(buttons.contains(action), "{buttons}");
     }
+    // As on Slack, each prompt came back to the bot as a message.im event with its bot_id: the
+    // bot acks them and answers none (an answer would be a second message in the DM).
+    let prompts = [MARIA, KENJI, LI, ZOE].len();
+    let deadline = std::time::Instant::now() + WAIT;
+    while emu.acks().len() < prompts {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "echoes not acked: {:?}",
+            emu.acks()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for user in [MARIA, KENJI, LI, ZOE] {
+        assert_eq!(
+            emu.messages(&emu.dm_channel(user)).len(),
+            1,
+            "{user}: only the prompt"
+        );
+    }
 
     // Replies: maria answers, kenji is blocked, li answers then edits; zoe stays silent.
     let maria = events::dm_message(
@@ -331,7 +351,7 @@ async fn http_mode_serves_signed_requests_only() {
 
     // A DM over the Events API is recorded and answered like one over Socket Mode.
     let dm = emu.event_callback(events::dm_message(KENJI, "Blocked: waiting on infra"));
-    assert_eq!(client.post_event(&dm).await.unwrap().status, 200);
+    assert!(client.deliver_event(&dm).await.delivered());
     emu.wait_for_message(
         CHANNEL,
         |m| {
@@ -342,6 +362,34 @@ async fn http_mode_serves_signed_requests_only() {
         WAIT,
     )
     .await;
+
+    // Slack's retry of an event within the second of the original carries the original's
+    // signature; it gets its 200 (not a 401 "replay"), and the DM is applied once.
+    let dm = emu.event_callback(events::dm_message(LI, "Blocked: the VPN is down"));
+    let now = Utc::now().timestamp();
+    let original = client.event(&dm).timestamp(now).send().await.unwrap();
+    let retry = client
+        .event(&dm)
+        .timestamp(now)
+        .retry(1, "http_timeout")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (original.status, retry.status),
+        (200, 200),
+        "{}",
+        retry.body
+    );
+    let flagged = |m: &slack_emulator::Message| {
+        m.text
+            .as_deref()
+            .is_some_and(|t| t.contains("is blocked: the VPN is down"))
+    };
+    emu.wait_for_message(CHANNEL, flagged, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let flags = emu.messages(CHANNEL).iter().filter(|m| flagged(m)).count();
+    assert_eq!(flags, 1, "the retried event is applied once");
     bot.stop();
 }
 
@@ -394,11 +442,10 @@ async fn prompt_buttons_skip_and_answer_in_a_form() {
     // "Skip this time": the member is told, and counts as away for the cycle.
     let zoe_dm = emu.dm_channel(ZOE);
     let prompt_ts = emu.messages(&zoe_dm)[0].ts.clone();
-    let value = format!("orbit|{}", sync.date_naive());
-    emu.send_interaction(emu.block_actions(ZOE, &zoe_dm, &prompt_ts, "skip_cycle", &value))
-        .ack(WAIT)
-        .await
-        .expect("acked");
+    let skip = emu
+        .click(ZOE, &zoe_dm, &prompt_ts, "skip_cycle")
+        .expect("the prompt offers Skip");
+    emu.send_interaction(skip).ack(WAIT).await.expect("acked");
     emu.wait_for_message(
         &zoe_dm,
         |m| {
@@ -413,10 +460,10 @@ async fn prompt_buttons_skip_and_answer_in_a_form() {
     // "Answer in a form": a modal opens; submitting it records the update like a DM reply.
     let maria_dm = emu.dm_channel(MARIA);
     let prompt_ts = emu.messages(&maria_dm)[0].ts.clone();
-    emu.send_interaction(emu.block_actions(MARIA, &maria_dm, &prompt_ts, "answer_form", &value))
-        .ack(WAIT)
-        .await
-        .expect("acked");
+    let answer = emu
+        .click(MARIA, &maria_dm, &prompt_ts, "answer_form")
+        .expect("the prompt offers the form");
+    emu.send_interaction(answer).ack(WAIT).await.expect("acked");
     let opened = emu.wait_for_call("views.open", |_| true, WAIT).await;
     assert!(
         opened.params.to_string().contains("standup_form"),
@@ -424,14 +471,14 @@ async fn prompt_buttons_skip_and_answer_in_a_form() {
         opened.params
     );
     let view_id = emu.views().last().expect("a view").id.clone();
-    let values = serde_json::json!({
-        "Shipped": {"answer": {"type": "plain_text_input", "value": "the exporter\nthe docs"}},
-        "Blocked": {"answer": {"type": "plain_text_input", "value": "none"}},
-    });
-    let submitted = emu
-        .send_interaction(emu.view_submission(MARIA, &view_id, values))
-        .ack(WAIT)
-        .await;
+    let form = emu
+        .submit_view(
+            MARIA,
+            &view_id,
+            &[("Shipped", "the exporter\nthe docs"), ("Blocked", "none")],
+        )
+        .expect("the form has these boxes");
+    let submitted = emu.send_interaction(form).ack(WAIT).await;
     assert!(submitted.is_some(), "the submission is acked");
     emu.wait_for_message(
         &maria_dm,

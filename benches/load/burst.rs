@@ -176,7 +176,10 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
 
     // Socket Mode acks arrive on their own (HTTP acks are the responses).
     let acks = match p.mode {
-        Mode::Socket => collect_acks(&emu, ack_cursor, sent.len()).await,
+        Mode::Socket => {
+            let envelopes = sent.iter().filter_map(|s| s.envelope.clone()).collect();
+            collect_acks(&emu, ack_cursor, &envelopes).await
+        }
         Mode::Http => HashMap::new(),
     };
 
@@ -495,22 +498,26 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
     report
 }
 
-/// The acks of `expected` envelopes sent after the first `cursor` acks, by envelope id; waits
-/// up to 30 s for the last ones.
+/// The acks of the `expected` envelopes after the first `cursor` acks, by envelope id; waits
+/// up to 30 s for the last ones. Other acks (of the bot's own posts coming back as events, as
+/// on Slack) are not counted.
 async fn collect_acks(
     emu: &Emulator,
     mut cursor: usize,
-    expected: usize,
+    expected: &std::collections::HashSet<String>,
 ) -> HashMap<String, slack_emulator::Ack> {
     let mut acks = HashMap::new();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while acks.len() < expected && Instant::now() < deadline {
+    while acks.len() < expected.len() && Instant::now() < deadline {
         let new = emu.acks_from(cursor);
         cursor += new.len();
-        for ack in new {
+        for ack in new
+            .into_iter()
+            .filter(|a| expected.contains(&a.envelope_id))
+        {
             acks.insert(ack.envelope_id.clone(), ack);
         }
-        if acks.len() < expected {
+        if acks.len() < expected.len() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -34,13 +34,34 @@ pub struct EmulatorConfig {
     pub rate_limits: Option<RateLimits>,
     /// How long a `trigger_id` stays valid for `views.open` (Slack: 3 s).
     pub trigger_id_ttl: Duration,
-    /// Echo every message the bot posts back over Socket Mode as a `message` event with
-    /// `bot_id`, as Slack does for conversations the app is subscribed to. Off by default.
+    /// Send every message the bot posts back over Socket Mode as a `message` event with its
+    /// `bot_id` and `user`, as Slack does in the conversations whose message event the app
+    /// subscribes to ([`EmulatorConfig::bot_events`]). On by default, as on Slack.
     pub echo_bot_messages: bool,
     /// The bot token's scopes; a method needing another is answered `missing_scope`.
     /// Default: the bot scopes of `config/slack-app-manifest.yml`, as Slack grants them.
     pub scopes: Vec<String>,
+    /// The bot events the app subscribes to (`settings.event_subscriptions.bot_events` of its
+    /// manifest). Only `message.im` / `message.channels` / `message.groups` matter here: they
+    /// decide where the bot's own posts come back as events. Defaults to standup-bot's manifest.
+    pub bot_events: Vec<String>,
+    /// How long Slack waits for an ack (Socket Mode) before it counts a delivery as failed:
+    /// 3 s ("your app must acknowledge ... within 3 seconds", Slack's Socket Mode and Events API
+    /// docs).
+    pub ack_timeout: Duration,
+    /// When a delivery is retried after a failed one, by retry number: Slack's Events API retries
+    /// "up to 3 times": nearly immediately, after 1 minute, after 5 minutes
+    /// (docs.slack.dev/apis/events-api/#retries). The length is the number of retries. Tests may
+    /// scale these down (e.g. to 0 s, 1 s, 5 s).
+    pub retry_delays: Vec<Duration>,
 }
+
+/// Slack's Events API retry schedule (see [`EmulatorConfig::retry_delays`]).
+pub const SLACK_RETRY_DELAYS: [Duration; 3] = [
+    Duration::ZERO,
+    Duration::from_secs(60),
+    Duration::from_secs(300),
+];
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
@@ -59,7 +80,12 @@ impl Default for EmulatorConfig {
             channels: Vec::new(),
             rate_limits: None,
             trigger_id_ttl: Duration::from_secs(3),
-            echo_bot_messages: false,
+            echo_bot_messages: true,
+            bot_events: ["message.im", "app_home_opened", "member_joined_channel"]
+                .map(String::from)
+                .to_vec(),
+            ack_timeout: Duration::from_secs(3),
+            retry_delays: SLACK_RETRY_DELAYS.to_vec(),
             scopes: crate::strict::spec::Manifest::standup_bot().bot_scopes,
         }
     }
@@ -81,6 +107,12 @@ impl EmulatorConfig {
     /// Grants these bot scopes instead of the manifest's.
     pub fn with_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
         self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the retry schedule (see [`EmulatorConfig::retry_delays`]), e.g. Slack's scaled down.
+    pub fn with_retry_delays(mut self, delays: &[Duration]) -> Self {
+        self.retry_delays = delays.to_vec();
         self
     }
 

@@ -2,7 +2,9 @@
 //!
 //! The free functions build the inner `event` objects; the [`Emulator`] methods wrap and fill in
 //! the workspace's ids, `response_url`s and `trigger_id`s (registered, so `views.open` accepts
-//! them). Every builder returns plain JSON that a test may edit before sending.
+//! them). Every builder returns plain JSON that a test may edit before sending. Clicks and form
+//! submissions are not built here but from what the bot posted: see [`Emulator::click`] and
+//! [`Emulator::submit_view`].
 
 use crate::config::EmulatorConfig;
 use crate::ids;
@@ -96,6 +98,71 @@ pub fn bot_message(bot_id: &str, channel: &str, text: &str) -> Value {
     })
 }
 
+/// The `message` event Slack sends the app for a message its bot posted with
+/// `chat.postMessage` (`object`, as the API answered it), or `None` where the app does not
+/// subscribe to that conversation type's message event (`message.im` for a DM,
+/// `message.channels` / `message.groups` for a channel) or echoes are off.
+///
+/// Slack's shape for a bot user's own post: no `subtype` (docs.slack.dev/reference/events/
+/// message/bot_message: that subtype marks posts of integrations and classic apps), the bot's
+/// `bot_id` and its bot `user`, `app_id`, `team` and a `bot_profile` (as in @slack/types'
+/// `GenericMessageEvent` and `AppMentionEvent`).
+pub(crate) fn own_message(cfg: &EmulatorConfig, object: &Value, channel: &str) -> Option<Value> {
+    let channel_type = echoed_in(cfg, channel)?;
+    let mut event = object.clone();
+    event["channel"] = json!(channel);
+    event["event_ts"] = object["ts"].clone();
+    event["channel_type"] = json!(channel_type);
+    event["bot_profile"] = json!({
+        "id": cfg.bot_id,
+        "deleted": false,
+        "name": cfg.bot_name,
+        "updated": ids::unix_now(),
+        "app_id": cfg.app_id,
+        "icons": {"image_36": "", "image_48": "", "image_72": ""},
+        "team_id": cfg.team_id,
+    });
+    Some(event)
+}
+
+/// The `channel_type` of `channel` when the bot's own messages there come back as events: echoes
+/// are on and the app subscribes to that conversation type's message event.
+fn echoed_in(cfg: &EmulatorConfig, channel: &str) -> Option<&'static str> {
+    let channel_type = channel_type(channel);
+    let subscription = match channel_type {
+        "im" => "message.im",
+        "group" => "message.groups",
+        _ => "message.channels",
+    };
+    (cfg.echo_bot_messages && cfg.bot_events.iter().any(|e| e == subscription))
+        .then_some(channel_type)
+}
+
+/// The `message_changed` event Slack sends the app when its bot edits a message with
+/// `chat.update` (`previous` and `current` as the API shows them), where its posts come back
+/// at all (see [`own_message`]): hidden, with the new version in `message` and the old one in
+/// `previous_message` (docs.slack.dev/reference/events/message/message_changed).
+pub(crate) fn own_edit(
+    cfg: &EmulatorConfig,
+    previous: &Value,
+    current: &Value,
+    channel: &str,
+) -> Option<Value> {
+    let channel_type = echoed_in(cfg, channel)?;
+    let event_ts = ids::next_ts();
+    Some(json!({
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": true,
+        "channel": channel,
+        "channel_type": channel_type,
+        "ts": event_ts,
+        "event_ts": event_ts,
+        "message": current,
+        "previous_message": previous,
+    }))
+}
+
 /// The Events API `url_verification` handshake body.
 pub fn url_verification(challenge: &str) -> Value {
     json!({"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": challenge, "type": "url_verification"})
@@ -171,49 +238,6 @@ impl Emulator {
         event
     }
 
-    /// A `block_actions` payload for a button in `user`'s published Home tab (container
-    /// `view`, the view itself, no channel or message, as Slack sends it).
-    ///
-    /// # Panics
-    /// If no Home view was published for `user`.
-    pub fn block_actions_in_home(&self, user: &str, action_id: &str, value: &str) -> Value {
-        let c = self.config();
-        let view = self
-            .views()
-            .into_iter()
-            .rev()
-            .find(|v| v.method == "views.publish" && v.user_id.as_deref() == Some(user))
-            .unwrap_or_else(|| panic!("no Home view was published for {user}"));
-        let block_id = view.view["blocks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|b| b.to_string().contains(action_id))
-            .and_then(|b| b["block_id"].as_str())
-            .unwrap_or("emulator")
-            .to_string();
-        json!({
-            "type": "block_actions",
-            "user": self.user_info(user),
-            "api_app_id": c.app_id,
-            "token": c.verification_token,
-            "container": {"type": "view", "view_id": view.id},
-            "trigger_id": self.new_trigger_id(),
-            "team": {"id": c.team_id, "domain": c.team_domain},
-            "enterprise": null,
-            "is_enterprise_install": false,
-            "view": view.view,
-            "actions": [{
-                "type": "button",
-                "action_id": action_id,
-                "block_id": block_id,
-                "text": {"type": "plain_text", "text": value, "emoji": true},
-                "value": value,
-                "action_ts": ids::next_ts(),
-            }],
-        })
-    }
-
     /// Mints a `trigger_id` that `views.open` accepts for
     /// [`EmulatorConfig::trigger_id_ttl`](crate::EmulatorConfig::trigger_id_ttl).
     pub fn new_trigger_id(&self) -> String {
@@ -240,7 +264,7 @@ impl Emulator {
             .map_or_else(|| user.to_string(), |u| u.name.clone())
     }
 
-    fn channel_name(&self, channel: &str) -> String {
+    pub(crate) fn channel_name(&self, channel: &str) -> String {
         match self.config().channels.iter().find(|c| c.id == channel) {
             Some(c) => c.name.clone(),
             None if channel.starts_with('D') => "directmessage".into(),
@@ -278,7 +302,7 @@ impl Emulator {
         .collect()
     }
 
-    fn user_info(&self, user: &str) -> Value {
+    pub(crate) fn user_info(&self, user: &str) -> Value {
         json!({
             "id": user,
             "username": self.user_name(user),
@@ -286,171 +310,6 @@ impl Emulator {
             "team_id": self.config().team_id,
         })
     }
-
-    /// A `block_actions` payload: `user` clicked a button `action_id` with `value` on the
-    /// message `message_ts` in `channel` (the message is taken from what the bot posted, when
-    /// the emulator has it).
-    pub fn block_actions(
-        &self,
-        user: &str,
-        channel: &str,
-        message_ts: &str,
-        action_id: &str,
-        value: &str,
-    ) -> Value {
-        self.block_actions_ticking(user, channel, message_ts, action_id, value, None)
-    }
-
-    /// Like [`Emulator::block_actions`], after the user ticked the checkbox options with the
-    /// values in `ticked` (in any checkboxes of the message; `None`: as the message left them).
-    /// As Slack does, the payload's `state.values` holds every checkboxes element of the
-    /// message as `{block_id: {action_id: {"type": "checkboxes", "selected_options": [...]}}}`.
-    pub fn block_actions_ticking(
-        &self,
-        user: &str,
-        channel: &str,
-        message_ts: &str,
-        action_id: &str,
-        value: &str,
-        ticked: Option<&[&str]>,
-    ) -> Value {
-        let c = self.config();
-        let message = self
-            .messages(channel)
-            .into_iter()
-            .find(|m| m.ts == message_ts)
-            .map(|m| {
-                let mut object = json!({
-                    "type": "message",
-                    "user": m.user,
-                    "bot_id": c.bot_id,
-                    "text": m.text.unwrap_or_default(),
-                    "ts": m.ts,
-                });
-                if let Some(blocks) = m.blocks {
-                    object["blocks"] = blocks;
-                }
-                object
-            })
-            .unwrap_or_else(|| json!({"type": "message", "ts": message_ts, "text": ""}));
-        json!({
-            "type": "block_actions",
-            "user": self.user_info(user),
-            "api_app_id": c.app_id,
-            "token": c.verification_token,
-            "container": {
-                "type": "message",
-                "message_ts": message_ts,
-                "channel_id": channel,
-                "is_ephemeral": false,
-            },
-            "trigger_id": self.new_trigger_id(),
-            "team": {"id": c.team_id, "domain": c.team_domain},
-            "enterprise": null,
-            "is_enterprise_install": false,
-            "channel": {"id": channel, "name": self.channel_name(channel)},
-            "state": {"values": checkbox_state(&message, ticked)},
-            "message": message,
-            "response_url": self.new_response_url(),
-            "actions": [{
-                "type": "button",
-                "action_id": action_id,
-                "block_id": "emulator",
-                "text": {"type": "plain_text", "text": value, "emoji": true},
-                "value": value,
-                "action_ts": ids::next_ts(),
-            }],
-        })
-    }
-
-    /// A `view_submission` payload for the latest version of view `view_id` as the bot opened
-    /// it, with `state.values` set to `values` (`{block_id: {action_id: {type, value}}}`).
-    ///
-    /// # Panics
-    /// If the bot never opened or published a view with that id.
-    pub fn view_submission(&self, user: &str, view_id: &str, values: Value) -> Value {
-        let c = self.config();
-        let mut view = self
-            .views()
-            .into_iter()
-            .rev()
-            .find(|v| v.id == view_id)
-            .unwrap_or_else(|| panic!("no view {view_id} was opened through the emulator"))
-            .view;
-        view["state"] = json!({"values": values});
-        json!({
-            "type": "view_submission",
-            "team": {"id": c.team_id, "domain": c.team_domain},
-            "user": self.user_info(user),
-            "api_app_id": c.app_id,
-            "token": c.verification_token,
-            "trigger_id": self.new_trigger_id(),
-            "view": view,
-            "response_urls": [],
-            "enterprise": null,
-            "is_enterprise_install": false,
-        })
-    }
-}
-
-/// The `state.values` of the checkboxes in a message's blocks: each element's initial options,
-/// or the options whose values are in `ticked`. Slack names blocks without a `block_id` by a
-/// generated id; the emulator uses the block's position.
-fn checkbox_state(message: &Value, ticked: Option<&[&str]>) -> Value {
-    let mut values = serde_json::Map::new();
-    let blocks = message
-        .get("blocks")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for (position, block) in blocks.iter().enumerate() {
-        let elements = block
-            .get("elements")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .chain(block.get("accessory").cloned());
-        for element in elements {
-            if element.get("type").and_then(Value::as_str) != Some("checkboxes") {
-                continue;
-            }
-            let selected: Vec<Value> = match ticked {
-                Some(ticked) => element
-                    .get("options")
-                    .and_then(Value::as_array)
-                    .map(|options| {
-                        options
-                            .iter()
-                            .filter(|o| {
-                                o.get("value")
-                                    .and_then(Value::as_str)
-                                    .is_some_and(|v| ticked.contains(&v))
-                            })
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                None => element
-                    .get("initial_options")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default(),
-            };
-            let block_id = block
-                .get("block_id")
-                .and_then(Value::as_str)
-                .map_or_else(|| format!("block{position}"), str::to_string);
-            let action_id = element
-                .get("action_id")
-                .and_then(Value::as_str)
-                .unwrap_or("checkboxes")
-                .to_string();
-            let entry = values.entry(block_id).or_insert_with(|| json!({}));
-            entry[action_id] = json!({"type": "checkboxes", "selected_options": selected});
-        }
-    }
-    Value::Object(values)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -621,32 +480,5 @@ impl Emulator {
         event["upload"] = json!(true);
         event["display_as_bot"] = json!(false);
         event
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checkbox_state_is_keyed_by_block_and_action() {
-        let option = |v: &str| json!({"text": {"type": "plain_text", "text": v}, "value": v});
-        let message = json!({"blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": "hi"}},
-            {"type": "actions", "block_id": "planned", "elements": [
-                {"type": "checkboxes", "action_id": "items", "options": [option("a"), option("b")],
-                 "initial_options": [option("a")]},
-                {"type": "button", "action_id": "go", "text": {"type": "plain_text", "text": "Go"}}
-            ]}
-        ]});
-        assert_eq!(
-            checkbox_state(&message, None),
-            json!({"planned": {"items": {"type": "checkboxes", "selected_options": [option("a")]}}})
-        );
-        assert_eq!(
-            checkbox_state(&message, Some(&["b"])),
-            json!({"planned": {"items": {"type": "checkboxes", "selected_options": [option("b")]}}})
-        );
-        assert_eq!(checkbox_state(&json!({}), None), json!({}));
     }
 }

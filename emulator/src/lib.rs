@@ -12,15 +12,22 @@
 //! - **file uploads** (`files.getUploadURLExternal` → upload URL → `files.completeUploadExternal`,
 //!   whose share is a message with `files` in its channel or thread) and **`response_url`s**;
 //! - **Socket Mode** (`apps.connections.open` → websocket with `hello`, envelopes, acks,
-//!   redelivery with `retry_attempt` of what a lost connection did not ack, one event on every
-//!   connection ([`Emulator::send_event_on_all`]), Slack's `disconnect` frame, and silently dead
+//!   redelivery with `retry_attempt` of what a lost connection did not ack and of what was not
+//!   acked within 3 s, on Slack's retry schedule, one event on every connection
+//!   ([`Emulator::send_event_on_all`]), Slack's `disconnect` frame, and silently dead
 //!   connections ([`Emulator::freeze_connection`]) for the app's watchdog to notice);
+//! - the bot's own posts coming back as `message` events where the app subscribes to them
+//!   ([`EmulatorConfig::echo_bot_messages`]), as on Slack;
+//! - **clicks and form submissions** built only from what the bot posted ([`Emulator::click`],
+//!   [`Emulator::click_in_home`], [`Emulator::submit_view`]);
 //! - **strict mode**, always on: the bot token has exactly the manifest's scopes
 //!   (`missing_scope`), required arguments and Block Kit limits are enforced with Slack's
 //!   answers, and the mrkdwn the bot sends is linted; every broken rule is a [`Violation`], and
 //!   an emulator dropped with unexpected ones fails the test ([`Emulator::expect_violation`]);
 //! - **fault injection** ([`Fault`]) and optional **rate limits** ([`RateLimits`]);
-//! - a [`SignedClient`] that posts signed requests to the bot's HTTP endpoints like Slack does.
+//! - a [`SignedClient`] that posts signed requests to the bot's HTTP endpoints like Slack does,
+//!   retrying an event that is not answered 200 within 3 s as Slack does
+//!   ([`SignedClient::deliver_event`]).
 //!
 //! ```no_run
 //! use slack_emulator::{events, Emulator, EmulatorConfig, User};
@@ -43,6 +50,7 @@ mod config;
 pub mod events;
 mod faults;
 mod ids;
+mod interact;
 mod params;
 mod rate_limit;
 mod server;
@@ -52,11 +60,13 @@ mod state;
 mod strict;
 mod web_api;
 
-pub use config::{Channel, EmulatorConfig, RateLimits, User};
+pub use config::{Channel, EmulatorConfig, RateLimits, SLACK_RETRY_DELAYS, User};
 pub use faults::Fault;
+pub use interact::InteractionError;
 pub use server::Emulator;
 pub use signing::{
-    ClientError, RawRequest, SignedClient, SignedRequest, SignedResponse, signature,
+    Attempt, ClientError, Delivery, RawRequest, SignedClient, SignedRequest, SignedResponse,
+    signature,
 };
 pub use socket::{Ack, EnvelopeHandle};
 pub use state::{Call, File, Message, ResponsePost, Revision, View};

@@ -22,6 +22,7 @@ pub struct Emulator {
 
 struct ServerTask {
     task: JoinHandle<()>,
+    retry_timer: JoinHandle<()>,
     shared: Arc<Shared>,
 }
 
@@ -30,6 +31,7 @@ impl Drop for ServerTask {
     /// the server and fails the test if Slack's rules were broken unexpectedly.
     fn drop(&mut self) {
         self.task.abort();
+        self.retry_timer.abort();
         self.shared.update(|s| s.socket.drop_all());
         let Some(report) = self.shared.read(strict_report) else {
             return;
@@ -122,10 +124,15 @@ impl Emulator {
                 tracing::error!(%err, "slack-emulator: server stopped");
             }
         });
+        let retry_timer = tokio::spawn(socket::retry_timer(shared.clone()));
         tracing::debug!(%addr, "slack-emulator: listening");
         Emulator {
             shared: shared.clone(),
-            _server: Arc::new(ServerTask { task, shared }),
+            _server: Arc::new(ServerTask {
+                task,
+                retry_timer,
+                shared,
+            }),
         }
     }
 

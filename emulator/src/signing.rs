@@ -1,4 +1,14 @@
 //! Slack's request signing, and a client that posts to the bot's HTTP endpoints as Slack does.
+//!
+//! [`SignedClient::deliver_event`] delivers an Events API request the way Slack does
+//! (docs.slack.dev/apis/events-api, "Retries"): an answer other than 200 within 3 s is a failed
+//! attempt, and the event is sent again "up to 3 times": nearly at once, after 1 minute, after
+//! 5 minutes, each retry with `X-Slack-Retry-Num` (1, 2, 3) and `X-Slack-Retry-Reason`
+//! (`http_timeout`, `http_error`, `connection_failed`, ...). A timed-out attempt is not waited
+//! for: Slack sends the retry while the first request may still be running. A failed answer
+//! carrying `X-Slack-No-Retry: 1` stops the retries. The delays can be scaled down for tests
+//! ([`SignedClient::with_retry_delays`]); the 3 s and the number of retries stay Slack's unless
+//! changed. Slash commands and interactions are never retried (Slack shows the user an error).
 
 use bytes::Bytes;
 use hmac::{Hmac, KeyInit, Mac};
@@ -10,6 +20,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use sha2::Sha256;
 use std::fmt;
+use std::time::Duration;
 
 /// `v0=` + hex(HMAC-SHA256(secret, `"v0:{timestamp}:{body}"`)), the `X-Slack-Signature` value.
 pub fn signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
@@ -83,6 +94,36 @@ pub struct SignedClient {
     secret: String,
     paths: [String; 3],
     http: Client<HttpConnector, Full<Bytes>>,
+    timeout: Duration,
+    retry_delays: Vec<Duration>,
+}
+
+/// One attempt of [`SignedClient::deliver_event`].
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// 0 for the original, then the `X-Slack-Retry-Num` it carried.
+    pub retry_num: u32,
+    /// The `X-Slack-Retry-Reason` it carried (`None` for the original).
+    pub retry_reason: Option<String>,
+    /// The bot's answer, if it came within the timeout.
+    pub response: Option<SignedResponse>,
+    /// Why the attempt failed, in Slack's words (`http_timeout`, `http_error`,
+    /// `connection_failed`); `None` when the bot answered 200 in time.
+    pub failure: Option<String>,
+}
+
+/// What became of one event delivered with Slack's retries.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The original request and each retry, in order.
+    pub attempts: Vec<Attempt>,
+}
+
+impl Delivery {
+    /// The last attempt got its 200 in time.
+    pub fn delivered(&self) -> bool {
+        self.attempts.last().is_some_and(|a| a.failure.is_none())
+    }
 }
 
 impl fmt::Debug for SignedClient {
@@ -103,7 +144,68 @@ impl SignedClient {
             secret: signing_secret.to_string(),
             paths: ["/push".into(), "/command".into(), "/interaction".into()],
             http: Client::builder(TokioExecutor::new()).build_http(),
+            timeout: Duration::from_secs(3),
+            retry_delays: crate::config::SLACK_RETRY_DELAYS.to_vec(),
         }
+    }
+
+    /// Sets the delay before each retry of [`SignedClient::deliver_event`] (Slack's: 0 s,
+    /// 1 minute, 5 minutes); its length is the number of retries.
+    pub fn with_retry_delays(mut self, delays: &[Duration]) -> Self {
+        self.retry_delays = delays.to_vec();
+        self
+    }
+
+    /// Sets how long an answer may take before the attempt counts as failed (Slack: 3 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Delivers an Events API body as Slack does: retried with `X-Slack-Retry-Num` /
+    /// `X-Slack-Retry-Reason` until it is answered 200 within the timeout, on Slack's schedule
+    /// (see the module docs). Returns every attempt.
+    pub async fn deliver_event(&self, body: &Value) -> Delivery {
+        let mut attempts: Vec<Attempt> = Vec::new();
+        let mut reason: Option<String> = None;
+        for retry_num in 0..=self.retry_delays.len() {
+            if retry_num > 0 {
+                tokio::time::sleep(self.retry_delays[retry_num - 1]).await;
+            }
+            let mut request = self.event(body);
+            if let Some(reason) = &reason {
+                request = request.retry(retry_num as u32, reason);
+            }
+            let raw = request.build();
+            let client = self.clone();
+            // Run on its own, so a late answer is still read (and the bot's handler not cut
+            // off) while the retry goes out, as with Slack.
+            let mut sent = tokio::spawn(async move { client.replay(&raw).await });
+            let (response, failure) = match tokio::time::timeout(self.timeout, &mut sent).await {
+                Ok(Ok(Ok(response))) if response.status == 200 => (Some(response), None),
+                Ok(Ok(Ok(response))) => (Some(response), Some("http_error")),
+                Ok(Ok(Err(_))) => (None, Some("connection_failed")),
+                Ok(Err(_)) => (None, Some("unknown_error")),
+                Err(_) => (None, Some("http_timeout")),
+            };
+            let no_retry = response.as_ref().is_some_and(|r| {
+                r.headers
+                    .get("x-slack-no-retry")
+                    .is_some_and(|v| v.as_bytes() == b"1")
+            });
+            attempts.push(Attempt {
+                retry_num: retry_num as u32,
+                retry_reason: reason.clone(),
+                response,
+                failure: failure.map(str::to_string),
+            });
+            match failure {
+                None => break,
+                Some(_) if no_retry => break,
+                Some(failure) => reason = Some(failure.to_string()),
+            }
+        }
+        Delivery { attempts }
     }
 
     /// Sets the paths of the events, slash command and interactivity endpoints.

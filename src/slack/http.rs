@@ -6,16 +6,23 @@
 //! Every POST goes through one verification layer before any handler sees it ([`router`]
 //! applies it to the routes, so a new route cannot skip it): the timestamp must be within the
 //! window of now, the body no larger than the limit, the signature Slack's
-//! `v0=hex(HMAC-SHA256(secret, "v0:{ts}:{body}"))` (compared in constant time), and the
-//! signature not one already accepted within the window. Only then is the body parsed.
+//! `v0=hex(HMAC-SHA256(secret, "v0:{ts}:{body}"))` (compared in constant time), and, for slash
+//! commands and interactions, the signature not one already accepted within the window. Only
+//! then is the body parsed.
 //!
 //! Rejections answer with a status and a short `{"error": "..."}`; they are logged at warn with
 //! the path and the reason, never the body, the headers or the secret.
 //!
-//! A Slack retry (`X-Slack-Retry-Num`) is a new request with a new timestamp and signature, so
-//! it is delivered again: deduplicating on `event_id` is the app's job. A retry sent within the
-//! same second as the original is byte-for-byte the original as far as the signature goes, and
-//! is refused as a replay; Slack then retries again later.
+//! What the replay guard protects: a command or a click that runs twice acts twice (a blocker
+//! raised twice, a button applied twice), and Slack never sends one twice, so a second copy of
+//! an accepted command or interaction signature is refused. Events are not guarded that way:
+//! Slack retries an event it thinks failed (`X-Slack-Retry-Num` / `X-Slack-Retry-Reason`, "up
+//! to 3 times": nearly at once, after 1 minute, after 5 minutes; docs.slack.dev/apis/events-api,
+//! "Retries"), with the same body, and a retry sent within the second of the original has the
+//! original's timestamp, so the same signature (the retry headers are not signed). Refusing it
+//! would refuse Slack's own retry. The app deduplicates every event on its `event_id` when it
+//! stores it, which stops a replay of a captured event as well as Slack's retries, at any
+//! timestamp.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -322,6 +329,9 @@ impl Verifier {
 
     /// Checks the request and hands it back with its body read, or says why not.
     async fn admit(&self, request: Request) -> Result<Request, Rejection> {
+        // Events are deduplicated on `event_id` by the app, and Slack's retries of one may carry
+        // the original's signature (see the module docs).
+        let guarded = request.uri().path() != EVENTS_PATH;
         let (parts, body) = request.into_parts();
         let stamp = Stamp::from_headers(&parts.headers, unix_now(), self.config.window)?;
         let limit = self.config.max_body_bytes;
@@ -335,10 +345,12 @@ impl Verifier {
         }
         let body = read_limited(body, limit).await?;
         stamp.verify(&self.config.signing_secret, &body)?;
-        self.replays
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .admit(&stamp, unix_now(), self.config.window)?;
+        if guarded {
+            self.replays
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .admit(&stamp, unix_now(), self.config.window)?;
+        }
         Ok(Request::from_parts(parts, Body::from(body)))
     }
 }
@@ -737,7 +749,12 @@ mod tests {
         }
 
         async fn start_with(interaction_reply: Option<Value>) -> Bot {
-            let emu = Emulator::start(EmulatorConfig::default()).await;
+            let emu = Emulator::start(
+                EmulatorConfig::default()
+                    .with_user(slack_emulator::User::new("U1", "ada"))
+                    .with_channel(slack_emulator::Channel::new("C0STANDUP", "standup")),
+            )
+            .await;
             let inbound = Arc::new(Recorder {
                 calls: Mutex::new(Vec::new()),
                 interaction_reply,
@@ -789,6 +806,26 @@ mod tests {
         fn a_command(&self) -> Vec<(String, String)> {
             self.emu
                 .slash_command_fields("/standup", "status", "U1", "C0STANDUP")
+        }
+
+        /// A click on a button the bot posted in #standup (action `action_id`, value `skip`):
+        /// the emulator builds clicks only from what was posted.
+        async fn a_click(&self, action_id: &str) -> Value {
+            let api = crate::slack::client::Api::new(
+                &self.emu.api_url(),
+                &Secret::new(&self.emu.config().bot_token),
+                crate::slack::client::Policy::default(),
+            )
+            .unwrap();
+            let blocks = json!([{"type": "actions", "elements": [{"type": "button",
+                "action_id": action_id, "value": "skip",
+                "text": {"type": "plain_text", "text": "Skip"}}]}]);
+            let channel = crate::domain::ChannelId("C0STANDUP".into());
+            let ts = api
+                .post(&channel, "Skip today?", Some(blocks), None)
+                .await
+                .unwrap();
+            self.emu.click("U1", "C0STANDUP", &ts, action_id).unwrap()
         }
 
         /// A request signed now, with any content type and body.
@@ -931,9 +968,7 @@ mod tests {
     #[tokio::test]
     async fn a_button_click_reaches_the_app_and_is_acked_empty() {
         let bot = Bot::start().await;
-        let click =
-            bot.emu
-                .block_actions("U1", "C0STANDUP", "1700000000.000100", "skip_today", "skip");
+        let click = bot.a_click("skip_today").await;
         let response = bot.client.post_interaction(&click).await.unwrap();
         assert_eq!(response.status, 200);
         assert_eq!(response.body, "");
@@ -957,9 +992,7 @@ mod tests {
     async fn an_interactions_reply_is_sent_back_as_json() {
         let reply = json!({"response_action": "errors", "errors": {"yesterday": "Say something"}});
         let bot = Bot::start_with(Some(reply.clone())).await;
-        let click = bot
-            .emu
-            .block_actions("U1", "C0STANDUP", "1700000000.000100", "edit", "edit");
+        let click = bot.a_click("edit").await;
         let response = bot.client.post_interaction(&click).await.unwrap();
         assert_eq!(response.status, 200);
         assert_eq!(response.json(), Some(reply));
@@ -969,9 +1002,7 @@ mod tests {
     #[tokio::test]
     async fn forged_or_unsigned_requests_are_refused_on_every_route() {
         let bot = Bot::start().await;
-        let click = bot
-            .emu
-            .block_actions("U1", "C0STANDUP", "1700000000.000100", "skip", "skip");
+        let click = bot.a_click("skip").await;
         let event = bot.a_dm_event();
         let command = bot.a_command();
         for (name, request) in [
@@ -1066,20 +1097,63 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_replayed_request_is_refused() {
+    async fn a_replayed_command_or_click_is_refused() {
         let bot = Bot::start().await;
-        let event = bot.a_dm_event();
-        let first = bot.client.post_event(&event).await.unwrap();
-        assert_eq!(first.status, 200);
-        let replay = bot.client.replay(&first.request).await.unwrap();
-        assert_refused(&replay, 401, "replayed request");
-        assert_eq!(bot.event_ids(), [event["event_id"].as_str().unwrap()]);
-
         let command = bot.client.post_command(bot.a_command()).await.unwrap();
         assert_eq!(command.status, 200);
         let replay = bot.client.replay(&command.request).await.unwrap();
         assert_refused(&replay, 401, "replayed request");
+
+        let click = bot.a_click("skip").await;
+        let first = bot.client.post_interaction(&click).await.unwrap();
+        assert_eq!(first.status, 200);
+        let replay = bot.client.replay(&first.request).await.unwrap();
+        assert_refused(&replay, 401, "replayed request");
         assert_eq!(bot.calls().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn slacks_retry_in_the_same_second_as_the_original_is_delivered() {
+        let bot = Bot::start().await;
+        let event = bot.a_dm_event();
+        // Same body, same second: the same signature; only the unsigned retry headers differ.
+        let now = unix_now();
+        let original = bot
+            .client
+            .event(&event)
+            .timestamp(now)
+            .send()
+            .await
+            .unwrap();
+        let retry = bot
+            .client
+            .event(&event)
+            .timestamp(now)
+            .retry(1, "http_timeout")
+            .send()
+            .await
+            .unwrap();
+        let signature = |r: &SignedResponse| {
+            r.request
+                .headers
+                .iter()
+                .find(|(k, _)| k == "X-Slack-Signature")
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(signature(&original), signature(&retry));
+        assert_eq!(
+            (original.status, retry.status),
+            (200, 200),
+            "{}",
+            retry.body
+        );
+        // Both reach the app, whose store keeps the event once by its event_id.
+        let id = event["event_id"].as_str().unwrap();
+        assert_eq!(bot.event_ids(), [id, id]);
+        // A byte-for-byte replay of an event is let through for the same reason.
+        let replay = bot.client.replay(&original.request).await.unwrap();
+        assert_eq!(replay.status, 200);
+        assert_eq!(bot.event_ids(), [id, id, id]);
     }
 
     #[tokio::test]
@@ -1107,9 +1181,7 @@ mod tests {
         let as_json = bot.signed(COMMANDS_PATH, "application/json", &command.body);
         assert_refused(&bot.send(&as_json).await, 415, "unsupported content type");
 
-        let click = bot
-            .emu
-            .block_actions("U1", "C0STANDUP", "1700000000.000100", "skip", "skip");
+        let click = bot.a_click("skip").await;
         let interaction = bot.client.interaction(&click).build();
         let as_text = bot.signed(INTERACTIONS_PATH, "text/plain", &interaction.body);
         assert_refused(&bot.send(&as_text).await, 415, "unsupported content type");

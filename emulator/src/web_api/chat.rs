@@ -91,15 +91,7 @@ impl Ctx<'_> {
             at: Instant::now(),
         };
         let object = self.message_object(&message);
-        if self.cfg.echo_bot_messages {
-            let mut event = object.clone();
-            event["channel"] = json!(message.channel);
-            event["event_ts"] = json!(message.ts);
-            event["channel_type"] = json!(match conv {
-                Conv::Dm(_) => "im",
-                Conv::Channel(c) if c.id.starts_with('G') => "group",
-                Conv::Channel(_) => "channel",
-            });
+        if let Some(event) = events::own_message(self.cfg, &object, &message.channel) {
             let payload = events::event_callback(self.cfg, event);
             s.socket.enqueue("events_api", payload, false);
         }
@@ -125,6 +117,7 @@ impl Ctx<'_> {
         else {
             return error("message_not_found");
         };
+        let previous = self.message_object(message);
         message.history.push(Revision {
             text: message.text.clone(),
             blocks: message.blocks.clone(),
@@ -147,6 +140,10 @@ impl Ctx<'_> {
         }
         let mut object = self.message_object(message);
         object["edited"] = json!({"user": self.cfg.bot_user_id, "ts": ids::next_ts()});
+        if let Some(event) = events::own_edit(self.cfg, &previous, &object, &channel) {
+            let payload = events::event_callback(self.cfg, event);
+            s.socket.enqueue("events_api", payload, false);
+        }
         Reply::Ok(json!({
             "channel": channel,
             "ts": ts,

@@ -86,3 +86,24 @@ pub async fn raw(
         serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
     )
 }
+
+/// Posts, as the bot and through the Web API, a message in #standup with one button (action
+/// `skip`, value `skip`), so a test has something real to click; returns its `ts`.
+pub async fn post_skip_button(emu: &Emulator) -> String {
+    let button = SlackBlockButtonElement::new(pt!("Skip"))
+        .with_action_id("skip".into())
+        .with_value("skip".into());
+    let content = SlackMessageContent::new()
+        .with_text("Skip today?".into())
+        .with_blocks(slack_blocks![some_into(SlackActionsBlock::new(
+            slack_blocks![some_into(button)]
+        ))]);
+    let post = SlackApiChatPostMessageRequest::new("C0STANDUP".into(), content);
+    client(emu)
+        .open_session(&bot_token(emu))
+        .chat_post_message(&post)
+        .await
+        .unwrap()
+        .ts
+        .to_string()
+}

@@ -39,8 +39,14 @@ async fn home_and_membership_payloads_are_slacks_shapes() {
     };
     assert!(matches!(opened.view, Some(SlackView::Home(_))));
 
-    let click = emu.block_actions_in_home("U0ADA", "home_edit", "orbit|2024-03-11");
+    let click = emu.click_in_home("U0ADA", "home_edit", None).unwrap();
     assert_eq!(click["container"]["type"], "view");
+    assert_eq!(click["actions"][0]["value"], "orbit|2024-03-11");
+    assert!(emu.click_in_home("U0ADA", "home_skip", None).is_err());
+    assert!(
+        emu.click_in_home("U0BOB", "home_edit", None).is_err(),
+        "Bob has no Home yet"
+    );
     let parsed: SlackInteractionEvent = serde_json::from_value(click).unwrap();
     let SlackInteractionEvent::BlockActions(actions) = parsed else {
         panic!("not block_actions");

@@ -64,7 +64,8 @@ async fn signed_requests_pass_slack_morphisms_verifier_and_knobs_fail_it() {
     assert_eq!(ok.status, 200);
     let fields = emu.slash_command_fields("/standup", "status", "U0ADA", "C0STANDUP");
     assert_eq!(slack.post_command(fields).await.unwrap().status, 200);
-    let interaction = emu.block_actions("U0ADA", "C0STANDUP", "1.000001", "skip", "skip");
+    let ts = post_skip_button(&emu).await;
+    let interaction = emu.click("U0ADA", "C0STANDUP", &ts, "skip").unwrap();
     assert_eq!(
         slack.post_interaction(&interaction).await.unwrap().status,
         200
@@ -144,4 +145,100 @@ async fn response_urls_record_posts() {
     let posts = emu.response_posts();
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].body["text"], "Posted the notes");
+}
+
+/// A bot endpoint that answers each event delivery from a script: `None` never answers in
+/// time, `Some(status)` answers that at once.
+async fn scripted_bot(script: Vec<Option<u16>>) -> (String, Received) {
+    #[derive(Clone)]
+    struct Script(
+        Arc<Mutex<std::collections::VecDeque<Option<u16>>>>,
+        Received,
+    );
+    async fn answer(
+        State(Script(script, received)): State<Script>,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> StatusCode {
+        received
+            .0
+            .lock()
+            .unwrap()
+            .push((headers, String::from_utf8(body.to_vec()).unwrap()));
+        let next = script.lock().unwrap().pop_front().flatten();
+        match next {
+            Some(status) => StatusCode::from_u16(status).unwrap(),
+            None => {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                StatusCode::OK
+            }
+        }
+    }
+    let received = Received::default();
+    let app = Router::new()
+        .route("/push", post(answer))
+        .with_state(Script(
+            Arc::new(Mutex::new(script.into())),
+            received.clone(),
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
+#[tokio::test]
+async fn an_event_not_answered_200_within_3_s_is_retried_with_slacks_headers() {
+    use std::time::{Duration, Instant};
+    let emu = Emulator::start(workspace()).await;
+    // Too slow, then a 500, then a 200.
+    let (url, received) = scripted_bot(vec![None, Some(500), Some(200)]).await;
+    let slack = SignedClient::new(&url, SECRET).with_retry_delays(&[
+        Duration::ZERO,
+        Duration::from_millis(100),
+        Duration::from_millis(100),
+    ]);
+    let event = emu.event_callback(events::dm_message("U0ADA", "done"));
+    let started = Instant::now();
+    let delivery = slack.deliver_event(&event).await;
+    assert!(delivery.delivered());
+    let seen: Vec<(u32, Option<&str>, Option<&str>)> = delivery
+        .attempts
+        .iter()
+        .map(|a| (a.retry_num, a.retry_reason.as_deref(), a.failure.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (0, None, Some("http_timeout")),
+            (1, Some("http_timeout"), Some("http_error")),
+            (2, Some("http_error"), None),
+        ]
+    );
+    // The first retry went out after the 3 s timeout, without waiting for the slow answer.
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_millis(4500),
+        "{took:?}"
+    );
+
+    let received = received.0.lock().unwrap().clone();
+    assert_eq!(received.len(), 3);
+    assert!(received[0].0.get("x-slack-retry-num").is_none());
+    for (n, reason) in [(1, "http_timeout"), (2, "http_error")] {
+        let (headers, body) = &received[n];
+        assert_eq!(headers["x-slack-retry-num"], n.to_string().as_str());
+        assert_eq!(headers["x-slack-retry-reason"], reason);
+        assert_eq!(body, &received[0].1, "the same event, same event_id");
+    }
+
+    // A bot that never answers in time gets Slack's three retries and no more.
+    let (url, received) = scripted_bot(vec![None, None, None, None, None]).await;
+    let slack = SignedClient::new(&url, SECRET)
+        .with_timeout(Duration::from_millis(200))
+        .with_retry_delays(&[Duration::ZERO, Duration::ZERO, Duration::ZERO]);
+    let delivery = slack.deliver_event(&event).await;
+    assert!(!delivery.delivered());
+    assert_eq!(delivery.attempts.len(), 4, "the original and 3 retries");
+    assert_eq!(received.0.lock().unwrap().len(), 4);
 }

@@ -5,6 +5,7 @@ mod faults;
 mod history;
 mod home_events;
 mod http_mode;
+mod interactions;
 mod socket_frames;
 mod socket_mode;
 mod strict;

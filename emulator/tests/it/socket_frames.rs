@@ -12,13 +12,14 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 /// Long enough for a frame on 127.0.0.1 to have arrived if it was sent at all.
 const QUIET: Duration = Duration::from_millis(400);
 
-struct RawSocket {
+/// A bare Socket Mode connection that acks only when told to.
+pub struct RawSocket {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
 impl RawSocket {
     /// `apps.connections.open`, then the websocket; the `hello` is read and checked.
-    async fn connect(emu: &Emulator) -> RawSocket {
+    pub async fn connect(emu: &Emulator) -> RawSocket {
         let bearer = format!("Bearer {}", emu.config().app_token);
         let url = format!("{}/apps.connections.open", emu.api_url());
         let (_, body) = raw("POST", &url, &[("authorization", &bearer)], "").await;
@@ -30,7 +31,7 @@ impl RawSocket {
     }
 
     /// The next text frame as JSON; `None` on timeout or when the connection ends.
-    async fn next(&mut self, timeout: Duration) -> Option<Value> {
+    pub async fn next(&mut self, timeout: Duration) -> Option<Value> {
         tokio::time::timeout(timeout, async {
             loop {
                 match self.ws.next().await? {
@@ -45,7 +46,7 @@ impl RawSocket {
         .flatten()
     }
 
-    async fn ack(&mut self, envelope: &Value) {
+    pub async fn ack(&mut self, envelope: &Value) {
         let ack = json!({"envelope_id": envelope["envelope_id"]});
         self.ws
             .send(Ws::Text(ack.to_string().into()))
@@ -269,4 +270,85 @@ async fn slack_morphisms_watchdog_notices_a_frozen_connection() {
         .expect("delivered on the new connection");
     assert_eq!(ack.connection, 2);
     listener.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_envelope_not_acked_within_3_s_comes_again_with_retry_attempt() {
+    // Slack's 3 s ack timeout; the retry schedule after it scaled down to keep the test short.
+    let config = workspace().with_retry_delays(&[Duration::ZERO, Duration::from_millis(200)]);
+    let emu = Emulator::start(config).await;
+    let mut socket = RawSocket::connect(&emu).await;
+    let sent_at = std::time::Instant::now();
+    let event = emu.send_event(events::dm_message("U0ADA", "slow to ack"));
+    let first = socket.next(WAIT).await.unwrap();
+    assert_eq!(
+        (
+            first["retry_attempt"].as_u64(),
+            first["retry_reason"].as_str()
+        ),
+        (Some(0), Some(""))
+    );
+
+    // Not acked: nothing more before 3 s, then the same envelope and event again.
+    assert!(
+        socket.next(Duration::from_millis(2500)).await.is_none(),
+        "nothing before 3 s"
+    );
+    let again = socket
+        .next(WAIT)
+        .await
+        .expect("redelivered after the ack timeout");
+    let waited = sent_at.elapsed();
+    assert!(waited >= Duration::from_secs(3), "after {waited:?}");
+    assert_eq!(again["envelope_id"], event.envelope_id());
+    assert_eq!(again["payload"]["event_id"], event.event_id().unwrap());
+    assert_eq!(again["retry_attempt"], 1);
+    assert_eq!(again["retry_reason"], "timeout");
+    assert_eq!(event.retry_attempt(), 1);
+
+    // The retry is acked: no more deliveries, and the ack counts for the retry.
+    socket.ack(&again).await;
+    let ack = event.acked(WAIT).await.expect("acked");
+    assert_eq!(ack.retry_attempt, 1);
+    assert!(
+        socket.next(Duration::from_millis(3500)).await.is_none(),
+        "acked: not sent again"
+    );
+    assert!(emu.unacked_envelopes().is_empty());
+}
+
+#[tokio::test]
+async fn retries_stop_after_the_schedule_and_cover_commands_and_clicks() {
+    let mut config = workspace().with_retry_delays(&[Duration::ZERO, Duration::from_millis(100)]);
+    config.ack_timeout = Duration::from_millis(300);
+    let emu = Emulator::start(config).await;
+    let mut socket = RawSocket::connect(&emu).await;
+    let event = emu.send_event(events::dm_message("U0ADA", "never acked"));
+    let attempts: Vec<u64> = [
+        socket.next(WAIT).await,
+        socket.next(WAIT).await,
+        socket.next(WAIT).await,
+    ]
+    .into_iter()
+    .map(|frame| {
+        frame.expect("a delivery")["retry_attempt"]
+            .as_u64()
+            .unwrap()
+    })
+    .collect();
+    assert_eq!(attempts, [0, 1, 2]);
+    // Two retries in this schedule, then no more.
+    assert!(socket.next(Duration::from_millis(800)).await.is_none());
+    assert_eq!(emu.unacked_envelopes(), [event.envelope_id()]);
+
+    // A slash command is delivered again too, and its late ack is taken.
+    let command = emu.send_slash_command("/standup", "status", "U0ADA", "C0STANDUP");
+    assert_eq!(socket.next(WAIT).await.unwrap()["retry_attempt"], 0);
+    let again = socket.next(WAIT).await.unwrap();
+    assert_eq!(
+        (again["type"].as_str(), again["retry_attempt"].as_u64()),
+        (Some("slash_commands"), Some(1))
+    );
+    socket.ack(&again).await;
+    assert!(command.acked(WAIT).await.is_some());
 }

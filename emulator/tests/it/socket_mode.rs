@@ -1,4 +1,5 @@
 use crate::common::*;
+use crate::socket_frames::RawSocket;
 use slack_emulator::{Emulator, events};
 use slack_morphism::prelude::*;
 use std::sync::Arc;
@@ -121,8 +122,9 @@ async fn listener_receives_events_and_commands_and_acks_them() {
     assert_eq!(payload["text"], "No open blockers");
     assert_eq!(seen.recv().await.unwrap(), "/standup blocked");
 
-    let posted =
-        emu.send_interaction(emu.block_actions("U0ADA", "C0STANDUP", "1.000001", "skip", "skip"));
+    let ts = post_skip_button(&emu).await;
+    let click = emu.click("U0ADA", "C0STANDUP", &ts, "skip").unwrap();
+    let posted = emu.send_interaction(click);
     assert!(posted.ack(WAIT).await.is_some());
     assert_eq!(seen.recv().await.unwrap(), "block_actions");
 
@@ -194,24 +196,122 @@ async fn pings_are_answered_so_the_listener_stays_connected() {
 }
 
 #[tokio::test]
-async fn the_bots_own_posts_come_back_as_events_when_echo_is_on() {
-    let mut config = workspace();
-    config.echo_bot_messages = true;
-    let emu = Emulator::start(config).await;
+async fn the_bots_own_dm_posts_come_back_as_message_im_events_by_default() {
+    let emu = Emulator::start(workspace()).await;
     let (listener, mut seen) = listen(&emu, one_connection()).await;
     assert!(emu.socket_connected(WAIT).await);
+    assert_eq!(seen.recv().await.unwrap(), "hello 1");
     let client = client(&emu);
     let token = bot_token(&emu);
+    let session = client.open_session(&token);
+    let post = |channel: &str, text: &str| {
+        SlackApiChatPostMessageRequest::new(
+            channel.into(),
+            SlackMessageContent::new().with_text(text.into()),
+        )
+    };
+    // In #standup: the app subscribes to message.im only, so nothing comes back.
+    session
+        .chat_post_message(&post("C0STANDUP", "The notes are up"))
+        .await
+        .unwrap();
+    session
+        .chat_post_message(&post("U0ADA", "Time for standup"))
+        .await
+        .unwrap();
+    assert_eq!(seen.recv().await.unwrap(), "bot: Time for standup");
+    // Ephemeral messages never come back as events.
+    let ephemeral = SlackApiChatPostEphemeralRequest::new(
+        emu.dm_channel("U0ADA").into(),
+        "U0ADA".into(),
+        SlackMessageContent::new().with_text("Only you".into()),
+    );
+    session.chat_post_ephemeral(&ephemeral).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(drain(&mut seen).is_empty(), "only the DM post came back");
+    listener.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_echo_is_slacks_message_event_for_a_bot_users_post() {
+    let emu = Emulator::start(workspace()).await;
+    let mut raw = RawSocket::connect(&emu).await;
+    let session_client = client(&emu);
+    let token = bot_token(&emu);
+    let session = session_client.open_session(&token);
+    let blocks = slack_blocks![some_into(SlackSectionBlock::new().with_text(md!("*Hi*")))];
     let post = SlackApiChatPostMessageRequest::new(
         "U0ADA".into(),
-        SlackMessageContent::new().with_text("Time for standup".into()),
+        SlackMessageContent::new()
+            .with_text("Hi".into())
+            .with_blocks(blocks),
     );
-    client
-        .open_session(&token)
+    let posted = session.chat_post_message(&post).await.unwrap();
+    let envelope = raw.next(WAIT).await.expect("the echo");
+    assert_eq!(envelope["type"], "events_api");
+    let event = &envelope["payload"]["event"];
+    assert_eq!(event["type"], "message");
+    assert!(
+        event.get("subtype").is_none(),
+        "a bot user's post has no subtype: {event}"
+    );
+    assert_eq!(event["bot_id"], emu.config().bot_id);
+    assert_eq!(event["user"], emu.config().bot_user_id);
+    assert_eq!(event["app_id"], emu.config().app_id);
+    assert_eq!(event["channel"], emu.dm_channel("U0ADA"));
+    assert_eq!(event["channel_type"], "im");
+    assert_eq!(event["ts"], posted.ts.to_string());
+    assert_eq!(event["bot_profile"]["id"], emu.config().bot_id);
+    assert_eq!(event["blocks"][0]["type"], "section");
+    // slack-morphism reads it as a message whose sender is a bot.
+    let parsed: SlackPushEventCallback =
+        serde_json::from_value(envelope["payload"].clone()).unwrap();
+    let SlackEventCallbackBody::Message(message) = parsed.event else {
+        panic!("not a message event");
+    };
+    assert!(message.subtype.is_none());
+    assert_eq!(
+        message.sender.bot_id.map(|b| b.to_string()).as_deref(),
+        Some(emu.config().bot_id.as_str())
+    );
+    raw.ack(&envelope).await;
+
+    // An edit of it comes back as message_changed, the bot's post before and after.
+    let update = SlackApiChatUpdateRequest::new(
+        posted.channel.clone(),
+        SlackMessageContent::new().with_text("Hi again".into()),
+        posted.ts.clone(),
+    );
+    session.chat_update(&update).await.unwrap();
+    let envelope = raw.next(WAIT).await.expect("the edit's echo");
+    let event = &envelope["payload"]["event"];
+    assert_eq!(event["subtype"], "message_changed");
+    assert_eq!(event["channel_type"], "im");
+    assert_eq!(event["message"]["text"], "Hi again");
+    assert_eq!(event["message"]["bot_id"], emu.config().bot_id);
+    assert_eq!(event["message"]["ts"], posted.ts.to_string());
+    assert_eq!(event["previous_message"]["text"], "Hi");
+    let parsed: SlackPushEventCallback =
+        serde_json::from_value(envelope["payload"].clone()).unwrap();
+    let SlackEventCallbackBody::Message(changed) = parsed.event else {
+        panic!("not a message event");
+    };
+    assert!(changed.message.and_then(|m| m.sender.bot_id).is_some());
+    raw.ack(&envelope).await;
+
+    // Off when the workspace turns it off (or the app does not subscribe to message.im).
+    let mut config = workspace();
+    config.echo_bot_messages = false;
+    let quiet = Emulator::start(config).await;
+    let mut raw = RawSocket::connect(&quiet).await;
+    client(&quiet)
+        .open_session(&bot_token(&quiet))
         .chat_post_message(&post)
         .await
         .unwrap();
-    assert_eq!(seen.recv().await.unwrap(), "hello 1");
-    assert_eq!(seen.recv().await.unwrap(), "bot: Time for standup");
-    listener.shutdown().await;
+    assert!(
+        raw.next(std::time::Duration::from_millis(400))
+            .await
+            .is_none()
+    );
 }
