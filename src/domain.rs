@@ -279,27 +279,33 @@ pub struct Update {
 }
 
 impl Update {
+    /// The first section of `kind`; see [`Update::sections_of`] for a kind written under two
+    /// names (`This week:` and `Next week:`).
     pub fn section(&self, kind: SectionKind) -> Option<&Section> {
         self.sections.iter().find(|s| s.kind == Some(kind))
+    }
+
+    /// Every section of `kind`, in order.
+    pub fn sections_of(&self, kind: SectionKind) -> impl Iterator<Item = &Section> {
+        self.sections.iter().filter(move |s| s.kind == Some(kind))
     }
 
     pub fn is_empty(&self) -> bool {
         self.sections.iter().all(Section::is_empty)
     }
 
-    /// The blockers this update reports: the lines of its *Blocked* section that are not
+    /// The blockers this update reports: the lines of its *Blocked* sections that are not
     /// a "nothing" marker such as `N/A`, `none` or `-`.
     pub fn blockers(&self) -> Vec<String> {
-        let Some(section) = self.section(SectionKind::Blocked) else {
-            return Vec::new();
-        };
         let mut out = Vec::new();
-        if let Some(text) = section.text.as_deref().filter(|t| !is_nothing(t)) {
-            out.push(text.trim().to_string());
-        }
-        for item in &section.items {
-            if !is_nothing(&item.text) {
-                out.push(item.text.trim().to_string());
+        for section in self.sections_of(SectionKind::Blocked) {
+            if let Some(text) = section.text.as_deref().filter(|t| !is_nothing(t)) {
+                out.push(text.trim().to_string());
+            }
+            for item in &section.items {
+                if !is_nothing(&item.text) {
+                    out.push(item.text.trim().to_string());
+                }
             }
         }
         out

@@ -21,24 +21,25 @@ use crate::domain::{Extra, Format, Item, Marker, Meeting, SectionKind, Update};
 /// The heading of the planned-vs-done section in the document.
 pub const PLANNED_VS_DONE: &str = "Planned vs done";
 
-/// What a member planned in `update`: the top-level items of its *Next* section (with what is
-/// nested under them), the heading's inline text first. "Nothing" markers (`N/A`, `-`) are not
+/// What a member planned in `update`: the top-level items of its *Next* sections (with what is
+/// nested under them), each heading's inline text first. "Nothing" markers (`N/A`, `-`) are not
 /// plans.
 pub fn planned(update: &Update) -> Vec<Item> {
-    let Some(next) = update.section(SectionKind::Next) else {
-        return Vec::new();
-    };
-    let inline = next
-        .text
-        .iter()
-        .filter(|t| !crate::domain::is_nothing(t))
-        .map(|t| Item::new(Marker::Auto, t.clone()));
-    let items = next
-        .items
-        .iter()
-        .filter(|i| !crate::domain::is_nothing(&i.text))
-        .cloned();
-    inline.chain(items).collect()
+    let mut plans = Vec::new();
+    for next in update.sections_of(SectionKind::Next) {
+        let inline = next
+            .text
+            .iter()
+            .filter(|t| !crate::domain::is_nothing(t))
+            .map(|t| Item::new(Marker::Auto, t.clone()));
+        let items = next
+            .items
+            .iter()
+            .filter(|i| !crate::domain::is_nothing(&i.text))
+            .cloned();
+        plans.extend(inline.chain(items));
+    }
+    plans
 }
 
 /// A short, stable id of a planned item for a checkbox value: its position and a digest of its
@@ -161,10 +162,10 @@ fn escape_mrkdwn(text: &str) -> String {
 /// The items of `items` that `update` does not already list under `kind`, by [`same_item`]:
 /// carrying what the member already typed would show it twice.
 pub fn not_yet_in(update: Option<&Update>, kind: SectionKind, items: Vec<Item>) -> Vec<Item> {
-    let Some(section) = update.and_then(|u| u.section(kind)) else {
+    let Some(update) = update else {
         return items;
     };
-    let texts = section.texts();
+    let texts: Vec<&str> = update.sections_of(kind).flat_map(|s| s.texts()).collect();
     items
         .into_iter()
         .filter(|i| !texts.iter().any(|t| same_item(&i.text, t)))
@@ -284,7 +285,7 @@ pub fn shipped_items<'a>(planned: &'a [Item], done: Option<&Update>) -> Vec<(&'a
         .map(|u| {
             [SectionKind::Shipped, SectionKind::ShippedInProgress]
                 .iter()
-                .filter_map(|k| u.section(*k))
+                .flat_map(|k| u.sections_of(*k))
                 .flat_map(|s| s.texts())
                 .collect()
         })

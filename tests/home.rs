@@ -421,6 +421,13 @@ async fn onboarding_introduces_each_member_once() {
         )
     });
     bot.start();
+    // Introductions start alongside the connection: wait for both before stopping, or a stop
+    // that comes before the connection leaves one fewer opened than counted below.
+    assert!(
+        emu.wait_connections_opened(3, WAIT).await,
+        "log:\n{}",
+        bot.log()
+    );
     emu.wait_for_message(
         &emu.dm_channel(NEWBIE),
         |m| m.text.as_deref().is_some_and(|t| t.contains(INTRO)),

@@ -311,3 +311,174 @@ impl Emulator {
         })
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The other shapes of a person's message (docs.slack.dev/reference/events/message/*): files,
+// threads, `/me`, deletions, rich text.
+
+/// A `rich_text` block of one paragraph of plain `text` (what Slack's composer sends for a line
+/// with no formatting); build richer blocks with JSON and set them as the event's `blocks`.
+pub fn rich_text_paragraph(text: &str) -> Value {
+    json!({
+        "type": "rich_text",
+        "block_id": ids::token().chars().take(4).collect::<String>(),
+        "elements": [{
+            "type": "rich_text_section",
+            "elements": [{"type": "text", "text": text}],
+        }],
+    })
+}
+
+/// A reply in a thread of `channel` under the message `thread_ts` (whose author is
+/// `parent_user`): a plain message with `thread_ts` and `parent_user_id`.
+pub fn thread_reply(
+    user: &str,
+    channel: &str,
+    thread_ts: &str,
+    parent_user: &str,
+    text: &str,
+) -> Value {
+    let mut event = message(user, channel, text);
+    event["thread_ts"] = json!(thread_ts);
+    event["parent_user_id"] = json!(parent_user);
+    event
+}
+
+/// A thread reply also sent to the conversation: `subtype: "thread_broadcast"`, with the
+/// thread's first message as `root`.
+pub fn thread_broadcast(user: &str, channel: &str, root: &Value, text: &str) -> Value {
+    let mut event = message(user, channel, text);
+    event["subtype"] = json!("thread_broadcast");
+    event["thread_ts"] = root["ts"].clone();
+    event["root"] = root.clone();
+    event
+}
+
+/// `/me <text>`: `subtype: "me_message"`, the action as `text`.
+pub fn me_message(user: &str, channel: &str, text: &str) -> Value {
+    let ts = ids::next_ts();
+    json!({
+        "type": "message",
+        "subtype": "me_message",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+        "channel_type": channel_type(channel),
+    })
+}
+
+/// A deletion of the message `deleted_ts`: `subtype: "message_deleted"`, `hidden`, and, when
+/// given, the message as it was in `previous_message` (Slack's own example has none).
+pub fn message_deleted(channel: &str, deleted_ts: &str, previous: Option<&Value>) -> Value {
+    let ts = ids::next_ts();
+    let mut event = json!({
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": true,
+        "channel": channel,
+        "channel_type": channel_type(channel),
+        "ts": ts,
+        "event_ts": ts,
+        "deleted_ts": deleted_ts,
+    });
+    if let Some(previous) = previous {
+        let mut before = previous.clone();
+        if let Some(object) = before.as_object_mut() {
+            for field in ["channel", "channel_type", "event_ts"] {
+                object.remove(field);
+            }
+        }
+        event["previous_message"] = before;
+    }
+    event
+}
+
+/// An edit of any message event built here (a file share, a thread reply, ...): the message as
+/// it was, with `new_text` (and `blocks`, when given) and an `edited` stamp, in a
+/// `message_changed`, the old message in `previous_message`.
+pub fn edit_of(original: &Value, new_text: &str, blocks: Option<Value>) -> Value {
+    let event_ts = ids::next_ts();
+    let user = original["user"].clone();
+    let channel = original["channel"].as_str().unwrap_or_default().to_string();
+    let mut previous = original.clone();
+    if let Some(object) = previous.as_object_mut() {
+        for field in ["channel", "channel_type", "event_ts"] {
+            object.remove(field);
+        }
+    }
+    let mut changed = previous.clone();
+    changed["text"] = json!(new_text);
+    match blocks {
+        Some(blocks) => changed["blocks"] = blocks,
+        None => {
+            if let Some(object) = changed.as_object_mut() {
+                object.remove("blocks");
+            }
+        }
+    }
+    changed["edited"] = json!({"user": user, "ts": event_ts});
+    json!({
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": true,
+        "channel": channel,
+        "channel_type": channel_type(&channel),
+        "ts": event_ts,
+        "event_ts": event_ts,
+        "message": changed,
+        "previous_message": previous,
+    })
+}
+
+impl Emulator {
+    /// A message with files (`subtype: "file_share"`, `upload: true`): `text` typed with them (as
+    /// `text` only: set `blocks` for the composer's rich text) and
+    /// one file object per `(file name, mimetype)`, with the `permalink` and `url_private` Slack
+    /// gives a file of this workspace.
+    pub fn file_share(
+        &self,
+        user: &str,
+        channel: &str,
+        text: &str,
+        files: &[(&str, &str)],
+    ) -> Value {
+        let c = self.config();
+        let created = ids::unix_now();
+        let files: Vec<Value> = files
+            .iter()
+            .map(|(name, mimetype)| {
+                let id = format!("F{}", ids::token().to_uppercase().chars().take(10).collect::<String>());
+                json!({
+                    "id": id,
+                    "created": created,
+                    "timestamp": created,
+                    "name": name,
+                    "title": name,
+                    "mimetype": mimetype,
+                    "filetype": name.rsplit('.').next().unwrap_or("binary"),
+                    "user": user,
+                    "user_team": c.team_id,
+                    "editable": false,
+                    "mode": "hosted",
+                    "is_external": false,
+                    "external_type": "",
+                    "is_public": false,
+                    "public_url_shared": false,
+                    "display_as_bot": false,
+                    "url_private": format!("https://files.slack.com/files-pri/{}-{id}/{name}", c.team_id),
+                    "url_private_download": format!("https://files.slack.com/files-pri/{}-{id}/download/{name}", c.team_id),
+                    "permalink": format!("https://{}.slack.com/files/{user}/{id}/{name}", c.team_domain),
+                    "file_access": "visible",
+                })
+            })
+            .collect();
+        let mut event = message(user, channel, text);
+        event["subtype"] = json!("file_share");
+        event["files"] = json!(files);
+        event["upload"] = json!(true);
+        event["display_as_bot"] = json!(false);
+        event
+    }
+}

@@ -344,8 +344,15 @@ fn line_cut(line: &str, max: usize) -> usize {
 /// items indented by four spaces, bullets as written.
 fn section_lines(update: &Update, kind: Option<SectionKind>) -> String {
     let mut lines = Vec::new();
-    for section in update.sections.iter().filter(|s| s.kind == kind) {
-        if kind.is_none()
+    for (n, section) in update
+        .sections
+        .iter()
+        .filter(|s| s.kind == kind)
+        .enumerate()
+    {
+        // A second section of the kind under its own label (`Next week:` after `This week:`)
+        // keeps the label, so saving the form does not merge it into the first.
+        if (kind.is_none() || n > 0)
             && let Some(heading) = &section.heading
         {
             lines.push(heading.clone());
@@ -391,10 +398,11 @@ pub fn update_mrkdwn(format: Format, update: &Update) -> String {
 }
 
 fn section_heading(format: Format, section: &Section) -> Option<&str> {
-    match section.kind {
-        Some(kind) => Some(format.heading(kind)),
-        None => section.heading.as_deref(),
-    }
+    // A section's own label first (a kind written under two names keeps both).
+    section
+        .heading
+        .as_deref()
+        .or(section.kind.map(|k| format.heading(k)))
 }
 
 fn mrkdwn_item(out: &mut Vec<String>, item: &Item, depth: usize) {

@@ -81,8 +81,10 @@ pub fn understood(format: Format, update: &Update, diagnostics: &[Diagnostic]) -
         .filter(|s| !s.is_empty())
         .map(|s| {
             let name = s
-                .kind
-                .map_or("Notes", |k| format.heading(k))
+                .heading
+                .as_deref()
+                .or(s.kind.map(|k| format.heading(k)))
+                .unwrap_or("Notes")
                 .trim_end_matches(':');
             let n =
                 s.items.iter().map(|i| i.count()).sum::<usize>() + usize::from(s.text.is_some());

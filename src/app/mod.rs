@@ -317,8 +317,56 @@ impl App {
         self.reply_to_team(team, &dm).await
     }
 
+    /// A member deleted a message in their DM: it no longer counts toward the update of the
+    /// cycle it was written for (an empty newest version; every revision stays stored). `user`
+    /// when Slack named the author; otherwise the store knows whose message it was.
+    pub async fn message_deleted(
+        &self,
+        user: Option<&UserId>,
+        channel: &ChannelId,
+        ts: &str,
+        version: &str,
+    ) -> Result<()> {
+        let Some((cycle_id, team_id, author)) = self.store().reply_origin(ts, user)? else {
+            tracing::debug!("a deleted message that was not part of an update");
+            return Ok(());
+        };
+        let Some(team) = self.team(&team_id) else {
+            return Ok(());
+        };
+        let Some(cycle) = self
+            .store()
+            .cycles(&team.id)?
+            .into_iter()
+            .find(|c| c.id == cycle_id)
+        else {
+            return Ok(());
+        };
+        let dm = Dm {
+            user: &author,
+            channel,
+            ts,
+            version,
+            text: "",
+            edited: true,
+            replace: false,
+        };
+        self.reply_in_cycle(team, &cycle, &dm).await
+    }
+
     /// Records a reply to `team`'s current cycle, confirms it, and flags what changed.
     async fn reply_to_team(&self, team: &TeamConfig, dm: &Dm<'_>) -> Result<()> {
+        let cycle = self.current_cycle(team)?;
+        self.reply_in_cycle(team, &cycle, dm).await
+    }
+
+    /// Records a reply to `cycle`, confirms it, and flags what changed.
+    async fn reply_in_cycle(
+        &self,
+        team: &TeamConfig,
+        cycle: &CycleInfo,
+        dm: &Dm<'_>,
+    ) -> Result<()> {
         let Dm {
             user,
             channel,
@@ -328,7 +376,6 @@ impl App {
             edited,
             replace,
         } = *dm;
-        let cycle = self.current_cycle(team)?;
         let no_names = Names::new();
         let names = self.names.get(&team.id).unwrap_or(&no_names);
         let reply = NewReply {
@@ -336,6 +383,8 @@ impl App {
             user,
             source: match (replace, edited) {
                 (true, _) => store::SOURCE_REPLACE,
+                // An empty newest version is a deletion (see `message_deleted`).
+                (false, true) if text.is_empty() => "deleted",
                 (false, true) => "edit",
                 (false, false) => "dm",
             },
@@ -379,14 +428,14 @@ impl App {
         let mut failures = Failures::default();
         let acked = self.send_once(&team.id, &key, out).await.map(|_| ());
         failures.note(&team.id, "confirming a reply", acked);
-        let posted = self.post_update(team, &cycle, user, &outcome.update).await;
+        let posted = self.post_update(team, cycle, user, &outcome.update).await;
         failures.note(&team.id, "posting an update in the thread", posted);
         failures.note(
             &team.id,
             "syncing blocker flags",
             self.sync_flags(team).await,
         );
-        let refreshed = self.refresh_posted_notes(team, &cycle).await;
+        let refreshed = self.refresh_posted_notes(team, cycle).await;
         failures.note(&team.id, "refreshing the posted notes", refreshed);
         failures.into_result()
     }

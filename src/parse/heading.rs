@@ -10,6 +10,8 @@ use crate::domain::SectionKind;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Heading<'a> {
     pub kind: SectionKind,
+    /// The name or synonym it was recognised by, lower case (`"next week"`).
+    pub name: &'static str,
     /// The heading as written, through its colon (`":ship: Shipped:"`).
     pub written: &'a str,
     /// Text after the colon on the same line, if any.
@@ -75,16 +77,16 @@ pub fn recognize(text: &str) -> Option<Heading<'_>> {
     rest = &rest[open..];
     // Every name starts with an ASCII letter: most item lines are rejected on their first byte.
     let first = rest.as_bytes().first()?.to_ascii_lowercase();
-    let (kind, name_len) = NAMES.iter().find_map(|(name, kind)| {
+    let (kind, name) = NAMES.iter().find_map(|(name, kind)| {
         if name.as_bytes()[0] != first {
             return None;
         }
         let candidate = rest.get(..name.len())?;
         candidate
             .eq_ignore_ascii_case(name)
-            .then_some((*kind, name.len()))
+            .then_some((*kind, *name))
     })?;
-    rest = &rest[name_len..];
+    rest = &rest[name.len()..];
     // The name must end at a word boundary.
     if rest.chars().next().is_some_and(|c| c.is_alphanumeric()) {
         return None;
@@ -110,11 +112,29 @@ pub fn recognize(text: &str) -> Option<Heading<'_>> {
     }
     Some(Heading {
         kind,
+        name,
         written,
         rest,
         colon,
         emoji,
     })
+}
+
+impl Heading<'_> {
+    /// The heading as a label of its own: as written, without emphasis, ending in its colon
+    /// (`*Next week*` → `Next week:`).
+    pub fn label(&self) -> String {
+        let plain: String = self
+            .written
+            .chars()
+            .filter(|c| !matches!(c, '*' | '_'))
+            .collect();
+        let mut label = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !label.ends_with([':', '：', '?']) {
+            label.push(':');
+        }
+        label
+    }
 }
 
 /// Skips leading emoji (Unicode or `:shortcode:`) and whitespace.

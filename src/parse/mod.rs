@@ -4,6 +4,7 @@
 //! update, as a heading, a heading's inline text or an item. Lines the parser had to guess about
 //! are still kept, and reported as [`Diagnostic`]s.
 
+pub mod emoji;
 pub mod heading;
 pub mod lines;
 pub mod mrkdwn;
@@ -24,6 +25,21 @@ pub struct Parsed {
 struct Open {
     section: Section,
     tree: TreeBuilder,
+    /// The name its heading was recognised by; `None` for text that came before any heading.
+    name: Option<&'static str>,
+    /// Its heading as a label of its own, used when another section has the same kind.
+    label: Option<String>,
+}
+
+impl Open {
+    fn new(kind: crate::domain::SectionKind, heading: Option<&heading::Heading<'_>>) -> Open {
+        Open {
+            section: Section::new(kind),
+            tree: TreeBuilder::new(),
+            name: heading.map(|h| h.name),
+            label: heading.map(heading::Heading::label),
+        }
+    }
 }
 
 /// Parses a Slack reply (mrkdwn) for a team using `format`.
@@ -53,22 +69,58 @@ pub fn parse_reply(text: &str, format: Format, names: &dyn Names) -> Parsed {
     for (number, classified, heading) in read {
         let number = &number;
         if let Some(h) = heading {
-            let index = match sections.iter().position(|s| s.section.kind == Some(h.kind)) {
+            // The same heading again (a reply in several messages) adds to its section; a heading
+            // of the same kind under another name (`Next week:` after `This week:`) is a section
+            // of its own that keeps its label, so none of the member's words are lost.
+            // Questions are gathered into the meeting's own questions section, under its
+            // heading, so theirs are one section whatever each heading says.
+            let gathered = h.kind == crate::domain::SectionKind::Questions;
+            let same = sections.iter().position(|s| {
+                s.section.kind == Some(h.kind) && (gathered || s.name.is_none_or(|n| n == h.name))
+            });
+            let index = match same {
                 Some(i) => {
-                    diagnostics.push(Diagnostic {
-                        line: *number,
-                        message: format!(
-                            "a second `{}` heading; its items were added to the first",
-                            format.heading(h.kind).trim_end_matches(':')
-                        ),
-                    });
+                    let open = &mut sections[i];
+                    let label = h.label();
+                    let label = label.trim_end_matches(':');
+                    if open.name == Some(h.name) {
+                        diagnostics.push(Diagnostic {
+                            line: *number,
+                            message: format!(
+                                "a second `{label}` heading; its items were added to the first"
+                            ),
+                        });
+                    } else if let Some(first) = &open.label {
+                        diagnostics.push(Diagnostic {
+                            line: *number,
+                            message: format!(
+                                "`{label}` read as more `{}`; its items were added to them",
+                                first.trim_end_matches(':')
+                            ),
+                        });
+                    } else {
+                        // Text written before any heading, then this heading: one section.
+                        open.name = Some(h.name);
+                        open.label = Some(h.label());
+                    }
                     i
                 }
                 None => {
-                    sections.push(Open {
-                        section: Section::new(h.kind),
-                        tree: TreeBuilder::new(),
-                    });
+                    if let Some(first) = sections.iter().find(|s| s.section.kind == Some(h.kind)) {
+                        diagnostics.push(Diagnostic {
+                            line: *number,
+                            message: format!(
+                                "`{}` read as another `{}` section; kept under its own heading",
+                                h.label().trim_end_matches(':'),
+                                first
+                                    .label
+                                    .as_deref()
+                                    .unwrap_or(format.heading(h.kind))
+                                    .trim_end_matches(':')
+                            ),
+                        });
+                    }
+                    sections.push(Open::new(h.kind, Some(&h)));
                     sections.len() - 1
                 }
             };
@@ -96,10 +148,7 @@ pub fn parse_reply(text: &str, format: Format, names: &dyn Names) -> Parsed {
                 let i = match sections.iter().position(|s| s.section.kind == Some(kind)) {
                     Some(i) => i,
                     None => {
-                        sections.push(Open {
-                            section: Section::new(kind),
-                            tree: TreeBuilder::new(),
-                        });
+                        sections.push(Open::new(kind, None));
                         sections.len() - 1
                     }
                 };
@@ -130,11 +179,17 @@ pub fn parse_reply(text: &str, format: Format, names: &dyn Names) -> Parsed {
         });
     }
 
+    // A kind written under two names shows each section under its own label; a kind written
+    // once is shown under the format's own heading, as before.
+    let kinds: Vec<_> = sections.iter().map(|o| o.section.kind).collect();
     let mut sections: Vec<Section> = sections
         .into_iter()
         .map(|open| {
             let mut section = open.section;
             section.items = open.tree.finish();
+            if kinds.iter().filter(|k| **k == section.kind).count() > 1 {
+                section.heading = open.label;
+            }
             section
         })
         .collect();

@@ -1,11 +1,14 @@
 //! Slack mrkdwn → Markdown for one line of a reply.
 //!
 //! Slack sends links as `<url|label>`, mentions as `<@U123>`, channels as `<#C123|general>`,
-//! specials as `<!here>`, escapes `&`, `<` and `>`, and emoji as `:shortcodes:`. The notes are
-//! Markdown, so links become `[label](url)`, mentions `@name`, emoji Unicode.
+//! specials as `<!here>`, escapes `&`, `<` and `>`, and emoji as `:shortcodes:` by Slack's own
+//! names (see [`super::emoji`]). The notes are Markdown, so links become `[label](url)`, mentions
+//! `@name`, emoji Unicode.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+
+use super::emoji;
 
 /// Display names for Slack user ids, used to turn `<@U123>` into `@maria`.
 pub trait Names {
@@ -26,26 +29,6 @@ impl Names for NoNames {
         None
     }
 }
-
-/// Slack's names for emoji that GitHub's shortcode list (used by the `emojis` crate) spells
-/// differently, including the ones our section headings use.
-const SLACK_ALIASES: &[(&str, &str)] = &[
-    (
-        "black_right_pointing_double_triangle_with_vertical_bar",
-        "⏭",
-    ),
-    ("no_entry", "⛔\u{fe0f}"),
-    ("ship", "🚢"),
-    ("construction", "🚧"),
-    ("white_check_mark", "✅"),
-    ("heavy_check_mark", "✔\u{fe0f}"),
-    ("thumbsup", "👍"),
-    ("thumbsdown", "👎"),
-    ("simple_smile", "🙂"),
-    ("slightly_smiling_face", "🙂"),
-    ("upside_down_face", "🙃"),
-    ("palm_tree", "🌴"),
-];
 
 /// Converts one line of Slack text to Markdown; borrows when there is nothing to convert.
 pub fn to_markdown<'a>(line: &'a str, names: &dyn Names) -> Cow<'a, str> {
@@ -132,24 +115,25 @@ fn replace_shortcodes(text: &str) -> Cow<'_, str> {
     let mut rest = text;
     while let Some(start) = rest.find(':') {
         let after = &rest[start + 1..];
-        let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || "_+-'".contains(c)));
-        let name = end.map(|e| &after[..e]);
-        match name {
-            Some(name)
-                if after[name.len()..].starts_with(':')
-                    && name.bytes().any(|b| b.is_ascii_alphabetic()) =>
-            {
-                if let Some(emoji) = lookup(name) {
-                    out.push_str(&rest[..start]);
-                    out.push_str(emoji);
-                    rest = &after[name.len() + 1..];
-                    // A skin tone modifier follows its emoji: `:wave::skin-tone-3:`.
-                    continue;
+        match shortcode(after).and_then(|name| emoji::lookup(name).map(|e| (name, e))) {
+            Some((name, base)) => {
+                out.push_str(&rest[..start]);
+                rest = &after[name.len() + 1..];
+                // A skin tone follows its emoji as a code of its own: `:wave::skin-tone-3:`.
+                let toned = rest
+                    .strip_prefix(":skin-tone-")
+                    .and_then(|t| t.split_once(':'))
+                    .and_then(|(tone, tail)| Some((emoji::with_tone(name, tone)?, tail)));
+                match toned {
+                    Some((with_tone, tail)) => {
+                        out.push_str(&with_tone);
+                        rest = tail;
+                    }
+                    None => out.push_str(base),
                 }
-                out.push_str(&rest[..start + 1]);
-                rest = after;
             }
-            _ => {
+            // A custom emoji, a time (`10:30`) or no code at all: kept as written.
+            None => {
                 out.push_str(&rest[..start + 1]);
                 rest = after;
             }
@@ -159,22 +143,10 @@ fn replace_shortcodes(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn lookup(name: &str) -> Option<&'static str> {
-    if let Some(tone) = name.strip_prefix("skin-tone-") {
-        return match tone {
-            "2" => Some("\u{1F3FB}"),
-            "3" => Some("\u{1F3FC}"),
-            "4" => Some("\u{1F3FD}"),
-            "5" => Some("\u{1F3FE}"),
-            "6" => Some("\u{1F3FF}"),
-            _ => None,
-        };
-    }
-    SLACK_ALIASES
-        .iter()
-        .find(|(alias, _)| *alias == name)
-        .map(|(_, emoji)| *emoji)
-        .or_else(|| emojis::get_by_shortcode(name).map(|e| e.as_str()))
+/// The name of a `:code:` whose opening colon is just before `after`.
+fn shortcode(after: &str) -> Option<&str> {
+    let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || "_+-'".contains(c)))?;
+    (end > 0 && after[end..].starts_with(':')).then(|| &after[..end])
 }
 
 #[cfg(test)]
@@ -202,11 +174,44 @@ mod tests {
     #[case(":no_entry:", "⛔\u{fe0f}")]
     #[case(":wave::skin-tone-3:", "👋\u{1F3FC}")]
     #[case(":custom-team-emoji: at 10:30:00", ":custom-team-emoji: at 10:30:00")]
+    #[case(":+1: :100: :face_with_rolling_eyes:", "👍 💯 🙄")]
+    #[case(":flag-de: :male-technologist::skin-tone-4:", "🇩🇪 👨🏽\u{200d}💻")]
+    #[case(":thumbsup::skin-tone-6: :skin-tone-2:", "👍🏿 🏻")]
+    #[case(":ship::skin-tone-3:", "🚢🏼")]
+    #[case(":wave::skin-tone-9:", "👋:skin-tone-9:")]
+    #[case("a :100:1 :party-parrot::skin-tone-2:", "a 💯1 :party-parrot:🏻")]
     #[case("x < y and a<b", "x < y and a<b")]
     #[case("unclosed <https://x", "unclosed <https://x")]
     fn converts(#[case] slack: &str, #[case] markdown: &str) {
         let names: HashMap<String, String> =
             [("U024BE7LH".to_string(), "maria".to_string())].into();
         assert_eq!(to_markdown(slack, &names), markdown);
+    }
+}
+
+#[cfg(test)]
+mod every_emoji {
+    use super::*;
+
+    /// Every name in Slack's emoji data set, with and without a skin tone, comes out as an emoji
+    /// in the notes: nothing is left as a literal `:name:`.
+    #[test]
+    fn every_slack_name_becomes_its_emoji() {
+        let names = emoji::names();
+        assert!(names.len() > 1900, "{} names", names.len());
+        for name in names {
+            let code = format!("done :{name}: today");
+            let converted = to_markdown(&code, &NoNames);
+            let expected = emoji::lookup(name).unwrap();
+            assert_eq!(converted, format!("done {expected} today"), ":{name}:");
+            assert!(!expected.is_ascii(), ":{name}:");
+            let with_tone = format!(":{name}::skin-tone-4:");
+            let toned = to_markdown(&with_tone, &NoNames);
+            assert!(!toned.contains(':'), ":{name}::skin-tone-4: gave {toned:?}");
+            assert!(
+                toned.starts_with(expected.chars().next().unwrap()),
+                ":{name}:"
+            );
+        }
     }
 }

@@ -9,7 +9,10 @@ fn show(parsed: &Parsed) -> String {
     let mut out = String::new();
     for s in &parsed.update.sections {
         let kind = s.kind.map_or("?", |k| k.name());
-        out.push_str(&format!("[{kind}]"));
+        match &s.heading {
+            Some(label) => out.push_str(&format!("[{kind} as {label:?}]")),
+            None => out.push_str(&format!("[{kind}]")),
+        }
         if let Some(t) = &s.text {
             out.push_str(&format!(" {t}"));
         }
@@ -55,8 +58,49 @@ fn emoji_before_bold_headings() {
     check(
         Format::Planning,
         ":ship:*Yesterday*\n• shipped it\n✅ *Done*: docs\n:no_entry: **Blockers**\n• review\n",
-        "[shipped]\n  • shipped it\n  • docs\n[blocked]\n  • review\n! line 3: a second `🚢 Shipped` heading; its items were added to the first\n",
+        "[shipped as \"🚢Yesterday:\"]\n  • shipped it\n[shipped as \"✅ Done:\"]\n  • docs\n[blocked]\n  • review\n! line 3: `✅ Done` read as another `🚢Yesterday` section; kept under its own heading\n",
     );
+}
+
+/// Issue 11: `Next week:` after `This week:` used to be merged into *This week* and its words
+/// dropped from the notes.
+#[test]
+fn a_kind_under_a_second_name_keeps_its_label() {
+    check(
+        Format::Standup,
+        "Last week:\n* reviews\nThis week: finish the frontend\nNext week:\n* start on the docs\n*Next week:*\n* and the release\n",
+        "[shipped]\n  • reviews\n[next as \"This week:\"] finish the frontend\n[next as \"Next week:\"]\n  • start on the docs\n  • and the release\n! line 4: `Next week` read as another `This week` section; kept under its own heading\n! line 6: a second `Next week` heading; its items were added to the first\n",
+    );
+    // Questions under two names stay one section: they are gathered into the meeting's.
+    check(
+        Format::Planning,
+        "Questions:\n- why?\nComments:\n- nice\n",
+        "[questions]\n  • why?\n  • nice\n! line 3: `Comments` read as more `Questions`; its items were added to them\n",
+    );
+    // Text before any heading joins the first heading of its kind, as before.
+    check(
+        Format::Planning,
+        "fixed the build\nShipped:\n- docs\n",
+        "[shipped]\n  • fixed the build\n  • docs\n! line 1: line 1 came before any heading; kept under `🚢 Shipped`\n",
+    );
+}
+
+#[test]
+fn blockers_and_plans_come_from_every_section_of_their_kind() {
+    let parsed = parse_reply(
+        "Blocked: the VPN\nBlockers:\n- review from infra\nToday:\n- a\nTomorrow maybe\nNext week:\n- b\n",
+        Format::Standup,
+        &NoNames,
+    );
+    assert_eq!(
+        parsed.update.blockers(),
+        vec!["the VPN".to_string(), "review from infra".to_string()]
+    );
+    let plans: Vec<String> = crate::followthrough::planned(&parsed.update)
+        .into_iter()
+        .map(|i| i.text)
+        .collect();
+    assert_eq!(plans, ["a", "Tomorrow maybe", "b"]);
 }
 
 #[test]
@@ -109,7 +153,7 @@ fn repeated_heading_merges_and_reports() {
     check(
         Format::Planning,
         "Blocked:\n- a\nNext:\n- b\nBlocked:\n- c\n",
-        "[blocked]\n  • a\n  • c\n[next]\n  • b\n! line 5: a second `⛔\u{fe0f} Blocked` heading; its items were added to the first\n",
+        "[blocked]\n  • a\n  • c\n[next]\n  • b\n! line 5: a second `Blocked` heading; its items were added to the first\n",
     );
 }
 

@@ -334,3 +334,35 @@ fn notes_and_extra_sections_render_in_both_formats() {
         assert!(extra > out.find("@li").unwrap(), "{out}");
     }
 }
+
+/// Issue 11: a second name for a section kind reaches the notes under its own label, with every
+/// word the member wrote.
+#[test]
+fn a_section_under_a_second_name_keeps_its_label_in_the_notes() {
+    let reply =
+        "Last week:\n• reviews\nThis week: finish the frontend\nNext week:\n• start on the docs";
+    let meeting = Meeting {
+        format: Format::Standup,
+        date: NaiveDate::from_ymd_opt(2024, 3, 11).unwrap(),
+        title: "Standup meeting - 2024-03-11".into(),
+        blocks: vec![Block {
+            role: BlockRole::Updates,
+            heading: "### Updates since last time".into(),
+            body: String::new(),
+        }],
+        entries: vec![Entry {
+            handle: "li".into(),
+            update: Some(parse_reply(reply, Format::Standup, &NoNames).update),
+            note: None,
+        }],
+        questions: vec![],
+        extras: vec![],
+    };
+    let notes = render(&meeting);
+    assert!(
+        notes.contains(
+            "##### @li\n\nLast week:\n\n* reviews\n\nThis week: finish the frontend\n\nNext week:\n\n* start on the docs\n"
+        ),
+        "{notes}"
+    );
+}

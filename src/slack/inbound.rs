@@ -13,6 +13,7 @@ use slack_morphism::prelude::*;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::message::{self, Change};
 use super::{Inbound, NotStored};
 use crate::app::App;
 use crate::domain::{ChannelId, UserId};
@@ -40,7 +41,7 @@ impl Handler {
         };
         let mut resumed = 0;
         for (id, payload) in pending {
-            match serde_json::from_str::<SlackPushEventCallback>(&payload) {
+            match serde_json::from_str::<Value>(&payload) {
                 Ok(event) => {
                     let app = self.app.clone();
                     let stopping = self.stopping.clone();
@@ -96,13 +97,13 @@ fn ephemeral(text: String) -> SlackCommandEventResponse {
 }
 
 impl Inbound for Handler {
-    fn event(&self, event: SlackPushEventCallback) -> BoxFuture<'static, Result<(), NotStored>> {
+    fn event(&self, event: Value) -> BoxFuture<'static, Result<(), NotStored>> {
         let app = self.app.clone();
         let tasks = self.tasks.clone();
         let stopping = self.stopping.clone();
         Box::pin(async move {
-            let id = event.event_id.to_string();
-            let payload = serde_json::to_string(&event).map_err(|_| NotStored)?;
+            let id = str_at(&event, "/event_id").unwrap_or_default().to_string();
+            let payload = event.to_string();
             let fresh = app
                 .store()
                 .receive_event(&id, &payload, app.now())
@@ -176,30 +177,28 @@ const EVENT_RETRY: Duration = Duration::from_secs(2);
 
 /// Handles a stored event, retrying a failure a few times, and marks it handled. An event whose
 /// handling keeps failing stays pending and is tried again at the next start.
-async fn handle_stored(
-    app: &App,
-    id: &str,
-    event: SlackPushEventCallback,
-    stopping: &CancellationToken,
-) {
+async fn handle_stored(app: &App, id: &str, event: Value, stopping: &CancellationToken) {
+    let inner = event.get("event").cloned().unwrap_or(Value::Null);
+    let kind = str_at(&inner, "/type").unwrap_or_default();
     let mut wait = EVENT_RETRY;
     for attempt in 1..=EVENT_ATTEMPTS {
         if let Err(e) = app.store().event_attempt(id) {
             tracing::error!(event_id = %id, error = %e, "cannot count an event attempt");
         }
-        let outcome = match &event.event {
-            SlackEventCallbackBody::Message(message) => handle_message(app, message).await,
+        let user = |field: &str| str_at(&inner, field).map(|u| UserId(u.to_string()));
+        let outcome = match kind {
+            "message" => handle_message(app, &inner).await,
             // The Messages tab opens this event too; only the Home tab shows a view.
-            SlackEventCallbackBody::AppHomeOpened(home) if home.tab.as_deref() == Some("home") => {
-                app.home_opened(&UserId(home.user.to_string())).await
-            }
-            SlackEventCallbackBody::MemberJoinedChannel(joined) => {
-                app.member_joined(
-                    &UserId(joined.user.to_string()),
-                    &ChannelId(joined.channel.to_string()),
-                )
-                .await
-            }
+            "app_home_opened" if str_at(&inner, "/tab") == Some("home") => match user("/user") {
+                Some(u) => app.home_opened(&u).await,
+                None => Ok(()),
+            },
+            "member_joined_channel" => match (user("/user"), str_at(&inner, "/channel")) {
+                (Some(u), Some(channel)) => {
+                    app.member_joined(&u, &ChannelId(channel.to_string())).await
+                }
+                _ => Ok(()),
+            },
             _ => Ok(()),
         };
         let error = outcome.as_ref().err().map(ToString::to_string);
@@ -209,8 +208,8 @@ async fn handle_stored(
         let Err(e) = outcome else { return };
         if attempt == EVENT_ATTEMPTS {
             tracing::error!(event_id = %id, error = %e, "giving up on an event for now; it is kept and retried at the next start");
-            if let SlackEventCallbackBody::Message(message) = &event.event
-                && let Some(channel) = &message.origin.channel
+            if kind == "message"
+                && let Some(channel) = str_at(&inner, "/channel")
             {
                 let sorry = "Sorry, I could not process that message yet. I have kept it and will try again; if your update does not show up in `/standup status`, send it again later.";
                 let channel = ChannelId(channel.to_string());
@@ -232,65 +231,44 @@ async fn handle_stored(
     }
 }
 
-async fn handle_message(app: &App, message: &SlackMessageEvent) -> Result<(), crate::app::Error> {
-    let is_dm = matches!(
-        message
-            .origin
-            .channel_type
-            .as_ref()
-            .map(|t| t.to_string())
-            .as_deref(),
-        Some("im")
-    );
-    let Some(channel) = message
-        .origin
-        .channel
-        .as_ref()
-        .map(|c| ChannelId(c.to_string()))
-    else {
+/// A message event: a member's words in their DM with the bot, an edit or a deletion of them
+/// (see [`super::message`]); anything else is not an answer.
+async fn handle_message(app: &App, event: &Value) -> Result<(), crate::app::Error> {
+    let Some(change) = message::read(event) else {
         return Ok(());
     };
-    if !is_dm {
+    let Some(channel) = str_at(event, "/channel").map(|c| ChannelId(c.to_string())) else {
         return Ok(());
+    };
+    match change {
+        Change::Wrote {
+            user,
+            ts,
+            version,
+            text,
+            edited,
+        } => {
+            let user = UserId(user);
+            if user == app.bot_user {
+                return Ok(());
+            }
+            app.direct_message(&crate::app::Dm {
+                user: &user,
+                channel: &channel,
+                ts: &ts,
+                version: &version,
+                text: &text,
+                edited,
+                replace: false,
+            })
+            .await
+        }
+        Change::Deleted { user, ts, version } => {
+            let user = user.map(UserId);
+            app.message_deleted(user.as_ref(), &channel, &ts, &version)
+                .await
+        }
     }
-    // An edit carries the new text and the original ts in `message`.
-    // An edit carries the new text and the original ts in `message`; its own ts orders it.
-    let (sender, ts, version, text, edited) = match (&message.subtype, &message.message) {
-        (Some(SlackMessageEventType::MessageChanged), Some(edit)) => (
-            edit.sender.clone(),
-            edit.ts.to_string(),
-            edit.edited
-                .as_ref()
-                .map_or_else(|| message.origin.ts.to_string(), |e| e.ts.to_string()),
-            edit.content.as_ref().and_then(|c| c.text.clone()),
-            true,
-        ),
-        (None, _) => (
-            message.sender.clone(),
-            message.origin.ts.to_string(),
-            message.origin.ts.to_string(),
-            message.content.as_ref().and_then(|c| c.text.clone()),
-            false,
-        ),
-        _ => return Ok(()),
-    };
-    let Some(user) = sender.user.map(|u| UserId(u.to_string())) else {
-        return Ok(());
-    };
-    if sender.bot_id.is_some() || user == app.bot_user {
-        return Ok(());
-    }
-    let Some(text) = text else { return Ok(()) };
-    app.direct_message(&crate::app::Dm {
-        user: &user,
-        channel: &channel,
-        ts: &ts,
-        version: &version,
-        text: &text,
-        edited,
-        replace: false,
-    })
-    .await
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {

@@ -8,13 +8,15 @@ pub mod blocks;
 pub mod client;
 pub mod http;
 pub mod inbound;
+pub mod message;
 pub mod mrkdwn;
 pub mod pacing;
+pub mod rich_text;
 pub mod socket;
 
 use futures::future::BoxFuture;
 use slack_morphism::prelude::{
-    SlackCommandEvent, SlackCommandEventResponse, SlackInteractionEvent, SlackPushEventCallback,
+    SlackCommandEvent, SlackCommandEventResponse, SlackInteractionEvent,
 };
 
 /// An event the bot could not store; Slack should deliver it again later.
@@ -22,13 +24,26 @@ use slack_morphism::prelude::{
 #[error("the event could not be stored; Slack should deliver it again")]
 pub struct NotStored;
 
+/// `body` when it is an `event_callback` the bot can store and deduplicate: a string
+/// `event_id` and an `event` object.
+pub fn event_callback(body: serde_json::Value) -> Option<serde_json::Value> {
+    let valid = body.get("type").and_then(serde_json::Value::as_str) == Some("event_callback")
+        && body
+            .get("event_id")
+            .is_some_and(serde_json::Value::is_string)
+        && body.get("event").is_some_and(serde_json::Value::is_object);
+    valid.then_some(body)
+}
+
 /// What the bot does with what Slack sends. Both connection modes call it; each call must
 /// return well within Slack's 3-second ack window (slow work is spawned by the implementation).
 pub trait Inbound: Send + Sync + 'static {
-    /// An Events API `event_callback` (messages, edits, app home opened, ...). `Ok` once the
-    /// event is stored (the transport acks it then); `Err` when it could not be, so the
+    /// An Events API `event_callback` body (messages, edits, app home opened, ...) as Slack sent
+    /// it, checked by [`event_callback`]. It stays JSON: slack-morphism's model drops fields the
+    /// bot reads (a rich text emoji's skin tone) and cannot read some message shapes at all. `Ok`
+    /// once the event is stored (the transport acks it then); `Err` when it could not be, so the
     /// transport must not ack and Slack delivers it again.
-    fn event(&self, event: SlackPushEventCallback) -> BoxFuture<'static, Result<(), NotStored>>;
+    fn event(&self, event: serde_json::Value) -> BoxFuture<'static, Result<(), NotStored>>;
     /// A slash command; the response is the command's (ephemeral) answer.
     fn command(&self, command: SlackCommandEvent) -> BoxFuture<'static, SlackCommandEventResponse>;
     /// A button click or modal submission. `Some(body)` is sent back as the response body

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
-use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent, SlackPushEventCallback};
+use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -300,7 +300,9 @@ fn on_frame(
     let payload = raw.get("payload").cloned().unwrap_or(Value::Null);
     let accepts = raw["accepts_response_payload"].as_bool().unwrap_or(false);
     let envelope = match kind {
-        "events_api" => serde_json::from_value(payload).map(|e| Envelope::Event(Box::new(e))),
+        "events_api" => super::event_callback(payload)
+            .map(|e| Envelope::Event(Box::new(e)))
+            .ok_or_else(|| serde::de::Error::custom("not an event_callback with an event_id")),
         "slash_commands" => serde_json::from_value(payload).map(|c| Envelope::Command(Box::new(c))),
         "interactive" => {
             serde_json::from_value(payload).map(|i| Envelope::Interaction(Box::new(i)))
@@ -357,7 +359,7 @@ fn send_ack(tx: &mpsc::UnboundedSender<Message>, envelope_id: &str, payload: Opt
 
 /// What an envelope carries, in slack-morphism's types.
 enum Envelope {
-    Event(Box<SlackPushEventCallback>),
+    Event(Box<Value>),
     Command(Box<SlackCommandEvent>),
     Interaction(Box<SlackInteractionEvent>),
 }

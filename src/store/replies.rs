@@ -20,8 +20,8 @@ pub const SOURCE_REPLACE: &str = "replace";
 pub struct NewReply<'a> {
     pub cycle: CycleId,
     pub user: &'a UserId,
-    /// Where it came from: `dm`, `modal`, `edit`, `carry` (a follow-through click), or
-    /// [`SOURCE_REPLACE`].
+    /// Where it came from: `dm`, `modal`, `edit`, `deleted` (an empty last version: the
+    /// message no longer counts), `carry` (a follow-through click), or [`SOURCE_REPLACE`].
     pub source: &'a str,
     /// The Slack `ts` of the message (an edit carries the original message's ts).
     pub slack_ts: &'a str,
@@ -121,6 +121,33 @@ impl Store {
             }
             None => Ok(None),
         }
+    }
+
+    /// Where the message `slack_ts` was recorded: its cycle, that cycle's team and its author
+    /// (who must be `user` when given). `None` when no reply has that ts.
+    pub fn reply_origin(
+        &self,
+        slack_ts: &str,
+        user: Option<&UserId>,
+    ) -> Result<Option<(CycleId, crate::domain::TeamId, UserId)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT r.cycle_id, c.team_id, m.slack_user FROM replies r
+                 JOIN members m ON m.id = r.member_id JOIN cycles c ON c.id = r.cycle_id
+                 WHERE r.slack_ts = ?1 AND m.slack_user IS NOT NULL
+                   AND (?2 IS NULL OR m.slack_user = ?2)
+                 ORDER BY r.id DESC LIMIT 1",
+                params![slack_ts, user.map(UserId::as_str)],
+                |r| {
+                    Ok((
+                        CycleId(r.get(0)?),
+                        crate::domain::TeamId(r.get(1)?),
+                        UserId(r.get(2)?),
+                    ))
+                },
+            )
+            .optional()?)
     }
 
     /// How many revisions of replies are stored for a cycle (all kept, edits included).
