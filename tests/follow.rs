@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use chrono::Utc;
 use serde_json::Value;
 use slack_emulator::{Emulator, User, events};
@@ -34,21 +32,6 @@ const LAST_MEETING: &str = "# Team Orbit Planning 2024-03-11
 
 ## Notes/Questions
 ";
-
-fn run_cli(bot: &Bot, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
-        .args(["--config", "standup.toml"])
-        .args(args)
-        .current_dir(bot.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 async fn command(emu: &Emulator, user: &str, text: &str) -> String {
     let answer = emu
@@ -88,7 +71,7 @@ async fn last_cycles_plan_is_carried_with_one_click() {
         )
     });
     std::fs::write(bot.dir.path().join("last.md"), LAST_MEETING).unwrap();
-    run_cli(&bot, &["import", "--team", "orbit", "last.md"]);
+    bot.cli(&["import", "--team", "orbit", "last.md"]);
     bot.start();
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
@@ -244,7 +227,7 @@ async fn last_cycles_plan_is_carried_with_one_click() {
 
     // The compiled notes: carried items under Shipped, exactly as written (link, nesting),
     // once; and the planned-vs-done section.
-    let notes = run_cli(&bot, &["compile", "--team", "orbit", "--date", &today]);
+    let notes = bot.cli(&["compile", "--team", "orbit", "--date", &today]);
     assert!(
         notes.contains("@maria\n- 🚢 Shipped:\n    - [Importer](https://example.org/importer) for old notes\n    - review the storage doc\n        - with kenji\n- ⏭ Next:\n    - more tests\n"),
         "{notes}"
@@ -292,7 +275,7 @@ async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
     let mut bot = Bot::new(&emu, prompt, sync, "1m", "1h");
     bot.edit_config(|text| text.replace("format = \"planning\"", "format = \"standup\""));
     std::fs::write(bot.dir.path().join("last.md"), LAST_STANDUP).unwrap();
-    run_cli(&bot, &["import", "--team", "orbit", "last.md"]);
+    bot.cli(&["import", "--team", "orbit", "last.md"]);
     bot.start();
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
     wait_prompted(&emu, LI).await;
@@ -427,7 +410,7 @@ async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
         "{restored}"
     );
     bot.stop();
-    let notes = run_cli(&bot, &["compile", "--team", "orbit", "--date", &today]);
+    let notes = bot.cli(&["compile", "--team", "orbit", "--date", &today]);
     assert!(
         notes
             .contains("##### @li\n\nLast week:\n\n* paired with kenji\n\nThis week:\n\n##### @zoe"),
@@ -444,7 +427,7 @@ async fn follow_through_can_be_turned_off() {
     let sync = t0 + chrono::Duration::minutes(10);
     let mut bot = Bot::with_extra(&emu, prompt, sync, "1m", "1h", "", "follow_through = false");
     std::fs::write(bot.dir.path().join("last.md"), LAST_MEETING).unwrap();
-    run_cli(&bot, &["import", "--team", "orbit", "last.md"]);
+    bot.cli(&["import", "--team", "orbit", "last.md"]);
     bot.start();
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
     wait_prompted(&emu, MARIA).await;

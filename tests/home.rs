@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{Timelike, Utc};
@@ -94,20 +93,6 @@ fn quiet_bot(emu: &Emulator, team: &str) -> (Bot, chrono::DateTime<Utc>) {
             .join("\n")
     });
     (bot, t0 + chrono::Duration::hours(2))
-}
-
-fn compile(bot: &Bot) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
-        .args(["--config", "standup.toml", "compile", "--team", "orbit"])
-        .current_dir(bot.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,7 +238,7 @@ async fn home_shows_the_update_and_edit_replaces_it() {
     .await;
 
     // The compiled notes have the edited update, and the DM it replaced is not added to it.
-    let notes = compile(&bot);
+    let notes = bot.cli(&["compile", "--team", "orbit"]);
     assert!(
         notes.contains(
             "@maria\n- 🚢 Shipped:\n    - the exporter\n        - with tests\n    - the docs\n- ⏭ Next:\n    - ship it\n\n@kenji"
@@ -273,7 +258,7 @@ async fn home_shows_the_update_and_edit_replaces_it() {
         .await
         .expect("acked");
     wait_home(&emu, MARIA, |v| v.contains("shall we demo?")).await;
-    let notes = compile(&bot);
+    let notes = bot.cli(&["compile", "--team", "orbit"]);
     assert!(notes.contains("    - the docs"), "{notes}");
     assert!(notes.contains("shall we demo?"), "{notes}");
 

@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{Timelike, Utc};
@@ -376,7 +375,7 @@ async fn a_long_team_name_and_a_long_update_in_the_home_tab_and_its_edit_form() 
         .find(|e| e["action_id"] == "home_edit")
         .expect("an Edit button");
     let value = edit["value"].as_str().unwrap().to_string();
-    let before = compile(&bot);
+    let before = bot.cli(&["compile", "--team", "orbit"]);
     emu.send_interaction(emu.click_in_home(MARIA, "home_edit", Some(&value)).unwrap())
         .ack(WAIT)
         .await
@@ -428,7 +427,7 @@ async fn a_long_team_name_and_a_long_update_in_the_home_tab_and_its_edit_form() 
         WAIT,
     )
     .await;
-    let after = compile(&bot);
+    let after = bot.cli(&["compile", "--team", "orbit"]);
     for line in before.lines() {
         assert!(after.contains(line), "lost in the form: {line:.200}");
     }
@@ -440,21 +439,6 @@ async fn a_long_team_name_and_a_long_update_in_the_home_tab_and_its_edit_form() 
     );
     assert!(after.contains("[link 59](https://example.org/59)"));
     bot.stop();
-}
-
-/// The team's notes now, from the command line.
-fn compile(bot: &Bot) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
-        .args(["--config", "standup.toml", "compile", "--team", "orbit"])
-        .current_dir(bot.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Last meeting: maria planned an item that is only a link with an empty label, and enough
@@ -480,23 +464,7 @@ async fn a_plan_with_a_bare_link_is_prompted_and_a_long_carry_is_shown_whole() {
     let sync = t0 + chrono::Duration::minutes(10);
     let mut bot = Bot::new(&emu, t0 + chrono::Duration::seconds(4), sync, "1m", "1h");
     std::fs::write(bot.dir.path().join("last.md"), last_meeting()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
-        .args([
-            "--config",
-            "standup.toml",
-            "import",
-            "--team",
-            "orbit",
-            "last.md",
-        ])
-        .current_dir(bot.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    bot.cli(&["import", "--team", "orbit", "last.md"]);
     bot.start();
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
@@ -553,7 +521,7 @@ async fn a_plan_with_a_bare_link_is_prompted_and_a_long_carry_is_shown_whole() {
         )
         .await;
     assert_slack_text(answer.text.as_deref().unwrap());
-    let notes = compile(&bot);
+    let notes = bot.cli(&["compile", "--team", "orbit"]);
     assert!(
         notes.contains("[spec 29](https://example.org/spec/29) & detail"),
         "{notes}"

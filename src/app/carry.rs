@@ -245,9 +245,17 @@ impl App {
                 (parsed.update, parsed.diagnostics)
             })
         })?;
-        self.sync_flags(team).await?;
-        self.refresh_posted_notes(team, cycle).await?;
-        Ok(())
+        // The carry is stored: a flag or notes refresh Slack refuses must not keep the other
+        // from the channel.
+        let mut failures = super::Failures::default();
+        failures.note(
+            &team.id,
+            "syncing blocker flags",
+            self.sync_flags(team).await,
+        );
+        let refreshed = self.refresh_posted_notes(team, cycle).await;
+        failures.note(&team.id, "refreshing the posted notes", refreshed);
+        failures.into_result()
     }
 }
 

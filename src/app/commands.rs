@@ -378,4 +378,27 @@ mod tests {
             "a message (`odd&lt;key&gt;`) in <#C0TEAM0001>"
         );
     }
+
+    /// What Slack shows under `/standup` as the user types (the manifest's `usage_hint`) names
+    /// every sub-command `/standup help` lists, so none is hidden from the autocomplete.
+    #[test]
+    fn the_manifest_usage_hint_names_every_sub_command() {
+        let manifest = include_str!("../../config/slack-app-manifest.yml");
+        let hint = manifest
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("usage_hint:"))
+            .expect("the manifest has a usage_hint");
+        let hinted: std::collections::BTreeSet<&str> = hint
+            .trim()
+            .trim_matches('"')
+            .split('|')
+            .filter_map(|part| part.split_whitespace().next())
+            .collect();
+        let listed: std::collections::BTreeSet<&str> = USAGE
+            .split("`/standup ")
+            .skip(1)
+            .filter_map(|rest| rest.split([' ', '`']).next())
+            .collect();
+        assert_eq!(hinted, listed, "usage_hint: {hint}");
+    }
 }

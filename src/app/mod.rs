@@ -782,10 +782,10 @@ impl App {
 /// up earlier is no failure of the step: it was logged when given up, and `/standup status`
 /// shows it to the team's admins.
 #[derive(Debug, Default)]
-struct Failures(Option<Error>);
+pub(crate) struct Failures(Option<Error>);
 
 impl Failures {
-    fn note(&mut self, team: &TeamId, what: &str, outcome: Result<()>) {
+    pub(crate) fn note(&mut self, team: &TeamId, what: &str, outcome: Result<()>) {
         match outcome {
             Ok(()) => {}
             Err(e) if e.given_up() => tracing::debug!(team = %team, error = %e, "{what}: skipped"),
@@ -796,7 +796,7 @@ impl Failures {
         }
     }
 
-    fn into_result(self) -> Result<()> {
+    pub(crate) fn into_result(self) -> Result<()> {
         self.0.map_or(Ok(()), Err)
     }
 }

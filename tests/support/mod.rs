@@ -229,6 +229,23 @@ members = [
         }
     }
 
+    /// Runs a sub-command of the binary (`compile`, `import`, ...) on this bot's config and
+    /// database, and returns what it printed; a failure fails the test with its stderr.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+            .args(["--config", "standup.toml"])
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
