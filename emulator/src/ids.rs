@@ -76,6 +76,34 @@ pub fn trigger_id() -> String {
     )
 }
 
+/// A block id like the ones Slack generates for a block posted without one (`"dWq5A"`:
+/// short, letters and digits).
+pub fn block_id() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut n = next_n().wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (0..5)
+        .map(|_| {
+            let c = ALPHABET[(n % 62) as usize] as char;
+            n /= 62;
+            c
+        })
+        .collect()
+}
+
+/// `blocks` with a generated `block_id` on every block that has none, as Slack stores them
+/// ("If not specified, a block_id will be generated", Block Kit reference, every block type):
+/// the message or view the API returns, history shows and interactions carry has them.
+pub fn with_block_ids(mut blocks: serde_json::Value) -> serde_json::Value {
+    if let Some(list) = blocks.as_array_mut() {
+        for block in list.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+            block
+                .entry("block_id")
+                .or_insert_with(|| serde_json::Value::String(block_id()));
+        }
+    }
+    blocks
+}
+
 /// An opaque token for URLs (websocket tickets, response_url paths).
 pub fn token() -> String {
     format!(

@@ -18,7 +18,7 @@ impl Ctx<'_> {
         if text.is_none() && blocks.is_none() && attachments.is_none() {
             return Err(error("no_text"));
         }
-        Ok((text, blocks))
+        Ok((text, blocks.map(ids::with_block_ids)))
     }
 
     /// `metadata`, if given: an object with a non-empty string `event_type` and an object
@@ -132,7 +132,7 @@ impl Ctx<'_> {
             message.blocks = blocks
                 .as_array()
                 .is_some_and(|a| !a.is_empty())
-                .then_some(blocks);
+                .then(|| ids::with_block_ids(blocks));
         }
         // Metadata left out of an update stays, as on Slack.
         if metadata.is_some() {

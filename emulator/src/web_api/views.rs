@@ -38,6 +38,9 @@ impl Ctx<'_> {
         ] {
             object.entry(key).or_insert(value);
         }
+        if let Some(blocks) = object.remove("blocks") {
+            object.insert("blocks".into(), ids::with_block_ids(blocks));
+        }
         Value::Object(object)
     }
 

@@ -43,6 +43,15 @@ async fn slack_morphism_client_posts_updates_and_looks_up() {
         posted.message.content.text.as_deref(),
         Some("Time for standup")
     );
+    // A block posted without a block_id gets one generated, as on Slack, and keeps it.
+    let stored = emu.messages(&dm.channel.id.0);
+    let generated = stored[0].blocks.as_ref().unwrap()[0]["block_id"]
+        .as_str()
+        .expect("a generated block_id")
+        .to_string();
+    assert!(!generated.is_empty() && generated.len() <= 255);
+    let raw_blocks = serde_json::to_value(posted.message.content.blocks.as_ref().unwrap()).unwrap();
+    assert_eq!(raw_blocks[0]["block_id"], generated.as_str());
 
     let reply = session
         .chat_post_message(
@@ -213,7 +222,15 @@ async fn raw_requests_in_every_encoding() {
     )
     .await;
     assert_eq!(body["ok"], true, "{body}");
-    assert_eq!(body["message"]["blocks"], json!([{"type": "divider"}]));
+    // Slack answers with the blocks as stored: with the block_id it generated.
+    let blocks = body["message"]["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0]["type"], "divider");
+    assert!(
+        blocks[0]["block_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
 
     // JSON POST needs the header: a token in a JSON body is not a credential.
     let json_ct = ("content-type", "application/json");
