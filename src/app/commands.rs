@@ -401,4 +401,17 @@ mod tests {
             .collect();
         assert_eq!(hinted, listed, "usage_hint: {hint}");
     }
+
+    /// `/standup blocked <text>` is decoded as Slack escapes it: a teammate picked with `@` must
+    /// arrive as `<@U…>`, which Slack does only with the command's `should_escape` on (the
+    /// README's setup step promises it).
+    #[test]
+    fn the_manifest_has_slack_escape_the_command_text() {
+        let manifest = include_str!("../../config/slack-app-manifest.yml");
+        let escape = manifest
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("should_escape:"))
+            .expect("the /standup command sets should_escape");
+        assert_eq!(escape.trim(), "true");
+    }
 }
