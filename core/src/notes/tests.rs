@@ -221,6 +221,101 @@ mod properties {
         Ok(())
     }
 
+    /// A word the test writes and must find again: letters then digits, which no template,
+    /// heading or member handle of these documents contains.
+    fn is_content_word(token: &str) -> bool {
+        let letters = token.bytes().take_while(u8::is_ascii_lowercase).count();
+        (2..=6).contains(&letters)
+            && (1..=3).contains(&(token.len() - letters))
+            && token.bytes().skip(letters).all(|b| b.is_ascii_digit())
+    }
+
+    fn words_of(text: &str) -> impl Iterator<Item = &str> {
+        text.split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+    }
+
+    /// Lines of notes where the lines that carry text (items, plain lines, headings with
+    /// inline text, other sections) end in known words.
+    fn document_with_words(format: Format) -> impl Strategy<Value = String> {
+        let (member, title) = match format {
+            Format::Planning => ("@maria", "# Team Orbit Planning 2024-03-04"),
+            Format::Standup => ("##### @maria", "## Standup meeting - 2024-03-11"),
+        };
+        let structure = prop::sample::select(vec![
+            member,
+            "@kenji",
+            "##### @li",
+            "## Agenda",
+            "## Async Updates",
+            "### Updates since last time",
+            "### Questions, announcements and comments",
+            "## Notes/Questions",
+            "---",
+            "",
+            title,
+        ]);
+        let wordy = prop::sample::select(vec![
+            "- 🚢 Shipped:",
+            "- ⛔️ Blocked:",
+            "* ⏭ Next:",
+            "Last week:",
+            "This week: finish it",
+            "- item",
+            "* item",
+            "1. numbered",
+            "plain text",
+            "- N/A",
+            "#### deeper heading",
+            "### Other business",
+        ]);
+        let words = prop::collection::vec("[a-z]{2,6}[0-9]{1,3}", 1..3);
+        let indent = prop::sample::select(vec!["", "", "  ", "    ", "\t"]);
+        let line = prop_oneof![
+            1 => structure.prop_map(str::to_string),
+            2 => (indent, wordy, words)
+                .prop_map(|(i, l, w)| format!("{i}{l} {}", w.join(" "))),
+        ];
+        let head = match format {
+            Format::Planning => "# Team Orbit Planning 2024-03-18\n## Async Updates",
+            Format::Standup => "## Standup meeting - 2024-03-18\n### Updates since last time",
+        };
+        prop::collection::vec(line, 0..40)
+            .prop_map(move |lines| format!("{head}\n{}", lines.join("\n")))
+    }
+
+    /// The document as the importer then the renderer give it back: each meeting rendered,
+    /// the text between meetings as it was.
+    fn rendered_document(text: &str, format: Format) -> String {
+        let renderer = Renderer::new();
+        read_as(text, format)
+            .chunks
+            .iter()
+            .map(|chunk| match chunk {
+                Chunk::Meeting(m) => renderer
+                    .render(&TemplateRef::Builtin(format), &m.meeting)
+                    .unwrap(),
+                Chunk::Other { text, .. } => text.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Every word the notes were written with is in the rendered document, in the same order
+    /// (an oracle from the input text, not from what the reader made of it).
+    fn faithful(format: Format, text: &str) -> Result<(), TestCaseError> {
+        let written: Vec<&str> = words_of(text).filter(|w| is_content_word(w)).collect();
+        let rendered = rendered_document(text, format);
+        let mut out = words_of(&rendered).filter(|w| is_content_word(w));
+        for word in &written {
+            prop_assert!(
+                out.any(|w| w == *word),
+                "{word:?} missing or out of order; rendered:\n{rendered}"
+            );
+        }
+        Ok(())
+    }
+
     proptest! {
         /// A rendered meeting reads back as the same meeting: rendering loses nothing the
         /// reader found.
@@ -232,6 +327,17 @@ mod properties {
         #[test]
         fn standup_render_then_read_is_a_fixpoint(text in document(Format::Standup)) {
             fixpoint(Format::Standup, &text)?;
+        }
+
+        /// Reading then rendering keeps every word of the notes, in order.
+        #[test]
+        fn planning_notes_keep_their_words_in_order(text in document_with_words(Format::Planning)) {
+            faithful(Format::Planning, &text)?;
+        }
+
+        #[test]
+        fn standup_notes_keep_their_words_in_order(text in document_with_words(Format::Standup)) {
+            faithful(Format::Standup, &text)?;
         }
 
         #[test]
