@@ -765,32 +765,49 @@ members = [
     }
 
     /// After a run of `cases`: a fuzz target whose requests all bounce off the signature or
-    /// the parser proves nothing, so a good share must have been accepted, and some must have
-    /// made the app call Slack (`method`).
-    fn assert_reached_the_app(&self, cases: u32, method: &str) {
+    /// the parser proves nothing, so a good share must have been accepted; and the hostile
+    /// requests must not have broken the app: a well-formed request sent after them (`good`,
+    /// to `path`) makes it call Slack's `method` with a text containing `expect`, as it would
+    /// have before. The control is exact at any case count, unlike waiting for a random
+    /// request to happen to make a Slack call.
+    fn assert_still_works(
+        &self,
+        cases: u32,
+        (path, content_type, good): (&str, &str, Vec<u8>),
+        method: &str,
+        expect: &str,
+    ) {
         let accepted = self.accepted.load(Ordering::Relaxed);
         eprintln!("fuzz-accepted {} {accepted} of {cases}", self.worker);
-        if cases < 50 {
-            return;
+        assert!(cases > 0, "the fuzz target ran no case");
+        // A share needs enough cases to mean anything (`FUZZ_CASES` may be set tiny by hand).
+        if cases >= 50 {
+            assert!(
+                accepted * 4 >= cases as usize,
+                "only {accepted} of {cases} requests were accepted"
+            );
         }
-        assert!(
-            accepted * 4 >= cases as usize,
-            "only {accepted} of {cases} requests were accepted"
+        let made = |emu: &Emulator| {
+            emu.calls_to(method)
+                .iter()
+                .filter(|c| c.params.to_string().contains(expect))
+                .count()
+        };
+        let before = made(&self.emu);
+        let accepted_before = self.accepted.load(Ordering::Relaxed);
+        if let Err(e) = self.check(path, content_type, good) {
+            panic!("the well-formed request after the fuzzing failed: {e}");
+        }
+        assert_eq!(
+            self.accepted.load(Ordering::Relaxed),
+            accepted_before + 1,
+            "the well-formed request after the fuzzing was refused"
         );
-        // At CI size (a few hundred requests) a random run may hold no request that leads to a
-        // Slack call; the check means something from a thousand up (`scripts/fuzz.sh`).
-        if cases < 1000 {
-            return;
-        }
-        // The app answers a click at once and calls Slack from a spawned task: give that
-        // work a moment on the runtime's threads before concluding it never happened.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while self.emu.calls_to(method).is_empty() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        assert!(
-            !self.emu.calls_to(method).is_empty(),
-            "no request made the app call {method}"
+        // `check` waited for the work the request started (`Handler::drain`).
+        assert_eq!(
+            made(&self.emu),
+            before + 1,
+            "the well-formed request after the fuzzing made no {method} with {expect:?}"
         );
     }
 }
@@ -1037,7 +1054,18 @@ fn http_events_endpoint() {
             bot.check(EVENTS_PATH, &content_type, bytes)
         },
     );
-    bot.assert_reached_the_app(cases, "chat.postMessage");
+    // A member's DM naming a blocker is flagged in the team channel.
+    let good = bot
+        .emu
+        .event_callback(events::dm_message(MARIA, "Blocked: the fuzz control ctl1"))
+        .to_string()
+        .into_bytes();
+    bot.assert_still_works(
+        cases,
+        (EVENTS_PATH, "application/json", good),
+        "chat.postMessage",
+        "is blocked: the fuzz control ctl1",
+    );
 }
 
 const COMMAND_FIELDS: &[&str] = &[
@@ -1118,7 +1146,21 @@ fn http_commands_endpoint() {
         },
     );
     // `/standup blocked <text>` flags it in the team channel.
-    bot.assert_reached_the_app(cases, "chat.postMessage");
+    let good = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(bot.emu.slash_command_fields(
+            "/standup",
+            "blocked the fuzz control ctl2",
+            MARIA,
+            CHANNEL,
+        ))
+        .finish()
+        .into_bytes();
+    bot.assert_still_works(
+        cases,
+        (COMMANDS_PATH, "application/x-www-form-urlencoded", good),
+        "chat.postMessage",
+        "is blocked: the fuzz control ctl2",
+    );
 }
 
 const INTERACTION_PATHS: &[&str] = &[
@@ -1238,5 +1280,23 @@ fn http_interactions_endpoint() {
             bot.check(INTERACTIONS_PATH, &content_type, form.into_bytes())
         },
     );
-    bot.assert_reached_the_app(cases, "chat.postMessage");
+    // A member's answer form, submitted, is confirmed in their DM.
+    let values: serde_json::Map<String, Value> = [(
+        "shipped".to_string(),
+        json!({"answer": {"type": "plain_text_input", "value": "the fuzz control ctl3"}}),
+    )]
+    .into_iter()
+    .collect();
+    let mut submission = forged_submission(&bot.emu, MARIA, &bot.form, values);
+    submission["view"]["private_metadata"] = json!("orbit|2024-03-11");
+    let good = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &submission.to_string())
+        .finish()
+        .into_bytes();
+    bot.assert_still_works(
+        cases,
+        (INTERACTIONS_PATH, "application/x-www-form-urlencoded", good),
+        "chat.postMessage",
+        "Got it.",
+    );
 }

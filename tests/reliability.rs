@@ -127,23 +127,14 @@ async fn redelivered_events_are_applied_once_even_after_a_restart() {
 async fn http_retries_of_an_event_are_applied_once() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let mut bot = idle_bot(&emu, "", "");
-    bot.start_with(&["--http", &format!("127.0.0.1:{port}")]);
-    let client = SignedClient::new(&format!("http://127.0.0.1:{port}"), SIGNING_SECRET).with_paths(
+    let addr = bot.start_http().await;
+    let client = SignedClient::new(&format!("http://{addr}"), SIGNING_SECRET).with_paths(
         "/slack/events",
         "/slack/commands",
         "/slack/interactions",
     );
     let callback = emu.event_callback(events::dm_message(LI, "*Shipped*\n- token-l1"));
-    wait_until("the HTTP endpoint", WAIT, || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    })
-    .await;
     let first = client.event(&callback).send().await.unwrap();
     assert_eq!(first.status, 200);
     // Slack's retries carry a new timestamp and signature and X-Slack-Retry-Num.
@@ -159,7 +150,9 @@ async fn http_retries_of_an_event_are_applied_once() {
         tokio::time::sleep(Duration::from_millis(1100)).await;
     }
     wait_until("the confirmation", WAIT, || confirmations(&emu, LI) == 1).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every delivery was answered, and the event they share has been handled: nothing more is
+    // on its way.
+    wait_events_handled(&bot).await;
     bot.stop();
     assert_eq!(confirmations(&emu, LI), 1);
     assert_eq!(stored_revisions(&bot, "token-l1"), 1);
@@ -469,8 +462,9 @@ async fn slack_errors_for_one_member_or_channel_do_not_stop_the_rest() {
     for user in [MARIA, KENJI, LI, ZOE] {
         wait_prompted(&emu, user).await;
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Each prompt job has ended: no retry of a prompt can follow.
     for user in [MARIA, KENJI, LI, ZOE] {
+        wait_jobs(&bot, "prompt", user, "done", 1).await;
         assert_eq!(prompts_to(&emu, user), 1, "{user} prompted once");
     }
     let log = bot.log();
@@ -573,7 +567,10 @@ async fn a_big_team_is_prompted_within_slacks_limits_without_429s() {
     let fired =
         prompt_at - chrono::Duration::nanoseconds(i64::from(prompt_at.timestamp_subsec_nanos()));
     let took = (Utc::now() - fired).to_std().unwrap_or_default();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Each prompt job has ended: no retry of a prompt can follow.
+    for u in &users {
+        wait_jobs(&bot, "prompt", u, "done", 1).await;
+    }
     bot.stop();
     for u in &users {
         assert_eq!(prompts_to(&emu, u), 1, "{u} prompted once");

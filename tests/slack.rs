@@ -48,7 +48,8 @@ async fn a_full_cycle() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Handled (not only acked): an answer to an echo would have been sent by now.
+    wait_events_handled(&bot).await;
     for user in [MARIA, KENJI, LI, ZOE] {
         assert_eq!(
             emu.messages(&emu.dm_channel(user)).len(),
@@ -160,12 +161,21 @@ async fn a_full_cycle() {
     );
     let file = wait_file(&emu, 1).await;
     assert_eq!(file.content, expected);
-    let thread = emu
+    // The document is shared in the team channel, as a reply in the summary's thread (not as
+    // a second message in the channel).
+    assert_eq!(file.channel.as_deref(), Some(CHANNEL), "{file:?}");
+    assert_eq!(
+        file.thread_ts.as_deref(),
+        Some(summary.ts.as_str()),
+        "{file:?}"
+    );
+    let carriers: Vec<_> = emu
         .messages(CHANNEL)
         .into_iter()
-        .find(|m| m.ts == summary.ts)
-        .unwrap();
-    assert_eq!(thread.ts, summary.ts);
+        .filter(|m| m.files.contains(&file.id))
+        .collect();
+    assert_eq!(carriers.len(), 1, "{carriers:?}");
+    assert_eq!(carriers[0].thread_ts.as_deref(), Some(summary.ts.as_str()));
 
     // A late reply updates the posted notes: the summary is edited and a new version uploaded.
     emu.send_event(events::dm_message(ZOE, "Done: fixed the flaky test"))
@@ -275,15 +285,6 @@ async fn a_restart_neither_repeats_nor_loses_a_prompt() {
     }
 }
 
-/// A free port on 127.0.0.1 (bound and released; the bot binds it right after).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn wait_healthy(url: &str) {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
@@ -309,9 +310,7 @@ async fn http_mode_serves_signed_requests_only() {
     let emu = emulator().await;
     let t0 = Utc::now() + chrono::Duration::hours(2);
     let mut bot = Bot::new(&emu, t0, t0 + chrono::Duration::hours(1), "30m", "1h");
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    bot.start_with(&["--http", &addr]);
+    let addr = bot.start_http().await;
     wait_healthy(&format!("http://{addr}/healthz")).await;
 
     let client = slack_emulator::SignedClient::new(&format!("http://{addr}"), SIGNING_SECRET)
@@ -387,7 +386,7 @@ async fn http_mode_serves_signed_requests_only() {
             .is_some_and(|t| t.contains("is blocked: the VPN is down"))
     };
     emu.wait_for_message(CHANNEL, flagged, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_events_handled(&bot).await;
     let flags = emu.messages(CHANNEL).iter().filter(|m| flagged(m)).count();
     assert_eq!(flags, 1, "the retried event is applied once");
     bot.stop();
@@ -399,8 +398,7 @@ async fn socket_mode_serves_health_and_rejects_a_bad_token() {
     let emu = emulator().await;
     let t0 = Utc::now() + chrono::Duration::hours(2);
     let mut bot = Bot::new(&emu, t0, t0 + chrono::Duration::hours(1), "30m", "1h");
-    let addr = format!("127.0.0.1:{}", free_port());
-    bot.start_with(&["--health", &addr]);
+    let addr = bot.start_with_health().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
     wait_healthy(&format!("http://{addr}/healthz")).await;
     bot.stop();

@@ -223,11 +223,14 @@ async fn quiet_hours_hold_a_prompt_until_they_end_even_across_a_restart() {
     let prompt = t0 + chrono::Duration::seconds(3);
     let quiet_end = t0 + chrono::Duration::seconds(12);
     let sync = t0 + chrono::Duration::seconds(50);
-    // The team's zone is UTC; maria's window started a minute ago and ends in 12 s.
+    // The team's zone is UTC; maria lives in Berlin, and quiet hours are read on the member's
+    // own clock (the README's promise): her window, in Berlin time, started a minute ago and
+    // ends in 12 s. Read on the team's clock it would lie an hour ahead, and not hold her.
+    let berlin = |t: chrono::DateTime<Utc>| t.with_timezone(&chrono_tz::Europe::Berlin);
     let window = format!(
         "{}-{}",
-        (t0 - chrono::Duration::seconds(60)).format("%H:%M:%S"),
-        quiet_end.format("%H:%M:%S")
+        berlin(t0 - chrono::Duration::seconds(60)).format("%H:%M:%S"),
+        berlin(quiet_end).format("%H:%M:%S")
     );
     // li's window lasts past the post (at sync - 20 s): her prompt is skipped, not sent late.
     let li_window = format!(
@@ -249,7 +252,9 @@ async fn quiet_hours_hold_a_prompt_until_they_end_even_across_a_restart() {
     bot.start();
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
-    wait_prompted(&emu, KENJI).await;
+    // Members are taken in order in each pass, maria before kenji: once kenji's prompt job has
+    // ended, maria's was held or sent.
+    wait_jobs(&bot, "prompt", KENJI, "done", 1).await;
     assert_eq!(prompts_to(&emu, MARIA), 0, "maria is in her quiet hours");
     // A restart while the prompt is held neither loses nor repeats it.
     bot.kill();
@@ -259,7 +264,8 @@ async fn quiet_hours_hold_a_prompt_until_they_end_even_across_a_restart() {
         Utc::now() >= quiet_end,
         "maria was prompted before her quiet hours ended"
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    wait_jobs(&bot, "prompt", MARIA, "done", 1).await;
+    wait_jobs(&bot, "prompt", LI, "skipped", 1).await;
     assert_eq!(prompts_to(&emu, MARIA), 1);
     assert_eq!(prompts_to(&emu, KENJI), 1);
     assert_eq!(

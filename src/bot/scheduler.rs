@@ -84,6 +84,32 @@ fn member_zone(app: &App, team: &TeamConfig, user: &UserId) -> Tz {
         .unwrap_or(team.timezone)
 }
 
+/// A member's own time zone, learnt from their Slack profile the first time it is needed and
+/// kept; the team's while Slack cannot say.
+async fn own_zone(app: &App, team: &TeamConfig, user: &UserId) -> Tz {
+    let known = app.store().member_tz(&team.id, user).ok().flatten();
+    if let Some(tz) = known.and_then(|tz| tz.parse().ok()) {
+        return tz;
+    }
+    match app.profile(team, user).await {
+        Ok(info) => {
+            if let Err(e) =
+                app.store()
+                    .set_profile(&team.id, user, info.tz.as_deref(), info.name.as_deref())
+            {
+                tracing::warn!(team = %team.id, error = %e, "cannot store a member's time zone");
+            }
+            info.tz
+                .and_then(|tz| tz.parse().ok())
+                .unwrap_or(team.timezone)
+        }
+        Err(e) => {
+            tracing::warn!(team = %team.id, error = %e, "cannot read a member's time zone; quiet hours on the team's clock");
+            team.timezone
+        }
+    }
+}
+
 fn post_time(team: &TeamConfig, sync: DateTime<Utc>) -> DateTime<Utc> {
     sync - chrono::Duration::from_std(team.post_before).unwrap_or_default()
 }
@@ -113,7 +139,13 @@ async fn member_jobs(
     // Quiet hours hold a job without changing its key (its fire time), so it is still recorded
     // once and a restart finds it where it was.
     let quiet = app.quiet_hours(team, user);
-    let release = |at| quiet.map_or(at, |q| q.release(at, tz));
+    // Quiet hours are the member's own, read on their own clock, whichever clock the team's
+    // schedule follows.
+    let own = match quiet {
+        Some(_) => own_zone(app, team, user).await,
+        None => tz,
+    };
+    let release = |at| quiet.map_or(at, |q| q.release(at, own));
     let prompt_at = release(fired);
     if prompt_at > now {
         if prompt_at < post_time(team, sync) {

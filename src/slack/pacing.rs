@@ -32,12 +32,8 @@ fn per_minute(method: &str) -> u32 {
 }
 
 type Direct<C> = RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
-type Keyed<C> = RateLimiter<
-    String,
-    DefaultKeyedStateStore<String>,
-    C,
-    NoOpMiddleware<<C as Clock>::Instant>,
->;
+type Keyed<C> =
+    RateLimiter<String, DefaultKeyedStateStore<String>, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
 /// The pacing of one Slack client (one workspace), on governor's clock (a fake one in tests,
 /// so they count what goes at once instead of timing it).

@@ -207,6 +207,62 @@ members = [
         self.child = Some(child);
     }
 
+    /// Starts the bot in HTTP mode on a port the system picks (`127.0.0.1:0`, so no other
+    /// process can take it between a test choosing it and the bot binding it) and returns
+    /// the address it listens on, as the bot logs it.
+    pub async fn start_http(&mut self) -> String {
+        self.start_with(&["--http", "127.0.0.1:0"]);
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let log = self.log();
+            if let Some(addr) = log
+                .lines()
+                .filter(|l| l.contains("HTTP mode listening"))
+                .find_map(|l| l.split("addr=").nth(1))
+                .and_then(|rest| rest.split_whitespace().next())
+            {
+                return addr.to_string();
+            }
+            assert!(
+                self.running() && std::time::Instant::now() < deadline,
+                "the bot did not start listening; log:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Starts the bot with `--health` on a free port and returns the address. The port is
+    /// found by binding and releasing it, so another process may take it first: then the bot
+    /// exits saying so, and it is started again on another port.
+    pub async fn start_with_health(&mut self) -> String {
+        for _ in 0..5 {
+            let addr = format!("127.0.0.1:{}", unused_port());
+            let logged = self.log().len();
+            self.start_with(&["--health", &addr]);
+            let deadline = std::time::Instant::now() + WAIT;
+            loop {
+                let log = self.log();
+                let new = log.get(logged..).unwrap_or_default();
+                if self.running() && new.contains("connected to Slack") {
+                    return addr;
+                }
+                if !self.running() {
+                    assert!(
+                        new.contains("listen address"),
+                        "the bot stopped; log:\n{log}"
+                    );
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the bot did not connect; log:\n{log}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        panic!("no free port for the health endpoint in five tries")
+    }
+
     /// Stops the bot the way an orchestrator does (SIGTERM) and waits for it to exit; a bot
     /// that does not exit within 10 s fails the test.
     pub fn stop(&mut self) {
@@ -279,4 +335,70 @@ pub async fn wait_prompted(emu: &Emulator, user: &str) {
         WAIT,
     )
     .await;
+}
+
+/// A port nothing listened on a moment ago (see [`Bot::start_with_health`] for the race).
+fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Waits until the bot's store has `n` jobs of `kind` for `member` in `state` (a positive sign
+/// that the scheduler has been there, rather than a pause that hopes it has).
+pub async fn wait_jobs(bot: &Bot, kind: &str, member: &str, state: &str, n: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let found: i64 = rusqlite::Connection::open_with_flags(
+            bot.db_path(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|c| {
+            c.query_row(
+                "SELECT count(*) FROM jobs WHERE kind = ?1 AND member = ?2 AND state = ?3",
+                [kind, member, state],
+                |r| r.get(0),
+            )
+        })
+        .unwrap_or(0);
+        if found >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{member}: {found} of {n} {kind} jobs {state}; log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the bot has handled every event it stored (the inbox has events and none is
+/// pending): after this, an event already acked can no longer change what users see.
+pub async fn wait_events_handled(bot: &Bot) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (all, pending): (i64, i64) = rusqlite::Connection::open_with_flags(
+            bot.db_path(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|c| {
+            c.query_row(
+                "SELECT count(*), count(*) FILTER (WHERE handled_at IS NULL) FROM inbox",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+        .unwrap_or((0, 0));
+        if all > 0 && pending == 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pending} of {all} events not handled; log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
