@@ -4,7 +4,7 @@
 
 mod support;
 
-use chrono::Utc;
+use chrono::{Timelike, Utc};
 use slack_emulator::{Channel, Emulator, EmulatorConfig, SignedClient, User, events};
 use support::*;
 
@@ -120,7 +120,7 @@ async fn out_of_office_button_skip_and_unblock_keep_a_cycle_honest() {
         |m| {
             m.ts == flag.ts
                 && m.text.as_deref().is_some_and(|t| {
-                    t.contains(":white_check_mark: Resolved") && t.contains("waiting on infra")
+                    t.starts_with(":white_check_mark:") && t.contains("waiting on infra")
                 })
         },
         WAIT,
@@ -264,7 +264,7 @@ async fn the_home_tabs_resolve_button_resolves_the_blocker() {
         |m| {
             m.ts == flag.ts
                 && m.text.as_deref().is_some_and(|t| {
-                    t.contains(":white_check_mark: Resolved") && t.contains("the VPN is down")
+                    t.starts_with(":white_check_mark:") && t.contains("the VPN is down")
                 })
         },
         WAIT,
@@ -366,7 +366,7 @@ async fn clicks_and_form_submissions_work_in_http_mode() {
             m.ts == flag.ts
                 && m.text
                     .as_deref()
-                    .is_some_and(|t| t.contains(":white_check_mark: Resolved"))
+                    .is_some_and(|t| t.starts_with(":white_check_mark:"))
         },
         WAIT,
     )
@@ -433,5 +433,137 @@ async fn a_holidays_file_keeps_prompts_away_and_the_notes_say_holiday() {
             "{user} was prompted on a holiday"
         );
     }
+    bot.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_per_member_timezone_a_prompt_comes_at_the_members_own_time() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    // Maria lives in Berlin (UTC+1 in winter), Kenji in UTC; the team's zone is UTC.
+    let emu = emulator().await;
+    let t0 = Utc::now().with_nanosecond(0).unwrap();
+    let due = t0 + chrono::Duration::seconds(4);
+    let mut bot = Bot::with_extra(
+        &emu,
+        due,
+        t0 + chrono::Duration::hours(2),
+        "30m",
+        "1h",
+        "",
+        "per_member_timezone = true",
+    );
+    // Daily at the wall-clock time Berlin shows at `due`; the meeting daily two hours on.
+    let daily = |t: chrono::DateTime<chrono_tz::Tz>| {
+        format!("\"{} {} {} * * *\"", t.second(), t.minute(), t.hour())
+    };
+    let berlin = due.with_timezone(&chrono_tz::Europe::Berlin);
+    let meeting = (t0 + chrono::Duration::hours(2)).with_timezone(&chrono_tz::UTC);
+    bot.edit_config(|text| {
+        text.lines()
+            .map(|line| {
+                if line.starts_with("prompt = ") {
+                    format!("prompt = {}", daily(berlin))
+                } else if line.starts_with("sync = ") {
+                    format!("sync = {}", daily(meeting))
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    // Kenji first: in each pass of the scheduler he is looked at before maria.
+    bot.set_members(&[KENJI.to_string(), MARIA.to_string()]);
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+
+    wait_prompted(&emu, MARIA).await;
+    wait_jobs(&bot, "prompt", MARIA, "done", 1).await;
+    let fired: String = rusqlite::Connection::open(bot.db_path())
+        .unwrap()
+        .query_row(
+            "SELECT fire_at FROM jobs WHERE member = ?1 AND kind = 'prompt'",
+            [MARIA],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        fired,
+        due.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "maria's prompt is due when her own clock shows the prompt time"
+    );
+    // Kenji's clock shows that time an hour later: he was passed over in the same pass.
+    assert!(
+        asked(&emu, KENJI).is_empty(),
+        "kenji prompted at Berlin's time"
+    );
+    bot.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_due_in_quiet_hours_waits_until_they_end_on_the_members_clock() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let emu = emulator().await;
+    // Whole seconds: the window is written to the second.
+    let t0 = Utc::now().with_nanosecond(0).unwrap();
+    let quiet_start = t0 + chrono::Duration::seconds(6);
+    let quiet_end = t0 + chrono::Duration::seconds(14);
+    // Maria lives in Berlin: her window is written on her clock, the team's zone is UTC.
+    let berlin = |t: chrono::DateTime<Utc>| t.with_timezone(&chrono_tz::Europe::Berlin);
+    let window = format!(
+        "{}-{}",
+        berlin(quiet_start).format("%H:%M:%S"),
+        berlin(quiet_end).format("%H:%M:%S")
+    );
+    // Prompts at t0+3 s (before her quiet hours), reminders due at t0+8 s (inside them).
+    let mut bot = Bot::new(
+        &emu,
+        t0 + chrono::Duration::seconds(3),
+        t0 + chrono::Duration::seconds(60),
+        "20s",
+        "5s",
+    );
+    bot.edit_config(|text| {
+        text.replace(
+            "handle = \"maria\" }",
+            &format!("handle = \"maria\", quiet_hours = \"{window}\" }}"),
+        )
+    });
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    wait_prompted(&emu, MARIA).await;
+
+    // Kenji, after maria in each pass, is reminded on time; maria's reminder was held.
+    wait_jobs(&bot, "remind", KENJI, "done", 1).await;
+    assert_eq!(
+        asked(&emu, MARIA).len(),
+        1,
+        "maria reminded in her quiet hours"
+    );
+    assert_eq!(asked(&emu, KENJI).len(), 2);
+
+    // It comes when they end, as the same job (due at t0+8 s, run after t0+14 s).
+    emu.wait_for_message(
+        &emu.dm_channel(MARIA),
+        |m| m.text.as_deref().is_some_and(|t| t.starts_with("Reminder")),
+        WAIT,
+    )
+    .await;
+    wait_jobs(&bot, "remind", MARIA, "done", 1).await;
+    let (fire_at, started_at): (String, String) = rusqlite::Connection::open(bot.db_path())
+        .unwrap()
+        .query_row(
+            "SELECT fire_at, started_at FROM jobs WHERE member = ?1 AND kind = 'remind'",
+            [MARIA],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let ts = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    assert_eq!(fire_at, ts(t0 + chrono::Duration::seconds(8)));
+    assert!(
+        started_at >= ts(quiet_end),
+        "run at {started_at}, quiet until {quiet_end}"
+    );
+    assert_eq!(asked(&emu, MARIA).len(), 2, "one prompt, one reminder");
     bot.stop();
 }

@@ -454,14 +454,25 @@ impl App {
             let flagged = self.flag(team, blocker).await;
             failures.note(&team.id, "flagging a blocker", flagged);
         }
-        for (blocker, by) in &resolved {
+        // A blocker resolved while its flag was being posted here was not yet flagged when the
+        // resolver synced, so nothing edited it: look again once the flags are recorded.
+        let late = if unflagged.is_empty() {
+            Vec::new()
+        } else {
+            let (_, now_resolved) = self.store().unsynced_blockers(&team.id)?;
+            now_resolved
+                .into_iter()
+                .filter(|(b, _)| unflagged.iter().any(|f| f.id == b.id))
+                .collect()
+        };
+        for (blocker, by) in resolved.iter().chain(&late) {
             let unflagged = self.unflag(team, blocker, &resolved_by(by)).await;
             failures.note(&team.id, "marking a blocker resolved", unflagged);
         }
         // Their owners' Home tabs list open blockers.
         let mut owners: Vec<&UserId> = unflagged
             .iter()
-            .chain(resolved.iter().map(|(b, _)| b))
+            .chain(resolved.iter().chain(&late).map(|(b, _)| b))
             .filter_map(|b| b.user.as_ref())
             .collect();
         owners.sort();

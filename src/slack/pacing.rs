@@ -50,7 +50,7 @@ impl Default for Pacing {
     }
 }
 
-impl<C: Clock> Pacing<C> {
+impl<C: Clock + Clone> Pacing<C> {
     fn with_clock(clock: C) -> Self {
         let one = NonZeroU32::MIN;
         let three = NonZeroU32::new(3).unwrap_or(one);

@@ -218,10 +218,13 @@ members = [
             if let Some(addr) = log
                 .lines()
                 .filter(|l| l.contains("HTTP mode listening"))
-                .find_map(|l| l.split("addr=").nth(1))
-                .and_then(|rest| rest.split_whitespace().next())
+                .map(without_colours)
+                .find_map(|l| {
+                    let rest = l.split("addr=").nth(1)?;
+                    rest.split_whitespace().next().map(str::to_string)
+                })
             {
-                return addr.to_string();
+                return addr;
             }
             assert!(
                 self.running() && std::time::Instant::now() < deadline,
@@ -401,4 +404,22 @@ pub async fn wait_events_handled(bot: &Bot) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A log line without its terminal colour codes (`ESC [ ... m`).
+fn without_colours(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -311,7 +311,13 @@ fn keeps_every_word(blocks: &[Vec<String>], parsed: &Parsed) -> Result<(), Strin
         .sections
         .iter()
         .map(|s| {
-            let mut words: Vec<&str> = s.text.as_deref().map(words_of).into_iter().flatten().collect();
+            let mut words: Vec<&str> = s
+                .text
+                .as_deref()
+                .map(words_of)
+                .into_iter()
+                .flatten()
+                .collect();
             for (_, item) in s.lines() {
                 words.extend(words_of(&item.text));
             }
@@ -320,7 +326,9 @@ fn keeps_every_word(blocks: &[Vec<String>], parsed: &Parsed) -> Result<(), Strin
         .collect();
     for block in blocks.iter().filter(|b| !b.is_empty()) {
         if !sections.iter().any(|s| in_order(block, s.iter().copied())) {
-            return Err(format!("the words {block:?} are not in any section in this order"));
+            return Err(format!(
+                "the words {block:?} are not in any section in this order"
+            ));
         }
     }
     let mut written: HashMap<&str, usize> = HashMap::new();
