@@ -248,7 +248,10 @@ fn broken_config_names_file_and_key() {
     );
     let err = env.fails(&["check-config"]);
     // The line the time zone is written on (the text starts with a blank line).
-    assert!(err.contains("standup.toml:11: team \"orbit\".timezone"), "{err}");
+    assert!(
+        err.contains("standup.toml:11: team \"orbit\".timezone"),
+        "{err}"
+    );
     assert!(err.contains("Mars/Olympus"), "{err}");
     assert!(
         !env.path("standup.db").exists(),

@@ -235,10 +235,9 @@ impl Config {
         let document = toml::de::DeTable::parse(text).map_err(|e| syntax_error(path, text, &e))?;
         // Wrong types are kept as problems by the raw shapes, so this fails only on what the
         // parser itself would reject.
-        let raw = raw::Section::<raw::RawConfig>::deserialize(toml::de::Deserializer::from(
-            document,
-        ))
-        .map_err(|e| syntax_error(path, text, &e))?;
+        let raw =
+            raw::Section::<raw::RawConfig>::deserialize(toml::de::Deserializer::from(document))
+                .map_err(|e| syntax_error(path, text, &e))?;
         let mut check = validate::Checker::new(path, text);
         match check.config(path, &raw) {
             Some(config) => Ok(config),
@@ -327,4 +326,3 @@ fn syntax_error(path: &Path, text: &str, error: &toml::de::Error) -> ConfigError
         message: error.message().trim().to_string(),
     }
 }
-

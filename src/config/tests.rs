@@ -346,9 +346,7 @@ fn unknown_sections() {
     );
     check(
         &text,
-        &[
-            "conf/standup.toml: slack.api_uri: unknown key `api_uri` (did you mean `api_url`?) — …",
-        ],
+        &["conf/standup.toml: slack.api_uri: unknown key `api_uri` (did you mean `api_url`?) — …"],
     );
 }
 
@@ -426,7 +424,7 @@ fn duplicate_team_ids() {
 )]
 #[case::lower_case_user(
     r#"[{ user = "u0maria01" }]"#,
-    r#"conf/standup.toml: team "orbit".members[1].user: `u0maria01` is not a Slack user id — …"#,
+    r#"conf/standup.toml: team "orbit".members[1].user: `u0maria01` is not a Slack user id — …"#
 )]
 #[case::missing_user(
     r#"[{ handle = "maria" }]"#,
@@ -492,7 +490,7 @@ fn members_are_required() {
 #[case::empty_name(
     "name",
     r#""  ""#,
-    r#"conf/standup.toml: team "orbit".name: the team name is empty — e.g. name = "Team Orbit""#,
+    r#"conf/standup.toml: team "orbit".name: the team name is empty — e.g. name = "Team Orbit""#
 )]
 #[case::wrong_type(
     "per_member_timezone",
@@ -849,7 +847,10 @@ fn default_path_prefers_the_real_config() {
 #[case("Members", Some("members"))]
 #[case("xyz", None)]
 fn suggestions(#[case] word: &str, #[case] expect: Option<&str>) {
-    assert_eq!(suggest(word, fields_of::<RawTeam>().iter().copied()), expect);
+    assert_eq!(
+        suggest(word, fields_of::<RawTeam>().iter().copied()),
+        expect
+    );
 }
 
 fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
@@ -1187,8 +1188,7 @@ fn threads_keys_are_read() {
     r#"conf/standup.toml: team "orbit".resolved_blockers: expected … "#,
 )]
 fn threads_problems(#[case] changes: &[(&str, &str)], #[case] expect: &str) {
-    let changes: Vec<(&str, Option<&str>)> =
-        changes.iter().map(|(k, v)| (*k, Some(*v))).collect();
+    let changes: Vec<(&str, Option<&str>)> = changes.iter().map(|(k, v)| (*k, Some(*v))).collect();
     check(&team_toml(&changes), &[expect.trim_end()]);
 }
 
@@ -1248,10 +1248,10 @@ fn line_numbers_of_nested_keys_and_arrays_of_tables() {
             (Some(3), "database.max_size_mb"),
             (Some(16), r#"team "orbit".admins[2]"#),
             (Some(20), r#"team "orbit".members[2].hadle"#),
-            (Some(32), r#"team "platform".remind_after"#),
+            (Some(31), r#"team "platform".remind_after"#),
             // A missing key is reported at the header of the table it belongs in.
-            (Some(37), r#"team "platform".members[2].user"#),
-            (Some(39), r#"team "platform".members[2].quiet_hours"#),
+            (Some(36), r#"team "platform".members[2].user"#),
+            (Some(38), r#"team "platform".members[2].quiet_hours"#),
         ],
         "{error}"
     );
@@ -1265,12 +1265,12 @@ fn line_numbers_of_nested_keys_and_arrays_of_tables() {
     );
     assert_eq!(
         lines[3],
-        "conf/standup.toml:32: team \"platform\".remind_after: expected a string, found a number \
+        "conf/standup.toml:31: team \"platform\".remind_after: expected a string, found a number \
          — write it as \"30m\""
     );
     assert!(
         lines[5].starts_with(
-            "conf/standup.toml:39: team \"platform\".members[2].quiet_hours: `late` is not a window"
+            "conf/standup.toml:38: team \"platform\".members[2].quiet_hours: `late` is not a window"
         ),
         "{rendered}"
     );

@@ -397,7 +397,9 @@ impl<'t> Checker<'t> {
         };
         let raw = &section.value;
         let dir = self.string(&raw.dir, &at, "dir");
-        let git = self.get(&raw.git, &at, "git", BOOL)?;
+        let git = self
+            .get(&raw.git, &at, "git", BOOL)?
+            .map(|(git, span)| (*git, span));
         let dir = match dir? {
             Some((d, span)) if d.trim().is_empty() => {
                 return Err(self.report(
@@ -411,19 +413,19 @@ impl<'t> Checker<'t> {
             Some((d, _)) => Some(self.dir.join(d.trim())),
             None => None,
         };
-        if let Some((true, span)) = git.map(|(git, span)| (*git, span))
+        if let Some((true, span)) = &git
             && dir.is_none()
         {
             return Err(self.report(
                 "archive.git",
-                Some(&span),
+                Some(span),
                 "git = true needs a folder to commit in",
                 "add dir = \"notes\" to [archive], or remove git",
             ));
         }
         Ok(ArchiveConfig {
             dir,
-            git: git.is_some_and(|(git, _)| *git),
+            git: git.is_some_and(|(git, _)| git),
         })
     }
 
@@ -526,7 +528,8 @@ impl<'t> Checker<'t> {
         let format = self.format(raw, at);
         let title = self.title(raw, at, format.as_ref().map_or(Format::Planning, |f| f.0));
         let timezone = self.timezone(raw, at);
-        let per_member_timezone = self.flag(&raw.per_member_timezone, at, "per_member_timezone", false);
+        let per_member_timezone =
+            self.flag(&raw.per_member_timezone, at, "per_member_timezone", false);
         let zone = timezone.as_ref().map_or(Tz::UTC, |tz| *tz);
         let prompt = self.schedule(&raw.prompt, at, "prompt", zone);
         let sync = self.schedule(&raw.sync, at, "sync", zone);
@@ -1147,7 +1150,12 @@ impl<'t> Checker<'t> {
         result.map(|()| Some(days))
     }
 
-    fn holidays(&mut self, raw: &RawTeam, at: &At, zone: Tz) -> Checked<Vec<(NaiveDate, NaiveDate)>> {
+    fn holidays(
+        &mut self,
+        raw: &RawTeam,
+        at: &At,
+        zone: Tz,
+    ) -> Checked<Vec<(NaiveDate, NaiveDate)>> {
         const FIX: &str =
             "write a date as \"2026-12-25\" or an inclusive range as \"2026-12-24..2026-12-31\"";
         let listed = self.texts(
