@@ -33,9 +33,9 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 pub use self::secrets::{Secret, Secrets};
-use crate::calendar::{QuietHours, TimeOff};
-use crate::domain::{ChannelId, Format, TeamId, UserId};
-use crate::schedule::Schedule;
+use standup_core::calendar::{QuietHours, TimeOff};
+use standup_core::domain::{ChannelId, Format, TeamId, UserId};
+use standup_core::schedule::Schedule;
 
 /// The config file used when none is given and it exists.
 pub const DEFAULT_PATH: &str = "config/standup.toml";

@@ -23,9 +23,9 @@ use super::{
     ArchiveConfig, Config, DEFAULT_API_URL, DEFAULT_DATABASE_PATH, DEFAULT_STATS_CYCLES,
     DatabaseConfig, FlagsTo, MemberConfig, Problem, SlackConfig, TeamConfig, Threads, UpdatesTo,
 };
-use crate::calendar::{QuietHours, TimeOff};
-use crate::domain::{ChannelId, Format, TeamId, UserId};
-use crate::schedule::{Schedule, parse_duration};
+use standup_core::calendar::{QuietHours, TimeOff};
+use standup_core::domain::{ChannelId, Format, TeamId, UserId};
+use standup_core::schedule::{Schedule, parse_duration};
 
 /// The most cycles `stats_cycles` may ask for (two years of weekly meetings).
 const MAX_STATS_CYCLES: i64 = 104;
@@ -204,6 +204,29 @@ impl<'t> Checker<'t> {
         }
     }
 
+    /// A written value with its span; one of another type is reported as "expected
+    /// `expected`, found ...".
+    fn typed<'f, T>(
+        &mut self,
+        field: &'f Field<T>,
+        key: &str,
+        expected: &str,
+        fix: impl Into<String>,
+    ) -> Checked<(&'f T, Span)> {
+        match &field.value {
+            Ok(value) => Ok((value, field.span.clone())),
+            Err(found) => {
+                let found = self.describe(*found, &field.span);
+                Err(self.report(
+                    key,
+                    Some(&field.span),
+                    format!("expected {expected}, found {found}"),
+                    fix,
+                ))
+            }
+        }
+    }
+
     /// The value of an optional key with its span; a value of the wrong type is reported.
     fn get<'f, T>(
         &mut self,
@@ -212,25 +235,9 @@ impl<'t> Checker<'t> {
         key: &str,
         want: Kind,
     ) -> Checked<Option<(&'f T, Span)>> {
-        match field {
-            None => Ok(None),
-            Some(Field {
-                span,
-                value: Ok(value),
-            }) => Ok(Some((value, span.clone()))),
-            Some(Field {
-                span,
-                value: Err(found),
-            }) => {
-                let found = self.describe(*found, span);
-                Err(self.report(
-                    &at.key(key),
-                    Some(span),
-                    format!("expected {}, found {found}", want.name),
-                    format!("write it as {}", want.example),
-                ))
-            }
-        }
+        let Some(field) = field else { return Ok(None) };
+        let fix = format!("write it as {}", want.example);
+        self.typed(field, &at.key(key), want.name, fix).map(Some)
     }
 
     /// Like [`Checker::get`], and reports the key as missing when it is not there.
@@ -289,25 +296,9 @@ impl<'t> Checker<'t> {
         field: Option<&'f Field<Section<T>>>,
         name: &str,
     ) -> Checked<Option<(&'f Section<T>, Span)>> {
-        match field {
-            None => Ok(None),
-            Some(Field {
-                span,
-                value: Ok(table),
-            }) => Ok(Some((table, span.clone()))),
-            Some(Field {
-                span,
-                value: Err(found),
-            }) => {
-                let found = self.describe(*found, span);
-                Err(self.report(
-                    name,
-                    Some(span),
-                    format!("expected a table, found {found}"),
-                    format!("write it as a [{name}] section"),
-                ))
-            }
-        }
+        let Some(field) = field else { return Ok(None) };
+        let fix = format!("write it as a [{name}] section");
+        self.typed(field, name, "a table", fix).map(Some)
     }
 
     fn database(&mut self, field: Option<&Field<Section<RawDatabase>>>) -> Checked<DatabaseConfig> {
@@ -433,22 +424,12 @@ impl<'t> Checker<'t> {
     fn teams(&mut self, field: &List<Section<RawTeam>>) -> Vec<TeamConfig> {
         let (tables, span): (&[Field<Section<RawTeam>>], _) = match field {
             None => (&[], None),
-            Some(Field {
-                span,
-                value: Ok(items),
-            }) => (items, Some(span)),
-            Some(Field {
-                span,
-                value: Err(found),
-            }) => {
-                let found = self.describe(*found, span);
-                self.report(
-                    "team",
-                    Some(span),
-                    format!("expected [[team]] sections, found {found}"),
-                    "write each team as a [[team]] section (two brackets)",
-                );
-                return Vec::new();
+            Some(field) => {
+                let fix = "write each team as a [[team]] section (two brackets)";
+                match self.typed(field, "team", "[[team]] sections", fix) {
+                    Ok((items, span)) => (items, Some(span)),
+                    Err(Reported) => return Vec::new(),
+                }
             }
         };
         if tables.is_empty() {
@@ -480,18 +461,9 @@ impl<'t> Checker<'t> {
                 }
                 _ => format!("team[{}]", i + 1),
             };
-            let section = match &item.value {
-                Ok(section) => section,
-                Err(found) => {
-                    let found = self.describe(*found, &item.span);
-                    self.report(
-                        &label,
-                        Some(&item.span),
-                        format!("expected a [[team]] table, found {found}"),
-                        "write each team as a [[team]] section",
-                    );
-                    continue;
-                }
+            let fix = "write each team as a [[team]] section";
+            let Ok((section, _)) = self.typed(item, &label, "a [[team]] table", fix) else {
+                continue;
             };
             let first = id.and_then(|id| ids[..i].iter().position(|o| *o == Some(id)));
             if let (Some(id), Some(first)) = (id, first) {
@@ -928,18 +900,10 @@ impl<'t> Checker<'t> {
         let mut users = Vec::new();
         let mut result = Ok(());
         for (key, item) in items {
-            let user = match &item.value {
-                Ok(user) => self.user_id(&key, &item.span, user),
-                Err(found) => {
-                    let found = self.describe(*found, &item.span);
-                    Err(self.report(
-                        &key,
-                        Some(&item.span),
-                        format!("expected a Slack user id string, found {found}"),
-                        format!("write {name} = [\"U0123ABCD\", ...]"),
-                    ))
-                }
-            };
+            let fix = format!("write {name} = [\"U0123ABCD\", ...]");
+            let user = self
+                .typed(item, &key, "a Slack user id string", fix)
+                .and_then(|(user, span)| self.user_id(&key, &span, user));
             match user {
                 Ok(user) => users.push(user),
                 Err(reported) => result = Err(reported),
@@ -1023,18 +987,8 @@ impl<'t> Checker<'t> {
         item: &'f Field<Section<RawMember>>,
         key: &str,
     ) -> Checked<(MemberConfig, &'f RawMember)> {
-        let section = match &item.value {
-            Ok(section) => section,
-            Err(found) => {
-                let found = self.describe(*found, &item.span);
-                return Err(self.report(
-                    key,
-                    Some(&item.span),
-                    format!("expected a member table, found {found}"),
-                    "write each member as { user = \"U0123ABCD\", handle = \"maria\" }",
-                ));
-            }
-        };
+        let fix = "write each member as { user = \"U0123ABCD\", handle = \"maria\" }";
+        let (section, _) = self.typed(item, key, "a member table", fix)?;
         self.unknown_keys(section, key);
         let at = At {
             path: key,
@@ -1100,17 +1054,10 @@ impl<'t> Checker<'t> {
         let mut out = Vec::new();
         let mut result = Ok(());
         for (path, item) in items {
-            match &item.value {
-                Ok(Text(text)) => out.push((path, item.span.clone(), text.as_str())),
-                Err(found) => {
-                    let found = self.describe(*found, &item.span);
-                    result = Err(self.report(
-                        &path,
-                        Some(&item.span),
-                        format!("expected a string, found {found}"),
-                        format!("write the list as {example}"),
-                    ));
-                }
+            let fix = format!("write the list as {example}");
+            match self.typed(item, &path, "a string", fix) {
+                Ok((Text(text), span)) => out.push((path, span, text.as_str())),
+                Err(reported) => result = Err(reported),
             }
         }
         result.map(|()| Some((out, span)))
@@ -1135,7 +1082,7 @@ impl<'t> Checker<'t> {
         let mut days = Vec::new();
         let mut result = Ok(());
         for (path, span, text) in items {
-            match crate::calendar::parse_weekday(text) {
+            match standup_core::calendar::parse_weekday(text) {
                 Some(day) => days.push(day),
                 None => {
                     result = Err(self.report(
@@ -1168,7 +1115,7 @@ impl<'t> Checker<'t> {
         let mut days = Vec::new();
         let mut result = Ok(());
         for (path, span, text) in listed?.map(|(items, _)| items).unwrap_or_default() {
-            match crate::calendar::parse_holiday(text) {
+            match standup_core::calendar::parse_holiday(text) {
                 Ok(range) => days.push(range),
                 Err(why) => result = Err(self.report(&path, Some(&span), why, FIX)),
             }
@@ -1189,7 +1136,7 @@ impl<'t> Checker<'t> {
                         fix,
                     ));
                 }
-                Ok(text) => match crate::calendar::read_ics(&text, zone) {
+                Ok(text) => match standup_core::calendar::read_ics(&text, zone) {
                     Ok(more) => days.extend(more),
                     Err(why) => {
                         return Err(self.report(

@@ -10,7 +10,7 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use crate::config::Secret;
-use crate::domain::{ChannelId, UserId};
+use standup_core::domain::{ChannelId, UserId};
 
 pub type Connector = SlackClientHyperHttpsConnector;
 
