@@ -435,7 +435,7 @@ impl<'t> Checker<'t> {
         if tables.is_empty() {
             self.report(
                 "team",
-                span,
+                span.as_ref(),
                 "no [[team]] defined",
                 "add a [[team]] section with id, name, channel, format, prompt, sync, \
                  post_before, remind_after and members (see config/standup.example.toml)",
