@@ -44,6 +44,12 @@ pub(super) struct Reported;
 
 type Checked<T> = Result<T, Reported>;
 
+/// A list's items, each with its `key[n]` path.
+type Items<'f, T> = Vec<(String, &'f Field<T>)>;
+
+/// A list's texts, each with its `key[n]` path and span.
+type Texts<'f> = Vec<(String, Span, &'f str)>;
+
 /// The type a key must have, and how to write one in a fix.
 #[derive(Clone, Copy)]
 struct Kind {
@@ -879,7 +885,7 @@ impl<'t> Checker<'t> {
         at: &At,
         key: &str,
         want: Kind,
-    ) -> Checked<Option<(Vec<(String, &'f Field<T>)>, Span)>> {
+    ) -> Checked<Option<(Items<'f, T>, Span)>> {
         let Some((items, span)) = self.get(field, at, key, want)? else {
             return Ok(None);
         };
@@ -1039,14 +1045,13 @@ impl<'t> Checker<'t> {
 
     /// The texts of a list key, each with its `key[n]` path and span; other items are
     /// reported. `None` when absent.
-    #[allow(clippy::type_complexity)]
     fn texts<'f>(
         &mut self,
         field: &'f List<Text>,
         at: &At,
         key: &str,
         example: &'static str,
-    ) -> Checked<Option<(Vec<(String, Span, &'f str)>, Span)>> {
+    ) -> Checked<Option<(Texts<'f>, Span)>> {
         let want = Kind { example, ..ARRAY };
         let Some((items, span)) = self.items(field, at, key, want)? else {
             return Ok(None);
