@@ -11,6 +11,7 @@ pub mod inbound;
 pub mod message;
 pub mod mrkdwn;
 pub mod pacing;
+pub mod retry;
 pub mod rich_text;
 pub mod socket;
 
