@@ -11,12 +11,13 @@
 # and that every file the workspace needs is copied in.
 
 ############################ build ############################
-FROM rust:1.95-bookworm AS builder
+FROM docker.io/library/rust:1.95-bookworm AS builder
 WORKDIR /build
 
 # Everything `cargo build` needs to load the workspace and compile the binary, and nothing more:
 # - Cargo.toml, Cargo.lock: the workspace manifest and the exact dependency versions (--locked);
 # - src/: the library and the binary;
+# - core/: the workspace's pure core crate, a dependency of the binary;
 # - emulator/: a workspace member and a (dev-)dependency: cargo loads its manifest and refuses
 #   a package with no target, so the directory goes in whole (it is small);
 # - benches/: Cargo.toml declares [[bench]] "core", and cargo refuses a declared target whose
@@ -25,6 +26,7 @@ WORKDIR /build
 # tests/ is not copied: its targets are discovered, not declared, so the build does not need it.
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+COPY core ./core
 COPY emulator ./emulator
 COPY benches ./benches
 COPY config ./config
@@ -39,7 +41,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     && install -D -m 0755 target/release/standup-bot /out/standup-bot
 
 ############################ runtime ############################
-FROM debian:bookworm-slim AS runtime
+FROM docker.io/library/debian:bookworm-slim AS runtime
 
 LABEL org.opencontainers.image.title="standup-bot" \
       org.opencontainers.image.description="Self-hosted Slack bot that runs a team's asynchronous standup and writes the team's own meeting notes" \

@@ -6,11 +6,11 @@ use std::hint::black_box;
 
 use chrono::{Duration, NaiveDate, Utc};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use standup_bot::domain::{ChannelId, Entry, Format, Meeting, TeamId};
-use standup_bot::notes::read_document;
-use standup_bot::parse::{NoNames, parse_reply};
-use standup_bot::render::{Renderer, TemplateRef};
 use standup_bot::store::{MemberRecord, Store, TeamRecord, default_blocks};
+use standup_core::domain::{ChannelId, Entry, Format, Meeting, TeamId};
+use standup_core::notes::read_document;
+use standup_core::parse::{NoNames, parse_reply};
+use standup_core::render::{Renderer, TemplateRef};
 
 /// A realistic mix of replies: shortcode and bold headings, bullets, nesting, links, mentions.
 const REPLIES: [&str; 4] = [
@@ -242,11 +242,11 @@ fn document(c: &mut Criterion) {
     let template = TemplateRef::Builtin(Format::Planning);
     let mut group = c.benchmark_group("document");
     for (name, team) in [("stored_only", &plain), ("with_extras", &full)] {
-        let meeting = standup_bot::document::meeting(&store, team, last).unwrap();
+        let meeting = standup_bot::app::document::meeting(&store, team, last).unwrap();
         assert_eq!(meeting.extras.is_empty(), name == "stored_only");
         group.bench_function(BenchmarkId::new("50_members_52_weeks", name), |b| {
             b.iter(|| {
-                let meeting = standup_bot::document::meeting(&store, team, last).unwrap();
+                let meeting = standup_bot::app::document::meeting(&store, team, last).unwrap();
                 black_box(renderer.render(&template, &meeting).unwrap())
             })
         });

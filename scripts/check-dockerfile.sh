@@ -51,7 +51,7 @@ fi
 
 # 2. Builder Rust version >= rust-version.
 image=$(awk 'toupper($1) == "FROM" { print $2; exit }' <<<"$stage")
-have=$(sed -nE 's/^rust:([0-9]+\.[0-9]+).*/\1/p' <<<"$image")
+have=$(sed -nE 's#^(docker\.io/library/)?rust:([0-9]+\.[0-9]+).*#\2#p' <<<"$image")
 need=$(sed -nE 's/^rust-version *= *"([0-9]+\.[0-9]+).*/\1/p' Cargo.toml | head -n1)
 if [[ -z $have || -z $need ]]; then
     fail "cannot compare the builder image ($image) with rust-version (${need:-unset})"
@@ -60,6 +60,16 @@ elif [[ $(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n1) != "$need" ]];
 else
     ok "builder image $image >= rust-version $need"
 fi
+
+# 2b. Base images by their full name: Podman and Buildah resolve a short name (`rust:…`) only
+# through a registries file, so every FROM names its registry.
+while read -r from; do
+    if [[ $from != */*/* ]]; then
+        fail "base image $from is a short name; write it in full (docker.io/library/…)"
+    else
+        ok "base image $from is fully qualified"
+    fi
+done < <(awk 'toupper($1) == "FROM" { print $2 }' Dockerfile)
 
 # 3. What the build stage copies: each source must land at its own relative path.
 copied=()

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Derives src/parse/emoji/slack-emoji.tsv from iamcal/emoji-data's emoji.json.
+"""Derives core/src/parse/emoji/slack-emoji.tsv from iamcal/emoji-data's emoji.json.
 
 iamcal/emoji-data is the emoji set Slack's clients use: its short names are the `:names:` Slack
 writes in message text (`:+1:`, `:flag-de:`, `:male-technologist:`). The npm package
 `emoji-datasource` is published from that repository and carries the same emoji.json:
 
     npm pack emoji-datasource@16.0.0 && tar xzf emoji-datasource-16.0.0.tgz
-    python3 scripts/emoji-data.py package/emoji.json > src/parse/emoji/slack-emoji.tsv
+    python3 scripts/emoji-data.py package/emoji.json > core/src/parse/emoji/slack-emoji.tsv
 
 Each output line is one emoji: its short names (space-separated), its unified code points, and,
 for emoji that take skin tones, `TONES=CODEPOINTS` pairs (comma-separated; TONES is one modifier,

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use chrono::NaiveDate;
 
 use crate::config::ArchiveConfig;
-use crate::domain::TeamId;
+use standup_core::domain::TeamId;
 
 /// The name commits are made under (author and committer).
 pub const GIT_NAME: &str = "standup-bot";
@@ -232,7 +232,7 @@ fn write_if_changed(path: &Path, text: &str) -> Result<bool> {
     if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
         return Ok(false);
     }
-    crate::cli::write_atomically(path, text.as_bytes()).map_err(|e| Error::Write {
+    crate::files::write_atomically(path, text.as_bytes()).map_err(|e| Error::Write {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;

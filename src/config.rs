@@ -26,9 +26,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use toml::{Table, Value};
 
-use crate::calendar::{QuietHours, TimeOff};
-use crate::domain::{ChannelId, Format, TeamId, UserId};
-use crate::schedule::{Schedule, parse_duration};
+use standup_core::calendar::{QuietHours, TimeOff};
+use standup_core::domain::{ChannelId, Format, TeamId, UserId};
+use standup_core::schedule::{Schedule, parse_duration};
 
 /// The config file used when none is given and it exists.
 pub const DEFAULT_PATH: &str = "config/standup.toml";
@@ -1231,7 +1231,7 @@ impl Checker {
         let mut days = Vec::new();
         let mut result = Ok(());
         for (path, text) in items {
-            match crate::calendar::parse_weekday(&text) {
+            match standup_core::calendar::parse_weekday(&text) {
                 Some(day) => days.push(day),
                 None => {
                     result = Err(self.report(
@@ -1263,7 +1263,7 @@ impl Checker {
         let mut days = Vec::new();
         let mut result = Ok(());
         for (path, text) in listed?.unwrap_or_default() {
-            match crate::calendar::parse_holiday(&text) {
+            match standup_core::calendar::parse_holiday(&text) {
                 Ok(range) => days.push(range),
                 Err(why) => result = Err(self.report(&path, why, FIX)),
             }
@@ -1283,7 +1283,7 @@ impl Checker {
                         fix,
                     ));
                 }
-                Ok(text) => match crate::calendar::read_ics(&text, zone) {
+                Ok(text) => match standup_core::calendar::read_ics(&text, zone) {
                     Ok(more) => days.extend(more),
                     Err(why) => {
                         return Err(self.report(&key, format!("`{}`: {why}", path.display()), fix));

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::{archive, config, notes, render, store};
+use standup_core::{notes, render};
+
+use crate::{archive, config, store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

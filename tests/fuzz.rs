@@ -32,16 +32,16 @@ use tower::ServiceExt;
 
 use standup_bot::app::App;
 use standup_bot::app::messages::{ANSWER_FORM, OUT_OF_OFFICE, RESOLVE, SKIP, answer_form};
+use standup_bot::bot::inbound::Handler;
 use standup_bot::config::{Config, Secret};
-use standup_bot::domain::{Format, TeamId, Update, UserId};
-use standup_bot::notes::{self, Chunk};
-use standup_bot::parse::lines::{Bullets, classify};
-use standup_bot::parse::{Parsed, heading, mrkdwn, parse_reply};
-use standup_bot::render::{Renderer, TemplateRef};
 use standup_bot::slack::client::{Api, Policy};
 use standup_bot::slack::http::{COMMANDS_PATH, EVENTS_PATH, HttpConfig, INTERACTIONS_PATH, router};
-use standup_bot::slack::inbound::Handler;
 use standup_bot::store::{MemberRecord, Store, TeamRecord};
+use standup_core::domain::{Format, TeamId, Update, UserId};
+use standup_core::notes::{self, Chunk};
+use standup_core::parse::lines::{Bullets, classify};
+use standup_core::parse::{Parsed, heading, mrkdwn, parse_reply};
+use standup_core::render::{Renderer, TemplateRef};
 
 // ---------------------------------------------------------------------------------------------
 // The budget.
@@ -505,7 +505,7 @@ fn team(id: &str, format: Format) -> TeamRecord {
         id: TeamId::new(id),
         name: format!("Team {id}"),
         format,
-        channel: standup_bot::domain::ChannelId::new("C0123456789"),
+        channel: standup_core::domain::ChannelId::new("C0123456789"),
         members: ["maria", "kenji"]
             .iter()
             .enumerate()
@@ -665,7 +665,7 @@ members = [
             api = emu.api_url(),
         );
         let config = Config::from_str(&toml, &dir.path().join("standup.toml")).expect("config");
-        let store = standup_bot::cli::open_store(&config).expect("store");
+        let store = standup_bot::app::setup::open_store(&config).expect("store");
         // One attempt per call, unpaced: a case must not wait out retries or Slack's
         // one-message-a-second pacing (the emulator does not limit).
         let policy = Policy {

@@ -17,9 +17,9 @@ use chrono::Utc;
 use slack_emulator::{Emulator, Fault, User};
 use standup_bot::app::{App, Dm};
 use standup_bot::config::{Config, Secret};
-use standup_bot::domain::{ChannelId, UserId};
-use standup_bot::render::Renderer;
 use standup_bot::slack::client::{Api, Policy};
+use standup_core::domain::{ChannelId, UserId};
+use standup_core::render::Renderer;
 use support::{CHANNEL, KENJI, LI, MARIA, ONE_AT_A_TIME, ZOE};
 
 /// A team admin who is in no team.
@@ -70,7 +70,7 @@ members = [
         api = emu.api_url(),
     );
     let config = Config::from_str(&toml, &dir.path().join("standup.toml")).expect("config");
-    let store = standup_bot::cli::open_store(&config).expect("store");
+    let store = standup_bot::app::setup::open_store(&config).expect("store");
     // One attempt per call and no pacing: each scripted fault meets exactly one call.
     let policy = Policy {
         timeout: TIMEOUT,

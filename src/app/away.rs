@@ -7,11 +7,12 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use super::commands::Reply;
 use super::messages::escape;
 use super::{App, CycleInfo, Result};
-use crate::calendar::QuietHours;
 use crate::config::TeamConfig;
-use crate::domain::UserId;
 use crate::slack::client::UserInfo;
-use crate::store::{Absence, AwayNote};
+use crate::store::Absence;
+use standup_core::calendar::AwayNote;
+use standup_core::calendar::QuietHours;
+use standup_core::domain::UserId;
 
 pub const OOO_USAGE: &str = "Usage: `/standup ooo &lt;from&gt; [to]`, `/standup ooo today`, \
 `/standup ooo tomorrow`, `/standup ooo until &lt;date&gt;`, `/standup ooo list`, \

@@ -12,11 +12,11 @@ use serde_json::{Value, json};
 use super::messages::{self, IN_THE_NOTES, escape, from_markdown};
 use super::{App, Result};
 use crate::config::TeamConfig;
-use crate::domain::{ChannelId, Item, SectionKind, UserId};
-use crate::followthrough::{self, carry_text, item_id, not_yet_in, own_text, planned};
-use crate::parse::parse_reply;
 use crate::slack::{blocks, mrkdwn};
 use crate::store::{CARRY_KEY, CARRY_SOURCE, CycleInfo, NewReply};
+use standup_core::domain::{ChannelId, Item, SectionKind, UserId};
+use standup_core::followthrough::{self, carry_text, item_id, not_yet_in, own_text, planned};
+use standup_core::parse::parse_reply;
 
 /// Action ids of the follow-through part of the prompt.
 pub const PLANNED_ITEMS: &str = "planned_items";
@@ -170,7 +170,7 @@ impl App {
             .map(|all| own_text(&all, before.as_deref()).to_string());
         let own_update = own
             .as_deref()
-            .map(|t| parse_reply(t, team.format, &crate::parse::NoNames).update);
+            .map(|t| parse_reply(t, team.format, &standup_core::parse::NoNames).update);
         let shipped = not_yet_in(own_update.as_ref(), SectionKind::Shipped, shipped);
         let kept = not_yet_in(own_update.as_ref(), SectionKind::Next, kept);
         let text = carry_text(team.format, &shipped, &kept);
@@ -393,7 +393,7 @@ mod tests {
             items: (1..=n)
                 .map(|i| {
                     Item::new(
-                        crate::domain::Marker::Auto,
+                        standup_core::domain::Marker::Auto,
                         format!("item {i} {}", "x".repeat(80)),
                     )
                 })
@@ -448,9 +448,12 @@ mod tests {
         let plan = Plan {
             date: NaiveDate::from_ymd_opt(2024, 3, 11).unwrap(),
             items: vec![
-                Item::new(crate::domain::Marker::Auto, "[](https://e.org/pr/3)"),
-                Item::new(crate::domain::Marker::Auto, ""),
-                Item::new(crate::domain::Marker::Auto, "[PR & co](https://e.org/pr/4)"),
+                Item::new(standup_core::domain::Marker::Auto, "[](https://e.org/pr/3)"),
+                Item::new(standup_core::domain::Marker::Auto, ""),
+                Item::new(
+                    standup_core::domain::Marker::Auto,
+                    "[PR & co](https://e.org/pr/4)",
+                ),
             ],
         };
         let (_, blocks) = plan_blocks(&team("planning"), &plan, "orbit|2024-03-18");

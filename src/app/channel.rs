@@ -12,10 +12,10 @@ use serde_json::Value;
 use super::messages::{IN_THE_NOTES, escape, from_markdown};
 use super::{App, Result, Sent, digest};
 use crate::config::{FlagsTo, TeamConfig, UpdatesTo};
-use crate::domain::{ChannelId, Format, Item, Update, UserId};
 use crate::slack::blocks;
 use crate::slack::client::Outgoing;
 use crate::store::{CycleInfo, OpenBlocker, Post};
+use standup_core::domain::{ChannelId, Format, Item, Update, UserId};
 
 /// The `posts` kind of the cycle's thread parent.
 const THREAD: &str = "thread";
@@ -350,7 +350,7 @@ fn push_item(text: &mut String, item: &Item, depth: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Marker, Section, SectionKind};
+    use standup_core::domain::{Marker, Section, SectionKind};
 
     #[test]
     fn an_update_reads_as_headings_and_bullets() {

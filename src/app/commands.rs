@@ -3,7 +3,7 @@
 
 use super::messages::{age, escape, from_markdown};
 use super::{App, Result};
-use crate::domain::UserId;
+use standup_core::domain::UserId;
 
 /// What the command answers, shown only to the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +76,7 @@ impl App {
                 // stored as Markdown like a DM's text, and escaped once on the way out.
                 let no_names = super::Names::new();
                 let names = self.names.get(&team.id).unwrap_or(&no_names);
-                let what = crate::parse::mrkdwn::to_markdown(rest, names);
+                let what = standup_core::parse::mrkdwn::to_markdown(rest, names);
                 let blocker = self
                     .store()
                     .raise_blocker(cycle.id, user, &what, self.now())?;
@@ -317,7 +317,7 @@ impl App {
 }
 
 /// A given-up send in words, from its key (see where each key is made) and channel.
-fn what_was_sent(key: &str, channel: &crate::domain::ChannelId) -> String {
+fn what_was_sent(key: &str, channel: &standup_core::domain::ChannelId) -> String {
     let mut parts = key.split(':');
     let kind = parts.next().unwrap_or_default();
     // The user is the third part where there is one (`update:<cycle>:<user>`, ...).
@@ -353,7 +353,7 @@ fn what_was_sent(key: &str, channel: &crate::domain::ChannelId) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ChannelId;
+    use standup_core::domain::ChannelId;
 
     #[test]
     fn a_given_up_send_is_named_for_people() {

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use super::messages::{IN_THE_NOTES, escape, from_markdown, since};
 use super::{App, Result, Sent};
 use crate::config::{FlagsTo, TeamConfig};
-use crate::domain::ChannelId;
 use crate::slack::client::Outgoing;
 use crate::store::{OpenBlocker, Post};
+use standup_core::domain::ChannelId;
 
 /// How soon an escalation Slack refused is tried again.
 const RETRY: chrono::Duration = chrono::Duration::seconds(5);

@@ -5,9 +5,9 @@ use super::commands::Reply;
 use super::messages::escape;
 use super::{App, Result};
 use crate::config::TeamConfig;
-use crate::domain::{Block, BlockRole, Entry, Meeting, UserId};
-use crate::render::TemplateRef;
 use crate::store::PastUpdate;
+use standup_core::domain::{Block, BlockRole, Entry, Meeting, UserId};
+use standup_core::render::TemplateRef;
 
 pub const DEFAULT_UPDATES: usize = 3;
 pub const MAX_UPDATES: usize = 10;

@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use super::messages::{self, IN_THE_NOTES, age, escape, from_markdown};
 use super::{App, Result};
 use crate::config::TeamConfig;
-use crate::domain::{Format, Item, Marker, Section, SectionKind, Update, UserId};
 use crate::slack::blocks;
 use crate::store::OpenBlocker;
+use standup_core::domain::{Format, Item, Marker, Section, SectionKind, Update, UserId};
 
 /// Action id of the Home tab's *Edit* button; its value is `team|date`.
 pub const HOME_EDIT: &str = "home_edit";
@@ -501,7 +501,7 @@ fn stranger_view(user: &UserId) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{NoNames, parse_reply};
+    use standup_core::parse::{NoNames, parse_reply};
 
     fn parsed(text: &str, format: Format) -> Update {
         parse_reply(text, format, &NoNames).update

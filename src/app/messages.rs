@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::config::TeamConfig;
-use crate::domain::{Diagnostic, Format, SectionKind, Update, UserId};
 use crate::store::{CycleInfo, OpenBlocker};
+use standup_core::domain::{Diagnostic, Format, SectionKind, Update, UserId};
 
 pub const NOT_A_MEMBER: &str = "Hi! I collect standup updates, but you are not a member of any team I run a standup for. Ask your team's admin to add your Slack user id to the bot's config.";
 
@@ -262,8 +262,8 @@ mod tests {
     fn blocker(text: &str) -> OpenBlocker {
         OpenBlocker {
             id: 7,
-            team: crate::domain::TeamId::new("orbit"),
-            cycle: crate::domain::CycleId(1),
+            team: standup_core::domain::TeamId::new("orbit"),
+            cycle: standup_core::domain::CycleId(1),
             date: chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
             handle: "maria".into(),
             user: Some(UserId::new("U0MARIA01")),

@@ -10,12 +10,16 @@ pub mod away;
 pub mod carry;
 pub mod channel;
 mod commands;
+pub mod document;
 pub mod escalate;
+pub mod export;
 mod history;
 pub mod home;
 pub mod messages;
 mod onboarding;
 mod once;
+pub mod resolved;
+pub mod setup;
 mod stats;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,11 +28,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, TeamConfig};
-use crate::domain::{ChannelId, CycleId, TeamId, UserId};
-use crate::parse::parse_reply;
-use crate::render::Renderer;
 use crate::slack::client::{Api, Error as SlackError, Outgoing};
 use crate::store::{self, CycleInfo, NewReply, OpenBlocker, Post, Store};
+use standup_core::domain::{ChannelId, CycleId, TeamId, UserId};
+use standup_core::parse::parse_reply;
+use standup_core::render::Renderer;
 
 pub use commands::Reply;
 pub use once::{MAX_CHECKS, Sent};
@@ -58,7 +62,7 @@ pub enum Error {
     #[error(transparent)]
     Slack(#[from] SlackError),
     #[error(transparent)]
-    Render(#[from] crate::render::RenderError),
+    Render(#[from] standup_core::render::RenderError),
     /// A send that may have reached Slack and could not be checked was given up (see
     /// [`once`]); it is not tried again, and `/standup status` shows it to the team's admins.
     #[error("not sending `{key}` again: {error}")]
@@ -397,7 +401,7 @@ impl App {
         // A follow-through carry ends the member's text; notes are about what they wrote.
         let carry = self.store().carry_text(cycle.id, user)?;
         let outcome = self.store().record_reply(&reply, |t| {
-            crate::followthrough::with_carry(t, carry.as_deref(), format, |own| {
+            standup_core::followthrough::with_carry(t, carry.as_deref(), format, |own| {
                 let parsed = parse_reply(own, format, names);
                 (parsed.update, parsed.diagnostics)
             })
@@ -560,10 +564,10 @@ impl App {
 
     /// Renders the cycle's notes.
     pub fn render(&self, team: &TeamConfig, date: NaiveDate) -> Result<String> {
-        let meeting = crate::document::meeting(&self.store(), team, date)?;
+        let meeting = crate::app::document::meeting(&self.store(), team, date)?;
         Ok(self
             .renderer
-            .render(&crate::cli::template_of(team), &meeting)?)
+            .render(&crate::app::setup::template_of(team), &meeting)?)
     }
 
     /// Posts the notes of a cycle: a summary message and the document as a file in its thread.

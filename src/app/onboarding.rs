@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 use super::messages::{self, escape};
 use super::{App, Result, Sent};
 use crate::config::TeamConfig;
-use crate::domain::{ChannelId, Format, UserId};
-use crate::schedule::Schedule;
 use crate::slack::client::Outgoing;
+use standup_core::domain::{ChannelId, Format, UserId};
+use standup_core::schedule::Schedule;
 
 impl App {
     /// `member_joined_channel`: the bot itself joining a team's channel makes every member of
@@ -233,8 +233,8 @@ fn days_in_words(days: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::SectionKind;
-    use crate::parse::{NoNames, parse_reply};
+    use standup_core::domain::SectionKind;
+    use standup_core::parse::{NoNames, parse_reply};
 
     fn schedule(s: &str) -> String {
         when(&Schedule::parse(s).unwrap())

@@ -16,9 +16,9 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use super::{App, Error, Result};
-use crate::domain::{ChannelId, TeamId};
 use crate::slack::client::{Error as SlackError, Outgoing};
 use crate::store::SendStart;
+use standup_core::domain::{ChannelId, TeamId};
 
 /// Failed lookups of an uncertain send before it is given up. Each lookup is a Slack call
 /// with its own retries, so a short outage does not use them up; a missing scope does.
@@ -170,7 +170,7 @@ impl App {
         // A DM sent to a user id landed in a D… channel: history is read there.
         let channel = if channel.as_str().starts_with('U') || channel.as_str().starts_with('W') {
             self.api
-                .open_dm(&crate::domain::UserId(channel.0.clone()))
+                .open_dm(&standup_core::domain::UserId(channel.0.clone()))
                 .await?
         } else {
             channel.clone()

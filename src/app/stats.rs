@@ -1,11 +1,11 @@
 //! `/standup stats [team] [cycles]`: each member's participation over the team's recent
-//! cycles, shown only to the caller. The sums are [`crate::stats`]'s; this is the Slack text.
+//! cycles, shown only to the caller. The sums are [`standup_core::stats`]'s; this is the Slack text.
 
 use super::commands::Reply;
 use super::messages::escape;
 use super::{App, Result};
-use crate::domain::UserId;
-use crate::stats;
+use standup_core::domain::UserId;
+use standup_core::stats;
 
 /// The most cycles one can ask for, as `stats_cycles` allows.
 const MAX_CYCLES: usize = 104;

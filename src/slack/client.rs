@@ -11,7 +11,7 @@ use slack_morphism::prelude::*;
 
 use super::retry::Backoff;
 use crate::config::Secret;
-use crate::domain::{ChannelId, UserId};
+use standup_core::domain::{ChannelId, UserId};
 
 pub type Connector = SlackClientHyperHttpsConnector;
 

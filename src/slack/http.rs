@@ -807,7 +807,7 @@ mod tests {
             let blocks = json!([{"type": "actions", "elements": [{"type": "button",
                 "action_id": action_id, "value": "skip",
                 "text": {"type": "plain_text", "text": "Skip"}}]}]);
-            let channel = crate::domain::ChannelId("C0STANDUP".into());
+            let channel = standup_core::domain::ChannelId("C0STANDUP".into());
             let ts = api
                 .post(&channel, "Skip today?", Some(blocks), None)
                 .await

@@ -7,7 +7,6 @@
 pub mod blocks;
 pub mod client;
 pub mod http;
-pub mod inbound;
 pub mod message;
 pub mod mrkdwn;
 pub mod pacing;

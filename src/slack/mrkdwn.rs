@@ -1,7 +1,7 @@
 //! The one way text goes out to Slack: our stored Markdown → Slack mrkdwn, and literal text →
 //! mrkdwn or plain text.
 //!
-//! The store holds what [`crate::parse`] made of Slack's text: Markdown links
+//! The store holds what [`standup_core::parse`] made of Slack's text: Markdown links
 //! (`[label](url)`), `@handle` mentions, Unicode emoji, and `&`, `<`, `>` as plain characters.
 //! Slack's mrkdwn has no `[label](url)`: a link is `<url|label>`; bold is `*x*` (Markdown's
 //! `**x**`), strike `~x~` (Markdown's `~~x~~`); `&`, `<` and `>` are control characters that

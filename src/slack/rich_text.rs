@@ -190,8 +190,9 @@ fn emoji(run: &Value) -> String {
                 .map(|t| t.to_string()),
         ),
     };
-    if crate::parse::emoji::lookup(base).is_none()
-        && let Some(unicode) = str_field(run, "unicode").and_then(crate::parse::emoji::decode)
+    if standup_core::parse::emoji::lookup(base).is_none()
+        && let Some(unicode) =
+            str_field(run, "unicode").and_then(standup_core::parse::emoji::decode)
     {
         return unicode;
     }

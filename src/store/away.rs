@@ -4,8 +4,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
 
+use standup_core::calendar::AwayNote;
+
 use super::{Result, Store, ts};
-use crate::domain::{TeamId, UserId};
+use standup_core::domain::{TeamId, UserId};
 
 /// One stored out-of-office range (or skip) of a member.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,15 +17,6 @@ pub struct Absence {
     pub to: NaiveDate,
     /// `ooo` or `skip`.
     pub kind: String,
-}
-
-/// Why a member with no update is away on a meeting date, for the document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AwayNote {
-    /// Out of office through this date (inclusive).
-    Until(NaiveDate),
-    /// Their Slack status said so when the bot came to prompt them.
-    Status,
 }
 
 fn parse_date(s: String) -> rusqlite::Result<NaiveDate> {
@@ -162,8 +155,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ChannelId, Format};
     use crate::store::{MemberRecord, TeamRecord};
+    use standup_core::domain::{ChannelId, Format};
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

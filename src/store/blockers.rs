@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Params, params};
 
 use super::{Error, Result, Store, parse_ts, require_member, ts};
-use crate::domain::{CycleId, TeamId, UserId};
+use standup_core::domain::{CycleId, TeamId, UserId};
 
 /// An open (or just resolved) blocker with who reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]

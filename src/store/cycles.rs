@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Error, Result, Store, parse_ts, ts};
-use crate::domain::{
+use standup_core::domain::{
     Block, BlockRole, CycleId, Entry, Format, Meeting, Question, SectionKind, TeamId, Update,
 };
 

@@ -5,7 +5,7 @@
 use chrono::{TimeZone, Utc};
 
 use super::*;
-use crate::domain::{ChannelId, Format, TeamId, UserId};
+use standup_core::domain::{ChannelId, Format, TeamId, UserId};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 3, 11, 9, 0, 0).unwrap()
@@ -51,7 +51,11 @@ fn record(store: &mut Store, version: &str, text: &str) -> Result<ReplyOutcome> 
             at: now(),
         },
         |t| {
-            let p = crate::parse::parse_reply(t, Format::Planning, &crate::parse::NoNames);
+            let p = standup_core::parse::parse_reply(
+                t,
+                Format::Planning,
+                &standup_core::parse::NoNames,
+            );
             (p.update, p.diagnostics)
         },
     )

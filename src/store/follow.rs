@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Error, Result, Store};
-use crate::domain::{CycleId, TeamId, Update, UserId};
+use standup_core::domain::{CycleId, TeamId, Update, UserId};
 
 /// One stored update of a member, with the meeting it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Error, Result, Store, member_in_cycle, ts};
-use crate::domain::{CycleId, TeamId, Update, UserId};
+use standup_core::domain::{CycleId, TeamId, Update, UserId};
 
 impl Store {
     /// Remembers that `user` opened the bot's Home tab.
@@ -118,15 +118,15 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Format;
     use crate::store::{MemberRecord, TeamRecord};
+    use standup_core::domain::Format;
 
     fn team(users: &[&str]) -> TeamRecord {
         TeamRecord {
             id: TeamId::new("orbit"),
             name: "Orbit".into(),
             format: Format::Planning,
-            channel: crate::domain::ChannelId::new("C0TEAM0001"),
+            channel: standup_core::domain::ChannelId::new("C0TEAM0001"),
             members: users
                 .iter()
                 .map(|u| MemberRecord {
@@ -202,7 +202,11 @@ mod tests {
         };
         store
             .record_reply(&reply, |t| {
-                let p = crate::parse::parse_reply(t, Format::Planning, &crate::parse::NoNames);
+                let p = standup_core::parse::parse_reply(
+                    t,
+                    Format::Planning,
+                    &standup_core::parse::NoNames,
+                );
                 (p.update, p.diagnostics)
             })
             .unwrap();

@@ -9,8 +9,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::cycles::insert_blocks;
 use super::{Result, Store, ts};
-use crate::domain::TeamId;
-use crate::notes::{Chunk, Document, ImportedMeeting};
+use standup_core::domain::TeamId;
+use standup_core::notes::{Chunk, Document, ImportedMeeting};
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

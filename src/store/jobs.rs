@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Error, Result, Store, ts};
-use crate::domain::{CycleId, TeamId, UserId};
+use standup_core::domain::{CycleId, TeamId, UserId};
 
 /// A job's identity: what, for which team, when it was due, and for whom.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

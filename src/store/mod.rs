@@ -25,7 +25,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
 
-pub use away::{Absence, AwayNote};
+pub use away::Absence;
 pub use blockers::OpenBlocker;
 pub use cycles::{CycleInfo, default_blocks};
 pub use follow::{CARRY_KEY, CARRY_SOURCE, PastUpdate};
@@ -230,7 +230,7 @@ fn classify_open_error(path: &str, e: rusqlite::Error) -> Error {
 fn member_in_cycle(
     conn: &Connection,
     cycle: i64,
-    user: &crate::domain::UserId,
+    user: &standup_core::domain::UserId,
 ) -> Result<Option<i64>> {
     use rusqlite::OptionalExtension;
     Ok(conn
@@ -243,7 +243,11 @@ fn member_in_cycle(
 }
 
 /// The member row of `user` in a cycle's team, or why there is none.
-fn require_member(conn: &Connection, cycle: i64, user: &crate::domain::UserId) -> Result<i64> {
+fn require_member(
+    conn: &Connection,
+    cycle: i64,
+    user: &standup_core::domain::UserId,
+) -> Result<i64> {
     member_in_cycle(conn, cycle, user)?
         .ok_or_else(|| Error::NotFound(format!("{user} is not a member of this team")))
 }

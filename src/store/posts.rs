@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, parse_ts, ts};
-use crate::domain::{ChannelId, CycleId};
+use standup_core::domain::{ChannelId, CycleId};
 
 /// A message (and optionally a file) the bot posted for a cycle.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::blockers::{OpenBlocker, open_blockers_where};
 use super::{Error, Result, Store, member_in_cycle, require_member, ts};
-use crate::domain::{CycleId, Diagnostic, Update, UserId};
+use standup_core::domain::{CycleId, Diagnostic, Update, UserId};
 
 /// The source of a reply that replaces the member's whole update for the cycle (the Home tab's
 /// *Edit* form): messages older than it no longer count.
@@ -129,7 +129,7 @@ impl Store {
         &self,
         slack_ts: &str,
         user: Option<&UserId>,
-    ) -> Result<Option<(CycleId, crate::domain::TeamId, UserId)>> {
+    ) -> Result<Option<(CycleId, standup_core::domain::TeamId, UserId)>> {
         Ok(self
             .conn
             .query_row(
@@ -142,7 +142,7 @@ impl Store {
                 |r| {
                     Ok((
                         CycleId(r.get(0)?),
-                        crate::domain::TeamId(r.get(1)?),
+                        standup_core::domain::TeamId(r.get(1)?),
                         UserId(r.get(2)?),
                     ))
                 },

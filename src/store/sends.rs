@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, parse_ts, ts};
-use crate::domain::{ChannelId, TeamId};
+use standup_core::domain::{ChannelId, TeamId};
 
 /// What [`Store::begin_send`] found for a key.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use chrono::NaiveDate;
 use rusqlite::params;
 
 use super::{Result, Store, parse_ts};
-use crate::domain::{CycleId, TeamId};
-use crate::stats::{CycleFacts, Seat};
+use standup_core::domain::{CycleId, TeamId};
+use standup_core::stats::{CycleFacts, Seat};
 
 /// Per member of a cycle: handle, answered, away, first prompt sent, first reply received.
 /// The prompt's time is when Slack took its message (`sends`, keyed as the prompt job's
@@ -83,9 +83,9 @@ impl Store {
 mod tests {
     use chrono::{TimeZone, Utc};
 
-    use crate::domain::{ChannelId, Format, TeamId, UserId};
-    use crate::parse::{NoNames, parse_reply};
     use crate::store::{JobEnd, JobKey, MemberRecord, NewReply, Store, TeamRecord};
+    use standup_core::domain::{ChannelId, Format, TeamId, UserId};
+    use standup_core::parse::{NoNames, parse_reply};
 
     #[test]
     fn facts_come_from_prompts_replies_and_absences() {

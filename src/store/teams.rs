@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store};
-use crate::domain::{ChannelId, Format, TeamId, UserId};
+use standup_core::domain::{ChannelId, Format, TeamId, UserId};
 
 /// A team as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,10 +1,10 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::*;
-use crate::domain::{ChannelId, CycleId, Format, SectionKind, TeamId, UserId};
-use crate::notes::read_document;
-use crate::parse::{NoNames, parse_reply};
-use crate::render::{Renderer, TemplateRef};
+use standup_core::domain::{ChannelId, CycleId, Format, SectionKind, TeamId, UserId};
+use standup_core::notes::read_document;
+use standup_core::parse::{NoNames, parse_reply};
+use standup_core::render::{Renderer, TemplateRef};
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(

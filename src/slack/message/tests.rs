@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::*;
-use crate::parse::{NoNames, parse_reply};
+use standup_core::parse::{NoNames, parse_reply};
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/slack/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -58,7 +58,7 @@ fn a_file_share_keeps_its_text_and_links_the_file() {
         "message message message\n• <https://jadeapptesting.slack.com/files/U043H11ES4V/F04EEHX1EES/namenamename.txt|namenamename.txt>"
     );
     // In the notes: the words, and the file as a Markdown link.
-    let parsed = parse_reply(&text, crate::domain::Format::Planning, &NoNames);
+    let parsed = parse_reply(&text, standup_core::domain::Format::Planning, &NoNames);
     let items: Vec<&str> = parsed.update.sections[0]
         .items
         .iter()
@@ -198,7 +198,7 @@ fn rich_text_lists_nesting_links_mentions_and_emoji() {
     );
     let names: std::collections::HashMap<String, String> =
         [("U024BE7LH".to_string(), "maria".to_string())].into();
-    let parsed = parse_reply(&text, crate::domain::Format::Planning, &names);
+    let parsed = parse_reply(&text, standup_core::domain::Format::Planning, &names);
     let shipped = &parsed.update.sections[0];
     assert_eq!(
         shipped.items[0].text,
@@ -229,7 +229,7 @@ fn the_docs_emoji_sample_becomes_unicode_in_the_notes() {
         rich_text::to_mrkdwn(&fixture("rich_text_emoji_blocks.json"), "").expect("rich text");
     assert_eq!(text, ":basketball: :snowboarder: :checkered_flag:");
     assert_eq!(
-        crate::parse::mrkdwn::to_markdown(&text, &NoNames),
+        standup_core::parse::mrkdwn::to_markdown(&text, &NoNames),
         "🏀 🏂 🏁"
     );
 }

@@ -13,8 +13,8 @@ use chrono_tz::Tz;
 
 use crate::app::App;
 use crate::config::TeamConfig;
-use crate::domain::UserId;
 use crate::store::{JobEnd, JobKey, JobStart};
+use standup_core::domain::UserId;
 
 /// Attempts before a failing job is given up (and left recorded with its error).
 const MAX_ATTEMPTS: u32 = 5;

@@ -5,13 +5,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::app::App;
+use crate::bot::inbound::Handler;
 use crate::config::{Config, Secret, Secrets};
-use crate::domain::UserId;
 use crate::error::{Error, Result};
-use crate::render::Renderer;
 use crate::slack::client::{self, Api, Policy};
-use crate::slack::inbound::Handler;
 use crate::slack::{Inbound, socket};
+use standup_core::domain::UserId;
+use standup_core::render::Renderer;
 
 /// How to connect.
 #[derive(Debug, Clone, Default)]
@@ -59,7 +59,7 @@ pub async fn run(
     let api = api.with_team(&identity.team);
     tracing::info!(bot = %identity.user, team = %identity.team, "authenticated with Slack");
 
-    let store = crate::cli::open_store(&config)?;
+    let store = crate::app::setup::open_store(&config)?;
     let app = App::new(
         config,
         store,
@@ -87,7 +87,7 @@ pub async fn run(
     let inbound: Arc<dyn Inbound> = Arc::new(handler.clone());
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let scheduler = tokio::spawn(crate::scheduler::run(app.clone(), stop_rx.clone()));
+    let scheduler = tokio::spawn(crate::bot::scheduler::run(app.clone(), stop_rx.clone()));
     let stopped = {
         let mut rx = stop_rx.clone();
         async move {

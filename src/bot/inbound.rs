@@ -13,10 +13,10 @@ use slack_morphism::prelude::*;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::message::{self, Change};
-use super::{Inbound, NotStored};
 use crate::app::App;
-use crate::domain::{ChannelId, UserId};
+use crate::slack::message::{self, Change};
+use crate::slack::{Inbound, NotStored};
+use standup_core::domain::{ChannelId, UserId};
 
 /// The bot's handler of everything Slack sends.
 #[derive(Clone)]
@@ -232,7 +232,7 @@ async fn handle_stored(app: &App, id: &str, event: Value, stopping: &Cancellatio
 }
 
 /// A message event: a member's words in their DM with the bot, an edit or a deletion of them
-/// (see [`super::message`]); anything else is not an answer.
+/// (see [`crate::slack::message`]); anything else is not an answer.
 async fn handle_message(app: &App, event: &Value) -> Result<(), crate::app::Error> {
     let Some(change) = message::read(event) else {
         return Ok(());

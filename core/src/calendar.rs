@@ -207,14 +207,18 @@ impl QuietHours {
     }
 }
 
+/// Why a member with no update is away on a meeting date, for the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwayNote {
+    /// Out of office through this date (inclusive).
+    Until(NaiveDate),
+    /// Their Slack status said so when the bot came to prompt them.
+    Status,
+}
+
 /// What the document says for a member with no update on the meeting of `date`: out of office
 /// (until when, if it lasts longer), or the team's holiday; `None` when neither.
-pub fn away_note(
-    why: Option<&crate::store::AwayNote>,
-    holiday: bool,
-    date: NaiveDate,
-) -> Option<String> {
-    use crate::store::AwayNote;
+pub fn away_note(why: Option<&AwayNote>, holiday: bool, date: NaiveDate) -> Option<String> {
     match why {
         Some(AwayNote::Until(to)) if *to > date => Some(format!("🌴 Out of office until {to}")),
         Some(_) => Some("🌴 Out of office".to_string()),
@@ -255,7 +259,6 @@ mod tests {
 
     #[test]
     fn notes_for_the_document() {
-        use crate::store::AwayNote;
         let day = d("2026-11-23");
         let long = AwayNote::Until(d("2026-11-27"));
         assert_eq!(

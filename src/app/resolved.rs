@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
 use crate::config::TeamConfig;
-use crate::domain::Extra;
 use crate::store::{OpenBlocker, Result, Store};
+use standup_core::domain::Extra;
 
 pub const HEADING: &str = "Resolved blockers";
 

@@ -5,8 +5,8 @@
 use chrono::NaiveDate;
 
 use crate::config::TeamConfig;
-use crate::domain::{Item, Marker, Meeting, Section, SectionKind, Update};
 use crate::store::{Result, Store};
+use standup_core::domain::{Item, Marker, Meeting, Section, SectionKind, Update};
 
 /// The meeting of `team` on `date`, ready to render. It depends only on the config and the
 /// store, so a document compiled later is the one that was posted.
@@ -15,7 +15,7 @@ pub fn meeting(store: &Store, team: &TeamConfig, date: NaiveDate) -> Result<Meet
     if let Some(cycle) = store.cycle(&team.id, date)? {
         // Blockers open when the meeting happens: one resolved before it is in *Resolved
         // blockers* instead, so a document compiled later is the one posted then.
-        let at = crate::resolved::meeting_at(team, date);
+        let at = crate::app::resolved::meeting_at(team, date);
         let raised: Vec<(String, String)> = store
             .raised_blockers(cycle.id)?
             .into_iter()
@@ -36,18 +36,20 @@ pub fn meeting(store: &Store, team: &TeamConfig, date: NaiveDate) -> Result<Meet
         let before = store.meeting(&team.id, team.format, previous)?;
         meeting
             .extras
-            .extend(crate::followthrough::planned_vs_done(&before, &meeting));
+            .extend(standup_core::followthrough::planned_vs_done(
+                &before, &meeting,
+            ));
     }
     meeting
         .extras
-        .extend(crate::resolved::section(store, team, previous, date)?);
+        .extend(crate::app::resolved::section(store, team, previous, date)?);
     if team.stats_in_document {
         // Every cycle up to this one counts as closed: the document is its record.
         let facts = store.participation(&team.id, date, team.stats_cycles)?;
-        let people = crate::stats::team(&facts, None);
+        let people = standup_core::stats::team(&facts, None);
         meeting
             .extras
-            .push(crate::stats::section(&people, facts.len()));
+            .push(standup_core::stats::section(&people, facts.len()));
     }
     note_time_off(store, team, &mut meeting)?;
     Ok(meeting)
@@ -63,7 +65,8 @@ fn note_time_off(store: &Store, team: &TeamConfig, meeting: &mut Meeting) -> Res
             .iter()
             .find(|(h, _)| *h == entry.handle)
             .map(|(_, n)| n);
-        entry.note = crate::calendar::away_note(why, holiday, meeting.date).or(entry.note.take());
+        entry.note =
+            standup_core::calendar::away_note(why, holiday, meeting.date).or(entry.note.take());
     }
     Ok(())
 }
@@ -105,11 +108,11 @@ pub fn add_raised_blockers(meeting: &mut Meeting, raised: &[(String, String)]) {
         // A "nothing" line (`N/A`) no longer stands for the section once it has a blocker.
         section
             .items
-            .retain(|i| !crate::domain::is_nothing(&i.text));
+            .retain(|i| !standup_core::domain::is_nothing(&i.text));
         if section
             .text
             .as_deref()
-            .is_some_and(crate::domain::is_nothing)
+            .is_some_and(standup_core::domain::is_nothing)
         {
             section.text = None;
         }
@@ -117,10 +120,21 @@ pub fn add_raised_blockers(meeting: &mut Meeting, raised: &[(String, String)]) {
     }
 }
 
+/// Renders the stored meeting of `team` on `date`.
+pub fn compile(
+    store: &Store,
+    renderer: &standup_core::render::Renderer,
+    team: &TeamConfig,
+    date: NaiveDate,
+) -> crate::error::Result<String> {
+    let meeting = meeting(store, team, date)?;
+    Ok(renderer.render(&super::setup::template_of(team), &meeting)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Entry, Format};
+    use standup_core::domain::{Entry, Format};
 
     fn meeting(format: Format, update: Option<Update>) -> Meeting {
         Meeting {

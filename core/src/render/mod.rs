@@ -1,27 +1,21 @@
 //! Meetings → the team's meeting-notes Markdown, through minijinja templates.
 //!
 //! The built-in templates live in `config/templates/` and are compiled into the binary; a team
-//! can point `format` at its own template, which gets the same context (see [`context`]).
+//! can point `format` at its own template, which gets the same context (see [`context`]). The
+//! renderer is given template text: reading a team's template file is the caller's business.
 
 pub mod context;
-
-use std::path::Path;
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
 use crate::domain::{Format, Meeting};
 
-pub const PLANNING_TEMPLATE: &str = include_str!("../../config/templates/planning.md.j2");
-pub const STANDUP_TEMPLATE: &str = include_str!("../../config/templates/standup.md.j2");
+pub const PLANNING_TEMPLATE: &str = include_str!("../../../config/templates/planning.md.j2");
+pub const STANDUP_TEMPLATE: &str = include_str!("../../../config/templates/standup.md.j2");
 
-/// A template that failed to load or render, with where and why.
+/// A template that failed to compile or render, with where and why.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("{name}: cannot read the template: {source}")]
-    Read {
-        name: String,
-        source: std::io::Error,
-    },
     #[error("{name}{}: {detail}", line.map(|l| format!(":{l}")).unwrap_or_default())]
     Template {
         name: String,
@@ -86,17 +80,6 @@ impl Renderer {
         self.env
             .add_template_owned(name.to_string(), source)
             .map_err(|e| RenderError::from_minijinja(name, &e))
-    }
-
-    /// Reads and compiles a template file, naming it by its path.
-    pub fn add_template_file(&mut self, path: &Path) -> Result<TemplateRef, RenderError> {
-        let name = path.display().to_string();
-        let source = std::fs::read_to_string(path).map_err(|source| RenderError::Read {
-            name: name.clone(),
-            source,
-        })?;
-        self.add_template(&name, source)?;
-        Ok(TemplateRef::Custom(name))
     }
 
     /// Renders one meeting.

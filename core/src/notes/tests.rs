@@ -135,7 +135,7 @@ fn imported_blockers_are_found() {
 fn same_text_gives_the_same_digest() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/standup.md"
+        "/../tests/fixtures/standup.md"
     ))
     .unwrap();
     let a = read_document(&text, Format::Standup).unwrap();

@@ -5,8 +5,8 @@ use chrono::NaiveDate;
 
 use crate::config::TeamConfig;
 use crate::error::{Error, Result};
-use crate::render::Renderer;
 use crate::store::Store;
+use standup_core::render::Renderer;
 
 /// Renders every meeting of `team` from `from` to `to` (inclusive, either open) as one
 /// document. No meeting in the range is an error that says which dates there are.
@@ -49,7 +49,7 @@ pub fn export(
     }
     let mut documents = Vec::with_capacity(dates.len());
     for date in dates {
-        documents.push(crate::cli::compile(store, renderer, team, date)?);
+        documents.push(crate::app::document::compile(store, renderer, team, date)?);
     }
     Ok(join(&documents))
 }

@@ -10,13 +10,16 @@ use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
+use crate::app::document::compile;
+use crate::app::setup::{load, open_store};
 use crate::config::{Config, TeamConfig};
-use crate::domain::Format;
 use crate::error::{Error, Result};
-use crate::notes;
-use crate::parse::{NoNames, parse_reply};
-use crate::render::{Renderer, TemplateRef};
-use crate::store::{MemberRecord, Store, TeamRecord};
+use crate::files::write_atomically;
+use crate::store::Store;
+use standup_core::domain::Format;
+use standup_core::notes;
+use standup_core::parse::{NoNames, parse_reply};
+use standup_core::render::Renderer;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -147,11 +150,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 path: PathBuf::from("<tokio runtime>"),
                 source,
             })?;
-            runtime.block_on(crate::service::run(
+            runtime.block_on(crate::bot::run::run(
                 config,
                 renderer,
                 secrets,
-                crate::service::Options { http, health },
+                crate::bot::run::Options { http, health },
             ))
         }
         Command::Healthcheck { url } => healthcheck(&url, out),
@@ -216,9 +219,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             let (config, renderer) = load(cli.config.as_deref())?;
             let team = find_team(&config, &team)?;
             let store = open_store(&config)?;
-            let text = crate::export::export(&store, &renderer, team, from, to)?;
+            let text = crate::app::export::export(&store, &renderer, team, from, to)?;
             match out_file {
-                Some(path) => write_atomically(&path, text.as_bytes()),
+                Some(path) => write_atomically(&path, text.as_bytes())
+                    .map_err(|source| Error::Io { path, source }),
                 None => out.write_all(text.as_bytes()).map_err(stdout_error),
             }
         }
@@ -281,45 +285,6 @@ fn stdout_error(e: std::io::Error) -> Error {
     }
 }
 
-/// Loads the config and compiles every team's template, so a broken template stops start-up.
-pub fn load(path: Option<&Path>) -> Result<(Config, Renderer)> {
-    let path = path.map_or_else(crate::config::default_path, Path::to_path_buf);
-    let config = Config::load(&path)?;
-    let mut renderer = Renderer::new();
-    for team in &config.teams {
-        if let Some(template) = &team.template {
-            renderer.add_template_file(template)?;
-        }
-    }
-    Ok((config, renderer))
-}
-
-/// The template a team renders with.
-pub fn template_of(team: &TeamConfig) -> TemplateRef {
-    match &team.template {
-        Some(path) => TemplateRef::Custom(path.display().to_string()),
-        None => TemplateRef::Builtin(team.format),
-    }
-}
-
-/// The team's stored form, as configured.
-pub fn team_record(team: &TeamConfig) -> TeamRecord {
-    TeamRecord {
-        id: team.id.clone(),
-        name: team.name.clone(),
-        format: team.format,
-        channel: team.channel.clone(),
-        members: team
-            .members
-            .iter()
-            .map(|m| MemberRecord {
-                user: Some(m.user.clone()),
-                handle: m.handle.clone().unwrap_or_else(|| m.user.to_string()),
-            })
-            .collect(),
-    }
-}
-
 fn find_team<'c>(config: &'c Config, id: &str) -> Result<&'c TeamConfig> {
     config
         .teams
@@ -333,24 +298,6 @@ fn find_team<'c>(config: &'c Config, id: &str) -> Result<&'c TeamConfig> {
                 known.join(", ")
             ))
         })
-}
-
-/// Opens the database and makes its teams match the config.
-pub fn open_store(config: &Config) -> Result<Store> {
-    let mut store = Store::open(&config.database.path)?;
-    if let Some(mb) = config.database.max_size_mb {
-        store.cap_size(mb)?;
-    }
-    for team in &config.teams {
-        if team.onboarding {
-            // Before the sync, which makes them known: members new to the config are due for
-            // the bot's introduction (see `app::onboarding`).
-            let users: Vec<_> = team.members.iter().map(|m| m.user.clone()).collect();
-            store.note_added_members(&team.id, &users)?;
-        }
-        store.sync_team(&team_record(team))?;
-    }
-    Ok(store)
 }
 
 fn read_input(file: Option<&Path>) -> Result<String> {
@@ -499,38 +446,12 @@ fn compile_command(
     };
     let text = compile(&store, renderer, team, date)?;
     match out_file {
-        Some(path) => write_atomically(path, text.as_bytes()),
+        Some(path) => write_atomically(path, text.as_bytes()).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
         None => out.write_all(text.as_bytes()).map_err(stdout_error),
     }
-}
-
-/// Renders the stored meeting of `team` on `date`.
-pub fn compile(
-    store: &Store,
-    renderer: &Renderer,
-    team: &TeamConfig,
-    date: NaiveDate,
-) -> Result<String> {
-    let meeting = crate::document::meeting(store, team, date)?;
-    Ok(renderer.render(&template_of(team), &meeting)?)
-}
-
-/// Writes through a temporary file in the same directory, so a reader never sees half a file
-/// and a failed write (a full disk) leaves the old file in place.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
 }
 
 /// GETs a plain-http URL with a short timeout; healthy means HTTP 200.

@@ -1,0 +1,72 @@
+//! Setting up for any command: the config with its teams' templates compiled, the store opened
+//! and brought in line with the config, and how a configured team maps to what is stored.
+
+use std::path::Path;
+
+use standup_core::render::{Renderer, TemplateRef};
+
+use crate::config::{Config, TeamConfig};
+use crate::error::{Error, Result};
+use crate::store::{MemberRecord, Store, TeamRecord};
+
+/// Loads the config and compiles every team's template, so a broken template stops start-up.
+pub fn load(path: Option<&Path>) -> Result<(Config, Renderer)> {
+    let path = path.map_or_else(crate::config::default_path, Path::to_path_buf);
+    let config = Config::load(&path)?;
+    let mut renderer = Renderer::new();
+    for team in &config.teams {
+        if let Some(template) = &team.template {
+            let source = std::fs::read_to_string(template).map_err(|source| Error::Io {
+                path: template.clone(),
+                source,
+            })?;
+            let name = template.display().to_string();
+            renderer.add_template(&name, source)?;
+        }
+    }
+    Ok((config, renderer))
+}
+
+/// The template a team renders with.
+pub fn template_of(team: &TeamConfig) -> TemplateRef {
+    match &team.template {
+        Some(path) => TemplateRef::Custom(path.display().to_string()),
+        None => TemplateRef::Builtin(team.format),
+    }
+}
+
+/// The team's stored form, as configured.
+pub fn team_record(team: &TeamConfig) -> TeamRecord {
+    TeamRecord {
+        id: team.id.clone(),
+        name: team.name.clone(),
+        format: team.format,
+        channel: team.channel.clone(),
+        members: team
+            .members
+            .iter()
+            .map(|m| MemberRecord {
+                user: Some(m.user.clone()),
+                handle: m.handle.clone().unwrap_or_else(|| m.user.to_string()),
+            })
+            .collect(),
+    }
+}
+
+/// Opens the database and makes its teams match the config.
+pub fn open_store(config: &Config) -> Result<Store> {
+    let mut store = Store::open(&config.database.path)?;
+    if let Some(mb) = config.database.max_size_mb {
+        store.cap_size(mb)?;
+    }
+    for team in &config.teams {
+        if team.onboarding {
+            // Before the sync, which makes them known: members new to the config are due for
+            // the bot's introduction (see `app::onboarding`).
+            let users: Vec<_> = team.members.iter().map(|m| m.user.clone()).collect();
+            store.note_added_members(&team.id, &users)?;
+        }
+        store.sync_team(&team_record(team))?;
+    }
+    Ok(store)
+}

@@ -1,0 +1,7 @@
+//! The running bot: Slack's events, commands and clicks turned into use cases ([`inbound`]), the
+//! one scheduler task ([`scheduler`]), and [`run`], which starts both beside the Slack connection
+//! and stops them on shutdown.
+
+pub mod inbound;
+pub mod run;
+pub mod scheduler;
