@@ -10,8 +10,8 @@
 //! Every `git` gets a deadline: a command still running when it passes is stopped (its whole
 //! process group, so a hook or helper it started goes too) and the save fails with
 //! [`Error::Timeout`]. Commands in one repository take turns, because git lets one writer at a
-//! time hold its index; each command's own files and waits stay with the calling thread, which is
-//! never an async worker (see `app::archive`).
+//! time hold its index. A save blocks (files, processes): the running bot calls it off the
+//! async workers, one save at a time per team (see `app::archive`).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
@@ -321,10 +321,10 @@ impl Archive {
                 });
             }
         };
-        let mut text = String::new();
+        let mut bytes = Vec::new();
         let _ = stderr.rewind();
-        let _ = stderr.take(64 * 1024).read_to_string(&mut text);
-        Ok((status, text))
+        let _ = stderr.take(64 * 1024).read_to_end(&mut bytes);
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
     }
 
     fn failed(&self, args: &[&str], detail: String) -> Error {

@@ -23,6 +23,8 @@ use standup_core::domain::TeamId;
 pub(crate) struct Archiver {
     archive: Archive,
     teams: HashMap<TeamId, Arc<Queue>>,
+    /// How many teams' saves are under way, for a shutdown to wait on.
+    busy: Arc<tokio::sync::watch::Sender<usize>>,
 }
 
 /// What waits to be saved for one team.
@@ -43,31 +45,44 @@ struct Pending {
 }
 
 impl Archiver {
-    pub(crate) fn new(archive: Archive, teams: &[TeamConfig]) -> Archiver {
+    pub(crate) fn new<'a>(
+        archive: Archive,
+        teams: impl IntoIterator<Item = &'a TeamId>,
+    ) -> Archiver {
         Archiver {
             archive,
             teams: teams
-                .iter()
-                .map(|t| (t.id.clone(), Arc::default()))
+                .into_iter()
+                .map(|id| (id.clone(), Arc::default()))
                 .collect(),
+            busy: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// Waits until no save is under way or waiting, for at most `within`; false if one still is.
+    pub(crate) async fn settled(&self, within: Duration) -> bool {
+        let mut busy = self.busy.subscribe();
+        tokio::time::timeout(within, busy.wait_for(|n| *n == 0))
+            .await
+            .is_ok()
     }
 
     /// Queues `document` as the notes of `team`'s meeting on `date`, and starts the team's
     /// save unless one is under way (it then picks this up when it is done). Returns at once.
     pub(crate) fn submit(
         &self,
-        team: &TeamConfig,
+        team: &TeamId,
+        name: &str,
         date: NaiveDate,
         document: String,
         titles: BTreeMap<NaiveDate, String>,
     ) {
-        let Some(queue) = self.teams.get(&team.id) else {
+        let Some(queue) = self.teams.get(team) else {
             return;
         };
         {
             let mut pending = lock(queue);
-            pending.name = team.name.clone();
+            pending.name = name.to_string();
             pending.documents.insert(date, document);
             pending.titles = titles;
             if pending.saving {
@@ -75,8 +90,13 @@ impl Archiver {
             }
             pending.saving = true;
         }
-        let (archive, queue, id) = (self.archive.clone(), queue.clone(), team.id.clone());
-        tokio::spawn(save_all(archive, queue, id));
+        self.busy.send_modify(|n| *n += 1);
+        let (archive, queue, id) = (self.archive.clone(), queue.clone(), team.clone());
+        let busy = self.busy.clone();
+        tokio::spawn(async move {
+            save_all(archive, queue, id).await;
+            busy.send_modify(|n| *n -= 1);
+        });
     }
 }
 
@@ -164,6 +184,82 @@ impl App {
                 return;
             }
         };
-        archiver.submit(team, cycle.date, document.to_string(), titles);
+        archiver.submit(
+            &team.id,
+            &team.name,
+            cycle.date,
+            document.to_string(),
+            titles,
+        );
+    }
+
+    /// At shutdown: lets the archive finish what it was handed, for at most `within` (a git
+    /// stops at its own deadline; what is left is completed by the next save after a start).
+    pub async fn archive_settled(&self, within: Duration) {
+        if let Some(archiver) = &self.archive
+            && !archiver.settled(within).await
+        {
+            tracing::warn!(
+                "stopping with the notes archive still being written; the next post completes it"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2024, 3, d).unwrap()
+    }
+
+    /// Versions handed over quickly, one after the other, end as the last one on disk, for
+    /// each meeting and each team; a shutdown can wait for them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_last_version_handed_over_is_the_one_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("notes");
+        let (orbit, apollo) = (TeamId::new("orbit"), TeamId::new("apollo"));
+        let archiver = Archiver::new(Archive::new(dir.clone(), true), [&orbit, &apollo]);
+        for n in 0..20 {
+            for (team, name) in [(&orbit, "Orbit"), (&apollo, "Apollo")] {
+                for d in [11, 18] {
+                    archiver.submit(
+                        team,
+                        name,
+                        day(d),
+                        format!("version {n}\n"),
+                        BTreeMap::new(),
+                    );
+                }
+            }
+        }
+        assert!(archiver.settled(Duration::from_secs(60)).await);
+        for team in ["orbit", "apollo"] {
+            for d in ["2024-03-11", "2024-03-18"] {
+                assert_eq!(
+                    std::fs::read_to_string(dir.join(format!("{team}/{d}.md"))).unwrap(),
+                    "version 19\n",
+                    "{team} {d}"
+                );
+            }
+        }
+        let status = std::process::Command::new("git")
+            .args(["status", "--porcelain"])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(status.stdout.is_empty(), "all committed");
+        // A team the archive was not made for is not written.
+        archiver.submit(
+            &TeamId::new("stranger"),
+            "Stranger",
+            day(11),
+            "x\n".into(),
+            BTreeMap::new(),
+        );
+        assert!(archiver.settled(Duration::from_secs(5)).await);
+        assert!(!dir.join("stranger").exists());
     }
 }

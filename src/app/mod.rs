@@ -138,7 +138,7 @@ impl App {
         Arc::new(App {
             names,
             archive: crate::archive::Archive::from_config(&config.archive)
-                .map(|a| archive::Archiver::new(a, &config.teams)),
+                .map(|a| archive::Archiver::new(a, config.teams.iter().map(|t| &t.id))),
             notes: Mutex::default(),
             config,
             store: Mutex::new(store),

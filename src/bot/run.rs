@@ -151,6 +151,7 @@ pub async fn run(
     // In-flight work finishes: replies being recorded, notes being posted.
     let _ = scheduler.await;
     handler.drain(std::time::Duration::from_secs(10)).await;
+    app.archive_settled(std::time::Duration::from_secs(5)).await;
     tracing::info!("stopped");
     served
 }
