@@ -235,8 +235,31 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
             .filter(|m| m.text.as_deref().is_some_and(|t| t.contains(needle)))
             .count()
     };
+    // Thread mode: each member's update is one reply in the thread, edited to hold every
+    // reply they sent (edits follow the handled events on a task of their own).
+    let updates_in_thread = |emu: &Emulator| {
+        mode != Mode::Thread
+            || users.iter().enumerate().all(|(i, _)| {
+                let own: Vec<&str> = sent
+                    .iter()
+                    .enumerate()
+                    .filter(|(n, _)| n % users.len() == i)
+                    .map(|(_, (t, _))| t.as_str())
+                    .collect();
+                own.is_empty()
+                    || emu
+                        .messages(CHANNEL)
+                        .iter()
+                        .filter(|m| m.thread_ts.is_some())
+                        .filter_map(|m| m.text.as_deref())
+                        .any(|t| {
+                            t.starts_with(&format!("*@m{i}*")) && own.iter().all(|o| t.contains(o))
+                        })
+            })
+    };
     let settled = |emu: &Emulator| {
         all_in_document(emu)
+            && updates_in_thread(emu)
             && blockers.iter().all(|b| {
                 thread_count(emu, &format!("is blocked: {b}")) > 0
                     && emu.messages(CHANNEL).iter().any(|m| {
