@@ -257,9 +257,25 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
                         })
             })
     };
+    // Every member's prompt job has ended (sent, or skipped): the fan-out is over.
+    let prompts_ended = || {
+        rusqlite::Connection::open_with_flags(
+            bot.db_path(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|c| {
+            c.query_row(
+                "SELECT count(*) FROM jobs WHERE kind = 'prompt' AND state IN ('done', 'skipped')",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .is_ok_and(|n| n as usize >= users.len())
+    };
     let settled = |emu: &Emulator| {
         all_in_document(emu)
             && updates_in_thread(emu)
+            && prompts_ended()
             && blockers.iter().all(|b| {
                 thread_count(emu, &format!("is blocked: {b}")) > 0
                     && emu.messages(CHANNEL).iter().any(|m| {
