@@ -9,6 +9,7 @@ mod archive;
 pub mod away;
 pub mod carry;
 pub mod channel;
+pub mod clock;
 mod commands;
 pub mod document;
 pub mod escalate;
@@ -87,7 +88,8 @@ pub struct App {
     pub api: Api,
     /// The bot's own user id: its messages come back as events and are ignored.
     pub bot_user: UserId,
-    clock: fn() -> DateTime<Utc>,
+    /// Calendar time (see [`clock`]): the wall clock in production, a test's own in tests.
+    clock: Arc<dyn clock::Clock>,
     /// When the scheduler should come back to retry a failed job.
     pub retry_at: Mutex<Option<DateTime<Utc>>>,
     /// Sends under way in this process (see [`once`]).
@@ -121,6 +123,7 @@ impl App {
         renderer: Renderer,
         api: Api,
         bot_user: UserId,
+        clock: Arc<dyn clock::Clock>,
     ) -> Arc<App> {
         let names = config
             .teams
@@ -142,7 +145,7 @@ impl App {
             renderer,
             api,
             bot_user,
-            clock: Utc::now,
+            clock,
             retry_at: Mutex::new(None),
             in_flight: once::InFlight::default(),
             notes: tokio::sync::Mutex::new(()),
@@ -151,7 +154,12 @@ impl App {
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        self.clock.now()
+    }
+
+    /// Waits until calendar time `at` on the app's clock.
+    pub fn sleep_until(&self, at: DateTime<Utc>) -> futures::future::BoxFuture<'static, ()> {
+        self.clock.sleep_until(at)
     }
 
     /// The store, for a short synchronous piece of work.

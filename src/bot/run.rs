@@ -1,10 +1,18 @@
-//! `standup-bot run`: start-up checks, then the scheduler and the Slack connection side by
-//! side until SIGTERM or Ctrl-C; in-flight work finishes before exit.
+//! The running bot: start-up checks, then the scheduler and the Slack connection side by side
+//! until the caller's shutdown signal; in-flight work finishes before it returns.
+//!
+//! The caller owns what the bot runs on (the shape of mini-redis's `server::run`): the
+//! listeners ([`Transport`]), the [`Clock`] and the shutdown future. `standup-bot run` passes
+//! listeners it bound, the wall clock and SIGTERM/Ctrl-C; tests pass the emulator, a clock they
+//! move and a signal they fire.
 
-use std::net::SocketAddr;
+use std::future::Future;
 use std::sync::Arc;
 
+use tokio::net::TcpListener;
+
 use crate::app::App;
+use crate::app::clock::Clock;
 use crate::bot::inbound::Handler;
 use crate::config::{Config, Secret, Secrets};
 use crate::error::{Error, Result};
@@ -13,13 +21,13 @@ use crate::slack::{Inbound, socket};
 use standup_core::domain::UserId;
 use standup_core::render::Renderer;
 
-/// How to connect.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// Serve the HTTP endpoints here instead of using Socket Mode.
-    pub http: Option<SocketAddr>,
-    /// In Socket Mode, serve `/healthz` here.
-    pub health: Option<SocketAddr>,
+/// How Slack reaches the bot.
+#[derive(Debug)]
+pub enum Transport {
+    /// Socket Mode (the bot connects out); `/healthz` is served on `health` if given.
+    Socket { health: Option<TcpListener> },
+    /// Slack's HTTP endpoints, served on this listener.
+    Http(TcpListener),
 }
 
 fn required(secret: Option<Secret>, name: &str, why: &str) -> Result<Secret> {
@@ -30,12 +38,14 @@ fn required(secret: Option<Secret>, name: &str, why: &str) -> Result<Secret> {
     })
 }
 
-/// Runs the bot until a shutdown signal.
+/// Runs the bot until `shutdown` resolves.
 pub async fn run(
     config: Config,
     renderer: Renderer,
     secrets: Secrets,
-    options: Options,
+    transport: Transport,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     // A missing `git` stops start-up, rather than showing up as a failed commit at each post.
     if let Some(archive) = crate::archive::Archive::from_config(&config.archive) {
@@ -66,6 +76,7 @@ pub async fn run(
         renderer,
         api.clone(),
         UserId(identity.user.0.clone()),
+        clock,
     );
     refresh_zones(&app).await;
     let handler = Handler::new(app.clone());
@@ -95,28 +106,27 @@ pub async fn run(
         }
     };
     let signals = tokio::spawn(async move {
-        shutdown_signal().await;
+        shutdown.await;
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     });
 
-    let served = match options.http {
-        Some(addr) => {
+    let served = match transport {
+        Transport::Http(listener) => {
             let secret = required(
                 secrets.signing_secret,
                 "SLACK_SIGNING_SECRET",
                 "HTTP mode verifies every request with it",
             )?;
-            serve_http(addr, inbound, secret, stopped).await
+            serve_http(listener, inbound, secret, stopped).await
         }
-        None => {
+        Transport::Socket { health } => {
             let app_token = required(
                 secrets.app_token,
                 "SLACK_APP_TOKEN",
                 "Socket Mode connects with the app-level token (xapp-...)",
             )?;
-            if let Some(addr) = options.health {
-                let listener = bind(addr).await?;
+            if let Some(listener) = health {
                 let mut rx = stop_rx.clone();
                 let health =
                     axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
@@ -174,22 +184,16 @@ async fn refresh_zones(app: &App) {
     }
 }
 
-async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| Error::Io {
-            path: format!("listen address {addr}").into(),
-            source,
-        })
-}
-
 async fn serve_http(
-    addr: SocketAddr,
+    listener: TcpListener,
     inbound: Arc<dyn Inbound>,
     secret: Secret,
-    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+    stopped: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let listener = bind(addr).await?;
+    let addr = listener.local_addr().map_err(|source| Error::Io {
+        path: "the HTTP listener".into(),
+        source,
+    })?;
     tracing::info!(%addr, "serving Slack's HTTP endpoints");
     let config = crate::slack::http::HttpConfig {
         signing_secret: secret,
@@ -207,26 +211,4 @@ async fn serve_http(
 
 fn slack_error(e: client::Error) -> Error {
     Error::Usage(e.to_string())
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -20,20 +20,21 @@ use standup_core::domain::UserId;
 const MAX_ATTEMPTS: u32 = 5;
 /// The longest sleep, so a changed clock or a missed wake-up is noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// The shortest wait between two rounds.
+const MIN_SLEEP: Duration = Duration::from_millis(20);
 /// How soon a failed job is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Runs until `shutdown` says stop. Work in progress finishes first.
+///
+/// It waits on the app's clock, so a test that moves its clock moves the schedule.
 pub async fn run(app: Arc<App>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     loop {
         let now = app.now();
         let next = tick(&app, now).await;
-        let sleep = next
-            .and_then(|n| (n - app.now()).to_std().ok())
-            .unwrap_or(Duration::ZERO)
-            .clamp(Duration::from_millis(20), MAX_SLEEP);
+        let wake = wake_at(now, app.now(), next);
         tokio::select! {
-            _ = tokio::time::sleep(sleep) => {}
+            () = app.sleep_until(wake) => {}
             _ = shutdown.changed() => break,
         }
         if *shutdown.borrow() {
@@ -41,6 +42,20 @@ pub async fn run(app: Arc<App>, mut shutdown: tokio::sync::watch::Receiver<bool>
         }
     }
     tracing::info!("scheduler stopped");
+}
+
+/// When to look again after a round that started at `started` and ended at `now`: at the next
+/// due job, but not sooner than [`MIN_SLEEP`] after the round began (a job due again at once is
+/// not run in a tight loop) and not later than [`MAX_SLEEP`] from now (a changed clock or a
+/// missed wake-up is noticed).
+fn wake_at(
+    started: DateTime<Utc>,
+    now: DateTime<Utc>,
+    next: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
+    let min = started + chrono::Duration::from_std(MIN_SLEEP).unwrap_or_default();
+    let max = now + chrono::Duration::from_std(MAX_SLEEP).unwrap_or_default();
+    next.unwrap_or(max).clamp(min, max.max(min))
 }
 
 /// Runs every job due at `now`; returns when the next one is due.
@@ -274,4 +289,28 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
         tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a job's end");
     }
     error.is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_scheduler_wakes_at_the_next_job_within_its_bounds() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap();
+        let secs = chrono::Duration::seconds;
+        // A job in 10 s: then.
+        assert_eq!(wake_at(t, t, Some(t + secs(10))), t + secs(10));
+        // A job in an hour, or none: a look again within a minute.
+        assert_eq!(wake_at(t, t, Some(t + secs(3600))), t + secs(60));
+        assert_eq!(wake_at(t, t, None), t + secs(60));
+        // A job due already (a retry): not before 20 ms after the round began.
+        assert_eq!(
+            wake_at(t, t, Some(t - secs(1))),
+            t + chrono::Duration::milliseconds(20)
+        );
+        // A round that took long: the minute counts from its end.
+        assert_eq!(wake_at(t, t + secs(30), None), t + secs(90));
+    }
 }

@@ -11,14 +11,12 @@
 //! `CRASH_KILLS` sets how many kills (default 50; `scripts/crash.sh` runs more), `CRASH_SEED`
 //! the random sequence (printed, so a failing run can be repeated).
 
-mod support;
-
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use crate::support::{Process, CHANNEL, ONE_AT_A_TIME, WAIT};
 use chrono::Utc;
 use slack_emulator::{Emulator, EnvelopeHandle, Fault, events};
-use support::{Bot, CHANNEL, ONE_AT_A_TIME, WAIT};
 
 /// Where the team's updates and flags go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +136,7 @@ fn stored(db: &std::path::Path, token: &str) -> i64 {
 async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
     let mut rng = Rng(seed | 1);
     let users: Vec<String> = (0..mode.members()).map(member).collect();
-    let config = support::workspace_of(&users);
+    let config = crate::support::workspace_of(&users);
     let emu = Emulator::start(config).await;
     // Some posts land in Slack but answer late, so kills also hit the moment after Slack acted
     // and before the bot heard back: the bot must look, not post again.
@@ -161,7 +159,7 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
 
     let t0 = Utc::now();
     let start = Instant::now();
-    let mut bot = Bot::with_extra(
+    let mut bot = Process::with_extra(
         &emu,
         t0 + chrono::Duration::seconds(1),
         t0 + chrono::Duration::seconds(6),
@@ -396,7 +394,7 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_random_points_nothing_is_lost_or_repeated() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = ONE_AT_A_TIME.write().await;
     let target: usize = std::env::var("CRASH_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -7,12 +7,12 @@
 // The bench's modules, shared so CI runs the same driver and checks; the bench uses parts this
 // test does not (the other scenarios, the binary lookup).
 #[allow(dead_code)]
-#[path = "../benches/load/bot.rs"]
+#[path = "../../benches/load/bot.rs"]
 mod bot;
-#[path = "../benches/load/burst.rs"]
+#[path = "../../benches/load/burst.rs"]
 mod burst;
 #[allow(dead_code)]
-#[path = "../benches/load/stats.rs"]
+#[path = "../../benches/load/stats.rs"]
 mod stats;
 
 use std::path::Path;

@@ -693,6 +693,7 @@ members = [
             Renderer::new(),
             api,
             UserId::new(emu.config().bot_user_id.clone()),
+            Arc::new(standup_bot::app::clock::SystemClock),
         );
         Bot {
             runtime,

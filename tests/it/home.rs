@@ -2,14 +2,12 @@
 //! local Slack emulator, driven with Slack's own `app_home_opened`, `member_joined_channel`,
 //! `block_actions` and `view_submission` payloads.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use chrono::{Timelike, Utc};
 use serde_json::Value;
 use slack_emulator::{Emulator, User, events};
-use support::*;
 
 const STRANGER: &str = "U0STRANGE1";
 const NEWBIE: &str = "U0NEWBIE01";
@@ -64,44 +62,23 @@ fn view_text(view: &Value) -> String {
         .join("\n")
 }
 
-/// A bot whose team is prompted daily two hours from now and met an hour ago: nothing is
-/// prompted or posted during a test.
+/// An in-process bot whose team is prompted daily at 10:00 and met at 07:00, on a clock that
+/// stays at 08:00: nothing is prompted or posted during a test.
 fn quiet_bot(emu: &Emulator, team: &str) -> (Bot, chrono::DateTime<Utc>) {
-    let t0 = Utc::now();
-    let bot = Bot::with_extra(
-        emu,
-        t0 + chrono::Duration::hours(2),
-        t0 + chrono::Duration::hours(3),
-        "30m",
-        "2h",
-        "",
-        team,
-    );
-    let daily = |t: chrono::DateTime<Utc>| format!("\"{} {} * * *\"", t.minute(), t.hour());
-    bot.edit_config(|text| {
-        text.lines()
-            .map(|line| {
-                if line.starts_with("prompt = ") {
-                    format!("prompt = {}", daily(t0 + chrono::Duration::hours(2)))
-                } else if line.starts_with("sync = ") {
-                    format!("sync = {}", daily(t0 - chrono::Duration::hours(1)))
-                } else {
-                    line.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
-    (bot, t0 + chrono::Duration::hours(2))
+    let bot = Bot::builder(emu)
+        .prompt("0 0 10 * * *")
+        .sync("0 0 7 * * *")
+        .team(team)
+        .build();
+    (bot, monday_8am() + chrono::Duration::hours(2))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn home_shows_the_update_and_edit_replaces_it() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator_with(&[User::new(STRANGER, "stranger")]).await;
     // No prompt or post during the test: the member answers on their own.
     let (mut bot, _) = quiet_bot(&emu, "");
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
     // Maria answers by DM, with a blocker.
@@ -289,7 +266,7 @@ async fn home_shows_the_update_and_edit_replaces_it() {
     assert!(text.contains("You are not in any team yet"), "{text}");
     assert!(text.contains(STRANGER), "names their member id: {text}");
     assert_eq!(homes_published(&emu, STRANGER), 1);
-    bot.stop();
+    bot.stop().await;
 }
 
 fn intros_to(emu: &Emulator, user: &str) -> Vec<String> {
@@ -307,10 +284,9 @@ async fn settle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboarding_introduces_each_member_once() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator_with(&[User::new(NEWBIE, "newbie")]).await;
     let (mut bot, prompt_time) = quiet_bot(&emu, "");
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
     // A configured member joins the channel: they are introduced.
@@ -383,8 +359,8 @@ async fn onboarding_introduces_each_member_once() {
     assert!(intros_to(&emu, NEWBIE).is_empty());
 
     // A restart repeats nothing.
-    bot.stop();
-    bot.start();
+    bot.stop().await;
+    bot.start().await;
     assert!(
         emu.wait_connections_opened(2, WAIT).await,
         "log:\n{}",
@@ -396,7 +372,7 @@ async fn onboarding_introduces_each_member_once() {
     }
 
     // A member added to the config is introduced at the next start, once.
-    bot.stop();
+    bot.stop().await;
     bot.edit_config(|text| {
         text.replace(
             &format!("  {{ user = \"{ZOE}\", handle = \"zoe\" }},\n"),
@@ -405,7 +381,7 @@ async fn onboarding_introduces_each_member_once() {
             ),
         )
     });
-    bot.start();
+    bot.start().await;
     // Introductions start alongside the connection: wait for both before stopping, or a stop
     // that comes before the connection leaves one fewer opened than counted below.
     assert!(
@@ -419,8 +395,8 @@ async fn onboarding_introduces_each_member_once() {
         WAIT,
     )
     .await;
-    bot.stop();
-    bot.start();
+    bot.stop().await;
+    bot.start().await;
     assert!(
         emu.wait_connections_opened(4, WAIT).await,
         "log:\n{}",
@@ -430,15 +406,14 @@ async fn onboarding_introduces_each_member_once() {
     for user in [MARIA, KENJI, LI, ZOE, NEWBIE] {
         assert_eq!(intros_to(&emu, user).len(), 1, "{user}");
     }
-    bot.stop();
+    bot.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboarding_and_home_can_be_turned_off() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
     let (mut bot, _) = quiet_bot(&emu, "home = false\nonboarding = false");
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
     emu.send_event(emu.member_joined_channel(&emu.config().bot_user_id, CHANNEL, Some(MARIA)))
         .ack(WAIT)
@@ -451,5 +426,5 @@ async fn onboarding_and_home_can_be_turned_off() {
     settle().await;
     assert!(intros_to(&emu, MARIA).is_empty());
     assert_eq!(homes_published(&emu, MARIA), 0);
-    bot.stop();
+    bot.stop().await;
 }
