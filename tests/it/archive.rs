@@ -10,8 +10,6 @@ use slack_emulator::events;
 
 use crate::support::*;
 
-
-
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")

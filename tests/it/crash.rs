@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use crate::support::{Process, CHANNEL, ONE_AT_A_TIME, WAIT};
+use crate::support::{CHANNEL, ONE_AT_A_TIME, Process, WAIT};
 use chrono::Utc;
 use slack_emulator::{Emulator, EnvelopeHandle, Fault, events};
 

@@ -30,7 +30,6 @@ const LAST_MEETING: &str = "# Team Orbit Planning 2024-03-11
 ## Notes/Questions
 ";
 
-
 /// The values of the checkbox options of a prompt, in order.
 /// The texts of the checkbox options in a message's blocks, as a member sees them.
 fn option_texts(blocks: &Value) -> Vec<String> {

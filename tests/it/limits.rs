@@ -99,7 +99,6 @@ fn sections_text(blocks: &Value) -> String {
         .join("\n")
 }
 
-
 async fn notes_file(emu: &Emulator, bot: &Bot) -> String {
     let deadline = Instant::now() + WAIT;
     loop {
@@ -119,7 +118,10 @@ async fn notes_file(emu: &Emulator, bot: &Bot) -> String {
 async fn a_long_update_in_a_thread_and_long_blockers_reach_slack_whole() {
     let emu = emulator().await;
     // The clock stays at 08:00: no prompt or post of the schedule's during the test.
-    let mut bot = Bot::builder(&emu).team("updates = \"thread\"\nblocker_flags = \"thread\"").start().await;
+    let mut bot = Bot::builder(&emu)
+        .team("updates = \"thread\"\nblocker_flags = \"thread\"")
+        .start()
+        .await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
     // Maria's update: 40 items with links (over 5,000 characters) and a 4,000-character blocker.
@@ -496,7 +498,10 @@ async fn a_plan_with_a_bare_link_is_prompted_and_a_long_carry_is_shown_whole() {
 async fn an_update_past_one_message_goes_on_in_more_thread_replies() {
     let emu = emulator().await;
     // The clock stays at 08:00: no prompt or post of the schedule's during the test.
-    let mut bot = Bot::builder(&emu).team("updates = \"thread\"").start().await;
+    let mut bot = Bot::builder(&emu)
+        .team("updates = \"thread\"")
+        .start()
+        .await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
     // Four messages of 39,000 characters (Slack's messages hold 40,000): 156,000 in all, more

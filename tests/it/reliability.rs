@@ -45,7 +45,6 @@ fn envelope(callback: &Value, envelope_id: &str, attempt: u64) -> String {
     .to_string()
 }
 
-
 /// An in-process bot with no prompt due during the test (its clock stays at 08:00; the
 /// prompt is at 09:00).
 fn idle_bot(emu: &Emulator, database: &str, team: &str) -> Bot {

@@ -143,7 +143,11 @@ async fn a_full_cycle() {
     bot.run_until(nine + chrono::Duration::minutes(5)).await;
     assert_eq!(reminded(&emu), 1, "zoe reminded at 09:05");
     for user in [MARIA, KENJI, LI] {
-        assert_eq!(prompts_to(&emu, user), 1, "{user} answered and is not reminded");
+        assert_eq!(
+            prompts_to(&emu, user),
+            1,
+            "{user} answered and is not reminded"
+        );
     }
 
     // The notes are posted before the meeting (14:35, not a second earlier): a summary, and
@@ -156,9 +160,15 @@ async fn a_full_cycle() {
             .collect::<Vec<_>>()
     };
     bot.run_until(posted - chrono::Duration::seconds(1)).await;
-    assert!(summaries(&emu).is_empty(), "posted early: {:?}", summaries(&emu));
+    assert!(
+        summaries(&emu).is_empty(),
+        "posted early: {:?}",
+        summaries(&emu)
+    );
     bot.run_until(posted).await;
-    let summary = summaries(&emu).pop().expect("the summary is posted at 14:35");
+    let summary = summaries(&emu)
+        .pop()
+        .expect("the summary is posted at 14:35");
     assert!(
         summary.text.as_deref().unwrap().contains("3 of 4 answered"),
         "{summary:?}"
@@ -293,8 +303,11 @@ async fn http_mode_serves_signed_requests_only() {
     let mut bot = Bot::builder(&emu).http().start().await;
     wait_healthy(&format!("{}/healthz", bot.url())).await;
 
-    let client = slack_emulator::SignedClient::new(&bot.url(), SIGNING_SECRET)
-        .with_paths("/slack/events", "/slack/commands", "/slack/interactions");
+    let client = slack_emulator::SignedClient::new(&bot.url(), SIGNING_SECRET).with_paths(
+        "/slack/events",
+        "/slack/commands",
+        "/slack/interactions",
+    );
     let fields = emu.slash_command_fields("/standup", "help", MARIA, CHANNEL);
 
     let ok = client.command(fields.clone()).send().await.unwrap();
@@ -406,7 +419,8 @@ async fn prompt_buttons_skip_and_answer_in_a_form() {
     let emu = emulator().await;
     let mut bot = Bot::builder(&emu).start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
-    bot.run_until(monday_8am() + chrono::Duration::hours(1)).await;
+    bot.run_until(monday_8am() + chrono::Duration::hours(1))
+        .await;
     assert_eq!(prompts_to(&emu, MARIA), 1);
     assert_eq!(prompts_to(&emu, ZOE), 1);
 

@@ -663,9 +663,7 @@ impl Bot {
     }
 
     pub fn running(&self) -> bool {
-        self.running
-            .as_ref()
-            .is_some_and(|r| !r.done.is_finished())
+        self.running.as_ref().is_some_and(|r| !r.done.is_finished())
     }
 
     /// Waits until the scheduler has done everything due by the clock's time and sleeps until
@@ -722,7 +720,10 @@ impl Bot {
 
     /// Where the HTTP endpoints (or `/healthz`) are served.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr.expect("started with http() or health()"))
+        format!(
+            "http://{}",
+            self.addr.expect("started with http() or health()")
+        )
     }
 
     /// Rewrites the config file (before the next start).

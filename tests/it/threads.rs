@@ -91,7 +91,8 @@ async fn updates_and_flags_go_into_one_thread_and_old_blockers_are_escalated_onc
 
     // The escalation comes once, in the thread, mentioning the lead and kenji: not before the
     // blocker (raised at 09:00) is an hour old, and by the scheduler's next look after that.
-    bot.events_handled().await; = |emu: &slack_emulator::Emulator| {
+    bot.events_handled().await;
+    let escalated = |emu: &slack_emulator::Emulator| {
         emu.messages(CHANNEL)
             .iter()
             .filter(|m| {
@@ -140,7 +141,10 @@ async fn updates_and_flags_go_into_one_thread_and_old_blockers_are_escalated_onc
 async fn the_posted_notes_list_a_resolved_blocker_and_go_into_the_thread() {
     let emu = emulator().await;
     // The clock stays at 08:00: no prompt or post of the schedule's during the test.
-    let mut bot = Bot::builder(&emu).team("updates = \"thread\"").start().await;
+    let mut bot = Bot::builder(&emu)
+        .team("updates = \"thread\"")
+        .start()
+        .await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
     emu.send_event(events::dm_message(
         KENJI,

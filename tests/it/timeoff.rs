@@ -8,7 +8,6 @@ use crate::support::*;
 use chrono::{Datelike, Utc};
 use slack_emulator::{Emulator, User, events};
 
-
 fn jobs(bot: &Bot, team: &str, state: &str) -> i64 {
     rusqlite::Connection::open(bot.db_path())
         .unwrap()
@@ -35,7 +34,9 @@ async fn a_holiday_prompts_nobody_while_another_team_works() {
         .prompt_at(prompt)
         .sync_at(prompt + chrono::Duration::hours(1))
         .post_before("20m")
-        .team(&format!("holidays = [\"{today}\", \"2026-12-24..2026-12-31\"]"))
+        .team(&format!(
+            "holidays = [\"{today}\", \"2026-12-24..2026-12-31\"]"
+        ))
         .build();
     bot.edit_config(|text| {
         let nova = text
@@ -202,14 +203,19 @@ async fn quiet_hours_hold_a_prompt_until_they_end_even_across_a_restart() {
     // A restart while the prompt is held neither loses nor repeats it.
     bot.kill().await;
     bot.start().await;
-    bot.run_until(quiet_end - chrono::Duration::seconds(1)).await;
+    bot.run_until(quiet_end - chrono::Duration::seconds(1))
+        .await;
     assert_eq!(
         prompts_to(&emu, MARIA),
         0,
         "maria was prompted before her quiet hours ended"
     );
     bot.run_until(quiet_end).await;
-    assert_eq!(prompts_to(&emu, MARIA), 1, "prompted as her quiet hours end");
+    assert_eq!(
+        prompts_to(&emu, MARIA),
+        1,
+        "prompted as her quiet hours end"
+    );
     bot.run_until(sync).await;
     assert_eq!(prompts_to(&emu, MARIA), 1);
     assert_eq!(prompts_to(&emu, KENJI), 1);
