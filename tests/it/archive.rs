@@ -93,7 +93,7 @@ async fn posted_notes_are_archived_committed_and_counted() {
     let text = wait_file(&file, |t| t.contains("the archive")).await;
     assert_eq!(
         text,
-        ok(
+        cli_in(
             bot.dir.path(),
             &["compile", "--team", "orbit", "--date", &date]
         ),
@@ -222,7 +222,7 @@ fn export_is_what_import_reads_back() {
             std::fs::write(dir.path().join("standup.toml"), cli_config(format, title)).unwrap();
         }
         let source = fixture(notes);
-        ok(
+        cli_in(
             first.path(),
             &["import", "--team", "orbit", source.to_str().unwrap()],
         );
@@ -254,7 +254,7 @@ fn export_is_what_import_reads_back() {
 
         // A range holds just its meetings.
         let (oldest, newest) = (dates.last().unwrap(), &dates[0]);
-        let one = ok(
+        let one = cli_in(
             first.path(),
             &[
                 "export", "--team", "orbit", "--from", oldest, "--to", oldest,
@@ -262,7 +262,7 @@ fn export_is_what_import_reads_back() {
         );
         assert_eq!(
             one,
-            ok(
+            cli_in(
                 first.path(),
                 &["compile", "--team", "orbit", "--date", oldest]
             ),
@@ -270,7 +270,7 @@ fn export_is_what_import_reads_back() {
         );
 
         // Mistakes are one line and exit non-zero.
-        let out = run(
+        let out = run_cli(
             first.path(),
             &[
                 "export", "--team", "orbit", "--from", newest, "--to", oldest,
@@ -286,7 +286,7 @@ fn export_is_what_import_reads_back() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let out = run(
+        let out = run_cli(
             first.path(),
             &["export", "--team", "orbit", "--from", "2099-01-01"],
         );
@@ -320,7 +320,7 @@ fn archive_command_backfills_imported_notes() {
         + "\n[archive]\ndir = \"notes\"\ngit = true\n";
     std::fs::write(dir.path().join("standup.toml"), config).unwrap();
     let source = fixture("planning-handtyped.md");
-    ok(
+    cli_in(
         dir.path(),
         &["import", "--team", "orbit", source.to_str().unwrap()],
     );
@@ -361,7 +361,7 @@ fn participation_section_in_the_notes() {
     let config = cli_config("planning", "Team Orbit Planning {date}");
     std::fs::write(dir.path().join("standup.toml"), &config).unwrap();
     let source = fixture("planning.md");
-    ok(
+    cli_in(
         dir.path(),
         &["import", "--team", "orbit", source.to_str().unwrap()],
     );

@@ -4,7 +4,7 @@
 
 use crate::support::*;
 use serde_json::Value;
-use slack_emulator::{Emulator, User, events};
+use slack_emulator::{User, events};
 
 const STRANGER: &str = "U0OTHER001";
 

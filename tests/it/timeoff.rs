@@ -2,8 +2,6 @@
 //! Holidays and working days, an out-of-office Slack status, `/standup ooo` and `quiet`, the
 //! document's "out of office" notes, and quiet hours that hold a prompt (across a restart).
 
-use std::time::Duration;
-
 use crate::support::*;
 use chrono::{Datelike, Utc};
 use slack_emulator::{Emulator, User, events};
