@@ -62,15 +62,21 @@ fn view_text(view: &Value) -> String {
         .join("\n")
 }
 
-/// An in-process bot whose team is prompted daily at 10:00 and met at 07:00, on a clock that
-/// stays at 08:00: nothing is prompted or posted during a test.
+/// An in-process bot whose team is prompted daily two hours from now and met an hour ago, on a
+/// clock that stands at the wall clock's now: nothing is prompted or posted during a test.
+///
+/// The clock starts at the wall clock because Slack's message ts are the wall clock's: an edit
+/// from the Home tab is versioned by the bot's clock, and a DM sent after it must be newer.
 fn quiet_bot(emu: &Emulator, team: &str) -> (Bot, chrono::DateTime<Utc>) {
+    let t0 = Utc::now().with_nanosecond(0).unwrap();
+    let daily = |t: chrono::DateTime<Utc>| format!("0 {} {} * * *", t.minute(), t.hour());
     let bot = Bot::builder(emu)
-        .prompt("0 0 10 * * *")
-        .sync("0 0 7 * * *")
+        .clock_at(t0)
+        .prompt(&daily(t0 + chrono::Duration::hours(2)))
+        .sync(&daily(t0 - chrono::Duration::hours(1)))
         .team(team)
         .build();
-    (bot, monday_8am() + chrono::Duration::hours(2))
+    (bot, t0 + chrono::Duration::hours(2))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,6 +188,8 @@ async fn home_shows_the_update_and_edit_replaces_it() {
             ],
         )
         .expect("the form has these boxes");
+    // Her edit comes after her DM, by the bot's clock too.
+    bot.catch_up_with_slack();
     emu.send_interaction(submitted)
         .ack(WAIT)
         .await

@@ -341,10 +341,33 @@ pub async fn wait_prompted(emu: &Emulator, user: &str) {
     .await;
 }
 
-/// The moment in-process bots start at unless a test says otherwise: a Monday, 08:00 UTC, on a
-/// whole minute (a crontab line then reads as the time it names).
+/// The moment in-process bots start at unless a test says otherwise: the next Monday, 08:00 UTC,
+/// on a whole minute (a crontab line then reads as the time it names).
+///
+/// Always ahead of the wall clock: Slack's message ts are the wall clock's, and what the bot
+/// versions by its own clock (a carry click, a Home edit) must come after the messages the
+/// member sent before it, as it would in real time.
 pub fn monday_8am() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 7, 8, 0, 0).unwrap()
+    // Once per run: every test and its bot agree on it even if the wall clock passes a Monday
+    // 08:00 during the run.
+    static AT: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+    *AT.get_or_init(next_monday_8am)
+}
+
+fn next_monday_8am() -> DateTime<Utc> {
+    use chrono::Datelike;
+    let now = Utc::now();
+    let today = now.date_naive();
+    let days = (7 - today.weekday().num_days_from_monday()) % 7;
+    let mut monday = Utc.from_utc_datetime(
+        &(today + chrono::Duration::days(i64::from(days)))
+            .and_hms_opt(8, 0, 0)
+            .unwrap(),
+    );
+    if monday <= now {
+        monday += chrono::Duration::days(7);
+    }
+    monday
 }
 
 /// How a [`Bot`] is set up; see [`Bot::builder`].
@@ -716,6 +739,17 @@ impl Bot {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Brings the clock up to the wall clock, if it is behind. Slack's message ts are the wall
+    /// clock's, while what the bot versions itself (an edit from the Home tab's form, a carry
+    /// click) takes its own clock's time: a test that has the member act after a DM moves the
+    /// clock past that DM first, as time would have passed.
+    pub fn catch_up_with_slack(&self) {
+        let wall = Utc::now();
+        if wall > self.clock.now() {
+            self.clock.set(wall);
+        }
     }
 
     /// Where the HTTP endpoints (or `/healthz`) are served.
