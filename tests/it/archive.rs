@@ -26,7 +26,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Waits until `path` exists and `ready` holds for its text.
-async fn wait_file(path: &Path, ready: impl Fn(&str) -> bool) -> String {
+async fn wait_archived(path: &Path, ready: impl Fn(&str) -> bool) -> String {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         if let Ok(text) = std::fs::read_to_string(path)
@@ -90,7 +90,7 @@ async fn posted_notes_are_archived_committed_and_counted() {
     let date = sync.date_naive().to_string();
     let team_dir = bot.dir.path().join("notes/orbit");
     let file = team_dir.join(format!("{date}.md"));
-    let text = wait_file(&file, |t| t.contains("the archive")).await;
+    let text = wait_archived(&file, |t| t.contains("the archive")).await;
     assert_eq!(
         text,
         cli_in(
@@ -119,7 +119,7 @@ async fn posted_notes_are_archived_committed_and_counted() {
         .ack(WAIT)
         .await
         .expect("acked");
-    wait_file(&file, |t| t.contains("a late thing")).await;
+    wait_archived(&file, |t| t.contains("a late thing")).await;
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let log = git(&notes, &["log", "--format=%s"]);

@@ -876,3 +876,29 @@ pub async fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The newest completed version of the notes file, once it satisfies `ok`.
+pub async fn notes_file(
+    emu: &slack_emulator::Emulator,
+    bot: &Bot,
+    ok: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(f) = emu.files().into_iter().rfind(|f| f.completed)
+            && ok(&f.content)
+        {
+            return f.content;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no such notes file: {:?}; log:\n{}",
+            emu.files()
+                .into_iter()
+                .rfind(|f| f.completed)
+                .map(|f| f.content),
+            bot.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

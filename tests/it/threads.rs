@@ -218,32 +218,6 @@ fn member_part<'a>(document: &'a str, handle: &str) -> &'a str {
     &rest[..next]
 }
 
-/// The newest completed version of the notes file, once it satisfies `ok`.
-async fn notes_file(
-    emu: &slack_emulator::Emulator,
-    bot: &Bot,
-    ok: impl Fn(&str) -> bool,
-) -> String {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        if let Some(f) = emu.files().into_iter().rfind(|f| f.completed)
-            && ok(&f.content)
-        {
-            return f.content;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no such notes file: {:?}; log:\n{}",
-            emu.files()
-                .into_iter()
-                .rfind(|f| f.completed)
-                .map(|f| f.content),
-            bot.log()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_raised_blocker_is_in_the_notes_and_its_resolution_in_the_summary() {
     let emu = emulator().await;
