@@ -553,3 +553,55 @@ async fn slack_failures_are_retried_and_recorded() {
     assert!(log.contains("retrying Slack call"), "{log}");
     assert!(log.contains("channel_not_found"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_week_of_schedules_prompts_reminds_and_posts_on_working_days_only() {
+    let emu = emulator().await;
+    // The defaults: prompt 09:00 and meeting 15:00 on weekdays, reminder after 2 h, notes 30
+    // minutes before the meeting. Nobody answers all week.
+    let bot = Bot::builder(&emu).start().await;
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    let reminders = |emu: &Emulator, user: &str| {
+        emu.messages(&emu.dm_channel(user))
+            .iter()
+            .filter(|m| m.text.as_deref().is_some_and(|t| t.starts_with("Reminder")))
+            .count()
+    };
+    let summaries = |emu: &Emulator| {
+        emu.messages(CHANNEL)
+            .iter()
+            .filter(|m| m.thread_ts.is_none())
+            .filter(|m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("0 of 4 answered"))
+            })
+            .count()
+    };
+    for day in 0..7 {
+        let morning = monday_8am() + chrono::Duration::days(day);
+        let working = day < 5;
+        let before = (prompts_to(&emu, ZOE), reminders(&emu, ZOE), summaries(&emu));
+        bot.run_until(morning + chrono::Duration::hours(12)).await;
+        let after = (prompts_to(&emu, ZOE), reminders(&emu, ZOE), summaries(&emu));
+        let expected = if working {
+            // The prompt and its reminder both read "update for"; one summary.
+            (before.0 + 2, before.1 + 1, before.2 + 1)
+        } else {
+            before
+        };
+        assert_eq!(
+            after,
+            expected,
+            "day {day} (Monday = 0); log:\n{}",
+            bot.log()
+        );
+    }
+    for user in [MARIA, KENJI, LI] {
+        assert_eq!(
+            prompts_to(&emu, user),
+            10,
+            "{user}: 5 prompts and 5 reminders"
+        );
+    }
+}
