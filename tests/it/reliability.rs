@@ -388,8 +388,13 @@ async fn socket_mode_comes_back_after_every_kind_of_disconnect() {
         .await
         .expect("acked after reconnect");
     assert!(bot.running(), "the bot kept running");
+    // SIGTERM to the real binary: the scheduler and the connection stop, exit status 0.
     bot.stop();
     let log = bot.log();
+    assert!(
+        log.contains("scheduler stopped"),
+        "graceful shutdown; log:\n{log}"
+    );
     assert!(log.contains("too_many_websockets"), "the refusal is logged");
     assert!(log.contains("watchdog: nothing from Slack"), "{log}");
     println!("a silent connection was replaced after {noticed:?}");

@@ -279,14 +279,17 @@ impl Process {
     }
 
     /// Stops the bot the way an orchestrator does (SIGTERM) and waits for it to exit; a bot
-    /// that does not exit within 10 s fails the test.
+    /// that does not exit with status 0 within 10 s fails the test.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
                 .status();
             let deadline = std::time::Instant::now() + Duration::from_secs(10);
-            while child.try_wait().ok().flatten().is_none() {
+            let status = loop {
+                if let Some(status) = child.try_wait().ok().flatten() {
+                    break status;
+                }
                 if std::time::Instant::now() > deadline {
                     let _ = child.kill();
                     let _ = child.wait();
@@ -296,7 +299,12 @@ impl Process {
                     );
                 }
                 std::thread::sleep(Duration::from_millis(20));
-            }
+            };
+            assert!(
+                status.success(),
+                "the bot exited with {status} on SIGTERM; log:\n{}",
+                self.log()
+            );
         }
     }
 
