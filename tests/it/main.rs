@@ -7,6 +7,7 @@ mod support;
 
 mod archive;
 mod cli;
+mod clock_rule;
 mod crash;
 mod dm_shapes;
 mod follow;
