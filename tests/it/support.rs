@@ -480,6 +480,7 @@ impl BotBuilder<'_> {
             log: Log::default(),
             running: None,
             turn: None,
+            starts: 0,
         }
     }
 
@@ -540,6 +541,8 @@ pub struct Bot {
     running: Option<Running>,
     /// Held from the first start: see [`ONE_AT_A_TIME`].
     turn: Option<tokio::sync::RwLockReadGuard<'static, ()>>,
+    /// How many times `run` was started.
+    starts: usize,
 }
 
 impl Bot {
@@ -563,7 +566,8 @@ impl Bot {
         }
     }
 
-    /// Starts (or restarts) the bot; returns once its first scheduler round is done. A bot
+    /// Starts (or restarts) the bot; returns once its first scheduler round and the
+    /// introductions due at start are done. A bot
     /// that fails to start fails the test with its error and log.
     pub async fn start(&mut self) {
         if let Err(e) = self.try_start().await {
@@ -617,6 +621,7 @@ impl Bot {
             health => Transport::Socket { health },
         };
         let (stop, stopped) = tokio::sync::oneshot::channel();
+        self.starts += 1;
         let clock: Arc<dyn Clock> = Arc::new(self.clock.clone());
         let done = runtime.spawn(standup_bot::bot::run::run(
             config,
@@ -646,12 +651,19 @@ impl Bot {
                     Err(e) => e.to_string(),
                 });
             }
-            if self.clock.settled().is_some_and(|n| n > 0) {
+            // Started: the scheduler sleeps until its next job, and the introductions a start
+            // makes (a task of their own) have ended, as the log says once per start.
+            let log = self.log();
+            let introduced = log.matches("introductions due at start sent").count()
+                + log.matches("introductions left for the next start").count();
+            if self.clock.settled().is_some_and(|n| n > 0) && introduced >= self.starts {
                 return Ok(());
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "the bot's scheduler never went to sleep; log:\n{}",
+                "the bot did not finish starting (scheduler asleep: {:?}, introductions: {introduced} of {}); log:\n{}",
+                self.clock.settled(),
+                self.starts,
                 self.log()
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
