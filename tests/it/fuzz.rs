@@ -86,6 +86,9 @@ where
     S: Strategy,
     S::Value: Debug,
 {
+    // Thousands of cases keep a core busy: never beside the tests that time a real binary
+    // against Slack's windows (see `ONE_AT_A_TIME`).
+    let _turn = crate::support::ONE_AT_A_TIME.blocking_read();
     let config = |n| ProptestConfig {
         cases: n,
         source_file: Some(file!()),

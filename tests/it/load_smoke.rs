@@ -20,6 +20,8 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_over_both_modes_loses_and_duplicates_nothing() {
+    // A flat-out burst of a real binary: alone, as it was in its own test binary.
+    let _turn = crate::support::ONE_AT_A_TIME.write().await;
     for mode in [bot::Mode::Socket, bot::Mode::Http] {
         let params = burst::Params {
             mode,

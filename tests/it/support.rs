@@ -25,7 +25,8 @@ pub const ZOE: &str = "U0ZOE00001";
 
 /// Tests that start the real binary (or time the app against Slack's 3-second windows) hold
 /// this for writing and run alone: on a 2-core machine a neighbour can starve those windows.
-/// In-process bots hold it for reading, so they run beside each other but not beside those.
+/// In-process bots and the fuzz targets hold it for reading, so they run beside each other but
+/// not beside those (each used to be alone in a test binary of its own).
 pub static ONE_AT_A_TIME: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 pub async fn emulator() -> Emulator {
