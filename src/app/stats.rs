@@ -4,6 +4,7 @@
 use super::commands::Reply;
 use super::messages::escape;
 use super::{App, Result};
+use crate::store::PostKind;
 use standup_core::domain::UserId;
 use standup_core::stats;
 
@@ -63,7 +64,10 @@ impl App {
         // The newest cycle still takes answers until its notes are posted: members who have
         // not answered yet are not counted as missing it.
         let open = (newest.date >= today
-            && self.store().last_post(newest.id, "document")?.is_none())
+            && self
+                .store()
+                .last_post(newest.id, &PostKind::Document.to_string())?
+                .is_none())
         .then_some(newest.id);
         let people = stats::team(&facts, open);
         let mut text = format!(
