@@ -34,6 +34,7 @@ async fn a_burst_over_both_modes_loses_and_duplicates_nothing() {
             graceful_stop: false,
             keep: false,
             probe: None,
+            lock: None,
         };
         let report = burst::run(Path::new(env!("CARGO_BIN_EXE_standup-bot")), &params).await;
         println!("{}", report.render());

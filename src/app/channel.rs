@@ -35,7 +35,7 @@ impl App {
             ts: Some(ts),
             channel,
             ..
-        }) = self.store().last_post(cycle.id, THREAD)?
+        }) = self.last_post(cycle.id, THREAD).await?
         {
             return Ok(Some((channel, ts)));
         }
@@ -60,7 +60,7 @@ impl App {
                 sent => sent?,
             };
             if let Sent::At(channel, ts) = sent {
-                self.store().record_post(&Post {
+                self.record_post(Post {
                     cycle: cycle.id,
                     kind: THREAD.into(),
                     channel: channel.clone(),
@@ -68,7 +68,8 @@ impl App {
                     file_id: None,
                     content_digest: digest(&text),
                     posted_at: self.now(),
-                })?;
+                })
+                .await?;
                 return Ok(Some((channel, ts)));
             }
             tokio::time::sleep(BUSY_WAIT).await;
@@ -104,7 +105,8 @@ impl App {
             tracing::warn!(team = %team.id, "a member's reply in the thread is still being posted; going on without it");
             return Ok(());
         };
-        let stored = self.store().member_update(cycle.id, user)?;
+        let (id, who) = (cycle.id, user.clone());
+        let stored = self.read(move |s| s.member_update(id, &who)).await?;
         let update = stored.as_ref().unwrap_or(update);
         let who = team
             .member(user)
@@ -134,7 +136,7 @@ impl App {
                 ts: Some(ts),
                 content_digest: was,
                 ..
-            }) = self.store().last_post(cycle.id, &kind)?
+            }) = self.last_post(cycle.id, &kind).await?
             else {
                 break;
             };
@@ -144,7 +146,7 @@ impl App {
             let content_digest = digest(&blocks.to_string());
             if was != content_digest {
                 self.api.update(&channel, &ts, &text, Some(blocks)).await?;
-                self.store().record_post(&Post {
+                self.record_post(Post {
                     cycle: cycle.id,
                     kind,
                     channel,
@@ -152,7 +154,8 @@ impl App {
                     file_id: None,
                     content_digest,
                     posted_at: self.now(),
-                })?;
+                })
+                .await?;
             }
         }
         Ok(())
@@ -177,7 +180,7 @@ impl App {
             content_digest: content_digest.clone(),
             posted_at: self.now(),
         };
-        let earlier = self.store().last_post(cycle.id, &part.kind)?;
+        let earlier = self.last_post(cycle.id, &part.kind).await?;
         if let Some(Post {
             channel,
             ts: Some(ts),
@@ -189,7 +192,7 @@ impl App {
                 self.api
                     .update(&channel, &ts, part.text, Some(part.blocks.clone()))
                     .await?;
-                self.store().record_post(&record(channel, ts))?;
+                self.record_post(record(channel, ts)).await?;
             }
             return Ok(true);
         }
@@ -201,7 +204,7 @@ impl App {
         };
         // A reply an earlier attempt may have posted (before a crash) shows what that attempt
         // had: found again, it is edited to what is stored now.
-        let tried = self.tried_before(&part.key)?;
+        let tried = self.tried_before(&part.key).await?;
         let out = Outgoing {
             channel: &channel,
             text: part.text,
@@ -216,7 +219,7 @@ impl App {
                         .update(&channel, &ts, part.text, Some(part.blocks.clone()))
                         .await?;
                 }
-                self.store().record_post(&record(channel, ts))?;
+                self.record_post(record(channel, ts)).await?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -233,7 +236,8 @@ impl App {
         if team.threads.blocker_flags != FlagsTo::Thread {
             return Ok(None);
         }
-        let Some(cycle) = self.store().cycle(&team.id, blocker.date)? else {
+        let (id, date) = (team.id.clone(), blocker.date);
+        let Some(cycle) = self.read(move |s| s.cycle(&id, date)).await? else {
             return Ok(None);
         };
         Ok(self.cycle_thread(team, &cycle).await?.map(|(_, ts)| ts))

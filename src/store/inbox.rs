@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::{Result, Store, ts};
+use super::{Received, Result, Store, ts};
 
 /// Attempts, over all runs, after which a pending event is left alone (it keeps its last
 /// error): enough for a long outage of Slack or the disk, not endless for an event that crashes
@@ -25,6 +25,38 @@ impl Store {
             params![event_id, payload, ts(now)],
         )?;
         Ok(n == 1)
+    }
+
+    /// Stores a group of events in one transaction, one savepoint each: an event that cannot
+    /// be stored (the size cap reached by its payload) fails alone and the others are kept.
+    /// The outer error (the write lock not had within the busy timeout, a failed commit)
+    /// means none was stored. Each answer is false for an id seen before.
+    pub fn receive_events(&mut self, events: &[Received]) -> Result<Vec<Result<bool>>> {
+        let mut tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut answers = Vec::with_capacity(events.len());
+        for event in events {
+            let one = tx.savepoint()?;
+            let stored = one
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO inbox (event_id, payload, received_at) VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut stmt| stmt.execute(params![event.id, event.payload, ts(event.at)]));
+            answers.push(match stored {
+                Ok(n) => {
+                    one.commit()?;
+                    Ok(n == 1)
+                }
+                Err(e) => {
+                    // Dropped, the savepoint rolls back this event alone.
+                    drop(one);
+                    Err(e.into())
+                }
+            });
+        }
+        tx.commit()?;
+        Ok(answers)
     }
 
     /// Counts an attempt at handling an event, before the attempt (so an event that crashes
