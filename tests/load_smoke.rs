@@ -5,10 +5,11 @@
 //! runner cannot promise milliseconds.
 
 // The bench's modules, shared so CI runs the same driver and checks; the bench uses parts this
-// test does not (the other scenarios, the binary lookup).
+// test does not (the other scenarios, the binary lookup, the lock-holding process).
 #[allow(dead_code)]
 #[path = "../benches/load/bot.rs"]
 mod bot;
+#[allow(dead_code)]
 #[path = "../benches/load/burst.rs"]
 mod burst;
 #[allow(dead_code)]
