@@ -6,12 +6,23 @@
 //! (a full disk, a lock left by another git) is completed by the next one, and saving the same
 //! meeting twice changes nothing. Git is driven through its command line, which every host
 //! that keeps a repository has, rather than a linked library.
+//!
+//! Every `git` gets a deadline: a command still running when it passes is stopped (its whole
+//! process group, so a hook or helper it started goes too) and the save fails with
+//! [`Error::Timeout`]. Commands in one repository take turns, because git lets one writer at a
+//! time hold its index. A save blocks (files, processes): the running bot calls it off the
+//! async workers, one save at a time per team (see `app::archive`).
 
 use std::collections::BTreeMap;
+use std::io::{Read, Seek};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use wait_timeout::ChildExt;
 
 use crate::config::ArchiveConfig;
 use standup_core::domain::TeamId;
@@ -21,6 +32,13 @@ pub const GIT_NAME: &str = "standup-bot";
 pub const GIT_EMAIL: &str = "standup-bot@localhost";
 /// The per-team list of meetings.
 pub const INDEX: &str = "README.md";
+/// How long a save's git commands may take together, unless `STANDUP_ARCHIVE_GIT_TIMEOUT_SECS`
+/// says otherwise: a commit of a few Markdown files takes well under a second, so this much is
+/// a git that waits for something (a hook, a network filesystem) and will not come back.
+pub const GIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a stopped git has to clean up (git removes its lock files on SIGTERM) before it is
+/// killed outright.
+const GIT_GRACE: Duration = Duration::from_secs(2);
 
 /// Why the archive could not be brought up to date; each says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +61,15 @@ pub enum Error {
         what: String,
         detail: String,
     },
+    #[error(
+        "{}: `git {what}` did not finish within {} s and was stopped; check what keeps git waiting there (a hook, a network filesystem, another git) — the archive is committed again at the next post",
+        dir.display(), after.as_secs_f64()
+    )]
+    Timeout {
+        dir: PathBuf,
+        what: String,
+        after: Duration,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -63,24 +90,63 @@ pub struct Saved {
     pub committed: bool,
 }
 
-/// The configured archive.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The configured archive. Clones share the repository's turn (see the module docs).
+#[derive(Debug, Clone)]
 pub struct Archive {
     dir: PathBuf,
     git: bool,
+    /// The git program: `git` from `PATH`.
+    program: PathBuf,
+    /// How long one save's git commands may take together.
+    timeout: Duration,
+    /// Held while a git command runs in the repository.
+    repository: Arc<Mutex<()>>,
 }
 
 impl Archive {
     /// The archive `[archive]` describes; `None` when it is off.
     pub fn from_config(config: &ArchiveConfig) -> Option<Archive> {
-        config.dir.as_ref().map(|dir| Archive {
-            dir: dir.clone(),
-            git: config.git,
-        })
+        let timeout = std::env::var("STANDUP_ARCHIVE_GIT_TIMEOUT_SECS")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .and_then(|v| Duration::try_from_secs_f64(v).ok())
+            .filter(|d| !d.is_zero())
+            .unwrap_or(GIT_TIMEOUT);
+        config
+            .dir
+            .as_ref()
+            .map(|dir| Archive::new(dir.clone(), config.git).with_timeout(timeout))
+    }
+
+    /// An archive in `dir`, committed to git when `git` is set, with the default timeout.
+    pub fn new(dir: PathBuf, git: bool) -> Archive {
+        Archive {
+            dir,
+            git,
+            program: PathBuf::from("git"),
+            timeout: GIT_TIMEOUT,
+            repository: Arc::default(),
+        }
+    }
+
+    /// The same archive, its git commands given `timeout` per save.
+    pub fn with_timeout(mut self, timeout: Duration) -> Archive {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The same archive, driving git through `program` (a stand-in in tests).
+    pub fn with_git_program(mut self, program: impl Into<PathBuf>) -> Archive {
+        self.program = program.into();
+        self
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The start-up check: with git on, the `git` command must run.
@@ -88,18 +154,15 @@ impl Archive {
         if !self.git {
             return Ok(());
         }
-        match Command::new("git")
-            .arg("--version")
-            .stdin(Stdio::null())
-            .output()
-        {
-            Ok(out) if out.status.success() => Ok(()),
-            Ok(out) => Err(Error::NoGit {
-                reason: format!("`git --version` exited with {}", out.status),
+        let mut cmd = Command::new(&self.program);
+        cmd.arg("--version");
+        match self.run(cmd, &["--version"], Instant::now() + self.timeout) {
+            Ok((status, _)) if status.success() => Ok(()),
+            Ok((status, _)) => Err(Error::NoGit {
+                reason: format!("`git --version` exited with {status}"),
             }),
-            Err(e) => Err(Error::NoGit {
-                reason: e.to_string(),
-            }),
+            Err(Error::Git { detail, .. }) => Err(Error::NoGit { reason: detail }),
+            Err(e) => Err(e),
         }
     }
 
@@ -138,41 +201,54 @@ impl Archive {
         }
         if self.git {
             let message = commit_message(team, meetings, updated);
-            saved.committed = self.commit(team, &message)?;
+            // The repository's turn, then the deadline: waiting behind another team's git is
+            // not this save's git being slow.
+            let _turn = self
+                .repository
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let deadline = Instant::now() + self.timeout;
+            saved.committed = self.commit(team, &message, deadline)?;
         }
         Ok(saved)
     }
 
     /// Commits the team's folder if anything in it is not committed; returns whether it did.
-    fn commit(&self, team: &TeamId, message: &str) -> Result<bool> {
-        if self.git_status(&["rev-parse", "--git-dir"])?.is_none() {
-            self.git(&["-c", "init.defaultBranch=main", "init", "-q"])?;
+    fn commit(&self, team: &TeamId, message: &str, deadline: Instant) -> Result<bool> {
+        if self
+            .git_status(&["rev-parse", "--git-dir"], deadline)?
+            .is_none()
+        {
+            self.git(&["-c", "init.defaultBranch=main", "init", "-q"], deadline)?;
         }
         let folder = team.as_str();
-        self.git(&["add", "-A", "--", folder])?;
+        self.git(&["add", "-A", "--", folder], deadline)?;
         // `diff --quiet` exits 1 when something is staged: that is the answer, not a failure.
         if self
-            .git_status(&["diff", "--cached", "--quiet", "--", folder])?
+            .git_status(&["diff", "--cached", "--quiet", "--", folder], deadline)?
             .is_some()
         {
             return Ok(false);
         }
-        self.git(&[
-            "-c",
-            "commit.gpgsign=false",
-            "commit",
-            "-q",
-            "--no-verify",
-            "-m",
-            message,
-            "--",
-            folder,
-        ])?;
+        self.git(
+            &[
+                "-c",
+                "commit.gpgsign=false",
+                "commit",
+                "-q",
+                "--no-verify",
+                "-m",
+                message,
+                "--",
+                folder,
+            ],
+            deadline,
+        )?;
         Ok(true)
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new("git");
+        let mut cmd = Command::new(&self.program);
         cmd.args(args)
             .current_dir(&self.dir)
             .stdin(Stdio::null())
@@ -185,44 +261,107 @@ impl Archive {
     }
 
     /// Runs git; an exit other than 0 is an error.
-    fn git(&self, args: &[&str]) -> Result<()> {
-        match self.git_status(args)? {
+    fn git(&self, args: &[&str], deadline: Instant) -> Result<()> {
+        match self.git_status(args, deadline)? {
             Some(()) => Ok(()),
             None => Err(self.failed(args, "exited with an error".into())),
         }
     }
 
     /// Runs git: `Some` on exit 0, `None` on exit 1, an error otherwise (with git's words).
-    fn git_status(&self, args: &[&str]) -> Result<Option<()>> {
-        let out = self
-            .command(args)
-            .output()
-            .map_err(|e| self.failed(args, e.to_string()))?;
-        match out.status.code() {
+    fn git_status(&self, args: &[&str], deadline: Instant) -> Result<Option<()>> {
+        let (status, stderr) = self.run(self.command(args), args, deadline)?;
+        match status.code() {
             Some(0) => Ok(Some(())),
             Some(1) if args[0] == "diff" => Ok(None),
             // `rev-parse --git-dir` outside a repository exits 128: not one yet.
             Some(128) if args[0] == "rev-parse" => Ok(None),
             _ => {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                let detail = stderr.trim();
-                let detail: String = detail.chars().take(400).collect();
-                Err(self.failed(args, format!("{} ({})", detail, out.status)))
+                let detail: String = stderr.trim().chars().take(400).collect();
+                Err(self.failed(args, format!("{detail} ({status})")))
             }
         }
     }
 
+    /// Runs `cmd` (git with `args`) until it exits or `deadline` passes, when its process group
+    /// is stopped and the answer is [`Error::Timeout`]. Returns its exit and what it wrote to
+    /// stderr.
+    fn run(
+        &self,
+        mut cmd: Command,
+        args: &[&str],
+        deadline: Instant,
+    ) -> Result<(ExitStatus, String)> {
+        // Stderr goes to a file, not a pipe: nothing to drain while waiting, and no wait for
+        // the pipe's end, which a helper git left behind could hold open.
+        let mut stderr = tempfile::tempfile().map_err(|e| self.failed(args, e.to_string()))?;
+        let sink = stderr
+            .try_clone()
+            .map_err(|e| self.failed(args, e.to_string()))?;
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(sink)
+            // Its own process group, so a timeout stops whatever it started too.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| self.failed(args, e.to_string()))?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        let status = match child
+            .wait_timeout(left)
+            .map_err(|e| self.failed(args, e.to_string()))?
+        {
+            Some(status) => status,
+            None => {
+                stop(&mut child);
+                return Err(Error::Timeout {
+                    dir: self.dir.clone(),
+                    what: what(args),
+                    after: self.timeout,
+                });
+            }
+        };
+        let mut bytes = Vec::new();
+        let _ = stderr.rewind();
+        let _ = stderr.take(64 * 1024).read_to_end(&mut bytes);
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
     fn failed(&self, args: &[&str], detail: String) -> Error {
-        let what = args
-            .iter()
-            .find(|a| !a.starts_with('-') && !a.contains('='))
-            .unwrap_or(&"")
-            .to_string();
         Error::Git {
             dir: self.dir.clone(),
-            what,
+            what: what(args),
             detail,
         }
+    }
+}
+
+/// The git sub-command `args` run, for messages.
+fn what(args: &[&str]) -> String {
+    args.iter()
+        .find(|a| !a.starts_with('-') && !a.contains('='))
+        .unwrap_or(&"")
+        .to_string()
+}
+
+/// Stops a git that overran: SIGTERM to its process group (git then removes its lock files),
+/// SIGKILL to the group if it is still there after [`GIT_GRACE`], then reaps it.
+fn stop(child: &mut Child) {
+    let group = child.id() as libc::pid_t;
+    signal_group(group, libc::SIGTERM);
+    if !matches!(child.wait_timeout(GIT_GRACE), Ok(Some(_))) {
+        signal_group(group, libc::SIGKILL);
+        let _ = child.wait();
+    }
+    // Whatever else of the group outlived the leader (a helper that ignores SIGTERM).
+    signal_group(group, libc::SIGKILL);
+}
+
+fn signal_group(group: libc::pid_t, signal: libc::c_int) {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours; a negative pid names
+    // the process group that `process_group(0)` made with the child's pid as its id.
+    unsafe {
+        libc::kill(-group, signal);
     }
 }
 
@@ -362,10 +501,7 @@ mod tests {
     fn save_writes_files_and_index_and_commits_only_changes() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("notes");
-        let archive = Archive {
-            dir: dir.clone(),
-            git: true,
-        };
+        let archive = Archive::new(dir.clone(), true);
         archive.check().expect("git is installed");
         let team = TeamId::new("orbit");
         let titles: BTreeMap<NaiveDate, String> = [
@@ -416,10 +552,7 @@ mod tests {
     fn a_failed_commit_is_completed_by_the_next_save() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        let archive = Archive {
-            dir: dir.clone(),
-            git: true,
-        };
+        let archive = Archive::new(dir.clone(), true);
         let team = TeamId::new("orbit");
         let titles = BTreeMap::new();
         let m = Meeting {
@@ -451,10 +584,7 @@ mod tests {
     #[test]
     fn without_git_no_repository_is_made() {
         let tmp = tempfile::tempdir().unwrap();
-        let archive = Archive {
-            dir: tmp.path().join("a/b"),
-            git: false,
-        };
+        let archive = Archive::new(tmp.path().join("a/b"), false);
         let m = Meeting {
             date: day(11),
             text: "x\n",
@@ -465,5 +595,137 @@ mod tests {
         assert!(!saved.committed);
         assert!(tmp.path().join("a/b/orbit/2024-03-11.md").exists());
         assert!(!tmp.path().join("a/b/.git").exists());
+    }
+
+    /// A stand-in for git in `dir`: while `dir/hang` exists, a command that names the team
+    /// `apollo` starts a child that sleeps, records the child's pid in `dir/sleeper` and waits,
+    /// both deaf to SIGTERM (the worst case: only SIGKILL stops them); anything else is the real
+    /// git.
+    fn hanging_git(dir: &Path) -> PathBuf {
+        let out = Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap();
+        let real = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        assert!(!real.is_empty(), "git is installed");
+        let script = dir.join("git");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\n\
+                 for a in \"$@\"; do\n\
+                   if [ \"$a\" = apollo ] && [ -e '{d}/hang' ]; then\n\
+                     trap '' TERM\n\
+                     sleep 600 &\n\
+                     echo $! > '{d}/sleeper.tmp' && mv '{d}/sleeper.tmp' '{d}/sleeper'\n\
+                     wait\n\
+                   fi\n\
+                 done\n\
+                 exec '{real}' \"$@\"\n",
+                d = dir.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+
+    /// Whether process `pid` is gone (or a zombie nobody has reaped yet, which runs no more).
+    fn gone(pid: &str) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        }
+    }
+
+    #[test]
+    fn a_hung_git_is_stopped_at_the_timeout_and_the_next_save_completes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("notes");
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let archive = Archive::new(dir.clone(), true)
+            .with_timeout(Duration::from_secs(1))
+            .with_git_program(hanging_git(&bin));
+        archive.check().expect("the stand-in runs");
+        let titles = BTreeMap::new();
+        let m = Meeting {
+            date: day(11),
+            text: "notes\n",
+        };
+        let (apollo, orbit) = (TeamId::new("apollo"), TeamId::new("orbit"));
+        archive.save(&orbit, "Orbit", &[m], &titles).unwrap();
+
+        std::fs::write(bin.join("hang"), "").unwrap();
+        let started = Instant::now();
+        let hung = {
+            let (archive, apollo) = (archive.clone(), apollo.clone());
+            std::thread::spawn(move || {
+                let saved = archive.save(&apollo, "Apollo", &[m], &BTreeMap::new());
+                (saved, started.elapsed())
+            })
+        };
+        while !bin.join("sleeper").exists() {
+            assert!(started.elapsed() < Duration::from_secs(10), "git never ran");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // While apollo's git hangs, orbit's save goes on: its file at once, its commit once
+        // the hung git is stopped.
+        let m2 = Meeting {
+            date: day(18),
+            text: "more notes\n",
+        };
+        let saved = archive.save(&orbit, "Orbit", &[m2], &titles).unwrap();
+        assert!(saved.committed, "{saved:?}");
+        assert!(dir.join("orbit/2024-03-18.md").exists());
+
+        let (saved, took) = hung.join().unwrap();
+        let err = saved.unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, Error::Timeout { .. }), "{message}");
+        assert!(
+            message.contains("`git add` did not finish within 1 s and was stopped"),
+            "{message}"
+        );
+        assert!(!message.contains('\n'), "one line: {message}");
+        assert!(took < Duration::from_secs(8), "stopped after {took:?}");
+        // The files were written before git ran; the hung command and what it started are
+        // gone, not left running.
+        assert_eq!(
+            std::fs::read_to_string(dir.join("apollo/2024-03-11.md")).unwrap(),
+            "notes\n"
+        );
+        let sleeper = std::fs::read_to_string(bin.join("sleeper")).unwrap();
+        let sleeper = sleeper.trim();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !gone(sleeper) {
+            assert!(
+                Instant::now() < deadline,
+                "git's child {sleeper} still runs"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+
+        // Git recovers: the next save commits what the stopped one left.
+        std::fs::remove_file(bin.join("hang")).unwrap();
+        let saved = archive.save(&apollo, "Apollo", &[m], &titles).unwrap();
+        assert!(saved.committed, "{saved:?}");
+        assert!(saved.written.is_empty(), "the files were already written");
+        let log = git_log(&dir);
+        assert!(log.contains("apollo: notes of 2024-03-11"), "{log}");
+        assert!(
+            std::process::Command::new("git")
+                .args(["status", "--porcelain"])
+                .current_dir(&dir)
+                .output()
+                .unwrap()
+                .stdout
+                .is_empty(),
+            "all committed"
+        );
     }
 }

@@ -412,3 +412,205 @@ fn participation_section_in_the_notes() {
         );
     }
 }
+
+/// A second team, `apollo`, in its own channel with its own member.
+const APOLLO_CHANNEL: &str = "C0TEAM0002";
+const ASH: &str = "U0ASH00001";
+
+/// A stand-in for git first on the bot's `PATH`: while `<bin>/hang` exists, a command that
+/// names `apollo` starts a child that sleeps (its pid in `<bin>/sleeper`) and waits for it;
+/// everything else is the real git.
+fn hanging_git(bin: &Path) {
+    let real = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    assert!(!real.is_empty(), "git is installed");
+    let script = bin.join("git");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n\
+             for a in \"$@\"; do\n\
+               if [ \"$a\" = apollo ] && [ -e '{d}/hang' ]; then\n\
+                 sleep 600 &\n\
+                 echo $! > '{d}/sleeper.tmp' && mv '{d}/sleeper.tmp' '{d}/sleeper'\n\
+                 wait\n\
+               fi\n\
+             done\n\
+             exec '{real}' \"$@\"\n",
+            d = bin.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The subjects of the commits in `dir`, newest first; empty before the first.
+fn subjects(dir: &Path) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["log", "--format=%s"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Whether process `pid` has stopped running (gone, or a zombie not reaped yet).
+fn stopped(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_git_holds_back_only_its_own_teams_archive() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let emu = slack_emulator::Emulator::start(
+        workspace_of(&[MARIA.into(), KENJI.into(), LI.into(), ZOE.into()])
+            .with_user(slack_emulator::User::new(ASH, "ash"))
+            .with_channel(
+                slack_emulator::Channel::new(APOLLO_CHANNEL, "team-apollo").members(&[ASH]),
+            ),
+    )
+    .await;
+    let t0 = Utc::now();
+    let mut bot = Bot::with_extra(
+        &emu,
+        t0 + Span::hours(1),
+        t0 + Span::hours(2),
+        "30m",
+        "1h",
+        "\n[archive]\ndir = \"notes\"\ngit = true\n",
+        "",
+    );
+    bot.edit_config(|text| {
+        format!(
+            "{text}\n[[team]]\nid = \"apollo\"\nname = \"Team Apollo\"\nchannel = \"{APOLLO_CHANNEL}\"\n\
+             format = \"planning\"\ntimezone = \"UTC\"\nprompt = \"{prompt}\"\nsync = \"{sync}\"\n\
+             post_before = \"30m\"\nremind_after = \"1h\"\nmembers = [ {{ user = \"{ASH}\", handle = \"ash\" }} ]\n",
+            prompt = at(t0 + Span::hours(1)),
+            sync = at(t0 + Span::hours(2)),
+        )
+    });
+    let bin = bot.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    hanging_git(&bin);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    bot.env.push(("PATH".into(), path));
+    bot.env
+        .push(("STANDUP_ARCHIVE_GIT_TIMEOUT_SECS".into(), "5".into()));
+    bot.start();
+    let notes = bot.dir.path().join("notes");
+    let date = (t0 + Span::hours(2)).date_naive().to_string();
+
+    // Apollo's notes are posted; its archive's git hangs.
+    std::fs::write(bin.join("hang"), "").unwrap();
+    let answer = emu
+        .send_slash_command("/standup", "post", ASH, APOLLO_CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    assert!(
+        answer["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Posted")),
+        "{answer}"
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    while !bin.join("sleeper").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "apollo's git never ran; log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let sleeper = std::fs::read_to_string(bin.join("sleeper")).unwrap();
+    let sleeper = sleeper.trim().to_string();
+
+    // Meanwhile the bot answers, and orbit's notes are posted and archived.
+    let answer = emu
+        .send_slash_command("/standup", "post", MARIA, CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked while apollo's git hangs");
+    assert!(
+        answer["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Posted")),
+        "{answer}"
+    );
+    assert!(!stopped(&sleeper), "answered while apollo's git still hung");
+    wait_file(&notes.join(format!("orbit/{date}.md")), |_| true).await;
+    wait_file(&notes.join(format!("apollo/{date}.md")), |_| true).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let log = subjects(&notes);
+        if log.contains(&format!("orbit: notes of {date}")) {
+            assert!(!log.contains("apollo"), "{log}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "orbit never committed; log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // The hung git is stopped at its deadline, child and all, and reported in one line.
+    let deadline = std::time::Instant::now() + WAIT;
+    while !(stopped(&sleeper) && bot.log().contains("did not finish within 5 s")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "apollo's git was not stopped; log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let log = bot.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("did not finish within 5 s"))
+        .unwrap();
+    assert!(line.contains("apollo"), "{line}");
+    assert!(
+        line.contains("`git add` did not finish within 5 s and was stopped"),
+        "{line}"
+    );
+
+    // Git recovers: the next save (a post again, which refreshes the notes) commits apollo's.
+    std::fs::remove_file(bin.join("hang")).unwrap();
+    emu.send_slash_command("/standup", "post", ASH, APOLLO_CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let deadline = std::time::Instant::now() + WAIT;
+    while !subjects(&notes).contains(&format!("apollo: notes of {date}")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "apollo never committed; log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(git(&notes, &["status", "--porcelain"]), "", "all committed");
+    bot.stop();
+}

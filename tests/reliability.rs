@@ -586,3 +586,49 @@ async fn a_big_team_is_prompted_within_slacks_limits_without_429s() {
     );
     println!("{N} members prompted in {took:?} after the prompt time");
 }
+
+/// Slack's `Retry-After` on a 429 is the wait before the next attempt, not the client's own
+/// backoff (250 ms first); a 5xx gets the backoff. Both calls then succeed without a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_waits_what_retry_after_says_and_a_5xx_the_backoff() {
+    use standup_bot::config::Secret;
+    use standup_bot::slack::client::{Api, Policy};
+
+    let emu = emulator_with(&[]).await;
+    let policy = Policy {
+        paced: false,
+        ..Policy::default()
+    };
+    let api = Api::new(
+        &emu.api_url(),
+        &Secret::new(emu.config().bot_token.clone()),
+        policy,
+    )
+    .expect("api");
+
+    emu.fail_next(
+        "auth.test",
+        Fault::RateLimited {
+            retry_after_secs: 2,
+        },
+    );
+    api.auth_test().await.expect("auth.test after the 429");
+    let calls = emu.calls_to("auth.test");
+    assert_eq!(calls.len(), 2, "one retry after the 429");
+    let waited = calls[1].at - calls[0].at;
+    assert!(
+        waited >= Duration::from_secs(2),
+        "waited {waited:?}, Retry-After was 2 s"
+    );
+
+    emu.fail_next("auth.test", Fault::Status(503));
+    api.auth_test().await.expect("auth.test after the 503");
+    let calls = emu.calls_to("auth.test");
+    assert_eq!(calls.len(), 4, "one retry after the 503");
+    let waited = calls[3].at - calls[2].at;
+    assert!(
+        waited >= policy.backoff.first,
+        "waited {waited:?}, the first backoff is {:?}",
+        policy.backoff.first
+    );
+}

@@ -46,7 +46,7 @@ pub fn planned(update: &Update) -> Vec<Item> {
 /// text, so a click on a plan that has changed since the prompt selects nothing wrong.
 pub fn item_id(index: usize, item: &Item) -> String {
     let digest = Sha256::digest(item.text.as_bytes());
-    let short: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let short = hex::encode(&digest[..4]);
     format!("{index}:{short}")
 }
 

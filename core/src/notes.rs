@@ -121,7 +121,7 @@ pub fn read_as(text: &str, format: Format) -> Document {
             continue;
         }
         seen_dates.push(meeting.date);
-        let digest = hex(&Sha256::digest(lines.join("\n").trim().as_bytes()));
+        let digest = hex::encode(Sha256::digest(lines.join("\n").trim().as_bytes()));
         chunks.push(Chunk::Meeting(ImportedMeeting {
             line,
             meeting,
@@ -145,10 +145,6 @@ fn push_other(chunks: &mut Vec<Chunk>, first_line: usize, lines: &[&str]) {
             text,
         });
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 struct RawChunk<'a> {

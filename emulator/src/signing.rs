@@ -31,8 +31,7 @@ pub fn signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
     mac.update(b":");
     mac.update(body);
     let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("v0={hex}")
+    format!("v0={}", hex::encode(digest))
 }
 
 /// A request exactly as sent, for byte-for-byte replays.

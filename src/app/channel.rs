@@ -14,11 +14,9 @@ use super::{App, Result, Sent, digest};
 use crate::config::{FlagsTo, TeamConfig, UpdatesTo};
 use crate::slack::blocks;
 use crate::slack::client::Outgoing;
-use crate::store::{CycleInfo, OpenBlocker, Post};
+use crate::store::{CycleInfo, OpenBlocker, Post, PostKind, SendKey};
 use standup_core::domain::{ChannelId, Format, Item, Update, UserId};
 
-/// The `posts` kind of the cycle's thread parent.
-const THREAD: &str = "thread";
 /// How long a task waits for another one of this process opening the same thread.
 const BUSY_WAIT: Duration = Duration::from_millis(100);
 const BUSY_TRIES: u32 = 100;
@@ -35,12 +33,14 @@ impl App {
             ts: Some(ts),
             channel,
             ..
-        }) = self.last_post(cycle.id, THREAD).await?
+        }) = self
+            .last_post(cycle.id, &PostKind::Thread.to_string())
+            .await?
         {
             return Ok(Some((channel, ts)));
         }
         let text = thread_parent(cycle);
-        let key = format!("thread:{}", cycle.id);
+        let key = SendKey::Thread(cycle.id);
         // Two members answering at once both want the thread: the second waits for the first.
         for _ in 0..BUSY_TRIES {
             let out = Outgoing {
@@ -48,7 +48,7 @@ impl App {
                 text: &text,
                 blocks: None,
                 thread_ts: None,
-                key: Some(&key),
+                key: None,
             };
             let sent = match self.send_once(&team.id, &key, out).await {
                 Err(e) if e.given_up() => {
@@ -62,7 +62,7 @@ impl App {
             if let Sent::At(channel, ts) = sent {
                 self.record_post(Post {
                     cycle: cycle.id,
-                    kind: THREAD.into(),
+                    kind: PostKind::Thread.to_string(),
                     channel: channel.clone(),
                     ts: Some(ts.clone()),
                     file_id: None,
@@ -117,9 +117,10 @@ impl App {
         for (n, (text, blocks)) in parts.iter().enumerate() {
             let part = Part {
                 kind: part_kind(user, n),
-                key: match n {
-                    0 => format!("update:{}:{user}", cycle.id),
-                    n => format!("update:{}:{user}:{}", cycle.id, n + 1),
+                key: SendKey::Update {
+                    cycle: cycle.id,
+                    user: user.clone(),
+                    part: n,
                 },
                 text,
                 blocks,
@@ -210,7 +211,7 @@ impl App {
             text: part.text,
             blocks: Some(part.blocks.clone()),
             thread_ts: Some(&thread),
-            key: Some(&part.key),
+            key: None,
         };
         match self.send_once(&team.id, &part.key, out).await? {
             Sent::At(channel, ts) => {
@@ -305,17 +306,18 @@ pub fn thread_update(format: Format, who: &str, update: &Update) -> (String, Val
 /// fallback text and blocks.
 struct Part<'a> {
     kind: String,
-    key: String,
+    key: SendKey,
     text: &'a str,
     blocks: &'a Value,
 }
 
 /// The `posts` kind of part `n` (from 0) of a member's update in the thread.
 fn part_kind(user: &UserId, n: usize) -> String {
-    match n {
-        0 => format!("update:{user}"),
-        n => format!("update:{user}:{}", n + 1),
+    PostKind::Update {
+        user: user.clone(),
+        part: n,
     }
+    .to_string()
 }
 
 /// A thread reply's blocks as messages of at most 50 blocks, each with its own fallback text.

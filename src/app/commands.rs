@@ -3,6 +3,7 @@
 
 use super::messages::{age, escape, from_markdown};
 use super::{App, Result};
+use crate::store::{PostKind, SendKey};
 use standup_core::domain::UserId;
 
 /// What the command answers, shown only to the caller.
@@ -215,7 +216,11 @@ impl App {
                 escape(document.trim_end())
             )));
         }
-        if self.last_post(cycle.id, "document").await?.is_some() {
+        if self
+            .last_post(cycle.id, &PostKind::Document.to_string())
+            .await?
+            .is_some()
+        {
             self.refresh_posted_notes(team, &cycle).await?;
             return Ok(Reply::new(
                 "The notes were already posted; I updated them with the latest updates.",
@@ -315,12 +320,8 @@ impl App {
 
 /// A given-up send in words, from its key (see where each key is made) and channel.
 fn what_was_sent(key: &str, channel: &standup_core::domain::ChannelId) -> String {
-    let mut parts = key.split(':');
-    let kind = parts.next().unwrap_or_default();
-    // The user is the third part where there is one (`update:<cycle>:<user>`, ...).
-    let third = parts.nth(1).unwrap_or_default();
-    let user = |u: &str| {
-        if u.starts_with('U') || u.starts_with('W') {
+    let user = |u: &UserId| {
+        if u.as_str().starts_with('U') || u.as_str().starts_with('W') {
             format!("<@{u}>")
         } else {
             "a member".to_string()
@@ -331,18 +332,20 @@ fn what_was_sent(key: &str, channel: &standup_core::domain::ChannelId) -> String
     } else {
         String::new()
     };
-    let what = match kind {
-        "blocker" => "a blocker's flag".to_string(),
-        "escalate" => "a blocker's escalation".to_string(),
-        "thread" => "the cycle's thread".to_string(),
-        "update" => format!("{}'s update", user(third)),
-        "notes" => "the notes' summary".to_string(),
-        "notes-file" => "a version of the notes file".to_string(),
-        "ack" => format!("the confirmation of a reply to {}", user(third)),
-        "prompt" => format!("the prompt to {}", user(third)),
-        "remind" => format!("the reminder to {}", user(third)),
-        "intro" => format!("the introduction to {}", user(third)),
-        _ => format!("a message (`{}`)", escape(key)),
+    let what = match key.parse::<SendKey>() {
+        Ok(SendKey::Blocker(_)) => "a blocker's flag".to_string(),
+        Ok(SendKey::Escalate(_)) => "a blocker's escalation".to_string(),
+        Ok(SendKey::Thread(_)) => "the cycle's thread".to_string(),
+        Ok(SendKey::Update { user: u, .. }) => format!("{}'s update", user(&u)),
+        Ok(SendKey::Notes(_)) => "the notes' summary".to_string(),
+        Ok(SendKey::NotesFile { .. }) => "a version of the notes file".to_string(),
+        Ok(SendKey::Ack { user: u, .. }) => {
+            format!("the confirmation of a reply to {}", user(&u))
+        }
+        Ok(SendKey::Prompt { user: u, .. }) => format!("the prompt to {}", user(&u)),
+        Ok(SendKey::Remind { user: u, .. }) => format!("the reminder to {}", user(&u)),
+        Ok(SendKey::Intro { user: u, .. }) => format!("the introduction to {}", user(&u)),
+        Err(_) => format!("a message (`{}`)", escape(key)),
     };
     format!("{what}{place}")
 }
@@ -365,7 +368,7 @@ mod tests {
         );
         assert_eq!(
             what_was_sent(
-                "prompt:orbit:U0LI000001:2026-12-07T09:00:00Z",
+                "prompt:orbit:U0LI000001:2026-12-07T09:00:00.000Z",
                 &ChannelId("U0LI000001".into())
             ),
             "the prompt to <@U0LI000001>"

@@ -10,7 +10,7 @@ use super::messages::{IN_THE_NOTES, escape, from_markdown, since};
 use super::{App, Result, Sent};
 use crate::config::{FlagsTo, TeamConfig};
 use crate::slack::client::Outgoing;
-use crate::store::{OpenBlocker, Post};
+use crate::store::{OpenBlocker, Post, PostKind, SendKey};
 use standup_core::domain::ChannelId;
 
 /// How soon an escalation Slack refused is tried again.
@@ -64,7 +64,7 @@ impl App {
         blocker: &OpenBlocker,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let key = format!("escalate:{}", blocker.id);
+        let key = SendKey::Escalate(blocker.id);
         // Flags in the cycle's thread: the escalation goes there too (Slack threads have one
         // level), flagged yet or not.
         let cycle = match team.threads.blocker_flags {
@@ -83,7 +83,7 @@ impl App {
         }
         // Flags in the channel: the escalation is a reply to the flag, so a blocker not flagged
         // yet (the bot stopped in between) is flagged first. A flag given up is not waited for.
-        let flag_kind = format!("blocker:{}", blocker.id);
+        let flag_kind = PostKind::Blocker(blocker.id).to_string();
         if self.last_post(blocker.cycle, &flag_kind).await?.is_none() {
             match self.flag(team, blocker).await {
                 Err(e) if e.given_up() => {}
@@ -108,7 +108,7 @@ impl App {
         team: &TeamConfig,
         blocker: &OpenBlocker,
         now: DateTime<Utc>,
-        key: &str,
+        key: &SendKey,
         channel: &ChannelId,
         thread: Option<&str>,
     ) -> Result<bool> {
@@ -118,7 +118,7 @@ impl App {
             text: &text,
             blocks: None,
             thread_ts: thread,
-            key: Some(key),
+            key: None,
         };
         let sent = self.send_once(&team.id, key, out).await?;
         if sent != Sent::Busy {

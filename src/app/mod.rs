@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Config, TeamConfig};
 use crate::slack::client::{Api, Error as SlackError, Outgoing};
-use crate::store::{self, CycleInfo, Db, NewReply, OpenBlocker, Post, Store};
+use crate::store::{self, CycleInfo, Db, NewReply, OpenBlocker, Post, PostKind, SendKey, Store};
 use standup_core::domain::{ChannelId, CycleId, TeamId, UserId};
 use standup_core::parse::parse_reply;
 use standup_core::render::Renderer;
@@ -93,9 +93,10 @@ pub struct App {
     pub retry_at: Mutex<Option<DateTime<Utc>>>,
     /// Sends under way in this process (see [`once`]).
     in_flight: once::InFlight,
-    /// Held while the notes are posted or refreshed: each render then sees every reply recorded
-    /// before it, and versions of the document are uploaded in order.
-    notes: tokio::sync::Mutex<()>,
+    /// Each team's turn to post or refresh its notes: each render then sees every reply
+    /// recorded before it, and versions of the document are uploaded (and archived) in order.
+    /// One per team, so a slow team holds back no other.
+    notes: Mutex<std::collections::HashMap<TeamId, Arc<tokio::sync::Mutex<()>>>>,
     /// The workspace's users from one `users.list`, for prompting big teams (see
     /// [`App::profile`]).
     profiles: tokio::sync::Mutex<Option<(std::time::Instant, Profiles)>>,
@@ -103,7 +104,7 @@ pub struct App {
     /// copy them on its way to the store's thread).
     names: std::collections::HashMap<TeamId, Arc<Names>>,
     /// Where posted notes are also kept as files, if `[archive]` says so.
-    archive: Option<crate::archive::Archive>,
+    archive: Option<archive::Archiver>,
 }
 
 type Profiles = std::collections::HashMap<UserId, crate::slack::client::UserInfo>;
@@ -132,7 +133,9 @@ impl App {
             .collect();
         Arc::new(App {
             names,
-            archive: crate::archive::Archive::from_config(&config.archive),
+            archive: crate::archive::Archive::from_config(&config.archive)
+                .map(|a| archive::Archiver::new(a, config.teams.iter().map(|t| &t.id))),
+            notes: Mutex::default(),
             config,
             db,
             renderer,
@@ -141,7 +144,6 @@ impl App {
             clock: Utc::now,
             retry_at: Mutex::new(None),
             in_flight: once::InFlight::default(),
-            notes: tokio::sync::Mutex::new(()),
             profiles: tokio::sync::Mutex::new(None),
         })
     }
@@ -169,6 +171,18 @@ impl App {
         f: impl FnOnce(&mut Store) -> std::result::Result<T, E> + Send + 'static,
     ) -> std::result::Result<T, E> {
         self.db.write(f).await
+    }
+
+    /// Waits for `team`'s turn with its notes (see [`App::notes`]).
+    async fn notes_turn(&self, team: &TeamId) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self
+            .notes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(team.clone())
+            .or_default()
+            .clone();
+        lock.lock_owned().await
     }
 
     pub fn team(&self, id: &TeamId) -> Option<&TeamConfig> {
@@ -225,7 +239,7 @@ impl App {
         cycle: &CycleInfo,
         user: &UserId,
         reminder: bool,
-        key: &str,
+        key: &SendKey,
     ) -> Result<bool> {
         // Away, or already answered this cycle (daily prompts for a weekly meeting): no DM.
         if self.away_for(team, user, cycle.date).await? || self.answered(cycle.id, user).await? {
@@ -262,7 +276,7 @@ impl App {
             text: &text,
             blocks: Some(blocks),
             thread_ts: None,
-            key: Some(key),
+            key: None,
         };
         Ok(self.send_once(&team.id, key, out).await? != Sent::Busy)
     }
@@ -451,13 +465,18 @@ impl App {
             }
         }
         let confirmation = messages::understood(team.format, &outcome.update, &outcome.diagnostics);
-        let key = format!("ack:{}:{user}:{ts}:{version}", cycle.id);
+        let key = SendKey::Ack {
+            cycle: cycle.id,
+            user: user.clone(),
+            ts: ts.to_string(),
+            version: version.to_string(),
+        };
         let out = Outgoing {
             channel,
             text: &confirmation,
             blocks: None,
             thread_ts: None,
-            key: Some(&key),
+            key: None,
         };
         // The reply is stored: each step below is independent of the others, so one that
         // fails (a confirmation Slack refuses) does not keep the rest from the channel.
@@ -508,33 +527,34 @@ impl App {
     /// Posts a blocker to the team channel (once) and remembers the message.
     async fn flag(&self, team: &TeamConfig, blocker: &OpenBlocker) -> Result<()> {
         let (text, blocks) = messages::blocker_flag(blocker, None);
-        let key = format!("blocker:{}", blocker.id);
+        let key = SendKey::Blocker(blocker.id);
         let thread = self.flag_thread(team, blocker).await?;
         let out = Outgoing {
             channel: &team.channel,
             text: &text,
             blocks: Some(blocks),
             thread_ts: thread.as_deref(),
-            key: Some(&key),
+            key: None,
         };
         let Sent::At(channel, ts) = self.send_once(&team.id, &key, out).await? else {
             return Ok(());
         };
-        self.record_flag(blocker, key, channel, ts, &text).await
+        self.record_flag(blocker, PostKind::Blocker(blocker.id), channel, ts, &text)
+            .await
     }
 
     /// Remembers a blocker's flag message (`blocker:<id>`) or its edit (`resolved:<id>`).
     async fn record_flag(
         &self,
         blocker: &OpenBlocker,
-        kind: String,
+        kind: PostKind,
         channel: ChannelId,
         ts: String,
         text: &str,
     ) -> Result<()> {
         self.record_post(Post {
             cycle: blocker.cycle,
-            kind,
+            kind: kind.to_string(),
             channel,
             ts: Some(ts),
             file_id: None,
@@ -565,7 +585,7 @@ impl App {
     /// Edits a blocker's flag to say it is resolved (an edit: doing it twice is harmless).
     async fn unflag(&self, team: &TeamConfig, blocker: &OpenBlocker, how: &str) -> Result<()> {
         let post = self
-            .last_post(blocker.cycle, &format!("blocker:{}", blocker.id))
+            .last_post(blocker.cycle, &PostKind::Blocker(blocker.id).to_string())
             .await?;
         let Some(Post {
             ts: Some(ts),
@@ -578,14 +598,8 @@ impl App {
         };
         let (text, blocks) = messages::blocker_flag(blocker, Some(how));
         self.api.update(&channel, &ts, &text, Some(blocks)).await?;
-        self.record_flag(
-            blocker,
-            format!("resolved:{}", blocker.id),
-            channel,
-            ts,
-            &text,
-        )
-        .await
+        self.record_flag(blocker, PostKind::Resolved(blocker.id), channel, ts, &text)
+            .await
     }
 
     /// Resolves a blocker by id on behalf of `user`; only its owner may.
@@ -628,8 +642,12 @@ impl App {
     /// Posts the notes of a cycle: a summary message and the document as a file in its thread.
     /// Both are sent once, so a post cut short and run again completes what is missing.
     pub async fn post_notes(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<()> {
-        let _turn = self.notes.lock().await;
-        if self.last_post(cycle.id, "document").await?.is_some() {
+        let _turn = self.notes_turn(&team.id).await;
+        if self
+            .last_post(cycle.id, &PostKind::Document.to_string())
+            .await?
+            .is_some()
+        {
             drop(_turn);
             return self.refresh_posted_notes(team, cycle).await;
         }
@@ -642,13 +660,13 @@ impl App {
             tracing::info!(team = %team.id, cycle = %cycle.date, "notes posted in the cycle's thread");
             return Ok(());
         }
-        let key = format!("notes:{}", cycle.id);
+        let key = SendKey::Notes(cycle.id);
         let out = Outgoing {
             channel: &team.channel,
             text: &summary,
             blocks: None,
             thread_ts: None,
-            key: Some(&key),
+            key: None,
         };
         let Sent::At(channel, ts) = self.send_once(&team.id, &key, out).await? else {
             return Ok(());
@@ -672,7 +690,10 @@ impl App {
         document: &str,
     ) -> Result<()> {
         let content_digest = digest(document);
-        let key = format!("notes-file:{}:{content_digest}", cycle.id);
+        let key = SendKey::NotesFile {
+            cycle: cycle.id,
+            digest: content_digest.clone(),
+        };
         let filename = format!("{}-{}.md", team.id, cycle.date);
         let file = self
             .upload_once(
@@ -689,7 +710,7 @@ impl App {
             .await?;
         self.record_post(Post {
             cycle: cycle.id,
-            kind: "document".into(),
+            kind: PostKind::Document.to_string(),
             channel,
             ts: Some(ts),
             file_id: file,
@@ -703,8 +724,11 @@ impl App {
     /// when what it shows changed (who answered, the team's open blockers) and add the new
     /// version of the file in the thread when the document changed.
     pub async fn refresh_posted_notes(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<()> {
-        let _turn = self.notes.lock().await;
-        let Some(post) = self.last_post(cycle.id, "document").await? else {
+        let _turn = self.notes_turn(&team.id).await;
+        let Some(post) = self
+            .last_post(cycle.id, &PostKind::Document.to_string())
+            .await?
+        else {
             return Ok(());
         };
         let document = self.render(team, cycle.date).await?;
@@ -714,7 +738,9 @@ impl App {
             return Ok(());
         };
         let (summary, shown) = self.summary(team, cycle).await?;
-        let was = self.last_post(cycle.id, SUMMARY).await?;
+        let was = self
+            .last_post(cycle.id, &PostKind::Summary.to_string())
+            .await?;
         if was.is_none_or(|p| p.content_digest != shown) {
             // An edit: doing it again after a crash is harmless.
             self.api.update(&post.channel, &ts, &summary, None).await?;
@@ -785,7 +811,7 @@ impl App {
     ) -> Result<()> {
         self.record_post(Post {
             cycle: cycle.id,
-            kind: SUMMARY.into(),
+            kind: PostKind::Summary.to_string(),
             channel: channel.clone(),
             ts: Some(ts.to_string()),
             file_id: None,
@@ -795,9 +821,6 @@ impl App {
         .await
     }
 }
-
-/// The `posts` kind recording what the notes' summary message shows.
-const SUMMARY: &str = "summary";
 
 impl App {
     /// The team a button or form belongs to (`team|date` in its value), if the user is in it.
@@ -874,8 +897,5 @@ fn resolved_by(by: &str) -> String {
 }
 
 fn digest(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(text.as_bytes()))
 }

@@ -14,6 +14,7 @@ use super::messages::{self, escape};
 use super::{App, Result, Sent};
 use crate::config::TeamConfig;
 use crate::slack::client::Outgoing;
+use crate::store::SendKey;
 use standup_core::domain::{ChannelId, Format, TeamId, UserId};
 use standup_core::schedule::Schedule;
 
@@ -81,7 +82,10 @@ impl App {
         if info.deleted || info.is_bot {
             return Ok(true);
         }
-        let key = format!("intro:{}:{user}", team.id);
+        let key = SendKey::Intro {
+            team: team.id.clone(),
+            user: user.clone(),
+        };
         let text = introduction(team, user, self.now());
         let blocks = serde_json::Value::Array(crate::slack::blocks::sections(&text));
         let to = ChannelId(user.0.clone());
@@ -90,7 +94,7 @@ impl App {
             text: &text,
             blocks: Some(blocks),
             thread_ts: None,
-            key: Some(&key),
+            key: None,
         };
         let sent = self.send_once(&team.id, &key, out).await?;
         if sent != Sent::Busy {

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use super::{App, Error, Result};
 use crate::slack::client::{Error as SlackError, Outgoing};
-use crate::store::SendStart;
+use crate::store::{SendKey, SendStart};
 use standup_core::domain::{ChannelId, TeamId};
 
 /// Failed lookups of an uncertain send before it is given up. Each lookup is a Slack call
@@ -88,8 +88,8 @@ impl App {
 
     /// Whether a send with `key` was tried before (it may be in Slack, with what that attempt
     /// sent).
-    pub(super) async fn tried_before(&self, key: &str) -> Result<bool> {
-        Ok(self.send_channel(key).await?.is_some())
+    pub(super) async fn tried_before(&self, key: &SendKey) -> Result<bool> {
+        Ok(self.send_channel(&key.to_string()).await?.is_some())
     }
 
     async fn send_channel(&self, key: &str) -> Result<Option<ChannelId>> {
@@ -121,9 +121,12 @@ impl App {
         Ok(())
     }
 
-    /// Posts `out` for `team` unless a message with its key was posted before. `out.key` must
-    /// be set. Fails with [`Error::GaveUp`] for a send given up earlier.
-    pub async fn send_once(&self, team: &TeamId, key: &str, out: Outgoing<'_>) -> Result<Sent> {
+    /// Posts `out` for `team` unless a message with `key` was posted before; the key goes into
+    /// the message's metadata here (whatever `out.key` says). Fails with [`Error::GaveUp`] for
+    /// a send given up earlier.
+    pub async fn send_once(&self, team: &TeamId, key: &SendKey, out: Outgoing<'_>) -> Result<Sent> {
+        let key = key.to_string();
+        let key = key.as_str();
         let Some(_claim) = self.in_flight.claim(key) else {
             return Ok(Sent::Busy);
         };
@@ -247,11 +250,13 @@ impl App {
     pub async fn upload_once(
         &self,
         team: &TeamId,
-        key: &str,
+        key: &SendKey,
         channel: &ChannelId,
         thread_ts: &str,
         file: FileOut<'_>,
     ) -> Result<Option<String>> {
+        let key = key.to_string();
+        let key = key.as_str();
         let FileOut {
             filename,
             title,

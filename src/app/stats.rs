@@ -4,6 +4,7 @@
 use super::commands::Reply;
 use super::messages::escape;
 use super::{App, Result};
+use crate::store::PostKind;
 use standup_core::domain::UserId;
 use standup_core::stats;
 
@@ -65,8 +66,12 @@ impl App {
         };
         // The newest cycle still takes answers until its notes are posted: members who have
         // not answered yet are not counted as missing it.
-        let open = (newest.date >= today && self.last_post(newest.id, "document").await?.is_none())
-            .then_some(newest.id);
+        let open = (newest.date >= today
+            && self
+                .last_post(newest.id, &PostKind::Document.to_string())
+                .await?
+                .is_none())
+        .then_some(newest.id);
         let people = stats::team(&facts, open);
         let mut text = format!(
             "*{}*: participation over the last {} cycle{} ({} to {}){}:",

@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::bot::inbound::Handler;
 use crate::config::{Config, Secret, Secrets};
 use crate::error::{Error, Result};
-use crate::slack::client::{self, Api, Policy};
+use crate::slack::client::{Api, Policy};
 use crate::slack::{Inbound, socket};
 use standup_core::domain::UserId;
 use standup_core::render::Renderer;
@@ -47,14 +47,17 @@ pub async fn run(
         "the bot token (xoxb-...) is needed to talk to Slack",
     )?;
     let api =
-        Api::new(&config.slack.api_url, &bot_token, Policy::default()).map_err(slack_error)?;
+        Api::new(&config.slack.api_url, &bot_token, Policy::default()).map_err(Error::slack)?;
     let identity = api.auth_test().await.map_err(|e| match e.code() {
-        Some(code @ ("invalid_auth" | "not_authed" | "account_inactive" | "token_revoked" | "token_expired")) => {
-            Error::Usage(format!(
-                "Slack rejected SLACK_BOT_TOKEN ({code}): copy the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page"
-            ))
-        }
-        _ => slack_error(e),
+        Some(
+            code @ ("invalid_auth" | "not_authed" | "account_inactive" | "token_revoked"
+            | "token_expired"),
+        ) => Error::SlackToken {
+            token: "SLACK_BOT_TOKEN",
+            code: code.to_string(),
+            fix: "copy the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page",
+        },
+        _ => Error::slack(e),
     })?;
     let api = api.with_team(&identity.team);
     tracing::info!(bot = %identity.user, team = %identity.team, "authenticated with Slack");
@@ -145,10 +148,12 @@ pub async fn run(
             socket::serve(&api, &app_token, inbound, stopped)
                 .await
                 .map_err(|e| match e.code() {
-                    Some(code) => Error::Usage(format!(
-                        "Slack rejected SLACK_APP_TOKEN ({code}): use the app-level token (xapp-...) with the connections:write scope from the app's Basic Information page, and turn Socket Mode on"
-                    )),
-                    None => slack_error(e),
+                    Some(code) => Error::SlackToken {
+                        token: "SLACK_APP_TOKEN",
+                        code: code.to_string(),
+                        fix: "use the app-level token (xapp-...) with the connections:write scope from the app's Basic Information page, and turn Socket Mode on",
+                    },
+                    None => Error::slack(e),
                 })
         }
     };
@@ -156,6 +161,7 @@ pub async fn run(
     // In-flight work finishes: replies being recorded, notes being posted.
     let _ = scheduler.await;
     handler.drain(std::time::Duration::from_secs(10)).await;
+    app.archive_settled(std::time::Duration::from_secs(5)).await;
     tracing::info!("stopped");
     served
 }
@@ -213,10 +219,6 @@ async fn serve_http(
             path: format!("listen address {addr}").into(),
             source,
         })
-}
-
-fn slack_error(e: client::Error) -> Error {
-    Error::Usage(e.to_string())
 }
 
 async fn shutdown_signal() {

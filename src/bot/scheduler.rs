@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 
 use crate::app::App;
 use crate::config::TeamConfig;
-use crate::store::{JobEnd, JobKey, JobStart};
+use crate::store::{JobEnd, JobKey, JobStart, PostKind};
 use standup_core::domain::UserId;
 
 /// Attempts before a failing job is given up (and left recorded with its error).
@@ -268,8 +268,8 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
     };
     let outcome = async {
         let cycle = app.cycle_for(team, key.cycle_date).await?;
-        match (key.kind, &key.member) {
-            ("prompt" | "remind", Some(user)) => {
+        match (key.kind, &key.member, key.send_key()) {
+            ("prompt" | "remind", Some(user), Some(send)) => {
                 // A day off where the member is: nobody is prompted or reminded.
                 let day = key
                     .fire_at
@@ -278,13 +278,13 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
                     tracing::info!(team = %key.team, kind = key.kind, ?off, "day off: not prompting");
                     return Ok(false);
                 }
-                app.prompt(team, &cycle, user, reminder, &key.send_key())
+                app.prompt(team, &cycle, user, reminder, &send)
                     .await
             }
-            ("post", None) => {
+            ("post", None, _) => {
                 let id = cycle.id;
                 if app
-                    .read(move |s| s.last_post(id, "document"))
+                    .read(move |s| s.last_post(id, &PostKind::Document.to_string()))
                     .await?
                     .is_some()
                 {

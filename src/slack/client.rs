@@ -9,6 +9,7 @@ use futures::future::BoxFuture;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
+use super::retry::Backoff;
 use crate::config::Secret;
 use standup_core::domain::{ChannelId, UserId};
 
@@ -111,8 +112,8 @@ pub struct Upload {
 pub struct Policy {
     pub timeout: Duration,
     pub attempts: u32,
-    pub first_backoff: Duration,
-    pub max_backoff: Duration,
+    /// Waits between attempts, unless Slack names one (`Retry-After`).
+    pub backoff: Backoff,
     /// Pace calls by Slack's published limits before sending them ([`super::pacing`]; on for
     /// the bot). Off only for tests that drive the app against an emulator faster than Slack
     /// would allow.
@@ -124,8 +125,11 @@ impl Default for Policy {
         Policy {
             timeout: Duration::from_secs(10),
             attempts: 5,
-            first_backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(30),
+            backoff: Backoff {
+                first: Duration::from_millis(250),
+                max: Duration::from_secs(30),
+                jitter: false,
+            },
             paced: true,
         }
     }
@@ -237,7 +241,7 @@ impl Api {
         method: &'static str,
         f: impl Fn(Arc<SlackClient<Connector>>, SlackApiToken) -> BoxFuture<'static, ClientResult<T>>,
     ) -> Result<T, Error> {
-        let mut backoff = self.policy.first_backoff;
+        let mut waits = self.policy.backoff.waits();
         let mut last = Error::Timeout {
             method,
             secs: self.policy.timeout.as_secs(),
@@ -251,21 +255,22 @@ impl Api {
                 f(self.client.clone(), self.token.clone()),
             )
             .await;
-            let wait = match outcome {
+            // The wait Slack asks for, if it names one.
+            let retry_after = match outcome {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(SlackClientError::RateLimitError(e))) => {
                     last = Error::RateLimited {
                         method,
                         attempts: attempt,
                     };
-                    e.retry_after.unwrap_or(backoff)
+                    e.retry_after
                 }
                 Ok(Err(SlackClientError::ApiError(e))) if e.code == "ratelimited" => {
                     last = Error::RateLimited {
                         method,
                         attempts: attempt,
                     };
-                    backoff
+                    None
                 }
                 Ok(Err(SlackClientError::ApiError(e))) => {
                     // Business errors (channel_not_found, invalid_auth, ...) do not get better.
@@ -285,7 +290,7 @@ impl Api {
                         method,
                         detail: format!("HTTP {}", e.status_code),
                     };
-                    backoff
+                    None
                 }
                 Ok(Err(SlackClientError::HttpError(e))) => {
                     return Err(Error::Transport {
@@ -298,23 +303,25 @@ impl Api {
                         method,
                         detail: short(&other.to_string()),
                     };
-                    backoff
+                    None
                 }
                 Err(_) => {
                     last = Error::Timeout {
                         method,
                         secs: self.policy.timeout.as_secs(),
                     };
-                    backoff
+                    None
                 }
             };
             if !retry_ambiguous && last.is_ambiguous() {
                 return Err(last);
             }
             if attempt < self.policy.attempts {
+                // Slack's `Retry-After` is the wait when given; the backoff advances either way.
+                let backoff = waits.next_wait();
+                let wait = retry_after.unwrap_or(backoff);
                 tracing::warn!(method, attempt, wait_ms = wait.as_millis() as u64, error = %last, "retrying Slack call");
                 tokio::time::sleep(wait).await;
-                backoff = (backoff * 2).min(self.policy.max_backoff);
             }
         }
         Err(last)

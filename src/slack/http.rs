@@ -453,24 +453,11 @@ impl Stamp {
 
 /// `v0=` + 64 hex digits → the 32 bytes.
 fn decode_signature(value: &[u8]) -> Option<[u8; 32]> {
-    let hex = value.strip_prefix(b"v0=")?;
-    if hex.len() != 64 {
-        return None;
-    }
+    let digits = value.strip_prefix(b"v0=")?;
     let mut tag = [0u8; 32];
-    for (byte, pair) in tag.iter_mut().zip(hex.chunks_exact(2)) {
-        *byte = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
-    }
+    // Fails on any length but 64 digits and on non-hex digits; either case is accepted.
+    hex::decode_to_slice(digits, &mut tag).ok()?;
     Some(tag)
-}
-
-fn hex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// The signatures accepted within the window, oldest timestamp first. A signature commits to

@@ -10,6 +10,7 @@ pub mod http;
 pub mod message;
 pub mod mrkdwn;
 pub mod pacing;
+pub mod retry;
 pub mod rich_text;
 pub mod socket;
 

@@ -25,6 +25,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::Inbound;
 use super::client::{Api, Error};
+use super::retry::Backoff;
 use crate::config::Secret;
 
 /// Timing of the connection; the defaults suit Slack, tests shorten them.
@@ -36,9 +37,8 @@ pub struct Timing {
     pub ping_every: Duration,
     /// Silence (no frame, no pong) after which a connection is taken for dead.
     pub dead_after: Duration,
-    /// First wait after a failure; doubles up to `max_backoff`.
-    pub first_backoff: Duration,
-    pub max_backoff: Duration,
+    /// Waits between failed connections (with jitter).
+    pub backoff: Backoff,
 }
 
 impl Default for Timing {
@@ -47,8 +47,11 @@ impl Default for Timing {
             step_timeout: Duration::from_secs(10),
             ping_every: Duration::from_secs(10),
             dead_after: Duration::from_secs(35),
-            first_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(60),
+            backoff: Backoff {
+                first: Duration::from_secs(1),
+                max: Duration::from_secs(60),
+                jitter: true,
+            },
         }
     }
 }
@@ -110,7 +113,7 @@ pub async fn serve_with(
 ) -> Result<(), Error> {
     let app_api = api.with_token(app_token);
     let seen = Arc::new(Recent::default());
-    let mut backoff = timing.first_backoff;
+    let mut waits = timing.backoff.waits();
     let mut ever_connected = false;
     tokio::pin!(shutdown);
     loop {
@@ -127,21 +130,25 @@ pub async fn serve_with(
             End::Shutdown => return Ok(()),
             End::Refresh(reason) => {
                 tracing::info!(reason, "Slack asked for a new Socket Mode connection");
-                backoff = timing.first_backoff;
+                waits.reset();
                 Duration::ZERO
             }
             End::Failed(why) => {
+                let wait = waits.next_wait();
                 tracing::warn!(
                     why,
-                    wait_ms = backoff.as_millis() as u64,
+                    wait_ms = wait.as_millis() as u64,
                     "Socket Mode connection lost; reconnecting"
                 );
-                jitter(backoff)
+                wait
             }
             End::Refused(reason) => {
-                let wait = timing
-                    .max_backoff
-                    .min(backoff.max(timing.first_backoff * 8));
+                // A refusal lasts (another copy holds the socket): wait at least eight first
+                // waits, still no more than the cap.
+                let wait = waits
+                    .next_wait()
+                    .max(timing.backoff.first * 8)
+                    .min(timing.backoff.max);
                 tracing::error!(
                     reason,
                     wait_s = wait.as_secs(),
@@ -150,9 +157,6 @@ pub async fn serve_with(
                 wait
             }
         };
-        if !matches!(end, End::Refresh(_)) {
-            backoff = (backoff * 2).min(timing.max_backoff);
-        }
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = &mut shutdown => return Ok(()),
@@ -164,15 +168,6 @@ pub async fn serve_with(
 fn is_fatal(e: &Error) -> bool {
     matches!(e.code(), Some(code) if matches!(code,
         "invalid_auth" | "not_authed" | "not_allowed_token_type" | "account_inactive" | "token_revoked" | "token_expired"))
-}
-
-/// Up to a quarter more, so many bots restarted together do not reconnect in step.
-fn jitter(d: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|t| t.subsec_nanos())
-        .unwrap_or(0);
-    d + d.mul_f64(f64::from(nanos % 1000) / 4000.0)
 }
 
 /// One connection, from `apps.connections.open` to its end.
@@ -415,12 +410,5 @@ mod tests {
         assert!(recent.first("e1"));
         assert!(!recent.first("e1"));
         assert!(recent.first("e2"));
-    }
-
-    #[test]
-    fn jitter_adds_at_most_a_quarter() {
-        let d = Duration::from_secs(4);
-        let j = jitter(d);
-        assert!(j >= d && j <= d + Duration::from_secs(1), "{j:?}");
     }
 }

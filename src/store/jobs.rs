@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Error, Result, Store, ts};
+use super::{Error, Result, SendKey, Store, ts};
 use standup_core::domain::{CycleId, TeamId, UserId};
 
 /// A job's identity: what, for which team, when it was due, and for whom.
@@ -19,15 +19,23 @@ pub struct JobKey {
 }
 
 impl JobKey {
-    /// The key of the message a prompt or reminder job sends (see `app::once`).
-    pub fn send_key(&self) -> String {
-        format!(
-            "{}:{}:{}:{}",
-            self.kind,
-            self.team,
-            self.member_column(),
-            ts(self.fire_at)
-        )
+    /// The key of the message a prompt or reminder job sends (see `app::once`); `None` for
+    /// a job that sends none that way.
+    pub fn send_key(&self) -> Option<SendKey> {
+        let (team, user, fire_at) = (self.team.clone(), self.member.clone()?, self.fire_at);
+        match self.kind {
+            "prompt" => Some(SendKey::Prompt {
+                team,
+                user,
+                fire_at,
+            }),
+            "remind" => Some(SendKey::Remind {
+                team,
+                user,
+                fire_at,
+            }),
+            _ => None,
+        }
     }
 
     /// The member column: the user id, or empty for a team-wide job.

@@ -10,7 +10,7 @@ use standup_core::stats::{CycleFacts, Seat};
 
 /// Per member of a cycle: handle, answered, away, first prompt sent, first reply received.
 /// The prompt's time is when Slack took its message (`sends`, keyed as the prompt job's
-/// `JobKey::send_key`), else when its job finished.
+/// `JobKey::send_key`, a [`super::SendKey::Prompt`]), else when its job finished.
 const SEATS: &str = "
 SELECT m.handle,
        EXISTS (SELECT 1 FROM updates u WHERE u.cycle_id = cm.cycle_id AND u.member_id = m.id),
@@ -123,12 +123,11 @@ mod tests {
         };
         store.begin_job(&key, at(9, 0)).unwrap();
         let channel = ChannelId(user(0).0);
+        let send = key.send_key().unwrap().to_string();
         store
-            .begin_send(&key.send_key(), &key.team, &channel, None, at(9, 0))
+            .begin_send(&send, &key.team, &channel, None, at(9, 0))
             .unwrap();
-        store
-            .finish_send(&key.send_key(), &channel, "1.0", at(9, 1))
-            .unwrap();
+        store.finish_send(&send, &channel, "1.0", at(9, 1)).unwrap();
         store.end_job(&key, JobEnd::Done, None, at(9, 2)).unwrap();
         let maria = user(0);
         let reply = NewReply {
