@@ -72,10 +72,20 @@ pub async fn run(
     let api = api.with_team(&identity.team);
     tracing::info!(bot = %identity.user, team = %identity.team, "authenticated with Slack");
 
-    let store = crate::app::setup::open_store(&config)?;
+    // Opening runs migrations and an integrity check: off the async workers, like every
+    // store call after it.
+    let db = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || -> Result<crate::store::Db> {
+            let store = crate::app::setup::open_store(&config)?;
+            Ok(crate::store::Db::start(store)?)
+        })
+        .await
+        .map_err(|e| Error::Usage(format!("opening the database failed: {e}")))??
+    };
     let app = App::new(
         config,
-        store,
+        db,
         renderer,
         api.clone(),
         UserId(identity.user.0.clone()),
@@ -84,7 +94,7 @@ pub async fn run(
     refresh_zones(&app).await;
     let handler = Handler::new(app.clone());
     // Events stored but not handled when the bot last stopped go first.
-    handler.resume();
+    handler.resume().await;
     // Members added to the config since the last start (and introductions a crash cut short).
     {
         let app = app.clone();
@@ -97,7 +107,7 @@ pub async fn run(
         });
     }
     let week_ago = app.now() - chrono::Duration::days(7);
-    if let Err(e) = app.store().prune_inbox(week_ago) {
+    if let Err(e) = app.write(move |s| s.prune_inbox(week_ago)).await {
         tracing::warn!(error = %e, "could not prune old events");
     }
     let inbound: Arc<dyn Inbound> = Arc::new(handler.clone());
@@ -175,12 +185,12 @@ async fn refresh_zones(app: &App) {
         for member in &team.members {
             match app.profile(team, &member.user).await {
                 Ok(info) => {
-                    if let Err(e) = app.store().set_profile(
-                        &team.id,
-                        &member.user,
-                        info.tz.as_deref(),
-                        info.name.as_deref(),
-                    ) {
+                    let (id, who) = (team.id.clone(), member.user.clone());
+                    let (tz, name) = (info.tz.clone(), info.name.clone());
+                    let stored = app
+                        .write(move |s| s.set_profile(&id, &who, tz.as_deref(), name.as_deref()))
+                        .await;
+                    if let Err(e) = stored {
                         tracing::warn!(team = %team.id, error = %e, "cannot store a member's time zone");
                     }
                 }

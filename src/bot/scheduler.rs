@@ -68,7 +68,7 @@ pub async fn tick(app: &App, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     };
     for team in &app.config.teams {
         for member in &team.members {
-            let tz = member_zone(app, team, &member.user);
+            let tz = member_zone(app, team, &member.user).await;
             soonest(team.prompt.next_after(now, tz));
             if let Some(wake) = member_jobs(app, team, &member.user, tz, now).await {
                 soonest(Some(wake));
@@ -87,12 +87,13 @@ pub async fn tick(app: &App, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 }
 
 /// The zone a member's prompts follow.
-fn member_zone(app: &App, team: &TeamConfig, user: &UserId) -> Tz {
+async fn member_zone(app: &App, team: &TeamConfig, user: &UserId) -> Tz {
     if !team.per_member_timezone {
         return team.timezone;
     }
-    app.store()
-        .member_tz(&team.id, user)
+    let (id, who) = (team.id.clone(), user.clone());
+    app.read(move |s| s.member_tz(&id, &who))
+        .await
         .ok()
         .flatten()
         .and_then(|tz| tz.parse().ok())
@@ -127,7 +128,7 @@ async fn member_jobs(
     };
     // Quiet hours hold a job without changing its key (its fire time), so it is still recorded
     // once and a restart finds it where it was.
-    let quiet = app.quiet_hours(team, user);
+    let quiet = app.quiet_hours(team, user).await;
     let release = |at| quiet.map_or(at, |q| q.release(at, tz));
     let prompt_at = release(fired);
     if prompt_at > now {
@@ -139,7 +140,8 @@ async fn member_jobs(
             &key("prompt", fired),
             now,
             "quiet hours last past the post time",
-        );
+        )
+        .await;
         return None;
     }
     run_job(app, &key("prompt", fired), now, false).await;
@@ -148,9 +150,10 @@ async fn member_jobs(
     if remind_due > now {
         return Some(remind_due);
     }
+    let prompted = key("prompt", fired);
     if app
-        .store()
-        .job_finished(&key("prompt", fired))
+        .read(move |s| s.job_finished(&prompted))
+        .await
         .unwrap_or(false)
     {
         run_job(app, &key("remind", remind_at), now, true).await;
@@ -159,12 +162,24 @@ async fn member_jobs(
 }
 
 /// Records a job as skipped without running it (unless it already ended).
-fn skip_job(app: &App, key: &JobKey, now: DateTime<Utc>, why: &str) {
-    let mut store = app.store();
-    if let Ok(JobStart::Fresh | JobStart::Again(_)) = store.begin_job(key, now) {
-        tracing::info!(team = %key.team, kind = key.kind, why, "job skipped");
-        if let Err(e) = store.end_job(key, JobEnd::Skipped, Some(why), now) {
-            tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a job's end");
+async fn skip_job(app: &App, key: &JobKey, now: DateTime<Utc>, why: &str) {
+    let (job, reason) = (key.clone(), why.to_string());
+    // Begun and ended in one request to the writer.
+    let skipped = app
+        .write(move |store| {
+            let start = store.begin_job(&job, now)?;
+            if matches!(start, JobStart::Fresh | JobStart::Again(_)) {
+                store.end_job(&job, JobEnd::Skipped, Some(&reason), now)?;
+                return Ok::<_, crate::store::Error>(true);
+            }
+            Ok(false)
+        })
+        .await;
+    match skipped {
+        Ok(true) => tracing::info!(team = %key.team, kind = key.kind, why, "job skipped"),
+        Ok(false) => {}
+        Err(e) => {
+            tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a skipped job")
         }
     }
 }
@@ -175,7 +190,13 @@ async fn post_jobs(app: &App, team: &TeamConfig, now: DateTime<Utc>) -> Option<D
     let tz = team.timezone;
     if let Some(previous) = team.sync.prev_at_or_before(now, tz) {
         let date = previous.with_timezone(&tz).date_naive();
-        let exists = app.store().cycle(&team.id, date).ok().flatten().is_some();
+        let id = team.id.clone();
+        let exists = app
+            .read(move |s| s.cycle(&id, date))
+            .await
+            .ok()
+            .flatten()
+            .is_some();
         if exists {
             let key = JobKey {
                 team: team.id.clone(),
@@ -227,7 +248,8 @@ async fn run_job(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: bool) {
 
 /// Returns false when the job failed (and will be retried).
 async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: bool) -> bool {
-    let start = match app.store().begin_job(key, now) {
+    let job = key.clone();
+    let start = match app.write(move |s| s.begin_job(&job, now)).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a job; not running it");
@@ -237,12 +259,17 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
     match start {
         JobStart::Finished => return true,
         JobStart::Again(n) if n > MAX_ATTEMPTS => {
-            let _ = app.store().end_job(
-                key,
-                JobEnd::Skipped,
-                Some("gave up after repeated failures"),
-                app.now(),
-            );
+            let (job, at) = (key.clone(), app.now());
+            let _ = app
+                .write(move |s| {
+                    s.end_job(
+                        &job,
+                        JobEnd::Skipped,
+                        Some("gave up after repeated failures"),
+                        at,
+                    )
+                })
+                .await;
             tracing::error!(team = %key.team, kind = key.kind, "job given up after {MAX_ATTEMPTS} attempts");
             return true;
         }
@@ -255,11 +282,13 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
         return true;
     };
     let outcome = async {
-        let cycle = app.cycle_for(team, key.cycle_date)?;
+        let cycle = app.cycle_for(team, key.cycle_date).await?;
         match (key.kind, &key.member, key.send_key()) {
             ("prompt" | "remind", Some(user), Some(send)) => {
                 // A day off where the member is: nobody is prompted or reminded.
-                let day = key.fire_at.with_timezone(&member_zone(app, team, user));
+                let day = key
+                    .fire_at
+                    .with_timezone(&member_zone(app, team, user).await);
                 if let Some(off) = team.timeoff.day_off(day.date_naive()) {
                     tracing::info!(team = %key.team, kind = key.kind, ?off, "day off: not prompting");
                     return Ok(false);
@@ -268,7 +297,12 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
                     .await
             }
             ("post", None, _) => {
-                if app.store().last_post(cycle.id, &PostKind::Document.to_string())?.is_some() {
+                let id = cycle.id;
+                if app
+                    .read(move |s| s.last_post(id, &PostKind::Document.to_string()))
+                    .await?
+                    .is_some()
+                {
                     return Ok(false);
                 }
                 app.post_notes(team, &cycle).await.map(|()| true)
@@ -285,7 +319,11 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
     if let Some(e) = &error {
         tracing::error!(team = %key.team, kind = key.kind, error = %e, "job failed; it will be retried");
     }
-    if let Err(e) = app.store().end_job(key, end, error.as_deref(), app.now()) {
+    let (job, why, at) = (key.clone(), error.clone(), app.now());
+    if let Err(e) = app
+        .write(move |s| s.end_job(&job, end, why.as_deref(), at))
+        .await
+    {
         tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a job's end");
     }
     error.is_none()

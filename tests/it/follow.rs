@@ -169,7 +169,11 @@ async fn last_cycles_plan_is_carried_with_one_click() {
     );
 
     // The same click again (a double click, a stale client) replaces the carry: no duplicates.
-    emu.send_interaction(click).ack(WAIT).await.expect("acked");
+    // Slack gives every click its own trigger_id (one that came twice with the same one would
+    // be a redelivery, recognised and handled once).
+    let mut again = click;
+    again["trigger_id"] = emu.new_trigger_id().into();
+    emu.send_interaction(again).ack(WAIT).await.expect("acked");
     let deadline = std::time::Instant::now() + WAIT;
     let confirmations = || {
         emu.messages(&dm)

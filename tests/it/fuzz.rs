@@ -669,6 +669,7 @@ members = [
         );
         let config = Config::from_str(&toml, &dir.path().join("standup.toml")).expect("config");
         let store = standup_bot::app::setup::open_store(&config).expect("store");
+        let store = standup_bot::store::Db::start(store).expect("the store starts");
         // One attempt per call, unpaced: a case must not wait out retries or Slack's
         // one-message-a-second pacing (the emulator does not limit).
         let policy = Policy {

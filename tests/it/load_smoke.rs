@@ -5,10 +5,11 @@
 //! runner cannot promise milliseconds.
 
 // The bench's modules, shared so CI runs the same driver and checks; the bench uses parts this
-// test does not (the other scenarios, the binary lookup).
+// test does not (the other scenarios, the binary lookup, the lock-holding process).
 #[allow(dead_code)]
 #[path = "../../benches/load/bot.rs"]
 mod bot;
+#[allow(dead_code)]
 #[path = "../../benches/load/burst.rs"]
 mod burst;
 #[allow(dead_code)]
@@ -36,6 +37,7 @@ async fn a_burst_over_both_modes_loses_and_duplicates_nothing() {
             graceful_stop: false,
             keep: false,
             probe: None,
+            lock: None,
         };
         let report = burst::run(Path::new(env!("CARGO_BIN_EXE_standup-bot")), &params).await;
         println!("{}", report.render());

@@ -69,6 +69,7 @@ members = [
     );
     let config = Config::from_str(&toml, &dir.path().join("standup.toml")).expect("config");
     let store = standup_bot::app::setup::open_store(&config).expect("store");
+    let store = standup_bot::store::Db::start(store).expect("the store starts");
     // One attempt per call and no pacing: each scripted fault meets exactly one call.
     let policy = Policy {
         timeout: TIMEOUT,
