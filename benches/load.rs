@@ -75,6 +75,13 @@ enum Scenario {
         /// one is confirmed again.
         #[arg(long)]
         probe: Option<u64>,
+        /// Another process takes the database's write lock (`BEGIN IMMEDIATE`) this many
+        /// seconds into the burst...
+        #[arg(long, default_value_t = 1.0)]
+        lock_at: f64,
+        /// ...and holds it this long (0: no lock).
+        #[arg(long, default_value_t = 0.0)]
+        lock_for: f64,
     },
     /// One prompt to every member of one team under the emulator's rate limits.
     Fanout {
@@ -124,6 +131,12 @@ enum Scenario {
 }
 
 fn main() {
+    // The other process of `burst --lock-for`: this binary run again to hold the lock.
+    let raw: Vec<String> = std::env::args().collect();
+    if raw.get(1).map(String::as_str) == Some(burst::HOLD_LOCK) {
+        burst::hold_lock(&raw[2..]);
+        return;
+    }
     // `cargo bench` passes `--bench` to every bench binary; it means nothing here.
     let args = std::env::args_os().filter(|a| a != "--bench");
     let cli = Cli::parse_from(args);
@@ -153,6 +166,8 @@ fn main() {
                 concurrency,
                 keep,
                 probe,
+                lock_at,
+                lock_for,
             } => {
                 let params = burst::Params {
                     mode,
@@ -166,6 +181,12 @@ fn main() {
                     graceful_stop: true,
                     keep,
                     probe: probe.map(Duration::from_secs),
+                    lock: (lock_for > 0.0).then(|| {
+                        (
+                            Duration::from_secs_f64(lock_at),
+                            Duration::from_secs_f64(lock_for),
+                        )
+                    }),
                 };
                 burst::run(&bin, &params).await
             }

@@ -5,7 +5,7 @@
 #
 #   scripts/crash.sh [kills] [seed]     # default 200 kills, a fresh seed
 #
-# CI runs the same test with 50 kills (`cargo test --test crash`). A failing run prints its
+# CI runs the same test with 50 kills (`cargo test --test it crash::`). A failing run prints its
 # CRASH_SEED; pass it back to repeat the same kill points.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,5 +14,5 @@ seed="${2:-}"
 export CRASH_KILLS="$kills"
 if [ -n "$seed" ]; then export CRASH_SEED="$seed"; fi
 start=$(date +%s)
-cargo test --locked --test crash -- --nocapture 2>&1 | grep -E "^(CRASH_SEED|scenarios|kills|replies|prompts|summaries|history|thread)|test result|panicked"
+cargo test --locked --test it crash:: -- --nocapture 2>&1 | grep -E "^(CRASH_SEED|scenarios|kills|replies|prompts|summaries|history|thread)|test result|panicked"
 echo "crash run: ${kills} kills in $(( $(date +%s) - start )) s"

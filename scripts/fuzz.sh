@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes for a fixed wall-clock budget: runs the `fuzz` test target (tests/fuzz.rs) round after
+# Fuzzes for a fixed wall-clock budget: runs the `fuzz` test target (tests/it/fuzz.rs) round after
 # round, each round with a fresh random PROPTEST_RNG_SEED and a large FUZZ_CASES, all targets
 # at once, until the budget is spent (FUZZ_DEADLINE stops the round in progress on time).
 #
@@ -8,7 +8,7 @@
 #
 # Building the target is not counted in the budget. Prints the rounds, the cases run per target,
 # and on a failure its seed, its smallest input and where it is saved
-# (tests/fuzz.proptest-regressions, replayed first by every later run, `cargo test` included).
+# (tests/it/fuzz.proptest-regressions, replayed first by every later run, `cargo test` included).
 # Stops at the first failing round and exits 1; exits 0 when the budget ran out clean.
 set -euo pipefail
 
@@ -23,7 +23,7 @@ logs="${CARGO_TARGET_DIR:-target}/fuzz-logs/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$logs"
 
 echo "fuzz: building the fuzz test target"
-cargo test --test fuzz --no-run --quiet
+cargo test --test it --no-run --quiet
 
 start=$(date +%s)
 deadline=$((start + budget))
@@ -39,7 +39,7 @@ while (($(date +%s) < deadline)); do
     # budget by far has hung, which is a failure too.
     FUZZ_CASES="$cases" FUZZ_DEADLINE="$deadline" PROPTEST_RNG_SEED="$seed" \
         timeout --kill-after=10 $((budget + 300)) \
-        cargo test --quiet --test fuzz -- --nocapture --test-threads=16 >"$log" 2>&1 ||
+        cargo test --quiet --test it fuzz:: -- --nocapture --test-threads=16 >"$log" 2>&1 ||
         status=$?
     # libtest's progress dots share the line, so match anywhere in it.
     while read -r _ target n; do

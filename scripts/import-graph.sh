@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints which top-level modules of src/ each module uses (crate:: paths, grouped imports
 # expanded; comments skipped), and the workspace crates each crate depends on. The layer rule
-# itself is enforced by tests/layers.rs; this is the picture to read.
+# itself is enforced by tests/it/layers.rs; this is the picture to read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for dir in src/*; do

@@ -50,6 +50,31 @@ pub struct Params {
     /// After the settle time, probe with one DM every 15 s for up to this long until one is
     /// confirmed: how long the bot stays unable to answer after the burst.
     pub probe: Option<Duration>,
+    /// Another process holds the database's write lock from this far into the burst, for
+    /// this long: (at, for).
+    pub lock: Option<(Duration, Duration)>,
+}
+
+/// The argument that makes the load binary the lock-holding process.
+pub const HOLD_LOCK: &str = "hold-lock";
+
+/// The other process: `hold-lock <db> <seconds>` takes the write lock with `BEGIN IMMEDIATE`
+/// (waiting for the bot's writer if it has it), says `locked`, holds it, and commits nothing.
+pub fn hold_lock(args: &[String]) {
+    let (Some(db), Some(secs)) = (
+        args.first(),
+        args.get(1).and_then(|s| s.parse::<f64>().ok()),
+    ) else {
+        eprintln!("usage: load hold-lock <db> <seconds>");
+        std::process::exit(2);
+    };
+    let conn = rusqlite::Connection::open(db).expect("open the bot's database");
+    conn.busy_timeout(Duration::from_secs(30)).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    println!("locked");
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    conn.execute_batch("ROLLBACK").unwrap();
 }
 
 #[derive(Debug, Clone)]
@@ -171,6 +196,28 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
 
     let items = plan(p);
     let start = Instant::now();
+    let locker = p.lock.map(|(at, hold)| {
+        let db = bot.db_path();
+        tokio::spawn(async move {
+            tokio::time::sleep(at).await;
+            let out = tokio::task::spawn_blocking(move || {
+                std::process::Command::new(std::env::current_exe().unwrap())
+                    .args([
+                        HOLD_LOCK,
+                        &db.display().to_string(),
+                        &hold.as_secs_f64().to_string(),
+                    ])
+                    .output()
+                    .expect("the lock-holding process")
+            })
+            .await
+            .expect("the lock-holding process");
+            (
+                Instant::now(),
+                String::from_utf8_lossy(&out.stdout).contains("locked"),
+            )
+        })
+    });
     let sent = send_all(&emu, client.as_ref(), &items, p, start).await;
     let send_done = Instant::now();
 
@@ -182,6 +229,26 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
         }
         Mode::Http => HashMap::new(),
     };
+
+    if let Some(locker) = locker {
+        let (released, held) = locker.await.expect("the lock task");
+        let (at, hold) = p.lock.unwrap_or_default();
+        report.note(format!(
+            "another process held the write lock from {} to {} into the burst{}",
+            fmt_duration(at),
+            fmt_duration(released.saturating_duration_since(start)),
+            if held {
+                ""
+            } else {
+                " (it never got the lock!)"
+            }
+        ));
+        report.verdicts.push(Verdict::invariant(
+            "the other process held the lock",
+            held,
+            format!("held for {}", fmt_duration(hold)),
+        ));
+    }
 
     let (confirmations, sorry) =
         collect_confirmations(&emu, message_cursor, p.dms, send_done + p.settle).await;
@@ -226,6 +293,8 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
     ));
     let mut ack_dm = Vec::new();
     let mut ack_cmd = Vec::new();
+    // When the last DM event was acked (stored): ingest = DMs acked / that time.
+    let mut last_dm_ack = start;
     let mut not_acked = 0;
     let mut statuses: HashMap<u16, usize> = HashMap::new();
     let mut errors = Vec::new();
@@ -259,6 +328,7 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
         };
         if is_dm {
             ack_dm.push(latency);
+            last_dm_ack = last_dm_ack.max(s.at + latency);
         } else {
             ack_cmd.push(latency);
             let text = serde_json::from_str::<Value>(&body)
@@ -278,6 +348,13 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
     };
     let mut ack_all = ack_dm.clone();
     ack_all.extend(&ack_cmd);
+    let ingest = last_dm_ack.saturating_duration_since(start);
+    report.note(format!(
+        "ingest: {} DM events stored and acked in {} (first send → last DM ack): {:.0} events/s",
+        ack_dm.len(),
+        fmt_duration(ingest),
+        ack_dm.len() as f64 / ingest.as_secs_f64().max(1e-9)
+    ));
     report.rows.push(Row::new(
         &format!("DM event: {ack_label}"),
         ack_dm.len(),

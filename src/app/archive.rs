@@ -177,7 +177,7 @@ impl App {
         let Some(archiver) = &self.archive else {
             return;
         };
-        let titles = match self.store().cycles(&team.id) {
+        let titles = match self.cycles(&team.id).await {
             Ok(cycles) => cycles.into_iter().map(|c| (c.date, c.title)).collect(),
             Err(e) => {
                 tracing::error!(team = %team.id, cycle = %cycle.date, error = %e, "notes not archived: cannot read the meeting titles; retried at the next post");

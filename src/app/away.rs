@@ -109,19 +109,25 @@ impl App {
     }
 
     /// Whether the member is away for the cycle: an absence, or a status seen when prompted.
-    pub(super) fn away_for(
+    pub(super) async fn away_for(
         &self,
         team: &TeamConfig,
         user: &UserId,
         date: NaiveDate,
     ) -> Result<bool> {
-        let store = self.store();
-        Ok(store.is_away(&team.id, user, date)? || store.status_away(&team.id, user, date)?)
+        let (id, who) = (team.id.clone(), user.clone());
+        Ok(self
+            .read(move |s| {
+                Ok::<_, crate::store::Error>(
+                    s.is_away(&id, &who, date)? || s.status_away(&id, &who, date)?,
+                )
+            })
+            .await?)
     }
 
     /// Before a prompt: a status emoji meaning out of office marks the member away for the
     /// cycle (so the document says so) and the prompt is not sent.
-    pub(super) fn away_by_status(
+    pub(super) async fn away_by_status(
         &self,
         team: &TeamConfig,
         cycle: &CycleInfo,
@@ -132,15 +138,23 @@ impl App {
             return Ok(false);
         };
         tracing::info!(team = %team.id, cycle = %cycle.date, "not prompting: Slack status says out of office");
-        self.store()
-            .record_status_away(&team.id, user, cycle.date, emoji, self.now())?;
+        let (id, who, date, emoji, now) = (
+            team.id.clone(),
+            user.clone(),
+            cycle.date,
+            emoji.to_string(),
+            self.now(),
+        );
+        self.write(move |s| s.record_status_away(&id, &who, date, &emoji, now))
+            .await?;
         Ok(true)
     }
 
     /// The quiet hours that apply to a member: their own (`/standup quiet`), else their config
     /// entry's, else the team's.
-    pub fn quiet_hours(&self, team: &TeamConfig, user: &UserId) -> Option<QuietHours> {
-        match self.store().quiet_hours(&team.id, user) {
+    pub async fn quiet_hours(&self, team: &TeamConfig, user: &UserId) -> Option<QuietHours> {
+        let (id, who) = (team.id.clone(), user.clone());
+        match self.read(move |s| s.quiet_hours(&id, &who)).await {
             Ok(Some(own)) if own == "off" => return None,
             Ok(Some(own)) => {
                 if let Ok(q) = own.parse() {
@@ -158,7 +172,7 @@ impl App {
     }
 
     /// `/standup ooo …`.
-    pub(super) fn ooo_command(
+    pub(super) async fn ooo_command(
         &self,
         user: &UserId,
         teams: &[&TeamConfig],
@@ -175,7 +189,11 @@ impl App {
         // A member of several teams is away from all of them: one list, merged.
         let mut mine: Vec<Absence> = Vec::new();
         for team in teams {
-            for a in self.store().upcoming_absences(&team.id, user, today)? {
+            let (id, who) = (team.id.clone(), user.clone());
+            let upcoming = self
+                .read(move |s| s.upcoming_absences(&id, &who, today))
+                .await?;
+            for a in upcoming {
                 if !mine
                     .iter()
                     .any(|m| (m.from, m.to, &m.kind) == (a.from, a.to, &a.kind))
@@ -188,8 +206,9 @@ impl App {
         match ooo {
             Ooo::Range(from, to) => {
                 for team in teams {
-                    self.store()
-                        .add_absence(&team.id, user, from, to, "ooo", self.now())?;
+                    let (id, who, now) = (team.id.clone(), user.clone(), self.now());
+                    self.write(move |s| s.add_absence(&id, &who, from, to, "ooo", now))
+                        .await?;
                 }
                 let when = if from == to {
                     format!("on {from}")
@@ -230,18 +249,25 @@ impl App {
                 if chosen.is_empty() {
                     return Ok(Reply::new("You have no time off to cancel."));
                 }
+                let ranges: Vec<_> = chosen
+                    .iter()
+                    .map(|a| (a.from, a.to, a.kind.clone()))
+                    .collect();
                 for team in teams {
-                    // The same range in each team has its own row. One lock for the lot: the
-                    // store is not re-entrant.
-                    let mut store = self.store();
-                    for row in store.upcoming_absences(&team.id, user, today)? {
-                        if chosen
-                            .iter()
-                            .any(|a| (row.from, row.to, &row.kind) == (a.from, a.to, &a.kind))
-                        {
-                            store.cancel_absence(&team.id, user, row.id)?;
+                    // The same range in each team has its own row: found and cancelled in one
+                    // request to the writer.
+                    let (id, who, ranges) = (team.id.clone(), user.clone(), ranges.clone());
+                    self.write(move |store| {
+                        for row in store.upcoming_absences(&id, &who, today)? {
+                            if ranges.iter().any(|(from, to, kind)| {
+                                (row.from, row.to, &row.kind) == (*from, *to, kind)
+                            }) {
+                                store.cancel_absence(&id, &who, row.id)?;
+                            }
                         }
-                    }
+                        Ok::<_, crate::store::Error>(())
+                    })
+                    .await?;
                 }
                 let what: Vec<String> = chosen.iter().map(|a| describe(a)).collect();
                 tracing::info!(cancelled = chosen.len(), "time off cancelled");
@@ -254,7 +280,7 @@ impl App {
     }
 
     /// `/standup quiet [HH:MM-HH:MM|off|default]`.
-    pub(super) fn quiet_command(
+    pub(super) async fn quiet_command(
         &self,
         user: &UserId,
         teams: &[&TeamConfig],
@@ -265,7 +291,7 @@ impl App {
         };
         let set = match rest.trim().to_lowercase().as_str() {
             "" => {
-                return Ok(Reply::new(match self.quiet_hours(first, user) {
+                return Ok(Reply::new(match self.quiet_hours(first, user).await {
                     Some(q) => format!(
                         "Your quiet hours: {q} (your own time). Prompts and reminders wait until they end."
                     ),
@@ -282,10 +308,11 @@ impl App {
             },
         };
         for team in teams {
-            self.store()
-                .set_quiet_hours(&team.id, user, set.as_deref())?;
+            let (id, who, set) = (team.id.clone(), user.clone(), set.clone());
+            self.write(move |s| s.set_quiet_hours(&id, &who, set.as_deref()))
+                .await?;
         }
-        Ok(Reply::new(match self.quiet_hours(first, user) {
+        Ok(Reply::new(match self.quiet_hours(first, user).await {
             Some(q) => format!(
                 "OK, quiet hours {q} (your own time): prompts and reminders then wait until they end."
             ),
@@ -294,11 +321,16 @@ impl App {
     }
 
     /// `/standup status`'s line about who is away for the cycle, if anyone.
-    pub(super) fn away_line(&self, team: &TeamConfig, date: NaiveDate) -> Result<Option<String>> {
+    pub(super) async fn away_line(
+        &self,
+        team: &TeamConfig,
+        date: NaiveDate,
+    ) -> Result<Option<String>> {
         if team.timeoff.is_holiday(date) {
             return Ok(Some(format!("{date} is a holiday")));
         }
-        let away = self.store().away_on(&team.id, date)?;
+        let id = team.id.clone();
+        let away = self.read(move |s| s.away_on(&id, date)).await?;
         if away.is_empty() {
             return Ok(None);
         }

@@ -80,7 +80,7 @@ pub struct Plan {
 impl App {
     /// The member's plan from the meeting before `cycle`, when follow-through is on and there
     /// was one.
-    pub fn plan_before(
+    pub async fn plan_before(
         &self,
         team: &TeamConfig,
         cycle: &CycleInfo,
@@ -89,7 +89,10 @@ impl App {
         if !team.follow_through {
             return Ok(None);
         }
-        let previous = self.store().previous_update(&team.id, cycle.date, user)?;
+        let (id, date, who) = (team.id.clone(), cycle.date, user.clone());
+        let previous = self
+            .read(move |s| s.previous_update(&id, date, &who))
+            .await?;
         Ok(previous.and_then(|(date, update)| {
             let items = update.as_ref().map(planned).unwrap_or_default();
             (!items.is_empty()).then_some(Plan { date, items })
@@ -98,7 +101,7 @@ impl App {
 
     /// Adds the member's plan from last time to a prompt: the list, a checkbox per item and
     /// the carry buttons.
-    pub(super) fn add_plan(
+    pub(super) async fn add_plan(
         &self,
         team: &TeamConfig,
         cycle: &CycleInfo,
@@ -106,7 +109,7 @@ impl App {
         text: &mut String,
         blocks: &mut Value,
     ) -> Result<()> {
-        let Some(plan) = self.plan_before(team, cycle, user)? else {
+        let Some(plan) = self.plan_before(team, cycle, user).await? else {
             return Ok(());
         };
         let meta = format!("{}|{}", team.id, cycle.date);
@@ -133,10 +136,10 @@ impl App {
             .nth(1)
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
         let cycle = match date {
-            Some(date) => self.cycle_for(team, date)?,
-            None => self.current_cycle(team)?,
+            Some(date) => self.cycle_for(team, date).await?,
+            None => self.current_cycle(team).await?,
         };
-        let Some(plan) = self.plan_before(team, &cycle, click.user)? else {
+        let Some(plan) = self.plan_before(team, &cycle, click.user).await? else {
             return Ok(
                 "There is nothing to carry: your update of last time planned nothing.".into(),
             );
@@ -163,11 +166,13 @@ impl App {
             Choice::Undo => (Vec::new(), Vec::new()),
         };
         // What the member typed themselves (their carry left out) is not carried again.
-        let before = self.store().carry_text(cycle.id, click.user)?;
-        let own = self
-            .store()
-            .reply_text(cycle.id, click.user)?
-            .map(|all| own_text(&all, before.as_deref()).to_string());
+        let (id, who) = (cycle.id, click.user.clone());
+        let (before, all) = self
+            .read(move |s| {
+                Ok::<_, crate::store::Error>((s.carry_text(id, &who)?, s.reply_text(id, &who)?))
+            })
+            .await?;
+        let own = all.map(|all| own_text(&all, before.as_deref()).to_string());
         let own_update = own
             .as_deref()
             .map(|t| parse_reply(t, team.format, &standup_core::parse::NoNames).update);
@@ -185,7 +190,8 @@ impl App {
         if let Some((channel, ts)) = click.message {
             let (mut prompt, mut shown) = messages::prompt(team, &cycle, false);
             if click.choice == Choice::Undo {
-                self.add_plan(team, &cycle, click.user, &mut prompt, &mut shown)?;
+                self.add_plan(team, &cycle, click.user, &mut prompt, &mut shown)
+                    .await?;
             } else {
                 prompt.push('\n');
                 prompt.push_str(&said);
@@ -235,16 +241,19 @@ impl App {
             version: click.version,
             text,
             at: self.now(),
-        };
-        let no_names = super::Names::new();
-        let names = self.names.get(&team.id).unwrap_or(&no_names);
+        }
+        .owned();
+        let names = self.names.get(&team.id).cloned().unwrap_or_default();
         let format = team.format;
-        self.store().record_reply(&reply, |combined| {
-            followthrough::with_carry(combined, Some(text), format, |own| {
-                let parsed = parse_reply(own, format, names);
-                (parsed.update, parsed.diagnostics)
+        self.write(move |s| {
+            s.record_reply(&reply.borrowed(), |combined| {
+                followthrough::with_carry(combined, Some(&reply.text), format, |own| {
+                    let parsed = parse_reply(own, format, names.as_ref());
+                    (parsed.update, parsed.diagnostics)
+                })
             })
-        })?;
+        })
+        .await?;
         // The carry is stored: a flag or notes refresh Slack refuses must not keep the other
         // from the channel.
         let mut failures = super::Failures::default();

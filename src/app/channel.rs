@@ -34,8 +34,8 @@ impl App {
             channel,
             ..
         }) = self
-            .store()
-            .last_post(cycle.id, &PostKind::Thread.to_string())?
+            .last_post(cycle.id, &PostKind::Thread.to_string())
+            .await?
         {
             return Ok(Some((channel, ts)));
         }
@@ -60,7 +60,7 @@ impl App {
                 sent => sent?,
             };
             if let Sent::At(channel, ts) = sent {
-                self.store().record_post(&Post {
+                self.record_post(Post {
                     cycle: cycle.id,
                     kind: PostKind::Thread.to_string(),
                     channel: channel.clone(),
@@ -68,7 +68,8 @@ impl App {
                     file_id: None,
                     content_digest: digest(&text),
                     posted_at: self.now(),
-                })?;
+                })
+                .await?;
                 return Ok(Some((channel, ts)));
             }
             tokio::time::sleep(BUSY_WAIT).await;
@@ -101,11 +102,34 @@ impl App {
             )
             .await
         else {
-            tracing::warn!(team = %team.id, "a member's reply in the thread is still being posted; going on without it");
+            tracing::info!(team = %team.id, "a member's update is being posted to the thread by an earlier reply's task, which posts this version too");
             return Ok(());
         };
-        let stored = self.store().member_update(cycle.id, user)?;
-        let update = stored.as_ref().unwrap_or(update);
+        // A reply stored while this task posts an earlier version finds the turn taken and
+        // goes on (above); reading the store again after each version, until what was posted
+        // is what is stored, puts that reply in the thread too.
+        let mut posted: Option<Update> = None;
+        loop {
+            let (id, who) = (cycle.id, user.clone());
+            let stored = self.read(move |s| s.member_update(id, &who)).await?;
+            let current = stored.unwrap_or_else(|| update.clone());
+            if posted.as_ref() == Some(&current) {
+                return Ok(());
+            }
+            self.post_update_version(team, cycle, user, &current)
+                .await?;
+            posted = Some(current);
+        }
+    }
+
+    /// Posts or edits every part of one version of a member's update in the thread.
+    async fn post_update_version(
+        &self,
+        team: &TeamConfig,
+        cycle: &CycleInfo,
+        user: &UserId,
+        update: &Update,
+    ) -> Result<()> {
         let who = team
             .member(user)
             .and_then(|m| m.handle.as_deref())
@@ -135,7 +159,7 @@ impl App {
                 ts: Some(ts),
                 content_digest: was,
                 ..
-            }) = self.store().last_post(cycle.id, &kind)?
+            }) = self.last_post(cycle.id, &kind).await?
             else {
                 break;
             };
@@ -145,7 +169,7 @@ impl App {
             let content_digest = digest(&blocks.to_string());
             if was != content_digest {
                 self.api.update(&channel, &ts, &text, Some(blocks)).await?;
-                self.store().record_post(&Post {
+                self.record_post(Post {
                     cycle: cycle.id,
                     kind,
                     channel,
@@ -153,7 +177,8 @@ impl App {
                     file_id: None,
                     content_digest,
                     posted_at: self.now(),
-                })?;
+                })
+                .await?;
             }
         }
         Ok(())
@@ -178,7 +203,7 @@ impl App {
             content_digest: content_digest.clone(),
             posted_at: self.now(),
         };
-        let earlier = self.store().last_post(cycle.id, &part.kind)?;
+        let earlier = self.last_post(cycle.id, &part.kind).await?;
         if let Some(Post {
             channel,
             ts: Some(ts),
@@ -190,7 +215,7 @@ impl App {
                 self.api
                     .update(&channel, &ts, part.text, Some(part.blocks.clone()))
                     .await?;
-                self.store().record_post(&record(channel, ts))?;
+                self.record_post(record(channel, ts)).await?;
             }
             return Ok(true);
         }
@@ -202,7 +227,7 @@ impl App {
         };
         // A reply an earlier attempt may have posted (before a crash) shows what that attempt
         // had: found again, it is edited to what is stored now.
-        let tried = self.tried_before(&part.key)?;
+        let tried = self.tried_before(&part.key).await?;
         let out = Outgoing {
             channel: &channel,
             text: part.text,
@@ -217,7 +242,7 @@ impl App {
                         .update(&channel, &ts, part.text, Some(part.blocks.clone()))
                         .await?;
                 }
-                self.store().record_post(&record(channel, ts))?;
+                self.record_post(record(channel, ts)).await?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -234,7 +259,8 @@ impl App {
         if team.threads.blocker_flags != FlagsTo::Thread {
             return Ok(None);
         }
-        let Some(cycle) = self.store().cycle(&team.id, blocker.date)? else {
+        let (id, date) = (team.id.clone(), blocker.date);
+        let Some(cycle) = self.read(move |s| s.cycle(&id, date)).await? else {
             return Ok(None);
         };
         Ok(self.cycle_thread(team, &cycle).await?.map(|(_, ts)| ts))

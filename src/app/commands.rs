@@ -69,18 +69,18 @@ impl App {
         }
         match verb.to_lowercase().as_str() {
             "" | "help" => Ok(Reply::new(USAGE)),
-            "blocked" if rest.is_empty() => self.list_blockers(user),
+            "blocked" if rest.is_empty() => self.list_blockers(user).await,
             "blocked" => {
                 let team = teams[0];
-                let cycle = self.current_cycle(team)?;
+                let cycle = self.current_cycle(team).await?;
                 // Slack sends the command's text as mrkdwn (`&amp;`, `<url|label>`): it is
                 // stored as Markdown like a DM's text, and escaped once on the way out.
-                let no_names = super::Names::new();
-                let names = self.names.get(&team.id).unwrap_or(&no_names);
-                let what = standup_core::parse::mrkdwn::to_markdown(rest, names);
+                let names = self.names.get(&team.id).cloned().unwrap_or_default();
+                let what = standup_core::parse::mrkdwn::to_markdown(rest, names.as_ref());
+                let (id, who, text, now) = (cycle.id, user.clone(), what.to_string(), self.now());
                 let blocker = self
-                    .store()
-                    .raise_blocker(cycle.id, user, &what, self.now())?;
+                    .write(move |s| s.raise_blocker(id, &who, &text, now))
+                    .await?;
                 tracing::info!(team = %team.id, blocker = blocker.id, "blocker raised");
                 // The blocker is stored and is in the notes; a flag Slack refuses now is
                 // posted by a later sync.
@@ -101,18 +101,16 @@ impl App {
                 let mut resolved = Vec::new();
                 for team in &teams {
                     let mine: Vec<_> = self
-                        .store()
-                        .open_blockers(&team.id)?
+                        .open_blockers(&team.id)
+                        .await?
                         .into_iter()
                         .filter(|b| b.user.as_ref() == Some(user))
                         .filter(|b| rest.is_empty() || b.id.to_string() == rest)
                         .collect();
                     let mut dates = Vec::new();
                     for b in mine {
-                        if self
-                            .store()
-                            .resolve_blocker(b.id, user.as_str(), self.now())?
-                        {
+                        let (id, by, now) = (b.id, user.to_string(), self.now());
+                        if self.write(move |s| s.resolve_blocker(id, &by, now)).await? {
                             resolved.push(from_markdown(&b.text));
                             dates.push(b.date);
                         }
@@ -131,25 +129,21 @@ impl App {
             }
             "skip" => {
                 for team in &teams {
-                    let cycle = self.current_cycle(team)?;
-                    self.store().add_absence(
-                        &team.id,
-                        user,
-                        cycle.date,
-                        cycle.date,
-                        "skip",
-                        self.now(),
-                    )?;
+                    let cycle = self.current_cycle(team).await?;
+                    let (id, who, date, now) =
+                        (team.id.clone(), user.clone(), cycle.date, self.now());
+                    self.write(move |s| s.add_absence(&id, &who, date, date, "skip", now))
+                        .await?;
                 }
                 Ok(Reply::new(
                     "OK, you are skipping this cycle: no reminders until the next one.",
                 ))
             }
-            "ooo" => self.ooo_command(user, &teams, rest),
-            "quiet" => self.quiet_command(user, &teams, rest),
-            "status" => self.status(user),
-            "history" => self.history(user, rest),
-            "stats" => self.stats_command(user, rest),
+            "ooo" => self.ooo_command(user, &teams, rest).await,
+            "quiet" => self.quiet_command(user, &teams, rest).await,
+            "status" => self.status(user).await,
+            "history" => self.history(user, rest).await,
+            "stats" => self.stats_command(user, rest).await,
             _ => Ok(Reply::new(format!(
                 "I don't know `{}`.\n{USAGE}",
                 escape(verb)
@@ -214,17 +208,17 @@ impl App {
                 )
             }));
         }
-        let cycle = self.current_cycle(team)?;
+        let cycle = self.current_cycle(team).await?;
         if verb == "preview" {
-            let document = self.render(team, cycle.date)?;
+            let document = self.render(team, cycle.date).await?;
             return Ok(Reply::new(format!(
                 "```\n{}\n```",
                 escape(document.trim_end())
             )));
         }
         if self
-            .store()
-            .last_post(cycle.id, &PostKind::Document.to_string())?
+            .last_post(cycle.id, &PostKind::Document.to_string())
+            .await?
             .is_some()
         {
             self.refresh_posted_notes(team, &cycle).await?;
@@ -239,11 +233,11 @@ impl App {
         )))
     }
 
-    fn list_blockers(&self, user: &UserId) -> Result<Reply> {
+    async fn list_blockers(&self, user: &UserId) -> Result<Reply> {
         let now = self.now();
         let mut lines = Vec::new();
         for team in self.teams_of(user) {
-            for b in self.store().open_blockers(&team.id)? {
+            for b in self.open_blockers(&team.id).await? {
                 lines.push(format!(
                     "• *{}* @{}: {} ({})",
                     escape(&team.name),
@@ -262,7 +256,7 @@ impl App {
 
     /// Who answered, per team of the user; to a team's admins (its members when it lists
     /// none) also the messages given up because Slack could not be checked, with what to do.
-    fn status(&self, user: &UserId) -> Result<Reply> {
+    async fn status(&self, user: &UserId) -> Result<Reply> {
         let mut out = Vec::new();
         let teams = self
             .config
@@ -270,8 +264,9 @@ impl App {
             .iter()
             .filter(|t| t.member(user).is_some() || t.admins.contains(user));
         for team in teams {
-            let cycle = self.current_cycle(team)?;
-            let roster = self.store().roster(cycle.id)?;
+            let cycle = self.current_cycle(team).await?;
+            let id = cycle.id;
+            let roster = self.read(move |s| s.roster(id)).await?;
             let answered: Vec<String> = roster
                 .iter()
                 .filter(|(_, _, a)| *a)
@@ -283,7 +278,8 @@ impl App {
                 .map(|(h, _, _)| format!("@{}", escape(h)))
                 .collect();
             let away = self
-                .away_line(team, cycle.date)?
+                .away_line(team, cycle.date)
+                .await?
                 .map(|line| format!("; {line}"))
                 .unwrap_or_default();
             out.push(format!(
@@ -307,7 +303,8 @@ impl App {
                 team.admins.contains(user)
             };
             if sees_trouble {
-                for failed in self.store().failed_sends(&team.id)? {
+                let id = team.id.clone();
+                for failed in self.read(move |s| s.failed_sends(&id)).await? {
                     out.push(format!(
                         ":warning: Not sent: {} ({}). {}",
                         what_was_sent(&failed.key, &failed.channel),

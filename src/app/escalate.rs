@@ -27,7 +27,7 @@ impl App {
             return Ok(None);
         };
         let after = chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
-        let open = self.store().open_blockers(&team.id)?;
+        let open = self.open_blockers(&team.id).await?;
         let mut next: Option<DateTime<Utc>> = None;
         for blocker in &open {
             let Some(due) = blocker.opened_at.checked_add_signed(after) else {
@@ -68,7 +68,10 @@ impl App {
         // Flags in the cycle's thread: the escalation goes there too (Slack threads have one
         // level), flagged yet or not.
         let cycle = match team.threads.blocker_flags {
-            FlagsTo::Thread => self.store().cycle(&team.id, blocker.date)?,
+            FlagsTo::Thread => {
+                let (id, date) = (team.id.clone(), blocker.date);
+                self.read(move |s| s.cycle(&id, date)).await?
+            }
             _ => None,
         };
         if let Some(cycle) = cycle
@@ -81,13 +84,13 @@ impl App {
         // Flags in the channel: the escalation is a reply to the flag, so a blocker not flagged
         // yet (the bot stopped in between) is flagged first. A flag given up is not waited for.
         let flag_kind = PostKind::Blocker(blocker.id).to_string();
-        if self.store().last_post(blocker.cycle, &flag_kind)?.is_none() {
+        if self.last_post(blocker.cycle, &flag_kind).await?.is_none() {
             match self.flag(team, blocker).await {
                 Err(e) if e.given_up() => {}
                 flagged => flagged?,
             }
         }
-        let (channel, thread) = match self.store().last_post(blocker.cycle, &flag_kind)? {
+        let (channel, thread) = match self.last_post(blocker.cycle, &flag_kind).await? {
             Some(Post {
                 channel,
                 ts: Some(ts),

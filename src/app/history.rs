@@ -66,14 +66,14 @@ fn mentioned_user(word: &str) -> Option<UserId> {
 
 impl App {
     /// `/standup history [@member] [n]` for `caller`.
-    pub(super) fn history(&self, caller: &UserId, rest: &str) -> Result<Reply> {
+    pub(super) async fn history(&self, caller: &UserId, rest: &str) -> Result<Reply> {
         let args = match parse_args(rest) {
             Ok(args) => args,
             Err(answer) => return Ok(Reply { text: answer }),
         };
         let target = match args.who {
             None => caller.clone(),
-            Some(word) => match self.find_member(word)? {
+            Some(word) => match self.find_member(word).await? {
                 Some(user) => user,
                 None => {
                     return Ok(Reply {
@@ -99,8 +99,9 @@ impl App {
         }
         let mut found: Vec<(&TeamConfig, String, PastUpdate)> = Vec::new();
         for team in shared {
-            let handle = self.handle_of(team, &target)?;
-            for past in self.store().member_updates(&team.id, &target, args.n)? {
+            let handle = self.handle_of(team, &target).await?;
+            let (id, who, n) = (team.id.clone(), target.clone(), args.n);
+            for past in self.read(move |s| s.member_updates(&id, &who, n)).await? {
                 found.push((team, handle.clone(), past));
             }
         }
@@ -139,14 +140,15 @@ impl App {
 
     /// The member a typed name stands for: a mention or user id, else a handle of any team
     /// (with or without `@`, any case).
-    fn find_member(&self, word: &str) -> Result<Option<UserId>> {
+    async fn find_member(&self, word: &str) -> Result<Option<UserId>> {
         if let Some(user) = mentioned_user(word) {
             let known = self.config.teams.iter().any(|t| t.member(&user).is_some());
             return Ok(known.then_some(user));
         }
         let handle = word.trim_start_matches('@');
         for team in &self.config.teams {
-            let members = self.store().active_members(&team.id)?;
+            let id = team.id.clone();
+            let members = self.read(move |s| s.active_members(&id)).await?;
             let stored = members.into_iter().find_map(|m| {
                 m.handle
                     .eq_ignore_ascii_case(handle)
@@ -167,13 +169,14 @@ impl App {
     }
 
     /// The handle the team's notes use for `user`.
-    fn handle_of(&self, team: &TeamConfig, user: &UserId) -> Result<String> {
+    async fn handle_of(&self, team: &TeamConfig, user: &UserId) -> Result<String> {
         if let Some(handle) = team.member(user).and_then(|m| m.handle.clone()) {
             return Ok(handle);
         }
+        let id = team.id.clone();
         Ok(self
-            .store()
-            .active_members(&team.id)?
+            .read(move |s| s.active_members(&id))
+            .await?
             .into_iter()
             .find(|m| m.user.as_ref() == Some(user))
             .map_or_else(|| user.to_string(), |m| m.handle))

@@ -44,14 +44,16 @@ impl App {
         if !self.home_wanted(user) {
             return Ok(());
         }
-        self.store().home_opened(user, self.now())?;
+        let (who, now) = (user.clone(), self.now());
+        self.write(move |s| s.home_opened(&who, now)).await?;
         self.publish_home(user).await
     }
 
     /// Publishes `user`'s Home again if they have opened it before. A failure is logged, not
     /// returned: the Home is a view of the store, and the next change publishes it again.
     pub async fn refresh_home(&self, user: &UserId) {
-        let opened = match self.store().has_opened_home(user) {
+        let who = user.clone();
+        let opened = match self.read(move |s| s.has_opened_home(&who)).await {
             Ok(opened) => opened,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot tell whether a member opened their Home");
@@ -78,25 +80,34 @@ impl App {
     }
 
     async fn publish_home(&self, user: &UserId) -> Result<()> {
-        let view = self.home_view(user)?;
+        let view = self.home_view(user).await?;
         self.api.publish_view(user, view).await?;
         tracing::debug!("home tab published");
         Ok(())
     }
 
     /// The Home view of `user`, from what is stored now.
-    fn home_view(&self, user: &UserId) -> Result<Value> {
+    async fn home_view(&self, user: &UserId) -> Result<Value> {
         let teams: Vec<&TeamConfig> = self.teams_of(user).into_iter().filter(|t| t.home).collect();
         if teams.is_empty() {
             return Ok(stranger_view(user));
         }
         let mut statuses = Vec::with_capacity(teams.len());
         for team in teams {
-            let cycle = self.current_cycle(team)?;
-            let store = self.store();
-            let roster = store.roster(cycle.id)?;
-            let blockers = store
-                .open_blockers(&team.id)?
+            let cycle = self.current_cycle(team).await?;
+            let (id, team_id, who, date) = (cycle.id, team.id.clone(), user.clone(), cycle.date);
+            // One read: the roster, blockers and update of the same moment.
+            let (roster, blockers, away, update) = self
+                .read(move |store| {
+                    Ok::<_, crate::store::Error>((
+                        store.roster(id)?,
+                        store.open_blockers(&team_id)?,
+                        store.is_away(&team_id, &who, date)?,
+                        store.member_update(id, &who)?,
+                    ))
+                })
+                .await?;
+            let blockers = blockers
                 .into_iter()
                 .filter(|b| b.user.as_ref() == Some(user))
                 .collect();
@@ -105,8 +116,8 @@ impl App {
                 date: cycle.date,
                 answered: roster.iter().filter(|(_, _, a)| *a).count(),
                 roster: roster.len().max(team.members.len()),
-                away: store.is_away(&team.id, user, cycle.date)?,
-                update: store.member_update(cycle.id, user)?,
+                away,
+                update,
                 blockers,
             });
         }
@@ -118,8 +129,9 @@ impl App {
         let Some(team) = self.team_from_meta(user, meta) else {
             return Ok(());
         };
-        let cycle = self.current_cycle(team)?;
-        let update = self.store().member_update(cycle.id, user)?;
+        let cycle = self.current_cycle(team).await?;
+        let (id, who) = (cycle.id, user.clone());
+        let update = self.read(move |s| s.member_update(id, &who)).await?;
         let meta = format!("{}|{}", team.id, cycle.date);
         let view = edit_form(team.format, &meta, update.as_ref());
         self.api.open_view(trigger_id, view).await?;

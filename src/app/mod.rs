@@ -2,13 +2,15 @@
 //! compile and post the notes.
 //!
 //! The app speaks plain values (user ids, texts, dates); the Slack adapter calls it with what
-//! Slack sent and it calls [`crate::slack::client::Api`] with what to send. Store access is
-//! short and never held across an await.
+//! Slack sent and it calls [`crate::slack::client::Api`] with what to send. The store is
+//! reached through [`Db`]: every read and write runs on the store's own threads and is awaited,
+//! so no SQLite call runs on an async worker.
 
 mod archive;
 pub mod away;
 pub mod carry;
 pub mod channel;
+pub mod clock;
 mod commands;
 pub mod document;
 pub mod escalate;
@@ -22,14 +24,14 @@ pub mod resolved;
 pub mod setup;
 mod stats;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, TeamConfig};
 use crate::slack::client::{Api, Error as SlackError, Outgoing};
-use crate::store::{self, CycleInfo, NewReply, OpenBlocker, Post, PostKind, SendKey, Store};
+use crate::store::{self, CycleInfo, Db, NewReply, OpenBlocker, Post, PostKind, SendKey, Store};
 use standup_core::domain::{ChannelId, CycleId, TeamId, UserId};
 use standup_core::parse::parse_reply;
 use standup_core::render::Renderer;
@@ -82,12 +84,13 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// The running bot's shared state.
 pub struct App {
     pub config: Config,
-    store: Mutex<Store>,
+    db: Db,
     renderer: Renderer,
     pub api: Api,
     /// The bot's own user id: its messages come back as events and are ignored.
     pub bot_user: UserId,
-    clock: fn() -> DateTime<Utc>,
+    /// Calendar time (see [`clock`]): the wall clock in production, a test's own in tests.
+    clock: Arc<dyn clock::Clock>,
     /// When the scheduler should come back to retry a failed job.
     pub retry_at: Mutex<Option<DateTime<Utc>>>,
     /// Sends under way in this process (see [`once`]).
@@ -99,8 +102,9 @@ pub struct App {
     /// The workspace's users from one `users.list`, for prompting big teams (see
     /// [`App::profile`]).
     profiles: tokio::sync::Mutex<Option<(std::time::Instant, Profiles)>>,
-    /// Each team's [`Names`], built once (a reply of a 2,000-member team no longer copies them).
-    names: std::collections::HashMap<TeamId, Names>,
+    /// Each team's [`Names`], built once and shared (a reply of a 2,000-member team does not
+    /// copy them on its way to the store's thread).
+    names: std::collections::HashMap<TeamId, Arc<Names>>,
     /// Where posted notes are also kept as files, if `[archive]` says so.
     archive: Option<archive::Archiver>,
 }
@@ -118,10 +122,11 @@ const PROFILES_FRESH: std::time::Duration = std::time::Duration::from_secs(300);
 impl App {
     pub fn new(
         config: Config,
-        store: Store,
+        db: Db,
         renderer: Renderer,
         api: Api,
         bot_user: UserId,
+        clock: Arc<dyn clock::Clock>,
     ) -> Arc<App> {
         let names = config
             .teams
@@ -132,7 +137,7 @@ impl App {
                     .iter()
                     .filter_map(|m| m.handle.clone().map(|h| (m.user.to_string(), h)))
                     .collect();
-                (team.id.clone(), names)
+                (team.id.clone(), Arc::new(names))
             })
             .collect();
         Arc::new(App {
@@ -141,11 +146,11 @@ impl App {
                 .map(|a| archive::Archiver::new(a, config.teams.iter().map(|t| &t.id))),
             notes: Mutex::default(),
             config,
-            store: Mutex::new(store),
+            db,
             renderer,
             api,
             bot_user,
-            clock: Utc::now,
+            clock,
             retry_at: Mutex::new(None),
             in_flight: once::InFlight::default(),
             profiles: tokio::sync::Mutex::new(None),
@@ -153,15 +158,33 @@ impl App {
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        self.clock.now()
     }
 
-    /// The store, for a short synchronous piece of work.
-    pub fn store(&self) -> MutexGuard<'_, Store> {
-        // A panic while holding the lock leaves the connection usable: SQLite rolled back.
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Waits until calendar time `at` on the app's clock.
+    pub fn sleep_until(&self, at: DateTime<Utc>) -> futures::future::BoxFuture<'static, ()> {
+        self.clock.sleep_until(at)
+    }
+
+    /// The store, reached off the async workers.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Reads from the store on one of its reader threads (see [`Db::read`]).
+    pub async fn read<T: Send + 'static, E: From<store::Error> + Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> std::result::Result<T, E> + Send + 'static,
+    ) -> std::result::Result<T, E> {
+        self.db.read(f).await
+    }
+
+    /// Writes to the store on its writer thread (see [`Db::write`]).
+    pub async fn write<T: Send + 'static, E: From<store::Error> + Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> std::result::Result<T, E> + Send + 'static,
+    ) -> std::result::Result<T, E> {
+        self.db.write(f).await
     }
 
     /// Waits for `team`'s turn with its notes (see [`App::notes`]).
@@ -190,21 +213,28 @@ impl App {
     }
 
     /// The cycle a meeting on `date` belongs to, created if needed.
-    pub fn cycle_for(&self, team: &TeamConfig, date: NaiveDate) -> Result<CycleInfo> {
+    pub async fn cycle_for(&self, team: &TeamConfig, date: NaiveDate) -> Result<CycleInfo> {
         let title = team.title_for(date);
+        let (id, format, now) = (team.id.clone(), team.format, self.now());
         Ok(self
-            .store()
-            .ensure_cycle(&team.id, team.format, date, &title, self.now())?)
+            .write(move |s| s.ensure_cycle(&id, format, date, &title, now))
+            .await?)
     }
 
     /// The cycle replies go to now: the latest one, or the one for the next meeting if the team
     /// has none yet.
-    pub fn current_cycle(&self, team: &TeamConfig) -> Result<CycleInfo> {
-        if let Some(latest) = self.store().cycles(&team.id)?.into_iter().next() {
+    pub async fn current_cycle(&self, team: &TeamConfig) -> Result<CycleInfo> {
+        if let Some(latest) = self.cycles(&team.id).await?.into_iter().next() {
             return Ok(latest);
         }
         let date = self.next_meeting_date(team, self.now());
-        self.cycle_for(team, date)
+        self.cycle_for(team, date).await
+    }
+
+    /// A team's cycles, newest first.
+    pub async fn cycles(&self, team: &TeamId) -> Result<Vec<CycleInfo>> {
+        let id = team.clone();
+        Ok(self.read(move |s| s.cycles(&id)).await?)
     }
 
     /// The local date of the team's next meeting after `at`.
@@ -226,7 +256,7 @@ impl App {
         key: &SendKey,
     ) -> Result<bool> {
         // Away, or already answered this cycle (daily prompts for a weekly meeting): no DM.
-        if self.away_for(team, user, cycle.date)? || self.answered(cycle.id, user)? {
+        if self.away_for(team, user, cycle.date).await? || self.answered(cycle.id, user).await? {
             return Ok(false);
         }
         let info = self.profile(team, user).await?;
@@ -234,16 +264,25 @@ impl App {
             tracing::info!(team = %team.id, "not prompting a deactivated user or a bot");
             return Ok(false);
         }
-        if self.away_by_status(team, cycle, user, &info)? {
+        if self.away_by_status(team, cycle, user, &info).await? {
             return Ok(false);
         }
-        self.store()
-            .set_profile(&team.id, user, info.tz.as_deref(), info.name.as_deref())?;
+        let (id, who, tz, name) = (
+            team.id.clone(),
+            user.clone(),
+            info.tz.clone(),
+            info.name.clone(),
+        );
+        self.write(move |s| s.set_profile(&id, &who, tz.as_deref(), name.as_deref()))
+            .await?;
         // Posting to the user id opens the DM on Slack's side: one call per member, not two.
         let to = ChannelId(user.0.clone());
         let (mut text, mut blocks) = messages::prompt(team, cycle, reminder);
         // The plan is a help, not the prompt: a prompt goes out without it rather than not at all.
-        if let Err(e) = self.add_plan(team, cycle, user, &mut text, &mut blocks) {
+        if let Err(e) = self
+            .add_plan(team, cycle, user, &mut text, &mut blocks)
+            .await
+        {
             tracing::warn!(team = %team.id, error = %e, "prompting without last cycle's plan");
         }
         let out = Outgoing {
@@ -286,10 +325,10 @@ impl App {
         Ok(self.api.user_info(user).await?)
     }
 
-    fn answered(&self, cycle: CycleId, user: &UserId) -> Result<bool> {
+    async fn answered(&self, cycle: CycleId, user: &UserId) -> Result<bool> {
         Ok(self
-            .store()
-            .roster(cycle)?
+            .read(move |s| s.roster(cycle))
+            .await?
             .iter()
             .any(|(_, u, answered)| u.as_ref() == Some(user) && *answered))
     }
@@ -345,7 +384,9 @@ impl App {
         ts: &str,
         version: &str,
     ) -> Result<()> {
-        let Some((cycle_id, team_id, author)) = self.store().reply_origin(ts, user)? else {
+        let (at, by) = (ts.to_string(), user.cloned());
+        let origin = self.read(move |s| s.reply_origin(&at, by.as_ref())).await?;
+        let Some((cycle_id, team_id, author)) = origin else {
             tracing::debug!("a deleted message that was not part of an update");
             return Ok(());
         };
@@ -353,8 +394,8 @@ impl App {
             return Ok(());
         };
         let Some(cycle) = self
-            .store()
-            .cycles(&team.id)?
+            .cycles(&team.id)
+            .await?
             .into_iter()
             .find(|c| c.id == cycle_id)
         else {
@@ -374,7 +415,7 @@ impl App {
 
     /// Records a reply to `team`'s current cycle, confirms it, and flags what changed.
     async fn reply_to_team(&self, team: &TeamConfig, dm: &Dm<'_>) -> Result<()> {
-        let cycle = self.current_cycle(team)?;
+        let cycle = self.current_cycle(team).await?;
         self.reply_in_cycle(team, &cycle, dm).await
     }
 
@@ -394,11 +435,11 @@ impl App {
             edited,
             replace,
         } = *dm;
-        let no_names = Names::new();
-        let names = self.names.get(&team.id).unwrap_or(&no_names);
+        let names = self.names.get(&team.id).cloned().unwrap_or_default();
+        let (cycle_id, member) = (cycle.id, user.clone());
         let reply = NewReply {
             cycle: cycle.id,
-            user,
+            user: &member,
             source: match (replace, edited) {
                 (true, _) => store::SOURCE_REPLACE,
                 // An empty newest version is a deletion (see `message_deleted`).
@@ -411,15 +452,20 @@ impl App {
             text,
             at: self.now(),
         };
+        let reply = reply.owned();
         let format = team.format;
-        // A follow-through carry ends the member's text; notes are about what they wrote.
-        let carry = self.store().carry_text(cycle.id, user)?;
-        let outcome = self.store().record_reply(&reply, |t| {
-            standup_core::followthrough::with_carry(t, carry.as_deref(), format, |own| {
-                let parsed = parse_reply(own, format, names);
-                (parsed.update, parsed.diagnostics)
+        let outcome = self
+            .write(move |s| {
+                // A follow-through carry ends the member's text; notes are about what they wrote.
+                let carry = s.carry_text(cycle_id, &member)?;
+                s.record_reply(&reply.borrowed(), |t| {
+                    standup_core::followthrough::with_carry(t, carry.as_deref(), format, |own| {
+                        let parsed = parse_reply(own, format, names.as_ref());
+                        (parsed.update, parsed.diagnostics)
+                    })
+                })
             })
-        })?;
+            .await?;
         // Handling a version again (a redelivery, or after a crash) repeats only what did not
         // happen the first time: every step below is keyed or checked against the store.
         if !outcome.changed && !outcome.known {
@@ -467,7 +513,8 @@ impl App {
     /// flagged yet and marks resolved ones on their flag. Each step happens once, and each
     /// blocker on its own: one Slack refuses is left for the next sync, the others go ahead.
     pub async fn sync_flags(&self, team: &TeamConfig) -> Result<()> {
-        let (unflagged, resolved) = self.store().unsynced_blockers(&team.id)?;
+        let id = team.id.clone();
+        let (unflagged, resolved) = self.read(move |s| s.unsynced_blockers(&id)).await?;
         let mut failures = Failures::default();
         for blocker in &unflagged {
             let flagged = self.flag(team, blocker).await;
@@ -478,7 +525,8 @@ impl App {
         let late = if unflagged.is_empty() {
             Vec::new()
         } else {
-            let (_, now_resolved) = self.store().unsynced_blockers(&team.id)?;
+            let id = team.id.clone();
+            let (_, now_resolved) = self.read(move |s| s.unsynced_blockers(&id)).await?;
             now_resolved
                 .into_iter()
                 .filter(|(b, _)| unflagged.iter().any(|f| f.id == b.id))
@@ -518,10 +566,11 @@ impl App {
             return Ok(());
         };
         self.record_flag(blocker, PostKind::Blocker(blocker.id), channel, ts, &text)
+            .await
     }
 
     /// Remembers a blocker's flag message (`blocker:<id>`) or its edit (`resolved:<id>`).
-    fn record_flag(
+    async fn record_flag(
         &self,
         blocker: &OpenBlocker,
         kind: PostKind,
@@ -529,7 +578,7 @@ impl App {
         ts: String,
         text: &str,
     ) -> Result<()> {
-        self.store().record_post(&Post {
+        self.record_post(Post {
             cycle: blocker.cycle,
             kind: kind.to_string(),
             channel,
@@ -537,15 +586,33 @@ impl App {
             file_id: None,
             content_digest: digest(text),
             posted_at: self.now(),
-        })?;
+        })
+        .await
+    }
+
+    /// Remembers a message the bot posted (see [`Store::record_post`]).
+    pub(crate) async fn record_post(&self, post: Post) -> Result<()> {
+        self.write(move |s| s.record_post(&post)).await?;
         Ok(())
+    }
+
+    /// The latest post of `kind` in a cycle.
+    pub(crate) async fn last_post(&self, cycle: CycleId, kind: &str) -> Result<Option<Post>> {
+        let kind = kind.to_string();
+        Ok(self.read(move |s| s.last_post(cycle, &kind)).await?)
+    }
+
+    /// A team's open blockers.
+    pub(crate) async fn open_blockers(&self, team: &TeamId) -> Result<Vec<OpenBlocker>> {
+        let id = team.clone();
+        Ok(self.read(move |s| s.open_blockers(&id)).await?)
     }
 
     /// Edits a blocker's flag to say it is resolved (an edit: doing it twice is harmless).
     async fn unflag(&self, team: &TeamConfig, blocker: &OpenBlocker, how: &str) -> Result<()> {
         let post = self
-            .store()
-            .last_post(blocker.cycle, &PostKind::Blocker(blocker.id).to_string())?;
+            .last_post(blocker.cycle, &PostKind::Blocker(blocker.id).to_string())
+            .await?;
         let Some(Post {
             ts: Some(ts),
             channel,
@@ -558,20 +625,21 @@ impl App {
         let (text, blocks) = messages::blocker_flag(blocker, Some(how));
         self.api.update(&channel, &ts, &text, Some(blocks)).await?;
         self.record_flag(blocker, PostKind::Resolved(blocker.id), channel, ts, &text)
+            .await
     }
 
     /// Resolves a blocker by id on behalf of `user`; only its owner may.
     pub async fn resolve(&self, user: &UserId, id: i64) -> Result<Option<String>> {
         for team in self.teams_of(user) {
-            let open = self.store().open_blockers(&team.id)?;
+            let open = self.open_blockers(&team.id).await?;
             if let Some(b) = open.into_iter().find(|b| b.id == id) {
                 if b.user.as_ref() != Some(user) {
                     return Ok(Some(
                         "Only the person who is blocked can resolve their blocker.".into(),
                     ));
                 }
-                self.store()
-                    .resolve_blocker(b.id, user.as_str(), self.now())?;
+                let (id, by, now) = (b.id, user.to_string(), self.now());
+                self.write(move |s| s.resolve_blocker(id, &by, now)).await?;
                 // Resolved in the store: the flag and the notes follow, and a failure there is
                 // logged rather than told to the member as if nothing had happened.
                 if let Err(e) = self.blockers_changed(team, &[b.date]).await {
@@ -587,8 +655,11 @@ impl App {
     }
 
     /// Renders the cycle's notes.
-    pub fn render(&self, team: &TeamConfig, date: NaiveDate) -> Result<String> {
-        let meeting = crate::app::document::meeting(&self.store(), team, date)?;
+    pub async fn render(&self, team: &TeamConfig, date: NaiveDate) -> Result<String> {
+        let of = team.clone();
+        let meeting = self
+            .read(move |s| crate::app::document::meeting(s, &of, date))
+            .await?;
         Ok(self
             .renderer
             .render(&crate::app::setup::template_of(team), &meeting)?)
@@ -599,17 +670,17 @@ impl App {
     pub async fn post_notes(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<()> {
         let _turn = self.notes_turn(&team.id).await;
         if self
-            .store()
-            .last_post(cycle.id, &PostKind::Document.to_string())?
+            .last_post(cycle.id, &PostKind::Document.to_string())
+            .await?
             .is_some()
         {
             drop(_turn);
             return self.refresh_posted_notes(team, cycle).await;
         }
-        let document = self.render(team, cycle.date)?;
-        let (summary, shown) = self.summary(team, cycle)?;
+        let document = self.render(team, cycle.date).await?;
+        let (summary, shown) = self.summary(team, cycle).await?;
         if let Some((channel, ts)) = self.notes_in_thread(team, cycle, &summary).await? {
-            self.record_summary(cycle, &channel, &ts, shown)?;
+            self.record_summary(cycle, &channel, &ts, shown).await?;
             self.attach_notes(team, cycle, channel, ts, &document)
                 .await?;
             tracing::info!(team = %team.id, cycle = %cycle.date, "notes posted in the cycle's thread");
@@ -626,7 +697,7 @@ impl App {
         let Sent::At(channel, ts) = self.send_once(&team.id, &key, out).await? else {
             return Ok(());
         };
-        self.record_summary(cycle, &channel, &ts, shown)?;
+        self.record_summary(cycle, &channel, &ts, shown).await?;
         self.attach_notes(team, cycle, channel, ts, &document)
             .await?;
         tracing::info!(team = %team.id, cycle = %cycle.date, "notes posted");
@@ -663,7 +734,7 @@ impl App {
                 },
             )
             .await?;
-        self.store().record_post(&Post {
+        self.record_post(Post {
             cycle: cycle.id,
             kind: PostKind::Document.to_string(),
             channel,
@@ -671,8 +742,8 @@ impl App {
             file_id: file,
             content_digest,
             posted_at: self.now(),
-        })?;
-        Ok(())
+        })
+        .await
     }
 
     /// After a late reply or a blocker's change: if the notes were posted, edit the summary
@@ -681,25 +752,26 @@ impl App {
     pub async fn refresh_posted_notes(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<()> {
         let _turn = self.notes_turn(&team.id).await;
         let Some(post) = self
-            .store()
-            .last_post(cycle.id, &PostKind::Document.to_string())?
+            .last_post(cycle.id, &PostKind::Document.to_string())
+            .await?
         else {
             return Ok(());
         };
-        let document = self.render(team, cycle.date)?;
+        let document = self.render(team, cycle.date).await?;
         // Before the Slack check: an archive write that failed last time is retried here.
         self.archive_notes(team, cycle, &document).await;
         let Some(ts) = post.ts.clone() else {
             return Ok(());
         };
-        let (summary, shown) = self.summary(team, cycle)?;
+        let (summary, shown) = self.summary(team, cycle).await?;
         let was = self
-            .store()
-            .last_post(cycle.id, &PostKind::Summary.to_string())?;
+            .last_post(cycle.id, &PostKind::Summary.to_string())
+            .await?;
         if was.is_none_or(|p| p.content_digest != shown) {
             // An edit: doing it again after a crash is harmless.
             self.api.update(&post.channel, &ts, &summary, None).await?;
-            self.record_summary(cycle, &post.channel, &ts, shown)?;
+            self.record_summary(cycle, &post.channel, &ts, shown)
+                .await?;
             tracing::info!(team = %team.id, cycle = %cycle.date, "posted summary updated");
         }
         if digest(&document) != post.content_digest {
@@ -724,7 +796,7 @@ impl App {
             "syncing blocker flags",
             self.sync_flags(team).await,
         );
-        let mut cycles = self.store().cycles(&team.id)?;
+        let mut cycles = self.cycles(&team.id).await?;
         // Newest first: the latest, then the blockers' own.
         let latest = cycles.first().map(|c| c.date);
         cycles.retain(|c| Some(c.date) == latest || dates.contains(&c.date));
@@ -737,9 +809,11 @@ impl App {
 
     /// The notes' summary message, and a digest of what it shows (the roster's answers and the
     /// open blockers, not their ages), to tell whether it needs an edit.
-    fn summary(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<(String, String)> {
-        let roster = self.store().roster(cycle.id)?;
-        let blockers = self.store().open_blockers(&team.id)?;
+    async fn summary(&self, team: &TeamConfig, cycle: &CycleInfo) -> Result<(String, String)> {
+        let (id, team_id) = (cycle.id, team.id.clone());
+        let (roster, blockers) = self
+            .read(move |s| Ok::<_, store::Error>((s.roster(id)?, s.open_blockers(&team_id)?)))
+            .await?;
         let shown = digest(&format!(
             "{roster:?}{:?}",
             blockers
@@ -754,14 +828,14 @@ impl App {
     }
 
     /// Remembers what the posted summary shows (see [`App::summary`]).
-    fn record_summary(
+    async fn record_summary(
         &self,
         cycle: &CycleInfo,
         channel: &ChannelId,
         ts: &str,
         shown: String,
     ) -> Result<()> {
-        self.store().record_post(&Post {
+        self.record_post(Post {
             cycle: cycle.id,
             kind: PostKind::Summary.to_string(),
             channel: channel.clone(),
@@ -769,8 +843,8 @@ impl App {
             file_id: None,
             content_digest: shown,
             posted_at: self.now(),
-        })?;
-        Ok(())
+        })
+        .await
     }
 }
 
@@ -794,7 +868,7 @@ impl App {
     }
 
     /// "Skip this time" / "Out of office" from a prompt: away for that cycle's meeting.
-    pub fn mark_away(&self, user: &UserId, meta: &str, kind: &str) -> Result<String> {
+    pub async fn mark_away(&self, user: &UserId, meta: &str, kind: &str) -> Result<String> {
         let Some(team) = self.team_from_meta(user, meta) else {
             return Ok(messages::NOT_A_MEMBER.to_string());
         };
@@ -803,8 +877,9 @@ impl App {
             .nth(1)
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
             .unwrap_or_else(|| self.next_meeting_date(team, self.now()));
-        self.store()
-            .add_absence(&team.id, user, date, date, kind, self.now())?;
+        let (id, who, what, now) = (team.id.clone(), user.clone(), kind.to_string(), self.now());
+        self.write(move |s| s.add_absence(&id, &who, date, date, &what, now))
+            .await?;
         Ok(match kind {
             "skip" => format!("OK, skipping the {date} update. No reminders for it."),
             _ => format!(

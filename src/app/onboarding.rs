@@ -15,7 +15,7 @@ use super::{App, Result, Sent};
 use crate::config::TeamConfig;
 use crate::slack::client::Outgoing;
 use crate::store::SendKey;
-use standup_core::domain::{ChannelId, Format, UserId};
+use standup_core::domain::{ChannelId, Format, TeamId, UserId};
 use standup_core::schedule::Schedule;
 
 impl App {
@@ -34,7 +34,8 @@ impl App {
                 continue;
             };
             tracing::info!(team = %team.id, members = due.len(), "introductions due");
-            self.store().intro_due(&team.id, &due, self.now())?;
+            let (id, now) = (team.id.clone(), self.now());
+            self.write(move |s| s.intro_due(&id, &due, now)).await?;
         }
         self.introduce_due().await
     }
@@ -43,7 +44,7 @@ impl App {
     /// cut short by a crash). A failed one stays due; the first error is returned after the rest
     /// were tried.
     pub async fn introduce_due(&self) -> Result<()> {
-        let due = self.store().intros_due()?;
+        let due = self.read(|s| s.intros_due()).await?;
         let mut first_error = None;
         for (team_id, user) in due {
             let wanted = self
@@ -55,11 +56,11 @@ impl App {
                 None => Ok(true),
             };
             match outcome {
-                Ok(true) => self.store().intro_done(&team_id, &user, self.now())?,
+                Ok(true) => self.intro_done(&team_id, &user).await?,
                 Ok(false) => {}
                 // Given up (it may have reached Slack; logged then, and in `/standup status`):
                 // no longer due, or it would be tried and logged at every start.
-                Err(e) if e.given_up() => self.store().intro_done(&team_id, &user, self.now())?,
+                Err(e) if e.given_up() => self.intro_done(&team_id, &user).await?,
                 Err(e) => {
                     tracing::warn!(team = %team_id, error = %e, "could not send an introduction; it stays due");
                     first_error.get_or_insert(e);
@@ -67,6 +68,12 @@ impl App {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    async fn intro_done(&self, team: &TeamId, user: &UserId) -> Result<()> {
+        let (id, who, now) = (team.clone(), user.clone(), self.now());
+        self.write(move |s| s.intro_done(&id, &who, now)).await?;
+        Ok(())
     }
 
     /// DMs the introduction (once per team and member). False when another task is sending it.

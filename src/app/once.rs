@@ -88,8 +88,37 @@ impl App {
 
     /// Whether a send with `key` was tried before (it may be in Slack, with what that attempt
     /// sent).
-    pub(super) fn tried_before(&self, key: &SendKey) -> Result<bool> {
-        Ok(self.store().send_channel(&key.to_string())?.is_some())
+    pub(super) async fn tried_before(&self, key: &SendKey) -> Result<bool> {
+        Ok(self.send_channel(&key.to_string()).await?.is_some())
+    }
+
+    async fn send_channel(&self, key: &str) -> Result<Option<ChannelId>> {
+        let key = key.to_string();
+        Ok(self.read(move |s| s.send_channel(&key)).await?)
+    }
+
+    /// Records a send's key before the send (see [`crate::store::Store::begin_send`]).
+    async fn begin_send(
+        &self,
+        key: &str,
+        team: &TeamId,
+        channel: &ChannelId,
+        thread_ts: Option<&str>,
+    ) -> Result<SendStart> {
+        let (key, team, channel) = (key.to_string(), team.clone(), channel.clone());
+        let (thread_ts, now) = (thread_ts.map(str::to_string), self.now());
+        Ok(self
+            .write(move |s| s.begin_send(&key, &team, &channel, thread_ts.as_deref(), now))
+            .await?)
+    }
+
+    /// Completes a send's key with where it landed.
+    async fn finish_send(&self, key: &str, channel: &ChannelId, ts: &str) -> Result<()> {
+        let (key, channel, ts, now) =
+            (key.to_string(), channel.clone(), ts.to_string(), self.now());
+        self.write(move |s| s.finish_send(&key, &channel, &ts, now))
+            .await?;
+        Ok(())
     }
 
     /// Posts `out` for `team` unless a message with `key` was posted before; the key goes into
@@ -102,11 +131,11 @@ impl App {
             return Ok(Sent::Busy);
         };
         let start = self
-            .store()
-            .begin_send(key, team, out.channel, out.thread_ts, self.now())?;
+            .begin_send(key, team, out.channel, out.thread_ts)
+            .await?;
         match start {
             SendStart::Sent(ts) => {
-                let channel = self.store().send_channel(key)?;
+                let channel = self.send_channel(key).await?;
                 return Ok(Sent::At(channel.unwrap_or_else(|| out.channel.clone()), ts));
             }
             SendStart::Fresh => {}
@@ -125,7 +154,7 @@ impl App {
                 let found = self
                     .find_sent(key, &channel, thread_ts.as_deref(), started_at)
                     .await;
-                if let Some(found) = self.checked(key, &channel, found)? {
+                if let Some(found) = self.checked(key, &channel, found).await? {
                     return Ok(found);
                 }
             }
@@ -144,15 +173,14 @@ impl App {
                 .await
             {
                 Ok(posted) => {
-                    self.store()
-                        .finish_send(key, &posted.channel, &posted.ts, self.now())?;
+                    self.finish_send(key, &posted.channel, &posted.ts).await?;
                     return Ok(Sent::At(posted.channel, posted.ts));
                 }
                 Err(e) if e.is_ambiguous() && tries < 3 => {
                     tracing::warn!(key, error = %e, "a post may or may not have reached Slack; checking");
                     let since = self.now() - chrono::Duration::seconds(60);
                     let found = self.find_sent(key, out.channel, out.thread_ts, since).await;
-                    if let Some(found) = self.checked(key, out.channel, found)? {
+                    if let Some(found) = self.checked(key, out.channel, found).await? {
                         return Ok(found);
                     }
                 }
@@ -188,7 +216,7 @@ impl App {
 
     /// What a lookup of an uncertain send means: found (recorded now), not there (go ahead),
     /// or unknown: counted, and given up after [`MAX_CHECKS`] failed lookups.
-    fn checked(
+    async fn checked(
         &self,
         key: &str,
         channel: &ChannelId,
@@ -196,16 +224,17 @@ impl App {
     ) -> Result<Option<Sent>> {
         let e = match found {
             Ok(Some(Sent::At(channel, ts))) => {
-                self.store().finish_send(key, &channel, &ts, self.now())?;
+                self.finish_send(key, &channel, &ts).await?;
                 return Ok(Some(Sent::At(channel, ts)));
             }
             Ok(other) => return Ok(other),
             Err(e) => e,
         };
         let error = format!("{e}; {}", remedy(&e, channel));
+        let (k, why, now) = (key.to_string(), error.clone(), self.now());
         if self
-            .store()
-            .send_check_failed(key, &error, MAX_CHECKS, self.now())?
+            .write(move |s| s.send_check_failed(&k, &why, MAX_CHECKS, now))
+            .await?
         {
             tracing::error!(key, channel = %channel, "a message may already be in Slack and the bot cannot check, so it is not sent again: {error}");
             return Err(Error::GaveUp {
@@ -236,11 +265,12 @@ impl App {
         let Some(_claim) = self.in_flight.claim(key) else {
             return Ok(None);
         };
-        let start = self
-            .store()
-            .begin_send(key, team, channel, Some(thread_ts), self.now())?;
+        let start = self.begin_send(key, team, channel, Some(thread_ts)).await?;
         match start {
-            SendStart::Sent(_) => return Ok(self.store().send_detail(key)?),
+            SendStart::Sent(_) => {
+                let k = key.to_string();
+                return Ok(self.read(move |s| s.send_detail(&k)).await?);
+            }
             SendStart::Fresh => {}
             SendStart::Failed(error) => {
                 return Err(Error::GaveUp {
@@ -255,7 +285,7 @@ impl App {
                         .find_file_share(channel, thread_ts, &file)
                         .await
                         .map(|ts| ts.map(|ts| Sent::At(channel.clone(), ts)));
-                    if self.checked(key, channel, found)?.is_some() {
+                    if self.checked(key, channel, found).await?.is_some() {
                         tracing::info!(
                             key,
                             "an upload cut short had reached Slack; not repeating it"
@@ -266,12 +296,12 @@ impl App {
             }
         }
         let upload = self.api.start_upload(filename, bytes.len()).await?;
-        self.store().note_send(key, channel, &upload.file_id)?;
+        let (k, to, file) = (key.to_string(), channel.clone(), upload.file_id.clone());
+        self.write(move |s| s.note_send(&k, &to, &file)).await?;
         self.api
             .finish_upload(&upload, bytes, channel, Some(thread_ts), title)
             .await?;
-        self.store()
-            .finish_send(key, channel, thread_ts, self.now())?;
+        self.finish_send(key, channel, thread_ts).await?;
         Ok(Some(upload.file_id))
     }
 }

@@ -15,7 +15,7 @@ const USAGE: &str = "Usage: `/standup stats [team] [cycles]`, e.g. `/standup sta
 
 impl App {
     /// Participation of the caller's team (or the named one, if they are in it).
-    pub(super) fn stats_command(&self, user: &UserId, rest: &str) -> Result<Reply> {
+    pub(super) async fn stats_command(&self, user: &UserId, rest: &str) -> Result<Reply> {
         let mut team_word = None;
         let mut cycles = None;
         for word in rest.split_whitespace() {
@@ -54,7 +54,10 @@ impl App {
         let today = self.now().with_timezone(&team.timezone).date_naive();
         // Every cycle so far, including a future meeting's that already takes answers.
         let up_to = self.next_meeting_date(team, self.now()).max(today);
-        let facts = self.store().participation(&team.id, up_to, limit)?;
+        let id = team.id.clone();
+        let facts = self
+            .read(move |s| s.participation(&id, up_to, limit))
+            .await?;
         let (Some(newest), Some(oldest)) = (facts.first(), facts.last()) else {
             return Ok(Reply::new(format!(
                 "*{}* has no cycles yet: participation shows after the first prompt.",
@@ -65,8 +68,8 @@ impl App {
         // not answered yet are not counted as missing it.
         let open = (newest.date >= today
             && self
-                .store()
-                .last_post(newest.id, &PostKind::Document.to_string())?
+                .last_post(newest.id, &PostKind::Document.to_string())
+                .await?
                 .is_none())
         .then_some(newest.id);
         let people = stats::team(&facts, open);

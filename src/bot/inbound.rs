@@ -1,8 +1,12 @@
 //! Slack payloads → app calls: the [`Inbound`] implementation both connection modes use.
 //!
-//! Events are acknowledged at once and handled in a spawned task (Slack wants the ack within
-//! 3 s); a slash command gets its answer in the ack when it is ready within 2.5 s, otherwise
-//! an "on it" ack and the answer later through its `response_url`.
+//! Events are stored, then acknowledged, and handled in a spawned task (Slack wants the ack
+//! within 3 s). Clicks and form submissions that change something are kept the same way: stored
+//! in the inbox before their ack and handled from it, so one acked just before a crash is
+//! handled at the next start; a form's validation errors still go back in its ack, and a click
+//! that only opens a form (its `trigger_id` lasts 3 s) is handled at once. A slash command gets
+//! its answer in the ack when it is ready within 2.5 s, otherwise an "on it" ack and the answer
+//! later through its `response_url`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +20,7 @@ use tokio_util::task::TaskTracker;
 use crate::app::App;
 use crate::slack::message::{self, Change};
 use crate::slack::{Inbound, NotStored};
+use crate::store::Received;
 use standup_core::domain::{ChannelId, UserId};
 
 /// The bot's handler of everything Slack sends.
@@ -31,8 +36,8 @@ pub struct Handler {
 impl Handler {
     /// Handles the events stored but not handled when the bot last stopped (it was killed, or
     /// their handling failed). Called once at start, before Slack is connected.
-    pub fn resume(&self) -> usize {
-        let pending = match self.app.store().pending_events() {
+    pub async fn resume(&self) -> usize {
+        let pending = match self.app.read(|s| s.pending_events()).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the pending events");
@@ -51,11 +56,11 @@ impl Handler {
                 }
                 Err(e) => {
                     tracing::error!(event_id = %id, error = %e, "a stored event cannot be read; left as it is");
-                    let _ = self.app.store().event_done(
-                        &id,
-                        Some("unreadable payload"),
-                        self.app.now(),
-                    );
+                    let now = self.app.now();
+                    let _ = self
+                        .app
+                        .write(move |s| s.event_done(&id, Some("unreadable payload"), now))
+                        .await;
                 }
             }
         }
@@ -103,20 +108,7 @@ impl Inbound for Handler {
         let stopping = self.stopping.clone();
         Box::pin(async move {
             let id = str_at(&event, "/event_id").unwrap_or_default().to_string();
-            let payload = event.to_string();
-            let fresh = app
-                .store()
-                .receive_event(&id, &payload, app.now())
-                .map_err(|e| {
-                    tracing::error!(event_id = %id, error = %e, "cannot store an event; Slack will deliver it again");
-                    NotStored
-                })?;
-            if fresh {
-                tasks.spawn(async move { handle_stored(&app, &id, event, &stopping).await });
-            } else {
-                tracing::debug!(event_id = %id, "redelivered event ignored");
-            }
-            Ok(())
+            keep(&app, &tasks, &stopping, id, event).await
         })
     }
 
@@ -152,23 +144,107 @@ impl Inbound for Handler {
         })
     }
 
-    fn interaction(&self, interaction: SlackInteractionEvent) -> BoxFuture<'static, Option<Value>> {
+    fn interaction(
+        &self,
+        interaction: SlackInteractionEvent,
+    ) -> BoxFuture<'static, Result<Option<Value>, NotStored>> {
         let app = self.app.clone();
         let tasks = self.tasks.clone();
+        let stopping = self.stopping.clone();
         Box::pin(async move {
             let payload = serde_json::to_value(&interaction).unwrap_or(Value::Null);
-            match interaction {
-                SlackInteractionEvent::BlockActions(_) => {
-                    tasks.spawn(async move { handle_action(&app, &payload).await });
-                    None
+            let submission = match interaction {
+                SlackInteractionEvent::BlockActions(_) => false,
+                SlackInteractionEvent::ViewSubmission(_) => true,
+                _ => return Ok(None),
+            };
+            if submission {
+                // Slack shows validation errors only from the ack: checked before storing.
+                if let Err(errors) = read_submission(&payload) {
+                    return Ok(errors);
                 }
-                SlackInteractionEvent::ViewSubmission(_) => {
-                    handle_submission(&app, &tasks, &payload)
+            } else {
+                let action = str_at(&payload, "/actions/0/action_id")
+                    .unwrap_or_default()
+                    .to_string();
+                if opens_form(&action) {
+                    // `views.open` needs the click's `trigger_id` within 3 s: at once, not
+                    // stored (a form opened after a restart would be refused anyway).
+                    tasks.spawn(async move {
+                        if let Err(e) = handle_action(&app, &payload).await {
+                            tracing::error!(error = %e, action, "button click failed");
+                        }
+                    });
+                    return Ok(None);
                 }
-                _ => None,
+                if !acts(&action) {
+                    // Ticking a checkbox is sent too; only the buttons act on the ticks.
+                    return Ok(None);
+                }
             }
+            // Slack gives every click and submission its own `trigger_id`.
+            let Some(trigger) = str_at(&payload, "/trigger_id").filter(|t| !t.is_empty()) else {
+                tracing::warn!("an interaction without a trigger_id; ignored");
+                return Ok(None);
+            };
+            let id = format!("interaction:{trigger}");
+            // The version a form answer is recorded under is fixed now, so handling it again
+            // after a crash records the same version, not a new one.
+            let stored = json!({
+                "type": INTERACTION,
+                "version": version_now(app.now()),
+                "payload": payload,
+            });
+            keep(&app, &tasks, &stopping, id, stored)
+                .await
+                .map(|()| None)
         })
     }
+}
+
+/// The stored form of a click or submission in the inbox (beside Slack's `event_callback`s).
+const INTERACTION: &str = "interaction";
+
+/// Stores an event (or an interaction) before its ack, in a group with the others waiting,
+/// then handles it in a spawned task. `Err` when it could not be stored: no ack, so Slack
+/// delivers it again.
+async fn keep(
+    app: &Arc<App>,
+    tasks: &TaskTracker,
+    stopping: &CancellationToken,
+    id: String,
+    event: Value,
+) -> Result<(), NotStored> {
+    let received = Received {
+        id: id.clone(),
+        payload: event.to_string(),
+        at: app.now(),
+    };
+    let fresh = app.db().receive_event(received).await.map_err(|e| {
+        tracing::error!(event_id = %id, error = %e, "cannot store an event; Slack will deliver it again");
+        NotStored
+    })?;
+    if fresh {
+        let (app, stopping) = (app.clone(), stopping.clone());
+        tasks.spawn(async move { handle_stored(&app, &id, event, &stopping).await });
+    } else {
+        tracing::debug!(event_id = %id, "redelivered event ignored");
+    }
+    Ok(())
+}
+
+/// Clicks that open a form: handled at once (see [`Handler::interaction`]).
+fn opens_form(action: &str) -> bool {
+    use crate::app::home::HOME_EDIT;
+    use crate::app::messages::ANSWER_FORM;
+    matches!(action, ANSWER_FORM | HOME_EDIT)
+}
+
+/// Clicks that change something, and so are stored before their ack.
+fn acts(action: &str) -> bool {
+    use crate::app::carry::Choice;
+    use crate::app::messages::{OUT_OF_OFFICE, RESOLVE, SKIP};
+    matches!(action, SKIP | OUT_OF_OFFICE | RESOLVE) || Choice::from_action(action).is_some()
 }
 
 /// Attempts per stored event in one run, and the wait before the first retry (doubling).
@@ -181,12 +257,15 @@ async fn handle_stored(app: &App, id: &str, event: Value, stopping: &Cancellatio
     let inner = event.get("event").cloned().unwrap_or(Value::Null);
     let kind = str_at(&inner, "/type").unwrap_or_default();
     let mut wait = EVENT_RETRY;
+    let interaction = str_at(&event, "/type") == Some(INTERACTION);
     for attempt in 1..=EVENT_ATTEMPTS {
-        if let Err(e) = app.store().event_attempt(id) {
+        let event_id = id.to_string();
+        if let Err(e) = app.write(move |s| s.event_attempt(&event_id)).await {
             tracing::error!(event_id = %id, error = %e, "cannot count an event attempt");
         }
         let user = |field: &str| str_at(&inner, field).map(|u| UserId(u.to_string()));
         let outcome = match kind {
+            _ if interaction => handle_interaction(app, &event).await,
             "message" => handle_message(app, &inner).await,
             // The Messages tab opens this event too; only the Home tab shows a view.
             "app_home_opened" if str_at(&inner, "/tab") == Some("home") => match user("/user") {
@@ -202,7 +281,11 @@ async fn handle_stored(app: &App, id: &str, event: Value, stopping: &Cancellatio
             _ => Ok(()),
         };
         let error = outcome.as_ref().err().map(ToString::to_string);
-        if let Err(e) = app.store().event_done(id, error.as_deref(), app.now()) {
+        let (event_id, why, now) = (id.to_string(), error.clone(), app.now());
+        if let Err(e) = app
+            .write(move |s| s.event_done(&event_id, why.as_deref(), now))
+            .await
+        {
             tracing::error!(event_id = %id, error = %e, "cannot mark an event handled");
         }
         let Err(e) = outcome else { return };
@@ -275,14 +358,30 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
     v.pointer(pointer).and_then(Value::as_str)
 }
 
-async fn handle_action(app: &App, payload: &Value) {
+/// A stored click or form submission (see [`Handler::interaction`]).
+async fn handle_interaction(app: &App, stored: &Value) -> Result<(), crate::app::Error> {
+    let payload = stored.get("payload").unwrap_or(&Value::Null);
+    if str_at(payload, "/type") != Some("view_submission") {
+        return handle_action(app, payload).await;
+    }
+    let Ok(form) = read_submission(payload) else {
+        return Ok(());
+    };
+    let version = str_at(stored, "/version").map_or_else(|| version_now(app.now()), str::to_string);
+    // The Home tab's *Edit* replaces the update; the prompt's form adds to it.
+    app.form_answer(&form.user, &form.meta, &version, &form.text, form.edit)
+        .await
+}
+
+/// A button click. An error is one worth trying again (the store or Slack failed).
+async fn handle_action(app: &App, payload: &Value) -> Result<(), crate::app::Error> {
     // A payload without a user (never from Slack, but possible from a forger who knows the
     // signing secret or a broken proxy) has nobody to act for or answer.
     let Some(user) = str_at(payload, "/user/id")
         .filter(|u| !u.is_empty())
         .map(|u| UserId(u.to_string()))
     else {
-        return;
+        return Ok(());
     };
     let action = str_at(payload, "/actions/0/action_id").unwrap_or_default();
     let value = str_at(payload, "/actions/0/value").unwrap_or_default();
@@ -304,7 +403,7 @@ async fn handle_action(app: &App, payload: &Value) {
             }
             SKIP | OUT_OF_OFFICE => {
                 let kind = if action == SKIP { "skip" } else { "ooo" };
-                Ok(Some(app.mark_away(&user, value, kind)?))
+                Ok(Some(app.mark_away(&user, value, kind).await?))
             }
             RESOLVE => Ok(app.resolve(&user, value.parse().unwrap_or(-1)).await?),
             carry if Choice::from_action(carry).is_some() => {
@@ -336,11 +435,13 @@ async fn handle_action(app: &App, payload: &Value) {
                 app.api.post_ephemeral(&channel, &user, &text).await
             };
             if let Err(e) = sent {
+                // What the click did is stored; only the answer is missing.
                 tracing::error!(error = %e, "could not answer a button click");
             }
+            Ok(())
         }
-        (Ok(_), _) => {}
-        (Err(e), _) => tracing::error!(error = %e, action, "button click failed"),
+        (Ok(_), _) => Ok(()),
+        (Err(e), _) => Err(e),
     }
 }
 
@@ -361,17 +462,32 @@ fn ticked(payload: &Value, action_id: &str) -> Vec<String> {
         .collect()
 }
 
+/// A modal submission read: who, for which cycle (`meta`), the reply text it makes, and whether
+/// it is the Home tab's *Edit* (which replaces the update).
+struct Submission {
+    user: UserId,
+    meta: String,
+    text: String,
+    edit: bool,
+}
+
 /// A modal submission: the form's fields become a reply with headings, parsed like any other.
-fn handle_submission(app: &Arc<App>, tasks: &TaskTracker, payload: &Value) -> Option<Value> {
+/// `Err(Some(errors))` is the ack that shows the member what to fix; `Err(None)` a submission
+/// with nobody or nothing to record.
+fn read_submission(payload: &Value) -> Result<Submission, Option<Value>> {
     let user = UserId(
         str_at(payload, "/user/id")
-            .filter(|u| !u.is_empty())?
+            .filter(|u| !u.is_empty())
+            .ok_or(None)?
             .to_string(),
     );
     let meta = str_at(payload, "/view/private_metadata")
         .unwrap_or_default()
         .to_string();
-    let values = payload.pointer("/view/state/values")?.as_object()?;
+    let values = payload
+        .pointer("/view/state/values")
+        .and_then(Value::as_object)
+        .ok_or(None)?;
     let answer = |block: &str| {
         values
             .get(block)
@@ -402,20 +518,16 @@ fn handle_submission(app: &Arc<App>, tasks: &TaskTracker, payload: &Value) -> Op
     if text.trim().is_empty() {
         // The error goes under the form's first box.
         let first = answers.first().map_or("Shipped", |(b, _)| b.as_str());
-        return Some(
+        return Err(Some(
             json!({"response_action": "errors", "errors": {first: "Write at least one line."}}),
-        );
+        ));
     }
-    let app = app.clone();
-    tasks.spawn(async move {
-        let version = version_now(app.now());
-        // The Home tab's *Edit* replaces the update; the prompt's form adds to it.
-        let recorded = app.form_answer(&user, &meta, &version, &text, edit).await;
-        if let Err(e) = recorded {
-            tracing::error!(error = %e, "could not record a form answer");
-        }
-    });
-    None
+    Ok(Submission {
+        user,
+        meta,
+        text,
+        edit,
+    })
 }
 
 /// A Slack-style ts (`seconds.micros`) for a version that has no Slack ts of its own.

@@ -1,10 +1,18 @@
-//! `standup-bot run`: start-up checks, then the scheduler and the Slack connection side by
-//! side until SIGTERM or Ctrl-C; in-flight work finishes before exit.
+//! The running bot: start-up checks, then the scheduler and the Slack connection side by side
+//! until the caller's shutdown signal; in-flight work finishes before it returns.
+//!
+//! The caller owns what the bot runs on (the shape of mini-redis's `server::run`): the
+//! listeners ([`Transport`]), the [`Clock`] and the shutdown future. `standup-bot run` passes
+//! listeners it bound, the wall clock and SIGTERM/Ctrl-C; tests pass the emulator, a clock they
+//! move and a signal they fire.
 
-use std::net::SocketAddr;
+use std::future::Future;
 use std::sync::Arc;
 
+use tokio::net::TcpListener;
+
 use crate::app::App;
+use crate::app::clock::Clock;
 use crate::bot::inbound::Handler;
 use crate::config::{Config, Secret, Secrets};
 use crate::error::{Error, Result};
@@ -13,13 +21,13 @@ use crate::slack::{Inbound, socket};
 use standup_core::domain::UserId;
 use standup_core::render::Renderer;
 
-/// How to connect.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// Serve the HTTP endpoints here instead of using Socket Mode.
-    pub http: Option<SocketAddr>,
-    /// In Socket Mode, serve `/healthz` here.
-    pub health: Option<SocketAddr>,
+/// How Slack reaches the bot.
+#[derive(Debug)]
+pub enum Transport {
+    /// Socket Mode (the bot connects out); `/healthz` is served on `health` if given.
+    Socket { health: Option<TcpListener> },
+    /// Slack's HTTP endpoints, served on this listener.
+    Http(TcpListener),
 }
 
 fn required(secret: Option<Secret>, name: &str, why: &str) -> Result<Secret> {
@@ -30,12 +38,14 @@ fn required(secret: Option<Secret>, name: &str, why: &str) -> Result<Secret> {
     })
 }
 
-/// Runs the bot until a shutdown signal.
+/// Runs the bot until `shutdown` resolves.
 pub async fn run(
     config: Config,
     renderer: Renderer,
     secrets: Secrets,
-    options: Options,
+    transport: Transport,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     // A missing `git` stops start-up, rather than showing up as a failed commit at each post.
     if let Some(archive) = crate::archive::Archive::from_config(&config.archive) {
@@ -62,29 +72,42 @@ pub async fn run(
     let api = api.with_team(&identity.team);
     tracing::info!(bot = %identity.user, team = %identity.team, "authenticated with Slack");
 
-    let store = crate::app::setup::open_store(&config)?;
+    // Opening runs migrations and an integrity check: off the async workers, like every
+    // store call after it.
+    let db = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || -> Result<crate::store::Db> {
+            let store = crate::app::setup::open_store(&config)?;
+            Ok(crate::store::Db::start(store)?)
+        })
+        .await
+        .map_err(|e| Error::Usage(format!("opening the database failed: {e}")))??
+    };
     let app = App::new(
         config,
-        store,
+        db,
         renderer,
         api.clone(),
         UserId(identity.user.0.clone()),
+        clock,
     );
     refresh_zones(&app).await;
     let handler = Handler::new(app.clone());
     // Events stored but not handled when the bot last stopped go first.
-    handler.resume();
+    handler.resume().await;
     // Members added to the config since the last start (and introductions a crash cut short).
     {
         let app = app.clone();
         tokio::spawn(async move {
-            if let Err(e) = app.introduce_due().await {
-                tracing::warn!(error = %e, "introductions left for the next start");
+            // Either line ends the start-up introductions (tests wait for it).
+            match app.introduce_due().await {
+                Ok(()) => tracing::info!("introductions due at start sent"),
+                Err(e) => tracing::warn!(error = %e, "introductions left for the next start"),
             }
         });
     }
     let week_ago = app.now() - chrono::Duration::days(7);
-    if let Err(e) = app.store().prune_inbox(week_ago) {
+    if let Err(e) = app.write(move |s| s.prune_inbox(week_ago)).await {
         tracing::warn!(error = %e, "could not prune old events");
     }
     let inbound: Arc<dyn Inbound> = Arc::new(handler.clone());
@@ -98,28 +121,27 @@ pub async fn run(
         }
     };
     let signals = tokio::spawn(async move {
-        shutdown_signal().await;
+        shutdown.await;
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     });
 
-    let served = match options.http {
-        Some(addr) => {
+    let served = match transport {
+        Transport::Http(listener) => {
             let secret = required(
                 secrets.signing_secret,
                 "SLACK_SIGNING_SECRET",
                 "HTTP mode verifies every request with it",
             )?;
-            serve_http(addr, inbound, secret, stopped).await
+            serve_http(listener, inbound, secret, stopped).await
         }
-        None => {
+        Transport::Socket { health } => {
             let app_token = required(
                 secrets.app_token,
                 "SLACK_APP_TOKEN",
                 "Socket Mode connects with the app-level token (xapp-...)",
             )?;
-            if let Some(addr) = options.health {
-                let listener = bind(addr).await?;
+            if let Some(listener) = health {
                 let mut rx = stop_rx.clone();
                 let health =
                     axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
@@ -163,12 +185,12 @@ async fn refresh_zones(app: &App) {
         for member in &team.members {
             match app.profile(team, &member.user).await {
                 Ok(info) => {
-                    if let Err(e) = app.store().set_profile(
-                        &team.id,
-                        &member.user,
-                        info.tz.as_deref(),
-                        info.name.as_deref(),
-                    ) {
+                    let (id, who) = (team.id.clone(), member.user.clone());
+                    let (tz, name) = (info.tz.clone(), info.name.clone());
+                    let stored = app
+                        .write(move |s| s.set_profile(&id, &who, tz.as_deref(), name.as_deref()))
+                        .await;
+                    if let Err(e) = stored {
                         tracing::warn!(team = %team.id, error = %e, "cannot store a member's time zone");
                     }
                 }
@@ -180,22 +202,16 @@ async fn refresh_zones(app: &App) {
     }
 }
 
-async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| Error::Io {
-            path: format!("listen address {addr}").into(),
-            source,
-        })
-}
-
 async fn serve_http(
-    addr: SocketAddr,
+    listener: TcpListener,
     inbound: Arc<dyn Inbound>,
     secret: Secret,
-    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+    stopped: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let listener = bind(addr).await?;
+    let addr = listener.local_addr().map_err(|source| Error::Io {
+        path: "the HTTP listener".into(),
+        source,
+    })?;
     tracing::info!(%addr, "serving Slack's HTTP endpoints");
     let config = crate::slack::http::HttpConfig {
         signing_secret: secret,
@@ -209,26 +225,4 @@ async fn serve_http(
             path: format!("listen address {addr}").into(),
             source,
         })
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

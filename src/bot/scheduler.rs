@@ -20,20 +20,21 @@ use standup_core::domain::UserId;
 const MAX_ATTEMPTS: u32 = 5;
 /// The longest sleep, so a changed clock or a missed wake-up is noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// The shortest wait between two rounds.
+const MIN_SLEEP: Duration = Duration::from_millis(20);
 /// How soon a failed job is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Runs until `shutdown` says stop. Work in progress finishes first.
+///
+/// It waits on the app's clock, so a test that moves its clock moves the schedule.
 pub async fn run(app: Arc<App>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     loop {
         let now = app.now();
         let next = tick(&app, now).await;
-        let sleep = next
-            .and_then(|n| (n - app.now()).to_std().ok())
-            .unwrap_or(Duration::ZERO)
-            .clamp(Duration::from_millis(20), MAX_SLEEP);
+        let wake = wake_at(now, app.now(), next);
         tokio::select! {
-            _ = tokio::time::sleep(sleep) => {}
+            () = app.sleep_until(wake) => {}
             _ = shutdown.changed() => break,
         }
         if *shutdown.borrow() {
@@ -41,6 +42,20 @@ pub async fn run(app: Arc<App>, mut shutdown: tokio::sync::watch::Receiver<bool>
         }
     }
     tracing::info!("scheduler stopped");
+}
+
+/// When to look again after a round that started at `started` and ended at `now`: at the next
+/// due job, but not sooner than [`MIN_SLEEP`] after the round began (a job due again at once is
+/// not run in a tight loop) and not later than [`MAX_SLEEP`] from now (a changed clock or a
+/// missed wake-up is noticed).
+fn wake_at(
+    started: DateTime<Utc>,
+    now: DateTime<Utc>,
+    next: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
+    let min = started + chrono::Duration::from_std(MIN_SLEEP).unwrap_or_default();
+    let max = now + chrono::Duration::from_std(MAX_SLEEP).unwrap_or_default();
+    next.unwrap_or(max).clamp(min, max.max(min))
 }
 
 /// Runs every job due at `now`; returns when the next one is due.
@@ -53,7 +68,7 @@ pub async fn tick(app: &App, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     };
     for team in &app.config.teams {
         for member in &team.members {
-            let tz = member_zone(app, team, &member.user);
+            let tz = member_zone(app, team, &member.user).await;
             soonest(team.prompt.next_after(now, tz));
             if let Some(wake) = member_jobs(app, team, &member.user, tz, now).await {
                 soonest(Some(wake));
@@ -72,12 +87,13 @@ pub async fn tick(app: &App, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 }
 
 /// The zone a member's prompts follow.
-fn member_zone(app: &App, team: &TeamConfig, user: &UserId) -> Tz {
+async fn member_zone(app: &App, team: &TeamConfig, user: &UserId) -> Tz {
     if !team.per_member_timezone {
         return team.timezone;
     }
-    app.store()
-        .member_tz(&team.id, user)
+    let (id, who) = (team.id.clone(), user.clone());
+    app.read(move |s| s.member_tz(&id, &who))
+        .await
         .ok()
         .flatten()
         .and_then(|tz| tz.parse().ok())
@@ -87,15 +103,26 @@ fn member_zone(app: &App, team: &TeamConfig, user: &UserId) -> Tz {
 /// A member's own time zone, learnt from their Slack profile the first time it is needed and
 /// kept; the team's while Slack cannot say.
 async fn own_zone(app: &App, team: &TeamConfig, user: &UserId) -> Tz {
-    let known = app.store().member_tz(&team.id, user).ok().flatten();
+    let (id, who) = (team.id.clone(), user.clone());
+    let known = app
+        .read(move |s| s.member_tz(&id, &who))
+        .await
+        .ok()
+        .flatten();
     if let Some(tz) = known.and_then(|tz| tz.parse().ok()) {
         return tz;
     }
     match app.profile(team, user).await {
         Ok(info) => {
-            if let Err(e) =
-                app.store()
-                    .set_profile(&team.id, user, info.tz.as_deref(), info.name.as_deref())
+            let (id, who, tz, name) = (
+                team.id.clone(),
+                user.clone(),
+                info.tz.clone(),
+                info.name.clone(),
+            );
+            if let Err(e) = app
+                .write(move |s| s.set_profile(&id, &who, tz.as_deref(), name.as_deref()))
+                .await
             {
                 tracing::warn!(team = %team.id, error = %e, "cannot store a member's time zone");
             }
@@ -138,7 +165,7 @@ async fn member_jobs(
     };
     // Quiet hours hold a job without changing its key (its fire time), so it is still recorded
     // once and a restart finds it where it was.
-    let quiet = app.quiet_hours(team, user);
+    let quiet = app.quiet_hours(team, user).await;
     // Quiet hours are the member's own, read on their own clock, whichever clock the team's
     // schedule follows.
     let own = match quiet {
@@ -156,7 +183,8 @@ async fn member_jobs(
             &key("prompt", fired),
             now,
             "quiet hours last past the post time",
-        );
+        )
+        .await;
         return None;
     }
     run_job(app, &key("prompt", fired), now, false).await;
@@ -165,9 +193,10 @@ async fn member_jobs(
     if remind_due > now {
         return Some(remind_due);
     }
+    let prompted = key("prompt", fired);
     if app
-        .store()
-        .job_finished(&key("prompt", fired))
+        .read(move |s| s.job_finished(&prompted))
+        .await
         .unwrap_or(false)
     {
         run_job(app, &key("remind", remind_at), now, true).await;
@@ -176,12 +205,24 @@ async fn member_jobs(
 }
 
 /// Records a job as skipped without running it (unless it already ended).
-fn skip_job(app: &App, key: &JobKey, now: DateTime<Utc>, why: &str) {
-    let mut store = app.store();
-    if let Ok(JobStart::Fresh | JobStart::Again(_)) = store.begin_job(key, now) {
-        tracing::info!(team = %key.team, kind = key.kind, why, "job skipped");
-        if let Err(e) = store.end_job(key, JobEnd::Skipped, Some(why), now) {
-            tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a job's end");
+async fn skip_job(app: &App, key: &JobKey, now: DateTime<Utc>, why: &str) {
+    let (job, reason) = (key.clone(), why.to_string());
+    // Begun and ended in one request to the writer.
+    let skipped = app
+        .write(move |store| {
+            let start = store.begin_job(&job, now)?;
+            if matches!(start, JobStart::Fresh | JobStart::Again(_)) {
+                store.end_job(&job, JobEnd::Skipped, Some(&reason), now)?;
+                return Ok::<_, crate::store::Error>(true);
+            }
+            Ok(false)
+        })
+        .await;
+    match skipped {
+        Ok(true) => tracing::info!(team = %key.team, kind = key.kind, why, "job skipped"),
+        Ok(false) => {}
+        Err(e) => {
+            tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a skipped job")
         }
     }
 }
@@ -192,7 +233,13 @@ async fn post_jobs(app: &App, team: &TeamConfig, now: DateTime<Utc>) -> Option<D
     let tz = team.timezone;
     if let Some(previous) = team.sync.prev_at_or_before(now, tz) {
         let date = previous.with_timezone(&tz).date_naive();
-        let exists = app.store().cycle(&team.id, date).ok().flatten().is_some();
+        let id = team.id.clone();
+        let exists = app
+            .read(move |s| s.cycle(&id, date))
+            .await
+            .ok()
+            .flatten()
+            .is_some();
         if exists {
             let key = JobKey {
                 team: team.id.clone(),
@@ -244,7 +291,8 @@ async fn run_job(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: bool) {
 
 /// Returns false when the job failed (and will be retried).
 async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: bool) -> bool {
-    let start = match app.store().begin_job(key, now) {
+    let job = key.clone();
+    let start = match app.write(move |s| s.begin_job(&job, now)).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a job; not running it");
@@ -254,12 +302,17 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
     match start {
         JobStart::Finished => return true,
         JobStart::Again(n) if n > MAX_ATTEMPTS => {
-            let _ = app.store().end_job(
-                key,
-                JobEnd::Skipped,
-                Some("gave up after repeated failures"),
-                app.now(),
-            );
+            let (job, at) = (key.clone(), app.now());
+            let _ = app
+                .write(move |s| {
+                    s.end_job(
+                        &job,
+                        JobEnd::Skipped,
+                        Some("gave up after repeated failures"),
+                        at,
+                    )
+                })
+                .await;
             tracing::error!(team = %key.team, kind = key.kind, "job given up after {MAX_ATTEMPTS} attempts");
             return true;
         }
@@ -272,11 +325,13 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
         return true;
     };
     let outcome = async {
-        let cycle = app.cycle_for(team, key.cycle_date)?;
+        let cycle = app.cycle_for(team, key.cycle_date).await?;
         match (key.kind, &key.member, key.send_key()) {
             ("prompt" | "remind", Some(user), Some(send)) => {
                 // A day off where the member is: nobody is prompted or reminded.
-                let day = key.fire_at.with_timezone(&member_zone(app, team, user));
+                let day = key
+                    .fire_at
+                    .with_timezone(&member_zone(app, team, user).await);
                 if let Some(off) = team.timeoff.day_off(day.date_naive()) {
                     tracing::info!(team = %key.team, kind = key.kind, ?off, "day off: not prompting");
                     return Ok(false);
@@ -285,7 +340,12 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
                     .await
             }
             ("post", None, _) => {
-                if app.store().last_post(cycle.id, &PostKind::Document.to_string())?.is_some() {
+                let id = cycle.id;
+                if app
+                    .read(move |s| s.last_post(id, &PostKind::Document.to_string()))
+                    .await?
+                    .is_some()
+                {
                     return Ok(false);
                 }
                 app.post_notes(team, &cycle).await.map(|()| true)
@@ -302,8 +362,36 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
     if let Some(e) = &error {
         tracing::error!(team = %key.team, kind = key.kind, error = %e, "job failed; it will be retried");
     }
-    if let Err(e) = app.store().end_job(key, end, error.as_deref(), app.now()) {
+    let (job, why, at) = (key.clone(), error.clone(), app.now());
+    if let Err(e) = app
+        .write(move |s| s.end_job(&job, end, why.as_deref(), at))
+        .await
+    {
         tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a job's end");
     }
     error.is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_scheduler_wakes_at_the_next_job_within_its_bounds() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap();
+        let secs = chrono::Duration::seconds;
+        // A job in 10 s: then.
+        assert_eq!(wake_at(t, t, Some(t + secs(10))), t + secs(10));
+        // A job in an hour, or none: a look again within a minute.
+        assert_eq!(wake_at(t, t, Some(t + secs(3600))), t + secs(60));
+        assert_eq!(wake_at(t, t, None), t + secs(60));
+        // A job due already (a retry): not before 20 ms after the round began.
+        assert_eq!(
+            wake_at(t, t, Some(t - secs(1))),
+            t + chrono::Duration::milliseconds(20)
+        );
+        // A round that took long: the minute counts from its end.
+        assert_eq!(wake_at(t, t + secs(30), None), t + secs(90));
+    }
 }

@@ -150,12 +150,25 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 path: PathBuf::from("<tokio runtime>"),
                 source,
             })?;
-            runtime.block_on(crate::bot::run::run(
-                config,
-                renderer,
-                secrets,
-                crate::bot::run::Options { http, health },
-            ))
+            runtime.block_on(async {
+                use crate::bot::run::Transport;
+                let transport = match (http, health) {
+                    (Some(addr), _) => Transport::Http(bind(addr).await?),
+                    (None, Some(addr)) => Transport::Socket {
+                        health: Some(bind(addr).await?),
+                    },
+                    (None, None) => Transport::Socket { health: None },
+                };
+                crate::bot::run::run(
+                    config,
+                    renderer,
+                    secrets,
+                    transport,
+                    std::sync::Arc::new(crate::app::clock::SystemClock),
+                    shutdown_signal(),
+                )
+                .await
+            })
         }
         Command::Healthcheck { url } => healthcheck(&url, out),
         Command::Backup { file } => {
@@ -493,4 +506,36 @@ fn healthcheck(url: &str, out: &mut dyn Write) -> Result<()> {
         return Err(bad(format!("answered {:?}", status.trim())));
     }
     writeln!(out, "healthy").map_err(stdout_error)
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Io {
+            path: format!("listen address {addr}").into(),
+            source,
+        })
+}
+
+/// SIGTERM (how an orchestrator stops the bot) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

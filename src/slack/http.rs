@@ -219,8 +219,9 @@ async fn interactions(
     let interaction: SlackInteractionEvent = serde_json::from_str(&form.payload)
         .map_err(|_| Rejection::Malformed("malformed interaction payload"))?;
     Ok(match inbound.interaction(interaction).await {
-        Some(body) => Json(body).into_response(),
-        None => StatusCode::OK.into_response(),
+        Ok(Some(body)) => Json(body).into_response(),
+        Ok(None) => StatusCode::OK.into_response(),
+        Err(super::NotStored) => return Err(Rejection::NotStored),
     })
 }
 
@@ -698,10 +699,11 @@ mod tests {
         fn interaction(
             &self,
             interaction: SlackInteractionEvent,
-        ) -> futures::future::BoxFuture<'static, Option<Value>> {
+        ) -> futures::future::BoxFuture<'static, Result<Option<Value>, crate::slack::NotStored>>
+        {
             self.record(Call::Interaction(Box::new(interaction)));
             let reply = self.interaction_reply.clone();
-            Box::pin(async move { reply })
+            Box::pin(async move { Ok(reply) })
         }
     }
 

@@ -46,10 +46,13 @@ pub trait Inbound: Send + Sync + 'static {
     fn event(&self, event: serde_json::Value) -> BoxFuture<'static, Result<(), NotStored>>;
     /// A slash command; the response is the command's (ephemeral) answer.
     fn command(&self, command: SlackCommandEvent) -> BoxFuture<'static, SlackCommandEventResponse>;
-    /// A button click or modal submission. `Some(body)` is sent back as the response body
-    /// (for example `{"response_action": "errors", ...}` for a modal); `None` is an empty ack.
+    /// A button click or modal submission. `Ok(Some(body))` is sent back as the response body
+    /// (for example `{"response_action": "errors", ...}` for a modal); `Ok(None)` is an empty
+    /// ack. A click or submission that changes something is stored before `Ok` (like an
+    /// event); `Err` when it could not be, so the transport must not ack and Slack tells the
+    /// member it did not work.
     fn interaction(
         &self,
         interaction: SlackInteractionEvent,
-    ) -> BoxFuture<'static, Option<serde_json::Value>>;
+    ) -> BoxFuture<'static, Result<Option<serde_json::Value>, NotStored>>;
 }

@@ -334,10 +334,11 @@ fn on_frame(
                 let answer = inbound.command(*c).await;
                 reply(serde_json::to_value(answer).ok());
             }
-            Envelope::Interaction(i) => {
-                let answer = inbound.interaction(*i).await;
-                reply(answer.filter(|_| accepts));
-            }
+            Envelope::Interaction(i) => match inbound.interaction(*i).await {
+                Ok(answer) => reply(answer.filter(|_| accepts)),
+                // No ack: Slack tells the member it did not work, and they can try again.
+                Err(_) => tracing::warn!("Socket Mode: interaction not stored, not acked"),
+            },
         }
     });
     None

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::{Result, Store, ts};
+use super::{Error, Received, Result, Store, ts};
 
 /// Attempts, over all runs, after which a pending event is left alone (it keeps its last
 /// error): enough for a long outage of Slack or the disk, not endless for an event that crashes
@@ -25,6 +25,59 @@ impl Store {
             params![event_id, payload, ts(now)],
         )?;
         Ok(n == 1)
+    }
+
+    /// Stores a group of events in one transaction, one savepoint each: an event that cannot
+    /// be stored (the size cap reached by its payload) fails alone and the others are kept.
+    /// The outer error (the write lock not had within the busy timeout, a failed commit)
+    /// means none was stored. Each answer is false for an id seen before.
+    pub fn receive_events(&mut self, events: &[Received]) -> Result<Vec<Result<bool>>> {
+        // Events refused so far; a failure that made SQLite roll back the whole transaction
+        // (a full disk does) starts the group again without them.
+        let mut refused: Vec<Option<Error>> = vec![None; events.len()];
+        'group: loop {
+            let mut tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut fresh = Vec::with_capacity(events.len());
+            for (i, event) in events.iter().enumerate() {
+                if refused[i].is_some() {
+                    fresh.push(false);
+                    continue;
+                }
+                let one = tx.savepoint()?;
+                let stored = one
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO inbox (event_id, payload, received_at) VALUES (?1, ?2, ?3)",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.execute(params![event.id, event.payload, ts(event.at)])
+                    });
+                match stored {
+                    Ok(n) => {
+                        one.commit()?;
+                        fresh.push(n == 1);
+                    }
+                    Err(e) => {
+                        refused[i] = Some(e.into());
+                        // Dropped, the savepoint rolls back this event alone...
+                        drop(one);
+                        // ...unless SQLite already rolled back the whole transaction.
+                        if tx.is_autocommit() {
+                            drop(tx);
+                            continue 'group;
+                        }
+                        fresh.push(false);
+                    }
+                }
+            }
+            tx.commit()?;
+            return Ok(fresh
+                .into_iter()
+                .zip(refused)
+                .map(|(fresh, refused)| refused.map_or(Ok(fresh), Err))
+                .collect());
+        }
     }
 
     /// Counts an attempt at handling an event, before the attempt (so an event that crashes

@@ -7,6 +7,7 @@
 mod away;
 mod blockers;
 mod cycles;
+mod db;
 mod follow;
 mod home;
 mod import;
@@ -29,18 +30,19 @@ use rusqlite::{Connection, OpenFlags};
 pub use away::Absence;
 pub use blockers::OpenBlocker;
 pub use cycles::{CycleInfo, default_blocks};
+pub use db::{Db, Received};
 pub use follow::{CARRY_KEY, CARRY_SOURCE, PastUpdate};
 pub use import::ImportReport;
 pub use inbox::MAX_EVENT_ATTEMPTS;
 pub use jobs::{JobEnd, JobKey, JobStart};
 pub use keys::{PostKind, SendKey, UnknownKey};
 pub use posts::Post;
-pub use replies::{NewReply, ReplyOutcome, SOURCE_REPLACE};
+pub use replies::{NewReply, OwnedReply, ReplyOutcome, SOURCE_REPLACE};
 pub use sends::{FailedSend, SendStart};
 pub use teams::{MemberRecord, TeamRecord};
 
 /// What can go wrong with the database, each with what to do about it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error(
         "{path}: cannot open the database: {reason}; check the path and its permissions ([database] path)"
@@ -62,11 +64,71 @@ pub enum Error {
     NotFound(String),
     #[error("stored data could not be read: {0}")]
     Data(String),
-    #[error("{}", sql_message(.0))]
-    Sql(#[from] rusqlite::Error),
+    /// A failed statement, already turned into words at the edge: no engine type crosses the
+    /// store's interface, so a second engine can report the same kinds.
+    #[error("{message}")]
+    Sql { kind: SqlKind, message: String },
+    /// The store's thread gave no answer: it has stopped (the bot is stopping), or the request
+    /// panicked inside it (a bug; its transaction was rolled back).
+    #[error(
+        "database: the store gave no answer (the bot is stopping, or a bug; see the log); try again"
+    )]
+    Stopped,
+}
+
+/// What kind of database failure an [`Error::Sql`] is, for callers that act on it (a busy
+/// database is worth retrying; a full disk is not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlKind {
+    /// Another program held the write lock past the busy timeout.
+    Busy,
+    /// The disk is full or the size cap is reached.
+    Full,
+    /// The file cannot be written (permissions, moved or deleted).
+    ReadOnly,
+    /// The disk failed a read or write.
+    Io,
+    /// A constraint was broken (a bug, or data changed under the bot).
+    Constraint,
+    Other,
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        use rusqlite::ErrorCode::{
+            CannotOpen, ConstraintViolation, DatabaseBusy, DatabaseLocked, DiskFull, ReadOnly,
+            SystemIoFailure,
+        };
+        let kind = match e.sqlite_error_code() {
+            Some(DatabaseBusy | DatabaseLocked) => SqlKind::Busy,
+            Some(DiskFull) => SqlKind::Full,
+            Some(ReadOnly) => SqlKind::ReadOnly,
+            Some(SystemIoFailure | CannotOpen) => SqlKind::Io,
+            Some(ConstraintViolation) => SqlKind::Constraint,
+            _ => SqlKind::Other,
+        };
+        Error::Sql {
+            kind,
+            message: sql_message(kind, &e),
+        }
+    }
+}
+
+impl Error {
+    /// The kind of a database failure, if this is one.
+    pub fn sql_kind(&self) -> Option<SqlKind> {
+        match self {
+            Error::Sql { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// How long a write waits for another program's write lock before it fails (and an event
+/// waiting for its ack is left unacked, for Slack to deliver again).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The bot's database.
 pub struct Store {
@@ -100,6 +162,28 @@ impl Store {
         Self::setup(conn, path.to_path_buf(), true)
     }
 
+    /// A read-only connection to a database that [`Store::open`] has already brought up to
+    /// date: [`Db`]'s readers, which never take the write lock.
+    pub(crate) fn open_reader(path: &Path) -> Result<Store> {
+        let shown = path.display().to_string();
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::Open {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| classify_open_error(&shown, e))?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Whether this is a database file (not [`Store::open_in_memory`]).
+    pub(crate) fn is_file(&self) -> bool {
+        self.path != Path::new(":memory:")
+    }
+
     /// A private in-memory database, for tests and dry runs.
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
@@ -109,8 +193,7 @@ impl Store {
     fn setup(mut conn: Connection, path: PathBuf, wal: bool) -> Result<Store> {
         let shown = path.display().to_string();
         let classify = |e: rusqlite::Error| classify_open_error(&shown, e);
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(classify)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(classify)?;
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(classify)?;
@@ -191,21 +274,18 @@ impl Store {
 
 /// A database error as the operator reads it: what happened, that nothing was written, and
 /// what to do.
-fn sql_message(e: &rusqlite::Error) -> String {
-    use rusqlite::ErrorCode::{
-        CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, ReadOnly, SystemIoFailure,
-    };
-    let what = match e.sqlite_error_code() {
-        Some(DiskFull) => {
+fn sql_message(kind: SqlKind, e: &rusqlite::Error) -> String {
+    let what = match kind {
+        SqlKind::Full => {
             "the disk is full (or [database] max_size_mb is reached); nothing was written — free disk space or raise the cap"
         }
-        Some(ReadOnly) => {
+        SqlKind::ReadOnly => {
             "the database cannot be written: the file is read-only, or it was moved or deleted while the bot runs; nothing was written — restore the file's permissions or path and restart the bot"
         }
-        Some(DatabaseBusy | DatabaseLocked) => {
+        SqlKind::Busy => {
             "the database stayed locked by another program for more than 5 s; nothing was written — close other programs using the file (a sqlite3 shell?)"
         }
-        Some(SystemIoFailure | CannotOpen) => {
+        SqlKind::Io => {
             "the disk failed a read or write; nothing was written — check the disk and the file's directory"
         }
         _ => return format!("database: {e}"),
@@ -224,7 +304,7 @@ fn classify_open_error(path: &str, e: rusqlite::Error) -> Error {
             path: path.to_string(),
             reason: e.to_string(),
         },
-        None => Error::Sql(e),
+        None => Error::from(e),
     }
 }
 

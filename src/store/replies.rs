@@ -32,6 +32,46 @@ pub struct NewReply<'a> {
     pub at: DateTime<Utc>,
 }
 
+/// A [`NewReply`] that owns its texts, to send to the store's thread.
+#[derive(Debug, Clone)]
+pub struct OwnedReply {
+    pub cycle: CycleId,
+    pub user: UserId,
+    pub source: String,
+    pub slack_ts: String,
+    pub version: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+impl NewReply<'_> {
+    pub fn owned(&self) -> OwnedReply {
+        OwnedReply {
+            cycle: self.cycle,
+            user: self.user.clone(),
+            source: self.source.to_string(),
+            slack_ts: self.slack_ts.to_string(),
+            version: self.version.to_string(),
+            text: self.text.to_string(),
+            at: self.at,
+        }
+    }
+}
+
+impl OwnedReply {
+    pub fn borrowed(&self) -> NewReply<'_> {
+        NewReply {
+            cycle: self.cycle,
+            user: &self.user,
+            source: &self.source,
+            slack_ts: &self.slack_ts,
+            version: &self.version,
+            text: &self.text,
+            at: self.at,
+        }
+    }
+}
+
 /// What recording a reply changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyOutcome {

@@ -8,11 +8,10 @@
 //! - a send whose lookup keeps failing (`missing_scope`) is given up after a bounded number of
 //!   lookups and shown to the team's admins in `/standup status` with what to do.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{CHANNEL, KENJI, LI, MARIA, ONE_AT_A_TIME, ZOE};
 use chrono::Utc;
 use slack_emulator::{Emulator, Fault, User};
 use standup_bot::app::{App, Dm};
@@ -20,7 +19,6 @@ use standup_bot::config::{Config, Secret};
 use standup_bot::slack::client::{Api, Policy};
 use standup_core::domain::{ChannelId, UserId};
 use standup_core::render::Renderer;
-use support::{CHANNEL, KENJI, LI, MARIA, ONE_AT_A_TIME, ZOE};
 
 /// A team admin who is in no team.
 const ADMIN: &str = "U0ADMIN001";
@@ -38,7 +36,7 @@ struct Setup {
 
 /// The app for team `orbit` (`team_extra` added to its table), nothing scheduled.
 async fn setup(team_extra: &str) -> Setup {
-    let emu = support::emulator_with(&[User::new(ADMIN, "admin")]).await;
+    let emu = crate::support::emulator_with(&[User::new(ADMIN, "admin")]).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let toml = format!(
         r#"
@@ -71,6 +69,7 @@ members = [
     );
     let config = Config::from_str(&toml, &dir.path().join("standup.toml")).expect("config");
     let store = standup_bot::app::setup::open_store(&config).expect("store");
+    let store = standup_bot::store::Db::start(store).expect("the store starts");
     // One attempt per call and no pacing: each scripted fault meets exactly one call.
     let policy = Policy {
         timeout: TIMEOUT,
@@ -90,6 +89,7 @@ members = [
         Renderer::new(),
         api,
         UserId::new(emu.config().bot_user_id.clone()),
+        Arc::new(standup_bot::app::clock::SystemClock),
     );
     Setup {
         emu,
@@ -131,7 +131,7 @@ fn ts() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thread_reply_slack_posted_late_is_found_in_its_thread_not_posted_again() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = ONE_AT_A_TIME.write().await;
     let s = setup("updates = \"thread\"\nblocker_flags = \"thread\"").await;
     // Kenji's reply: the confirmation and the thread's parent go through; his update's reply
     // in the thread is posted by Slack but answered after the bot's timeout.
@@ -213,7 +213,7 @@ async fn a_thread_reply_slack_posted_late_is_found_in_its_thread_not_posted_agai
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flag_slack_refuses_does_not_stop_the_next_one() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = ONE_AT_A_TIME.write().await;
     let s = setup("").await;
     // The confirmation goes through; the first blocker's flag is refused.
     s.emu.fail_next("chat.postMessage", PASS);
@@ -249,7 +249,7 @@ async fn a_flag_slack_refuses_does_not_stop_the_next_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_that_cannot_be_checked_is_given_up_and_shown_to_admins() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = ONE_AT_A_TIME.write().await;
     let s = setup("").await;
     // The flag is posted but answered late, and every lookup of the channel's history is
     // refused: the app lacks the scope.

@@ -5,14 +5,15 @@
 //! runner cannot promise milliseconds.
 
 // The bench's modules, shared so CI runs the same driver and checks; the bench uses parts this
-// test does not (the other scenarios, the binary lookup).
+// test does not (the other scenarios, the binary lookup, the lock-holding process).
 #[allow(dead_code)]
-#[path = "../benches/load/bot.rs"]
+#[path = "../../benches/load/bot.rs"]
 mod bot;
-#[path = "../benches/load/burst.rs"]
+#[allow(dead_code)]
+#[path = "../../benches/load/burst.rs"]
 mod burst;
 #[allow(dead_code)]
-#[path = "../benches/load/stats.rs"]
+#[path = "../../benches/load/stats.rs"]
 mod stats;
 
 use std::path::Path;
@@ -20,6 +21,8 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_over_both_modes_loses_and_duplicates_nothing() {
+    // A flat-out burst of a real binary: alone, as it was in its own test binary.
+    let _turn = crate::support::ONE_AT_A_TIME.write().await;
     for mode in [bot::Mode::Socket, bot::Mode::Http] {
         let params = burst::Params {
             mode,
@@ -34,6 +37,7 @@ async fn a_burst_over_both_modes_loses_and_duplicates_nothing() {
             graceful_stop: false,
             keep: false,
             probe: None,
+            lock: None,
         };
         let report = burst::run(Path::new(env!("CARGO_BIN_EXE_standup-bot")), &params).await;
         println!("{}", report.render());

@@ -2,34 +2,13 @@
 //! each posted document into the notes folder and commits it; `export` writes meetings in the
 //! form `import` reads back; `/standup stats` counts who answered.
 
-mod support;
-
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use chrono::{Duration as Span, Utc};
+use chrono::Duration as Span;
 use slack_emulator::events;
 
-use support::*;
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_standup-bot"))
-        .args(["--config", "standup.toml"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = run(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use crate::support::*;
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
@@ -47,7 +26,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Waits until `path` exists and `ready` holds for its text.
-async fn wait_file(path: &Path, ready: impl Fn(&str) -> bool) -> String {
+async fn wait_archived(path: &Path, ready: impl Fn(&str) -> bool) -> String {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         if let Ok(text) = std::fs::read_to_string(path)
@@ -67,20 +46,18 @@ async fn wait_file(path: &Path, ready: impl Fn(&str) -> bool) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn posted_notes_are_archived_committed_and_counted() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let sync = t0 + Span::hours(2);
-    let mut bot = Bot::with_extra(
-        &emu,
-        t0 + Span::seconds(2),
-        sync,
-        "30m",
-        "1h",
-        "\n[archive]\ndir = \"notes\"\ngit = true\n",
-        "",
-    );
-    bot.start();
+    let nine = monday_8am() + Span::hours(1);
+    let sync = nine + Span::hours(2);
+    let mut bot = Bot::builder(&emu)
+        .prompt_at(nine)
+        .sync_at(sync)
+        .post_before("30m")
+        .remind_after("1h")
+        .database("\n[archive]\ndir = \"notes\"\ngit = true\n")
+        .start()
+        .await;
+    bot.run_until(nine).await;
     wait_prompted(&emu, MARIA).await;
     wait_prompted(&emu, KENJI).await;
 
@@ -113,10 +90,10 @@ async fn posted_notes_are_archived_committed_and_counted() {
     let date = sync.date_naive().to_string();
     let team_dir = bot.dir.path().join("notes/orbit");
     let file = team_dir.join(format!("{date}.md"));
-    let text = wait_file(&file, |t| t.contains("the archive")).await;
+    let text = wait_archived(&file, |t| t.contains("the archive")).await;
     assert_eq!(
         text,
-        ok(
+        cli_in(
             bot.dir.path(),
             &["compile", "--team", "orbit", "--date", &date]
         ),
@@ -142,7 +119,7 @@ async fn posted_notes_are_archived_committed_and_counted() {
         .ack(WAIT)
         .await
         .expect("acked");
-    wait_file(&file, |t| t.contains("a late thing")).await;
+    wait_archived(&file, |t| t.contains("a late thing")).await;
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let log = git(&notes, &["log", "--format=%s"]);
@@ -192,7 +169,7 @@ async fn posted_notes_are_archived_committed_and_counted() {
             .is_some_and(|t| t.starts_with("Usage: `/standup stats")),
         "{bad}"
     );
-    bot.stop();
+    bot.stop().await;
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -245,20 +222,20 @@ fn export_is_what_import_reads_back() {
             std::fs::write(dir.path().join("standup.toml"), cli_config(format, title)).unwrap();
         }
         let source = fixture(notes);
-        ok(
+        cli_in(
             first.path(),
             &["import", "--team", "orbit", source.to_str().unwrap()],
         );
-        let dates: Vec<String> = ok(first.path(), &["compile", "--team", "orbit", "--list"])
+        let dates: Vec<String> = cli_in(first.path(), &["compile", "--team", "orbit", "--list"])
             .lines()
             .map(|l| l.split_whitespace().next().unwrap().to_string())
             .collect();
         assert!(dates.len() >= 2, "{format}: {dates:?}");
 
-        let exported = ok(first.path(), &["export", "--team", "orbit"]);
+        let exported = cli_in(first.path(), &["export", "--team", "orbit"]);
         std::fs::write(second.path().join("export.md"), &exported).unwrap();
-        ok(second.path(), &["import", "--team", "orbit", "export.md"]);
-        let again: Vec<String> = ok(second.path(), &["compile", "--team", "orbit", "--list"])
+        cli_in(second.path(), &["import", "--team", "orbit", "export.md"]);
+        let again: Vec<String> = cli_in(second.path(), &["compile", "--team", "orbit", "--list"])
             .lines()
             .map(|l| l.split_whitespace().next().unwrap().to_string())
             .collect();
@@ -266,8 +243,8 @@ fn export_is_what_import_reads_back() {
         for date in &dates {
             let args = ["compile", "--team", "orbit", "--date", date];
             assert_eq!(
-                ok(second.path(), &args),
-                ok(first.path(), &args),
+                cli_in(second.path(), &args),
+                cli_in(first.path(), &args),
                 "{format} {date}"
             );
         }
@@ -277,7 +254,7 @@ fn export_is_what_import_reads_back() {
 
         // A range holds just its meetings.
         let (oldest, newest) = (dates.last().unwrap(), &dates[0]);
-        let one = ok(
+        let one = cli_in(
             first.path(),
             &[
                 "export", "--team", "orbit", "--from", oldest, "--to", oldest,
@@ -285,7 +262,7 @@ fn export_is_what_import_reads_back() {
         );
         assert_eq!(
             one,
-            ok(
+            cli_in(
                 first.path(),
                 &["compile", "--team", "orbit", "--date", oldest]
             ),
@@ -293,7 +270,7 @@ fn export_is_what_import_reads_back() {
         );
 
         // Mistakes are one line and exit non-zero.
-        let out = run(
+        let out = run_cli(
             first.path(),
             &[
                 "export", "--team", "orbit", "--from", newest, "--to", oldest,
@@ -302,14 +279,14 @@ fn export_is_what_import_reads_back() {
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("is after --to"), "{err}");
-        let out = run(first.path(), &["export", "--team", "nope"]);
+        let out = run_cli(first.path(), &["export", "--team", "nope"]);
         assert!(!out.status.success());
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("nope"),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let out = run(
+        let out = run_cli(
             first.path(),
             &["export", "--team", "orbit", "--from", "2099-01-01"],
         );
@@ -332,7 +309,7 @@ fn archive_command_backfills_imported_notes() {
         cli_config("planning", "Team Orbit Planning {date}"),
     )
     .unwrap();
-    let out = run(dir.path(), &["archive", "--team", "orbit"]);
+    let out = run_cli(dir.path(), &["archive", "--team", "orbit"]);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("[archive]"),
@@ -343,21 +320,21 @@ fn archive_command_backfills_imported_notes() {
         + "\n[archive]\ndir = \"notes\"\ngit = true\n";
     std::fs::write(dir.path().join("standup.toml"), config).unwrap();
     let source = fixture("planning-handtyped.md");
-    ok(
+    cli_in(
         dir.path(),
         &["import", "--team", "orbit", source.to_str().unwrap()],
     );
-    let dates: Vec<String> = ok(dir.path(), &["compile", "--team", "orbit", "--list"])
+    let dates: Vec<String> = cli_in(dir.path(), &["compile", "--team", "orbit", "--list"])
         .lines()
         .map(|l| l.split_whitespace().next().unwrap().to_string())
         .collect();
-    let said = ok(dir.path(), &["archive", "--team", "orbit"]);
+    let said = cli_in(dir.path(), &["archive", "--team", "orbit"]);
     assert!(said.contains("committed"), "{said}");
     let team_dir = dir.path().join("notes/orbit");
     for date in &dates {
         assert_eq!(
             std::fs::read_to_string(team_dir.join(format!("{date}.md"))).unwrap(),
-            ok(dir.path(), &["compile", "--team", "orbit", "--date", date]),
+            cli_in(dir.path(), &["compile", "--team", "orbit", "--date", date]),
         );
     }
     let index = std::fs::read_to_string(team_dir.join("README.md")).unwrap();
@@ -372,7 +349,7 @@ fn archive_command_backfills_imported_notes() {
     let notes = dir.path().join("notes");
     assert_eq!(git(&notes, &["log", "--oneline"]).lines().count(), 1);
     // Again: nothing changed, nothing committed.
-    ok(dir.path(), &["archive", "--team", "orbit"]);
+    cli_in(dir.path(), &["archive", "--team", "orbit"]);
     assert_eq!(git(&notes, &["log", "--oneline"]).lines().count(), 1);
 }
 
@@ -384,18 +361,18 @@ fn participation_section_in_the_notes() {
     let config = cli_config("planning", "Team Orbit Planning {date}");
     std::fs::write(dir.path().join("standup.toml"), &config).unwrap();
     let source = fixture("planning.md");
-    ok(
+    cli_in(
         dir.path(),
         &["import", "--team", "orbit", source.to_str().unwrap()],
     );
-    let plain = ok(dir.path(), &["compile", "--team", "orbit"]);
+    let plain = cli_in(dir.path(), &["compile", "--team", "orbit"]);
     assert!(!plain.contains("Participation"), "off by default: {plain}");
     let on = config.replace(
         "members = [",
         "stats_in_document = true\nstats_cycles = 4\nmembers = [",
     );
     std::fs::write(dir.path().join("standup.toml"), on).unwrap();
-    let notes = ok(dir.path(), &["compile", "--team", "orbit"]);
+    let notes = cli_in(dir.path(), &["compile", "--team", "orbit"]);
     let section = notes
         .find("## Participation (last 1 cycle)\n\n")
         .unwrap_or_else(|| panic!("no section: {notes}"));
@@ -477,7 +454,7 @@ fn stopped(pid: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_git_holds_back_only_its_own_teams_archive() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = ONE_AT_A_TIME.write().await;
     let emu = slack_emulator::Emulator::start(
         workspace_of(&[MARIA.into(), KENJI.into(), LI.into(), ZOE.into()])
             .with_user(slack_emulator::User::new(ASH, "ash"))
@@ -486,8 +463,9 @@ async fn a_hung_git_holds_back_only_its_own_teams_archive() {
             ),
     )
     .await;
-    let t0 = Utc::now();
-    let mut bot = Bot::with_extra(
+    let t0 = chrono::Utc::now();
+    // A process of its own: the stand-in git is found on its PATH.
+    let mut bot = Process::with_extra(
         &emu,
         t0 + Span::hours(1),
         t0 + Span::hours(2),
@@ -558,8 +536,8 @@ async fn a_hung_git_holds_back_only_its_own_teams_archive() {
         "{answer}"
     );
     assert!(!stopped(&sleeper), "answered while apollo's git still hung");
-    wait_file(&notes.join(format!("orbit/{date}.md")), |_| true).await;
-    wait_file(&notes.join(format!("apollo/{date}.md")), |_| true).await;
+    wait_archived(&notes.join(format!("orbit/{date}.md")), |_| true).await;
+    wait_archived(&notes.join(format!("apollo/{date}.md")), |_| true).await;
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let log = subjects(&notes);

@@ -1,13 +1,10 @@
-//! Follow-through from one cycle to the next, as members meet it: the real `standup-bot run`
-//! binary against the local Slack emulator. The first cycle is a past meeting loaded with
+//! Follow-through from one cycle to the next, as members meet it: the bot in-process against
+//! the local Slack emulator, on a test clock. The first cycle is a past meeting loaded with
 //! `standup-bot import`; the bot's own cycle is the second.
 
-mod support;
-
-use chrono::Utc;
+use crate::support::*;
 use serde_json::Value;
-use slack_emulator::{Emulator, User, events};
-use support::*;
+use slack_emulator::{User, events};
 
 const STRANGER: &str = "U0OTHER001";
 
@@ -33,15 +30,6 @@ const LAST_MEETING: &str = "# Team Orbit Planning 2024-03-11
 ## Notes/Questions
 ";
 
-async fn command(emu: &Emulator, user: &str, text: &str) -> String {
-    let answer = emu
-        .send_slash_command("/standup", text, user, CHANNEL)
-        .ack(WAIT)
-        .await
-        .expect("acked");
-    answer["text"].as_str().unwrap_or_default().to_string()
-}
-
 /// The values of the checkbox options of a prompt, in order.
 /// The texts of the checkbox options in a message's blocks, as a member sees them.
 fn option_texts(blocks: &Value) -> Vec<String> {
@@ -58,12 +46,16 @@ fn option_texts(blocks: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn last_cycles_plan_is_carried_with_one_click() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator_with(&[User::new(STRANGER, "other")]).await;
-    let t0 = Utc::now();
-    let prompt = t0 + chrono::Duration::seconds(4);
-    let sync = t0 + chrono::Duration::minutes(10);
-    let mut bot = Bot::with_extra(&emu, prompt, sync, "1m", "1h", "", "planned_vs_done = true");
+    let prompt = monday_8am() + chrono::Duration::hours(1);
+    let sync = prompt + chrono::Duration::minutes(10);
+    let mut bot = Bot::builder(&emu)
+        .prompt_at(prompt)
+        .sync_at(sync)
+        .post_before("1m")
+        .remind_after("1h")
+        .team("planned_vs_done = true")
+        .build();
     // A second team, so that someone shares no team with maria.
     bot.edit_config(|text| {
         format!(
@@ -72,8 +64,9 @@ async fn last_cycles_plan_is_carried_with_one_click() {
     });
     std::fs::write(bot.dir.path().join("last.md"), LAST_MEETING).unwrap();
     bot.cli(&["import", "--team", "orbit", "last.md"]);
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    bot.run_until(prompt).await;
 
     // The prompt lists what maria planned, each item with a checkbox, and the carry buttons.
     wait_prompted(&emu, MARIA).await;
@@ -176,7 +169,11 @@ async fn last_cycles_plan_is_carried_with_one_click() {
     );
 
     // The same click again (a double click, a stale client) replaces the carry: no duplicates.
-    emu.send_interaction(click).ack(WAIT).await.expect("acked");
+    // Slack gives every click its own trigger_id (one that came twice with the same one would
+    // be a redelivery, recognised and handled once).
+    let mut again = click;
+    again["trigger_id"] = emu.new_trigger_id().into();
+    emu.send_interaction(again).ack(WAIT).await.expect("acked");
     let deadline = std::time::Instant::now() + WAIT;
     let confirmations = || {
         emu.messages(&dm)
@@ -223,7 +220,7 @@ async fn last_cycles_plan_is_carried_with_one_click() {
     );
     let help = command(&emu, MARIA, "help").await;
     assert!(help.contains("/standup history [@member] [n]"), "{help}");
-    bot.stop();
+    bot.stop().await;
 
     // The compiled notes: carried items under Shipped, exactly as written (link, nesting),
     // once; and the planned-vs-done section.
@@ -267,17 +264,21 @@ This week: finish the \"frontend\" work
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let prompt = t0 + chrono::Duration::seconds(3);
-    let sync = t0 + chrono::Duration::minutes(10);
-    let mut bot = Bot::new(&emu, prompt, sync, "1m", "1h");
+    let prompt = monday_8am() + chrono::Duration::hours(1);
+    let sync = prompt + chrono::Duration::minutes(10);
+    let mut bot = Bot::builder(&emu)
+        .prompt_at(prompt)
+        .sync_at(sync)
+        .post_before("1m")
+        .remind_after("1h")
+        .build();
     bot.edit_config(|text| text.replace("format = \"planning\"", "format = \"standup\""));
     std::fs::write(bot.dir.path().join("last.md"), LAST_STANDUP).unwrap();
     bot.cli(&["import", "--team", "orbit", "last.md"]);
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    bot.run_until(prompt).await;
     wait_prompted(&emu, LI).await;
     let dm = emu.dm_channel(LI);
     let prompt_msg = emu.messages(&dm)[0].clone();
@@ -409,7 +410,7 @@ async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
         restored.contains("carry_checked") && !restored.contains("carry_undo"),
         "{restored}"
     );
-    bot.stop();
+    bot.stop().await;
     let notes = bot.cli(&["compile", "--team", "orbit", "--date", &today]);
     assert!(
         notes
@@ -420,21 +421,26 @@ async fn keep_as_planned_then_change_of_mind_in_the_standup_format() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_through_can_be_turned_off() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let prompt = t0 + chrono::Duration::seconds(3);
-    let sync = t0 + chrono::Duration::minutes(10);
-    let mut bot = Bot::with_extra(&emu, prompt, sync, "1m", "1h", "", "follow_through = false");
+    let prompt = monday_8am() + chrono::Duration::hours(1);
+    let sync = prompt + chrono::Duration::minutes(10);
+    let mut bot = Bot::builder(&emu)
+        .prompt_at(prompt)
+        .sync_at(sync)
+        .post_before("1m")
+        .remind_after("1h")
+        .team("follow_through = false")
+        .build();
     std::fs::write(bot.dir.path().join("last.md"), LAST_MEETING).unwrap();
     bot.cli(&["import", "--team", "orbit", "last.md"]);
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    bot.run_until(prompt).await;
     wait_prompted(&emu, MARIA).await;
     let prompt_msg = emu.messages(&emu.dm_channel(MARIA))[0].clone();
     let shown = prompt_msg.blocks.unwrap().to_string();
     assert!(shown.contains("answer_form"), "{shown}");
     assert!(!shown.contains("you planned"), "{shown}");
     assert!(!shown.contains("checkboxes"), "{shown}");
-    bot.stop();
+    bot.stop().await;
 }

@@ -2,14 +2,12 @@
 //! local Slack emulator, driven with Slack's own `app_home_opened`, `member_joined_channel`,
 //! `block_actions` and `view_submission` payloads.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use chrono::{Timelike, Utc};
 use serde_json::Value;
 use slack_emulator::{Emulator, User, events};
-use support::*;
 
 const STRANGER: &str = "U0STRANGE1";
 const NEWBIE: &str = "U0NEWBIE01";
@@ -64,44 +62,29 @@ fn view_text(view: &Value) -> String {
         .join("\n")
 }
 
-/// A bot whose team is prompted daily two hours from now and met an hour ago: nothing is
-/// prompted or posted during a test.
+/// An in-process bot whose team is prompted daily two hours from now and met an hour ago, on a
+/// clock that stands at the wall clock's now: nothing is prompted or posted during a test.
+///
+/// The clock starts at the wall clock because Slack's message ts are the wall clock's: an edit
+/// from the Home tab is versioned by the bot's clock, and a DM sent after it must be newer.
 fn quiet_bot(emu: &Emulator, team: &str) -> (Bot, chrono::DateTime<Utc>) {
-    let t0 = Utc::now();
-    let bot = Bot::with_extra(
-        emu,
-        t0 + chrono::Duration::hours(2),
-        t0 + chrono::Duration::hours(3),
-        "30m",
-        "2h",
-        "",
-        team,
-    );
-    let daily = |t: chrono::DateTime<Utc>| format!("\"{} {} * * *\"", t.minute(), t.hour());
-    bot.edit_config(|text| {
-        text.lines()
-            .map(|line| {
-                if line.starts_with("prompt = ") {
-                    format!("prompt = {}", daily(t0 + chrono::Duration::hours(2)))
-                } else if line.starts_with("sync = ") {
-                    format!("sync = {}", daily(t0 - chrono::Duration::hours(1)))
-                } else {
-                    line.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
+    let t0 = Utc::now().with_nanosecond(0).unwrap();
+    let daily = |t: chrono::DateTime<Utc>| format!("0 {} {} * * *", t.minute(), t.hour());
+    let bot = Bot::builder(emu)
+        .clock_at(t0)
+        .prompt(&daily(t0 + chrono::Duration::hours(2)))
+        .sync(&daily(t0 - chrono::Duration::hours(1)))
+        .team(team)
+        .build();
     (bot, t0 + chrono::Duration::hours(2))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn home_shows_the_update_and_edit_replaces_it() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator_with(&[User::new(STRANGER, "stranger")]).await;
     // No prompt or post during the test: the member answers on their own.
     let (mut bot, _) = quiet_bot(&emu, "");
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
     // Maria answers by DM, with a blocker.
@@ -205,6 +188,8 @@ async fn home_shows_the_update_and_edit_replaces_it() {
             ],
         )
         .expect("the form has these boxes");
+    // Her edit comes after her DM, by the bot's clock too.
+    bot.catch_up_with_slack();
     emu.send_interaction(submitted)
         .ack(WAIT)
         .await
@@ -289,7 +274,7 @@ async fn home_shows_the_update_and_edit_replaces_it() {
     assert!(text.contains("You are not in any team yet"), "{text}");
     assert!(text.contains(STRANGER), "names their member id: {text}");
     assert_eq!(homes_published(&emu, STRANGER), 1);
-    bot.stop();
+    bot.stop().await;
 }
 
 fn intros_to(emu: &Emulator, user: &str) -> Vec<String> {
@@ -300,17 +285,11 @@ fn intros_to(emu: &Emulator, user: &str) -> Vec<String> {
         .collect()
 }
 
-/// Waits a moment for work that must not happen (a repeated introduction).
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboarding_introduces_each_member_once() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator_with(&[User::new(NEWBIE, "newbie")]).await;
     let (mut bot, prompt_time) = quiet_bot(&emu, "");
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
     // A configured member joins the channel: they are introduced.
@@ -376,27 +355,27 @@ async fn onboarding_introduces_each_member_once() {
         .ack(WAIT)
         .await
         .expect("acked");
-    settle().await;
+    // Every event acked so far is handled: nothing more can come of them.
+    bot.events_handled().await;
     for user in [MARIA, KENJI, LI, ZOE] {
         assert_eq!(intros_to(&emu, user).len(), 1, "{user}");
     }
     assert!(intros_to(&emu, NEWBIE).is_empty());
 
     // A restart repeats nothing.
-    bot.stop();
-    bot.start();
+    bot.stop().await;
+    bot.start().await;
     assert!(
         emu.wait_connections_opened(2, WAIT).await,
         "log:\n{}",
         bot.log()
     );
-    settle().await;
     for user in [MARIA, KENJI, LI, ZOE] {
         assert_eq!(intros_to(&emu, user).len(), 1, "{user}");
     }
 
     // A member added to the config is introduced at the next start, once.
-    bot.stop();
+    bot.stop().await;
     bot.edit_config(|text| {
         text.replace(
             &format!("  {{ user = \"{ZOE}\", handle = \"zoe\" }},\n"),
@@ -405,7 +384,7 @@ async fn onboarding_introduces_each_member_once() {
             ),
         )
     });
-    bot.start();
+    bot.start().await;
     // Introductions start alongside the connection: wait for both before stopping, or a stop
     // that comes before the connection leaves one fewer opened than counted below.
     assert!(
@@ -419,26 +398,24 @@ async fn onboarding_introduces_each_member_once() {
         WAIT,
     )
     .await;
-    bot.stop();
-    bot.start();
+    bot.stop().await;
+    bot.start().await;
     assert!(
         emu.wait_connections_opened(4, WAIT).await,
         "log:\n{}",
         bot.log()
     );
-    settle().await;
     for user in [MARIA, KENJI, LI, ZOE, NEWBIE] {
         assert_eq!(intros_to(&emu, user).len(), 1, "{user}");
     }
-    bot.stop();
+    bot.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboarding_and_home_can_be_turned_off() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
     let (mut bot, _) = quiet_bot(&emu, "home = false\nonboarding = false");
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
     emu.send_event(emu.member_joined_channel(&emu.config().bot_user_id, CHANNEL, Some(MARIA)))
         .ack(WAIT)
@@ -448,8 +425,7 @@ async fn onboarding_and_home_can_be_turned_off() {
         .ack(WAIT)
         .await
         .expect("acked");
-    settle().await;
     assert!(intros_to(&emu, MARIA).is_empty());
     assert_eq!(homes_published(&emu, MARIA), 0);
-    bot.stop();
+    bot.stop().await;
 }

@@ -1,52 +1,10 @@
-//! Time off, end to end: the real `standup-bot run` binary against the local Slack emulator.
+//! Time off, end to end: the bot in-process against the local Slack emulator, on a test clock.
 //! Holidays and working days, an out-of-office Slack status, `/standup ooo` and `quiet`, the
 //! document's "out of office" notes, and quiet hours that hold a prompt (across a restart).
 
-mod support;
-
-use std::time::Duration;
-
-use chrono::{Datelike, Timelike, Utc};
+use crate::support::*;
+use chrono::{Datelike, Utc};
 use slack_emulator::{Emulator, User, events};
-use support::*;
-
-/// `/standup <text>` from `user`: the answer in the ack, or (on a slow machine) the one that
-/// follows through the `response_url`.
-async fn command(emu: &Emulator, user: &str, text: &str) -> String {
-    let before = emu.response_posts().len();
-    let answer = emu
-        .send_slash_command("/standup", text, user, CHANNEL)
-        .ack(WAIT)
-        .await
-        .expect("acked");
-    let text = answer["text"].as_str().unwrap_or_default().to_string();
-    if !text.starts_with("On it") {
-        return text;
-    }
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(post) = emu.response_posts().get(before) {
-            return post.body["text"].as_str().unwrap_or_default().to_string();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no answer to {text}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn wait_file(emu: &Emulator) -> slack_emulator::File {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    loop {
-        let files = emu.files();
-        if let Some(file) = files.first().filter(|f| f.title.is_some()) {
-            return file.clone();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no file posted");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn jobs(bot: &Bot, team: &str, state: &str) -> i64 {
     rusqlite::Connection::open(bot.db_path())
@@ -59,25 +17,25 @@ fn jobs(bot: &Bot, team: &str, state: &str) -> i64 {
         .unwrap()
 }
 
+fn at_nine() -> chrono::DateTime<Utc> {
+    monday_8am() + chrono::Duration::hours(1)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_holiday_prompts_nobody_while_another_team_works() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let prompt = t0 + chrono::Duration::seconds(4);
-    let sync = t0 + chrono::Duration::seconds(60);
+    let prompt = at_nine();
     let today = prompt.date_naive();
     let weekday = today.weekday().to_string();
     // orbit has today off; nova (zoe alone) works today, by the weekday list.
-    let mut bot = Bot::with_extra(
-        &emu,
-        prompt,
-        sync,
-        "20s",
-        "1h",
-        "",
-        &format!("holidays = [\"{today}\", \"2026-12-24..2026-12-31\"]"),
-    );
+    let mut bot = Bot::builder(&emu)
+        .prompt_at(prompt)
+        .sync_at(prompt + chrono::Duration::hours(1))
+        .post_before("20m")
+        .team(&format!(
+            "holidays = [\"{today}\", \"2026-12-24..2026-12-31\"]"
+        ))
+        .build();
     bot.edit_config(|text| {
         let nova = text
             .split("[[team]]")
@@ -92,22 +50,13 @@ async fn a_holiday_prompts_nobody_while_another_team_works() {
         let head = nova.split("members = [").next().unwrap().to_string();
         format!("{text}\n[[team]]{head}members = [{{ user = \"{ZOE}\", handle = \"zoe\" }}]\n")
     });
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
-    wait_prompted(&emu, ZOE).await;
-    // Every orbit prompt was recorded, and skipped.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    // The prompt reaches Slack a moment before its job is marked done.
-    while jobs(&bot, "orbit", "skipped") < 4 || jobs(&bot, "nova", "done") < 1 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "log:\n{}",
-            bot.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(jobs(&bot, "nova", "done"), 1);
+    bot.run_until(prompt).await;
+    // Every orbit prompt was recorded, and skipped; nova's was sent.
+    assert_eq!(jobs(&bot, "orbit", "skipped"), 4, "log:\n{}", bot.log());
+    assert_eq!(jobs(&bot, "nova", "done"), 1, "log:\n{}", bot.log());
     for user in [MARIA, KENJI, LI] {
         assert_eq!(
             prompts_to(&emu, user),
@@ -123,14 +72,13 @@ async fn a_holiday_prompts_nobody_while_another_team_works() {
         status.contains(&format!("{today} is a holiday")),
         "{status}"
     );
-    bot.stop();
+    bot.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_office_by_status_or_command_shows_in_the_notes() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     // maria's Slack status says she is on leave (for another day).
-    let expires = (Utc::now() + chrono::Duration::days(1)).timestamp();
+    let expires = (monday_8am() + chrono::Duration::days(1)).timestamp();
     let emu = Emulator::start(
         slack_emulator::EmulatorConfig::default()
             .with_user(User::new(MARIA, "maria").status(":palm_tree:", "Vacation", expires))
@@ -143,15 +91,18 @@ async fn out_of_office_by_status_or_command_shows_in_the_notes() {
             ),
     )
     .await;
-    let t0 = Utc::now();
-    let prompt = t0 + chrono::Duration::seconds(6);
-    let sync = t0 + chrono::Duration::seconds(26);
-    let mut bot = Bot::new(&emu, prompt, sync, "10s", "1h");
-    bot.start();
+    let prompt = at_nine();
+    let sync = prompt + chrono::Duration::minutes(20);
+    let mut bot = Bot::builder(&emu)
+        .prompt_at(prompt)
+        .sync_at(sync)
+        .post_before("10m")
+        .start()
+        .await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
     // kenji is out today and again later; he lists and cancels the later leave.
-    let today = Utc::now().date_naive();
+    let today = bot.now().date_naive();
     let later = today + chrono::Duration::days(30);
     let end = later + chrono::Duration::days(4);
     let answer = command(&emu, KENJI, "ooo today").await;
@@ -189,19 +140,22 @@ async fn out_of_office_by_status_or_command_shows_in_the_notes() {
     assert!(quiet.starts_with("OK, no quiet hours"), "{quiet}");
 
     // li and zoe (a status that is not out of office) are prompted; maria and kenji are not.
-    wait_prompted(&emu, LI).await;
-    wait_prompted(&emu, ZOE).await;
+    bot.run_until(prompt).await;
+    assert_eq!(prompts_to(&emu, LI), 1);
+    assert_eq!(prompts_to(&emu, ZOE), 1);
     emu.send_event(events::dm_message(LI, "Done: the exporter"))
         .ack(WAIT)
         .await
         .expect("acked");
+    bot.events_handled().await;
     let status = command(&emu, LI, "status").await;
     assert!(
         status.contains("out of office: @kenji, @maria (Slack status)"),
         "{status}"
     );
 
-    let file = wait_file(&emu).await;
+    bot.run_until(sync - chrono::Duration::minutes(10)).await;
+    let file = wait_file(&emu, 1).await;
     assert!(
         file.content.contains(
             "@maria\n- 🌴 Out of office\n\n@kenji\n- 🌴 Out of office\n\n@li\n- 🚢 Shipped:\n    - the exporter\n\n@zoe\n\n"
@@ -211,34 +165,34 @@ async fn out_of_office_by_status_or_command_shows_in_the_notes() {
     );
     assert_eq!(prompts_to(&emu, MARIA), 0);
     assert_eq!(prompts_to(&emu, KENJI), 0);
-    bot.stop();
+    bot.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quiet_hours_hold_a_prompt_until_they_end_even_across_a_restart() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    // Whole seconds: the window is written to the second.
-    let t0 = Utc::now().with_nanosecond(0).unwrap();
-    let prompt = t0 + chrono::Duration::seconds(3);
-    let quiet_end = t0 + chrono::Duration::seconds(12);
-    let sync = t0 + chrono::Duration::seconds(50);
-    // The team's zone is UTC; maria lives in Berlin, and quiet hours are read on the member's
-    // own clock (the README's promise): her window, in Berlin time, started a minute ago and
-    // ends in 12 s. Read on the team's clock it would lie an hour ahead, and not hold her.
-    let berlin = |t: chrono::DateTime<Utc>| t.with_timezone(&chrono_tz::Europe::Berlin);
+    let prompt = at_nine();
+    let quiet_end = prompt + chrono::Duration::minutes(10);
+    let sync = prompt + chrono::Duration::hours(1);
+    // The team's zone is UTC; quiet hours are read on the member's own clock. maria lives in
+    // Berlin (UTC+1 in winter): her window, written in her time, started a minute before the
+    // prompt and ends ten minutes after it. li's (UTC) lasts past the post (at sync - 20 min):
+    // her prompt is skipped, not sent late.
+    let mut bot = Bot::builder(&emu)
+        .prompt_at(prompt)
+        .sync_at(sync)
+        .post_before("20m")
+        .build();
+    let berlin = |t: chrono::DateTime<Utc>| {
+        t.with_timezone(&chrono_tz::Europe::Berlin)
+            .format("%H:%M:%S")
+            .to_string()
+    };
     let window = format!(
         "{}-{}",
-        berlin(t0 - chrono::Duration::seconds(60)).format("%H:%M:%S"),
-        berlin(quiet_end).format("%H:%M:%S")
+        berlin(prompt - chrono::Duration::minutes(1)),
+        berlin(quiet_end)
     );
-    // li's window lasts past the post (at sync - 20 s): her prompt is skipped, not sent late.
-    let li_window = format!(
-        "{}-{}",
-        (t0 - chrono::Duration::seconds(60)).format("%H:%M:%S"),
-        (t0 + chrono::Duration::seconds(40)).format("%H:%M:%S")
-    );
-    let mut bot = Bot::new(&emu, prompt, sync, "20s", "1h");
     bot.edit_config(|text| {
         text.replace(
             "handle = \"maria\" }",
@@ -246,26 +200,32 @@ async fn quiet_hours_hold_a_prompt_until_they_end_even_across_a_restart() {
         )
         .replace(
             "handle = \"li\" }",
-            &format!("handle = \"li\", quiet_hours = \"{li_window}\" }}"),
+            "handle = \"li\", quiet_hours = \"08:59:00-09:45:00\" }",
         )
     });
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
-    // Members are taken in order in each pass, maria before kenji: once kenji's prompt job has
-    // ended, maria's was held or sent.
-    wait_jobs(&bot, "prompt", KENJI, "done", 1).await;
+    bot.run_until(prompt).await;
+    assert_eq!(prompts_to(&emu, KENJI), 1);
     assert_eq!(prompts_to(&emu, MARIA), 0, "maria is in her quiet hours");
     // A restart while the prompt is held neither loses nor repeats it.
-    bot.kill();
-    bot.start();
-    wait_prompted(&emu, MARIA).await;
-    assert!(
-        Utc::now() >= quiet_end,
+    bot.kill().await;
+    bot.start().await;
+    bot.run_until(quiet_end - chrono::Duration::seconds(1))
+        .await;
+    assert_eq!(
+        prompts_to(&emu, MARIA),
+        0,
         "maria was prompted before her quiet hours ended"
     );
-    wait_jobs(&bot, "prompt", MARIA, "done", 1).await;
-    wait_jobs(&bot, "prompt", LI, "skipped", 1).await;
+    bot.run_until(quiet_end).await;
+    assert_eq!(
+        prompts_to(&emu, MARIA),
+        1,
+        "prompted as her quiet hours end"
+    );
+    bot.run_until(sync).await;
     assert_eq!(prompts_to(&emu, MARIA), 1);
     assert_eq!(prompts_to(&emu, KENJI), 1);
     assert_eq!(
@@ -282,5 +242,5 @@ async fn quiet_hours_hold_a_prompt_until_they_end_even_across_a_restart() {
         )
         .unwrap();
     assert_eq!(li, "skipped: quiet hours last past the post time");
-    bot.stop();
+    bot.stop().await;
 }

@@ -2,14 +2,12 @@
 //! redelivering, misbehaving and being hostile, and the database filling up. Each test names
 //! the row of docs/RELIABILITY.md it backs.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use chrono::Utc;
 use serde_json::{Value, json};
 use slack_emulator::{Emulator, Fault, SignedClient, events};
-use support::*;
 
 /// A member's confirmations ("Got it. ...") in their DM.
 fn confirmations(emu: &Emulator, user: &str) -> usize {
@@ -47,21 +45,16 @@ fn envelope(callback: &Value, envelope_id: &str, attempt: u64) -> String {
     .to_string()
 }
 
-async fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + timeout;
-    while !check() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// An in-process bot with no prompt due during the test (its clock stays at 08:00; the
+/// prompt is at 09:00).
+fn idle_bot(emu: &Emulator, database: &str, team: &str) -> Bot {
+    Bot::builder(emu).database(database).team(team).build()
 }
 
-/// A bot with no prompt due during the test (the prompt is a day away).
-fn idle_bot(emu: &Emulator, database: &str, team: &str) -> Bot {
+/// The real binary, with no prompt due during the test (the prompt is a day away).
+fn idle_process(emu: &Emulator, database: &str, team: &str) -> Process {
     let later = Utc::now() + chrono::Duration::days(1);
-    Bot::with_extra(
+    Process::with_extra(
         emu,
         later,
         later + chrono::Duration::hours(2),
@@ -74,10 +67,9 @@ fn idle_bot(emu: &Emulator, database: &str, team: &str) -> Bot {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redelivered_events_are_applied_once_even_after_a_restart() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
     let mut bot = idle_bot(&emu, "", "");
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "{}", bot.log());
 
     let callback = emu.event_callback(events::dm_message(MARIA, "*Shipped*\n- token-a1"));
@@ -96,8 +88,8 @@ async fn redelivered_events_are_applied_once_even_after_a_restart() {
     .await;
 
     // After a restart the event id is still known.
-    bot.stop();
-    bot.start();
+    bot.stop().await;
+    bot.start().await;
     assert!(emu.wait_connections_opened(2, WAIT).await, "{}", bot.log());
     emu.send_raw(&envelope(&callback, "env-3", 2));
     wait_until("the ack after the restart", WAIT, || {
@@ -113,7 +105,7 @@ async fn redelivered_events_are_applied_once_even_after_a_restart() {
         confirmations(&emu, KENJI) == 1
     })
     .await;
-    bot.stop();
+    bot.stop().await;
 
     assert_eq!(
         confirmations(&emu, MARIA),
@@ -125,11 +117,10 @@ async fn redelivered_events_are_applied_once_even_after_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_retries_of_an_event_are_applied_once() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let mut bot = idle_bot(&emu, "", "");
-    let addr = bot.start_http().await;
-    let client = SignedClient::new(&format!("http://{addr}"), SIGNING_SECRET).with_paths(
+    // The listener is bound before the bot starts and handed to it: the port is never free.
+    let mut bot = Bot::builder(&emu).http().start().await;
+    let client = SignedClient::new(&bot.url(), SIGNING_SECRET).with_paths(
         "/slack/events",
         "/slack/commands",
         "/slack/interactions",
@@ -150,20 +141,17 @@ async fn http_retries_of_an_event_are_applied_once() {
         tokio::time::sleep(Duration::from_millis(1100)).await;
     }
     wait_until("the confirmation", WAIT, || confirmations(&emu, LI) == 1).await;
-    // Every delivery was answered, and the event they share has been handled: nothing more is
-    // on its way.
-    wait_events_handled(&bot).await;
-    bot.stop();
+    bot.events_handled().await;
+    bot.stop().await;
     assert_eq!(confirmations(&emu, LI), 1);
     assert_eq!(stored_revisions(&bot, "token-l1"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_commands_and_clicks_are_harmless() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
     let mut bot = idle_bot(&emu, "", "");
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "{}", bot.log());
 
     for _ in 0..2 {
@@ -212,16 +200,15 @@ async fn repeated_commands_and_clicks_are_harmless() {
         1,
         "the flag edited once for three clicks"
     );
-    bot.stop();
+    bot.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_members_and_admins_get_in_and_secrets_stay_out() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let stranger = "U0STRANGER";
     let emu = emulator_with(&[slack_emulator::User::new(stranger, "stranger")]).await;
     let mut bot = idle_bot(&emu, "", &format!("admins = [\"{MARIA}\"]"));
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "{}", bot.log());
 
     // A DM from someone in no team: a polite explanation, nothing stored.
@@ -313,7 +300,7 @@ async fn only_members_and_admins_get_in_and_secrets_stay_out() {
         emu.calls_to("chat.update").is_empty(),
         "the flag was not touched"
     );
-    bot.stop();
+    bot.stop().await;
 
     assert_eq!(
         stored_revisions(&bot, "token-s1"),
@@ -337,9 +324,9 @@ async fn only_members_and_admins_get_in_and_secrets_stay_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_mode_comes_back_after_every_kind_of_disconnect() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = ONE_AT_A_TIME.write().await;
     let emu = emulator().await;
-    let mut bot = idle_bot(&emu, "", "");
+    let mut bot = idle_process(&emu, "", "");
     for (name, value) in [
         ("STANDUP_SOCKET_STEP_SECS", "2"),
         ("STANDUP_SOCKET_PING_SECS", "0.5"),
@@ -401,8 +388,13 @@ async fn socket_mode_comes_back_after_every_kind_of_disconnect() {
         .await
         .expect("acked after reconnect");
     assert!(bot.running(), "the bot kept running");
+    // SIGTERM to the real binary: the scheduler and the connection stop, exit status 0.
     bot.stop();
     let log = bot.log();
+    assert!(
+        log.contains("scheduler stopped"),
+        "graceful shutdown; log:\n{log}"
+    );
     assert!(log.contains("too_many_websockets"), "the refusal is logged");
     assert!(log.contains("watchdog: nothing from Slack"), "{log}");
     println!("a silent connection was replaced after {noticed:?}");
@@ -414,9 +406,9 @@ async fn socket_mode_comes_back_after_every_kind_of_disconnect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_app_token_is_a_clear_fatal_error() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = ONE_AT_A_TIME.write().await;
     let emu = emulator().await;
-    let mut bot = idle_bot(&emu, "", "");
+    let mut bot = idle_process(&emu, "", "");
     bot.app_token = "xapp-1-not-the-right-one".into();
     bot.start();
     wait_until("the bot to exit", WAIT, || !bot.running()).await;
@@ -430,19 +422,10 @@ async fn a_wrong_app_token_is_a_clear_fatal_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slack_errors_for_one_member_or_channel_do_not_stop_the_rest() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
+    let nine = monday_8am() + chrono::Duration::hours(1);
     // A member Slack does not know (user_not_found), and a prompt whose post hangs once.
-    let mut bot = Bot::with_extra(
-        &emu,
-        t0 + chrono::Duration::seconds(3),
-        t0 + chrono::Duration::hours(2),
-        "30m",
-        "1h",
-        "",
-        "",
-    );
+    let mut bot = Bot::builder(&emu).prompt_at(nine).build();
     bot.edit_config(|config| {
         config.replace(
             "members = [",
@@ -458,13 +441,10 @@ async fn slack_errors_for_one_member_or_channel_do_not_stop_the_rest() {
     );
     emu.fail_next("chat.postMessage", Fault::Status(503));
     emu.fail_next("users.info", Fault::SlackError("account_inactive".into()));
-    bot.start();
+    bot.start().await;
+    // Failed jobs are tried again 5 s later, up to 5 times: a minute covers them all.
+    bot.run_until(nine + chrono::Duration::minutes(1)).await;
     for user in [MARIA, KENJI, LI, ZOE] {
-        wait_prompted(&emu, user).await;
-    }
-    // Each prompt job has ended: no retry of a prompt can follow.
-    for user in [MARIA, KENJI, LI, ZOE] {
-        wait_jobs(&bot, "prompt", user, "done", 1).await;
         assert_eq!(prompts_to(&emu, user), 1, "{user} prompted once");
     }
     let log = bot.log();
@@ -477,15 +457,14 @@ async fn slack_errors_for_one_member_or_channel_do_not_stop_the_rest() {
         .ack(WAIT)
         .await
         .expect("acked");
-    bot.stop();
+    bot.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_database_refuses_events_unacked_and_keeps_serving() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
     let mut bot = idle_bot(&emu, "max_size_mb = 1", "");
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "{}", bot.log());
     let big = "- a long line of work done this week\n".repeat(2_500); // ~90 KB
     let mut acked = Vec::new();
@@ -517,13 +496,13 @@ async fn a_full_database_refuses_events_unacked_and_keeps_serving() {
         .expect("acked");
     assert!(status.to_string().contains("Team Orbit"), "{status}");
     assert!(bot.running());
-    bot.stop();
+    bot.stop().await;
     assert_eq!(stored_revisions(&bot, &format!("full-{refused}\n")), 0);
 
     // With room again: what was acknowledged but not yet applied is applied from the inbox at
     // start, and Slack's redelivery of the refused event is taken.
     bot.edit_config(|config| config.replace("max_size_mb = 1", ""));
-    bot.start();
+    bot.start().await;
     assert!(emu.wait_connections_opened(2, WAIT).await, "{}", bot.log());
     emu.redeliver(&handle);
     handle.acked(WAIT).await.expect("the redelivery acked");
@@ -534,44 +513,24 @@ async fn a_full_database_refuses_events_unacked_and_keeps_serving() {
             .all(|i| stored_revisions(&bot, &format!("full-{i}\n")) == 1)
     })
     .await;
-    bot.stop();
+    bot.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_big_team_is_prompted_within_slacks_limits_without_429s() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     const N: usize = 300;
     let users: Vec<String> = (0..N).map(|i| format!("U0BIG{i:05}")).collect();
     let config = workspace_of(&users).with_rate_limits(slack_emulator::RateLimits::default());
     let emu = Emulator::start(config).await;
-    let t0 = Utc::now();
-    let prompt_at = t0 + chrono::Duration::seconds(2);
-    let mut bot = Bot::with_extra(
-        &emu,
-        prompt_at,
-        t0 + chrono::Duration::hours(2),
-        "30m",
-        "1h",
-        "",
-        "",
-    );
+    let nine = monday_8am() + chrono::Duration::hours(1);
+    let mut bot = Bot::builder(&emu).prompt_at(nine).build();
     bot.set_members(&users);
-    bot.start();
-    wait_until("every member prompted", Duration::from_secs(120), || {
-        users
-            .iter()
-            .all(|u| !emu.messages(&emu.dm_channel(u)).is_empty())
-    })
-    .await;
-    // The crontab fires on the whole second.
-    let fired =
-        prompt_at - chrono::Duration::nanoseconds(i64::from(prompt_at.timestamp_subsec_nanos()));
-    let took = (Utc::now() - fired).to_std().unwrap_or_default();
-    // Each prompt job has ended: no retry of a prompt can follow.
-    for u in &users {
-        wait_jobs(&bot, "prompt", u, "done", 1).await;
-    }
-    bot.stop();
+    bot.start().await;
+    let started = std::time::Instant::now();
+    // The fan-out is paced by Slack's limits in real time; the scheduler's round ends with it.
+    bot.run_until(nine).await;
+    let took = started.elapsed();
+    bot.stop().await;
     for u in &users {
         assert_eq!(prompts_to(&emu, u), 1, "{u} prompted once");
     }

@@ -11,14 +11,12 @@
 //! `CRASH_KILLS` sets how many kills (default 50; `scripts/crash.sh` runs more), `CRASH_SEED`
 //! the random sequence (printed, so a failing run can be repeated).
 
-mod support;
-
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use crate::support::{CHANNEL, ONE_AT_A_TIME, Process, WAIT};
 use chrono::Utc;
 use slack_emulator::{Emulator, EnvelopeHandle, Fault, events};
-use support::{Bot, CHANNEL, ONE_AT_A_TIME, WAIT};
 
 /// Where the team's updates and flags go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +136,7 @@ fn stored(db: &std::path::Path, token: &str) -> i64 {
 async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
     let mut rng = Rng(seed | 1);
     let users: Vec<String> = (0..mode.members()).map(member).collect();
-    let config = support::workspace_of(&users);
+    let config = crate::support::workspace_of(&users);
     let emu = Emulator::start(config).await;
     // Some posts land in Slack but answer late, so kills also hit the moment after Slack acted
     // and before the bot heard back: the bot must look, not post again.
@@ -161,7 +159,7 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
 
     let t0 = Utc::now();
     let start = Instant::now();
-    let mut bot = Bot::with_extra(
+    let mut bot = Process::with_extra(
         &emu,
         t0 + chrono::Duration::seconds(1),
         t0 + chrono::Duration::seconds(6),
@@ -294,7 +292,7 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Every stored event handled: a late duplicate would have come from one of them.
-    support::wait_events_handled(&bot).await;
+    crate::support::wait_events_handled(&bot).await;
     bot.stop();
 
     for u in &users {
@@ -449,7 +447,7 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_random_points_nothing_is_lost_or_repeated() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = ONE_AT_A_TIME.write().await;
     let target: usize = std::env::var("CRASH_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -545,4 +543,123 @@ async fn killed_at_random_points_nothing_is_lost_or_repeated() {
         "thread mode posted in the channel"
     );
     let _ = WAIT;
+}
+
+/// A form answer and a button click are stored before their ack: the bot killed after the ack
+/// and before it finished handling them handles them at the next start, and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_or_form_acked_before_a_kill_is_handled_after_the_restart() {
+    use crate::support::{KENJI, LI, MARIA, ZOE, emulator, wait_prompted};
+    let _turn = ONE_AT_A_TIME.write().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let prompt = t0 + chrono::Duration::seconds(3);
+    let sync = t0 + chrono::Duration::minutes(30);
+    let mut bot = Process::new(&emu, prompt, sync, "1m", "1h");
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    for user in [MARIA, KENJI, LI, ZOE] {
+        wait_prompted(&emu, user).await;
+    }
+    let prompt_of = |user: &str| {
+        let dm = emu.dm_channel(user);
+        let ts = emu
+            .messages(&dm)
+            .into_iter()
+            .find(|m| m.blocks.is_some())
+            .expect("a prompt")
+            .ts;
+        (dm, ts)
+    };
+
+    // Maria answers in the form. Recording it starts with `conversations.open`, which hangs:
+    // the submission is acked, its handling cut short by the kill.
+    let (dm, ts) = prompt_of(MARIA);
+    emu.send_interaction(
+        emu.click(MARIA, &dm, &ts, "answer_form")
+            .expect("a form button"),
+    )
+    .ack(WAIT)
+    .await
+    .expect("acked");
+    emu.wait_for_call("views.open", |_| true, WAIT).await;
+    let form = emu
+        .views()
+        .into_iter()
+        .rfind(|v| v.method == "views.open")
+        .unwrap();
+    emu.fail_next("conversations.open", Fault::Hang);
+    let submitted = emu
+        .submit_view(MARIA, &form.id, &[("Shipped", "- formtoken shipped")])
+        .expect("the form has this box");
+    emu.send_interaction(submitted)
+        .ack(WAIT)
+        .await
+        .expect("the submission is acked once stored");
+    emu.wait_for_call("conversations.open", |_| true, WAIT)
+        .await;
+    bot.kill();
+
+    // Kenji clicks *Out of office*; the answer to him hangs, and the bot is killed again.
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    let recorded = |user: &str| {
+        let dm = emu.dm_channel(user);
+        emu.messages(&dm)
+            .iter()
+            .filter(|m| m.text.as_deref().is_some_and(|t| t.starts_with("Got it.")))
+            .count()
+    };
+    emu.wait_for_message(
+        &dm,
+        |m| m.text.as_deref().is_some_and(|t| t.starts_with("Got it.")),
+        WAIT,
+    )
+    .await;
+    let (kenji_dm, kenji_ts) = prompt_of(KENJI);
+    let answered = |m: &slack_emulator::Message| {
+        m.text
+            .as_deref()
+            .is_some_and(|t| t.starts_with("OK, marked out of office"))
+    };
+    emu.fail_next("chat.postMessage", Fault::Hang);
+    emu.send_interaction(
+        emu.click(KENJI, &kenji_dm, &kenji_ts, "out_of_office")
+            .expect("an out-of-office button"),
+    )
+    .ack(WAIT)
+    .await
+    .expect("the click is acked once stored");
+    emu.wait_for_call(
+        "chat.postMessage",
+        |c| c.params.to_string().contains("marked out of office"),
+        WAIT,
+    )
+    .await;
+    bot.kill();
+    assert!(
+        !emu.messages(&kenji_dm).iter().any(answered),
+        "the answer was cut short"
+    );
+    bot.start();
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    emu.wait_for_message(&kenji_dm, answered, WAIT).await;
+    bot.stop();
+
+    // Maria's answer is in the notes once; Kenji is away for the meeting.
+    assert_eq!(recorded(MARIA), 1, "one confirmation");
+    let notes = bot.cli(&["compile", "--team", "orbit"]);
+    assert_eq!(notes.matches("formtoken shipped").count(), 1, "{notes}");
+    let status = rusqlite::Connection::open(bot.db_path())
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM inbox WHERE event_id LIKE 'interaction:%' AND handled_at IS NOT NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap();
+    assert!(
+        status >= 2,
+        "the form and the click were handled from the inbox"
+    );
 }

@@ -1,34 +1,27 @@
-//! Less channel noise and the blocker lifecycle, end to end: the real `standup-bot run`
-//! binary against the emulator, with `updates = "thread"`, `blocker_flags = "thread"` and a
-//! 3-second `escalate_after`.
+//! Less channel noise and the blocker lifecycle, end to end: the bot in-process against the
+//! emulator on a test clock, with `updates = "thread"`, `blocker_flags = "thread"` and an
+//! hour's `escalate_after`.
 
-mod support;
-
-use chrono::Utc;
+use crate::support::*;
 use slack_emulator::events;
-use support::*;
 
 const LEAD: &str = "U0LEAD0001";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn updates_and_flags_go_into_one_thread_and_old_blockers_are_escalated_once() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let mut bot = Bot::with_extra(
-        &emu,
-        t0 + chrono::Duration::seconds(2),
-        t0 + chrono::Duration::days(1),
-        "30m",
-        "2h",
-        "",
-        &format!(
-            "updates = \"thread\"\nblocker_flags = \"thread\"\nescalate_after = \"3s\"\nleads = [\"{LEAD}\"]"
-        ),
-    );
-    bot.start();
+    let nine = monday_8am() + chrono::Duration::hours(1);
+    let mut bot = Bot::builder(&emu)
+        .prompt_at(nine)
+        .sync_at(nine + chrono::Duration::days(1))
+        .team(&format!(
+            "updates = \"thread\"\nblocker_flags = \"thread\"\nescalate_after = \"1h\"\nleads = [\"{LEAD}\"]"
+        ))
+        .start()
+        .await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
-    wait_prompted(&emu, MARIA).await;
+    bot.run_until(nine).await;
+    assert_eq!(prompts_to(&emu, MARIA), 1);
 
     let maria = events::dm_message(MARIA, "In progress:\n- Large uploads");
     let maria_ts = maria["ts"].as_str().unwrap().to_string();
@@ -96,7 +89,9 @@ async fn updates_and_flags_go_into_one_thread_and_old_blockers_are_escalated_onc
     )
     .await;
 
-    // The escalation comes once, in the thread, mentioning the lead and kenji.
+    // The escalation comes once, in the thread, mentioning the lead and kenji: not before the
+    // blocker (raised at 09:00) is an hour old, and by the scheduler's next look after that.
+    bot.events_handled().await;
     let escalated = |emu: &slack_emulator::Emulator| {
         emu.messages(CHANNEL)
             .iter()
@@ -107,23 +102,26 @@ async fn updates_and_flags_go_into_one_thread_and_old_blockers_are_escalated_onc
             })
             .count()
     };
+    let due = nine + chrono::Duration::hours(1);
+    bot.run_until(due - chrono::Duration::seconds(1)).await;
+    assert_eq!(escalated(&emu), 0, "escalated early");
+    bot.run_until(due + chrono::Duration::seconds(60)).await;
+    assert_eq!(escalated(&emu), 1, "escalated once it was due");
     let esc = emu
-        .wait_for_message(
-            CHANNEL,
-            |m| {
-                m.text
-                    .as_deref()
-                    .is_some_and(|t| t.contains(&format!("<@{LEAD}>")))
-            },
-            WAIT,
-        )
-        .await;
+        .messages(CHANNEL)
+        .into_iter()
+        .find(|m| {
+            m.text
+                .as_deref()
+                .is_some_and(|t| t.contains(&format!("<@{LEAD}>")))
+        })
+        .unwrap();
     assert!(esc.text.unwrap().contains(&format!("<@{KENJI}>")));
     assert_eq!(esc.thread_ts.as_deref(), Some(parent.ts.as_str()));
-    bot.stop();
-    bot.start();
-    assert!(emu.socket_connected(WAIT).await);
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    bot.stop().await;
+    bot.start().await;
+    assert!(emu.wait_connections_opened(2, WAIT).await);
+    bot.run_for(chrono::Duration::hours(2)).await;
     assert_eq!(escalated(&emu), 1, "escalated again after a restart");
 
     // One parent, one reply per member (maria's edited), nothing else top-level.
@@ -136,24 +134,17 @@ async fn updates_and_flags_go_into_one_thread_and_old_blockers_are_escalated_onc
         .collect();
     assert_eq!(maria_replies.len(), 1);
     assert_eq!(maria_replies[0].history.len(), 1, "edited in place");
-    bot.stop();
+    bot.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_posted_notes_list_a_resolved_blocker_and_go_into_the_thread() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let mut bot = Bot::with_extra(
-        &emu,
-        t0 + chrono::Duration::days(1),
-        t0 + chrono::Duration::days(2),
-        "30m",
-        "2h",
-        "",
-        "updates = \"thread\"",
-    );
-    bot.start();
+    // The clock stays at 08:00: no prompt or post of the schedule's during the test.
+    let mut bot = Bot::builder(&emu)
+        .team("updates = \"thread\"")
+        .start()
+        .await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
     emu.send_event(events::dm_message(
         KENJI,
@@ -209,7 +200,7 @@ async fn the_posted_notes_list_a_resolved_blocker_and_go_into_the_thread() {
         parent.text.unwrap().contains("answered"),
         "the parent became the summary"
     );
-    bot.stop();
+    bot.stop().await;
 }
 
 /// The part of a planning document about `handle`: from their `@handle` line to the next
@@ -227,45 +218,11 @@ fn member_part<'a>(document: &'a str, handle: &str) -> &'a str {
     &rest[..next]
 }
 
-/// The newest completed version of the notes file, once it satisfies `ok`.
-async fn notes_file(
-    emu: &slack_emulator::Emulator,
-    bot: &Bot,
-    ok: impl Fn(&str) -> bool,
-) -> String {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        if let Some(f) = emu.files().into_iter().rfind(|f| f.completed)
-            && ok(&f.content)
-        {
-            return f.content;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no such notes file: {:?}; log:\n{}",
-            emu.files()
-                .into_iter()
-                .rfind(|f| f.completed)
-                .map(|f| f.content),
-            bot.log()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_raised_blocker_is_in_the_notes_and_its_resolution_in_the_summary() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let mut bot = Bot::new(
-        &emu,
-        t0 + chrono::Duration::days(1),
-        t0 + chrono::Duration::days(2),
-        "30m",
-        "2h",
-    );
-    bot.start();
+    // The clock stays at 08:00: no prompt or post of the schedule's during the test.
+    let mut bot = Bot::builder(&emu).start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
     emu.send_event(events::dm_message(KENJI, "In progress:\n- Exporter"))
         .ack(WAIT)
@@ -395,5 +352,5 @@ async fn a_raised_blocker_is_in_the_notes_and_its_resolution_in_the_summary() {
         summary_text(&emu)
     );
     assert!(summary_text(&emu).contains("no laptop yet"));
-    bot.stop();
+    bot.stop().await;
 }

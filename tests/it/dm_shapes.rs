@@ -2,14 +2,11 @@
 //! the emulator, with files, edits, deletions, thread replies, broadcasts, `/me` and the rich
 //! text blocks of Slack's composer, checked in the notes the bot posts.
 
-mod support;
-
 use std::time::Duration;
 
-use chrono::Utc;
+use crate::support::*;
 use serde_json::{Value, json};
 use slack_emulator::{Emulator, events};
-use support::*;
 
 /// Waits until `user` has had `n` confirmations ("Got it…") in their DM.
 async fn confirmed(emu: &Emulator, user: &str, n: usize) {
@@ -49,20 +46,17 @@ fn update_of<'a>(notes: &'a str, handle: &str) -> &'a str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_edits_deletions_threads_and_rich_text_reach_the_notes() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let mut bot = Bot::new(
-        &emu,
-        t0 + chrono::Duration::seconds(2),
-        t0 + chrono::Duration::days(1),
-        "30m",
-        "2h",
-    );
-    bot.start();
+    let nine = monday_8am() + chrono::Duration::hours(1);
+    let mut bot = Bot::builder(&emu)
+        .prompt_at(nine)
+        .sync_at(nine + chrono::Duration::days(1))
+        .start()
+        .await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    bot.run_until(nine).await;
     for user in [MARIA, KENJI, LI, ZOE] {
-        wait_prompted(&emu, user).await;
+        assert_eq!(prompts_to(&emu, user), 1, "{user} prompted at 09:00");
     }
 
     // maria shares a screenshot with her update, then edits the text; the file stays.
@@ -236,7 +230,7 @@ async fn files_edits_deletions_threads_and_rich_text_reach_the_notes() {
     assert!(said.contains("waiting on @maria &amp; "), "{answer}");
     assert!(!said.contains("&amp;amp;"), "{answer}");
     assert!(said.contains("👍🏻"), "{answer}");
-    bot.stop();
+    bot.stop().await;
     let db = rusqlite::Connection::open(bot.db_path()).unwrap();
     let raised: String = db
         .query_row(

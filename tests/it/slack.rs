@@ -1,35 +1,43 @@
-//! The bot as users meet it: the real `standup-bot run` binary against the local Slack
-//! emulator on 127.0.0.1, driven over Socket Mode with Slack's own payloads, on a real clock
-//! with second-level schedules.
-
-mod support;
+//! The bot as users meet it: the bot in-process against the local Slack emulator on 127.0.0.1,
+//! driven over Socket Mode and HTTP with Slack's own payloads, on a clock the test moves (the
+//! real binary where start-up itself is tested).
 
 use std::time::Duration;
 
 use chrono::Utc;
 use std::process::Command;
 
+use crate::support::*;
 use slack_emulator::{Emulator, events};
-use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_cycle() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let prompt = t0 + chrono::Duration::seconds(4);
-    let sync = t0 + chrono::Duration::seconds(40);
-    let mut bot = Bot::new(&emu, prompt, sync, "25s", "5s");
-    bot.start();
+    // Monday 08:00: the prompt at 09:00, a reminder 5 minutes later, the meeting at 15:00 and
+    // the notes 25 minutes before it.
+    let mut bot = Bot::builder(&emu)
+        .post_before("25m")
+        .remind_after("5m")
+        .start()
+        .await;
     assert!(
         emu.socket_connected(WAIT).await,
         "bot did not connect; log:\n{}",
         bot.log()
     );
+    let nine = monday_8am() + chrono::Duration::hours(1);
+    let sync = monday_8am() + chrono::Duration::hours(7);
+
+    // Nothing before the prompt time, to the second.
+    bot.run_until(nine - chrono::Duration::seconds(1)).await;
+    for user in [MARIA, KENJI, LI, ZOE] {
+        assert_eq!(prompts_to(&emu, user), 0, "{user} prompted early");
+    }
 
     // Prompt: every member gets a DM with the questions and buttons.
+    bot.run_until(nine).await;
     for user in [MARIA, KENJI, LI, ZOE] {
-        wait_prompted(&emu, user).await;
+        assert_eq!(prompts_to(&emu, user), 1, "{user} prompted at 09:00");
     }
     let prompt_msg = &emu.messages(&emu.dm_channel(MARIA))[0];
     let buttons = prompt_msg.blocks.as_ref().unwrap().to_string();
@@ -46,10 +54,9 @@ async fn a_full_cycle() {
             "echoes not acked: {:?}",
             emu.acks()
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // Handled (not only acked): an answer to an echo would have been sent by now.
-    wait_events_handled(&bot).await;
+    bot.events_handled().await;
     for user in [MARIA, KENJI, LI, ZOE] {
         assert_eq!(
             emu.messages(&emu.dm_channel(user)).len(),
@@ -122,31 +129,50 @@ async fn a_full_cycle() {
         "{answer}"
     );
 
-    // The silent member is reminded once; the others are not.
-    emu.wait_for_message(
-        &emu.dm_channel(ZOE),
-        |m| m.text.as_deref().is_some_and(|t| t.starts_with("Reminder")),
-        WAIT,
-    )
-    .await;
-    assert_eq!(
-        prompts_to(&emu, MARIA),
-        1,
-        "maria answered and must not be reminded"
-    );
-
-    // The notes are posted before the meeting: a summary, and the document in its thread.
-    let summary = emu
-        .wait_for_message(
-            CHANNEL,
-            |m| {
-                m.text
-                    .as_deref()
-                    .is_some_and(|t| t.contains("3 of 4 answered"))
-            },
-            Duration::from_secs(40),
-        )
+    // The silent member is reminded once, at 09:05 and not before; the others are not.
+    bot.events_handled().await;
+    let reminded = |emu: &Emulator| {
+        emu.messages(&emu.dm_channel(ZOE))
+            .iter()
+            .filter(|m| m.text.as_deref().is_some_and(|t| t.starts_with("Reminder")))
+            .count()
+    };
+    bot.run_until(nine + chrono::Duration::minutes(5) - chrono::Duration::seconds(1))
         .await;
+    assert_eq!(reminded(&emu), 0, "reminded early");
+    bot.run_until(nine + chrono::Duration::minutes(5)).await;
+    assert_eq!(reminded(&emu), 1, "zoe reminded at 09:05");
+    for user in [MARIA, KENJI, LI] {
+        assert_eq!(
+            prompts_to(&emu, user),
+            1,
+            "{user} answered and is not reminded"
+        );
+    }
+
+    // The notes are posted before the meeting (14:35, not a second earlier): a summary, and
+    // the document in its thread.
+    let posted = sync - chrono::Duration::minutes(25);
+    let summaries = |emu: &Emulator| {
+        emu.messages(CHANNEL)
+            .into_iter()
+            .filter(|m| m.text.as_deref().is_some_and(|t| t.contains("answered")))
+            .collect::<Vec<_>>()
+    };
+    bot.run_until(posted - chrono::Duration::seconds(1)).await;
+    assert!(
+        summaries(&emu).is_empty(),
+        "posted early: {:?}",
+        summaries(&emu)
+    );
+    bot.run_until(posted).await;
+    let summary = summaries(&emu)
+        .pop()
+        .expect("the summary is posted at 14:35");
+    assert!(
+        summary.text.as_deref().unwrap().contains("3 of 4 answered"),
+        "{summary:?}"
+    );
     assert!(
         summary
             .text
@@ -214,7 +240,13 @@ async fn a_full_cycle() {
     let usage = unknown["text"].as_str().unwrap_or_default();
     assert!(usage.starts_with("I don't know `frobnicate`."), "{unknown}");
 
-    bot.stop();
+    // Through the meeting and the night to Tuesday's prompt: nothing more is posted for Monday.
+    bot.run_until(nine + chrono::Duration::days(1) - chrono::Duration::seconds(1))
+        .await;
+    assert_eq!(summaries(&emu).len(), 1, "one summary for Monday");
+    assert_eq!(emu.files().len(), 2, "no further version of Monday's notes");
+
+    bot.stop().await;
     let log = bot.log();
     assert!(
         log.contains("scheduler stopped"),
@@ -228,53 +260,28 @@ async fn a_full_cycle() {
     }
 }
 
-async fn wait_file(emu: &Emulator, n: usize) -> slack_emulator::File {
-    // The emulator's predicates run under its state lock, so the file list is polled here.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    loop {
-        let files = emu.files();
-        if files.len() >= n && files[n - 1].title.is_some() {
-            return files[n - 1].clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no file {n}: {files:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_neither_repeats_nor_loses_a_prompt() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let prompt = t0 + chrono::Duration::seconds(4);
-    let sync = t0 + chrono::Duration::seconds(60);
-    let mut bot = Bot::new(&emu, prompt, sync, "30s", "1h");
+    let nine = monday_8am() + chrono::Duration::hours(1);
+    let mut bot = Bot::builder(&emu).start().await;
 
     // Down when the prompt is due...
-    bot.start();
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
-    bot.stop();
-    tokio::time::sleep_until(
-        tokio::time::Instant::now()
-            + (prompt - Utc::now()).to_std().unwrap_or_default()
-            + Duration::from_secs(1),
-    )
-    .await;
+    bot.stop().await;
+    bot.clock.set(nine + chrono::Duration::minutes(10));
     assert_eq!(prompts_to(&emu, MARIA), 0);
 
     // ...so the prompt is sent on start, once.
-    bot.start();
+    bot.start().await;
     for user in [MARIA, KENJI, LI, ZOE] {
-        wait_prompted(&emu, user).await;
+        assert_eq!(prompts_to(&emu, user), 1, "{user} prompted on start");
     }
-    bot.stop();
-    bot.start();
+    bot.stop().await;
+    bot.start().await;
     assert!(emu.wait_connections_opened(3, WAIT).await);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    bot.stop();
+    bot.run_for(chrono::Duration::minutes(30)).await;
+    bot.stop().await;
     for user in [MARIA, KENJI, LI, ZOE] {
         assert_eq!(
             prompts_to(&emu, user),
@@ -306,15 +313,16 @@ async fn wait_healthy(url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_mode_serves_signed_requests_only() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now() + chrono::Duration::hours(2);
-    let mut bot = Bot::new(&emu, t0, t0 + chrono::Duration::hours(1), "30m", "1h");
-    let addr = bot.start_http().await;
-    wait_healthy(&format!("http://{addr}/healthz")).await;
+    // The listener is bound by the test and handed to the bot: no port is freed and retaken.
+    let mut bot = Bot::builder(&emu).http().start().await;
+    wait_healthy(&format!("{}/healthz", bot.url())).await;
 
-    let client = slack_emulator::SignedClient::new(&format!("http://{addr}"), SIGNING_SECRET)
-        .with_paths("/slack/events", "/slack/commands", "/slack/interactions");
+    let client = slack_emulator::SignedClient::new(&bot.url(), SIGNING_SECRET).with_paths(
+        "/slack/events",
+        "/slack/commands",
+        "/slack/interactions",
+    );
     let fields = emu.slash_command_fields("/standup", "help", MARIA, CHANNEL);
 
     let ok = client.command(fields.clone()).send().await.unwrap();
@@ -386,24 +394,21 @@ async fn http_mode_serves_signed_requests_only() {
             .is_some_and(|t| t.contains("is blocked: the VPN is down"))
     };
     emu.wait_for_message(CHANNEL, flagged, WAIT).await;
-    wait_events_handled(&bot).await;
+    bot.events_handled().await;
     let flags = emu.messages(CHANNEL).iter().filter(|m| flagged(m)).count();
     assert_eq!(flags, 1, "the retried event is applied once");
-    bot.stop();
+    bot.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_mode_serves_health_and_rejects_a_bad_token() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now() + chrono::Duration::hours(2);
-    let mut bot = Bot::new(&emu, t0, t0 + chrono::Duration::hours(1), "30m", "1h");
-    let addr = bot.start_with_health().await;
+    let mut bot = Bot::builder(&emu).health().start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
-    wait_healthy(&format!("http://{addr}/healthz")).await;
-    bot.stop();
+    wait_healthy(&format!("{}/healthz", bot.url())).await;
+    bot.stop().await;
 
-    // A wrong bot token stops start-up with a message naming the variable.
+    // A wrong bot token stops the real binary's start-up with a message naming the variable.
     bot.bot_token = "xoxb-not-the-right-one".into();
     let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
         .args(["--config", "standup.toml", "run"])
@@ -426,16 +431,13 @@ async fn socket_mode_serves_health_and_rejects_a_bad_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompt_buttons_skip_and_answer_in_a_form() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let prompt = t0 + chrono::Duration::seconds(3);
-    let sync = t0 + chrono::Duration::seconds(90);
-    let mut bot = Bot::new(&emu, prompt, sync, "30s", "1h");
-    bot.start();
+    let mut bot = Bot::builder(&emu).start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
-    wait_prompted(&emu, MARIA).await;
-    wait_prompted(&emu, ZOE).await;
+    bot.run_until(monday_8am() + chrono::Duration::hours(1))
+        .await;
+    assert_eq!(prompts_to(&emu, MARIA), 1);
+    assert_eq!(prompts_to(&emu, ZOE), 1);
 
     // "Skip this time": the member is told, and counts as away for the cycle.
     let zoe_dm = emu.dm_channel(ZOE);
@@ -498,17 +500,19 @@ async fn prompt_buttons_skip_and_answer_in_a_form() {
     let text = status["text"].as_str().unwrap_or_default();
     assert!(text.contains("answered @maria"), "{status}");
     assert!(!text.contains("nobody yet"), "{status}");
-    bot.stop();
+    bot.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slack_failures_are_retried_and_recorded() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let prompt = t0 + chrono::Duration::seconds(3);
-    let sync = t0 + chrono::Duration::seconds(30);
-    let bot = Bot::new(&emu, prompt, sync, "20s", "1h");
+    let prompt = monday_8am() + chrono::Duration::hours(1);
+    let sync = prompt + chrono::Duration::minutes(30);
+    let bot = Bot::builder(&emu)
+        .prompt_at(prompt)
+        .sync_at(sync)
+        .post_before("20m")
+        .build();
     // The team's channel does not exist in this workspace: posting the notes keeps failing.
     let config = bot.dir.path().join("standup.toml");
     let text = std::fs::read_to_string(&config)
@@ -525,11 +529,9 @@ async fn slack_failures_are_retried_and_recorded() {
     );
     emu.fail_next("chat.postMessage", slack_emulator::Fault::Status(500));
     emu.fail_next("chat.postMessage", slack_emulator::Fault::Malformed);
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
-    for user in [MARIA, KENJI, LI, ZOE] {
-        wait_prompted(&emu, user).await;
-    }
+    bot.run_until(prompt).await;
     for user in [MARIA, KENJI, LI, ZOE] {
         assert_eq!(
             prompts_to(&emu, user),
@@ -537,30 +539,84 @@ async fn slack_failures_are_retried_and_recorded() {
             "retries do not duplicate a prompt"
         );
     }
-    // The failure that does not go away is recorded with Slack's error code, and logged.
-    let db = bot.dir.path().join("standup.db");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let error: String = loop {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        let found: Option<String> = conn
+    // The failure that does not go away is recorded with Slack's error code, and logged; the
+    // post is tried every 5 s, 5 times, then given up.
+    let post_at = sync - chrono::Duration::minutes(20);
+    bot.run_until(post_at).await;
+    let job = |bot: &Bot| -> (String, String, i64) {
+        rusqlite::Connection::open(bot.db_path())
+            .unwrap()
             .query_row(
-                "SELECT last_error FROM jobs WHERE kind = 'post' AND state = 'failed'",
+                "SELECT state, coalesce(last_error, ''), attempts FROM jobs WHERE kind = 'post'",
                 [],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .ok();
-        if let Some(e) = found {
-            break e;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no failed job recorded"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+            .unwrap()
     };
+    let (state, error, _) = job(&bot);
+    assert_eq!(state, "failed");
     assert_eq!(error, "Slack chat.postMessage: channel_not_found");
-    bot.stop();
+    bot.run_until(post_at + chrono::Duration::minutes(1)).await;
+    let (state, error, attempts) = job(&bot);
+    assert_eq!(
+        (state.as_str(), error.as_str()),
+        ("skipped", "gave up after repeated failures"),
+        "given up after {attempts} attempts"
+    );
+    bot.stop().await;
     let log = bot.log();
     assert!(log.contains("retrying Slack call"), "{log}");
     assert!(log.contains("channel_not_found"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_week_of_schedules_prompts_reminds_and_posts_on_working_days_only() {
+    let emu = emulator().await;
+    // The defaults: prompt 09:00 and meeting 15:00 on weekdays, reminder after 2 h, notes 30
+    // minutes before the meeting. Nobody answers all week.
+    let bot = Bot::builder(&emu).start().await;
+    assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    let reminders = |emu: &Emulator, user: &str| {
+        emu.messages(&emu.dm_channel(user))
+            .iter()
+            .filter(|m| m.text.as_deref().is_some_and(|t| t.starts_with("Reminder")))
+            .count()
+    };
+    let summaries = |emu: &Emulator| {
+        emu.messages(CHANNEL)
+            .iter()
+            .filter(|m| m.thread_ts.is_none())
+            .filter(|m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("0 of 4 answered"))
+            })
+            .count()
+    };
+    for day in 0..7 {
+        let morning = monday_8am() + chrono::Duration::days(day);
+        let working = day < 5;
+        let before = (prompts_to(&emu, ZOE), reminders(&emu, ZOE), summaries(&emu));
+        bot.run_until(morning + chrono::Duration::hours(12)).await;
+        let after = (prompts_to(&emu, ZOE), reminders(&emu, ZOE), summaries(&emu));
+        let expected = if working {
+            // The prompt and its reminder both read "update for"; one summary.
+            (before.0 + 2, before.1 + 1, before.2 + 1)
+        } else {
+            before
+        };
+        assert_eq!(
+            after,
+            expected,
+            "day {day} (Monday = 0); log:\n{}",
+            bot.log()
+        );
+    }
+    for user in [MARIA, KENJI, LI] {
+        assert_eq!(
+            prompts_to(&emu, user),
+            10,
+            "{user}: 5 prompts and 5 reminders"
+        );
+    }
 }

@@ -5,14 +5,11 @@
 //! must keep Slack's limits, show links as Slack links, escape user text once, and leave
 //! nothing out of the notes.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use chrono::{Timelike, Utc};
+use crate::support::*;
 use serde_json::Value;
 use slack_emulator::{Emulator, events};
-use support::*;
 
 /// Slack's length of a text, counted generously (UTF-16 units ≥ characters).
 fn len(text: &str) -> usize {
@@ -102,45 +99,14 @@ fn sections_text(blocks: &Value) -> String {
         .join("\n")
 }
 
-async fn command(emu: &Emulator, user: &str, text: &str) -> String {
-    let answer = emu
-        .send_slash_command("/standup", text, user, CHANNEL)
-        .ack(WAIT)
-        .await
-        .expect("acked");
-    answer["text"].as_str().unwrap_or_default().to_string()
-}
-
-async fn notes_file(emu: &Emulator, bot: &Bot) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(f) = emu.files().into_iter().rev().find(|f| f.completed) {
-            return f.content;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no notes file; log:\n{}",
-            bot.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_update_in_a_thread_and_long_blockers_reach_slack_whole() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let mut bot = Bot::with_extra(
-        &emu,
-        t0 + chrono::Duration::days(1),
-        t0 + chrono::Duration::days(2),
-        "30m",
-        "2h",
-        "",
-        "updates = \"thread\"\nblocker_flags = \"thread\"",
-    );
-    bot.start();
+    // The clock stays at 08:00: no prompt or post of the schedule's during the test.
+    let mut bot = Bot::builder(&emu)
+        .team("updates = \"thread\"\nblocker_flags = \"thread\"")
+        .start()
+        .await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
     // Maria's update: 40 items with links (over 5,000 characters) and a 4,000-character blocker.
@@ -257,7 +223,7 @@ async fn a_long_update_in_a_thread_and_long_blockers_reach_slack_whole() {
 
     // The notes have every word, as Markdown.
     command(&emu, MARIA, "post").await;
-    let notes = notes_file(&emu, &bot).await;
+    let notes = notes_file(&emu, &bot, |_| true).await;
     for i in 0..40 {
         assert!(
             notes.contains(&format!("[PR #{i}](https://example.org/pr/{i}) & words")),
@@ -283,50 +249,29 @@ async fn a_long_update_in_a_thread_and_long_blockers_reach_slack_whole() {
         assert!(len(&text) <= 40_000);
         assert_slack_text(&text);
     }
-    bot.stop();
+    bot.stop().await;
 }
 
-/// A bot whose team is prompted daily two hours from now and met an hour ago: nothing is
-/// prompted or posted during a test.
+/// An in-process bot whose team is prompted daily at 10:00 and met at 07:00, on a clock that
+/// stays at 08:00: nothing is prompted or posted during a test.
 fn quiet_bot(emu: &Emulator, name: &str) -> Bot {
-    let t0 = Utc::now();
-    let bot = Bot::new(
-        emu,
-        t0 + chrono::Duration::hours(2),
-        t0 + chrono::Duration::hours(3),
-        "30m",
-        "2h",
-    );
-    let daily = |t: chrono::DateTime<Utc>| format!("\"{} {} * * *\"", t.minute(), t.hour());
-    bot.edit_config(|text| {
-        text.lines()
-            .map(|line| {
-                if line.starts_with("prompt = ") {
-                    format!("prompt = {}", daily(t0 + chrono::Duration::hours(2)))
-                } else if line.starts_with("sync = ") {
-                    format!("sync = {}", daily(t0 - chrono::Duration::hours(1)))
-                } else if line.starts_with("name = ") {
-                    format!("name = \"{name}\"")
-                } else {
-                    line.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
+    let bot = Bot::builder(emu)
+        .prompt("0 0 10 * * *")
+        .sync("0 0 7 * * *")
+        .build();
+    bot.edit_config(|text| text.replace("name = \"Team Orbit\"", &format!("name = \"{name}\"")));
     bot
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_team_name_and_a_long_update_in_the_home_tab_and_its_edit_form() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
     let name = format!("Orbit {}", "and friends ".repeat(13))
         .trim_end()
         .to_string();
     assert!(name.chars().count() > 150);
     let mut bot = quiet_bot(&emu, &name);
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
     let items: String = (0..60)
@@ -445,7 +390,7 @@ async fn a_long_team_name_and_a_long_update_in_the_home_tab_and_its_edit_form() 
         "the long line whole, once"
     );
     assert!(after.contains("[link 59](https://example.org/59)"));
-    bot.stop();
+    bot.stop().await;
 }
 
 /// Last meeting: maria planned an item that is only a link with an empty label, and enough
@@ -465,15 +410,20 @@ fn last_meeting() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_with_a_bare_link_is_prompted_and_a_long_carry_is_shown_whole() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let sync = t0 + chrono::Duration::minutes(10);
-    let mut bot = Bot::new(&emu, t0 + chrono::Duration::seconds(4), sync, "1m", "1h");
+    let nine = monday_8am() + chrono::Duration::hours(1);
+    let sync = nine + chrono::Duration::minutes(10);
+    let mut bot = Bot::builder(&emu)
+        .prompt_at(nine)
+        .sync_at(sync)
+        .post_before("1m")
+        .remind_after("1h")
+        .build();
     std::fs::write(bot.dir.path().join("last.md"), last_meeting()).unwrap();
     bot.cli(&["import", "--team", "orbit", "last.md"]);
-    bot.start();
+    bot.start().await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
+    bot.run_until(nine).await;
 
     // The prompt goes out (Slack would refuse an empty option), the bare link as its URL.
     wait_prompted(&emu, MARIA).await;
@@ -533,24 +483,17 @@ async fn a_plan_with_a_bare_link_is_prompted_and_a_long_carry_is_shown_whole() {
         notes.contains("[spec 29](https://example.org/spec/29) & detail"),
         "{notes}"
     );
-    bot.stop();
+    bot.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_past_one_message_goes_on_in_more_thread_replies() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let mut bot = Bot::with_extra(
-        &emu,
-        t0 + chrono::Duration::days(1),
-        t0 + chrono::Duration::days(2),
-        "30m",
-        "2h",
-        "",
-        "updates = \"thread\"",
-    );
-    bot.start();
+    // The clock stays at 08:00: no prompt or post of the schedule's during the test.
+    let mut bot = Bot::builder(&emu)
+        .team("updates = \"thread\"")
+        .start()
+        .await;
     assert!(emu.socket_connected(WAIT).await, "log:\n{}", bot.log());
 
     // Four messages of 39,000 characters (Slack's messages hold 40,000): 156,000 in all, more
@@ -634,5 +577,5 @@ async fn an_update_past_one_message_goes_on_in_more_thread_replies() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    bot.stop();
+    bot.stop().await;
 }

@@ -86,6 +86,9 @@ where
     S: Strategy,
     S::Value: Debug,
 {
+    // Thousands of cases keep a core busy: never beside the tests that time a real binary
+    // against Slack's windows (see `ONE_AT_A_TIME`).
+    let _turn = crate::support::ONE_AT_A_TIME.blocking_read();
     let config = |n| ProptestConfig {
         cases: n,
         source_file: Some(file!()),
@@ -666,6 +669,7 @@ members = [
         );
         let config = Config::from_str(&toml, &dir.path().join("standup.toml")).expect("config");
         let store = standup_bot::app::setup::open_store(&config).expect("store");
+        let store = standup_bot::store::Db::start(store).expect("the store starts");
         // One attempt per call, unpaced: a case must not wait out retries or Slack's
         // one-message-a-second pacing (the emulator does not limit).
         let policy = Policy {
@@ -693,6 +697,7 @@ members = [
             Renderer::new(),
             api,
             UserId::new(emu.config().bot_user_id.clone()),
+            Arc::new(standup_bot::app::clock::SystemClock),
         );
         Bot {
             runtime,

@@ -1,0 +1,953 @@
+//! The harness the bot tests share: an emulated workspace; the bot in this process on a clock
+//! the test moves ([`Bot`], built with [`Bot::builder`]); the real binary ([`Process`]) for the
+//! few tests that need a process (a kill, signals, start-up); and helpers to wait for what users
+//! see.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Timelike, Utc};
+use slack_emulator::{Channel, Emulator, EmulatorConfig, User};
+use standup_bot::app::clock::{Clock, TestClock};
+use standup_bot::bot::run::Transport;
+use standup_bot::config::{Secret, Secrets};
+
+pub const WAIT: Duration = Duration::from_secs(20);
+pub const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+pub const CHANNEL: &str = "C0TEAM0001";
+pub const MARIA: &str = "U0MARIA001";
+pub const KENJI: &str = "U0KENJI001";
+pub const LI: &str = "U0LI000001";
+pub const ZOE: &str = "U0ZOE00001";
+
+/// Tests that start the real binary (or time the app against Slack's 3-second windows) hold
+/// this for writing and run alone: on a 2-core machine a neighbour can starve those windows.
+/// In-process bots and the fuzz targets hold it for reading, so they run beside each other but
+/// not beside those (each used to be alone in a test binary of its own).
+pub static ONE_AT_A_TIME: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+pub async fn emulator() -> Emulator {
+    emulator_with(&[]).await
+}
+
+/// A workspace of `users` who are all in the team channel.
+pub fn workspace_of(users: &[String]) -> EmulatorConfig {
+    let mut config = EmulatorConfig::default();
+    for u in users {
+        config = config.with_user(User::new(u, &u.to_lowercase()));
+    }
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    config.with_channel(Channel::new(CHANNEL, "team").members(&refs))
+}
+
+/// The team's workspace plus `others` (people in no team).
+pub async fn emulator_with(others: &[User]) -> Emulator {
+    let mut config = EmulatorConfig::default()
+        .with_user(User::new(MARIA, "maria").tz("Europe/Berlin", "CET", 3600))
+        .with_user(User::new(KENJI, "kenji"))
+        .with_user(User::new(LI, "li"))
+        .with_user(User::new(ZOE, "zoe"))
+        .with_channel(Channel::new(CHANNEL, "team-orbit").members(&[MARIA, KENJI, LI, ZOE]));
+    for user in others {
+        config = config.with_user(user.clone());
+    }
+    Emulator::start(config).await
+}
+
+/// A crontab line (seconds first) that fires once, at `at` (UTC).
+pub fn at(t: DateTime<Utc>) -> String {
+    format!(
+        "{} {} {} {} {} *",
+        t.second(),
+        t.minute(),
+        t.hour(),
+        t.format("%d"),
+        t.format("%m")
+    )
+}
+
+/// When the team is prompted and meets, as the config says it.
+pub struct Schedule {
+    /// Crontab lines, seconds first.
+    pub prompt: String,
+    pub sync: String,
+    pub post_before: String,
+    pub remind_after: String,
+}
+
+/// Writes `standup.toml` in `dir`: the team Orbit (maria, kenji, li, zoe) in [`CHANNEL`] on
+/// `schedule`, with extra lines for the `[database]` and the team's table. The database is
+/// `dir/standup.db` (absolute, so the in-process bot needs no working directory).
+pub fn write_config(dir: &Path, emu: &Emulator, schedule: &Schedule, database: &str, team: &str) {
+    let config = format!(
+        r#"
+[database]
+path = "{db}"
+{database}
+
+[slack]
+api_url = "{api}"
+
+[[team]]
+id = "orbit"
+name = "Team Orbit"
+channel = "{CHANNEL}"
+format = "planning"
+timezone = "UTC"
+prompt = "{prompt}"
+sync = "{sync}"
+post_before = "{post_before}"
+remind_after = "{remind_after}"
+{team}
+members = [
+  {{ user = "{MARIA}", handle = "maria" }},
+  {{ user = "{KENJI}", handle = "kenji" }},
+  {{ user = "{LI}", handle = "li" }},
+  {{ user = "{ZOE}", handle = "zoe" }},
+]
+"#,
+        db = dir.join("standup.db").display(),
+        api = emu.api_url(),
+        prompt = schedule.prompt,
+        sync = schedule.sync,
+        post_before = schedule.post_before,
+        remind_after = schedule.remind_after,
+    );
+    std::fs::write(dir.join("standup.toml"), config).unwrap();
+}
+
+/// Rewrites `dir/standup.toml`.
+fn edit_config_in(dir: &Path, edit: impl FnOnce(String) -> String) {
+    let path = dir.join("standup.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, edit(text)).unwrap();
+}
+
+/// Makes `users` the team's members in `dir/standup.toml`, with handles `m0`, `m1`, ...
+fn set_members_in(dir: &Path, users: &[String]) {
+    let members: String = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| format!("  {{ user = \"{u}\", handle = \"m{i}\" }},\n"))
+        .collect();
+    edit_config_in(dir, |text| {
+        let head = text.split("members = [").next().unwrap_or_default();
+        format!("{head}members = [\n{members}]\n")
+    });
+}
+
+/// Runs a sub-command of the binary (`compile`, `import`, ...) on `dir/standup.toml`, in
+/// `dir`, and returns how it ended.
+pub fn run_cli(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+        .args(["--config", "standup.toml"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// [`run_cli`] for a command that must succeed: returns what it printed; a failure fails the
+/// test with its stderr.
+pub fn cli_in(dir: &Path, args: &[&str]) -> String {
+    let out = run_cli(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A bot process with its own directory (config, database, log).
+pub struct Process {
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+    pub bot_token: String,
+    pub app_token: String,
+    /// Extra environment for the process (timings, a wrong token, ...).
+    pub env: Vec<(String, String)>,
+}
+
+impl Process {
+    pub fn new(
+        emu: &Emulator,
+        prompt: DateTime<Utc>,
+        sync: DateTime<Utc>,
+        post_before: &str,
+        remind_after: &str,
+    ) -> Process {
+        Process::with_extra(emu, prompt, sync, post_before, remind_after, "", "")
+    }
+
+    /// Like [`Process::new`], with extra lines for the `[database]` and the team's table.
+    pub fn with_extra(
+        emu: &Emulator,
+        prompt: DateTime<Utc>,
+        sync: DateTime<Utc>,
+        post_before: &str,
+        remind_after: &str,
+        database: &str,
+        team: &str,
+    ) -> Process {
+        let dir = tempfile::tempdir().unwrap();
+        write_config(
+            dir.path(),
+            emu,
+            &Schedule {
+                prompt: at(prompt),
+                sync: at(sync),
+                post_before: post_before.into(),
+                remind_after: remind_after.into(),
+            },
+            database,
+            team,
+        );
+
+        Process {
+            dir,
+            child: None,
+            bot_token: emu.config().bot_token.clone(),
+            app_token: emu.config().app_token.clone(),
+            env: Vec::new(),
+        }
+    }
+
+    /// Rewrites the config file (before the next start).
+    pub fn edit_config(&self, edit: impl FnOnce(String) -> String) {
+        edit_config_in(self.dir.path(), edit);
+    }
+
+    /// Makes `users` the team's members, in order, with handles `m0`, `m1`, ...
+    pub fn set_members(&self, users: &[String]) {
+        set_members_in(self.dir.path(), users);
+    }
+
+    /// The database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("standup.db")
+    }
+
+    /// Kills the process outright (SIGKILL): no shutdown, no flush beyond what is written.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("bot.log")
+    }
+
+    pub fn start(&mut self) {
+        self.start_with(&[]);
+    }
+
+    pub fn start_with(&mut self, extra: &[&str]) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+            .args(["--config", "standup.toml", "run"])
+            .args(extra)
+            .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+            .current_dir(self.dir.path())
+            .env("SLACK_BOT_TOKEN", &self.bot_token)
+            .env("SLACK_APP_TOKEN", &self.app_token)
+            .env(
+                "STANDUP_LOG",
+                std::env::var("BOT_LOG").unwrap_or_else(|_| "info,standup_bot=debug".into()),
+            )
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    /// Stops the bot the way an orchestrator does (SIGTERM) and waits for it to exit; a bot
+    /// that does not exit with status 0 within 10 s fails the test.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            let status = loop {
+                if let Some(status) = child.try_wait().ok().flatten() {
+                    break status;
+                }
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "the bot did not stop within 10 s of SIGTERM; log:\n{}",
+                        self.log()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            assert!(
+                status.success(),
+                "the bot exited with {status} on SIGTERM; log:\n{}",
+                self.log()
+            );
+        }
+    }
+
+    /// Runs a sub-command of the binary (`compile`, `import`, ...) on this bot's config and
+    /// database, and returns what it printed; a failure fails the test with its stderr.
+    pub fn cli(&self, args: &[&str]) -> String {
+        cli_in(self.dir.path(), args)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- bot log ---\n{}", self.log());
+        }
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn prompts_to(emu: &Emulator, user: &str) -> usize {
+    let dm = emu.dm_channel(user);
+    emu.messages(&dm)
+        .iter()
+        .filter(|m| m.text.as_deref().is_some_and(|t| t.contains("update for")))
+        .count()
+}
+
+pub async fn wait_prompted(emu: &Emulator, user: &str) {
+    let dm = emu.dm_channel(user);
+    emu.wait_for_message(
+        &dm,
+        |m| m.blocks.is_some() && m.text.as_deref().is_some_and(|t| t.contains("update for")),
+        WAIT,
+    )
+    .await;
+}
+
+/// The moment in-process bots start at unless a test says otherwise: the next Monday, 08:00 UTC,
+/// on a whole minute (a crontab line then reads as the time it names).
+///
+/// Always ahead of the wall clock: Slack's message ts are the wall clock's, and what the bot
+/// versions by its own clock (a carry click, a Home edit) must come after the messages the
+/// member sent before it, as it would in real time.
+pub fn monday_8am() -> DateTime<Utc> {
+    // Once per run: every test and its bot agree on it even if the wall clock passes a Monday
+    // 08:00 during the run.
+    static AT: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+    *AT.get_or_init(next_monday_8am)
+}
+
+fn next_monday_8am() -> DateTime<Utc> {
+    use chrono::Datelike;
+    let now = Utc::now();
+    let today = now.date_naive();
+    let days = (7 - today.weekday().num_days_from_monday()) % 7;
+    let mut monday = Utc.from_utc_datetime(
+        &(today + chrono::Duration::days(i64::from(days)))
+            .and_hms_opt(8, 0, 0)
+            .unwrap(),
+    );
+    if monday <= now {
+        monday += chrono::Duration::days(7);
+    }
+    monday
+}
+
+/// How a [`Bot`] is set up; see [`Bot::builder`].
+pub struct BotBuilder<'a> {
+    emu: &'a Emulator,
+    start: DateTime<Utc>,
+    schedule: Schedule,
+    database: String,
+    team: String,
+    http: bool,
+    health: bool,
+}
+
+impl BotBuilder<'_> {
+    /// The clock's first reading (default [`monday_8am`]).
+    pub fn clock_at(mut self, start: DateTime<Utc>) -> Self {
+        self.start = start;
+        self
+    }
+
+    /// The prompt's crontab line (seconds first; default 09:00 on weekdays).
+    pub fn prompt(mut self, cron: &str) -> Self {
+        self.schedule.prompt = cron.into();
+        self
+    }
+
+    /// The prompt at one moment only.
+    pub fn prompt_at(self, t: DateTime<Utc>) -> Self {
+        self.prompt(&at(t))
+    }
+
+    /// The meeting's crontab line (seconds first; default 15:00 on weekdays).
+    pub fn sync(mut self, cron: &str) -> Self {
+        self.schedule.sync = cron.into();
+        self
+    }
+
+    /// The meeting at one moment only.
+    pub fn sync_at(self, t: DateTime<Utc>) -> Self {
+        self.sync(&at(t))
+    }
+
+    pub fn post_before(mut self, span: &str) -> Self {
+        self.schedule.post_before = span.into();
+        self
+    }
+
+    pub fn remind_after(mut self, span: &str) -> Self {
+        self.schedule.remind_after = span.into();
+        self
+    }
+
+    /// Lines added to the `[database]` table.
+    pub fn database(mut self, lines: &str) -> Self {
+        self.database.push_str(lines);
+        self.database.push('\n');
+        self
+    }
+
+    /// Lines added to the team's table (before `members`).
+    pub fn team(mut self, lines: &str) -> Self {
+        self.team.push_str(lines);
+        self.team.push('\n');
+        self
+    }
+
+    /// Members are prompted on their own clock (Slack's time zone for each).
+    pub fn per_member_timezone(self) -> Self {
+        self.team("per_member_timezone = true")
+    }
+
+    /// Slack's HTTP endpoints on a listener the test binds, instead of Socket Mode.
+    pub fn http(mut self) -> Self {
+        self.http = true;
+        self
+    }
+
+    /// In Socket Mode, `/healthz` on a listener the test binds.
+    pub fn health(mut self) -> Self {
+        self.health = true;
+        self
+    }
+
+    /// Writes the config without starting (for edits or a CLI run first).
+    pub fn build(self) -> Bot {
+        let dir = tempfile::tempdir().unwrap();
+        write_config(
+            dir.path(),
+            self.emu,
+            &self.schedule,
+            &self.database,
+            &self.team,
+        );
+        Bot {
+            dir,
+            clock: TestClock::new(self.start),
+            bot_token: self.emu.config().bot_token.clone(),
+            app_token: self.emu.config().app_token.clone(),
+            http: self.http,
+            health: self.health,
+            addr: None,
+            log: Log::default(),
+            running: None,
+            turn: None,
+            starts: 0,
+        }
+    }
+
+    /// Starts the bot; returns once its first scheduler round is done.
+    pub async fn start(self) -> Bot {
+        let mut bot = self.build();
+        bot.start().await;
+        bot
+    }
+}
+
+/// Everything an in-process bot logged, in the format of the binary's log.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Log {
+    type Writer = Log;
+
+    fn make_writer(&'a self) -> Log {
+        self.clone()
+    }
+}
+
+/// One start of the bot: its own runtime (as a process has), so its logs are its own and a
+/// kill stops every task it spawned.
+struct Running {
+    runtime: tokio::runtime::Runtime,
+    stop: tokio::sync::oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<standup_bot::error::Result<()>>,
+}
+
+/// The bot running in this process against the emulator, on a [`TestClock`] the test moves:
+/// what `standup-bot run` does, minus the process, the signals and the wall clock.
+pub struct Bot {
+    pub dir: tempfile::TempDir,
+    pub clock: TestClock,
+    pub bot_token: String,
+    pub app_token: String,
+    http: bool,
+    health: bool,
+    /// Where the HTTP endpoints or `/healthz` are served, once started.
+    addr: Option<std::net::SocketAddr>,
+    log: Log,
+    running: Option<Running>,
+    /// Held from the first start: see [`ONE_AT_A_TIME`].
+    turn: Option<tokio::sync::RwLockReadGuard<'static, ()>>,
+    /// How many times `run` was started.
+    starts: usize,
+}
+
+impl Bot {
+    /// A bot for the team Orbit (maria, kenji, li, zoe) of [`emulator`], on a clock at
+    /// [`monday_8am`], prompting at 09:00 and meeting at 15:00 on weekdays, posting 30 minutes
+    /// before and reminding after 2 hours, unless the builder says otherwise.
+    pub fn builder(emu: &Emulator) -> BotBuilder<'_> {
+        BotBuilder {
+            emu,
+            start: monday_8am(),
+            schedule: Schedule {
+                prompt: "0 0 9 * * Mon-Fri".into(),
+                sync: "0 0 15 * * Mon-Fri".into(),
+                post_before: "30m".into(),
+                remind_after: "2h".into(),
+            },
+            database: String::new(),
+            team: String::new(),
+            http: false,
+            health: false,
+        }
+    }
+
+    /// Starts (or restarts) the bot; returns once its first scheduler round and the
+    /// introductions due at start are done. A bot
+    /// that fails to start fails the test with its error and log.
+    pub async fn start(&mut self) {
+        if let Err(e) = self.try_start().await {
+            panic!("the bot did not start: {e}; log:\n{}", self.log());
+        }
+    }
+
+    /// Starts the bot and returns its start-up error, if it stops with one.
+    pub async fn try_start(&mut self) -> Result<(), String> {
+        assert!(self.running.is_none(), "the bot is already running");
+        if self.turn.is_none() {
+            self.turn = Some(ONE_AT_A_TIME.read().await);
+        }
+        let (config, renderer) =
+            standup_bot::app::setup::load(Some(&self.dir.path().join("standup.toml")))
+                .map_err(|e| e.to_string())?;
+        let secrets = Secrets {
+            bot_token: Some(Secret::new(self.bot_token.clone())),
+            app_token: Some(Secret::new(self.app_token.clone())),
+            signing_secret: Some(Secret::new(SIGNING_SECRET.to_string())),
+        };
+        let filter = std::env::var("BOT_LOG").unwrap_or_else(|_| "info,standup_bot=debug".into());
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(self.log.clone())
+            .with_ansi(false)
+            .finish();
+        let dispatch = tracing::Dispatch::new(subscriber);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .on_thread_start(move || {
+                // Every thread of this bot logs to its log, for as long as the thread lives.
+                std::mem::forget(tracing::dispatcher::set_default(&dispatch));
+            })
+            .build()
+            .unwrap();
+        let listener = if self.http || self.health {
+            // Bound here and handed over: nobody can take the port in between.
+            let std = std::net::TcpListener::bind(self.addr.unwrap_or(([127, 0, 0, 1], 0).into()))
+                .unwrap();
+            std.set_nonblocking(true).unwrap();
+            self.addr = Some(std.local_addr().unwrap());
+            let _inside = runtime.enter();
+            Some(tokio::net::TcpListener::from_std(std).unwrap())
+        } else {
+            None
+        };
+        let transport = match listener {
+            Some(l) if self.http => Transport::Http(l),
+            health => Transport::Socket { health },
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        self.starts += 1;
+        let clock: Arc<dyn Clock> = Arc::new(self.clock.clone());
+        let done = runtime.spawn(standup_bot::bot::run::run(
+            config,
+            renderer,
+            secrets,
+            transport,
+            clock,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        self.running = Some(Running {
+            runtime,
+            stop,
+            done,
+        });
+        // Started once the scheduler sleeps until its next job; a start-up error ends it first.
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let running = self.running.as_ref().unwrap();
+            if running.done.is_finished() {
+                let running = self.running.take().unwrap();
+                let result = running.done.await.expect("the bot did not panic");
+                running.runtime.shutdown_background();
+                return Err(match result {
+                    Ok(()) => "it stopped at once".into(),
+                    Err(e) => e.to_string(),
+                });
+            }
+            // Started: the scheduler sleeps until its next job, and the introductions a start
+            // makes (a task of their own) have ended, as the log says once per start.
+            let log = self.log();
+            let introduced = log.matches("introductions due at start sent").count()
+                + log.matches("introductions left for the next start").count();
+            if self.clock.settled().is_some_and(|n| n > 0) && introduced >= self.starts {
+                return Ok(());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the bot did not finish starting (scheduler asleep: {:?}, introductions: {introduced} of {}); log:\n{}",
+                self.clock.settled(),
+                self.starts,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Stops the bot the way SIGTERM does and waits until `run` returned; a bot that does not
+    /// stop within 10 s, or stops with an error, fails the test.
+    pub async fn stop(&mut self) {
+        let Some(running) = self.running.take() else {
+            return;
+        };
+        let _ = running.stop.send(());
+        let result = tokio::time::timeout(Duration::from_secs(10), running.done).await;
+        let runtime = running.runtime;
+        tokio::task::spawn_blocking(move || runtime.shutdown_timeout(Duration::from_secs(10)))
+            .await
+            .unwrap();
+        match result {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => panic!("the bot stopped with {e}; log:\n{}", self.log()),
+            Ok(Err(e)) => panic!("the bot panicked: {e}; log:\n{}", self.log()),
+            Err(_) => panic!(
+                "the bot did not stop within 10 s of the signal; log:\n{}",
+                self.log()
+            ),
+        }
+    }
+
+    /// Stops the bot at once, wherever its tasks are (as close to SIGKILL as a process can do
+    /// to itself: tasks are dropped at their next await, SQLite rolls back what was not
+    /// committed).
+    pub async fn kill(&mut self) {
+        if let Some(running) = self.running.take() {
+            let runtime = running.runtime;
+            tokio::task::spawn_blocking(move || runtime.shutdown_timeout(Duration::from_secs(10)))
+                .await
+                .unwrap();
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.running.as_ref().is_some_and(|r| !r.done.is_finished())
+    }
+
+    /// Waits until the scheduler has done everything due by the clock's time and sleeps until
+    /// a later one: after this, anything the schedule should have done by now is done.
+    pub async fn settle(&self) {
+        // Long enough for a round that sends hundreds of prompts at Slack's pace.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if self.clock.settled().is_some_and(|n| n > 0) {
+                return;
+            }
+            assert!(
+                self.running(),
+                "the bot is not running; log:\n{}",
+                self.log()
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the scheduler did not catch up with the clock at {}; log:\n{}",
+                self.clock.now(),
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Moves the clock to `t` the way time passes: through every moment the scheduler wakes
+    /// at on the way, each handled before the next, so nothing due is run late.
+    pub async fn run_until(&self, t: DateTime<Utc>) {
+        loop {
+            self.settle().await;
+            let next = self.clock.next_wake().filter(|w| *w < t);
+            match next {
+                Some(wake) => self.clock.set(wake.max(self.clock.now())),
+                None => {
+                    if t > self.clock.now() {
+                        self.clock.set(t);
+                    }
+                    self.settle().await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// [`Bot::run_until`] `by` from now.
+    pub async fn run_for(&self, by: chrono::Duration) {
+        self.run_until(self.clock.now() + by).await;
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Brings the clock up to the wall clock, if it is behind. Slack's message ts are the wall
+    /// clock's, while what the bot versions itself (an edit from the Home tab's form, a carry
+    /// click) takes its own clock's time: a test that has the member act after a DM moves the
+    /// clock past that DM first, as time would have passed.
+    pub fn catch_up_with_slack(&self) {
+        let wall = Utc::now();
+        if wall > self.clock.now() {
+            self.clock.set(wall);
+        }
+    }
+
+    /// Where the HTTP endpoints (or `/healthz`) are served.
+    pub fn url(&self) -> String {
+        format!(
+            "http://{}",
+            self.addr.expect("started with http() or health()")
+        )
+    }
+
+    /// Rewrites the config file (before the next start).
+    pub fn edit_config(&self, edit: impl FnOnce(String) -> String) {
+        edit_config_in(self.dir.path(), edit);
+    }
+
+    /// Makes `users` the team's members, in order, with handles `m0`, `m1`, ...
+    pub fn set_members(&self, users: &[String]) {
+        set_members_in(self.dir.path(), users);
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("standup.db")
+    }
+
+    /// Runs a sub-command of the binary on this bot's config and database.
+    pub fn cli(&self, args: &[&str]) -> String {
+        cli_in(self.dir.path(), args)
+    }
+
+    pub fn log(&self) -> String {
+        String::from_utf8_lossy(&self.log.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- bot log ---\n{}", self.log());
+        }
+        if let Some(running) = self.running.take() {
+            running.runtime.shutdown_background();
+        }
+    }
+}
+
+/// Waits until the emulator holds `n` uploaded files, and returns the `n`th.
+pub async fn wait_file(emu: &Emulator, n: usize) -> slack_emulator::File {
+    // The emulator's predicates run under its state lock, so the file list is polled here.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let files = emu.files();
+        if files.len() >= n && files[n - 1].title.is_some() {
+            return files[n - 1].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no file {n}: {files:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+impl Bot {
+    /// Waits until every event the bot has stored is handled (none pending in its inbox): after
+    /// this, what the bot does for the events acked so far is done, with no fixed sleep.
+    pub async fn events_handled(&self) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let conn = rusqlite::Connection::open(self.db_path()).unwrap();
+            let pending: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM inbox WHERE handled_at IS NULL",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap_or(i64::MAX);
+            if pending == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{pending} events still not handled; log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// `/standup <text>` from `user` in the team channel: the answer in the ack, or (on a slow
+/// machine) the one that follows through the `response_url`.
+pub async fn command(emu: &Emulator, user: &str, text: &str) -> String {
+    let before = emu.response_posts().len();
+    let answer = emu
+        .send_slash_command("/standup", text, user, CHANNEL)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let text = answer["text"].as_str().unwrap_or_default().to_string();
+    if !text.starts_with("On it") {
+        return text;
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(post) = emu.response_posts().get(before) {
+            return post.body["text"].as_str().unwrap_or_default().to_string();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no answer to {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until `check` holds, failing the test with `what` after `timeout`.
+pub async fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The newest completed version of the notes file, once it satisfies `ok`.
+pub async fn notes_file(
+    emu: &slack_emulator::Emulator,
+    bot: &Bot,
+    ok: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(f) = emu.files().into_iter().rfind(|f| f.completed)
+            && ok(&f.content)
+        {
+            return f.content;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no such notes file: {:?}; log:\n{}",
+            emu.files()
+                .into_iter()
+                .rfind(|f| f.completed)
+                .map(|f| f.content),
+            bot.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the real binary has handled every event it stored (none left in its inbox).
+pub async fn wait_events_handled(bot: &Process) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (all, pending): (i64, i64) = rusqlite::Connection::open_with_flags(
+            bot.db_path(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|c| {
+            c.query_row(
+                "SELECT count(*), count(*) FILTER (WHERE handled_at IS NULL) FROM inbox",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+        .unwrap_or((0, 0));
+        if all > 0 && pending == 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pending} of {all} events not handled; log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
