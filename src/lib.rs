@@ -1,7 +1,7 @@
 //! standup-bot: runs a team's asynchronous standup in Slack and writes the team's own notes.
 //!
 //! The crate is layered; each layer uses only the layers below it (ARCHITECTURE.md has the map,
-//! and `tests/layers.rs` fails on an import that points up):
+//! and `tests/it/layers.rs` fails on an import that points up):
 //!
 //! 1. `standup_core` (its own crate): the domain, reply parser, notes reader, renderer,
 //!    schedules, time off, follow-through and participation, with no I/O;

@@ -152,6 +152,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             })?;
             runtime.block_on(async {
                 use crate::bot::run::Transport;
+                let shutdown = shutdown_signal();
                 let transport = match (http, health) {
                     (Some(addr), _) => Transport::Http(bind(addr).await?),
                     (None, Some(addr)) => Transport::Socket {
@@ -165,7 +166,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                     secrets,
                     transport,
                     std::sync::Arc::new(crate::app::clock::SystemClock),
-                    shutdown_signal(),
+                    shutdown,
                 )
                 .await
             })
@@ -517,25 +518,21 @@ async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener> {
         })
 }
 
-/// SIGTERM (how an orchestrator stops the bot) or Ctrl-C.
-async fn shutdown_signal() {
+/// SIGTERM (how an orchestrator stops the bot) or Ctrl-C. The SIGTERM handler is installed
+/// when this is called, not when the future is first polled: a SIGTERM during the start-up
+/// checks is then kept and stops the bot cleanly once it is running, instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -202,6 +202,7 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
     tally.kills += kills;
 
     // A clean run settles everything.
+    let opened = emu.connections_opened();
     bot.start();
     let sent = sender.await.unwrap();
     for (_, handle) in &sent {
@@ -293,6 +294,13 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
     }
     // Every stored event handled: a late duplicate would have come from one of them.
     crate::support::wait_events_handled(&bot).await;
+    // The clean run really ran (its own connection), and SIGTERM reaches a running bot rather
+    // than a process still starting, which would die of it before installing its handler.
+    assert!(
+        emu.wait_connections_opened(opened + 1, WAIT).await,
+        "the clean run never connected; log:\n{}",
+        bot.log()
+    );
     bot.stop();
 
     for u in &users {

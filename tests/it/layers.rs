@@ -164,7 +164,7 @@ fn violations(src: &Path) -> Vec<String> {
         };
         let Some(own) = layer_of(&top) else {
             out.push(format!(
-                "{name}: module `{top}` is in no layer; add it to LAYERS in tests/layers.rs"
+                "{name}: module `{top}` is in no layer; add it to LAYERS in tests/it/layers.rs"
             ));
             continue;
         };
