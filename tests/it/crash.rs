@@ -293,7 +293,7 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Every stored event handled: a late duplicate would have come from one of them.
-    crate::support::wait_events_handled(&bot).await;
+    bot.events_handled().await;
     // The clean run really ran (its own connection), and SIGTERM reaches a running bot rather
     // than a process still starting, which would die of it before installing its handler.
     assert!(

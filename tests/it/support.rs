@@ -837,26 +837,44 @@ impl Bot {
     /// Waits until every event the bot has stored is handled (none pending in its inbox): after
     /// this, what the bot does for the events acked so far is done, with no fixed sleep.
     pub async fn events_handled(&self) {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            let conn = rusqlite::Connection::open(self.db_path()).unwrap();
-            let pending: i64 = conn
-                .query_row(
-                    "SELECT count(*) FROM inbox WHERE handled_at IS NULL",
-                    [],
-                    |r| r.get(0),
-                )
-                .unwrap_or(i64::MAX);
-            if pending == 0 {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{pending} events still not handled; log:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        inbox_handled(&self.db_path(), false, &|| self.log()).await;
+    }
+}
+
+impl Process {
+    /// Waits until the real binary has stored at least one event and handled every event it
+    /// stored (none left in its inbox).
+    pub async fn events_handled(&self) {
+        inbox_handled(&self.db_path(), true, &|| self.log()).await;
+    }
+}
+
+/// Waits until the inbox of the database at `db` has nothing pending (and, with `at_least_one`,
+/// holds an event); a database not readable yet counts as not there yet.
+async fn inbox_handled(db: &Path, at_least_one: bool, log: &dyn Fn() -> String) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let counts: Option<(i64, i64)> =
+            rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .and_then(|c| {
+                    c.query_row(
+                        "SELECT count(*), count(*) FILTER (WHERE handled_at IS NULL) FROM inbox",
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                })
+                .ok();
+        if let Some((all, 0)) = counts
+            && (all > 0 || !at_least_one)
+        {
+            return;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "events not all handled ({counts:?} stored, pending); log:\n{}",
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -921,33 +939,5 @@ pub async fn notes_file(
             bot.log()
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
-/// Waits until the real binary has handled every event it stored (none left in its inbox).
-pub async fn wait_events_handled(bot: &Process) {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let (all, pending): (i64, i64) = rusqlite::Connection::open_with_flags(
-            bot.db_path(),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .and_then(|c| {
-            c.query_row(
-                "SELECT count(*), count(*) FILTER (WHERE handled_at IS NULL) FROM inbox",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-        })
-        .unwrap_or((0, 0));
-        if all > 0 && pending == 0 {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{pending} of {all} events not handled; log:\n{}",
-            bot.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
