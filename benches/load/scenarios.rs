@@ -30,7 +30,7 @@ fn is_prompt(m: &slack_emulator::Message) -> bool {
 // --------------------------------------------------------------------------------------------
 // Fan-out.
 
-/// The calls the bot makes per prompted member (`App::prompt`), and the emulator's limit on
+/// The calls the bot makes per prompted member (`app::prompt::prompt`), and the emulator's limit on
 /// each: a token bucket per method (per channel for `chat.postMessage`) that starts full.
 struct Limit {
     method: &'static str,

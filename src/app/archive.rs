@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 
 use super::App;
+use super::cycle;
 use crate::archive::{Archive, Meeting};
 use crate::config::TeamConfig;
 use crate::store::CycleInfo;
@@ -169,40 +170,38 @@ async fn wait_reporting<T>(
     }
 }
 
-impl App {
-    /// Hands the posted `document` of `cycle` to the team's archive queue (see the module
-    /// docs). A failure is logged with what to do and never fails the post: the next post or
-    /// refresh tries again, and `standup-bot archive --team ID` writes everything stored.
-    pub(super) async fn archive_notes(&self, team: &TeamConfig, cycle: &CycleInfo, document: &str) {
-        let Some(archiver) = &self.archive else {
+/// Hands the posted `document` of `cycle` to the team's archive queue (see the module
+/// docs). A failure is logged with what to do and never fails the post: the next post or
+/// refresh tries again, and `standup-bot archive --team ID` writes everything stored.
+pub(super) async fn archive_notes(app: &App, team: &TeamConfig, cycle: &CycleInfo, document: &str) {
+    let Some(archiver) = &app.archive else {
+        return;
+    };
+    let titles = match cycle::cycles(app, &team.id).await {
+        Ok(cycles) => cycles.into_iter().map(|c| (c.date, c.title)).collect(),
+        Err(e) => {
+            tracing::error!(team = %team.id, cycle = %cycle.date, error = %e, "notes not archived: cannot read the meeting titles; retried at the next post");
             return;
-        };
-        let titles = match self.cycles(&team.id).await {
-            Ok(cycles) => cycles.into_iter().map(|c| (c.date, c.title)).collect(),
-            Err(e) => {
-                tracing::error!(team = %team.id, cycle = %cycle.date, error = %e, "notes not archived: cannot read the meeting titles; retried at the next post");
-                return;
-            }
-        };
-        archiver.submit(
-            &team.id,
-            &team.name,
-            cycle.date,
-            document.to_string(),
-            titles,
-        );
-    }
-
-    /// At shutdown: lets the archive finish what it was handed, for at most `within` (a git
-    /// stops at its own deadline; what is left is completed by the next save after a start).
-    pub async fn archive_settled(&self, within: Duration) {
-        if let Some(archiver) = &self.archive
-            && !archiver.settled(within).await
-        {
-            tracing::warn!(
-                "stopping with the notes archive still being written; the next post completes it"
-            );
         }
+    };
+    archiver.submit(
+        &team.id,
+        &team.name,
+        cycle.date,
+        document.to_string(),
+        titles,
+    );
+}
+
+/// At shutdown: lets the archive finish what it was handed, for at most `within` (a git
+/// stops at its own deadline; what is left is completed by the next save after a start).
+pub async fn archive_settled(app: &App, within: Duration) {
+    if let Some(archiver) = &app.archive
+        && !archiver.settled(within).await
+    {
+        tracing::warn!(
+            "stopping with the notes archive still being written; the next post completes it"
+        );
     }
 }
 

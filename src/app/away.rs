@@ -6,10 +6,11 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::commands::Reply;
 use super::messages::escape;
-use super::{App, CycleInfo, Result};
+use super::{App, Result};
 use crate::config::TeamConfig;
 use crate::slack::client::UserInfo;
 use crate::store::Absence;
+use crate::store::CycleInfo;
 use standup_core::calendar::AwayNote;
 use standup_core::calendar::QuietHours;
 use standup_core::domain::UserId;
@@ -102,248 +103,246 @@ pub fn ooo_status<'i>(
     (live && team.timeoff.is_ooo_emoji(emoji)).then_some(emoji)
 }
 
-impl App {
-    /// The member's "today", on the team's clock.
-    fn today(&self, team: &TeamConfig) -> NaiveDate {
-        self.now().with_timezone(&team.timezone).date_naive()
-    }
+/// The member's "today", on the team's clock.
+fn today(app: &App, team: &TeamConfig) -> NaiveDate {
+    app.now().with_timezone(&team.timezone).date_naive()
+}
 
-    /// Whether the member is away for the cycle: an absence, or a status seen when prompted.
-    pub(super) async fn away_for(
-        &self,
-        team: &TeamConfig,
-        user: &UserId,
-        date: NaiveDate,
-    ) -> Result<bool> {
+/// Whether the member is away for the cycle: an absence, or a status seen when prompted.
+pub(super) async fn away_for(
+    app: &App,
+    team: &TeamConfig,
+    user: &UserId,
+    date: NaiveDate,
+) -> Result<bool> {
+    let (id, who) = (team.id.clone(), user.clone());
+    Ok(app
+        .read(move |s| {
+            Ok::<_, crate::store::Error>(
+                s.is_away(&id, &who, date)? || s.status_away(&id, &who, date)?,
+            )
+        })
+        .await?)
+}
+
+/// Before a prompt: a status emoji meaning out of office marks the member away for the
+/// cycle (so the document says so) and the prompt is not sent.
+pub(super) async fn away_by_status(
+    app: &App,
+    team: &TeamConfig,
+    cycle: &CycleInfo,
+    user: &UserId,
+    info: &UserInfo,
+) -> Result<bool> {
+    let Some(emoji) = ooo_status(team, info, app.now()) else {
+        return Ok(false);
+    };
+    tracing::info!(team = %team.id, cycle = %cycle.date, "not prompting: Slack status says out of office");
+    let (id, who, date, emoji, now) = (
+        team.id.clone(),
+        user.clone(),
+        cycle.date,
+        emoji.to_string(),
+        app.now(),
+    );
+    app.write(move |s| s.record_status_away(&id, &who, date, &emoji, now))
+        .await?;
+    Ok(true)
+}
+
+/// The quiet hours that apply to a member: their own (`/standup quiet`), else their config
+/// entry's, else the team's.
+pub async fn quiet_hours(app: &App, team: &TeamConfig, user: &UserId) -> Option<QuietHours> {
+    let (id, who) = (team.id.clone(), user.clone());
+    match app.read(move |s| s.quiet_hours(&id, &who)).await {
+        Ok(Some(own)) if own == "off" => return None,
+        Ok(Some(own)) => {
+            if let Ok(q) = own.parse() {
+                return Some(q);
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(team = %team.id, error = %e, "cannot read quiet hours; using the config")
+        }
+    }
+    team.member(user)
+        .and_then(|m| m.quiet_hours)
+        .or(team.timeoff.quiet_hours)
+}
+
+/// `/standup ooo …`.
+pub(super) async fn ooo_command(
+    app: &App,
+    user: &UserId,
+    teams: &[&TeamConfig],
+    rest: &str,
+) -> Result<Reply> {
+    let Some(first) = teams.first() else {
+        return Ok(Reply::new(super::messages::NOT_A_MEMBER));
+    };
+    let today = today(app, first);
+    let ooo = match parse_ooo(rest, today) {
+        Ok(ooo) => ooo,
+        Err(text) => return Ok(Reply::new(text)),
+    };
+    // A member of several teams is away from all of them: one list, merged.
+    let mut mine: Vec<Absence> = Vec::new();
+    for team in teams {
         let (id, who) = (team.id.clone(), user.clone());
-        Ok(self
-            .read(move |s| {
-                Ok::<_, crate::store::Error>(
-                    s.is_away(&id, &who, date)? || s.status_away(&id, &who, date)?,
-                )
-            })
-            .await?)
-    }
-
-    /// Before a prompt: a status emoji meaning out of office marks the member away for the
-    /// cycle (so the document says so) and the prompt is not sent.
-    pub(super) async fn away_by_status(
-        &self,
-        team: &TeamConfig,
-        cycle: &CycleInfo,
-        user: &UserId,
-        info: &UserInfo,
-    ) -> Result<bool> {
-        let Some(emoji) = ooo_status(team, info, self.now()) else {
-            return Ok(false);
-        };
-        tracing::info!(team = %team.id, cycle = %cycle.date, "not prompting: Slack status says out of office");
-        let (id, who, date, emoji, now) = (
-            team.id.clone(),
-            user.clone(),
-            cycle.date,
-            emoji.to_string(),
-            self.now(),
-        );
-        self.write(move |s| s.record_status_away(&id, &who, date, &emoji, now))
+        let upcoming = app
+            .read(move |s| s.upcoming_absences(&id, &who, today))
             .await?;
-        Ok(true)
-    }
-
-    /// The quiet hours that apply to a member: their own (`/standup quiet`), else their config
-    /// entry's, else the team's.
-    pub async fn quiet_hours(&self, team: &TeamConfig, user: &UserId) -> Option<QuietHours> {
-        let (id, who) = (team.id.clone(), user.clone());
-        match self.read(move |s| s.quiet_hours(&id, &who)).await {
-            Ok(Some(own)) if own == "off" => return None,
-            Ok(Some(own)) => {
-                if let Ok(q) = own.parse() {
-                    return Some(q);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(team = %team.id, error = %e, "cannot read quiet hours; using the config")
+        for a in upcoming {
+            if !mine
+                .iter()
+                .any(|m| (m.from, m.to, &m.kind) == (a.from, a.to, &a.kind))
+            {
+                mine.push(a);
             }
         }
-        team.member(user)
-            .and_then(|m| m.quiet_hours)
-            .or(team.timeoff.quiet_hours)
     }
-
-    /// `/standup ooo …`.
-    pub(super) async fn ooo_command(
-        &self,
-        user: &UserId,
-        teams: &[&TeamConfig],
-        rest: &str,
-    ) -> Result<Reply> {
-        let Some(first) = teams.first() else {
-            return Ok(Reply::new(super::messages::NOT_A_MEMBER));
-        };
-        let today = self.today(first);
-        let ooo = match parse_ooo(rest, today) {
-            Ok(ooo) => ooo,
-            Err(text) => return Ok(Reply::new(text)),
-        };
-        // A member of several teams is away from all of them: one list, merged.
-        let mut mine: Vec<Absence> = Vec::new();
-        for team in teams {
-            let (id, who) = (team.id.clone(), user.clone());
-            let upcoming = self
-                .read(move |s| s.upcoming_absences(&id, &who, today))
-                .await?;
-            for a in upcoming {
-                if !mine
-                    .iter()
-                    .any(|m| (m.from, m.to, &m.kind) == (a.from, a.to, &a.kind))
-                {
-                    mine.push(a);
-                }
-            }
-        }
-        mine.sort_by_key(|a| (a.from, a.to));
-        match ooo {
-            Ooo::Range(from, to) => {
-                for team in teams {
-                    let (id, who, now) = (team.id.clone(), user.clone(), self.now());
-                    self.write(move |s| s.add_absence(&id, &who, from, to, "ooo", now))
-                        .await?;
-                }
-                let when = if from == to {
-                    format!("on {from}")
-                } else {
-                    format!("from {from} to {to}")
-                };
-                Ok(Reply::new(format!(
-                    "OK, you are out of office {when}: no prompts or reminders then, and the notes say so. `/standup ooo list` shows your time off."
-                )))
-            }
-            Ooo::List if mine.is_empty() => Ok(Reply::new(
-                "You have no time off coming up. Add some with `/standup ooo &lt;from&gt; [to]`.",
-            )),
-            Ooo::List => {
-                let lines: Vec<String> = mine
-                    .iter()
-                    .enumerate()
-                    .map(|(i, a)| format!("{}. {}", i + 1, describe(a)))
-                    .collect();
-                Ok(Reply::new(format!(
-                    "Your time off:\n{}\nCancel one with `/standup ooo cancel &lt;number&gt;`.",
-                    lines.join("\n")
-                )))
-            }
-            Ooo::Cancel(which) => {
-                let chosen: Vec<&Absence> = match which {
-                    None => mine.iter().collect(),
-                    Some(n) => match mine.get(n - 1) {
-                        Some(a) => vec![a],
-                        None => {
-                            return Ok(Reply::new(format!(
-                                "There is no number {n}: you have {} upcoming. See `/standup ooo list`.",
-                                mine.len()
-                            )));
-                        }
-                    },
-                };
-                if chosen.is_empty() {
-                    return Ok(Reply::new("You have no time off to cancel."));
-                }
-                let ranges: Vec<_> = chosen
-                    .iter()
-                    .map(|a| (a.from, a.to, a.kind.clone()))
-                    .collect();
-                for team in teams {
-                    // The same range in each team has its own row: found and cancelled in one
-                    // request to the writer.
-                    let (id, who, ranges) = (team.id.clone(), user.clone(), ranges.clone());
-                    self.write(move |store| {
-                        for row in store.upcoming_absences(&id, &who, today)? {
-                            if ranges.iter().any(|(from, to, kind)| {
-                                (row.from, row.to, &row.kind) == (*from, *to, kind)
-                            }) {
-                                store.cancel_absence(&id, &who, row.id)?;
-                            }
-                        }
-                        Ok::<_, crate::store::Error>(())
-                    })
+    mine.sort_by_key(|a| (a.from, a.to));
+    match ooo {
+        Ooo::Range(from, to) => {
+            for team in teams {
+                let (id, who, now) = (team.id.clone(), user.clone(), app.now());
+                app.write(move |s| s.add_absence(&id, &who, from, to, "ooo", now))
                     .await?;
-                }
-                let what: Vec<String> = chosen.iter().map(|a| describe(a)).collect();
-                tracing::info!(cancelled = chosen.len(), "time off cancelled");
-                Ok(Reply::new(format!(
-                    "Cancelled: {}. You will be prompted as usual.",
-                    what.join("; ")
-                )))
             }
+            let when = if from == to {
+                format!("on {from}")
+            } else {
+                format!("from {from} to {to}")
+            };
+            Ok(Reply::new(format!(
+                "OK, you are out of office {when}: no prompts or reminders then, and the notes say so. `/standup ooo list` shows your time off."
+            )))
         }
-    }
-
-    /// `/standup quiet [HH:MM-HH:MM|off|default]`.
-    pub(super) async fn quiet_command(
-        &self,
-        user: &UserId,
-        teams: &[&TeamConfig],
-        rest: &str,
-    ) -> Result<Reply> {
-        let Some(first) = teams.first() else {
-            return Ok(Reply::new(super::messages::NOT_A_MEMBER));
-        };
-        let set = match rest.trim().to_lowercase().as_str() {
-            "" => {
-                return Ok(Reply::new(match self.quiet_hours(first, user).await {
-                    Some(q) => format!(
-                        "Your quiet hours: {q} (your own time). Prompts and reminders wait until they end."
-                    ),
-                    None => "You have no quiet hours.".to_string(),
-                }));
+        Ooo::List if mine.is_empty() => Ok(Reply::new(
+            "You have no time off coming up. Add some with `/standup ooo &lt;from&gt; [to]`.",
+        )),
+        Ooo::List => {
+            let lines: Vec<String> = mine
+                .iter()
+                .enumerate()
+                .map(|(i, a)| format!("{}. {}", i + 1, describe(a)))
+                .collect();
+            Ok(Reply::new(format!(
+                "Your time off:\n{}\nCancel one with `/standup ooo cancel &lt;number&gt;`.",
+                lines.join("\n")
+            )))
+        }
+        Ooo::Cancel(which) => {
+            let chosen: Vec<&Absence> = match which {
+                None => mine.iter().collect(),
+                Some(n) => match mine.get(n - 1) {
+                    Some(a) => vec![a],
+                    None => {
+                        return Ok(Reply::new(format!(
+                            "There is no number {n}: you have {} upcoming. See `/standup ooo list`.",
+                            mine.len()
+                        )));
+                    }
+                },
+            };
+            if chosen.is_empty() {
+                return Ok(Reply::new("You have no time off to cancel."));
             }
-            "off" | "none" => Some("off".to_string()),
-            "default" | "reset" => None,
-            window => match window.parse::<QuietHours>() {
-                Ok(q) => Some(q.to_string()),
-                Err(why) => {
-                    return Ok(Reply::new(format!("{}.\n{QUIET_USAGE}", escape(&why))));
-                }
-            },
-        };
-        for team in teams {
-            let (id, who, set) = (team.id.clone(), user.clone(), set.clone());
-            self.write(move |s| s.set_quiet_hours(&id, &who, set.as_deref()))
+            let ranges: Vec<_> = chosen
+                .iter()
+                .map(|a| (a.from, a.to, a.kind.clone()))
+                .collect();
+            for team in teams {
+                // The same range in each team has its own row: found and cancelled in one
+                // request to the writer.
+                let (id, who, ranges) = (team.id.clone(), user.clone(), ranges.clone());
+                app.write(move |store| {
+                    for row in store.upcoming_absences(&id, &who, today)? {
+                        if ranges.iter().any(|(from, to, kind)| {
+                            (row.from, row.to, &row.kind) == (*from, *to, kind)
+                        }) {
+                            store.cancel_absence(&id, &who, row.id)?;
+                        }
+                    }
+                    Ok::<_, crate::store::Error>(())
+                })
                 .await?;
+            }
+            let what: Vec<String> = chosen.iter().map(|a| describe(a)).collect();
+            tracing::info!(cancelled = chosen.len(), "time off cancelled");
+            Ok(Reply::new(format!(
+                "Cancelled: {}. You will be prompted as usual.",
+                what.join("; ")
+            )))
         }
-        Ok(Reply::new(match self.quiet_hours(first, user).await {
-            Some(q) => format!(
-                "OK, quiet hours {q} (your own time): prompts and reminders then wait until they end."
-            ),
-            None => "OK, no quiet hours: prompts come at the team's time.".to_string(),
-        }))
     }
+}
 
-    /// `/standup status`'s line about who is away for the cycle, if anyone.
-    pub(super) async fn away_line(
-        &self,
-        team: &TeamConfig,
-        date: NaiveDate,
-    ) -> Result<Option<String>> {
-        if team.timeoff.is_holiday(date) {
-            return Ok(Some(format!("{date} is a holiday")));
+/// `/standup quiet [HH:MM-HH:MM|off|default]`.
+pub(super) async fn quiet_command(
+    app: &App,
+    user: &UserId,
+    teams: &[&TeamConfig],
+    rest: &str,
+) -> Result<Reply> {
+    let Some(first) = teams.first() else {
+        return Ok(Reply::new(super::messages::NOT_A_MEMBER));
+    };
+    let set = match rest.trim().to_lowercase().as_str() {
+        "" => {
+            return Ok(Reply::new(match quiet_hours(app, first, user).await {
+                Some(q) => format!(
+                    "Your quiet hours: {q} (your own time). Prompts and reminders wait until they end."
+                ),
+                None => "You have no quiet hours.".to_string(),
+            }));
         }
-        let id = team.id.clone();
-        let away = self.read(move |s| s.away_on(&id, date)).await?;
-        if away.is_empty() {
-            return Ok(None);
-        }
-        let names: Vec<String> = away
-            .iter()
-            .map(|(h, why)| match why {
-                AwayNote::Until(to) if *to > date => format!("@{} (until {to})", escape(h)),
-                AwayNote::Status => format!("@{} (Slack status)", escape(h)),
-                AwayNote::Until(_) => format!("@{}", escape(h)),
-            })
-            .collect();
-        Ok(Some(format!("out of office: {}", names.join(", "))))
+        "off" | "none" => Some("off".to_string()),
+        "default" | "reset" => None,
+        window => match window.parse::<QuietHours>() {
+            Ok(q) => Some(q.to_string()),
+            Err(why) => {
+                return Ok(Reply::new(format!("{}.\n{QUIET_USAGE}", escape(&why))));
+            }
+        },
+    };
+    for team in teams {
+        let (id, who, set) = (team.id.clone(), user.clone(), set.clone());
+        app.write(move |s| s.set_quiet_hours(&id, &who, set.as_deref()))
+            .await?;
     }
+    Ok(Reply::new(match quiet_hours(app, first, user).await {
+        Some(q) => format!(
+            "OK, quiet hours {q} (your own time): prompts and reminders then wait until they end."
+        ),
+        None => "OK, no quiet hours: prompts come at the team's time.".to_string(),
+    }))
+}
+
+/// `/standup status`'s line about who is away for the cycle, if anyone.
+pub(super) async fn away_line(
+    app: &App,
+    team: &TeamConfig,
+    date: NaiveDate,
+) -> Result<Option<String>> {
+    if team.timeoff.is_holiday(date) {
+        return Ok(Some(format!("{date} is a holiday")));
+    }
+    let id = team.id.clone();
+    let away = app.read(move |s| s.away_on(&id, date)).await?;
+    if away.is_empty() {
+        return Ok(None);
+    }
+    let names: Vec<String> = away
+        .iter()
+        .map(|(h, why)| match why {
+            AwayNote::Until(to) if *to > date => format!("@{} (until {to})", escape(h)),
+            AwayNote::Status => format!("@{} (Slack status)", escape(h)),
+            AwayNote::Until(_) => format!("@{}", escape(h)),
+        })
+        .collect();
+    Ok(Some(format!("out of office: {}", names.join(", "))))
 }
 
 #[cfg(test)]

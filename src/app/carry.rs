@@ -7,10 +7,11 @@
 //! newer version of it: the latest click wins and nothing is carried twice.
 
 use chrono::NaiveDate;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::messages::{self, IN_THE_NOTES, escape, from_markdown};
 use super::{App, Result};
+use super::{buttons, cycle, flags, notes};
 use crate::config::TeamConfig;
 use crate::slack::{blocks, mrkdwn};
 use crate::store::{CARRY_KEY, CARRY_SOURCE, CycleInfo, NewReply};
@@ -77,195 +78,191 @@ pub struct Plan {
     pub items: Vec<Item>,
 }
 
-impl App {
-    /// The member's plan from the meeting before `cycle`, when follow-through is on and there
-    /// was one.
-    pub async fn plan_before(
-        &self,
-        team: &TeamConfig,
-        cycle: &CycleInfo,
-        user: &UserId,
-    ) -> Result<Option<Plan>> {
-        if !team.follow_through {
-            return Ok(None);
-        }
-        let (id, date, who) = (team.id.clone(), cycle.date, user.clone());
-        let previous = self
-            .read(move |s| s.previous_update(&id, date, &who))
-            .await?;
-        Ok(previous.and_then(|(date, update)| {
-            let items = update.as_ref().map(planned).unwrap_or_default();
-            (!items.is_empty()).then_some(Plan { date, items })
-        }))
+/// The member's plan from the meeting before `cycle`, when follow-through is on and there
+/// was one.
+pub async fn plan_before(
+    app: &App,
+    team: &TeamConfig,
+    cycle: &CycleInfo,
+    user: &UserId,
+) -> Result<Option<Plan>> {
+    if !team.follow_through {
+        return Ok(None);
     }
+    let (id, date, who) = (team.id.clone(), cycle.date, user.clone());
+    let previous = app
+        .read(move |s| s.previous_update(&id, date, &who))
+        .await?;
+    Ok(previous.and_then(|(date, update)| {
+        let items = update.as_ref().map(planned).unwrap_or_default();
+        (!items.is_empty()).then_some(Plan { date, items })
+    }))
+}
 
-    /// Adds the member's plan from last time to a prompt: the list, a checkbox per item and
-    /// the carry buttons.
-    pub(super) async fn add_plan(
-        &self,
-        team: &TeamConfig,
-        cycle: &CycleInfo,
-        user: &UserId,
-        text: &mut String,
-        blocks: &mut Value,
-    ) -> Result<()> {
-        let Some(plan) = self.plan_before(team, cycle, user).await? else {
-            return Ok(());
-        };
-        let meta = format!("{}|{}", team.id, cycle.date);
-        let (lead, extra) = plan_blocks(team, &plan, &meta);
-        text.push('\n');
-        text.push_str(&lead);
-        *text = blocks::message_text(text, IN_THE_NOTES);
-        if let Some(list) = blocks.as_array_mut() {
-            list.extend(extra);
-            *list = blocks::fit(std::mem::take(list), blocks::MESSAGE_BLOCKS, IN_THE_NOTES);
-        }
-        Ok(())
+/// Adds the member's plan from last time to a prompt: the list, a checkbox per item and
+/// the carry buttons.
+pub(super) async fn add_plan(
+    app: &App,
+    team: &TeamConfig,
+    cycle: &CycleInfo,
+    user: &UserId,
+    text: &mut String,
+    blocks: &mut Value,
+) -> Result<()> {
+    let Some(plan) = plan_before(app, team, cycle, user).await? else {
+        return Ok(());
+    };
+    let meta = format!("{}|{}", team.id, cycle.date);
+    let (lead, extra) = plan_blocks(team, &plan, &meta);
+    text.push('\n');
+    text.push_str(&lead);
+    *text = blocks::message_text(text, IN_THE_NOTES);
+    if let Some(list) = blocks.as_array_mut() {
+        list.extend(extra);
+        *list = blocks::fit(std::mem::take(list), blocks::MESSAGE_BLOCKS, IN_THE_NOTES);
     }
+    Ok(())
+}
 
-    /// Carries the planned items the member chose into the prompt's cycle, updates the prompt
-    /// to show what was carried, and returns the confirmation for the member.
-    pub async fn carry(&self, click: &CarryClick<'_>) -> Result<String> {
-        let Some(team) = self.team_from_meta(click.user, click.meta) else {
-            return Ok(messages::NOT_A_MEMBER.to_string());
-        };
-        let date = click
-            .meta
-            .split('|')
-            .nth(1)
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-        let cycle = match date {
-            Some(date) => self.cycle_for(team, date).await?,
-            None => self.current_cycle(team).await?,
-        };
-        let Some(plan) = self.plan_before(team, &cycle, click.user).await? else {
-            return Ok(
-                "There is nothing to carry: your update of last time planned nothing.".into(),
-            );
-        };
-        let (shipped, kept): (Vec<Item>, Vec<Item>) = match click.choice {
-            Choice::Checked => {
-                let ticked: Vec<Item> = plan
-                    .items
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, item)| click.checked.contains(&item_id(*i, item)))
-                    .map(|(_, item)| item.clone())
-                    .collect();
-                if ticked.is_empty() {
-                    return Ok(format!(
-                        "Tick the items that shipped first, then click *Carry checked into {}*.",
-                        section_name(team, SectionKind::Shipped)
-                    ));
-                }
-                (ticked, Vec::new())
+/// Carries the planned items the member chose into the prompt's cycle, updates the prompt
+/// to show what was carried, and returns the confirmation for the member.
+pub async fn carry(app: &App, click: &CarryClick<'_>) -> Result<String> {
+    let Some(team) = buttons::team_from_meta(app, click.user, click.meta) else {
+        return Ok(messages::NOT_A_MEMBER.to_string());
+    };
+    let date = click
+        .meta
+        .split('|')
+        .nth(1)
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let cycle = match date {
+        Some(date) => cycle::cycle_for(app, team, date).await?,
+        None => cycle::current_cycle(app, team).await?,
+    };
+    let Some(plan) = plan_before(app, team, &cycle, click.user).await? else {
+        return Ok("There is nothing to carry: your update of last time planned nothing.".into());
+    };
+    let (shipped, kept): (Vec<Item>, Vec<Item>) = match click.choice {
+        Choice::Checked => {
+            let ticked: Vec<Item> = plan
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(i, item)| click.checked.contains(&item_id(*i, item)))
+                .map(|(_, item)| item.clone())
+                .collect();
+            if ticked.is_empty() {
+                return Ok(format!(
+                    "Tick the items that shipped first, then click *Carry checked into {}*.",
+                    section_name(team, SectionKind::Shipped)
+                ));
             }
-            Choice::All => (plan.items.clone(), Vec::new()),
-            Choice::Keep => (Vec::new(), plan.items.clone()),
-            Choice::Undo => (Vec::new(), Vec::new()),
-        };
-        // What the member typed themselves (their carry left out) is not carried again.
-        let (id, who) = (cycle.id, click.user.clone());
-        let (before, all) = self
-            .read(move |s| {
-                Ok::<_, crate::store::Error>((s.carry_text(id, &who)?, s.reply_text(id, &who)?))
-            })
-            .await?;
-        let own = all.map(|all| own_text(&all, before.as_deref()).to_string());
-        let own_update = own
-            .as_deref()
-            .map(|t| parse_reply(t, team.format, &standup_core::parse::NoNames).update);
-        let shipped = not_yet_in(own_update.as_ref(), SectionKind::Shipped, shipped);
-        let kept = not_yet_in(own_update.as_ref(), SectionKind::Next, kept);
-        let text = carry_text(team.format, &shipped, &kept);
-        self.record_carry(team, &cycle, click, &text).await?;
-        tracing::info!(team = %team.id, cycle = %cycle.date, choice = ?click.choice, items = shipped.len() + kept.len(), "planned items carried");
-
-        let said = if click.choice == Choice::Undo {
-            "Undone: nothing from your last plan is carried now.".to_string()
-        } else {
-            carried_summary(team, &shipped, &kept)
-        };
-        if let Some((channel, ts)) = click.message {
-            let (mut prompt, mut shown) = messages::prompt(team, &cycle, false);
-            if click.choice == Choice::Undo {
-                self.add_plan(team, &cycle, click.user, &mut prompt, &mut shown)
-                    .await?;
-            } else {
-                prompt.push('\n');
-                prompt.push_str(&said);
-                prompt = blocks::message_text(&prompt, IN_THE_NOTES);
-                if let Some(list) = shown.as_array_mut() {
-                    list.extend(blocks::sections(&said));
-                    list.push(json!({"type": "actions", "elements": [
-                        blocks::button(CARRY_UNDO, "Undo", click.meta)
-                    ]}));
-                    *list = blocks::fit(std::mem::take(list), blocks::MESSAGE_BLOCKS, IN_THE_NOTES);
-                }
-            }
-            let blocks = shown;
-            // The carry buttons give way to what was carried (and *Undo*, which brings them
-            // back). If the edit fails the carry is still recorded, and a click on the old
-            // buttons replaces it rather than adding to it.
-            if let Err(e) = self.api.update(channel, ts, &prompt, Some(blocks)).await {
-                tracing::warn!(error = %e, "could not update the prompt after a carry");
-            }
+            (ticked, Vec::new())
         }
-        if click.choice == Choice::Undo {
-            return Ok(said);
-        }
-        Ok(blocks::message_text(
-            &format!(
-                "{said}\nIt is part of your update for {}; add the rest by replying here.",
-                cycle.date
-            ),
-            IN_THE_NOTES,
-        ))
-    }
-
-    /// Records the carry as the newest version of the member's carry message and brings the
-    /// flags and any posted notes in line with it.
-    async fn record_carry(
-        &self,
-        team: &TeamConfig,
-        cycle: &CycleInfo,
-        click: &CarryClick<'_>,
-        text: &str,
-    ) -> Result<()> {
-        let reply = NewReply {
-            cycle: cycle.id,
-            user: click.user,
-            source: CARRY_SOURCE,
-            slack_ts: CARRY_KEY,
-            version: click.version,
-            text,
-            at: self.now(),
-        }
-        .owned();
-        let names = self.names.get(&team.id).cloned().unwrap_or_default();
-        let format = team.format;
-        self.write(move |s| {
-            s.record_reply(&reply.borrowed(), |combined| {
-                followthrough::with_carry(combined, Some(&reply.text), format, |own| {
-                    let parsed = parse_reply(own, format, names.as_ref());
-                    (parsed.update, parsed.diagnostics)
-                })
-            })
+        Choice::All => (plan.items.clone(), Vec::new()),
+        Choice::Keep => (Vec::new(), plan.items.clone()),
+        Choice::Undo => (Vec::new(), Vec::new()),
+    };
+    // What the member typed themselves (their carry left out) is not carried again.
+    let (id, who) = (cycle.id, click.user.clone());
+    let (before, all) = app
+        .read(move |s| {
+            Ok::<_, crate::store::Error>((s.carry_text(id, &who)?, s.reply_text(id, &who)?))
         })
         .await?;
-        // The carry is stored: a flag or notes refresh Slack refuses must not keep the other
-        // from the channel.
-        let mut failures = super::Failures::default();
-        failures.note(
-            &team.id,
-            "syncing blocker flags",
-            self.sync_flags(team).await,
-        );
-        let refreshed = self.refresh_posted_notes(team, cycle).await;
-        failures.note(&team.id, "refreshing the posted notes", refreshed);
-        failures.into_result()
+    let own = all.map(|all| own_text(&all, before.as_deref()).to_string());
+    let own_update = own
+        .as_deref()
+        .map(|t| parse_reply(t, team.format, &standup_core::parse::NoNames).update);
+    let shipped = not_yet_in(own_update.as_ref(), SectionKind::Shipped, shipped);
+    let kept = not_yet_in(own_update.as_ref(), SectionKind::Next, kept);
+    let text = carry_text(team.format, &shipped, &kept);
+    record_carry(app, team, &cycle, click, &text).await?;
+    tracing::info!(team = %team.id, cycle = %cycle.date, choice = ?click.choice, items = shipped.len() + kept.len(), "planned items carried");
+
+    let said = if click.choice == Choice::Undo {
+        "Undone: nothing from your last plan is carried now.".to_string()
+    } else {
+        carried_summary(team, &shipped, &kept)
+    };
+    if let Some((channel, ts)) = click.message {
+        let (mut prompt, mut shown) = messages::prompt(team, &cycle, false);
+        if click.choice == Choice::Undo {
+            add_plan(app, team, &cycle, click.user, &mut prompt, &mut shown).await?;
+        } else {
+            prompt.push('\n');
+            prompt.push_str(&said);
+            prompt = blocks::message_text(&prompt, IN_THE_NOTES);
+            if let Some(list) = shown.as_array_mut() {
+                list.extend(blocks::sections(&said));
+                list.push(blocks::actions(
+                    None,
+                    vec![blocks::button(CARRY_UNDO, "Undo", click.meta)],
+                ));
+                *list = blocks::fit(std::mem::take(list), blocks::MESSAGE_BLOCKS, IN_THE_NOTES);
+            }
+        }
+        let blocks = shown;
+        // The carry buttons give way to what was carried (and *Undo*, which brings them
+        // back). If the edit fails the carry is still recorded, and a click on the old
+        // buttons replaces it rather than adding to it.
+        if let Err(e) = app.api.update(channel, ts, &prompt, Some(blocks)).await {
+            tracing::warn!(error = %e, "could not update the prompt after a carry");
+        }
     }
+    if click.choice == Choice::Undo {
+        return Ok(said);
+    }
+    Ok(blocks::message_text(
+        &format!(
+            "{said}\nIt is part of your update for {}; add the rest by replying here.",
+            cycle.date
+        ),
+        IN_THE_NOTES,
+    ))
+}
+
+/// Records the carry as the newest version of the member's carry message and brings the
+/// flags and any posted notes in line with it.
+async fn record_carry(
+    app: &App,
+    team: &TeamConfig,
+    cycle: &CycleInfo,
+    click: &CarryClick<'_>,
+    text: &str,
+) -> Result<()> {
+    let reply = NewReply {
+        cycle: cycle.id,
+        user: click.user,
+        source: CARRY_SOURCE,
+        slack_ts: CARRY_KEY,
+        version: click.version,
+        text,
+        at: app.now(),
+    }
+    .owned();
+    let names = app.people.names(&team.id);
+    let format = team.format;
+    app.write(move |s| {
+        s.record_reply(&reply.borrowed(), |combined| {
+            followthrough::with_carry(combined, Some(&reply.text), format, |own| {
+                let parsed = parse_reply(own, format, names.as_ref());
+                (parsed.update, parsed.diagnostics)
+            })
+        })
+    })
+    .await?;
+    // The carry is stored: a flag or notes refresh Slack refuses must not keep the other
+    // from the channel.
+    let mut failures = super::Failures::default();
+    failures.note(
+        &team.id,
+        "syncing blocker flags",
+        flags::sync_flags(app, team).await,
+    );
+    let refreshed = notes::refresh_posted_notes(app, team, cycle).await;
+    failures.note(&team.id, "refreshing the posted notes", refreshed);
+    failures.into_result()
 }
 
 /// The name of a section as the format's heading says it, without emoji or colon.
@@ -340,36 +337,30 @@ fn plan_blocks(team: &TeamConfig, plan: &Plan, meta: &str) -> (String, Vec<Value
         })
         .collect();
     // The plan in full above the checkboxes: an option's text shows 75 characters.
-    let mut blocks = vec![json!({"type": "divider"})];
+    let mut blocks = vec![blocks::divider()];
     blocks.extend(blocks::sections(&lead));
     if plan.items.len() > MAX_OPTIONS {
-        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
+        blocks.push(blocks::context(&format!(
             "Only the first {MAX_OPTIONS} of your {} items can be ticked here (Slack's limit). *All shipped* and *Keep as planned* take all of them; or type the rest in your reply.",
             plan.items.len()
-        )}]}));
+        )));
     }
-    let button = |action: &str, text: String, primary: bool| {
-        let mut b = blocks::button(action, &text, meta);
-        if primary {
-            b["style"] = json!("primary");
-        }
-        b
-    };
-    blocks.push(json!({
-        "type": "actions",
-        "block_id": PLANNED_BLOCK,
-        "elements": [
-            {"type": "checkboxes", "action_id": PLANNED_ITEMS, "options": options},
-        ]
-    }));
-    blocks.push(json!({
-        "type": "actions",
-        "elements": [
-            button(CARRY_CHECKED, format!("Carry checked into {shipped}"), true),
-            button(CARRY_ALL, "All shipped".into(), false),
-            button(CARRY_KEEP, "Keep as planned".into(), false),
-        ]
-    }));
+    blocks.push(blocks::actions(
+        Some(PLANNED_BLOCK),
+        vec![blocks::checkboxes(PLANNED_ITEMS, options)],
+    ));
+    blocks.push(blocks::actions(
+        None,
+        vec![
+            blocks::primary(blocks::button(
+                CARRY_CHECKED,
+                &format!("Carry checked into {shipped}"),
+                meta,
+            )),
+            blocks::button(CARRY_ALL, "All shipped", meta),
+            blocks::button(CARRY_KEEP, "Keep as planned", meta),
+        ],
+    ));
     let text = format!(
         "Last time ({}) you planned: {}.",
         plan.date,

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::messages::{IN_THE_NOTES, escape, from_markdown};
 use super::{App, Result, Sent, digest};
+use super::{notes, once};
 use crate::config::{FlagsTo, TeamConfig, UpdatesTo};
 use crate::slack::blocks;
 use crate::slack::client::Outgoing;
@@ -21,269 +22,269 @@ use standup_core::domain::{ChannelId, Format, Item, Update, UserId};
 const BUSY_WAIT: Duration = Duration::from_millis(100);
 const BUSY_TRIES: u32 = 100;
 
-impl App {
-    /// The cycle's thread in the team channel (channel and parent ts), opened once on first
-    /// use. `None` only when another task kept opening it for too long.
-    pub(super) async fn cycle_thread(
-        &self,
-        team: &TeamConfig,
-        cycle: &CycleInfo,
-    ) -> Result<Option<(ChannelId, String)>> {
-        if let Some(Post {
-            ts: Some(ts),
-            channel,
-            ..
-        }) = self
-            .last_post(cycle.id, &PostKind::Thread.to_string())
-            .await?
-        {
-            return Ok(Some((channel, ts)));
-        }
-        let text = thread_parent(cycle);
-        let key = SendKey::Thread(cycle.id);
-        // Two members answering at once both want the thread: the second waits for the first.
-        for _ in 0..BUSY_TRIES {
-            let out = Outgoing {
-                channel: &team.channel,
-                text: &text,
-                blocks: None,
-                thread_ts: None,
-                key: None,
-            };
-            let sent = match self.send_once(&team.id, &key, out).await {
-                Err(e) if e.given_up() => {
-                    // The parent may be in Slack, unknown where: updates and flags go on
-                    // without the thread rather than not at all.
-                    tracing::debug!(team = %team.id, "the cycle's thread was given up; going on without it");
-                    return Ok(None);
-                }
-                sent => sent?,
-            };
-            if let Sent::At(channel, ts) = sent {
-                self.record_post(Post {
+/// The cycle's thread in the team channel (channel and parent ts), opened once on first
+/// use. `None` only when another task kept opening it for too long.
+pub(super) async fn cycle_thread(
+    app: &App,
+    team: &TeamConfig,
+    cycle: &CycleInfo,
+) -> Result<Option<(ChannelId, String)>> {
+    if let Some(Post {
+        ts: Some(ts),
+        channel,
+        ..
+    }) = notes::last_post(app, cycle.id, &PostKind::Thread.to_string()).await?
+    {
+        return Ok(Some((channel, ts)));
+    }
+    let text = thread_parent(cycle);
+    let key = SendKey::Thread(cycle.id);
+    // Two members answering at once both want the thread: the second waits for the first.
+    for _ in 0..BUSY_TRIES {
+        let out = Outgoing {
+            channel: &team.channel,
+            text: &text,
+            blocks: None,
+            thread_ts: None,
+            key: None,
+        };
+        let sent = match once::send_once(app, &team.id, &key, out).await {
+            Err(e) if e.given_up() => {
+                // The parent may be in Slack, unknown where: updates and flags go on
+                // without the thread rather than not at all.
+                tracing::debug!(team = %team.id, "the cycle's thread was given up; going on without it");
+                return Ok(None);
+            }
+            sent => sent?,
+        };
+        if let Sent::At(channel, ts) = sent {
+            notes::record_post(
+                app,
+                Post {
                     cycle: cycle.id,
                     kind: PostKind::Thread.to_string(),
                     channel: channel.clone(),
                     ts: Some(ts.clone()),
                     file_id: None,
                     content_digest: digest(&text),
-                    posted_at: self.now(),
-                })
-                .await?;
-                return Ok(Some((channel, ts)));
-            }
-            tokio::time::sleep(BUSY_WAIT).await;
-        }
-        tracing::warn!(team = %team.id, "the cycle's thread is still being opened; going on without it");
-        Ok(None)
-    }
-
-    /// Puts a member's update into the cycle's thread (`updates = "thread"`): their first
-    /// update is a new reply, anything later edits that reply. An update longer than one
-    /// message holds (50 blocks) goes on in more replies (`update:<user>:2`, …), each edited
-    /// in place the same way; a part no longer needed says so. What is posted is the member's
-    /// update as stored when the reply is posted or edited (`update` when none is stored), one
-    /// task at a time per member, so replies handled at once or out of order end with the latest.
-    pub(super) async fn post_update(
-        &self,
-        team: &TeamConfig,
-        cycle: &CycleInfo,
-        user: &UserId,
-        update: &Update,
-    ) -> Result<()> {
-        if team.threads.updates != UpdatesTo::Thread {
-            return Ok(());
-        }
-        let Some(_turn) = self
-            .hold(
-                &format!("edit:{}:update:{user}", cycle.id),
-                BUSY_TRIES,
-                BUSY_WAIT,
-            )
-            .await
-        else {
-            tracing::info!(team = %team.id, "a member's update is being posted to the thread by an earlier reply's task, which posts this version too");
-            return Ok(());
-        };
-        // A reply stored while this task posts an earlier version finds the turn taken and
-        // goes on (above); reading the store again after each version, until what was posted
-        // is what is stored, puts that reply in the thread too.
-        let mut posted: Option<Update> = None;
-        loop {
-            let (id, who) = (cycle.id, user.clone());
-            let stored = self.read(move |s| s.member_update(id, &who)).await?;
-            let current = stored.unwrap_or_else(|| update.clone());
-            if posted.as_ref() == Some(&current) {
-                return Ok(());
-            }
-            self.post_update_version(team, cycle, user, &current)
-                .await?;
-            posted = Some(current);
-        }
-    }
-
-    /// Posts or edits every part of one version of a member's update in the thread.
-    async fn post_update_version(
-        &self,
-        team: &TeamConfig,
-        cycle: &CycleInfo,
-        user: &UserId,
-        update: &Update,
-    ) -> Result<()> {
-        let who = team
-            .member(user)
-            .and_then(|m| m.handle.as_deref())
-            .map_or_else(|| format!("<@{user}>"), |h| format!("@{}", escape(h)));
-        let (_, blocks) = thread_update(team.format, &who, update);
-        let parts = thread_parts(blocks);
-        for (n, (text, blocks)) in parts.iter().enumerate() {
-            let part = Part {
-                kind: part_kind(user, n),
-                key: SendKey::Update {
-                    cycle: cycle.id,
-                    user: user.clone(),
-                    part: n,
+                    posted_at: app.now(),
                 },
-                text,
-                blocks,
-            };
-            if !self.post_part(team, cycle, update, &part).await? {
-                break;
-            }
+            )
+            .await?;
+            return Ok(Some((channel, ts)));
         }
-        // Parts an earlier, longer version needed.
-        for n in parts.len().. {
-            let kind = part_kind(user, n);
-            let Some(Post {
-                channel,
-                ts: Some(ts),
-                content_digest: was,
-                ..
-            }) = self.last_post(cycle.id, &kind).await?
-            else {
-                break;
-            };
-            let text =
-                format!("_{who}'s update is shorter now: all of it is in the replies above._");
-            let blocks = Value::Array(vec![blocks::section(&text)]);
-            let content_digest = digest(&blocks.to_string());
-            if was != content_digest {
-                self.api.update(&channel, &ts, &text, Some(blocks)).await?;
-                self.record_post(Post {
+        tokio::time::sleep(BUSY_WAIT).await;
+    }
+    tracing::warn!(team = %team.id, "the cycle's thread is still being opened; going on without it");
+    Ok(None)
+}
+
+/// Puts a member's update into the cycle's thread (`updates = "thread"`): their first
+/// update is a new reply, anything later edits that reply. An update longer than one
+/// message holds (50 blocks) goes on in more replies (`update:<user>:2`, …), each edited
+/// in place the same way; a part no longer needed says so. What is posted is the member's
+/// update as stored when the reply is posted or edited (`update` when none is stored), one
+/// task at a time per member, so replies handled at once or out of order end with the latest.
+pub(super) async fn post_update(
+    app: &App,
+    team: &TeamConfig,
+    cycle: &CycleInfo,
+    user: &UserId,
+    update: &Update,
+) -> Result<()> {
+    if team.threads.updates != UpdatesTo::Thread {
+        return Ok(());
+    }
+    let Some(_turn) = once::hold(
+        app,
+        &format!("edit:{}:update:{user}", cycle.id),
+        BUSY_TRIES,
+        BUSY_WAIT,
+    )
+    .await
+    else {
+        tracing::info!(team = %team.id, "a member's update is being posted to the thread by an earlier reply's task, which posts this version too");
+        return Ok(());
+    };
+    // A reply stored while this task posts an earlier version finds the turn taken and
+    // goes on (above); reading the store again after each version, until what was posted
+    // is what is stored, puts that reply in the thread too.
+    let mut posted: Option<Update> = None;
+    loop {
+        let (id, who) = (cycle.id, user.clone());
+        let stored = app.read(move |s| s.member_update(id, &who)).await?;
+        let current = stored.unwrap_or_else(|| update.clone());
+        if posted.as_ref() == Some(&current) {
+            return Ok(());
+        }
+        post_update_version(app, team, cycle, user, &current).await?;
+        posted = Some(current);
+    }
+}
+
+/// Posts or edits every part of one version of a member's update in the thread.
+async fn post_update_version(
+    app: &App,
+    team: &TeamConfig,
+    cycle: &CycleInfo,
+    user: &UserId,
+    update: &Update,
+) -> Result<()> {
+    let who = team
+        .member(user)
+        .and_then(|m| m.handle.as_deref())
+        .map_or_else(|| format!("<@{user}>"), |h| format!("@{}", escape(h)));
+    let (_, blocks) = thread_update(team.format, &who, update);
+    let parts = thread_parts(blocks);
+    for (n, (text, blocks)) in parts.iter().enumerate() {
+        let part = Part {
+            kind: part_kind(user, n),
+            key: SendKey::Update {
+                cycle: cycle.id,
+                user: user.clone(),
+                part: n,
+            },
+            text,
+            blocks,
+        };
+        if !post_part(app, team, cycle, update, &part).await? {
+            break;
+        }
+    }
+    // Parts an earlier, longer version needed.
+    for n in parts.len().. {
+        let kind = part_kind(user, n);
+        let Some(Post {
+            channel,
+            ts: Some(ts),
+            content_digest: was,
+            ..
+        }) = notes::last_post(app, cycle.id, &kind).await?
+        else {
+            break;
+        };
+        let text = format!("_{who}'s update is shorter now: all of it is in the replies above._");
+        let blocks = Value::Array(vec![blocks::section(&text)]);
+        let content_digest = digest(&blocks.to_string());
+        if was != content_digest {
+            app.api.update(&channel, &ts, &text, Some(blocks)).await?;
+            notes::record_post(
+                app,
+                Post {
                     cycle: cycle.id,
                     kind,
                     channel,
                     ts: Some(ts),
                     file_id: None,
                     content_digest,
-                    posted_at: self.now(),
-                })
-                .await?;
-            }
+                    posted_at: app.now(),
+                },
+            )
+            .await?;
         }
-        Ok(())
     }
+    Ok(())
+}
 
-    /// Posts or edits one part of a member's update in the cycle's thread. False when it was
-    /// not posted (an empty update never posted before, or no thread).
-    async fn post_part(
-        &self,
-        team: &TeamConfig,
-        cycle: &CycleInfo,
-        update: &Update,
-        part: &Part<'_>,
-    ) -> Result<bool> {
-        let content_digest = digest(&part.blocks.to_string());
-        let record = |channel: ChannelId, ts: String| Post {
-            cycle: cycle.id,
-            kind: part.kind.clone(),
-            channel,
-            ts: Some(ts),
-            file_id: None,
-            content_digest: content_digest.clone(),
-            posted_at: self.now(),
-        };
-        let earlier = self.last_post(cycle.id, &part.kind).await?;
-        if let Some(Post {
-            channel,
-            ts: Some(ts),
-            content_digest: was,
-            ..
-        }) = earlier
-        {
-            if was != content_digest {
-                self.api
+/// Posts or edits one part of a member's update in the cycle's thread. False when it was
+/// not posted (an empty update never posted before, or no thread).
+async fn post_part(
+    app: &App,
+    team: &TeamConfig,
+    cycle: &CycleInfo,
+    update: &Update,
+    part: &Part<'_>,
+) -> Result<bool> {
+    let content_digest = digest(&part.blocks.to_string());
+    let record = |channel: ChannelId, ts: String| Post {
+        cycle: cycle.id,
+        kind: part.kind.clone(),
+        channel,
+        ts: Some(ts),
+        file_id: None,
+        content_digest: content_digest.clone(),
+        posted_at: app.now(),
+    };
+    let earlier = notes::last_post(app, cycle.id, &part.kind).await?;
+    if let Some(Post {
+        channel,
+        ts: Some(ts),
+        content_digest: was,
+        ..
+    }) = earlier
+    {
+        if was != content_digest {
+            app.api
+                .update(&channel, &ts, part.text, Some(part.blocks.clone()))
+                .await?;
+            notes::record_post(app, record(channel, ts)).await?;
+        }
+        return Ok(true);
+    }
+    if update.is_empty() {
+        return Ok(false);
+    }
+    let Some((channel, thread)) = cycle_thread(app, team, cycle).await? else {
+        return Ok(false);
+    };
+    // A reply an earlier attempt may have posted (before a crash) shows what that attempt
+    // had: found again, it is edited to what is stored now.
+    let tried = once::tried_before(app, &part.key).await?;
+    let out = Outgoing {
+        channel: &channel,
+        text: part.text,
+        blocks: Some(part.blocks.clone()),
+        thread_ts: Some(&thread),
+        key: None,
+    };
+    match once::send_once(app, &team.id, &part.key, out).await? {
+        Sent::At(channel, ts) => {
+            if tried {
+                app.api
                     .update(&channel, &ts, part.text, Some(part.blocks.clone()))
                     .await?;
-                self.record_post(record(channel, ts)).await?;
             }
-            return Ok(true);
+            notes::record_post(app, record(channel, ts)).await?;
+            Ok(true)
         }
-        if update.is_empty() {
-            return Ok(false);
-        }
-        let Some((channel, thread)) = self.cycle_thread(team, cycle).await? else {
-            return Ok(false);
-        };
-        // A reply an earlier attempt may have posted (before a crash) shows what that attempt
-        // had: found again, it is edited to what is stored now.
-        let tried = self.tried_before(&part.key).await?;
-        let out = Outgoing {
-            channel: &channel,
-            text: part.text,
-            blocks: Some(part.blocks.clone()),
-            thread_ts: Some(&thread),
-            key: None,
-        };
-        match self.send_once(&team.id, &part.key, out).await? {
-            Sent::At(channel, ts) => {
-                if tried {
-                    self.api
-                        .update(&channel, &ts, part.text, Some(part.blocks.clone()))
-                        .await?;
-                }
-                self.record_post(record(channel, ts)).await?;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        _ => Ok(false),
     }
+}
 
-    /// The thread a blocker's flag goes into: the cycle's thread with `blocker_flags =
-    /// "thread"`, else none (a message in the channel).
-    pub(super) async fn flag_thread(
-        &self,
-        team: &TeamConfig,
-        blocker: &OpenBlocker,
-    ) -> Result<Option<String>> {
-        if team.threads.blocker_flags != FlagsTo::Thread {
-            return Ok(None);
-        }
-        let (id, date) = (team.id.clone(), blocker.date);
-        let Some(cycle) = self.read(move |s| s.cycle(&id, date)).await? else {
-            return Ok(None);
-        };
-        Ok(self.cycle_thread(team, &cycle).await?.map(|(_, ts)| ts))
+/// The thread a blocker's flag goes into: the cycle's thread with `blocker_flags =
+/// "thread"`, else none (a message in the channel).
+pub(super) async fn flag_thread(
+    app: &App,
+    team: &TeamConfig,
+    blocker: &OpenBlocker,
+) -> Result<Option<String>> {
+    if team.threads.blocker_flags != FlagsTo::Thread {
+        return Ok(None);
     }
+    let (id, date) = (team.id.clone(), blocker.date);
+    let Some(cycle) = app.read(move |s| s.cycle(&id, date)).await? else {
+        return Ok(None);
+    };
+    Ok(cycle_thread(app, team, &cycle).await?.map(|(_, ts)| ts))
+}
 
-    /// Where the notes of a cycle go when the team uses a thread: the parent becomes the
-    /// summary and the file goes into the thread. `None`: the usual new summary message.
-    pub(super) async fn notes_in_thread(
-        &self,
-        team: &TeamConfig,
-        cycle: &CycleInfo,
-        summary: &str,
-    ) -> Result<Option<(ChannelId, String)>> {
-        if !team.threads.uses_thread() {
-            return Ok(None);
-        }
-        let Some((channel, ts)) = self.cycle_thread(team, cycle).await? else {
-            return Ok(None);
-        };
-        // An edit: doing it again after a crash is harmless.
-        self.api.update(&channel, &ts, summary, None).await?;
-        Ok(Some((channel, ts)))
+/// Where the notes of a cycle go when the team uses a thread: the parent becomes the
+/// summary and the file goes into the thread. `None`: the usual new summary message.
+pub(super) async fn notes_in_thread(
+    app: &App,
+    team: &TeamConfig,
+    cycle: &CycleInfo,
+    summary: &str,
+) -> Result<Option<(ChannelId, String)>> {
+    if !team.threads.uses_thread() {
+        return Ok(None);
     }
+    let Some((channel, ts)) = cycle_thread(app, team, cycle).await? else {
+        return Ok(None);
+    };
+    // An edit: doing it again after a crash is harmless.
+    app.api.update(&channel, &ts, summary, None).await?;
+    Ok(Some((channel, ts)))
 }
 
 /// The parent message of a cycle's thread.

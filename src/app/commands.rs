@@ -3,6 +3,7 @@
 
 use super::messages::{age, escape, from_markdown};
 use super::{App, Result};
+use super::{away, cycle, flags, history, notes, stats};
 use crate::store::{PostKind, SendKey};
 use standup_core::domain::UserId;
 
@@ -40,282 +41,276 @@ pub const USAGE: &str = "*/standup* commands:\n\
 • `/standup stats [team] [cycles]` — who answered how often and how soon, only to you\n\
 • `/standup help` — this list";
 
-impl App {
-    /// Runs `/standup <text>` for `user`.
-    pub async fn command(&self, user: &UserId, text: &str) -> Reply {
-        match self.run_command(user, text.trim()).await {
-            Ok(reply) => reply,
-            Err(e) => {
-                tracing::error!(error = %e, "/standup failed");
-                Reply::new(
-                    "Sorry, that did not work: the bot could not reach its database or Slack. Please try again in a minute; if it keeps failing, tell your admin.",
-                )
-            }
+/// Runs `/standup <text>` for `user`.
+pub async fn command(app: &App, user: &UserId, text: &str) -> Reply {
+    match run_command(app, user, text.trim()).await {
+        Ok(reply) => reply,
+        Err(e) => {
+            tracing::error!(error = %e, "/standup failed");
+            Reply::new(
+                "Sorry, that did not work: the bot could not reach its database or Slack. Please try again in a minute; if it keeps failing, tell your admin.",
+            )
         }
     }
+}
 
-    async fn run_command(&self, user: &UserId, text: &str) -> Result<Reply> {
-        let (verb, rest) = text
-            .split_once(char::is_whitespace)
-            .map_or((text, ""), |(v, r)| (v, r.trim()));
-        let teams = self.teams_of(user);
-        if matches!(verb, "preview" | "post") {
-            return self.notes_command(user, verb, rest).await;
-        }
-        // A team's admin need not be a member: `status` shows them the team's trouble.
-        let admin = self.config.teams.iter().any(|t| t.admins.contains(user));
-        if teams.is_empty() && !matches!(verb, "" | "help") && !(admin && verb == "status") {
-            return Ok(Reply::new(super::messages::NOT_A_MEMBER));
-        }
-        match verb.to_lowercase().as_str() {
-            "" | "help" => Ok(Reply::new(USAGE)),
-            "blocked" if rest.is_empty() => self.list_blockers(user).await,
-            "blocked" => {
-                let team = teams[0];
-                let cycle = self.current_cycle(team).await?;
-                // Slack sends the command's text as mrkdwn (`&amp;`, `<url|label>`): it is
-                // stored as Markdown like a DM's text, and escaped once on the way out.
-                let names = self.names.get(&team.id).cloned().unwrap_or_default();
-                let what = standup_core::parse::mrkdwn::to_markdown(rest, names.as_ref());
-                let (id, who, text, now) = (cycle.id, user.clone(), what.to_string(), self.now());
-                let blocker = self
-                    .write(move |s| s.raise_blocker(id, &who, &text, now))
-                    .await?;
-                tracing::info!(team = %team.id, blocker = blocker.id, "blocker raised");
-                // The blocker is stored and is in the notes; a flag Slack refuses now is
-                // posted by a later sync.
-                if let Err(e) = self.blockers_changed(team, &[cycle.date]).await {
-                    tracing::warn!(team = %team.id, error = %e, "a raised blocker is not in the channel yet");
-                    return Ok(Reply::new(format!(
-                        "Noted your blocker: {}. It is in your update, but I could not post it in <#{}> just now; I will try again with the team's next update or command.",
-                        from_markdown(&what),
-                        team.channel
-                    )));
-                }
-                Ok(Reply::new(format!(
-                    "Flagged to your team: {}",
-                    from_markdown(&what)
-                )))
-            }
-            "unblock" | "resolve" => {
-                let mut resolved = Vec::new();
-                for team in &teams {
-                    let mine: Vec<_> = self
-                        .open_blockers(&team.id)
-                        .await?
-                        .into_iter()
-                        .filter(|b| b.user.as_ref() == Some(user))
-                        .filter(|b| rest.is_empty() || b.id.to_string() == rest)
-                        .collect();
-                    let mut dates = Vec::new();
-                    for b in mine {
-                        let (id, by, now) = (b.id, user.to_string(), self.now());
-                        if self.write(move |s| s.resolve_blocker(id, &by, now)).await? {
-                            resolved.push(from_markdown(&b.text));
-                            dates.push(b.date);
-                        }
-                    }
-                    // The resolution is stored; its flag and the notes follow, one team's
-                    // Slack trouble not holding back another's.
-                    if let Err(e) = self.blockers_changed(team, &dates).await {
-                        tracing::warn!(team = %team.id, error = %e, "a resolved blocker is not shown as resolved in Slack yet");
-                    }
-                }
-                Ok(Reply::new(if resolved.is_empty() {
-                    "You have no open blockers.".to_string()
-                } else {
-                    format!("Resolved: {}", resolved.join("; "))
-                }))
-            }
-            "skip" => {
-                for team in &teams {
-                    let cycle = self.current_cycle(team).await?;
-                    let (id, who, date, now) =
-                        (team.id.clone(), user.clone(), cycle.date, self.now());
-                    self.write(move |s| s.add_absence(&id, &who, date, date, "skip", now))
-                        .await?;
-                }
-                Ok(Reply::new(
-                    "OK, you are skipping this cycle: no reminders until the next one.",
-                ))
-            }
-            "ooo" => self.ooo_command(user, &teams, rest).await,
-            "quiet" => self.quiet_command(user, &teams, rest).await,
-            "status" => self.status(user).await,
-            "history" => self.history(user, rest).await,
-            "stats" => self.stats_command(user, rest).await,
-            _ => Ok(Reply::new(format!(
-                "I don't know `{}`.\n{USAGE}",
-                escape(verb)
-            ))),
-        }
+async fn run_command(app: &App, user: &UserId, text: &str) -> Result<Reply> {
+    let (verb, rest) = text
+        .split_once(char::is_whitespace)
+        .map_or((text, ""), |(v, r)| (v, r.trim()));
+    let teams = app.teams_of(user);
+    if matches!(verb, "preview" | "post") {
+        return notes_command(app, user, verb, rest).await;
     }
-
-    /// `/standup preview [team]` and `/standup post [team]`: for the team's members, or only its
-    /// admins when the team lists some.
-    async fn notes_command(&self, user: &UserId, verb: &str, rest: &str) -> Result<Reply> {
-        let allowed = |t: &&crate::config::TeamConfig| {
-            if t.admins.is_empty() {
-                t.member(user).is_some()
-            } else {
-                t.admins.contains(user)
-            }
-        };
-        let named = (!rest.is_empty()).then(|| {
-            self.config
-                .teams
-                .iter()
-                .find(|t| t.id.as_str().eq_ignore_ascii_case(rest))
-        });
-        let team = match named {
-            Some(None) => {
+    // A team's admin need not be a member: `status` shows them the team's trouble.
+    let admin = app.config.teams.iter().any(|t| t.admins.contains(user));
+    if teams.is_empty() && !matches!(verb, "" | "help") && !(admin && verb == "status") {
+        return Ok(Reply::new(super::messages::NOT_A_MEMBER));
+    }
+    match verb.to_lowercase().as_str() {
+        "" | "help" => Ok(Reply::new(USAGE)),
+        "blocked" if rest.is_empty() => list_blockers(app, user).await,
+        "blocked" => {
+            let team = teams[0];
+            let cycle = cycle::current_cycle(app, team).await?;
+            // Slack sends the command's text as mrkdwn (`&amp;`, `<url|label>`): it is
+            // stored as Markdown like a DM's text, and escaped once on the way out.
+            let names = app.people.names(&team.id);
+            let what = standup_core::parse::mrkdwn::to_markdown(rest, names.as_ref());
+            let (id, who, text, now) = (cycle.id, user.clone(), what.to_string(), app.now());
+            let blocker = app
+                .write(move |s| s.raise_blocker(id, &who, &text, now))
+                .await?;
+            tracing::info!(team = %team.id, blocker = blocker.id, "blocker raised");
+            // The blocker is stored and is in the notes; a flag Slack refuses now is
+            // posted by a later sync.
+            if let Err(e) = flags::blockers_changed(app, team, &[cycle.date]).await {
+                tracing::warn!(team = %team.id, error = %e, "a raised blocker is not in the channel yet");
                 return Ok(Reply::new(format!(
-                    "There is no team `{}`. Teams: {}.",
-                    escape(rest),
-                    self.config
-                        .teams
-                        .iter()
-                        .map(|t| format!("`{}`", t.id))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "Noted your blocker: {}. It is in your update, but I could not post it in <#{}> just now; I will try again with the team's next update or command.",
+                    from_markdown(&what),
+                    team.channel
                 )));
             }
-            Some(Some(t)) => t,
-            None => match self
-                .config
-                .teams
-                .iter()
-                .find(allowed)
-                .or_else(|| self.teams_of(user).into_iter().next())
-            {
-                Some(t) => t,
-                None => return Ok(Reply::new(super::messages::NOT_A_MEMBER)),
-            },
-        };
-        if !allowed(&team) {
-            tracing::info!(team = %team.id, verb, "refused: not allowed");
-            return Ok(Reply::new(if !team.admins.is_empty() {
-                format!(
-                    "Only the admins of *{}* can {verb} its notes.",
-                    escape(&team.name)
-                )
-            } else if self.teams_of(user).is_empty() {
-                super::messages::NOT_A_MEMBER.to_string()
-            } else {
-                format!(
-                    "Only members of *{}* can {verb} its notes.",
-                    escape(&team.name)
-                )
-            }));
+            Ok(Reply::new(format!(
+                "Flagged to your team: {}",
+                from_markdown(&what)
+            )))
         }
-        let cycle = self.current_cycle(team).await?;
-        if verb == "preview" {
-            let document = self.render(team, cycle.date).await?;
+        "unblock" | "resolve" => {
+            let mut resolved = Vec::new();
+            for team in &teams {
+                let mine: Vec<_> = flags::open_blockers(app, &team.id)
+                    .await?
+                    .into_iter()
+                    .filter(|b| b.user.as_ref() == Some(user))
+                    .filter(|b| rest.is_empty() || b.id.to_string() == rest)
+                    .collect();
+                let mut dates = Vec::new();
+                for b in mine {
+                    let (id, by, now) = (b.id, user.to_string(), app.now());
+                    if app.write(move |s| s.resolve_blocker(id, &by, now)).await? {
+                        resolved.push(from_markdown(&b.text));
+                        dates.push(b.date);
+                    }
+                }
+                // The resolution is stored; its flag and the notes follow, one team's
+                // Slack trouble not holding back another's.
+                if let Err(e) = flags::blockers_changed(app, team, &dates).await {
+                    tracing::warn!(team = %team.id, error = %e, "a resolved blocker is not shown as resolved in Slack yet");
+                }
+            }
+            Ok(Reply::new(if resolved.is_empty() {
+                "You have no open blockers.".to_string()
+            } else {
+                format!("Resolved: {}", resolved.join("; "))
+            }))
+        }
+        "skip" => {
+            for team in &teams {
+                let cycle = cycle::current_cycle(app, team).await?;
+                let (id, who, date, now) = (team.id.clone(), user.clone(), cycle.date, app.now());
+                app.write(move |s| s.add_absence(&id, &who, date, date, "skip", now))
+                    .await?;
+            }
+            Ok(Reply::new(
+                "OK, you are skipping this cycle: no reminders until the next one.",
+            ))
+        }
+        "ooo" => away::ooo_command(app, user, &teams, rest).await,
+        "quiet" => away::quiet_command(app, user, &teams, rest).await,
+        "status" => status(app, user).await,
+        "history" => history::history(app, user, rest).await,
+        "stats" => stats::stats_command(app, user, rest).await,
+        _ => Ok(Reply::new(format!(
+            "I don't know `{}`.\n{USAGE}",
+            escape(verb)
+        ))),
+    }
+}
+
+/// `/standup preview [team]` and `/standup post [team]`: for the team's members, or only its
+/// admins when the team lists some.
+async fn notes_command(app: &App, user: &UserId, verb: &str, rest: &str) -> Result<Reply> {
+    let allowed = |t: &&crate::config::TeamConfig| {
+        if t.admins.is_empty() {
+            t.member(user).is_some()
+        } else {
+            t.admins.contains(user)
+        }
+    };
+    let named = (!rest.is_empty()).then(|| {
+        app.config
+            .teams
+            .iter()
+            .find(|t| t.id.as_str().eq_ignore_ascii_case(rest))
+    });
+    let team = match named {
+        Some(None) => {
             return Ok(Reply::new(format!(
-                "```\n{}\n```",
-                escape(document.trim_end())
+                "There is no team `{}`. Teams: {}.",
+                escape(rest),
+                app.config
+                    .teams
+                    .iter()
+                    .map(|t| format!("`{}`", t.id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
-        if self
-            .last_post(cycle.id, &PostKind::Document.to_string())
-            .await?
-            .is_some()
-        {
-            self.refresh_posted_notes(team, &cycle).await?;
-            return Ok(Reply::new(
-                "The notes were already posted; I updated them with the latest updates.",
-            ));
-        }
-        self.post_notes(team, &cycle).await?;
-        Ok(Reply::new(format!(
-            "Posted the notes for {} in <#{}>.",
-            cycle.date, team.channel
-        )))
-    }
-
-    async fn list_blockers(&self, user: &UserId) -> Result<Reply> {
-        let now = self.now();
-        let mut lines = Vec::new();
-        for team in self.teams_of(user) {
-            for b in self.open_blockers(&team.id).await? {
-                lines.push(format!(
-                    "• *{}* @{}: {} ({})",
-                    escape(&team.name),
-                    escape(&b.handle),
-                    from_markdown(&b.text),
-                    age(b.opened_at, now)
-                ));
-            }
-        }
-        Ok(Reply::new(if lines.is_empty() {
-            "No open blockers. :tada:".to_string()
-        } else {
-            format!("Open blockers:\n{}", lines.join("\n"))
-        }))
-    }
-
-    /// Who answered, per team of the user; to a team's admins (its members when it lists
-    /// none) also the messages given up because Slack could not be checked, with what to do.
-    async fn status(&self, user: &UserId) -> Result<Reply> {
-        let mut out = Vec::new();
-        let teams = self
+        Some(Some(t)) => t,
+        None => match app
             .config
             .teams
             .iter()
-            .filter(|t| t.member(user).is_some() || t.admins.contains(user));
-        for team in teams {
-            let cycle = self.current_cycle(team).await?;
-            let id = cycle.id;
-            let roster = self.read(move |s| s.roster(id)).await?;
-            let answered: Vec<String> = roster
-                .iter()
-                .filter(|(_, _, a)| *a)
-                .map(|(h, _, _)| format!("@{}", escape(h)))
-                .collect();
-            let waiting: Vec<String> = roster
-                .iter()
-                .filter(|(_, _, a)| !a)
-                .map(|(h, _, _)| format!("@{}", escape(h)))
-                .collect();
-            let away = self
-                .away_line(team, cycle.date)
-                .await?
-                .map(|line| format!("; {line}"))
-                .unwrap_or_default();
-            out.push(format!(
-                "*{}* ({}): answered {}; waiting for {}{away}",
+            .find(allowed)
+            .or_else(|| app.teams_of(user).into_iter().next())
+        {
+            Some(t) => t,
+            None => return Ok(Reply::new(super::messages::NOT_A_MEMBER)),
+        },
+    };
+    if !allowed(&team) {
+        tracing::info!(team = %team.id, verb, "refused: not allowed");
+        return Ok(Reply::new(if !team.admins.is_empty() {
+            format!(
+                "Only the admins of *{}* can {verb} its notes.",
+                escape(&team.name)
+            )
+        } else if app.teams_of(user).is_empty() {
+            super::messages::NOT_A_MEMBER.to_string()
+        } else {
+            format!(
+                "Only members of *{}* can {verb} its notes.",
+                escape(&team.name)
+            )
+        }));
+    }
+    let cycle = cycle::current_cycle(app, team).await?;
+    if verb == "preview" {
+        let document = notes::render(app, team, cycle.date).await?;
+        return Ok(Reply::new(format!(
+            "```\n{}\n```",
+            escape(document.trim_end())
+        )));
+    }
+    if notes::last_post(app, cycle.id, &PostKind::Document.to_string())
+        .await?
+        .is_some()
+    {
+        notes::refresh_posted_notes(app, team, &cycle).await?;
+        return Ok(Reply::new(
+            "The notes were already posted; I updated them with the latest updates.",
+        ));
+    }
+    notes::post_notes(app, team, &cycle).await?;
+    Ok(Reply::new(format!(
+        "Posted the notes for {} in <#{}>.",
+        cycle.date, team.channel
+    )))
+}
+
+async fn list_blockers(app: &App, user: &UserId) -> Result<Reply> {
+    let now = app.now();
+    let mut lines = Vec::new();
+    for team in app.teams_of(user) {
+        for b in flags::open_blockers(app, &team.id).await? {
+            lines.push(format!(
+                "• *{}* @{}: {} ({})",
                 escape(&team.name),
-                cycle.date,
-                if answered.is_empty() {
-                    "nobody yet".to_string()
-                } else {
-                    answered.join(", ")
-                },
-                if waiting.is_empty() {
-                    "nobody".to_string()
-                } else {
-                    waiting.join(", ")
-                },
+                escape(&b.handle),
+                from_markdown(&b.text),
+                age(b.opened_at, now)
             ));
-            let sees_trouble = if team.admins.is_empty() {
-                team.member(user).is_some()
+        }
+    }
+    Ok(Reply::new(if lines.is_empty() {
+        "No open blockers. :tada:".to_string()
+    } else {
+        format!("Open blockers:\n{}", lines.join("\n"))
+    }))
+}
+
+/// Who answered, per team of the user; to a team's admins (its members when it lists
+/// none) also the messages given up because Slack could not be checked, with what to do.
+async fn status(app: &App, user: &UserId) -> Result<Reply> {
+    let mut out = Vec::new();
+    let teams = app
+        .config
+        .teams
+        .iter()
+        .filter(|t| t.member(user).is_some() || t.admins.contains(user));
+    for team in teams {
+        let cycle = cycle::current_cycle(app, team).await?;
+        let id = cycle.id;
+        let roster = app.read(move |s| s.roster(id)).await?;
+        let answered: Vec<String> = roster
+            .iter()
+            .filter(|(_, _, a)| *a)
+            .map(|(h, _, _)| format!("@{}", escape(h)))
+            .collect();
+        let waiting: Vec<String> = roster
+            .iter()
+            .filter(|(_, _, a)| !a)
+            .map(|(h, _, _)| format!("@{}", escape(h)))
+            .collect();
+        let away = away::away_line(app, team, cycle.date)
+            .await?
+            .map(|line| format!("; {line}"))
+            .unwrap_or_default();
+        out.push(format!(
+            "*{}* ({}): answered {}; waiting for {}{away}",
+            escape(&team.name),
+            cycle.date,
+            if answered.is_empty() {
+                "nobody yet".to_string()
             } else {
-                team.admins.contains(user)
-            };
-            if sees_trouble {
-                let id = team.id.clone();
-                for failed in self.read(move |s| s.failed_sends(&id)).await? {
-                    out.push(format!(
-                        ":warning: Not sent: {} ({}). {}",
-                        what_was_sent(&failed.key, &failed.channel),
-                        failed.failed_at.format("%Y-%m-%d %H:%M UTC"),
-                        escape(&failed.error)
-                    ));
-                }
+                answered.join(", ")
+            },
+            if waiting.is_empty() {
+                "nobody".to_string()
+            } else {
+                waiting.join(", ")
+            },
+        ));
+        let sees_trouble = if team.admins.is_empty() {
+            team.member(user).is_some()
+        } else {
+            team.admins.contains(user)
+        };
+        if sees_trouble {
+            let id = team.id.clone();
+            for failed in app.read(move |s| s.failed_sends(&id)).await? {
+                out.push(format!(
+                    ":warning: Not sent: {} ({}). {}",
+                    what_was_sent(&failed.key, &failed.channel),
+                    failed.failed_at.format("%Y-%m-%d %H:%M UTC"),
+                    escape(&failed.error)
+                ));
             }
         }
-        Ok(Reply::new(out.join("\n")))
     }
+    Ok(Reply::new(out.join("\n")))
 }
 
 /// A given-up send in words, from its key (see where each key is made) and channel.

@@ -64,154 +64,152 @@ fn mentioned_user(word: &str) -> Option<UserId> {
     looks_like_id.then(|| UserId::new(id))
 }
 
-impl App {
-    /// `/standup history [@member] [n]` for `caller`.
-    pub(super) async fn history(&self, caller: &UserId, rest: &str) -> Result<Reply> {
-        let args = match parse_args(rest) {
-            Ok(args) => args,
-            Err(answer) => return Ok(Reply { text: answer }),
-        };
-        let target = match args.who {
-            None => caller.clone(),
-            Some(word) => match self.find_member(word).await? {
-                Some(user) => user,
-                None => {
-                    return Ok(Reply {
-                        text: format!(
-                            "I don't know `{}` in any team. Name a teammate as in the notes (`@maria`) or mention them.",
-                            escape(word)
-                        ),
-                    });
-                }
-            },
-        };
-        let shared: Vec<&TeamConfig> = self
-            .teams_of(caller)
-            .into_iter()
-            .filter(|t| t.member(&target).is_some())
-            .collect();
-        if shared.is_empty() {
-            return Ok(Reply {
-                text: format!(
-                    "<@{target}> is not in any of your teams: you can see your own history and your teammates'."
-                ),
-            });
-        }
-        let mut found: Vec<(&TeamConfig, String, PastUpdate)> = Vec::new();
-        for team in shared {
-            let handle = self.handle_of(team, &target).await?;
-            let (id, who, n) = (team.id.clone(), target.clone(), args.n);
-            for past in self.read(move |s| s.member_updates(&id, &who, n)).await? {
-                found.push((team, handle.clone(), past));
+/// `/standup history [@member] [n]` for `caller`.
+pub(super) async fn history(app: &App, caller: &UserId, rest: &str) -> Result<Reply> {
+    let args = match parse_args(rest) {
+        Ok(args) => args,
+        Err(answer) => return Ok(Reply { text: answer }),
+    };
+    let target = match args.who {
+        None => caller.clone(),
+        Some(word) => match find_member(app, word).await? {
+            Some(user) => user,
+            None => {
+                return Ok(Reply {
+                    text: format!(
+                        "I don't know `{}` in any team. Name a teammate as in the notes (`@maria`) or mention them.",
+                        escape(word)
+                    ),
+                });
             }
+        },
+    };
+    let shared: Vec<&TeamConfig> = app
+        .teams_of(caller)
+        .into_iter()
+        .filter(|t| t.member(&target).is_some())
+        .collect();
+    if shared.is_empty() {
+        return Ok(Reply {
+            text: format!(
+                "<@{target}> is not in any of your teams: you can see your own history and your teammates'."
+            ),
+        });
+    }
+    let mut found: Vec<(&TeamConfig, String, PastUpdate)> = Vec::new();
+    for team in shared {
+        let handle = handle_of(app, team, &target).await?;
+        let (id, who, n) = (team.id.clone(), target.clone(), args.n);
+        for past in app.read(move |s| s.member_updates(&id, &who, n)).await? {
+            found.push((team, handle.clone(), past));
         }
-        found.sort_by_key(|f| std::cmp::Reverse(f.2.date));
-        found.truncate(args.n);
-        let whose = if &target == caller {
-            "your".to_string()
+    }
+    found.sort_by_key(|f| std::cmp::Reverse(f.2.date));
+    found.truncate(args.n);
+    let whose = if &target == caller {
+        "your".to_string()
+    } else {
+        format!("<@{target}>'s")
+    };
+    if found.is_empty() {
+        return Ok(Reply {
+            text: format!("No updates yet: {whose} history starts with the next answer."),
+        });
+    }
+    let mut text = format!(
+        "*{} last {}* (newest first):",
+        capitalise(&whose),
+        if found.len() == 1 {
+            "update".to_string()
         } else {
-            format!("<@{target}>'s")
-        };
-        if found.is_empty() {
-            return Ok(Reply {
-                text: format!("No updates yet: {whose} history starts with the next answer."),
-            });
+            format!("{} updates", found.len())
         }
-        let mut text = format!(
-            "*{} last {}* (newest first):",
-            capitalise(&whose),
-            if found.len() == 1 {
-                "update".to_string()
-            } else {
-                format!("{} updates", found.len())
-            }
-        );
-        for (team, handle, past) in &found {
-            let block = self.member_block(team, handle, past)?;
-            text.push_str(&format!(
-                "\n*{}* · {}\n```\n{}\n```",
-                past.date,
-                escape(&team.name),
-                escape(&block)
-            ));
-        }
-        Ok(Reply::new(text))
+    );
+    for (team, handle, past) in &found {
+        let block = member_block(app, team, handle, past)?;
+        text.push_str(&format!(
+            "\n*{}* · {}\n```\n{}\n```",
+            past.date,
+            escape(&team.name),
+            escape(&block)
+        ));
     }
+    Ok(Reply::new(text))
+}
 
-    /// The member a typed name stands for: a mention or user id, else a handle of any team
-    /// (with or without `@`, any case).
-    async fn find_member(&self, word: &str) -> Result<Option<UserId>> {
-        if let Some(user) = mentioned_user(word) {
-            let known = self.config.teams.iter().any(|t| t.member(&user).is_some());
-            return Ok(known.then_some(user));
-        }
-        let handle = word.trim_start_matches('@');
-        for team in &self.config.teams {
-            let id = team.id.clone();
-            let members = self.read(move |s| s.active_members(&id)).await?;
-            let stored = members.into_iter().find_map(|m| {
-                m.handle
-                    .eq_ignore_ascii_case(handle)
-                    .then_some(m.user)
-                    .flatten()
-            });
-            let configured = team.members.iter().find_map(|m| {
-                m.handle
-                    .as_deref()
-                    .is_some_and(|h| h.eq_ignore_ascii_case(handle))
-                    .then(|| m.user.clone())
-            });
-            if let Some(user) = configured.or(stored) {
-                return Ok(Some(user));
-            }
-        }
-        Ok(None)
+/// The member a typed name stands for: a mention or user id, else a handle of any team
+/// (with or without `@`, any case).
+async fn find_member(app: &App, word: &str) -> Result<Option<UserId>> {
+    if let Some(user) = mentioned_user(word) {
+        let known = app.config.teams.iter().any(|t| t.member(&user).is_some());
+        return Ok(known.then_some(user));
     }
-
-    /// The handle the team's notes use for `user`.
-    async fn handle_of(&self, team: &TeamConfig, user: &UserId) -> Result<String> {
-        if let Some(handle) = team.member(user).and_then(|m| m.handle.clone()) {
-            return Ok(handle);
-        }
+    let handle = word.trim_start_matches('@');
+    for team in &app.config.teams {
         let id = team.id.clone();
-        Ok(self
-            .read(move |s| s.active_members(&id))
-            .await?
-            .into_iter()
-            .find(|m| m.user.as_ref() == Some(user))
-            .map_or_else(|| user.to_string(), |m| m.handle))
+        let members = app.read(move |s| s.active_members(&id)).await?;
+        let stored = members.into_iter().find_map(|m| {
+            m.handle
+                .eq_ignore_ascii_case(handle)
+                .then_some(m.user)
+                .flatten()
+        });
+        let configured = team.members.iter().find_map(|m| {
+            m.handle
+                .as_deref()
+                .is_some_and(|h| h.eq_ignore_ascii_case(handle))
+                .then(|| m.user.clone())
+        });
+        if let Some(user) = configured.or(stored) {
+            return Ok(Some(user));
+        }
     }
+    Ok(None)
+}
 
-    /// One member's block of a meeting, rendered by the team's built-in format as the notes
-    /// show it.
-    fn member_block(&self, team: &TeamConfig, handle: &str, past: &PastUpdate) -> Result<String> {
-        let meeting = Meeting {
-            format: team.format,
-            date: past.date,
-            title: String::new(),
-            blocks: vec![Block {
-                role: BlockRole::Updates,
-                heading: String::new(),
-                body: String::new(),
-            }],
-            entries: vec![Entry {
-                handle: handle.to_string(),
-                update: Some(past.update.clone()),
-                note: None,
-            }],
-            questions: Vec::new(),
-            extras: Vec::new(),
-        };
-        let rendered = self
-            .renderer
-            .render(&TemplateRef::Builtin(team.format), &meeting)?;
-        // Only the member's block: the title line and the format's closing rule go.
-        let body = rendered
-            .split_once('\n')
-            .map_or("", |(_, rest)| rest)
-            .trim();
-        Ok(body.trim_end_matches("---").trim().to_string())
+/// The handle the team's notes use for `user`.
+async fn handle_of(app: &App, team: &TeamConfig, user: &UserId) -> Result<String> {
+    if let Some(handle) = team.member(user).and_then(|m| m.handle.clone()) {
+        return Ok(handle);
     }
+    let id = team.id.clone();
+    Ok(app
+        .read(move |s| s.active_members(&id))
+        .await?
+        .into_iter()
+        .find(|m| m.user.as_ref() == Some(user))
+        .map_or_else(|| user.to_string(), |m| m.handle))
+}
+
+/// One member's block of a meeting, rendered by the team's built-in format as the notes
+/// show it.
+fn member_block(app: &App, team: &TeamConfig, handle: &str, past: &PastUpdate) -> Result<String> {
+    let meeting = Meeting {
+        format: team.format,
+        date: past.date,
+        title: String::new(),
+        blocks: vec![Block {
+            role: BlockRole::Updates,
+            heading: String::new(),
+            body: String::new(),
+        }],
+        entries: vec![Entry {
+            handle: handle.to_string(),
+            update: Some(past.update.clone()),
+            note: None,
+        }],
+        questions: Vec::new(),
+        extras: Vec::new(),
+    };
+    let rendered = app
+        .renderer
+        .render(&TemplateRef::Builtin(team.format), &meeting)?;
+    // Only the member's block: the title line and the format's closing rule go.
+    let body = rendered
+        .split_once('\n')
+        .map_or("", |(_, rest)| rest)
+        .trim();
+    Ok(body.trim_end_matches("---").trim().to_string())
 }
 
 fn capitalise(text: &str) -> String {

@@ -8,10 +8,11 @@
 //! Submitting the *Edit* form replaces the member's whole update (see
 //! [`crate::store::SOURCE_REPLACE`]).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::messages::{self, IN_THE_NOTES, age, escape, from_markdown};
 use super::{App, Result};
+use super::{buttons, cycle};
 use crate::config::TeamConfig;
 use crate::slack::blocks;
 use crate::store::OpenBlocker;
@@ -38,105 +39,103 @@ struct TeamStatus<'a> {
     blockers: Vec<OpenBlocker>,
 }
 
-impl App {
-    /// `app_home_opened` on the Home tab: remembers the visitor and publishes their Home.
-    pub async fn home_opened(&self, user: &UserId) -> Result<()> {
-        if !self.home_wanted(user) {
-            return Ok(());
-        }
-        let (who, now) = (user.clone(), self.now());
-        self.write(move |s| s.home_opened(&who, now)).await?;
-        self.publish_home(user).await
+/// `app_home_opened` on the Home tab: remembers the visitor and publishes their Home.
+pub async fn home_opened(app: &App, user: &UserId) -> Result<()> {
+    if !home_wanted(app, user) {
+        return Ok(());
     }
+    let (who, now) = (user.clone(), app.now());
+    app.write(move |s| s.home_opened(&who, now)).await?;
+    publish_home(app, user).await
+}
 
-    /// Publishes `user`'s Home again if they have opened it before. A failure is logged, not
-    /// returned: the Home is a view of the store, and the next change publishes it again.
-    pub async fn refresh_home(&self, user: &UserId) {
-        let who = user.clone();
-        let opened = match self.read(move |s| s.has_opened_home(&who)).await {
-            Ok(opened) => opened,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot tell whether a member opened their Home");
-                return;
-            }
-        };
-        if opened
-            && self.home_wanted(user)
-            && let Err(e) = self.publish_home(user).await
-        {
-            tracing::warn!(error = %e, "could not refresh a member's Home tab");
+/// Publishes `user`'s Home again if they have opened it before. A failure is logged, not
+/// returned: the Home is a view of the store, and the next change publishes it again.
+pub async fn refresh_home(app: &App, user: &UserId) {
+    let who = user.clone();
+    let opened = match app.read(move |s| s.has_opened_home(&who)).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot tell whether a member opened their Home");
+            return;
         }
+    };
+    if opened
+        && home_wanted(app, user)
+        && let Err(e) = publish_home(app, user).await
+    {
+        tracing::warn!(error = %e, "could not refresh a member's Home tab");
     }
+}
 
-    /// Whether `user`'s Home is the bot's to show: a team of theirs has `home` on (a stranger's,
-    /// when any team does).
-    fn home_wanted(&self, user: &UserId) -> bool {
-        let teams = self.teams_of(user);
-        if teams.is_empty() {
-            self.config.teams.iter().any(|t| t.home)
-        } else {
-            teams.iter().any(|t| t.home)
-        }
+/// Whether `user`'s Home is the bot's to show: a team of theirs has `home` on (a stranger's,
+/// when any team does).
+fn home_wanted(app: &App, user: &UserId) -> bool {
+    let teams = app.teams_of(user);
+    if teams.is_empty() {
+        app.config.teams.iter().any(|t| t.home)
+    } else {
+        teams.iter().any(|t| t.home)
     }
+}
 
-    async fn publish_home(&self, user: &UserId) -> Result<()> {
-        let view = self.home_view(user).await?;
-        self.api.publish_view(user, view).await?;
-        tracing::debug!("home tab published");
-        Ok(())
-    }
+async fn publish_home(app: &App, user: &UserId) -> Result<()> {
+    let view = home_view(app, user).await?;
+    app.api.publish_view(user, view).await?;
+    tracing::debug!("home tab published");
+    Ok(())
+}
 
-    /// The Home view of `user`, from what is stored now.
-    async fn home_view(&self, user: &UserId) -> Result<Value> {
-        let teams: Vec<&TeamConfig> = self.teams_of(user).into_iter().filter(|t| t.home).collect();
-        if teams.is_empty() {
-            return Ok(stranger_view(user));
-        }
-        let mut statuses = Vec::with_capacity(teams.len());
-        for team in teams {
-            let cycle = self.current_cycle(team).await?;
-            let (id, team_id, who, date) = (cycle.id, team.id.clone(), user.clone(), cycle.date);
-            // One read: the roster, blockers and update of the same moment.
-            let (roster, blockers, away, update) = self
-                .read(move |store| {
-                    Ok::<_, crate::store::Error>((
-                        store.roster(id)?,
-                        store.open_blockers(&team_id)?,
-                        store.is_away(&team_id, &who, date)?,
-                        store.member_update(id, &who)?,
-                    ))
-                })
-                .await?;
-            let blockers = blockers
-                .into_iter()
-                .filter(|b| b.user.as_ref() == Some(user))
-                .collect();
-            statuses.push(TeamStatus {
-                team,
-                date: cycle.date,
-                answered: roster.iter().filter(|(_, _, a)| *a).count(),
-                roster: roster.len().max(team.members.len()),
-                away,
-                update,
-                blockers,
-            });
-        }
-        Ok(member_view(&statuses, self.now()))
+/// The Home view of `user`, from what is stored now.
+async fn home_view(app: &App, user: &UserId) -> Result<Value> {
+    let teams: Vec<&TeamConfig> = app.teams_of(user).into_iter().filter(|t| t.home).collect();
+    if teams.is_empty() {
+        return Ok(stranger_view(user));
     }
+    let mut statuses = Vec::with_capacity(teams.len());
+    for team in teams {
+        let cycle = cycle::current_cycle(app, team).await?;
+        let (id, team_id, who, date) = (cycle.id, team.id.clone(), user.clone(), cycle.date);
+        // One read: the roster, blockers and update of the same moment.
+        let (roster, blockers, away, update) = app
+            .read(move |store| {
+                Ok::<_, crate::store::Error>((
+                    store.roster(id)?,
+                    store.open_blockers(&team_id)?,
+                    store.is_away(&team_id, &who, date)?,
+                    store.member_update(id, &who)?,
+                ))
+            })
+            .await?;
+        let blockers = blockers
+            .into_iter()
+            .filter(|b| b.user.as_ref() == Some(user))
+            .collect();
+        statuses.push(TeamStatus {
+            team,
+            date: cycle.date,
+            answered: roster.iter().filter(|(_, _, a)| *a).count(),
+            roster: roster.len().max(team.members.len()),
+            away,
+            update,
+            blockers,
+        });
+    }
+    Ok(member_view(&statuses, app.now()))
+}
 
-    /// The Home's *Edit* button: opens the answer form prefilled with the member's update.
-    pub async fn open_edit_form(&self, user: &UserId, meta: &str, trigger_id: &str) -> Result<()> {
-        let Some(team) = self.team_from_meta(user, meta) else {
-            return Ok(());
-        };
-        let cycle = self.current_cycle(team).await?;
-        let (id, who) = (cycle.id, user.clone());
-        let update = self.read(move |s| s.member_update(id, &who)).await?;
-        let meta = format!("{}|{}", team.id, cycle.date);
-        let view = edit_form(team.format, &meta, update.as_ref());
-        self.api.open_view(trigger_id, view).await?;
-        Ok(())
-    }
+/// The Home's *Edit* button: opens the answer form prefilled with the member's update.
+pub async fn open_edit_form(app: &App, user: &UserId, meta: &str, trigger_id: &str) -> Result<()> {
+    let Some(team) = buttons::team_from_meta(app, user, meta) else {
+        return Ok(());
+    };
+    let cycle = cycle::current_cycle(app, team).await?;
+    let (id, who) = (cycle.id, user.clone());
+    let update = app.read(move |s| s.member_update(id, &who)).await?;
+    let meta = format!("{}|{}", team.id, cycle.date);
+    let view = edit_form(team.format, &meta, update.as_ref());
+    app.api.open_view(trigger_id, view).await?;
+    Ok(())
 }
 
 /// The reply text of a submitted form: each box under its heading (the box's block id), in
@@ -243,52 +242,43 @@ pub fn edit_form(format: Format, meta: &str, update: Option<&Update>) -> Value {
         let label = if name == FREE_TEXT { "Notes" } else { name };
         let initial = update.map(|u| section_lines(u, kind)).unwrap_or_default();
         for (i, (part, continues)) in prefill_parts(&initial).into_iter().enumerate() {
-            let mut element = json!({
-                "type": "plain_text_input", "action_id": messages::answer_action(&block_id_of(name, i, continues)), "multiline": true,
-                "max_length": blocks::INPUT_VALUE,
-                "placeholder": {"type": "plain_text", "text": "One item per line"}
-            });
-            if !part.is_empty() {
-                element["initial_value"] = json!(part);
-            }
             let block_id = block_id_of(name, i, continues);
             let label = if i == 0 {
                 label.to_string()
             } else {
                 format!("{label} (continued, part {})", i + 1)
             };
-            list.push(json!({
-                "type": "input",
-                "block_id": block_id,
-                "optional": true,
-                "label": {"type": "plain_text", "text": label},
-                "element": element
-            }));
+            list.push(blocks::text_box(
+                &block_id,
+                &label,
+                &messages::answer_action(&block_id),
+                &part,
+            ));
         }
     }
     if list.len() > blocks::VIEW_BLOCKS {
-        return json!({
-            "type": "modal",
-            "callback_id": EDIT_CALLBACK,
-            "private_metadata": meta,
-            "title": blocks::view_text("Edit your update"),
-            "close": blocks::view_text("Close"),
-            "blocks": [blocks::section(&format!(
-                "Your update is too long to edit in a form (Slack allows {} boxes of {} characters). It is stored whole: edit your messages to me, or send a new one, to change it.",
-                blocks::VIEW_BLOCKS,
-                blocks::INPUT_VALUE,
-            ))]
-        });
+        let too_long = format!(
+            "Your update is too long to edit in a form (Slack allows {} boxes of {} characters). It is stored whole: edit your messages to me, or send a new one, to change it.",
+            blocks::VIEW_BLOCKS,
+            blocks::INPUT_VALUE,
+        );
+        return blocks::modal(
+            EDIT_CALLBACK,
+            meta,
+            "Edit your update",
+            None,
+            "Close",
+            vec![blocks::section(&too_long)],
+        );
     }
-    json!({
-        "type": "modal",
-        "callback_id": EDIT_CALLBACK,
-        "private_metadata": meta,
-        "title": blocks::view_text("Edit your update"),
-        "submit": blocks::view_text("Save"),
-        "close": blocks::view_text("Cancel"),
-        "blocks": list
-    })
+    blocks::modal(
+        EDIT_CALLBACK,
+        meta,
+        "Edit your update",
+        Some("Save"),
+        "Cancel",
+        list,
+    )
 }
 
 /// The block id of part `i` (from 0) of the box `name`.
@@ -467,9 +457,8 @@ fn member_view(statuses: &[TeamStatus<'_>], now: chrono::DateTime<chrono::Utc>) 
             body
         };
         list.extend(blocks::sections(&body));
-        let mut edit = blocks::button(HOME_EDIT, label, &meta);
-        edit["style"] = json!("primary");
-        list.push(json!({"type": "actions", "elements": [edit]}));
+        let edit = blocks::primary(blocks::button(HOME_EDIT, label, &meta));
+        list.push(blocks::actions(None, vec![edit]));
         if !status.blockers.is_empty() {
             list.push(blocks::section("*Your open blockers*"));
         }
@@ -484,7 +473,7 @@ fn member_view(statuses: &[TeamStatus<'_>], now: chrono::DateTime<chrono::Utc>) 
             if parts.len() == 1 {
                 parts[0]["accessory"] = resolve;
             } else {
-                parts.push(json!({"type": "actions", "elements": [resolve]}));
+                parts.push(blocks::actions(None, vec![resolve]));
             }
             list.extend(parts);
         }
@@ -494,12 +483,12 @@ fn member_view(statuses: &[TeamStatus<'_>], now: chrono::DateTime<chrono::Utc>) 
                 status.blockers.len() - MAX_BLOCKERS
             )));
         }
-        list.push(json!({"type": "divider"}));
+        list.push(blocks::divider());
     }
     // Keep within Slack's limit, room left for the help line.
     let mut list = blocks::fit(list, blocks::VIEW_BLOCKS - 1, IN_THE_NOTES);
     list.push(blocks::context(HELP));
-    json!({"type": "home", "blocks": list})
+    blocks::home(list)
 }
 
 fn stranger_view(user: &UserId) -> Value {
@@ -507,7 +496,7 @@ fn stranger_view(user: &UserId) -> Value {
         "I run asynchronous standups: I DM each member of a team on its schedule, collect their updates and post the team's meeting notes.\n\nYou are not in any team yet. To join one, ask your team's admin to add your Slack member ID `{}` to the team's `members` in the bot's config. Once you are in, this tab shows your team, your update and your blockers.",
         escape(user.as_str())
     );
-    json!({"type": "home", "blocks": [blocks::header("Standup"), blocks::section(&text)]})
+    blocks::home(vec![blocks::header("Standup"), blocks::section(&text)])
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! into blocks from [`crate::slack::blocks`], which keep Slack's limits.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::config::TeamConfig;
 use crate::store::{CycleInfo, OpenBlocker};
@@ -62,14 +62,15 @@ pub fn prompt(team: &TeamConfig, cycle: &CycleInfo, reminder: bool) -> (String, 
         "{lead}\nReply here with a few lines under these headings (leave out what does not apply):\n{headings}\nEdit your message any time; the latest text counts."
     );
     let value = format!("{}|{}", team.id, cycle.date);
-    let mut answer = blocks::button(ANSWER_FORM, "Answer in a form", &value);
-    answer["style"] = json!("primary");
     let mut list = blocks::sections(&text);
-    list.push(json!({"type": "actions", "elements": [
-        answer,
-        blocks::button(SKIP, "Skip this time", &value),
-        blocks::button(OUT_OF_OFFICE, "Out of office", &value)
-    ]}));
+    list.push(blocks::actions(
+        None,
+        vec![
+            blocks::primary(blocks::button(ANSWER_FORM, "Answer in a form", &value)),
+            blocks::button(SKIP, "Skip this time", &value),
+            blocks::button(OUT_OF_OFFICE, "Out of office", &value),
+        ],
+    ));
     (text, Value::Array(list))
 }
 
@@ -124,9 +125,10 @@ pub fn blocker_flag(blocker: &OpenBlocker, resolved: Option<&str>) -> (String, V
                 since(blocker.opened_at)
             );
             let mut list = blocks::sections(&text);
-            list.push(json!({"type": "actions", "elements": [
-                blocks::button(RESOLVE, "Resolve", &blocker.id.to_string())
-            ]}));
+            list.push(blocks::actions(
+                None,
+                vec![blocks::button(RESOLVE, "Resolve", &blocker.id.to_string())],
+            ));
             let list = blocks::fit(list, blocks::MESSAGE_BLOCKS, IN_THE_NOTES);
             (
                 blocks::message_text(&text, IN_THE_NOTES),
@@ -231,28 +233,18 @@ pub fn answer_form(format: Format, meta: &str) -> Value {
         Format::Planning => &["Shipped", "In progress", "Blocked", "Next"],
         Format::Standup => &["Last week", "This week", "Blocked"],
     };
-    let blocks: Vec<Value> = names
+    let boxes: Vec<Value> = names
         .iter()
-        .map(|name| {
-            json!({
-                "type": "input",
-                "block_id": name,
-                "optional": true,
-                "label": {"type": "plain_text", "text": name},
-                "element": {"type": "plain_text_input", "action_id": answer_action(name), "multiline": true,
-                             "placeholder": {"type": "plain_text", "text": "One item per line"}}
-            })
-        })
+        .map(|name| blocks::text_box(name, name, &answer_action(name), ""))
         .collect();
-    json!({
-        "type": "modal",
-        "callback_id": "standup_form",
-        "private_metadata": meta,
-        "title": blocks::view_text("Standup update"),
-        "submit": blocks::view_text("Save"),
-        "close": blocks::view_text("Cancel"),
-        "blocks": blocks
-    })
+    blocks::modal(
+        "standup_form",
+        meta,
+        "Standup update",
+        Some("Save"),
+        "Cancel",
+        boxes,
+    )
 }
 
 #[cfg(test)]

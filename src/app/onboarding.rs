@@ -12,96 +12,95 @@ use chrono::{DateTime, Utc};
 
 use super::messages::{self, escape};
 use super::{App, Result, Sent};
+use super::{once, people};
 use crate::config::TeamConfig;
 use crate::slack::client::Outgoing;
 use crate::store::SendKey;
 use standup_core::domain::{ChannelId, Format, TeamId, UserId};
 use standup_core::schedule::Schedule;
 
-impl App {
-    /// `member_joined_channel`: the bot itself joining a team's channel makes every member of
-    /// the team due for an introduction; a member joining makes them due.
-    pub async fn member_joined(&self, user: &UserId, channel: &ChannelId) -> Result<()> {
-        for team in self.config.teams.iter().filter(|t| &t.channel == channel) {
-            if !team.onboarding {
-                continue;
-            }
-            let due: Vec<UserId> = if user == &self.bot_user {
-                team.members.iter().map(|m| m.user.clone()).collect()
-            } else if team.member(user).is_some() {
-                vec![user.clone()]
-            } else {
-                continue;
-            };
-            tracing::info!(team = %team.id, members = due.len(), "introductions due");
-            let (id, now) = (team.id.clone(), self.now());
-            self.write(move |s| s.intro_due(&id, &due, now)).await?;
+/// `member_joined_channel`: the bot itself joining a team's channel makes every member of
+/// the team due for an introduction; a member joining makes them due.
+pub async fn member_joined(app: &App, user: &UserId, channel: &ChannelId) -> Result<()> {
+    for team in app.config.teams.iter().filter(|t| &t.channel == channel) {
+        if !team.onboarding {
+            continue;
         }
-        self.introduce_due().await
+        let due: Vec<UserId> = if user == &app.bot_user {
+            team.members.iter().map(|m| m.user.clone()).collect()
+        } else if team.member(user).is_some() {
+            vec![user.clone()]
+        } else {
+            continue;
+        };
+        tracing::info!(team = %team.id, members = due.len(), "introductions due");
+        let (id, now) = (team.id.clone(), app.now());
+        app.write(move |s| s.intro_due(&id, &due, now)).await?;
     }
+    introduce_due(app).await
+}
 
-    /// Sends every introduction that is due (at start-up: members added to the config, and any
-    /// cut short by a crash). A failed one stays due; the first error is returned after the rest
-    /// were tried.
-    pub async fn introduce_due(&self) -> Result<()> {
-        let due = self.read(|s| s.intros_due()).await?;
-        let mut first_error = None;
-        for (team_id, user) in due {
-            let wanted = self
-                .team(&team_id)
-                .filter(|t| t.onboarding && t.member(&user).is_some());
-            let outcome = match wanted {
-                Some(team) => self.introduce(team, &user).await,
-                // No longer in the team, or onboarding turned off: nothing to send.
-                None => Ok(true),
-            };
-            match outcome {
-                Ok(true) => self.intro_done(&team_id, &user).await?,
-                Ok(false) => {}
-                // Given up (it may have reached Slack; logged then, and in `/standup status`):
-                // no longer due, or it would be tried and logged at every start.
-                Err(e) if e.given_up() => self.intro_done(&team_id, &user).await?,
-                Err(e) => {
-                    tracing::warn!(team = %team_id, error = %e, "could not send an introduction; it stays due");
-                    first_error.get_or_insert(e);
-                }
+/// Sends every introduction that is due (at start-up: members added to the config, and any
+/// cut short by a crash). A failed one stays due; the first error is returned after the rest
+/// were tried.
+pub async fn introduce_due(app: &App) -> Result<()> {
+    let due = app.read(|s| s.intros_due()).await?;
+    let mut first_error = None;
+    for (team_id, user) in due {
+        let wanted = app
+            .team(&team_id)
+            .filter(|t| t.onboarding && t.member(&user).is_some());
+        let outcome = match wanted {
+            Some(team) => introduce(app, team, &user).await,
+            // No longer in the team, or onboarding turned off: nothing to send.
+            None => Ok(true),
+        };
+        match outcome {
+            Ok(true) => intro_done(app, &team_id, &user).await?,
+            Ok(false) => {}
+            // Given up (it may have reached Slack; logged then, and in `/standup status`):
+            // no longer due, or it would be tried and logged at every start.
+            Err(e) if e.given_up() => intro_done(app, &team_id, &user).await?,
+            Err(e) => {
+                tracing::warn!(team = %team_id, error = %e, "could not send an introduction; it stays due");
+                first_error.get_or_insert(e);
             }
         }
-        first_error.map_or(Ok(()), Err)
     }
+    first_error.map_or(Ok(()), Err)
+}
 
-    async fn intro_done(&self, team: &TeamId, user: &UserId) -> Result<()> {
-        let (id, who, now) = (team.clone(), user.clone(), self.now());
-        self.write(move |s| s.intro_done(&id, &who, now)).await?;
-        Ok(())
-    }
+async fn intro_done(app: &App, team: &TeamId, user: &UserId) -> Result<()> {
+    let (id, who, now) = (team.clone(), user.clone(), app.now());
+    app.write(move |s| s.intro_done(&id, &who, now)).await?;
+    Ok(())
+}
 
-    /// DMs the introduction (once per team and member). False when another task is sending it.
-    async fn introduce(&self, team: &TeamConfig, user: &UserId) -> Result<bool> {
-        let info = self.profile(team, user).await?;
-        if info.deleted || info.is_bot {
-            return Ok(true);
-        }
-        let key = SendKey::Intro {
-            team: team.id.clone(),
-            user: user.clone(),
-        };
-        let text = introduction(team, user, self.now());
-        let blocks = serde_json::Value::Array(crate::slack::blocks::sections(&text));
-        let to = ChannelId(user.0.clone());
-        let out = Outgoing {
-            channel: &to,
-            text: &text,
-            blocks: Some(blocks),
-            thread_ts: None,
-            key: None,
-        };
-        let sent = self.send_once(&team.id, &key, out).await?;
-        if sent != Sent::Busy {
-            tracing::info!(team = %team.id, "member introduced");
-        }
-        Ok(sent != Sent::Busy)
+/// DMs the introduction (once per team and member). False when another task is sending it.
+async fn introduce(app: &App, team: &TeamConfig, user: &UserId) -> Result<bool> {
+    let info = people::profile(app, team, user).await?;
+    if info.deleted || info.is_bot {
+        return Ok(true);
     }
+    let key = SendKey::Intro {
+        team: team.id.clone(),
+        user: user.clone(),
+    };
+    let text = introduction(team, user, app.now());
+    let blocks = serde_json::Value::Array(crate::slack::blocks::sections(&text));
+    let to = ChannelId(user.0.clone());
+    let out = Outgoing {
+        channel: &to,
+        text: &text,
+        blocks: Some(blocks),
+        thread_ts: None,
+        key: None,
+    };
+    let sent = once::send_once(app, &team.id, &key, out).await?;
+    if sent != Sent::Busy {
+        tracing::info!(team = %team.id, "member introduced");
+    }
+    Ok(sent != Sent::Busy)
 }
 
 /// The introduction DM (Slack mrkdwn). It never says "update for", which marks prompts.

@@ -68,242 +68,235 @@ pub enum Sent {
     Busy,
 }
 
-impl App {
-    /// Waits until this process holds `key` (a name of its own, not a send's key), for work
-    /// that must not run twice at once; `None` when another task held it for `tries` × `wait`.
-    pub(super) async fn hold(
-        &self,
-        key: &str,
-        tries: u32,
-        wait: std::time::Duration,
-    ) -> Option<Claim<'_>> {
-        for _ in 0..tries {
-            if let Some(claim) = self.in_flight.claim(key) {
-                return Some(claim);
-            }
-            tokio::time::sleep(wait).await;
+/// Waits until this process holds `key` (a name of its own, not a send's key), for work
+/// that must not run twice at once; `None` when another task held it for `tries` × `wait`.
+pub(super) async fn hold<'a>(
+    app: &'a App,
+    key: &str,
+    tries: u32,
+    wait: std::time::Duration,
+) -> Option<Claim<'a>> {
+    for _ in 0..tries {
+        if let Some(claim) = app.in_flight.claim(key) {
+            return Some(claim);
         }
-        None
+        tokio::time::sleep(wait).await;
     }
+    None
+}
 
-    /// Whether a send with `key` was tried before (it may be in Slack, with what that attempt
-    /// sent).
-    pub(super) async fn tried_before(&self, key: &SendKey) -> Result<bool> {
-        Ok(self.send_channel(&key.to_string()).await?.is_some())
-    }
+/// Whether a send with `key` was tried before (it may be in Slack, with what that attempt
+/// sent).
+pub(super) async fn tried_before(app: &App, key: &SendKey) -> Result<bool> {
+    Ok(send_channel(app, &key.to_string()).await?.is_some())
+}
 
-    async fn send_channel(&self, key: &str) -> Result<Option<ChannelId>> {
-        let key = key.to_string();
-        Ok(self.read(move |s| s.send_channel(&key)).await?)
-    }
+async fn send_channel(app: &App, key: &str) -> Result<Option<ChannelId>> {
+    let key = key.to_string();
+    Ok(app.read(move |s| s.send_channel(&key)).await?)
+}
 
-    /// Records a send's key before the send (see [`crate::store::Store::begin_send`]).
-    async fn begin_send(
-        &self,
-        key: &str,
-        team: &TeamId,
-        channel: &ChannelId,
-        thread_ts: Option<&str>,
-    ) -> Result<SendStart> {
-        let (key, team, channel) = (key.to_string(), team.clone(), channel.clone());
-        let (thread_ts, now) = (thread_ts.map(str::to_string), self.now());
-        Ok(self
-            .write(move |s| s.begin_send(&key, &team, &channel, thread_ts.as_deref(), now))
-            .await?)
-    }
+/// Records a send's key before the send (see [`crate::store::Store::begin_send`]).
+async fn begin_send(
+    app: &App,
+    key: &str,
+    team: &TeamId,
+    channel: &ChannelId,
+    thread_ts: Option<&str>,
+) -> Result<SendStart> {
+    let (key, team, channel) = (key.to_string(), team.clone(), channel.clone());
+    let (thread_ts, now) = (thread_ts.map(str::to_string), app.now());
+    Ok(app
+        .write(move |s| s.begin_send(&key, &team, &channel, thread_ts.as_deref(), now))
+        .await?)
+}
 
-    /// Completes a send's key with where it landed.
-    async fn finish_send(&self, key: &str, channel: &ChannelId, ts: &str) -> Result<()> {
-        let (key, channel, ts, now) =
-            (key.to_string(), channel.clone(), ts.to_string(), self.now());
-        self.write(move |s| s.finish_send(&key, &channel, &ts, now))
-            .await?;
-        Ok(())
-    }
+/// Completes a send's key with where it landed.
+async fn finish_send(app: &App, key: &str, channel: &ChannelId, ts: &str) -> Result<()> {
+    let (key, channel, ts, now) = (key.to_string(), channel.clone(), ts.to_string(), app.now());
+    app.write(move |s| s.finish_send(&key, &channel, &ts, now))
+        .await?;
+    Ok(())
+}
 
-    /// Posts `out` for `team` unless a message with `key` was posted before; the key goes into
-    /// the message's metadata here (whatever `out.key` says). Fails with [`Error::GaveUp`] for
-    /// a send given up earlier.
-    pub async fn send_once(&self, team: &TeamId, key: &SendKey, out: Outgoing<'_>) -> Result<Sent> {
-        let key = key.to_string();
-        let key = key.as_str();
-        let Some(_claim) = self.in_flight.claim(key) else {
-            return Ok(Sent::Busy);
-        };
-        let start = self
-            .begin_send(key, team, out.channel, out.thread_ts)
-            .await?;
-        match start {
-            SendStart::Sent(ts) => {
-                let channel = self.send_channel(key).await?;
-                return Ok(Sent::At(channel.unwrap_or_else(|| out.channel.clone()), ts));
-            }
-            SendStart::Fresh => {}
-            SendStart::Failed(error) => {
-                return Err(Error::GaveUp {
-                    key: key.to_string(),
-                    error,
-                });
-            }
-            SendStart::Unsure {
-                channel,
-                thread_ts,
-                started_at,
-                ..
-            } => {
-                let found = self
-                    .find_sent(key, &channel, thread_ts.as_deref(), started_at)
-                    .await;
-                if let Some(found) = self.checked(key, &channel, found).await? {
-                    return Ok(found);
-                }
-            }
+/// Posts `out` for `team` unless a message with `key` was posted before; the key goes into
+/// the message's metadata here (whatever `out.key` says). Fails with [`Error::GaveUp`] for
+/// a send given up earlier.
+pub async fn send_once(app: &App, team: &TeamId, key: &SendKey, out: Outgoing<'_>) -> Result<Sent> {
+    let key = key.to_string();
+    let key = key.as_str();
+    let Some(_claim) = app.in_flight.claim(key) else {
+        return Ok(Sent::Busy);
+    };
+    let start = begin_send(app, key, team, out.channel, out.thread_ts).await?;
+    match start {
+        SendStart::Sent(ts) => {
+            let channel = send_channel(app, key).await?;
+            return Ok(Sent::At(channel.unwrap_or_else(|| out.channel.clone()), ts));
         }
-        // A post that may or may not have landed (a timeout, a 5xx) is looked up before it is
-        // tried again; the client does not retry such failures of a keyed post by itself.
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match self
-                .api
-                .send(&Outgoing {
-                    key: Some(key),
-                    ..out.clone()
-                })
-                .await
-            {
-                Ok(posted) => {
-                    self.finish_send(key, &posted.channel, &posted.ts).await?;
-                    return Ok(Sent::At(posted.channel, posted.ts));
-                }
-                Err(e) if e.is_ambiguous() && tries < 3 => {
-                    tracing::warn!(key, error = %e, "a post may or may not have reached Slack; checking");
-                    let since = self.now() - chrono::Duration::seconds(60);
-                    let found = self.find_sent(key, out.channel, out.thread_ts, since).await;
-                    if let Some(found) = self.checked(key, out.channel, found).await? {
-                        return Ok(found);
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    /// Looks for a keyed message in Slack (in the thread of `thread_ts`, if given); records
-    /// and returns it when found.
-    async fn find_sent(
-        &self,
-        key: &str,
-        channel: &ChannelId,
-        thread_ts: Option<&str>,
-        since: chrono::DateTime<chrono::Utc>,
-    ) -> std::result::Result<Option<Sent>, SlackError> {
-        // A DM sent to a user id landed in a D… channel: history is read there.
-        let channel = if channel.as_str().starts_with('U') || channel.as_str().starts_with('W') {
-            self.api
-                .open_dm(&standup_core::domain::UserId(channel.0.clone()))
-                .await?
-        } else {
-            channel.clone()
-        };
-        let since = since - chrono::Duration::seconds(5);
-        let Some(ts) = self.api.find_keyed(&channel, thread_ts, since, key).await? else {
-            return Ok(None);
-        };
-        tracing::info!(key, "a send cut short had reached Slack; not repeating it");
-        Ok(Some(Sent::At(channel, ts)))
-    }
-
-    /// What a lookup of an uncertain send means: found (recorded now), not there (go ahead),
-    /// or unknown: counted, and given up after [`MAX_CHECKS`] failed lookups.
-    async fn checked(
-        &self,
-        key: &str,
-        channel: &ChannelId,
-        found: std::result::Result<Option<Sent>, SlackError>,
-    ) -> Result<Option<Sent>> {
-        let e = match found {
-            Ok(Some(Sent::At(channel, ts))) => {
-                self.finish_send(key, &channel, &ts).await?;
-                return Ok(Some(Sent::At(channel, ts)));
-            }
-            Ok(other) => return Ok(other),
-            Err(e) => e,
-        };
-        let error = format!("{e}; {}", remedy(&e, channel));
-        let (k, why, now) = (key.to_string(), error.clone(), self.now());
-        if self
-            .write(move |s| s.send_check_failed(&k, &why, MAX_CHECKS, now))
-            .await?
-        {
-            tracing::error!(key, channel = %channel, "a message may already be in Slack and the bot cannot check, so it is not sent again: {error}");
+        SendStart::Fresh => {}
+        SendStart::Failed(error) => {
             return Err(Error::GaveUp {
                 key: key.to_string(),
                 error,
             });
         }
-        tracing::warn!(key, error = %e, "cannot check whether a message reached Slack; it will be checked again before it is sent");
-        Err(e.into())
+        SendStart::Unsure {
+            channel,
+            thread_ts,
+            started_at,
+            ..
+        } => {
+            let found = find_sent(app, key, &channel, thread_ts.as_deref(), started_at).await;
+            if let Some(found) = checked(app, key, &channel, found).await? {
+                return Ok(found);
+            }
+        }
     }
+    // A post that may or may not have landed (a timeout, a 5xx) is looked up before it is
+    // tried again; the client does not retry such failures of a keyed post by itself.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match app
+            .api
+            .send(&Outgoing {
+                key: Some(key),
+                ..out.clone()
+            })
+            .await
+        {
+            Ok(posted) => {
+                finish_send(app, key, &posted.channel, &posted.ts).await?;
+                return Ok(Sent::At(posted.channel, posted.ts));
+            }
+            Err(e) if e.is_ambiguous() && tries < 3 => {
+                tracing::warn!(key, error = %e, "a post may or may not have reached Slack; checking");
+                let since = app.now() - chrono::Duration::seconds(60);
+                let found = find_sent(app, key, out.channel, out.thread_ts, since).await;
+                if let Some(found) = checked(app, key, out.channel, found).await? {
+                    return Ok(found);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
 
-    /// Uploads a file into a thread unless the upload with this key was shared before.
-    pub async fn upload_once(
-        &self,
-        team: &TeamId,
-        key: &SendKey,
-        channel: &ChannelId,
-        thread_ts: &str,
-        file: FileOut<'_>,
-    ) -> Result<Option<String>> {
-        let key = key.to_string();
-        let key = key.as_str();
-        let FileOut {
-            filename,
-            title,
-            bytes,
-        } = file;
-        let Some(_claim) = self.in_flight.claim(key) else {
-            return Ok(None);
-        };
-        let start = self.begin_send(key, team, channel, Some(thread_ts)).await?;
-        match start {
-            SendStart::Sent(_) => {
-                let k = key.to_string();
-                return Ok(self.read(move |s| s.send_detail(&k)).await?);
-            }
-            SendStart::Fresh => {}
-            SendStart::Failed(error) => {
-                return Err(Error::GaveUp {
-                    key: key.to_string(),
-                    error,
-                });
-            }
-            SendStart::Unsure { detail, .. } => {
-                if let Some(file) = detail {
-                    let found = self
-                        .api
-                        .find_file_share(channel, thread_ts, &file)
-                        .await
-                        .map(|ts| ts.map(|ts| Sent::At(channel.clone(), ts)));
-                    if self.checked(key, channel, found).await?.is_some() {
-                        tracing::info!(
-                            key,
-                            "an upload cut short had reached Slack; not repeating it"
-                        );
-                        return Ok(Some(file));
-                    }
+/// Looks for a keyed message in Slack (in the thread of `thread_ts`, if given); records
+/// and returns it when found.
+async fn find_sent(
+    app: &App,
+    key: &str,
+    channel: &ChannelId,
+    thread_ts: Option<&str>,
+    since: chrono::DateTime<chrono::Utc>,
+) -> std::result::Result<Option<Sent>, SlackError> {
+    // A DM sent to a user id landed in a D… channel: history is read there.
+    let channel = if channel.as_str().starts_with('U') || channel.as_str().starts_with('W') {
+        app.api
+            .open_dm(&standup_core::domain::UserId(channel.0.clone()))
+            .await?
+    } else {
+        channel.clone()
+    };
+    let since = since - chrono::Duration::seconds(5);
+    let Some(ts) = app.api.find_keyed(&channel, thread_ts, since, key).await? else {
+        return Ok(None);
+    };
+    tracing::info!(key, "a send cut short had reached Slack; not repeating it");
+    Ok(Some(Sent::At(channel, ts)))
+}
+
+/// What a lookup of an uncertain send means: found (recorded now), not there (go ahead),
+/// or unknown: counted, and given up after [`MAX_CHECKS`] failed lookups.
+async fn checked(
+    app: &App,
+    key: &str,
+    channel: &ChannelId,
+    found: std::result::Result<Option<Sent>, SlackError>,
+) -> Result<Option<Sent>> {
+    let e = match found {
+        Ok(Some(Sent::At(channel, ts))) => {
+            finish_send(app, key, &channel, &ts).await?;
+            return Ok(Some(Sent::At(channel, ts)));
+        }
+        Ok(other) => return Ok(other),
+        Err(e) => e,
+    };
+    let error = format!("{e}; {}", remedy(&e, channel));
+    let (k, why, now) = (key.to_string(), error.clone(), app.now());
+    if app
+        .write(move |s| s.send_check_failed(&k, &why, MAX_CHECKS, now))
+        .await?
+    {
+        tracing::error!(key, channel = %channel, "a message may already be in Slack and the bot cannot check, so it is not sent again: {error}");
+        return Err(Error::GaveUp {
+            key: key.to_string(),
+            error,
+        });
+    }
+    tracing::warn!(key, error = %e, "cannot check whether a message reached Slack; it will be checked again before it is sent");
+    Err(e.into())
+}
+
+/// Uploads a file into a thread unless the upload with this key was shared before.
+pub async fn upload_once(
+    app: &App,
+    team: &TeamId,
+    key: &SendKey,
+    channel: &ChannelId,
+    thread_ts: &str,
+    file: FileOut<'_>,
+) -> Result<Option<String>> {
+    let key = key.to_string();
+    let key = key.as_str();
+    let FileOut {
+        filename,
+        title,
+        bytes,
+    } = file;
+    let Some(_claim) = app.in_flight.claim(key) else {
+        return Ok(None);
+    };
+    let start = begin_send(app, key, team, channel, Some(thread_ts)).await?;
+    match start {
+        SendStart::Sent(_) => {
+            let k = key.to_string();
+            return Ok(app.read(move |s| s.send_detail(&k)).await?);
+        }
+        SendStart::Fresh => {}
+        SendStart::Failed(error) => {
+            return Err(Error::GaveUp {
+                key: key.to_string(),
+                error,
+            });
+        }
+        SendStart::Unsure { detail, .. } => {
+            if let Some(file) = detail {
+                let found = app
+                    .api
+                    .find_file_share(channel, thread_ts, &file)
+                    .await
+                    .map(|ts| ts.map(|ts| Sent::At(channel.clone(), ts)));
+                if checked(app, key, channel, found).await?.is_some() {
+                    tracing::info!(
+                        key,
+                        "an upload cut short had reached Slack; not repeating it"
+                    );
+                    return Ok(Some(file));
                 }
             }
         }
-        let upload = self.api.start_upload(filename, bytes.len()).await?;
-        let (k, to, file) = (key.to_string(), channel.clone(), upload.file_id.clone());
-        self.write(move |s| s.note_send(&k, &to, &file)).await?;
-        self.api
-            .finish_upload(&upload, bytes, channel, Some(thread_ts), title)
-            .await?;
-        self.finish_send(key, channel, thread_ts).await?;
-        Ok(Some(upload.file_id))
     }
+    let upload = app.api.start_upload(filename, bytes.len()).await?;
+    let (k, to, file) = (key.to_string(), channel.clone(), upload.file_id.clone());
+    app.write(move |s| s.note_send(&k, &to, &file)).await?;
+    app.api
+        .finish_upload(&upload, bytes, channel, Some(thread_ts), title)
+        .await?;
+    finish_send(app, key, channel, thread_ts).await?;
+    Ok(Some(upload.file_id))
 }
 
 /// What an admin can do about a lookup that failed with `e` in `channel`, in a few words.

@@ -17,7 +17,7 @@ use slack_morphism::prelude::*;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::app::App;
+use crate::app::{self, App};
 use crate::slack::message::{self, Change};
 use crate::slack::{Inbound, NotStored};
 use crate::store::Received;
@@ -120,7 +120,7 @@ impl Inbound for Handler {
             let text = command.text.clone().unwrap_or_default();
             let work = {
                 let app = app.clone();
-                tasks.spawn(async move { app.command(&user, &text).await })
+                tasks.spawn(async move { app::commands::command(&app, &user, &text).await })
             };
             let mut work = work;
             match tokio::time::timeout(COMMAND_BUDGET, &mut work).await {
@@ -133,7 +133,7 @@ impl Inbound for Handler {
                     let url = command.response_url.0.to_string();
                     tasks.spawn(async move {
                         if let Ok(reply) = work.await
-                            && let Err(e) = app.api.respond(&url, &reply.text).await
+                            && let Err(e) = app.api().respond(&url, &reply.text).await
                         {
                             tracing::error!(error = %e, "could not send the late /standup answer");
                         }
@@ -269,12 +269,12 @@ async fn handle_stored(app: &App, id: &str, event: Value, stopping: &Cancellatio
             "message" => handle_message(app, &inner).await,
             // The Messages tab opens this event too; only the Home tab shows a view.
             "app_home_opened" if str_at(&inner, "/tab") == Some("home") => match user("/user") {
-                Some(u) => app.home_opened(&u).await,
+                Some(u) => app::home::home_opened(app, &u).await,
                 None => Ok(()),
             },
             "member_joined_channel" => match (user("/user"), str_at(&inner, "/channel")) {
                 (Some(u), Some(channel)) => {
-                    app.member_joined(&u, &ChannelId(channel.to_string())).await
+                    app::onboarding::member_joined(app, &u, &ChannelId(channel.to_string())).await
                 }
                 _ => Ok(()),
             },
@@ -296,7 +296,7 @@ async fn handle_stored(app: &App, id: &str, event: Value, stopping: &Cancellatio
             {
                 let sorry = "Sorry, I could not process that message yet. I have kept it and will try again; if your update does not show up in `/standup status`, send it again later.";
                 let channel = ChannelId(channel.to_string());
-                if let Err(e) = app.api.post(&channel, sorry, None, None).await {
+                if let Err(e) = app.api().post(&channel, sorry, None, None).await {
                     tracing::error!(error = %e, "could not tell the member their update is delayed");
                 }
             }
@@ -332,24 +332,26 @@ async fn handle_message(app: &App, event: &Value) -> Result<(), crate::app::Erro
             edited,
         } => {
             let user = UserId(user);
-            if user == app.bot_user {
+            if &user == app.bot_user() {
                 return Ok(());
             }
-            app.direct_message(&crate::app::Dm {
-                user: &user,
-                channel: &channel,
-                ts: &ts,
-                version: &version,
-                text: &text,
-                edited,
-                replace: false,
-            })
+            app::reply::direct_message(
+                app,
+                &crate::app::Dm {
+                    user: &user,
+                    channel: &channel,
+                    ts: &ts,
+                    version: &version,
+                    text: &text,
+                    edited,
+                    replace: false,
+                },
+            )
             .await
         }
         Change::Deleted { user, ts, version } => {
             let user = user.map(UserId);
-            app.message_deleted(user.as_ref(), &channel, &ts, &version)
-                .await
+            app::reply::message_deleted(app, user.as_ref(), &channel, &ts, &version).await
         }
     }
 }
@@ -369,8 +371,7 @@ async fn handle_interaction(app: &App, stored: &Value) -> Result<(), crate::app:
     };
     let version = str_at(stored, "/version").map_or_else(|| version_now(app.now()), str::to_string);
     // The Home tab's *Edit* replaces the update; the prompt's form adds to it.
-    app.form_answer(&form.user, &form.meta, &version, &form.text, form.edit)
-        .await
+    app::reply::form_answer(app, &form.user, &form.meta, &version, &form.text, form.edit).await
 }
 
 /// A button click. An error is one worth trying again (the store or Slack failed).
@@ -393,19 +394,21 @@ async fn handle_action(app: &App, payload: &Value) -> Result<(), crate::app::Err
         match action {
             ANSWER_FORM => {
                 let trigger = str_at(payload, "/trigger_id").unwrap_or_default();
-                app.open_form(&user, value, trigger).await?;
+                app::buttons::open_form(app, &user, value, trigger).await?;
                 Ok(None)
             }
             HOME_EDIT => {
                 let trigger = str_at(payload, "/trigger_id").unwrap_or_default();
-                app.open_edit_form(&user, value, trigger).await?;
+                app::home::open_edit_form(app, &user, value, trigger).await?;
                 Ok(None)
             }
             SKIP | OUT_OF_OFFICE => {
                 let kind = if action == SKIP { "skip" } else { "ooo" };
-                Ok(Some(app.mark_away(&user, value, kind).await?))
+                Ok(Some(
+                    app::buttons::mark_away(app, &user, value, kind).await?,
+                ))
             }
-            RESOLVE => Ok(app.resolve(&user, value.parse().unwrap_or(-1)).await?),
+            RESOLVE => Ok(app::flags::resolve(app, &user, value.parse().unwrap_or(-1)).await?),
             carry if Choice::from_action(carry).is_some() => {
                 let checked = ticked(payload, PLANNED_ITEMS);
                 let message_ts = str_at(payload, "/container/message_ts");
@@ -419,7 +422,7 @@ async fn handle_action(app: &App, payload: &Value) -> Result<(), crate::app::Err
                     message: channel.as_ref().zip(message_ts),
                     version: &version,
                 };
-                Ok(Some(app.carry(&click).await?))
+                Ok(Some(app::carry::carry(app, &click).await?))
             }
             // Ticking a checkbox is sent too; only the buttons act on the ticks.
             _ => Ok(None),
@@ -430,9 +433,9 @@ async fn handle_action(app: &App, payload: &Value) -> Result<(), crate::app::Err
         (Ok(Some(text)), Some(channel)) => {
             // In a DM the answer is a message; in a team channel only the clicker sees it.
             let sent = if channel.as_str().starts_with('D') {
-                app.api.post(&channel, &text, None, None).await.map(drop)
+                app.api().post(&channel, &text, None, None).await.map(drop)
             } else {
-                app.api.post_ephemeral(&channel, &user, &text).await
+                app.api().post_ephemeral(&channel, &user, &text).await
             };
             if let Err(e) = sent {
                 // What the click did is stored; only the answer is missing.
@@ -513,7 +516,7 @@ fn read_submission(payload: &Value) -> Result<Submission, Option<Value>> {
             answers.push((block.clone(), answer(block)));
         }
     }
-    let text = crate::app::home::form_text(&answers);
+    let text = app::home::form_text(&answers);
     let edit = str_at(payload, "/view/callback_id") == Some(crate::app::home::EDIT_CALLBACK);
     if text.trim().is_empty() {
         // The error goes under the form's first box.

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-use crate::app::App;
 use crate::app::clock::Clock;
+use crate::app::{self, App};
 use crate::bot::inbound::Handler;
 use crate::config::{Config, Secret, Secrets};
 use crate::error::{Error, Result};
@@ -100,7 +100,7 @@ pub async fn run(
         let app = app.clone();
         tokio::spawn(async move {
             // Either line ends the start-up introductions (tests wait for it).
-            match app.introduce_due().await {
+            match app::onboarding::introduce_due(&app).await {
                 Ok(()) => tracing::info!("introductions due at start sent"),
                 Err(e) => tracing::warn!(error = %e, "introductions left for the next start"),
             }
@@ -173,17 +173,17 @@ pub async fn run(
     // In-flight work finishes: replies being recorded, notes being posted.
     let _ = scheduler.await;
     handler.drain(std::time::Duration::from_secs(10)).await;
-    app.archive_settled(std::time::Duration::from_secs(5)).await;
+    app::archive::archive_settled(&app, std::time::Duration::from_secs(5)).await;
     tracing::info!("stopped");
     served
 }
 
 /// Members of teams prompted on their own clock: learn their time zones before the first prompt
-/// (through [`App::profile`], so a big team costs one `users.list`, not a call per member).
+/// (through [`app::people::profile`], so a big team costs one `users.list`, not a call per member).
 async fn refresh_zones(app: &App) {
-    for team in app.config.teams.iter().filter(|t| t.per_member_timezone) {
+    for team in app.config().teams.iter().filter(|t| t.per_member_timezone) {
         for member in &team.members {
-            match app.profile(team, &member.user).await {
+            match app::people::profile(app, team, &member.user).await {
                 Ok(info) => {
                     let (id, who) = (team.id.clone(), member.user.clone());
                     let (tz, name) = (info.tz.clone(), info.name.clone());

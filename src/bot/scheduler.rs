@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::app::App;
+use crate::app::{self, App};
 use crate::config::TeamConfig;
 use crate::store::{JobEnd, JobKey, JobStart, PostKind};
 use standup_core::domain::UserId;
@@ -58,31 +58,31 @@ fn wake_at(
     next.unwrap_or(max).clamp(min, max.max(min))
 }
 
+/// When the round's first failed job is to be tried again.
+#[derive(Default)]
+struct Retry(std::sync::Mutex<Option<DateTime<Utc>>>);
+
 /// Runs every job due at `now`; returns when the next one is due.
 pub async fn tick(app: &App, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let retry = Retry::default();
     let mut next: Option<DateTime<Utc>> = None;
     let mut soonest = |t: Option<DateTime<Utc>>| {
         if let Some(t) = t {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
     };
-    for team in &app.config.teams {
+    for team in &app.config().teams {
         for member in &team.members {
             let tz = member_zone(app, team, &member.user).await;
             soonest(team.prompt.next_after(now, tz));
-            if let Some(wake) = member_jobs(app, team, &member.user, tz, now).await {
+            if let Some(wake) = member_jobs(app, &retry, team, &member.user, tz, now).await {
                 soonest(Some(wake));
             }
         }
-        soonest(post_jobs(app, team, now).await);
+        soonest(post_jobs(app, &retry, team, now).await);
         soonest(escalations(app, team, now).await);
     }
-    soonest(
-        app.retry_at
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take(),
-    );
+    soonest(retry.0.into_inner().unwrap_or_else(|p| p.into_inner()));
     next
 }
 
@@ -112,7 +112,7 @@ async fn own_zone(app: &App, team: &TeamConfig, user: &UserId) -> Tz {
     if let Some(tz) = known.and_then(|tz| tz.parse().ok()) {
         return tz;
     }
-    match app.profile(team, user).await {
+    match app::people::profile(app, team, user).await {
         Ok(info) => {
             let (id, who, tz, name) = (
                 team.id.clone(),
@@ -145,6 +145,7 @@ fn post_time(team: &TeamConfig, sync: DateTime<Utc>) -> DateTime<Utc> {
 /// when the reminder is due, if later.
 async fn member_jobs(
     app: &App,
+    retry: &Retry,
     team: &TeamConfig,
     user: &UserId,
     tz: Tz,
@@ -165,7 +166,7 @@ async fn member_jobs(
     };
     // Quiet hours hold a job without changing its key (its fire time), so it is still recorded
     // once and a restart finds it where it was.
-    let quiet = app.quiet_hours(team, user).await;
+    let quiet = app::away::quiet_hours(app, team, user).await;
     // Quiet hours are the member's own, read on their own clock, whichever clock the team's
     // schedule follows.
     let own = match quiet {
@@ -187,7 +188,7 @@ async fn member_jobs(
         .await;
         return None;
     }
-    run_job(app, &key("prompt", fired), now, false).await;
+    run_job(app, retry, &key("prompt", fired), now, false).await;
     let remind_at = fired + chrono::Duration::from_std(team.remind_after).unwrap_or_default();
     let remind_due = release(prompt_at + (remind_at - fired));
     if remind_due > now {
@@ -199,7 +200,7 @@ async fn member_jobs(
         .await
         .unwrap_or(false)
     {
-        run_job(app, &key("remind", remind_at), now, true).await;
+        run_job(app, retry, &key("remind", remind_at), now, true).await;
     }
     None
 }
@@ -229,7 +230,12 @@ async fn skip_job(app: &App, key: &JobKey, now: DateTime<Utc>, why: &str) {
 
 /// The post of the coming meeting once its time has come, and a post the bot missed while
 /// it was down. Returns when the next post is due.
-async fn post_jobs(app: &App, team: &TeamConfig, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+async fn post_jobs(
+    app: &App,
+    retry: &Retry,
+    team: &TeamConfig,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let tz = team.timezone;
     if let Some(previous) = team.sync.prev_at_or_before(now, tz) {
         let date = previous.with_timezone(&tz).date_naive();
@@ -248,7 +254,7 @@ async fn post_jobs(app: &App, team: &TeamConfig, now: DateTime<Utc>) -> Option<D
                 member: None,
                 cycle_date: date,
             };
-            run_job(app, &key, now, false).await;
+            run_job(app, retry, &key, now, false).await;
         }
     }
     let coming = team.sync.next_after(now, tz)?;
@@ -264,14 +270,14 @@ async fn post_jobs(app: &App, team: &TeamConfig, now: DateTime<Utc>) -> Option<D
         member: None,
         cycle_date: date,
     };
-    run_job(app, &key, now, false).await;
+    run_job(app, retry, &key, now, false).await;
     team.sync.next_after(coming, tz).map(|s| post_time(team, s))
 }
 
 /// Escalates the team's blockers that are due (each once, see [`crate::app::escalate`]);
 /// returns when the next one is. A failure is logged and tried again soon.
 async fn escalations(app: &App, team: &TeamConfig, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    match app.escalate_due(team, now).await {
+    match app::escalate::escalate_due(app, team, now).await {
         Ok(next) => next,
         Err(e) => {
             tracing::error!(team = %team.id, error = %e, "escalating blockers failed; trying again soon");
@@ -281,11 +287,11 @@ async fn escalations(app: &App, team: &TeamConfig, now: DateTime<Utc>) -> Option
 }
 
 /// Records, runs and marks one job. A failure asks the scheduler to come back soon.
-async fn run_job(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: bool) {
+async fn run_job(app: &App, retry: &Retry, key: &JobKey, now: DateTime<Utc>, reminder: bool) {
     if !run_recorded(app, key, now, reminder).await {
-        let retry = app.now() + chrono::Duration::from_std(RETRY_AFTER).unwrap_or_default();
-        let mut soon = app.retry_at.lock().unwrap_or_else(|p| p.into_inner());
-        *soon = Some(soon.map_or(retry, |t: DateTime<Utc>| t.min(retry)));
+        let at = app.now() + chrono::Duration::from_std(RETRY_AFTER).unwrap_or_default();
+        let mut soon = retry.0.lock().unwrap_or_else(|p| p.into_inner());
+        *soon = Some(soon.map_or(at, |t: DateTime<Utc>| t.min(at)));
     }
 }
 
@@ -325,7 +331,7 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
         return true;
     };
     let outcome = async {
-        let cycle = app.cycle_for(team, key.cycle_date).await?;
+        let cycle = app::cycle::cycle_for(app, team, key.cycle_date).await?;
         match (key.kind, &key.member, key.send_key()) {
             ("prompt" | "remind", Some(user), Some(send)) => {
                 // A day off where the member is: nobody is prompted or reminded.
@@ -336,7 +342,7 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
                     tracing::info!(team = %key.team, kind = key.kind, ?off, "day off: not prompting");
                     return Ok(false);
                 }
-                app.prompt(team, &cycle, user, reminder, &send)
+                app::prompt::prompt(app, team, &cycle, user, reminder, &send)
                     .await
             }
             ("post", None, _) => {
@@ -348,7 +354,7 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
                 {
                     return Ok(false);
                 }
-                app.post_notes(team, &cycle).await.map(|()| true)
+                app::notes::post_notes(app, team, &cycle).await.map(|()| true)
             }
             _ => Ok(false),
         }

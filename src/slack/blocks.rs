@@ -187,6 +187,90 @@ pub fn option(plain: &str, fallback: &str, value: &str) -> Value {
     json!({"text": {"type": "plain_text", "text": clip(text, OPTION_TEXT), "emoji": true}, "value": value})
 }
 
+/// A button in the primary style (one per set of choices: the likely one).
+pub fn primary(mut button: Value) -> Value {
+    button["style"] = json!("primary");
+    button
+}
+
+/// An actions block holding `elements` (buttons, checkboxes); `block_id` when the bot reads the
+/// block's state back from a click.
+pub fn actions(block_id: Option<&str>, elements: Vec<Value>) -> Value {
+    let mut block = json!({"type": "actions", "elements": elements});
+    if let Some(id) = block_id {
+        block["block_id"] = json!(id);
+    }
+    block
+}
+
+/// A divider block.
+pub fn divider() -> Value {
+    json!({"type": "divider"})
+}
+
+/// A checkboxes element with at most Slack's 10 options (the caller says what is left out).
+pub fn checkboxes(action_id: &str, mut options: Vec<Value>) -> Value {
+    options.truncate(CHECKBOX_OPTIONS);
+    json!({"type": "checkboxes", "action_id": action_id, "options": options})
+}
+
+/// An optional input block with a multiline text box of at most 3,000 characters, prefilled
+/// with `initial` when there is one (Slack refuses an `initial_value` longer than the box, so
+/// the caller splits long text over several boxes).
+pub fn text_box(block_id: &str, label: &str, action_id: &str, initial: &str) -> Value {
+    debug_assert!(
+        length(initial) <= INPUT_VALUE,
+        "initial value longer than the box"
+    );
+    let mut element = json!({
+        "type": "plain_text_input", "action_id": action_id, "multiline": true,
+        "max_length": INPUT_VALUE,
+        "placeholder": {"type": "plain_text", "text": "One item per line"}
+    });
+    if !initial.is_empty() {
+        element["initial_value"] = json!(initial);
+    }
+    json!({
+        "type": "input",
+        "block_id": block_id,
+        "optional": true,
+        "label": {"type": "plain_text", "text": clip(label, INPUT_LABEL)},
+        "element": element
+    })
+}
+
+/// A modal view: `callback_id` names it when submitted, `meta` comes back with the submission;
+/// no *submit* button when `submit` is `None` (a view with nothing to save). At most 100 blocks:
+/// the caller decides what to show instead of more.
+pub fn modal(
+    callback_id: &str,
+    meta: &str,
+    title: &str,
+    submit: Option<&str>,
+    close: &str,
+    blocks: Vec<Value>,
+) -> Value {
+    debug_assert!(blocks.len() <= VIEW_BLOCKS, "more blocks than a view holds");
+    let mut view = json!({
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": meta,
+        "title": view_text(title),
+        "close": view_text(close),
+        "blocks": blocks
+    });
+    if let Some(submit) = submit {
+        view["submit"] = view_text(submit);
+    }
+    view
+}
+
+/// The App Home view with `blocks` (at most 100: see [`fit`]).
+pub fn home(blocks: Vec<Value>) -> Value {
+    debug_assert!(blocks.len() <= VIEW_BLOCKS, "more blocks than a view holds");
+    json!({"type": "home", "blocks": blocks})
+}
+
 /// Blocks in messages of at most 50 each, in order.
 pub fn per_message(blocks: Vec<Value>) -> Vec<Vec<Value>> {
     let mut out: Vec<Vec<Value>> = Vec::new();
@@ -336,5 +420,46 @@ mod tests {
                 .count(),
             24
         );
+    }
+
+    #[test]
+    fn checkboxes_forms_and_views_keep_slacks_shape() {
+        let options = (0..12).map(|i| option(&format!("item {i}"), "x", &i.to_string()));
+        let boxes = checkboxes("planned", options.collect());
+        assert_eq!(boxes["options"].as_array().unwrap().len(), CHECKBOX_OPTIONS);
+
+        let empty = text_box("Shipped", "Shipped", "answer:Shipped", "");
+        assert!(empty["element"].get("initial_value").is_none(), "{empty}");
+        let filled = text_box("Next", &"L".repeat(2100), "answer:Next", "- docs");
+        assert_eq!(filled["element"]["initial_value"], "- docs");
+        assert_eq!(
+            length(filled["label"]["text"].as_str().unwrap()),
+            INPUT_LABEL
+        );
+
+        let read_only = modal(
+            "edit",
+            "t|2026-12-07",
+            "Edit your update",
+            None,
+            "Close",
+            vec![],
+        );
+        assert!(read_only.get("submit").is_none(), "{read_only}");
+        let form = modal(
+            "form",
+            "m",
+            "Standup update",
+            Some("Save"),
+            "Cancel",
+            vec![],
+        );
+        assert_eq!(form["submit"]["text"], "Save");
+        assert_eq!(form["private_metadata"], "m");
+
+        let row = actions(Some("plan"), vec![primary(button("a", "Go", "v"))]);
+        assert_eq!(row["block_id"], "plan");
+        assert_eq!(row["elements"][0]["style"], "primary");
+        assert!(actions(None, vec![]).get("block_id").is_none());
     }
 }

@@ -102,8 +102,9 @@ members = [
 async fn dm(s: &Setup, user: &str, ts: &str, text: &str) -> standup_bot::app::Result<()> {
     let channel = ChannelId::new(s.emu.dm_channel(user));
     let user = UserId::new(user);
-    s.app
-        .direct_message(&Dm {
+    standup_bot::app::reply::direct_message(
+        &s.app,
+        &Dm {
             user: &user,
             channel: &channel,
             ts,
@@ -111,8 +112,9 @@ async fn dm(s: &Setup, user: &str, ts: &str, text: &str) -> standup_bot::app::Re
             text,
             edited: false,
             replace: false,
-        })
-        .await
+        },
+    )
+    .await
 }
 
 /// Messages in the team channel (and its threads) whose text contains `needle`.
@@ -261,19 +263,18 @@ async fn a_send_that_cannot_be_checked_is_given_up_and_shown_to_admins() {
     }
     s.emu.fail_next("chat.postMessage", LATE);
     let kenji = UserId::new(KENJI);
-    let reply = s
-        .app
-        .command(&kenji, "blocked waiting on review access")
-        .await;
+    let reply =
+        standup_bot::app::commands::command(&s.app, &kenji, "blocked waiting on review access")
+            .await;
     assert!(
         reply.text.contains("could not post it"),
         "kenji is told his blocker is noted but not posted: {}",
         reply.text
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let team = s.app.config.teams[0].clone();
+    let team = s.app.config().teams[0].clone();
     for _ in 0..10 {
-        let _ = s.app.sync_flags(&team).await;
+        let _ = standup_bot::app::flags::sync_flags(&s.app, &team).await;
     }
     let lookups = s.emu.calls_to("conversations.history").len();
     assert_eq!(
@@ -288,7 +289,7 @@ async fn a_send_that_cannot_be_checked_is_given_up_and_shown_to_admins() {
     );
 
     // The admin sees what was not sent, Slack's error and what to do; a member does not.
-    let status = s.app.command(&UserId::new(ADMIN), "status").await;
+    let status = standup_bot::app::commands::command(&s.app, &UserId::new(ADMIN), "status").await;
     assert!(
         status.text.contains("Not sent: a blocker's flag"),
         "{}",
@@ -296,13 +297,11 @@ async fn a_send_that_cannot_be_checked_is_given_up_and_shown_to_admins() {
     );
     assert!(status.text.contains("missing_scope"), "{}", status.text);
     assert!(status.text.contains("channels:history"), "{}", status.text);
-    let member = s.app.command(&kenji, "status").await;
+    let member = standup_bot::app::commands::command(&s.app, &kenji, "status").await;
     assert!(!member.text.contains("Not sent"), "{}", member.text);
 
     // A later blocker is flagged as usual.
-    s.app
-        .command(&UserId::new(LI), "blocked staging is down")
-        .await;
+    standup_bot::app::commands::command(&s.app, &UserId::new(LI), "blocked staging is down").await;
     assert_eq!(in_channel(&s.emu, "is blocked: staging is down"), 1);
     assert_eq!(
         s.emu.calls_to("conversations.history").len(),

@@ -1,0 +1,41 @@
+//! A team's cycles: one per meeting, created when the first prompt or reply needs it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{App, Result};
+use crate::config::TeamConfig;
+use crate::store::CycleInfo;
+use standup_core::domain::TeamId;
+
+/// The cycle a meeting on `date` belongs to, created if needed.
+pub async fn cycle_for(app: &App, team: &TeamConfig, date: NaiveDate) -> Result<CycleInfo> {
+    let title = team.title_for(date);
+    let (id, format, now) = (team.id.clone(), team.format, app.now());
+    Ok(app
+        .write(move |s| s.ensure_cycle(&id, format, date, &title, now))
+        .await?)
+}
+
+/// The cycle replies go to now: the latest one, or the one for the next meeting if the team
+/// has none yet.
+pub async fn current_cycle(app: &App, team: &TeamConfig) -> Result<CycleInfo> {
+    if let Some(latest) = cycles(app, &team.id).await?.into_iter().next() {
+        return Ok(latest);
+    }
+    let date = next_meeting_date(team, app.now());
+    cycle_for(app, team, date).await
+}
+
+/// A team's cycles, newest first.
+pub async fn cycles(app: &App, team: &TeamId) -> Result<Vec<CycleInfo>> {
+    let id = team.clone();
+    Ok(app.read(move |s| s.cycles(&id)).await?)
+}
+
+/// The local date of the team's next meeting after `at`.
+pub fn next_meeting_date(team: &TeamConfig, at: DateTime<Utc>) -> NaiveDate {
+    team.sync.next_after(at, team.timezone).map_or_else(
+        || at.with_timezone(&team.timezone).date_naive(),
+        |s| s.with_timezone(&team.timezone).date_naive(),
+    )
+}
