@@ -581,8 +581,8 @@ fn schedules(#[case] key: &str, #[case] value: &str, #[case] expect: &str) {
 )]
 #[case::words(
     "post_before",
-    r#""2 hours""#,
-    r#"conf/standup.toml: team "orbit".post_before: invalid duration: unknown unit `hours` in `2 hours` (units are d, h, m, s) — …"#,
+    r#""2 hors""#,
+    r#"conf/standup.toml: team "orbit".post_before: invalid duration: unknown unit `hors` in `2 hors` (units are d, h, m, s) — …"#,
 )]
 #[case::a_week(
     "post_before",
@@ -1164,7 +1164,7 @@ fn threads_keys_are_read() {
     r#"conf/standup.toml: team "orbit".blocker_flags: unknown value `top` — use "channel" (a message in the channel) or "thread" (a reply in the meeting's thread)"#,
 )]
 #[case::duration(
-    &[("escalate_after", r#""2 days""#), ("leads", r#"["U0LEAD0001"]"#)],
+    &[("escalate_after", r#""2 dayz""#), ("leads", r#"["U0LEAD0001"]"#)],
     r#"conf/standup.toml: team "orbit".escalate_after: invalid duration: … "#,
 )]
 #[case::zero(
