@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::messages::{self, IN_THE_NOTES, escape, from_markdown};
 use super::{App, Result};
-use super::{buttons, cycle, flags, notes};
+use super::{buttons, cycle, flags};
 use crate::config::TeamConfig;
 use crate::slack::{blocks, mrkdwn};
 use crate::store::{CARRY_KEY, CARRY_SOURCE, CycleInfo, NewReply};
@@ -255,13 +255,7 @@ async fn record_carry(
     // The carry is stored: a flag or notes refresh Slack refuses must not keep the other
     // from the channel.
     let mut failures = super::Failures::default();
-    failures.note(
-        &team.id,
-        "syncing blocker flags",
-        flags::sync_flags(app, team).await,
-    );
-    let refreshed = notes::refresh_posted_notes(app, team, cycle).await;
-    failures.note(&team.id, "refreshing the posted notes", refreshed);
+    flags::update_changed(app, team, cycle, &mut failures).await;
     failures.into_result()
 }
 

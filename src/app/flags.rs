@@ -8,7 +8,7 @@ use super::once::Sent;
 use super::{App, Failures, Result, channel, cycle, digest, home, messages, notes, once};
 use crate::config::TeamConfig;
 use crate::slack::client::Outgoing;
-use crate::store::{OpenBlocker, Post, PostKind, SendKey};
+use crate::store::{CycleInfo, OpenBlocker, Post, PostKind, SendKey};
 use standup_core::domain::{ChannelId, TeamId, UserId};
 
 /// Brings the team channel's blocker flags in line with the store: flags open blockers not
@@ -162,6 +162,23 @@ pub async fn resolve(app: &App, user: &UserId, id: i64) -> Result<Option<String>
         }
     }
     Ok(None)
+}
+
+/// After a member's update of `cycle` changed (a reply, a carry): the team's blocker flags and
+/// the cycle's posted notes follow it, each on its own.
+pub(super) async fn update_changed(
+    app: &App,
+    team: &TeamConfig,
+    cycle: &CycleInfo,
+    failures: &mut Failures,
+) {
+    failures.note(
+        &team.id,
+        "syncing blocker flags",
+        sync_flags(app, team).await,
+    );
+    let refreshed = notes::refresh_posted_notes(app, team, cycle).await;
+    failures.note(&team.id, "refreshing the posted notes", refreshed);
 }
 
 /// After blockers were raised or resolved: their flags, and the posted notes that show

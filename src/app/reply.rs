@@ -2,9 +2,7 @@
 //! their update; then confirmed to them, posted in the cycle's thread, its blockers flagged and
 //! the posted notes refreshed, each step on its own.
 
-use super::{
-    App, Dm, Failures, Result, buttons, channel, cycle, flags, home, messages, notes, once,
-};
+use super::{App, Dm, Failures, Result, buttons, channel, cycle, flags, home, messages, once};
 use crate::config::TeamConfig;
 use crate::slack::client::Outgoing;
 use crate::store::{self, CycleInfo, NewReply, SendKey};
@@ -176,12 +174,6 @@ async fn reply_in_cycle(
     failures.note(&team.id, "confirming a reply", acked);
     let posted = channel::post_update(app, team, cycle, user, &outcome.update).await;
     failures.note(&team.id, "posting an update in the thread", posted);
-    failures.note(
-        &team.id,
-        "syncing blocker flags",
-        flags::sync_flags(app, team).await,
-    );
-    let refreshed = notes::refresh_posted_notes(app, team, cycle).await;
-    failures.note(&team.id, "refreshing the posted notes", refreshed);
+    flags::update_changed(app, team, cycle, &mut failures).await;
     failures.into_result()
 }
