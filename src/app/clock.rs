@@ -45,6 +45,9 @@ struct Inner {
     /// The deadlines of the sleeps under way, by id: [`TestClock::settled`] reads them.
     sleepers: Mutex<Vec<(u64, DateTime<Utc>)>>,
     next_id: std::sync::atomic::AtomicU64,
+    /// Counts the sleeps started and ended, so a test waiting for [`TestClock::settled`] wakes
+    /// when it may have changed instead of polling.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl TestClock {
@@ -54,6 +57,7 @@ impl TestClock {
                 now: tokio::sync::watch::Sender::new(start),
                 sleepers: Mutex::new(Vec::new()),
                 next_id: std::sync::atomic::AtomicU64::new(0),
+                changes: tokio::sync::watch::Sender::new(0),
             }),
         }
     }
@@ -91,6 +95,12 @@ impl TestClock {
             .then_some(sleepers.len())
     }
 
+    /// Sees every sleep that starts or ends from now on: wait on it (`changed()`) between two
+    /// looks at [`TestClock::settled`] instead of polling.
+    pub fn sleeps_changed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.changes.subscribe()
+    }
+
     /// The earliest time a sleep under way waits for.
     pub fn next_wake(&self) -> Option<DateTime<Utc>> {
         let sleepers = self
@@ -117,6 +127,7 @@ impl Clock for TestClock {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((id, at));
+        self.inner.changes.send_modify(|n| *n += 1);
         // Removes the sleep from the list however it ends: woken, or dropped by a `select!`.
         let registered = Registered {
             inner: self.inner.clone(),
@@ -143,6 +154,7 @@ impl Drop for Registered {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|(id, _)| *id != self.id);
+        self.inner.changes.send_modify(|n| *n += 1);
     }
 }
 

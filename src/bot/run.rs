@@ -38,11 +38,23 @@ fn required(secret: Option<Secret>, name: &str, why: &str) -> Result<Secret> {
     })
 }
 
+/// How long the bot waits on Slack. The defaults suit Slack (`standup-bot run` also reads the
+/// Socket Mode watchdog's from the environment); tests shorten them, so a hung call or a dead
+/// connection is noticed in a second, not in Slack's tens of seconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    /// Web API calls: timeout, attempts, backoff, pacing.
+    pub calls: Policy,
+    /// The Socket Mode connection: step timeouts, watchdog, reconnect backoff.
+    pub socket: socket::Timing,
+}
+
 /// Runs the bot until `shutdown` resolves.
 pub async fn run(
     config: Config,
     renderer: Renderer,
     secrets: Secrets,
+    timings: Timings,
     transport: Transport,
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -56,8 +68,7 @@ pub async fn run(
         "SLACK_BOT_TOKEN",
         "the bot token (xoxb-...) is needed to talk to Slack",
     )?;
-    let api =
-        Api::new(&config.slack.api_url, &bot_token, Policy::default()).map_err(Error::slack)?;
+    let api = Api::new(&config.slack.api_url, &bot_token, timings.calls).map_err(Error::slack)?;
     let identity = api.auth_test().await.map_err(|e| match e.code() {
         Some(
             code @ ("invalid_auth" | "not_authed" | "account_inactive" | "token_revoked"
@@ -157,7 +168,7 @@ pub async fn run(
                     }
                 });
             }
-            socket::serve(&api, &app_token, inbound, stopped)
+            socket::serve(&api, &app_token, inbound, stopped, timings.socket)
                 .await
                 .map_err(|e| match e.code() {
                     Some(code) => Error::SlackToken {

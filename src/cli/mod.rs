@@ -164,6 +164,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                     config,
                     renderer,
                     secrets,
+                    crate::bot::run::Timings {
+                        socket: crate::slack::socket::Timing::from_env(),
+                        ..Default::default()
+                    },
                     transport,
                     std::sync::Arc::new(crate::app::clock::SystemClock),
                     shutdown,

@@ -100,15 +100,6 @@ pub async fn serve(
     app_token: &Secret,
     inbound: Arc<dyn Inbound>,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), Error> {
-    serve_with(api, app_token, inbound, shutdown, Timing::from_env()).await
-}
-
-pub async fn serve_with(
-    api: &Api,
-    app_token: &Secret,
-    inbound: Arc<dyn Inbound>,
-    shutdown: impl Future<Output = ()>,
     timing: Timing,
 ) -> Result<(), Error> {
     let app_api = api.with_token(app_token);

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Timelike, Utc};
 use slack_emulator::{Channel, Emulator, EmulatorConfig, User};
 use standup_bot::app::clock::{Clock, TestClock};
-use standup_bot::bot::run::Transport;
+pub use standup_bot::bot::run::{Timings, Transport};
 use standup_bot::config::{Secret, Secrets};
 
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -28,6 +28,24 @@ pub const ZOE: &str = "U0ZOE00001";
 /// In-process bots and the fuzz targets hold it for reading, so they run beside each other but
 /// not beside those (each used to be alone in a test binary of its own).
 pub static ONE_AT_A_TIME: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Slack's waits cut to what a test can sit through: a hung Web API call gives up after 1 s, a
+/// Socket Mode step after 1 s, a silent connection is taken for dead after 0.8 s (pings every
+/// 0.2 s), and reconnects back off from 50 ms. The code paths are the production ones.
+pub fn quick_timings() -> Timings {
+    use standup_bot::slack::retry::Backoff;
+    let mut t = Timings::default();
+    t.calls.timeout = Duration::from_secs(1);
+    t.socket.step_timeout = Duration::from_secs(1);
+    t.socket.ping_every = Duration::from_millis(200);
+    t.socket.dead_after = Duration::from_millis(800);
+    t.socket.backoff = Backoff {
+        first: Duration::from_millis(50),
+        max: Duration::from_secs(1),
+        jitter: true,
+    };
+    t
+}
 
 pub async fn emulator() -> Emulator {
     emulator_with(&[]).await
@@ -482,6 +500,7 @@ impl BotBuilder<'_> {
             running: None,
             turn: None,
             starts: 0,
+            timings: Timings::default(),
         }
     }
 
@@ -544,6 +563,8 @@ pub struct Bot {
     turn: Option<tokio::sync::RwLockReadGuard<'static, ()>>,
     /// How many times `run` was started.
     starts: usize,
+    /// How long the bot waits on Slack: Slack's own unless a test shortens them.
+    pub timings: Timings,
 }
 
 impl Bot {
@@ -628,6 +649,7 @@ impl Bot {
             config,
             renderer,
             secrets,
+            self.timings,
             transport,
             clock,
             async move {
@@ -715,7 +737,9 @@ impl Bot {
     pub async fn settle(&self) {
         // Long enough for a round that sends hundreds of prompts at Slack's pace.
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut changes = self.clock.sleeps_changed();
         loop {
+            changes.borrow_and_update();
             if self.clock.settled().is_some_and(|n| n > 0) {
                 return;
             }
@@ -730,7 +754,9 @@ impl Bot {
                 self.clock.now(),
                 self.log()
             );
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            // A sleep that is due wakes, ends, and the scheduler starts its next one: each a
+            // change. The timeout covers a task still running past its wake with no sleep.
+            let _ = tokio::time::timeout(Duration::from_millis(20), changes.changed()).await;
         }
     }
 
