@@ -5,7 +5,7 @@
 #
 #   scripts/crash.sh [kills] [seed]     # default 200 kills, a fresh seed
 #
-# CI runs the same test with 50 kills (`cargo test --test it crash::`). A failing run prints its
+# CI runs the same test with 18 kills (`cargo test --test it crash::`). A failing run prints its
 # CRASH_SEED; pass it back to repeat the same kill points.
 set -euo pipefail
 cd "$(dirname "$0")/.."
