@@ -69,23 +69,29 @@ pub fn clip(text: &str, max: usize) -> String {
 pub fn split_mrkdwn(text: &str, max: usize) -> Vec<String> {
     let mut pieces: Vec<String> = Vec::new();
     let mut current = String::new();
+    // The piece's length so far, kept as lines are added: measuring the piece again for each
+    // line made a long update quadratic (65,000 characters took seconds).
+    let mut current_len = 0;
     for line in text.split('\n') {
         let mut line = line;
         loop {
+            let line_len = length(line);
             let joined = if current.is_empty() {
-                length(line)
+                line_len
             } else {
-                length(&current) + 1 + length(line)
+                current_len + 1 + line_len
             };
             if joined <= max {
                 if !current.is_empty() {
                     current.push('\n');
                 }
                 current.push_str(line);
+                current_len = joined;
                 break;
             }
             if !current.is_empty() {
                 pieces.push(std::mem::take(&mut current));
+                current_len = 0;
                 continue;
             }
             // One line longer than a piece.
