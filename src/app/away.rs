@@ -312,6 +312,8 @@ pub(super) async fn quiet_command(
         app.write(move |s| s.set_quiet_hours(&id, &who, set.as_deref()))
             .await?;
     }
+    // A job held for the old quiet hours goes when the new ones allow.
+    app.wake_scheduler();
     Ok(Reply::new(match quiet_hours(app, first, user).await {
         Some(q) => format!(
             "OK, quiet hours {q} (your own time): prompts and reminders then wait until they end."

@@ -27,9 +27,21 @@ impl Clock for SystemClock {
         Utc::now()
     }
 
+    /// Sleeps in steps of at most a minute, reading the wall clock after each: tokio's timer is
+    /// monotonic, so a wall clock set forward (NTP, a host resumed from suspend) would
+    /// otherwise make a long sleep end late by as much.
     fn sleep_until(&self, at: DateTime<Utc>) -> BoxFuture<'static, ()> {
-        let wait = (at - Utc::now()).to_std().unwrap_or_default();
-        Box::pin(tokio::time::sleep(wait))
+        Box::pin(async move {
+            loop {
+                let Ok(left) = (at - Utc::now()).to_std() else {
+                    return;
+                };
+                if left.is_zero() {
+                    return;
+                }
+                tokio::time::sleep(left.min(std::time::Duration::from_secs(60))).await;
+            }
+        })
     }
 }
 

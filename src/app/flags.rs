@@ -22,6 +22,10 @@ pub async fn sync_flags(app: &App, team: &TeamConfig) -> Result<()> {
         let flagged = flag(app, team, blocker).await;
         failures.note(&team.id, "flagging a blocker", flagged);
     }
+    if !unflagged.is_empty() && team.threads.escalate_after.is_some() {
+        // A new blocker has an escalation due: the scheduler learns when.
+        app.wake_scheduler();
+    }
     // A blocker resolved while its flag was being posted here was not yet flagged when the
     // resolver synced, so nothing edited it: look again once the flags are recorded.
     let late = if unflagged.is_empty() {

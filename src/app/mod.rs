@@ -108,6 +108,9 @@ pub struct App {
     people: people::Directory,
     /// Where posted notes are also kept as files, if `[archive]` says so.
     archive: Option<archive::Archiver>,
+    /// Pokes the scheduler when something it plans by changed (a new blocker to escalate,
+    /// new quiet hours), so it need not poll for them.
+    schedule_changed: tokio::sync::Notify,
 }
 
 impl App {
@@ -131,6 +134,7 @@ impl App {
             bot_user,
             clock,
             in_flight: once::InFlight::default(),
+            schedule_changed: tokio::sync::Notify::new(),
         })
     }
 
@@ -155,6 +159,17 @@ impl App {
     /// Waits until calendar time `at` on the app's clock.
     pub fn sleep_until(&self, at: DateTime<Utc>) -> futures::future::BoxFuture<'static, ()> {
         self.clock.sleep_until(at)
+    }
+
+    /// Tells the scheduler to look at what is due again (kept until it next waits, if it is
+    /// in a round).
+    pub fn wake_scheduler(&self) {
+        self.schedule_changed.notify_one();
+    }
+
+    /// Resolves at the next [`App::wake_scheduler`] (or at once for one made since the last).
+    pub async fn scheduler_woken(&self) {
+        self.schedule_changed.notified().await;
     }
 
     /// The store, reached off the async workers.

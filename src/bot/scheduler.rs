@@ -18,8 +18,10 @@ use standup_core::domain::UserId;
 
 /// Attempts before a failing job is given up (and left recorded with its error).
 const MAX_ATTEMPTS: u32 = 5;
-/// The longest sleep, so a changed clock or a missed wake-up is noticed.
-const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// The longest sleep. What the scheduler plans by changes through the use cases, which wake it
+/// ([`App::wake_scheduler`]), and the wall clock is watched by [`crate::app::clock::SystemClock`];
+/// this only bounds what a missed wake-up could cost.
+const MAX_SLEEP: Duration = Duration::from_secs(10 * 60);
 /// The shortest wait between two rounds.
 const MIN_SLEEP: Duration = Duration::from_millis(20);
 /// How soon a failed job is tried again.
@@ -35,6 +37,7 @@ pub async fn run(app: Arc<App>, mut shutdown: tokio::sync::watch::Receiver<bool>
         let wake = wake_at(now, app.now(), next);
         tokio::select! {
             () = app.sleep_until(wake) => {}
+            () = app.scheduler_woken() => {}
             _ = shutdown.changed() => break,
         }
         if *shutdown.borrow() {
@@ -46,8 +49,7 @@ pub async fn run(app: Arc<App>, mut shutdown: tokio::sync::watch::Receiver<bool>
 
 /// When to look again after a round that started at `started` and ended at `now`: at the next
 /// due job, but not sooner than [`MIN_SLEEP`] after the round began (a job due again at once is
-/// not run in a tight loop) and not later than [`MAX_SLEEP`] from now (a changed clock or a
-/// missed wake-up is noticed).
+/// not run in a tight loop) and not later than [`MAX_SLEEP`] from now.
 fn wake_at(
     started: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -389,15 +391,15 @@ mod tests {
         let secs = chrono::Duration::seconds;
         // A job in 10 s: then.
         assert_eq!(wake_at(t, t, Some(t + secs(10))), t + secs(10));
-        // A job in an hour, or none: a look again within a minute.
-        assert_eq!(wake_at(t, t, Some(t + secs(3600))), t + secs(60));
-        assert_eq!(wake_at(t, t, None), t + secs(60));
+        // A job in an hour, or none: a look again within ten minutes.
+        assert_eq!(wake_at(t, t, Some(t + secs(3600))), t + secs(600));
+        assert_eq!(wake_at(t, t, None), t + secs(600));
         // A job due already (a retry): not before 20 ms after the round began.
         assert_eq!(
             wake_at(t, t, Some(t - secs(1))),
             t + chrono::Duration::milliseconds(20)
         );
-        // A round that took long: the minute counts from its end.
-        assert_eq!(wake_at(t, t + secs(30), None), t + secs(90));
+        // A round that took long: the ten minutes count from its end.
+        assert_eq!(wake_at(t, t + secs(30), None), t + secs(630));
     }
 }

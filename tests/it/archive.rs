@@ -493,7 +493,7 @@ async fn a_hung_git_holds_back_only_its_own_teams_archive() {
     );
     bot.env.push(("PATH".into(), path));
     bot.env
-        .push(("STANDUP_ARCHIVE_GIT_TIMEOUT_SECS".into(), "5".into()));
+        .push(("STANDUP_ARCHIVE_GIT_TIMEOUT_SECS".into(), "3".into()));
     bot.start();
     let notes = bot.dir.path().join("notes");
     let date = (t0 + Span::hours(2)).date_naive().to_string();
@@ -555,7 +555,7 @@ async fn a_hung_git_holds_back_only_its_own_teams_archive() {
 
     // The hung git is stopped at its deadline, child and all, and reported in one line.
     let deadline = std::time::Instant::now() + WAIT;
-    while !(stopped(&sleeper) && bot.log().contains("did not finish within 5 s")) {
+    while !(stopped(&sleeper) && bot.log().contains("did not finish within 3 s")) {
         assert!(
             std::time::Instant::now() < deadline,
             "apollo's git was not stopped; log:\n{}",
@@ -566,11 +566,11 @@ async fn a_hung_git_holds_back_only_its_own_teams_archive() {
     let log = bot.log();
     let line = log
         .lines()
-        .find(|l| l.contains("did not finish within 5 s"))
+        .find(|l| l.contains("did not finish within 3 s"))
         .unwrap();
     assert!(line.contains("apollo"), "{line}");
     assert!(
-        line.contains("`git add` did not finish within 5 s and was stopped"),
+        line.contains("`git add` did not finish within 3 s and was stopped"),
         "{line}"
     );
 
