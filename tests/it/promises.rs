@@ -2,9 +2,6 @@
 //! clock: the *Out of office* button, `/standup skip` and `unblock`, the Home tab's *Resolve*,
 //! clicks and forms in HTTP mode, deactivated and bot members, a `holidays_file`, a prompt at a
 //! member's own time, and a reminder held by quiet hours on the member's clock.
-//!
-//! DRAFT for tests/it/ (branch `inproc`'s harness), not yet compiled: the compiled, passing
-//! version on the real binary is tests/promises.rs on branch `tests`.
 
 use chrono::{Duration, Timelike};
 use slack_emulator::{Channel, Emulator, EmulatorConfig, SignedClient, User, events};
@@ -114,6 +111,68 @@ async fn out_of_office_button_skip_and_unblock_keep_a_cycle_honest() {
     let notes = notes_file(&emu, &bot, |_| true).await;
     assert!(notes.contains("@maria\n- 🌴 Out of office\n"), "{notes}");
     assert!(notes.contains("@zoe\n\n"), "{notes}");
+    bot.stop().await;
+}
+
+/// A flag in the channel for `text`: open (`Some(false)`), marked resolved (`Some(true)`).
+fn flag_state(emu: &Emulator, text: &str) -> Option<bool> {
+    emu.messages(CHANNEL)
+        .into_iter()
+        .filter_map(|m| m.text)
+        .find(|t| t.contains(text))
+        .map(|t| t.starts_with(":white_check_mark:"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_home_tabs_resolve_button_resolves_the_blocker_everywhere() {
+    let emu = emulator().await;
+    let mut bot = Bot::builder(&emu).start().await;
+    bot.run_until(today_at(&bot, 9, 0)).await;
+    emu.send_event(events::dm_message(KENJI, "Blocked:\n• waiting on infra"))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    bot.events_handled().await;
+    wait_until("the blocker flagged", WAIT, || {
+        flag_state(&emu, "waiting on infra") == Some(false)
+    })
+    .await;
+
+    // Kenji opens his Home tab: his open blocker has a Resolve button, which he clicks.
+    emu.send_event(emu.app_home_opened(KENJI, "home"))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    wait_until("a Resolve button in kenji's Home", WAIT, || {
+        emu.click_in_home(KENJI, "resolve_blocker", None).is_ok()
+    })
+    .await;
+    let click = emu
+        .click_in_home(KENJI, "resolve_blocker", None)
+        .expect("a Resolve button");
+    emu.send_interaction(click).ack(WAIT).await.expect("acked");
+    bot.events_handled().await;
+
+    // The flag says so, nobody sees it open, and his Home no longer offers it.
+    wait_until("the flag marked resolved", WAIT, || {
+        flag_state(&emu, "waiting on infra") == Some(true)
+    })
+    .await;
+    assert_eq!(
+        command(&emu, LI, "blocked").await,
+        "No open blockers. :tada:"
+    );
+    wait_until("kenji's Home without the open blocker", WAIT, || {
+        emu.click_in_home(KENJI, "resolve_blocker", None).is_err()
+    })
+    .await;
+    // The notes list it among the resolved blockers, not under kenji's Blocked.
+    bot.run_until(today_at(&bot, 14, 30)).await;
+    let notes = notes_file(&emu, &bot, |_| true).await;
+    let (_, resolved) = notes
+        .split_once("## Resolved blockers")
+        .unwrap_or_else(|| panic!("a Resolved blockers section: {notes}"));
+    assert!(resolved.contains("waiting on infra"), "{notes}");
     bot.stop().await;
 }
 
