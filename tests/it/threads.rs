@@ -354,3 +354,44 @@ async fn a_raised_blocker_is_in_the_notes_and_its_resolution_in_the_summary() {
     assert!(summary_text(&emu).contains("no laptop yet"));
     bot.stop().await;
 }
+
+/// A blocker reported while the scheduler sleeps until a job hours away is escalated when it is
+/// due, to the second: the reply wakes the scheduler to plan it (it does not wait for its next
+/// look, up to ten minutes later).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_blocker_is_escalated_when_due_not_at_the_schedulers_next_look() {
+    let emu = emulator().await;
+    let nine = monday_8am() + chrono::Duration::hours(1);
+    let mut bot = Bot::builder(&emu)
+        .prompt_at(nine)
+        .team(&format!("escalate_after = \"2m\"\nleads = [\"{LEAD}\"]"))
+        .start()
+        .await;
+    bot.run_until(nine + chrono::Duration::seconds(1)).await;
+    emu.send_event(events::dm_message(KENJI, "Blocked:\n- waiting on infra"))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    bot.events_handled().await;
+    let escalated = |emu: &slack_emulator::Emulator| {
+        emu.messages(CHANNEL)
+            .iter()
+            .filter(|m| {
+                m.text.as_deref().is_some_and(|t| {
+                    t.contains(&format!("<@{LEAD}>")) && t.contains("waiting on infra")
+                })
+            })
+            .count()
+    };
+    let due = nine + chrono::Duration::seconds(1) + chrono::Duration::minutes(2);
+    bot.run_until(due - chrono::Duration::seconds(1)).await;
+    assert_eq!(escalated(&emu), 0, "escalated early");
+    bot.run_until(due + chrono::Duration::seconds(1)).await;
+    assert_eq!(
+        escalated(&emu),
+        1,
+        "escalated when due; log:\n{}",
+        bot.log()
+    );
+    bot.stop().await;
+}
