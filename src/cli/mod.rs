@@ -3,6 +3,8 @@
 //! `main.rs` only parses arguments, sets up logging and reports errors; everything a command
 //! does is here so tests can call it.
 
+pub mod demo;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -54,6 +56,21 @@ pub enum Command {
         /// In Socket Mode, serve GET /healthz on this address
         #[arg(long, value_name = "ADDR", env = "STANDUP_HEALTH_ADDR")]
         health: Option<std::net::SocketAddr>,
+    },
+    /// See the bot work with no Slack at all: the real bot against a bundled Slack emulator and a scripted team, in about a minute
+    Demo {
+        /// How many times faster than real time the bot's clock runs (1 to 100000), or `max`
+        #[arg(long, default_value = "90")]
+        speed: demo::Speed,
+        /// Members in the demo team (1 to 12)
+        #[arg(long, default_value_t = 6)]
+        team_size: usize,
+        /// Which notes format the team keeps
+        #[arg(long, value_enum, default_value_t = FormatArg::Planning)]
+        format: FormatArg,
+        /// Folder for what the demo leaves: its config, database, notes and the bot's log
+        #[arg(long, default_value = "standup-demo")]
+        out: PathBuf,
     },
     /// Check the config file: zones, schedules, templates, members, unknown keys
     CheckConfig,
@@ -175,6 +192,20 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 .await
             })
         }
+        Command::Demo {
+            speed,
+            team_size,
+            format,
+            out: folder,
+        } => demo::demo(
+            &demo::Options {
+                speed,
+                team_size,
+                format: format.into(),
+                out: folder,
+            },
+            out,
+        ),
         Command::Healthcheck { url } => healthcheck(&url, out),
         Command::Backup { file } => {
             let (config, _) = load(cli.config.as_deref())?;

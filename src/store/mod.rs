@@ -351,6 +351,14 @@ impl Store {
     /// Writes a consistent copy of the open database to `target` with SQLite's online backup,
     /// while the bot keeps running. The copy is written next to `target` and renamed into place,
     /// so a failed backup never leaves a half-written file under that name.
+    /// Moves everything in the write-ahead log into the database file and empties the log, so
+    /// the file alone holds every committed change (the demo leaves its database this way).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     pub fn backup(&self, target: &Path) -> Result<()> {
         let shown = target.display().to_string();
         let dir = target

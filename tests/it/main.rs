@@ -9,6 +9,7 @@ mod archive;
 mod cli;
 mod clock_rule;
 mod crash;
+mod demo;
 mod dm_shapes;
 mod follow;
 mod fuzz;
