@@ -11,6 +11,7 @@ mod clock_rule;
 mod crash;
 mod demo;
 mod dm_shapes;
+mod first_hour;
 mod follow;
 mod fuzz;
 mod home;

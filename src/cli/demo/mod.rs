@@ -158,8 +158,10 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 }
 
 fn workspace(team_size: usize) -> EmulatorConfig {
-    let mut config = EmulatorConfig::default();
-    config.team_name = "Orbit Demo".into();
+    let mut config = EmulatorConfig {
+        team_name: "Orbit Demo".into(),
+        ..Default::default()
+    };
     let ids: Vec<&str> = PEOPLE.iter().take(team_size).map(|p| p.id).collect();
     for p in &PEOPLE {
         let mut user = User::new(p.id, p.handle);
@@ -314,7 +316,7 @@ async fn wait_started(
 async fn settle(clock: &TestClock) {
     let mut changes = clock.sleeps_changed();
     let deadline = tokio::time::Instant::now() + ROUND_WAIT;
-    while !clock.settled().is_some_and(|n| n > 0) && tokio::time::Instant::now() < deadline {
+    while clock.settled().is_none_or(|n| n == 0) && tokio::time::Instant::now() < deadline {
         changes.borrow_and_update();
         let _ = tokio::time::timeout(StdDuration::from_millis(20), changes.changed()).await;
     }
