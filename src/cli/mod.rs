@@ -167,9 +167,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 path: PathBuf::from("<tokio runtime>"),
                 source,
             })?;
-            runtime.block_on(async {
+            let ran = runtime.block_on(async {
                 use crate::bot::run::Transport;
-                let shutdown = shutdown_signal();
+                use futures::FutureExt;
+                // The signal is heard twice: by the bot, which stops cleanly, and here, which
+                // stops waiting for it after STOP_GRACE (a start-up still retrying an
+                // unreachable Slack, a call hung past its timeout).
+                let shutdown = shutdown_signal().shared();
                 let transport = match (http, health) {
                     (Some(addr), _) => Transport::Http(bind(addr).await?),
                     (None, Some(addr)) => Transport::Socket {
@@ -177,7 +181,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                     },
                     (None, None) => Transport::Socket { health: None },
                 };
-                crate::bot::run::run(
+                let bot = crate::bot::run::run(
                     config,
                     renderer,
                     secrets,
@@ -187,10 +191,26 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                     },
                     transport,
                     std::sync::Arc::new(crate::app::clock::SystemClock),
-                    shutdown,
-                )
-                .await
-            })
+                    shutdown.clone(),
+                );
+                let late = async {
+                    shutdown.await;
+                    tokio::time::sleep(STOP_GRACE).await;
+                };
+                tokio::select! {
+                    ran = bot => ran,
+                    () = late => {
+                        tracing::warn!(
+                            "stopped {} s after the signal with work unfinished; it is done at the next start",
+                            STOP_GRACE.as_secs()
+                        );
+                        Ok(())
+                    }
+                }
+            });
+            // Tasks still waiting on Slack are dropped, not waited for.
+            runtime.shutdown_background();
+            ran
         }
         Command::Demo {
             speed,
@@ -556,6 +576,11 @@ async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener> {
 /// SIGTERM (how an orchestrator stops the bot) or Ctrl-C. The SIGTERM handler is installed
 /// when this is called, not when the future is first polled: a SIGTERM during the start-up
 /// checks is then kept and stops the bot cleanly once it is running, instead of killing it.
+/// How long `run` waits for the bot to stop after SIGTERM or Ctrl-C before it exits anyway
+/// (Docker's default grace before SIGKILL is 10 s). Nothing is lost: events not yet handled
+/// stay in the inbox and jobs not yet ended are run at the next start.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

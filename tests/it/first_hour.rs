@@ -80,3 +80,23 @@ async fn a_start_in_an_open_cycle_says_how_many_it_prompts_now() {
     );
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_bot_soon_even_while_slack_hangs() {
+    let emu = emulator().await;
+    // Every auth.test hangs: the start-up check would retry for most of a minute.
+    for _ in 0..5 {
+        emu.fail_next("auth.test", slack_emulator::Fault::Hang);
+    }
+    let later = chrono::Utc::now() + chrono::Duration::days(1);
+    let mut bot = Process::new(&emu, later, later + chrono::Duration::hours(2), "30m", "1h");
+    bot.start();
+    emu.wait_for_call("auth.test", |_| true, WAIT).await;
+    // SIGTERM, then exit status 0 within Docker's 10 s grace (Process::stop's limit).
+    bot.stop();
+    let log = bot.log();
+    assert!(
+        log.contains("stopped 5 s after the signal with work unfinished"),
+        "{log}"
+    );
+}
