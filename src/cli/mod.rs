@@ -110,7 +110,7 @@ pub enum Command {
         #[arg(long)]
         team: String,
         /// Meeting date (YYYY-MM-DD) [default: the latest meeting]
-        #[arg(long)]
+        #[arg(long, value_parser = date_arg)]
         date: Option<NaiveDate>,
         /// Write to this file instead of standard output
         #[arg(long)]
@@ -125,10 +125,10 @@ pub enum Command {
         #[arg(long)]
         team: String,
         /// First meeting date to include (YYYY-MM-DD)
-        #[arg(long)]
+        #[arg(long, value_parser = date_arg)]
         from: Option<NaiveDate>,
         /// Last meeting date to include (YYYY-MM-DD)
-        #[arg(long)]
+        #[arg(long, value_parser = date_arg)]
         to: Option<NaiveDate>,
         /// Write to this file instead of standard output
         #[arg(long)]
@@ -576,6 +576,13 @@ async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener> {
 /// SIGTERM (how an orchestrator stops the bot) or Ctrl-C. The SIGTERM handler is installed
 /// when this is called, not when the future is first polled: a SIGTERM during the start-up
 /// checks is then kept and stops the bot cleanly once it is running, instead of killing it.
+/// A date option: `YYYY-MM-DD`, and an error that says so (clap's own names only the
+/// character it choked on).
+fn date_arg(text: &str) -> std::result::Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("`{text}` is not a date: write it as YYYY-MM-DD, e.g. 2024-11-03"))
+}
+
 /// How long `run` waits for the bot to stop after SIGTERM or Ctrl-C before it exits anyway
 /// (Docker's default grace before SIGKILL is 10 s). Nothing is lost: events not yet handled
 /// stay in the inbox and jobs not yet ended are run at the next start.

@@ -277,6 +277,11 @@ impl Config {
 /// Why the configuration (or the secrets) could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error(
+        "no config file: neither {DEFAULT_PATH} nor {EXAMPLE_PATH} is in {}; copy {EXAMPLE_PATH} from the release to {DEFAULT_PATH} and edit it, or pass --config PATH (or try `standup-bot demo`, which needs none)",
+        dir.display()
+    )]
+    NoFile { dir: PathBuf },
     #[error("{}: cannot read the config file: {source}", file.display())]
     Read {
         file: PathBuf,

@@ -62,6 +62,9 @@ pub enum Error {
     Corrupt { path: String, reason: String },
     #[error("{0}")]
     NotFound(String),
+    /// Writing a backup failed: about the backup's file, not the database.
+    #[error("{path}: cannot write the backup: {reason}")]
+    Backup { path: String, reason: String },
     #[error("stored data could not be read: {0}")]
     Data(String),
     /// A failed statement, already turned into words at the edge: no engine type crosses the
@@ -365,22 +368,29 @@ impl Store {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        let failed = |reason: String| Error::Backup {
+            path: shown.clone(),
+            reason,
+        };
+        if !dir.is_dir() {
+            return Err(failed(format!(
+                "the folder {} does not exist; create it first",
+                dir.display()
+            )));
+        }
+        // The temporary file's name is ours, not the user's: only the error's kind is shown.
         let partial = tempfile::Builder::new()
             .prefix(".standup-backup-")
             .tempfile_in(dir)
-            .map_err(|e| Error::Open {
-                path: shown.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| failed(crate::files::io_reason(&e)))?;
         {
             let mut copy = Connection::open(partial.path())?;
             let backup = rusqlite::backup::Backup::new(&self.conn, &mut copy)?;
             backup.run_to_completion(256, Duration::from_millis(5), None)?;
         }
-        partial.persist(target).map_err(|e| Error::Open {
-            path: shown,
-            reason: e.error.to_string(),
-        })?;
+        partial
+            .persist(target)
+            .map_err(|e| failed(crate::files::io_reason(&e.error)))?;
         Ok(())
     }
 }

@@ -100,3 +100,81 @@ async fn sigterm_stops_the_bot_soon_even_while_slack_hangs() {
         "{log}"
     );
 }
+
+/// Rough edges a new user meets, each now one line saying what is wrong and what to do.
+#[test]
+fn first_mistakes_get_one_line_that_says_what_to_do() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root.join("config/standup.example.toml"),
+        dir.path().join("standup.toml"),
+    )
+    .unwrap();
+    let fixture = root.join("tests/fixtures/planning.md");
+    cli_in(
+        dir.path(),
+        &["import", "--team", "orbit", fixture.to_str().unwrap()],
+    );
+    let one_line_error = |args: &[&str]| {
+        let out = run_cli(dir.path(), args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        err
+    };
+
+    // A usage mistake: clap's one line, then its pointer to --help.
+    let out = run_cli(
+        dir.path(),
+        &["compile", "--team", "orbit", "--date", "11/03/2024"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines()
+            .next()
+            .unwrap()
+            .contains("write it as YYYY-MM-DD"),
+        "{err}"
+    );
+
+    let missing = dir.path().join("missing/sub");
+    let err = one_line_error(&["backup", missing.join("b.db").to_str().unwrap()]);
+    assert!(
+        err.contains(&format!("the folder {} does not exist", missing.display())),
+        "{err}"
+    );
+    assert!(
+        !err.contains(".standup-backup") && !err.contains("[database] path"),
+        "{err}"
+    );
+    let err = one_line_error(&[
+        "compile",
+        "--team",
+        "orbit",
+        "--out",
+        missing.join("notes.md").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains(&format!("the folder {} does not exist", missing.display())),
+        "{err}"
+    );
+    // No temporary file's name (tempfile's are `.tmp…`; the test's own folder is one too).
+    let own = dir.path().to_str().unwrap();
+    assert!(!err.replace(own, "").contains(".tmp"), "{err}");
+
+    // No config at all where the bot is started: both default places are named.
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+        .arg("check-config")
+        .current_dir(empty.path())
+        .env_remove("STANDUP_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("neither config/standup.toml nor config/standup.example.toml"),
+        "{err}"
+    );
+}
