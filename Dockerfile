@@ -3,6 +3,7 @@
 # standup-bot container image: a Rust build stage and a small Debian runtime stage.
 #
 #   docker build -t standup-bot .
+#   docker run --rm standup-bot demo --out /tmp/demo      # see it work, no Slack needed
 #   docker run -d --name standup-bot -e SLACK_BOT_TOKEN -e SLACK_APP_TOKEN \
 #     -v "$PWD/config:/app/config:ro" -v standup-data:/app/data standup-bot
 #
@@ -18,8 +19,8 @@ WORKDIR /build
 # - Cargo.toml, Cargo.lock: the workspace manifest and the exact dependency versions (--locked);
 # - src/: the library and the binary;
 # - core/: the workspace's pure core crate, a dependency of the binary;
-# - emulator/: a workspace member and a (dev-)dependency: cargo loads its manifest and refuses
-#   a package with no target, so the directory goes in whole (it is small);
+# - emulator/: the bundled Slack emulator, a dependency of the binary (`standup-bot demo` runs
+#   the bot against it), so the directory goes in whole (it is small);
 # - benches/: Cargo.toml declares [[bench]] "core", and cargo refuses a declared target whose
 #   file is missing;
 # - config/: the built-in templates are compiled in (include_str! of config/templates/*.j2).

@@ -150,8 +150,10 @@ impl PartialEq for Schedule {
 
 impl Eq for Schedule {}
 
-/// croner's message, plus which field it is about: croner says "Number out of bounds." without
-/// saying where, so each field is tried on its own to find the culprit.
+/// What is wrong, in our words: which field, and what it allows. croner's own message names
+/// its internals ("CronPattern contains illegal character 'F' in part '1-FRY'") and not the
+/// field, so each field is tried on its own to find the culprit; croner's text is kept only
+/// when no single field is to blame.
 fn explain(fields: &[&str], error: croner::errors::CronError) -> String {
     const NAMES: [(&str, &str); 6] = [
         ("second", "0-59"),
@@ -175,11 +177,11 @@ fn explain(fields: &[&str], error: croner::errors::CronError) -> String {
         Some(i) => {
             let (name, range) = names[i];
             format!(
-                "{error} in the {name} field `{}` (allowed: {range})",
+                "the {name} field `{}` is not valid (allowed: {range})",
                 fields[i]
             )
         }
-        None => error.to_string(),
+        None => format!("it cannot be read ({error})"),
     }
 }
 
@@ -379,16 +381,27 @@ mod tests {
         "expected 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, found 4"
     )]
     #[case::year_field("0 0 9 * * Mon 2030", "found 7")]
-    #[case::hour_out_of_range("0 25 * * *", "in the hour field `25` (allowed: 0-23)")]
-    #[case::second_out_of_range("60 0 9 * * *", "in the second field `60` (allowed: 0-59)")]
-    #[case::weekday_out_of_range("0 9 * * 8", "in the day-of-week field `8`")]
-    #[case::bad_weekday_name("0 9 * * Mon-Fro", "illegal character")]
+    #[case::hour_out_of_range("0 25 * * *", "the hour field `25` is not valid (allowed: 0-23)")]
+    #[case::second_out_of_range(
+        "60 0 9 * * *",
+        "the second field `60` is not valid (allowed: 0-59)"
+    )]
+    #[case::weekday_out_of_range("0 9 * * 8", "the day-of-week field `8` is not valid")]
+    #[case::bad_weekday_name(
+        "0 9 * * Mon-Fro",
+        "the day-of-week field `Mon-Fro` is not valid (allowed: 0-7 or Sun-Sat"
+    )]
     #[case::words("every day at nine", "found 4")]
     fn rejected(#[case] source: &str, #[case] needle: &str) {
         let err = Schedule::parse(source).expect_err(source);
         assert!(
             err.contains(needle),
             "{source:?}: {err:?} should mention {needle:?}"
+        );
+        // The cron library's own words (its types, its parts) stay out of what users read.
+        assert!(
+            !err.contains("CronPattern") && !err.contains("Component error"),
+            "{err}"
         );
     }
 

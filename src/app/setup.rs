@@ -12,6 +12,11 @@ use crate::store::{MemberRecord, Store, TeamRecord};
 /// Loads the config and compiles every team's template, so a broken template stops start-up.
 pub fn load(path: Option<&Path>) -> Result<(Config, Renderer)> {
     let path = path.map_or_else(crate::config::default_path, Path::to_path_buf);
+    if !path.exists() && path == Path::new(crate::config::EXAMPLE_PATH) {
+        // Neither default exists: say so, rather than only that the example is missing.
+        let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
+        return Err(crate::config::ConfigError::NoFile { dir }.into());
+    }
     let config = Config::load(&path)?;
     let mut renderer = Renderer::new();
     for team in &config.teams {

@@ -59,6 +59,16 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    // The example config's made-up ids would have the bot prompt strangers and post to a
+    // channel nobody chose: refuse before anything is sent.
+    let made_up = config.made_up_ids();
+    if !made_up.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} uses the example config's made-up ids ({}): copy config/standup.example.toml to config/standup.toml and put your workspace's channel and member ids in it (or try `standup-bot demo`)",
+            config.path.display(),
+            made_up.join(", ")
+        )));
+    }
     // A missing `git` stops start-up, rather than showing up as a failed commit at each post.
     if let Some(archive) = crate::archive::Archive::from_config(&config.archive) {
         archive.check()?;
@@ -123,6 +133,7 @@ pub async fn run(
     }
     let inbound: Arc<dyn Inbound> = Arc::new(handler.clone());
 
+    crate::bot::scheduler::announce(&app).await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = tokio::spawn(crate::bot::scheduler::run(app.clone(), stop_rx.clone()));
     let stopped = {

@@ -207,6 +207,53 @@ async fn member_jobs(
     None
 }
 
+/// Says in the log, before the first round, what starting now is about to do: for each team
+/// whose cycle is open (its prompt time passed, its notes not yet posted), how many members
+/// will be prompted at once, so an operator starting the bot mid-cycle is not surprised.
+pub async fn announce(app: &App) {
+    let now = app.now();
+    for team in &app.config().teams {
+        let mut due = 0;
+        let mut cycle = None;
+        for member in &team.members {
+            let tz = member_zone(app, team, &member.user).await;
+            let Some(fired) = team.prompt.prev_at_or_before(now, tz) else {
+                continue;
+            };
+            let Some(sync) = team.sync.next_after(fired, team.timezone) else {
+                continue;
+            };
+            if now >= post_time(team, sync) {
+                continue;
+            }
+            let date = sync.with_timezone(&team.timezone).date_naive();
+            cycle = Some(date);
+            let key = JobKey {
+                team: team.id.clone(),
+                kind: "prompt",
+                fire_at: fired,
+                member: Some(member.user.clone()),
+                cycle_date: date,
+            };
+            let done = app
+                .read(move |s| s.job_finished(&key))
+                .await
+                .unwrap_or(false);
+            if !done {
+                due += 1;
+            }
+        }
+        if let Some(date) = cycle.filter(|_| due > 0) {
+            tracing::info!(
+                team = %team.id,
+                cycle = %date,
+                "the cycle is open: prompting {due} of {} members now",
+                team.members.len()
+            );
+        }
+    }
+}
+
 /// Records a job as skipped without running it (unless it already ended).
 async fn skip_job(app: &App, key: &JobKey, now: DateTime<Utc>, why: &str) {
     let (job, reason) = (key.clone(), why.to_string());

@@ -3,6 +3,8 @@
 //! `main.rs` only parses arguments, sets up logging and reports errors; everything a command
 //! does is here so tests can call it.
 
+pub mod demo;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -55,6 +57,21 @@ pub enum Command {
         #[arg(long, value_name = "ADDR", env = "STANDUP_HEALTH_ADDR")]
         health: Option<std::net::SocketAddr>,
     },
+    /// See the bot work with no Slack at all: the real bot against a bundled Slack emulator and a scripted team, in about a minute
+    Demo {
+        /// How many times faster than real time the bot's clock runs (1 to 100000), or `max`
+        #[arg(long, default_value = "90")]
+        speed: demo::Speed,
+        /// Members in the demo team (1 to 12)
+        #[arg(long, default_value_t = 6)]
+        team_size: usize,
+        /// Which notes format the team keeps
+        #[arg(long, value_enum, default_value_t = FormatArg::Planning)]
+        format: FormatArg,
+        /// Folder for what the demo leaves: its config, database, notes and the bot's log
+        #[arg(long, default_value = "standup-demo")]
+        out: PathBuf,
+    },
     /// Check the config file: zones, schedules, templates, members, unknown keys
     CheckConfig,
     /// Write a consistent copy of the database (safe while the bot runs)
@@ -93,7 +110,7 @@ pub enum Command {
         #[arg(long)]
         team: String,
         /// Meeting date (YYYY-MM-DD) [default: the latest meeting]
-        #[arg(long)]
+        #[arg(long, value_parser = date_arg)]
         date: Option<NaiveDate>,
         /// Write to this file instead of standard output
         #[arg(long)]
@@ -108,10 +125,10 @@ pub enum Command {
         #[arg(long)]
         team: String,
         /// First meeting date to include (YYYY-MM-DD)
-        #[arg(long)]
+        #[arg(long, value_parser = date_arg)]
         from: Option<NaiveDate>,
         /// Last meeting date to include (YYYY-MM-DD)
-        #[arg(long)]
+        #[arg(long, value_parser = date_arg)]
         to: Option<NaiveDate>,
         /// Write to this file instead of standard output
         #[arg(long)]
@@ -150,9 +167,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 path: PathBuf::from("<tokio runtime>"),
                 source,
             })?;
-            runtime.block_on(async {
+            let ran = runtime.block_on(async {
                 use crate::bot::run::Transport;
-                let shutdown = shutdown_signal();
+                use futures::FutureExt;
+                // The signal is heard twice: by the bot, which stops cleanly, and here, which
+                // stops waiting for it after STOP_GRACE (a start-up still retrying an
+                // unreachable Slack, a call hung past its timeout).
+                let shutdown = shutdown_signal().shared();
                 let transport = match (http, health) {
                     (Some(addr), _) => Transport::Http(bind(addr).await?),
                     (None, Some(addr)) => Transport::Socket {
@@ -160,7 +181,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                     },
                     (None, None) => Transport::Socket { health: None },
                 };
-                crate::bot::run::run(
+                let bot = crate::bot::run::run(
                     config,
                     renderer,
                     secrets,
@@ -170,11 +191,41 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                     },
                     transport,
                     std::sync::Arc::new(crate::app::clock::SystemClock),
-                    shutdown,
-                )
-                .await
-            })
+                    shutdown.clone(),
+                );
+                let late = async {
+                    shutdown.await;
+                    tokio::time::sleep(STOP_GRACE).await;
+                };
+                tokio::select! {
+                    ran = bot => ran,
+                    () = late => {
+                        tracing::warn!(
+                            "stopped {} s after the signal with work unfinished; it is done at the next start",
+                            STOP_GRACE.as_secs()
+                        );
+                        Ok(())
+                    }
+                }
+            });
+            // Tasks still waiting on Slack are dropped, not waited for.
+            runtime.shutdown_background();
+            ran
         }
+        Command::Demo {
+            speed,
+            team_size,
+            format,
+            out: folder,
+        } => demo::demo(
+            &demo::Options {
+                speed,
+                team_size,
+                format: format.into(),
+                out: folder,
+            },
+            out,
+        ),
         Command::Healthcheck { url } => healthcheck(&url, out),
         Command::Backup { file } => {
             let (config, _) = load(cli.config.as_deref())?;
@@ -525,6 +576,18 @@ async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener> {
 /// SIGTERM (how an orchestrator stops the bot) or Ctrl-C. The SIGTERM handler is installed
 /// when this is called, not when the future is first polled: a SIGTERM during the start-up
 /// checks is then kept and stops the bot cleanly once it is running, instead of killing it.
+/// A date option: `YYYY-MM-DD`, and an error that says so (clap's own names only the
+/// character it choked on).
+fn date_arg(text: &str) -> std::result::Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("`{text}` is not a date: write it as YYYY-MM-DD, e.g. 2024-11-03"))
+}
+
+/// How long `run` waits for the bot to stop after SIGTERM or Ctrl-C before it exits anyway
+/// (Docker's default grace before SIGKILL is 10 s). Nothing is lost: events not yet handled
+/// stay in the inbox and jobs not yet ended are run at the next start.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

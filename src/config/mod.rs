@@ -58,6 +58,9 @@ pub fn default_path() -> PathBuf {
     }
 }
 
+/// The example config's text: its ids are made up, and [`Config::made_up_ids`] finds them.
+const EXAMPLE_TEXT: &str = include_str!("../../config/standup.example.toml");
+
 /// The whole configuration, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -67,6 +70,27 @@ pub struct Config {
     pub slack: SlackConfig,
     pub archive: ArchiveConfig,
     pub teams: Vec<TeamConfig>,
+}
+
+impl Config {
+    /// The Slack ids in this config (team channels, members, admins, leads) that are the
+    /// example config's made-up ones, in order, each once: a config still holding any of them
+    /// was never set up for a real workspace.
+    pub fn made_up_ids(&self) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        for team in &self.teams {
+            let ids = std::iter::once(team.channel.0.as_str())
+                .chain(team.members.iter().map(|m| m.user.0.as_str()))
+                .chain(team.admins.iter().map(|a| a.0.as_str()))
+                .chain(team.threads.leads.iter().map(|l| l.0.as_str()));
+            for id in ids {
+                if EXAMPLE_TEXT.contains(&format!("\"{id}\"")) && !found.iter().any(|f| f == id) {
+                    found.push(id.to_string());
+                }
+            }
+        }
+        found
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,6 +277,11 @@ impl Config {
 /// Why the configuration (or the secrets) could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error(
+        "no config file: neither {DEFAULT_PATH} nor {EXAMPLE_PATH} is in {}; copy {EXAMPLE_PATH} from the release to {DEFAULT_PATH} and edit it, or pass --config PATH (or try `standup-bot demo`, which needs none)",
+        dir.display()
+    )]
+    NoFile { dir: PathBuf },
     #[error("{}: cannot read the config file: {source}", file.display())]
     Read {
         file: PathBuf,

@@ -546,7 +546,7 @@ fn time_zones(#[case] value: &str, #[case] expect: &str) {
 #[case::out_of_range(
     "prompt",
     r#""0 25 * * Mon-Fri""#,
-    r#"conf/standup.toml: team "orbit".prompt: invalid cron expression `0 25 * * Mon-Fri`: Component error: Number out of bounds. in the hour field `25` (allowed: 0-23) — write crontab: minute hour day-of-month month day-of-week (or 6 fields with seconds first), e.g. "0 9 * * Mon-Fri" for 09:00 on weekdays"#,
+    r#"conf/standup.toml: team "orbit".prompt: invalid cron expression `0 25 * * Mon-Fri`: the hour field `25` is not valid (allowed: 0-23) — write crontab: minute hour day-of-month month day-of-week (or 6 fields with seconds first), e.g. "0 9 * * Mon-Fri" for 09:00 on weekdays"#,
 )]
 #[case::too_few_fields(
     "sync",

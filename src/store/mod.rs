@@ -62,6 +62,9 @@ pub enum Error {
     Corrupt { path: String, reason: String },
     #[error("{0}")]
     NotFound(String),
+    /// Writing a backup failed: about the backup's file, not the database.
+    #[error("{path}: cannot write the backup: {reason}")]
+    Backup { path: String, reason: String },
     #[error("stored data could not be read: {0}")]
     Data(String),
     /// A failed statement, already turned into words at the edge: no engine type crosses the
@@ -351,28 +354,43 @@ impl Store {
     /// Writes a consistent copy of the open database to `target` with SQLite's online backup,
     /// while the bot keeps running. The copy is written next to `target` and renamed into place,
     /// so a failed backup never leaves a half-written file under that name.
+    /// Moves everything in the write-ahead log into the database file and empties the log, so
+    /// the file alone holds every committed change (the demo leaves its database this way).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     pub fn backup(&self, target: &Path) -> Result<()> {
         let shown = target.display().to_string();
         let dir = target
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        let failed = |reason: String| Error::Backup {
+            path: shown.clone(),
+            reason,
+        };
+        if !dir.is_dir() {
+            return Err(failed(format!(
+                "the folder {} does not exist; create it first",
+                dir.display()
+            )));
+        }
+        // The temporary file's name is ours, not the user's: only the error's kind is shown.
         let partial = tempfile::Builder::new()
             .prefix(".standup-backup-")
             .tempfile_in(dir)
-            .map_err(|e| Error::Open {
-                path: shown.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| failed(crate::files::io_reason(&e)))?;
         {
             let mut copy = Connection::open(partial.path())?;
             let backup = rusqlite::backup::Backup::new(&self.conn, &mut copy)?;
             backup.run_to_completion(256, Duration::from_millis(5), None)?;
         }
-        partial.persist(target).map_err(|e| Error::Open {
-            path: shown,
-            reason: e.error.to_string(),
-        })?;
+        partial
+            .persist(target)
+            .map_err(|e| failed(crate::files::io_reason(&e.error)))?;
         Ok(())
     }
 }

@@ -1,0 +1,180 @@
+//! The first hour of a new user: `run` on the example config is refused before anything is
+//! sent, and a start in the middle of an open cycle says what it is about to do.
+
+use std::process::Command;
+
+use crate::support::*;
+
+fn run_with_config(config: &std::path::Path) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .current_dir(dir.path())
+        // A real-looking token: the refusal must come before any call to Slack.
+        .env("SLACK_BOT_TOKEN", "xoxb-1-not-used")
+        .env("SLACK_APP_TOKEN", "xapp-1-not-used")
+        .env("STANDUP_LOG", "off")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn run_refuses_the_example_config_and_its_made_up_ids() {
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/standup.example.toml");
+    let out = run_with_config(&example);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("made-up ids (C0123456789, U0MARIA01"), "{err}");
+    assert!(
+        err.contains("copy config/standup.example.toml to config/standup.toml"),
+        "{err}"
+    );
+
+    // A copy with one team's ids replaced still names what is left of the example.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(&example)
+        .unwrap()
+        .replace("C0123456789", "C0REAL0001")
+        .replace("U0ADMIN01", "U0REALADM1")
+        .replace("U0MARIA01", "U0REAL0001")
+        .replace("U0KENJI01", "U0REAL0002")
+        .replace("U0LI00001", "U0REAL0003");
+    let copy = dir.path().join("standup.toml");
+    std::fs::write(&copy, text).unwrap();
+    let out = run_with_config(&copy);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("made-up ids (C0987654321, U0AISHA01"), "{err}");
+    assert!(!err.contains("C0REAL0001"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_in_an_open_cycle_says_how_many_it_prompts_now() {
+    let emu = emulator().await;
+    // Started at 09:30, half an hour after the prompt time, with nobody prompted yet.
+    let mut bot = Bot::builder(&emu)
+        .clock_at(monday_8am() + chrono::Duration::minutes(90))
+        .start()
+        .await;
+    let log = bot.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("the cycle is open"))
+        .unwrap_or_else(|| panic!("no announcement; log:\n{log}"));
+    assert!(line.contains("prompting 4 of 4 members now"), "{line}");
+    for user in [MARIA, KENJI, LI, ZOE] {
+        assert_eq!(prompts_to(&emu, user), 1, "{user} prompted at start");
+    }
+    // Started again: everyone was prompted, so there is nothing to announce.
+    bot.stop().await;
+    bot.start().await;
+    assert_eq!(
+        bot.log().matches("the cycle is open").count(),
+        1,
+        "{}",
+        bot.log()
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_bot_soon_even_while_slack_hangs() {
+    let emu = emulator().await;
+    // Every auth.test hangs: the start-up check would retry for most of a minute.
+    for _ in 0..5 {
+        emu.fail_next("auth.test", slack_emulator::Fault::Hang);
+    }
+    let later = chrono::Utc::now() + chrono::Duration::days(1);
+    let mut bot = Process::new(&emu, later, later + chrono::Duration::hours(2), "30m", "1h");
+    bot.start();
+    emu.wait_for_call("auth.test", |_| true, WAIT).await;
+    // SIGTERM, then exit status 0 within Docker's 10 s grace (Process::stop's limit).
+    bot.stop();
+    let log = bot.log();
+    assert!(
+        log.contains("stopped 5 s after the signal with work unfinished"),
+        "{log}"
+    );
+}
+
+/// Rough edges a new user meets, each now one line saying what is wrong and what to do.
+#[test]
+fn first_mistakes_get_one_line_that_says_what_to_do() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root.join("config/standup.example.toml"),
+        dir.path().join("standup.toml"),
+    )
+    .unwrap();
+    let fixture = root.join("tests/fixtures/planning.md");
+    cli_in(
+        dir.path(),
+        &["import", "--team", "orbit", fixture.to_str().unwrap()],
+    );
+    let one_line_error = |args: &[&str]| {
+        let out = run_cli(dir.path(), args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        err
+    };
+
+    // A usage mistake: clap's one line, then its pointer to --help.
+    let out = run_cli(
+        dir.path(),
+        &["compile", "--team", "orbit", "--date", "11/03/2024"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines()
+            .next()
+            .unwrap()
+            .contains("write it as YYYY-MM-DD"),
+        "{err}"
+    );
+
+    let missing = dir.path().join("missing/sub");
+    let err = one_line_error(&["backup", missing.join("b.db").to_str().unwrap()]);
+    assert!(
+        err.contains(&format!("the folder {} does not exist", missing.display())),
+        "{err}"
+    );
+    assert!(
+        !err.contains(".standup-backup") && !err.contains("[database] path"),
+        "{err}"
+    );
+    let err = one_line_error(&[
+        "compile",
+        "--team",
+        "orbit",
+        "--out",
+        missing.join("notes.md").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains(&format!("the folder {} does not exist", missing.display())),
+        "{err}"
+    );
+    // No temporary file's name (tempfile's are `.tmp…`; the test's own folder is one too).
+    let own = dir.path().to_str().unwrap();
+    assert!(!err.replace(own, "").contains(".tmp"), "{err}");
+
+    // No config at all where the bot is started: both default places are named.
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+        .arg("check-config")
+        .current_dir(empty.path())
+        .env_remove("STANDUP_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("neither config/standup.toml nor config/standup.example.toml"),
+        "{err}"
+    );
+}
