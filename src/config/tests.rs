@@ -1334,3 +1334,16 @@ fn the_allowed_keys_are_the_fields_serde_reads() {
         ["user", "handle", "quiet_hours"]
     );
 }
+
+#[test]
+fn a_missing_holidays_file_next_to_a_config_in_the_current_folder_names_the_folder() {
+    let text = format!(
+        "{}holidays_file = \"no-such-holidays.ics\"\n",
+        team_toml(&[])
+    );
+    let err = Config::from_str(&text, Path::new("standup.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("relative to `.` with all-day events"), "{err}");
+    assert!(!err.contains("``"), "{err}");
+}

@@ -1130,7 +1130,7 @@ impl<'t> Checker<'t> {
             let path = self.dir.join(written);
             let fix = format!(
                 "name an iCalendar (.ics) file relative to `{}` with all-day events (DTSTART;VALUE=DATE:20261225)",
-                self.dir.display()
+                display_dir(&self.dir)
             );
             match std::fs::read_to_string(&path) {
                 Err(e) => {
