@@ -81,6 +81,9 @@ impl Timing {
     }
 }
 
+/// Most frames the writer sends in one write: a large backlog still goes out in pieces.
+const ACKS_PER_WRITE: usize = 256;
+
 /// Why a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum End {
@@ -199,11 +202,19 @@ async fn connection(
         *ever_connected = true;
     }
 
-    // Acks come from handler tasks; one writer task owns the sink.
+    // Acks come from handler tasks; one writer task owns the sink. What is queued when it
+    // wakes (the acks of a whole group of events the store committed together) goes out in
+    // one write, not one write and flush per frame.
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
     let writer = tokio::spawn(async move {
-        while let Some(frame) = rx.recv().await {
-            if sink.send(frame).await.is_err() {
+        let mut frames = Vec::with_capacity(ACKS_PER_WRITE);
+        'frames: while rx.recv_many(&mut frames, ACKS_PER_WRITE).await > 0 {
+            for frame in frames.drain(..) {
+                if sink.feed(frame).await.is_err() {
+                    break 'frames;
+                }
+            }
+            if sink.flush().await.is_err() {
                 break;
             }
         }
@@ -258,11 +269,12 @@ fn on_frame(
     seen: &Arc<Recent>,
     tx: &mpsc::UnboundedSender<Message>,
 ) -> Option<End> {
-    let Ok(raw) = serde_json::from_str::<Value>(text) else {
+    let Ok(mut raw) = serde_json::from_str::<Value>(text) else {
         tracing::warn!("Socket Mode: a frame that is not JSON; ignored");
         return None;
     };
-    let kind = raw["type"].as_str().unwrap_or_default();
+    let kind = raw["type"].as_str().unwrap_or_default().to_string();
+    let kind = kind.as_str();
     if kind == "disconnect" {
         return Some(disconnect_end(&raw));
     }
@@ -283,8 +295,12 @@ fn on_frame(
         ack(None);
         return None;
     }
-    let payload = raw.get("payload").cloned().unwrap_or(Value::Null);
     let accepts = raw["accepts_response_payload"].as_bool().unwrap_or(false);
+    // Moved out, not copied: it is most of the frame.
+    let payload = raw
+        .get_mut("payload")
+        .map(Value::take)
+        .unwrap_or(Value::Null);
     let envelope = match kind {
         "events_api" => super::event_callback(payload)
             .map(|e| Envelope::Event(Box::new(e)))
