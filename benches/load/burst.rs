@@ -368,6 +368,9 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
     let mut redelivered = 0;
     // DMs sent while the other process held the lock: they wait for it.
     let mut ack_dm_locked = Vec::new();
+    // Commands sent in the second after the lock's release, when the events it held up are
+    // stored and acked at once and their handling starts.
+    let mut ack_cmd_released = Vec::new();
     for s in &sent {
         let is_dm = matches!(items[s.index], Item::Dm { .. });
         let (latency, body) = match (&s.envelope, &s.response) {
@@ -407,6 +410,9 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
             }
         } else {
             ack_cmd.push(latency);
+            if locked.is_some_and(|(_, to)| s.at >= to && s.at < to + Duration::from_secs(1)) {
+                ack_cmd_released.push(latency);
+            }
             let text = serde_json::from_str::<Value>(&body)
                 .ok()
                 .and_then(|v| v["text"].as_str().map(str::to_string))
@@ -455,6 +461,12 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
             ack_dm_locked.len(),
             to.saturating_duration_since(from),
             ack_dm_locked,
+        ));
+        report.rows.push(Row::new(
+            &format!("/standup sent in the second after the release: {ack_label}"),
+            ack_cmd_released.len(),
+            Duration::from_secs(1),
+            ack_cmd_released,
         ));
     }
     if p.mode == Mode::Socket {
