@@ -13,6 +13,7 @@
 //! one group, and starting all of its handling at once would queue every ack, command, ping
 //! and `/healthz` behind hundreds of runnable tasks on the runtime's few workers.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -133,13 +134,8 @@ fn ephemeral(text: String) -> SlackCommandEventResponse {
 
 impl Inbound for Handler {
     fn event(&self, event: Value) -> BoxFuture<'static, Result<(), NotStored>> {
-        let app = self.app.clone();
-        let tasks = self.tasks.clone();
-        let turns = self.turns();
-        Box::pin(async move {
-            let id = str_at(&event, "/event_id").unwrap_or_default().to_string();
-            keep(&app, &tasks, &turns, id, event).await
-        })
+        let id = str_at(&event, "/event_id").unwrap_or_default().to_string();
+        Box::pin(keep(&self.app, &self.tasks, &self.turns(), id, event))
     }
 
     fn command(&self, command: SlackCommandEvent) -> BoxFuture<'static, SlackCommandEventResponse> {
@@ -236,29 +232,37 @@ const INTERACTION: &str = "interaction";
 /// Stores an event (or an interaction) before its ack, in a group with the others waiting,
 /// then handles it in a spawned task when its turn comes. `Err` when it could not be stored:
 /// no ack, so Slack delivers it again.
-async fn keep(
+///
+/// The event is queued for the store by the call itself; the future only waits for it. Socket
+/// Mode calls this on the connection's reading task and waits for every event on one other
+/// task, so the work per event is split between the two instead of all falling on the one that
+/// waits.
+fn keep(
     app: &Arc<App>,
     tasks: &TaskTracker,
     turns: &Turns,
     id: String,
     event: Value,
-) -> Result<(), NotStored> {
+) -> impl Future<Output = Result<(), NotStored>> + Send + 'static {
     let received = Received {
         id: id.clone(),
         payload: event.to_string(),
         at: app.now(),
     };
-    let fresh = app.db().receive_event(received).await.map_err(|e| {
-        tracing::error!(event_id = %id, error = %e, "cannot store an event; Slack will deliver it again");
-        NotStored
-    })?;
-    if fresh {
-        let (app, turns) = (app.clone(), turns.clone());
-        tasks.spawn(async move { handle_stored(&app, &id, event, &turns).await });
-    } else {
-        tracing::debug!(event_id = %id, "redelivered event ignored");
+    let stored = app.db().receive_event(received);
+    let (app, tasks, turns) = (app.clone(), tasks.clone(), turns.clone());
+    async move {
+        let fresh = stored.await.map_err(|e| {
+            tracing::error!(event_id = %id, error = %e, "cannot store an event; Slack will deliver it again");
+            NotStored
+        })?;
+        if fresh {
+            tasks.spawn(async move { handle_stored(&app, &id, event, &turns).await });
+        } else {
+            tracing::debug!(event_id = %id, "redelivered event ignored");
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Clicks that open a form: handled at once (see [`Handler::interaction`]).
