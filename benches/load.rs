@@ -6,6 +6,8 @@
 //! cargo build --release --bin standup-bot
 //! cargo bench --bench load -- burst --mode socket --dms 5000 --commands 1000 --seconds 60
 //! cargo bench --bench load -- burst --mode http --dms 5000 --commands 1000 --seconds 12
+//! cargo bench --bench load -- burst --mode socket --dms 5000 --commands 1000 --seconds 12 \
+//!     --lock-at 3 --lock-for 3 --clicks 5 --health-every-ms 20 --ping-every-ms 50
 //! cargo bench --bench load -- fanout --members 2000
 //! cargo bench --bench load -- idle --seconds 30
 //! cargo bench --bench load -- startup
@@ -23,6 +25,8 @@ mod bot;
 mod burst;
 #[path = "load/scenarios.rs"]
 mod scenarios;
+#[path = "load/side.rs"]
+mod side;
 #[path = "load/stats.rs"]
 mod stats;
 
@@ -82,6 +86,17 @@ enum Scenario {
         /// ...and holds it this long (0: no lock).
         #[arg(long, default_value_t = 0.0)]
         lock_for: f64,
+        /// Beside the burst, click a prompt's "Answer in a form" this many times a second
+        /// (Socket Mode; the click writes nothing, the bot opens the form).
+        #[arg(long, default_value_t = 0.0)]
+        clicks: f64,
+        /// Beside the burst, probe /healthz every this many milliseconds (0: no probes).
+        #[arg(long, default_value_t = 0)]
+        health_every_ms: u64,
+        /// The emulator pings the Socket Mode connection every this many milliseconds and
+        /// times the Pong (0: no pings).
+        #[arg(long, default_value_t = 0)]
+        ping_every_ms: u64,
     },
     /// One prompt to every member of one team under the emulator's rate limits.
     Fanout {
@@ -168,7 +183,11 @@ fn main() {
                 probe,
                 lock_at,
                 lock_for,
+                clicks,
+                health_every_ms,
+                ping_every_ms,
             } => {
+                let ms = |n: u64| (n > 0).then(|| Duration::from_millis(n));
                 let params = burst::Params {
                     mode,
                     members: members.max(1),
@@ -187,6 +206,11 @@ fn main() {
                             Duration::from_secs_f64(lock_for),
                         )
                     }),
+                    side: side::SideParams {
+                        clicks,
+                        health_every: ms(health_every_ms),
+                        ping_every: ms(ping_every_ms),
+                    },
                 };
                 burst::run(&bin, &params).await
             }

@@ -27,6 +27,15 @@ pub fn handle(n: usize) -> String {
 
 /// An emulated workspace with `members` users, all in the team channel.
 pub async fn emulator(members: usize, limits: Option<RateLimits>) -> Emulator {
+    Emulator::start(workspace(members, None, limits)).await
+}
+
+/// The workspace of [`emulator`], plus the click team's members and channel if there is one.
+pub fn workspace(
+    members: usize,
+    clicks: Option<&ClickTeam>,
+    limits: Option<RateLimits>,
+) -> EmulatorConfig {
     let ids: Vec<String> = (0..members).map(user_id).collect();
     let mut config = EmulatorConfig::default();
     for (n, id) in ids.iter().enumerate() {
@@ -34,10 +43,38 @@ pub async fn emulator(members: usize, limits: Option<RateLimits>) -> Emulator {
     }
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     config = config.with_channel(Channel::new(CHANNEL, "load-team").members(&refs));
+    if let Some(team) = clicks {
+        for n in team.users() {
+            config = config.with_user(User::new(&user_id(n), &handle(n)));
+        }
+        let ids: Vec<String> = team.users().map(user_id).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        config = config.with_channel(Channel::new(CLICK_CHANNEL, "load-clicks").members(&refs));
+    }
     if let Some(limits) = limits {
         config = config.with_rate_limits(limits);
     }
-    Emulator::start(config).await
+    config
+}
+
+pub const CLICK_CHANNEL: &str = "C0LOADCLIK";
+
+/// A second, small team whose members are prompted once, early: their prompts carry the
+/// *Answer in a form* button a burst clicks (a click that writes nothing: the bot only opens
+/// the form with `views.open`). Its members are users `first..first + members`, beside the
+/// load team's.
+#[derive(Debug, Clone)]
+pub struct ClickTeam {
+    pub first: usize,
+    pub members: usize,
+    pub prompt: DateTime<Utc>,
+}
+
+impl ClickTeam {
+    /// The members' user numbers (see [`user_id`]).
+    pub fn users(&self) -> std::ops::Range<usize> {
+        self.first..self.first + self.members
+    }
 }
 
 /// A crontab line (seconds first) that fires once, at `at` (UTC).
@@ -130,6 +167,8 @@ pub struct Bot {
     bot_token: String,
     app_token: String,
     pub http_addr: Option<String>,
+    /// Socket Mode: where the bot serves `/healthz` (see [`Bot::serve_health`]).
+    pub health_addr: Option<String>,
     /// When the process was spawned.
     pub spawned: Option<Instant>,
 }
@@ -137,6 +176,17 @@ pub struct Bot {
 impl Bot {
     /// Writes the config of one team of `members` members and the given schedule.
     pub fn new(bin: &Path, emu: &Emulator, members: usize, schedule: &Schedule) -> Bot {
+        Bot::with_click_team(bin, emu, members, schedule, None)
+    }
+
+    /// [`Bot::new`], with the click team too if given (see [`ClickTeam`]).
+    pub fn with_click_team(
+        bin: &Path,
+        emu: &Emulator,
+        members: usize,
+        schedule: &Schedule,
+        clicks: Option<&ClickTeam>,
+    ) -> Bot {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut list = String::new();
         for n in 0..members {
@@ -172,6 +222,37 @@ members = [
             post_before = schedule.post_before,
             remind_after = schedule.remind_after,
         );
+        let mut config = config;
+        if let Some(team) = clicks {
+            let list: String = team
+                .users()
+                .map(|n| {
+                    format!(
+                        "  {{ user = \"{}\", handle = \"{}\" }},\n",
+                        user_id(n),
+                        handle(n)
+                    )
+                })
+                .collect();
+            config.push_str(&format!(
+                r#"
+[[team]]
+id = "clicks"
+name = "Click Team"
+channel = "{CLICK_CHANNEL}"
+format = "planning"
+timezone = "UTC"
+prompt = "{prompt}"
+sync = "{sync}"
+post_before = "30m"
+remind_after = "1h"
+members = [
+{list}]
+"#,
+                prompt = once_at(team.prompt),
+                sync = once_at(team.prompt + chrono::Duration::hours(6)),
+            ));
+        }
         std::fs::write(dir.path().join("standup.toml"), config).expect("config written");
         Bot {
             dir,
@@ -180,8 +261,21 @@ members = [
             bot_token: emu.config().bot_token.clone(),
             app_token: emu.config().app_token.clone(),
             http_addr: None,
+            health_addr: None,
             spawned: None,
         }
+    }
+
+    /// In Socket Mode, have the bot serve `/healthz` (`run --health`) on a free local port
+    /// when started.
+    pub fn serve_health(&mut self) {
+        self.health_addr = Some(format!("127.0.0.1:{}", free_port()));
+    }
+
+    /// Where `/healthz` answers once started: the health listener in Socket Mode, the
+    /// Slack endpoints' listener in HTTP mode.
+    pub fn health(&self) -> Option<&str> {
+        self.http_addr.as_deref().or(self.health_addr.as_deref())
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -217,6 +311,9 @@ members = [
             let addr = format!("127.0.0.1:{}", free_port());
             command.args(["--http", &addr]);
             self.http_addr = Some(addr);
+            self.health_addr = None;
+        } else if let Some(addr) = &self.health_addr {
+            command.args(["--health", addr]);
         }
         let spawned = Instant::now();
         let child = command
@@ -363,7 +460,7 @@ pub fn free_port() -> u16 {
 }
 
 /// `GET /healthz` answered 200.
-async fn health_ok(addr: &str) -> bool {
+pub async fn health_ok(addr: &str) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
         return false;

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use slack_emulator::{Emulator, RateLimits, SignedClient, events};
 
-use super::bot::{self, Bot, CHANNEL, Mode, SIGNING_SECRET, Schedule};
+use super::bot::{self, Bot, CHANNEL, ClickTeam, Mode, SIGNING_SECRET, Schedule};
+use super::side::{self, SideParams};
 use super::stats::{Report, Row, Verdict, fmt_duration, percentile};
 
 /// Slack redelivers an event, and shows an error for a command, not acked within 3 s.
@@ -53,13 +54,20 @@ pub struct Params {
     /// Another process holds the database's write lock from this far into the burst, for
     /// this long: (at, for).
     pub lock: Option<(Duration, Duration)>,
+    /// Clicks, `/healthz` probes and Pings sent beside the DMs and commands (see
+    /// [`side`](super::side)).
+    pub side: SideParams,
 }
+
+/// Members of the click team (see [`ClickTeam`]): their prompts are the buttons clicked.
+const CLICKERS: usize = 4;
 
 /// The argument that makes the load binary the lock-holding process.
 pub const HOLD_LOCK: &str = "hold-lock";
 
 /// The other process: `hold-lock <db> <seconds>` takes the write lock with `BEGIN IMMEDIATE`
-/// (waiting for the bot's writer if it has it), says `locked`, holds it, and commits nothing.
+/// (waiting for the bot's writer if it has it), says `locked` (at once: the burst times the
+/// lock from that line), holds it, and commits nothing.
 pub fn hold_lock(args: &[String]) {
     let (Some(db), Some(secs)) = (
         args.first(),
@@ -73,6 +81,8 @@ pub fn hold_lock(args: &[String]) {
     conn.execute_batch("BEGIN IMMEDIATE")
         .expect("take the write lock");
     println!("locked");
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
     std::thread::sleep(Duration::from_secs_f64(secs));
     conn.execute_batch("ROLLBACK").unwrap();
 }
@@ -145,8 +155,26 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
         bot::load_average()
     ));
     report.note(format!("bot binary: {}", bin.display()));
-    let emu = bot::emulator(p.members, p.limits.then(RateLimits::default)).await;
-    let mut bot = Bot::new(bin, &emu, p.members, &Schedule::quiet());
+    let side_params = p.side.for_mode(p.mode);
+    // Clicks need prompts: a second, small team prompted a few seconds after the start.
+    let clickers = (side_params.clicks > 0.0).then(|| ClickTeam {
+        first: p.members,
+        members: CLICKERS,
+        prompt: bot::whole_second_in(3),
+    });
+    let mut workspace = bot::workspace(
+        p.members,
+        clickers.as_ref(),
+        p.limits.then(RateLimits::default),
+    );
+    if let Some(every) = side_params.ping_every {
+        workspace = workspace.with_socket_pings(every);
+    }
+    let emu = slack_emulator::Emulator::start(workspace).await;
+    let mut bot = Bot::with_click_team(bin, &emu, p.members, &Schedule::quiet(), clickers.as_ref());
+    if side_params.health_every.is_some() {
+        bot.serve_health();
+    }
     bot.start(p.mode);
     if !bot.ready(&emu, READY).await {
         report.verdicts.push(Verdict::invariant(
@@ -184,6 +212,18 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
     if !warmed {
         report.note("warning: the warm-up DM got no confirmation within 20 s");
     }
+    let buttons = match &clickers {
+        Some(team) => match side::prompts(&emu, team, READY).await {
+            Ok(buttons) => buttons,
+            Err(why) => {
+                report
+                    .verdicts
+                    .push(Verdict::invariant("click team prompted", false, why));
+                return report;
+            }
+        },
+        None => Vec::new(),
+    };
     // The bot's client posts at most one message a second; after the warm-up's confirmation,
     // let that allowance refill so the first measured DM does not wait for it.
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -200,24 +240,36 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
         let db = bot.db_path();
         tokio::spawn(async move {
             tokio::time::sleep(at).await;
-            let out = tokio::task::spawn_blocking(move || {
-                std::process::Command::new(std::env::current_exe().unwrap())
+            // When the lock was taken (its `locked` line) and when the process ended.
+            tokio::task::spawn_blocking(move || {
+                use std::io::BufRead as _;
+                let mut child = std::process::Command::new(std::env::current_exe().unwrap())
                     .args([
                         HOLD_LOCK,
                         &db.display().to_string(),
                         &hold.as_secs_f64().to_string(),
                     ])
-                    .output()
-                    .expect("the lock-holding process")
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("the lock-holding process");
+                let mut line = String::new();
+                let out = child.stdout.take().expect("its stdout");
+                let _ = std::io::BufReader::new(out).read_line(&mut line);
+                let locked = line.contains("locked").then(Instant::now);
+                let _ = child.wait();
+                (locked, Instant::now())
             })
             .await
-            .expect("the lock-holding process");
-            (
-                Instant::now(),
-                String::from_utf8_lossy(&out.stdout).contains("locked"),
-            )
+            .expect("the lock-holding process")
         })
     });
+    let probes = side::start(
+        &emu,
+        buttons,
+        bot.health().map(str::to_string),
+        side_params,
+        start,
+    );
     let sent = send_all(&emu, client.as_ref(), &items, p, start).await;
     let send_done = Instant::now();
 
@@ -230,14 +282,18 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
         Mode::Http => HashMap::new(),
     };
 
+    let mut locked = None;
     if let Some(locker) = locker {
-        let (released, held) = locker.await.expect("the lock task");
-        let (at, hold) = p.lock.unwrap_or_default();
+        let (took, released) = locker.await.expect("the lock task");
+        let hold = p.lock.unwrap_or_default().1;
         report.note(format!(
             "another process held the write lock from {} to {} into the burst{}",
-            fmt_duration(at),
+            took.map_or_else(
+                || "-".into(),
+                |t| fmt_duration(t.saturating_duration_since(start))
+            ),
             fmt_duration(released.saturating_duration_since(start)),
-            if held {
+            if took.is_some() {
                 ""
             } else {
                 " (it never got the lock!)"
@@ -245,9 +301,17 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
         ));
         report.verdicts.push(Verdict::invariant(
             "the other process held the lock",
-            held,
+            took.is_some(),
             format!("held for {}", fmt_duration(hold)),
         ));
+        locked = took.map(|t| (t, released));
+    }
+    // Side traffic stops with the burst (its figures go below the burst's).
+    let mut side_report = Report::default();
+    if side_params.any() {
+        probes
+            .finish(&emu, side_params, locked, &mut side_report)
+            .await;
     }
 
     let (confirmations, sorry) =
@@ -300,17 +364,29 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
     let mut errors = Vec::new();
     let mut answered = 0;
     let mut on_it = 0;
+    // Socket Mode envelopes the emulator sent again before their first ack came (late acks).
+    let mut redelivered = 0;
+    // DMs sent while the other process held the lock: they wait for it.
+    let mut ack_dm_locked = Vec::new();
+    // Commands sent in the second after the lock's release, when the events it held up are
+    // stored and acked at once and their handling starts.
+    let mut ack_cmd_released = Vec::new();
     for s in &sent {
         let is_dm = matches!(items[s.index], Item::Dm { .. });
         let (latency, body) = match (&s.envelope, &s.response) {
+            // From the send to the first ack: an envelope acked late was sent again by then
+            // (as Slack does), and its ack's own latency counts only from that redelivery.
             (Some(envelope), _) => match acks.get(envelope) {
-                Some(ack) => (
-                    Some(ack.latency),
-                    ack.payload
-                        .as_ref()
-                        .map(Value::to_string)
-                        .unwrap_or_default(),
-                ),
+                Some(ack) => {
+                    redelivered += usize::from(ack.retry_attempt > 0);
+                    (
+                        Some(ack.at.saturating_duration_since(s.at)),
+                        ack.payload
+                            .as_ref()
+                            .map(Value::to_string)
+                            .unwrap_or_default(),
+                    )
+                }
                 None => (None, String::new()),
             },
             (None, Some((status, latency, body))) => {
@@ -329,8 +405,14 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
         if is_dm {
             ack_dm.push(latency);
             last_dm_ack = last_dm_ack.max(s.at + latency);
+            if locked.is_some_and(|(from, to)| s.at >= from && s.at < to) {
+                ack_dm_locked.push(latency);
+            }
         } else {
             ack_cmd.push(latency);
+            if locked.is_some_and(|(_, to)| s.at >= to && s.at < to + Duration::from_secs(1)) {
+                ack_cmd_released.push(latency);
+            }
             let text = serde_json::from_str::<Value>(&body)
                 .ok()
                 .and_then(|v| v["text"].as_str().map(str::to_string))
@@ -373,6 +455,25 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
         send_period,
         ack_all.clone(),
     ));
+    if let Some((from, to)) = locked {
+        report.rows.push(Row::new(
+            &format!("DM event sent while the lock was held: {ack_label}"),
+            ack_dm_locked.len(),
+            to.saturating_duration_since(from),
+            ack_dm_locked,
+        ));
+        report.rows.push(Row::new(
+            &format!("/standup sent in the second after the release: {ack_label}"),
+            ack_cmd_released.len(),
+            Duration::from_secs(1),
+            ack_cmd_released,
+        ));
+    }
+    if p.mode == Mode::Socket {
+        report.note(format!(
+            "{redelivered} envelopes sent again by the emulator before their first ack (acked later than Slack's 3 s)"
+        ));
+    }
     if let Some(at) = stored_all_at {
         report.rows.push(Row::new(
             "DMs stored (first send → last stored, ±0.1 s)",
@@ -411,6 +512,7 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
         last_confirmation.saturating_duration_since(start),
         to_confirmation.clone(),
     ));
+    report.rows.extend(side_report.rows);
 
     // --- Verdicts.
     let acked = total - not_acked;
@@ -566,6 +668,7 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
             format!("{status} after {}", fmt_duration(took)),
         ));
     }
+    report.verdicts.extend(side_report.verdicts);
     if p.keep {
         let dir = bot.keep();
         report.note(format!("kept the bot's directory: {}", dir.display()));
@@ -592,7 +695,8 @@ async fn collect_acks(
             .into_iter()
             .filter(|a| expected.contains(&a.envelope_id))
         {
-            acks.insert(ack.envelope_id.clone(), ack);
+            // The first ack counts: Slack took the envelope as handled then.
+            acks.entry(ack.envelope_id.clone()).or_insert(ack);
         }
         if acks.len() < expected.len() {
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -54,6 +54,12 @@ pub struct EmulatorConfig {
     /// The bot token's scopes; a method needing another is answered `missing_scope`.
     /// Default: the bot scopes of `config/slack-app-manifest.yml`, as Slack grants them.
     pub scopes: Vec<String>,
+    /// How often the emulator sends a websocket Ping on each Socket Mode connection and times
+    /// the app's Pong ([`Emulator::pings`](crate::Emulator::pings)). Slack's servers ping
+    /// Socket Mode clients (Slack's Node SDK takes a connection for stale after 30 s without
+    /// one) at an interval Slack does not publish, so the default, `None`, sends none; a test
+    /// or the load tool picks one.
+    pub socket_ping_every: Option<Duration>,
 }
 
 /// Slack's Events API retry schedule (see [`EmulatorConfig::retry_delays`]).
@@ -87,6 +93,7 @@ impl Default for EmulatorConfig {
             ack_timeout: Duration::from_secs(3),
             retry_delays: SLACK_RETRY_DELAYS.to_vec(),
             scopes: crate::strict::spec::Manifest::standup_bot().bot_scopes,
+            socket_ping_every: None,
         }
     }
 }
@@ -113,6 +120,13 @@ impl EmulatorConfig {
     /// Grants these bot scopes instead of the manifest's.
     pub fn with_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
         self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Pings every Socket Mode connection at this interval (see
+    /// [`EmulatorConfig::socket_ping_every`]).
+    pub fn with_socket_pings(mut self, every: Duration) -> Self {
+        self.socket_ping_every = Some(every);
         self
     }
 

@@ -68,6 +68,6 @@ pub use signing::{
     Attempt, ClientError, Delivery, RawRequest, SignedClient, SignedRequest, SignedResponse,
     signature,
 };
-pub use socket::{Ack, EnvelopeHandle};
+pub use socket::{Ack, EnvelopeHandle, Ping};
 pub use state::{Call, File, Message, ResponsePost, Revision, View};
 pub use strict::{Rule, Violation, spec};

@@ -20,6 +20,11 @@
 //! click it documents only that the user sees an error after 3 s. The emulator retries those
 //! too: a harsher condition than Slack promises, which the app's per-envelope deduplication
 //! must survive either way.
+//!
+//! Slack's servers also ping each connection with websocket Ping frames; with
+//! [`EmulatorConfig::socket_ping_every`](crate::EmulatorConfig::socket_ping_every) set the
+//! emulator does too, and times each Pong ([`Emulator::pings`]): how long the app's connection
+//! took to answer, which is what a busy app shows first.
 
 use crate::events;
 use crate::ids;
@@ -52,6 +57,17 @@ pub struct Ack {
     pub retry_attempt: u64,
     /// When it arrived.
     pub at: Instant,
+}
+
+/// One websocket Ping the emulator sent on a Socket Mode connection, and its Pong.
+#[derive(Debug, Clone)]
+pub struct Ping {
+    /// Which connection (1, 2, ... in order of opening) it was sent on.
+    pub connection: u64,
+    /// When it was written to the websocket.
+    pub sent_at: Instant,
+    /// From the Ping being written to its Pong being read; `None` while unanswered.
+    pub round_trip: Option<Duration>,
 }
 
 /// An envelope sent to the app; await its ack with [`EnvelopeHandle::ack`].
@@ -153,6 +169,8 @@ pub(crate) struct SocketState {
     /// Envelopes delivered on a live connection and not acked yet: the ones the ack timeout
     /// watches (so the timer does not scan every envelope ever sent).
     inflight: HashSet<String>,
+    /// Every Ping sent, in order; a Ping's payload is its index here.
+    pings: Vec<Ping>,
 }
 
 impl SocketState {
@@ -413,6 +431,31 @@ impl SocketState {
         });
     }
 
+    /// Records a Ping about to go out on `connection`; returns its payload (its index).
+    fn ping_sent(&mut self, connection: u64) -> u64 {
+        self.pings.push(Ping {
+            connection,
+            sent_at: Instant::now(),
+            round_trip: None,
+        });
+        self.pings.len() as u64 - 1
+    }
+
+    /// A Pong came back on `connection`: it answers the Ping whose index is its payload (a
+    /// Pong must carry the Ping's payload, RFC 6455 5.5.3); an unsolicited one is ignored.
+    fn pong(&mut self, connection: u64, payload: &[u8]) {
+        let Ok(index) = <[u8; 8]>::try_from(payload).map(u64::from_be_bytes) else {
+            return;
+        };
+        if let Some(ping) = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.pings.get_mut(i))
+            .filter(|p| p.connection == connection && p.round_trip.is_none())
+        {
+            ping.round_trip = Some(ping.sent_at.elapsed());
+        }
+    }
+
     /// Closes every connection, frozen ones too, without a word.
     pub(crate) fn drop_all(&mut self) {
         for connection in self.frozen.drain(..) {
@@ -478,8 +521,23 @@ async fn serve(shared: Arc<Shared>, mut socket: WebSocket) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let id = shared.update(|s| s.socket.open(tx, &shared.config.app_id));
     tracing::debug!(connection = id, "socket mode: connected");
+    let ping_every = shared.config.socket_ping_every;
+    // The first Ping goes one interval after `hello`, not with it. (Without pings the timer
+    // still exists, but its branch is off.)
+    let period = ping_every
+        .unwrap_or(Duration::from_secs(3600))
+        .max(Duration::from_millis(1));
+    let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = pings.tick(), if ping_every.is_some() => {
+                let index = shared.update(|s| s.socket.ping_sent(id));
+                let payload = index.to_be_bytes().to_vec();
+                if socket.send(WsMessage::Ping(payload.into())).await.is_err() {
+                    break;
+                }
+            }
             command = rx.recv() => match command {
                 Some(Command::Frame(frame)) => {
                     if socket.send(WsMessage::Text(frame.into())).await.is_err() {
@@ -514,8 +572,11 @@ async fn serve(shared: Arc<Shared>, mut socket: WebSocket) {
                 Some(Ok(WsMessage::Text(text))) => {
                     shared.update(|s| s.socket.record_frame(id, text.as_str()));
                 }
+                Some(Ok(WsMessage::Pong(payload))) => {
+                    shared.update(|s| s.socket.pong(id, &payload));
+                }
                 Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => break,
-                // Pings are answered by the websocket layer.
+                // The app's Pings are answered by the websocket layer.
                 Some(Ok(_)) => {}
             },
         }
@@ -670,6 +731,25 @@ impl Emulator {
     /// connection), oldest first.
     pub fn unacked_envelopes(&self) -> Vec<String> {
         self.shared.read(|s| s.socket.unacked())
+    }
+
+    /// Every websocket Ping sent on a Socket Mode connection (see
+    /// [`EmulatorConfig::socket_ping_every`](crate::EmulatorConfig::socket_ping_every)), in
+    /// order, each with its Pong's round trip once answered.
+    pub fn pings(&self) -> Vec<Ping> {
+        self.shared.read(|s| s.socket.pings.clone())
+    }
+
+    /// Waits until `n` Pings have been sent and answered in total; `false` on timeout.
+    #[must_use]
+    pub async fn wait_pongs(&self, n: usize, timeout: Duration) -> bool {
+        self.shared
+            .wait_for(timeout, |s| {
+                let answered = s.socket.pings.iter().filter(|p| p.round_trip.is_some());
+                (answered.count() >= n).then_some(())
+            })
+            .await
+            .is_some()
     }
 
     /// Every ack received, in order.

@@ -7,17 +7,25 @@
 //! that only opens a form (its `trigger_id` lasts 3 s) is handled at once. A slash command gets
 //! its answer in the ack when it is ready within 2.5 s, otherwise an "on it" ack and the answer
 //! later through its `response_url`.
+//!
+//! Stored events start a few at a time ([`HANDLING_AT_ONCE`]): when the store had to wait
+//! (another program held the write lock for seconds) a whole backlog is stored and acked in
+//! one group, and starting all of its handling at once would queue every ack, command, ping
+//! and `/healthz` behind hundreds of runnable tasks on the runtime's few workers.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use slack_morphism::prelude::*;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::{self, App};
+use crate::slack::client::Turn;
 use crate::slack::message::{self, Change};
 use crate::slack::{Inbound, NotStored};
 use crate::store::Received;
@@ -31,6 +39,22 @@ pub struct Handler {
     tasks: TaskTracker,
     /// Cancelled at shutdown: retries stop waiting (their events stay pending in the store).
     stopping: CancellationToken,
+    /// Turns to handle a stored event ([`HANDLING_AT_ONCE`]).
+    turns: Arc<Semaphore>,
+}
+
+/// Stored events read and recorded at once, at most: an event's [`Turn`] lasts until its first
+/// Slack call (the confirmation of a DM), so a member whose confirmations wait for their
+/// channel's one post a second holds up nobody else. A few at once keep the writer thread and
+/// the two cores busy; a released backlog waits for its turns parked, not runnable, so the acks
+/// and answers that need no write go first.
+pub const HANDLING_AT_ONCE: usize = 8;
+
+/// What a spawned handling task needs besides the app.
+#[derive(Clone)]
+struct Turns {
+    stopping: CancellationToken,
+    turns: Arc<Semaphore>,
 }
 
 impl Handler {
@@ -48,10 +72,9 @@ impl Handler {
         for (id, payload) in pending {
             match serde_json::from_str::<Value>(&payload) {
                 Ok(event) => {
-                    let app = self.app.clone();
-                    let stopping = self.stopping.clone();
+                    let (app, turns) = (self.app.clone(), self.turns());
                     self.tasks
-                        .spawn(async move { handle_stored(&app, &id, event, &stopping).await });
+                        .spawn(async move { handle_stored(&app, &id, event, &turns).await });
                     resumed += 1;
                 }
                 Err(e) => {
@@ -75,6 +98,14 @@ impl Handler {
             app,
             tasks: TaskTracker::new(),
             stopping: CancellationToken::new(),
+            turns: Arc::new(Semaphore::new(HANDLING_AT_ONCE)),
+        }
+    }
+
+    fn turns(&self) -> Turns {
+        Turns {
+            stopping: self.stopping.clone(),
+            turns: self.turns.clone(),
         }
     }
 
@@ -103,13 +134,8 @@ fn ephemeral(text: String) -> SlackCommandEventResponse {
 
 impl Inbound for Handler {
     fn event(&self, event: Value) -> BoxFuture<'static, Result<(), NotStored>> {
-        let app = self.app.clone();
-        let tasks = self.tasks.clone();
-        let stopping = self.stopping.clone();
-        Box::pin(async move {
-            let id = str_at(&event, "/event_id").unwrap_or_default().to_string();
-            keep(&app, &tasks, &stopping, id, event).await
-        })
+        let id = str_at(&event, "/event_id").unwrap_or_default().to_string();
+        Box::pin(keep(&self.app, &self.tasks, &self.turns(), id, event))
     }
 
     fn command(&self, command: SlackCommandEvent) -> BoxFuture<'static, SlackCommandEventResponse> {
@@ -150,7 +176,7 @@ impl Inbound for Handler {
     ) -> BoxFuture<'static, Result<Option<Value>, NotStored>> {
         let app = self.app.clone();
         let tasks = self.tasks.clone();
-        let stopping = self.stopping.clone();
+        let turns = self.turns();
         Box::pin(async move {
             let payload = serde_json::to_value(&interaction).unwrap_or(Value::Null);
             let submission = match interaction {
@@ -195,9 +221,7 @@ impl Inbound for Handler {
                 "version": version_now(app.now()),
                 "payload": payload,
             });
-            keep(&app, &tasks, &stopping, id, stored)
-                .await
-                .map(|()| None)
+            keep(&app, &tasks, &turns, id, stored).await.map(|()| None)
         })
     }
 }
@@ -206,31 +230,39 @@ impl Inbound for Handler {
 const INTERACTION: &str = "interaction";
 
 /// Stores an event (or an interaction) before its ack, in a group with the others waiting,
-/// then handles it in a spawned task. `Err` when it could not be stored: no ack, so Slack
-/// delivers it again.
-async fn keep(
+/// then handles it in a spawned task when its turn comes. `Err` when it could not be stored:
+/// no ack, so Slack delivers it again.
+///
+/// The event is queued for the store by the call itself; the future only waits for it. Socket
+/// Mode calls this on the connection's reading task and waits for every event on one other
+/// task, so the work per event is split between the two instead of all falling on the one that
+/// waits.
+fn keep(
     app: &Arc<App>,
     tasks: &TaskTracker,
-    stopping: &CancellationToken,
+    turns: &Turns,
     id: String,
     event: Value,
-) -> Result<(), NotStored> {
+) -> impl Future<Output = Result<(), NotStored>> + Send + 'static {
     let received = Received {
         id: id.clone(),
         payload: event.to_string(),
         at: app.now(),
     };
-    let fresh = app.db().receive_event(received).await.map_err(|e| {
-        tracing::error!(event_id = %id, error = %e, "cannot store an event; Slack will deliver it again");
-        NotStored
-    })?;
-    if fresh {
-        let (app, stopping) = (app.clone(), stopping.clone());
-        tasks.spawn(async move { handle_stored(&app, &id, event, &stopping).await });
-    } else {
-        tracing::debug!(event_id = %id, "redelivered event ignored");
+    let stored = app.db().receive_event(received);
+    let (app, tasks, turns) = (app.clone(), tasks.clone(), turns.clone());
+    async move {
+        let fresh = stored.await.map_err(|e| {
+            tracing::error!(event_id = %id, error = %e, "cannot store an event; Slack will deliver it again");
+            NotStored
+        })?;
+        if fresh {
+            tasks.spawn(async move { handle_stored(&app, &id, event, &turns).await });
+        } else {
+            tracing::debug!(event_id = %id, "redelivered event ignored");
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Clicks that open a form: handled at once (see [`Handler::interaction`]).
@@ -251,44 +283,27 @@ fn acts(action: &str) -> bool {
 const EVENT_ATTEMPTS: u32 = 4;
 const EVENT_RETRY: Duration = Duration::from_secs(2);
 
-/// Handles a stored event, retrying a failure a few times, and marks it handled. An event whose
-/// handling keeps failing stays pending and is tried again at the next start.
-async fn handle_stored(app: &App, id: &str, event: Value, stopping: &CancellationToken) {
+/// Handles a stored event, retrying a failure a few times, and marks it handled. Each attempt
+/// waits for a turn (see [`HANDLING_AT_ONCE`]), held until its first Slack call. An event whose
+/// handling keeps failing, or still waiting for a turn when the bot stops, stays pending and is
+/// tried again at the next start.
+async fn handle_stored(app: &App, id: &str, event: Value, turns: &Turns) {
     let inner = event.get("event").cloned().unwrap_or(Value::Null);
     let kind = str_at(&inner, "/type").unwrap_or_default();
     let mut wait = EVENT_RETRY;
-    let interaction = str_at(&event, "/type") == Some(INTERACTION);
+    let stopping = &turns.stopping;
     for attempt in 1..=EVENT_ATTEMPTS {
-        let event_id = id.to_string();
-        if let Err(e) = app.write(move |s| s.event_attempt(&event_id)).await {
-            tracing::error!(event_id = %id, error = %e, "cannot count an event attempt");
-        }
-        let user = |field: &str| str_at(&inner, field).map(|u| UserId(u.to_string()));
-        let outcome = match kind {
-            _ if interaction => handle_interaction(app, &event).await,
-            "message" => handle_message(app, &inner).await,
-            // The Messages tab opens this event too; only the Home tab shows a view.
-            "app_home_opened" if str_at(&inner, "/tab") == Some("home") => match user("/user") {
-                Some(u) => app::home::home_opened(app, &u).await,
-                None => Ok(()),
-            },
-            "member_joined_channel" => match (user("/user"), str_at(&inner, "/channel")) {
-                (Some(u), Some(channel)) => {
-                    app::onboarding::member_joined(app, &u, &ChannelId(channel.to_string())).await
-                }
-                _ => Ok(()),
-            },
-            _ => Ok(()),
+        let turn = tokio::select! {
+            biased;
+            turn = Turn::take(&turns.turns) => turn,
+            () = stopping.cancelled() => {
+                tracing::debug!(event_id = %id, "shutting down: the event stays pending for the next start");
+                return;
+            }
         };
-        let error = outcome.as_ref().err().map(ToString::to_string);
-        let (event_id, why, now) = (id.to_string(), error.clone(), app.now());
-        if let Err(e) = app
-            .write(move |s| s.event_done(&event_id, why.as_deref(), now))
-            .await
-        {
-            tracing::error!(event_id = %id, error = %e, "cannot mark an event handled");
-        }
-        let Err(e) = outcome else { return };
+        let Err(e) = turn.hold(attempt_once(app, id, &event, &inner)).await else {
+            return;
+        };
         if attempt == EVENT_ATTEMPTS {
             tracing::error!(event_id = %id, error = %e, "giving up on an event for now; it is kept and retried at the next start");
             if kind == "message"
@@ -312,6 +327,46 @@ async fn handle_stored(app: &App, id: &str, event: Value, stopping: &Cancellatio
         }
         wait *= 2;
     }
+}
+
+/// One attempt at a stored event (`inner` is its `event` object): counted first, marked
+/// handled (or why it failed) after.
+async fn attempt_once(
+    app: &App,
+    id: &str,
+    event: &Value,
+    inner: &Value,
+) -> Result<(), crate::app::Error> {
+    let event_id = id.to_string();
+    if let Err(e) = app.write(move |s| s.event_attempt(&event_id)).await {
+        tracing::error!(event_id = %id, error = %e, "cannot count an event attempt");
+    }
+    let user = |field: &str| str_at(inner, field).map(|u| UserId(u.to_string()));
+    let outcome = match str_at(inner, "/type").unwrap_or_default() {
+        _ if str_at(event, "/type") == Some(INTERACTION) => handle_interaction(app, event).await,
+        "message" => handle_message(app, inner).await,
+        // The Messages tab opens this event too; only the Home tab shows a view.
+        "app_home_opened" if str_at(inner, "/tab") == Some("home") => match user("/user") {
+            Some(u) => app::home::home_opened(app, &u).await,
+            None => Ok(()),
+        },
+        "member_joined_channel" => match (user("/user"), str_at(inner, "/channel")) {
+            (Some(u), Some(channel)) => {
+                app::onboarding::member_joined(app, &u, &ChannelId(channel.to_string())).await
+            }
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    };
+    let error = outcome.as_ref().err().map(ToString::to_string);
+    let (event_id, now) = (id.to_string(), app.now());
+    if let Err(e) = app
+        .write(move |s| s.event_done(&event_id, error.as_deref(), now))
+        .await
+    {
+        tracing::error!(event_id = %id, error = %e, "cannot mark an event handled");
+    }
+    outcome
 }
 
 /// A message event: a member's words in their DM with the bot, an edit or a deletion of them

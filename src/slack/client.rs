@@ -1,19 +1,61 @@
 //! The outbound Web API: every call the bot makes to Slack, with a timeout, retries with
 //! backoff for 429 (honouring `Retry-After`), 5xx and timeouts, and Slack's error code in the
 //! error when it still fails.
+//!
+//! Work that starts a few at a time (the bot's handling of stored events) holds a [`Turn`]
+//! until its first call: waiting for pacing, a backoff or Slack's answer needs no CPU, and a
+//! member whose messages wait for their channel's one post a second must not hold up everyone
+//! else's.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::retry::Backoff;
 use crate::config::Secret;
 use standup_core::domain::{ChannelId, UserId};
 
 pub type Connector = SlackClientHyperHttpsConnector;
+
+/// A place in a pool of work that starts a few at a time (a semaphore's permit), held by the
+/// task doing the work (see [`Turn::hold`]) until its first Web API call.
+///
+/// It is not taken again after the call: the task may by then hold a lock (a team's notes, a
+/// member's thread reply) that the holders of every turn are waiting for.
+#[derive(Debug)]
+pub struct Turn {
+    /// `None` once given back.
+    held: Mutex<Option<OwnedSemaphorePermit>>,
+}
+
+tokio::task_local! {
+    static TURN: Turn;
+}
+
+impl Turn {
+    /// A turn of `pool`, once one is free.
+    pub async fn take(pool: &Arc<Semaphore>) -> Turn {
+        Turn {
+            held: Mutex::new(pool.clone().acquire_owned().await.ok()),
+        }
+    }
+
+    /// Runs `work` holding this turn, which goes back to its pool at the first Web API call
+    /// `work` makes, or when `work` ends.
+    pub async fn hold<T>(self, work: impl Future<Output = T>) -> T {
+        TURN.scope(self, work).await
+    }
+
+    /// Gives back the current task's turn, if it holds one.
+    fn give_back() {
+        let _ = TURN.try_with(|turn| turn.held.lock().unwrap_or_else(|p| p.into_inner()).take());
+    }
+}
 
 /// Why a Slack call failed, after retries.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -241,6 +283,7 @@ impl Api {
         method: &'static str,
         f: impl Fn(Arc<SlackClient<Connector>>, SlackApiToken) -> BoxFuture<'static, ClientResult<T>>,
     ) -> Result<T, Error> {
+        Turn::give_back();
         let mut waits = self.policy.backoff.waits();
         let mut last = Error::Timeout {
             method,

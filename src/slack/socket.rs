@@ -1,12 +1,13 @@
 //! Socket Mode: a websocket to Slack (no public URL needed), kept up for as long as the bot runs.
 //!
 //! Each connection starts with `apps.connections.open` (with a timeout), waits for Slack's
-//! `hello`, then serves envelopes: every envelope is handled in its own task and acked when the
-//! handler is done (an event once it is stored; a command or interaction with its answer). A
-//! watchdog pings every few seconds and drops a connection that has been silent too long; a
-//! `disconnect` from Slack, a closed or dead socket, or a failed open all lead to a new
-//! connection, with exponential backoff (and jitter) while things keep failing. Only a token
-//! Slack refuses stops the bot, and only at start.
+//! `hello`, then serves envelopes: every command or interaction is handled in its own task and
+//! acked with its answer; every event is acked once it is stored, by one task per connection
+//! that waits for all of them (see [`ack_events`]). A watchdog pings every few seconds and
+//! drops a connection that has been silent too long; a `disconnect` from Slack, a closed or
+//! dead socket, or a failed open all lead to a new connection, with exponential backoff (and
+//! jitter) while things keep failing. Only a token Slack refuses stops the bot, and only at
+//! start.
 //!
 //! Frames are read with slack-morphism's Socket Mode models, so the wire format is the one the
 //! crate keeps up to date; the connection handling is ours because the bot needs timeouts on
@@ -17,15 +18,17 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::Inbound;
 use super::client::{Api, Error};
 use super::retry::Backoff;
+use super::{Inbound, NotStored};
 use crate::config::Secret;
 
 /// Timing of the connection; the defaults suit Slack, tests shorten them.
@@ -80,6 +83,9 @@ impl Timing {
         t
     }
 }
+
+/// Most frames the writer sends in one write: a large backlog still goes out in pieces.
+const ACKS_PER_WRITE: usize = 256;
 
 /// Why a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,16 +205,26 @@ async fn connection(
         *ever_connected = true;
     }
 
-    // Acks come from handler tasks; one writer task owns the sink.
+    // Acks come from handler tasks; one writer task owns the sink. What is queued when it
+    // wakes (the acks of a whole group of events the store committed together) goes out in
+    // one write, not one write and flush per frame.
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
     let writer = tokio::spawn(async move {
-        while let Some(frame) = rx.recv().await {
-            if sink.send(frame).await.is_err() {
+        let mut frames = Vec::with_capacity(ACKS_PER_WRITE);
+        'frames: while rx.recv_many(&mut frames, ACKS_PER_WRITE).await > 0 {
+            for frame in frames.drain(..) {
+                if sink.feed(frame).await.is_err() {
+                    break 'frames;
+                }
+            }
+            if sink.flush().await.is_err() {
                 break;
             }
         }
         let _ = sink.close().await;
     });
+    let (events, storing) = mpsc::unbounded_channel();
+    tokio::spawn(ack_events(storing, tx.clone()));
     let mut ping = tokio::time::interval(timing.ping_every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
@@ -218,7 +234,7 @@ async fn connection(
                 last_heard = Instant::now();
                 match frame {
                     Some(Ok(Message::Text(text))) => {
-                        if let Some(end) = on_frame(&text, inbound, seen, &tx) {
+                        if let Some(end) = on_frame(&text, inbound, seen, &tx, &events) {
                             break end;
                         }
                     }
@@ -236,9 +252,9 @@ async fn connection(
             }
         }
     };
-    drop(tx);
-    // Acks still being prepared keep their sender clones; the writer ends when they are done
-    // or the socket is gone. Do not wait on it here.
+    drop((tx, events));
+    // Acks still being prepared (and events still being stored) keep their sender clones; the
+    // writer ends when they are done or the socket is gone. Do not wait on it here.
     drop(writer);
     Ok(end)
 }
@@ -251,18 +267,50 @@ fn disconnect_end(v: &Value) -> End {
     }
 }
 
+/// An event envelope's id and its storage under way (see [`ack_events`]).
+type Storing = (String, BoxFuture<'static, Result<(), NotStored>>);
+
+/// Acks each event of a connection once it is stored. One task waits for all of them: when the
+/// store commits a group at once (hundreds of events, say, held up by another program's write
+/// lock), their acks go out from one wake-up of this task, in one write, instead of waking a
+/// task per event ahead of the commands, clicks and pings waiting to run. Ends once the
+/// connection is gone and every event it received is stored (or refused).
+async fn ack_events(
+    mut incoming: mpsc::UnboundedReceiver<Storing>,
+    tx: mpsc::UnboundedSender<Message>,
+) {
+    let mut storing = FuturesUnordered::new();
+    let mut open = true;
+    loop {
+        tokio::select! {
+            next = incoming.recv(), if open => match next {
+                Some((envelope_id, stored)) => storing.push(async move { (envelope_id, stored.await) }),
+                None => open = false,
+            },
+            Some((envelope_id, stored)) = storing.next(), if !storing.is_empty() => match stored {
+                Ok(()) => send_ack(&tx, &envelope_id, None),
+                // No ack: Slack delivers it again, by then storage may work.
+                Err(NotStored) => tracing::warn!("Socket Mode: event not stored, not acked"),
+            },
+            else => return,
+        }
+    }
+}
+
 /// Handles one text frame; returns how the connection ends if it does.
 fn on_frame(
     text: &str,
     inbound: &Arc<dyn Inbound>,
     seen: &Arc<Recent>,
     tx: &mpsc::UnboundedSender<Message>,
+    events: &mpsc::UnboundedSender<Storing>,
 ) -> Option<End> {
-    let Ok(raw) = serde_json::from_str::<Value>(text) else {
+    let Ok(mut raw) = serde_json::from_str::<Value>(text) else {
         tracing::warn!("Socket Mode: a frame that is not JSON; ignored");
         return None;
     };
-    let kind = raw["type"].as_str().unwrap_or_default();
+    let kind = raw["type"].as_str().unwrap_or_default().to_string();
+    let kind = kind.as_str();
     if kind == "disconnect" {
         return Some(disconnect_end(&raw));
     }
@@ -283,8 +331,12 @@ fn on_frame(
         ack(None);
         return None;
     }
-    let payload = raw.get("payload").cloned().unwrap_or(Value::Null);
     let accepts = raw["accepts_response_payload"].as_bool().unwrap_or(false);
+    // Moved out, not copied: it is most of the frame.
+    let payload = raw
+        .get_mut("payload")
+        .map(Value::take)
+        .unwrap_or(Value::Null);
     let envelope = match kind {
         "events_api" => super::event_callback(payload)
             .map(|e| Envelope::Event(Box::new(e)))
@@ -311,27 +363,31 @@ fn on_frame(
             return None;
         }
     };
-    let inbound = inbound.clone();
     let tx = tx.clone();
-    tokio::spawn(async move {
-        let reply = |payload: Option<Value>| send_ack(&tx, &envelope_id, payload);
-        match envelope {
-            Envelope::Event(e) => match inbound.event(*e).await {
-                Ok(()) => reply(None),
-                // No ack: Slack delivers it again, by then storage may work.
-                Err(_) => tracing::warn!("Socket Mode: event not stored, not acked"),
-            },
-            Envelope::Command(c) => {
-                let answer = inbound.command(*c).await;
-                reply(serde_json::to_value(answer).ok());
-            }
-            Envelope::Interaction(i) => match inbound.interaction(*i).await {
-                Ok(answer) => reply(answer.filter(|_| accepts)),
-                // No ack: Slack tells the member it did not work, and they can try again.
-                Err(_) => tracing::warn!("Socket Mode: interaction not stored, not acked"),
-            },
+    match envelope {
+        Envelope::Event(e) => {
+            // Acked by `ack_events` once stored (a closed queue: no ack, Slack delivers it
+            // again).
+            let _ = events.send((envelope_id, inbound.event(*e)));
         }
-    });
+        Envelope::Command(c) => {
+            let answer = inbound.command(*c);
+            tokio::spawn(async move {
+                let answer = answer.await;
+                send_ack(&tx, &envelope_id, serde_json::to_value(answer).ok());
+            });
+        }
+        Envelope::Interaction(i) => {
+            let answer = inbound.interaction(*i);
+            tokio::spawn(async move {
+                match answer.await {
+                    Ok(answer) => send_ack(&tx, &envelope_id, answer.filter(|_| accepts)),
+                    // No ack: Slack tells the member it did not work, and they can try again.
+                    Err(_) => tracing::warn!("Socket Mode: interaction not stored, not acked"),
+                }
+            });
+        }
+    }
     None
 }
 

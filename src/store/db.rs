@@ -18,6 +18,7 @@
 //! same methods behind the same handle.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::mpsc;
@@ -137,12 +138,20 @@ impl Db {
     /// Stores an event before its ack, in a group with the others waiting (see
     /// [`Store::receive_events`]). False when the id was seen before. An error means it was not
     /// stored: the caller must not ack it.
-    pub async fn receive_event(&self, event: Received) -> Result<bool> {
+    ///
+    /// The event joins the writer's queue when this is called, not when the answer is first
+    /// awaited: a caller that reads events in order queues them in that order, and can leave
+    /// the waiting to another task.
+    pub fn receive_event(
+        &self,
+        event: Received,
+    ) -> impl Future<Output = Result<bool>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
-        self.writer
-            .send(Request::Receive(event, tx))
-            .map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)?
+        let queued = self.writer.send(Request::Receive(event, tx));
+        async move {
+            queued.map_err(|_| Error::Stopped)?;
+            rx.await.map_err(|_| Error::Stopped)?
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! A CI-sized run of the load tool's burst (`benches/load.rs`): the real `standup-bot run`
 //! binary gets 200 DMs and 50 `/standup` commands as fast as they can be sent, over Socket Mode
 //! and over HTTP, and every invariant must hold: all acked, every DM stored exactly once, no
-//! confirmation twice, every command answered. Timings are printed, not asserted: a shared
+//! confirmation twice, every command answered; beside it, clicks that only open a form,
+//! `/healthz` probes and Socket Mode Pings all answered. Timings are printed, not asserted: a shared
 //! runner cannot promise milliseconds.
 
 // The bench's modules, shared so CI runs the same driver and checks; the bench uses parts this
@@ -12,6 +13,9 @@ mod bot;
 #[allow(dead_code)]
 #[path = "../../benches/load/burst.rs"]
 mod burst;
+#[allow(dead_code)]
+#[path = "../../benches/load/side.rs"]
+mod side;
 #[allow(dead_code)]
 #[path = "../../benches/load/stats.rs"]
 mod stats;
@@ -38,6 +42,13 @@ async fn a_burst_over_both_modes_loses_and_duplicates_nothing() {
             keep: false,
             probe: None,
             lock: None,
+            // A few clicks that only open a form, /healthz probes and Socket Mode Pings beside
+            // the burst: each answered (their timings are only printed).
+            side: side::SideParams {
+                clicks: if mode == bot::Mode::Socket { 20.0 } else { 0.0 },
+                health_every: Some(Duration::from_millis(10)),
+                ping_every: Some(Duration::from_millis(10)),
+            },
         };
         let report = burst::run(Path::new(env!("CARGO_BIN_EXE_standup-bot")), &params).await;
         println!("{}", report.render());

@@ -352,3 +352,54 @@ async fn retries_stop_after_the_schedule_and_cover_commands_and_clicks() {
     socket.ack(&again).await;
     assert!(command.acked(WAIT).await.is_some());
 }
+
+#[tokio::test]
+async fn pings_go_out_at_the_interval_and_each_pong_is_timed_against_its_ping() {
+    let emu = Emulator::start(workspace().with_socket_pings(Duration::from_millis(20))).await;
+    let mut socket = RawSocket::connect(&emu).await;
+    // Reading is what answers a Ping (the websocket layer queues the Pong and sends it on the
+    // next read): read until the first is answered.
+    let answered = tokio::time::timeout(WAIT, async {
+        while !emu.pings().iter().any(|p| p.round_trip.is_some()) {
+            socket.next(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(answered.is_ok(), "no Pong recorded: {:?}", emu.pings());
+    assert!(emu.pings().iter().all(|p| p.connection == 1));
+
+    // An app that stops reading answers nothing more: what is sent now stays unanswered...
+    let stopped = emu.pings().len();
+    let sent = tokio::time::timeout(WAIT, async {
+        while emu.pings().len() < stopped + 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(sent.is_ok(), "pings stopped going out");
+    let unread = emu.pings();
+    assert!(
+        unread[stopped..].iter().all(|p| p.round_trip.is_none()),
+        "a Pong for a Ping the app never read: {unread:?}"
+    );
+    // ...until it reads again: then every Ping is answered, the late ones with their wait.
+    let all = unread.len();
+    let caught_up = tokio::time::timeout(WAIT, async {
+        while emu.pings()[..all].iter().any(|p| p.round_trip.is_none()) {
+            socket.next(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(
+        caught_up.is_ok(),
+        "pings left unanswered: {:?}",
+        emu.pings()
+    );
+    let pings = emu.pings();
+    let waited = pings[stopped].round_trip.unwrap();
+    let gap = pings[stopped + 2].sent_at - pings[stopped].sent_at;
+    assert!(
+        waited >= gap,
+        "the first unread Ping's round trip ({waited:?}) covers the two sent after it ({gap:?})"
+    );
+}
