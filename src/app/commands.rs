@@ -39,6 +39,7 @@ pub const USAGE: &str = "*/standup* commands:\n\
 • `/standup post [team]` — post the notes now\n\
 • `/standup history [@member] [n]` — your or a teammate's last n updates (default 3, at most 10)\n\
 • `/standup stats [team] [cycles]` — who answered how often and how soon, only to you\n\
+• `/standup teams` — every team the bot runs: channel, schedule, members, next prompt, where it is set up\n\
 • `/standup help` — this list";
 
 /// Runs `/standup <text>` for `user`.
@@ -64,7 +65,10 @@ async fn run_command(app: &App, user: &UserId, text: &str) -> Result<Reply> {
     }
     // A team's admin need not be a member: `status` shows them the team's trouble.
     let admin = app.config.teams.iter().any(|t| t.admins.contains(user));
-    if teams.is_empty() && !matches!(verb, "" | "help") && !(admin && verb == "status") {
+    if teams.is_empty()
+        && !matches!(verb, "" | "help")
+        && !(admin && matches!(verb, "status" | "teams"))
+    {
         return Ok(Reply::new(super::messages::NOT_A_MEMBER));
     }
     match verb.to_lowercase().as_str() {
@@ -142,6 +146,7 @@ async fn run_command(app: &App, user: &UserId, text: &str) -> Result<Reply> {
         "status" => status(app, user).await,
         "history" => history::history(app, user, rest).await,
         "stats" => stats::stats_command(app, user, rest).await,
+        "teams" => Ok(teams_list(app)),
         _ => Ok(Reply::new(format!(
             "I don't know `{}`.\n{USAGE}",
             escape(verb)
@@ -343,6 +348,43 @@ fn what_was_sent(key: &str, channel: &standup_core::domain::ChannelId) -> String
         Err(_) => format!("a message (`{}`)", escape(key)),
     };
     format!("{what}{place}")
+}
+
+/// `/standup teams`: each team with its channel, schedule in words, members, next prompt and
+/// notes times on the team's clock, and where it is set up.
+fn teams_list(app: &App) -> Reply {
+    let config = app.config();
+    let now = app.now();
+    let source = format!("the config file `{}`", config.path.display());
+    let mut lines = vec![format!(
+        "*Teams* ({}), set up in {}:",
+        config.teams.len(),
+        escape(&source)
+    )];
+    for team in &config.teams {
+        let tz = team.timezone;
+        let at = |t: chrono::DateTime<chrono::Utc>| {
+            t.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
+        };
+        let next_prompt = team.prompt.next_after(now, tz).map(at);
+        let next_notes = team.sync.next_after(now, tz).map(|sync| {
+            at(sync - chrono::Duration::from_std(team.post_before).unwrap_or_default())
+        });
+        let members = team.members.len();
+        lines.push(format!(
+            "• *{}* (`{}`) in <#{}>: {members} member{}; prompts {}, meets {} ({}){}{}",
+            escape(&team.name),
+            team.id,
+            team.channel.0,
+            if members == 1 { "" } else { "s" },
+            super::onboarding::when(&team.prompt),
+            super::onboarding::when(&team.sync),
+            tz.name(),
+            next_prompt.map_or(String::new(), |t| format!("; next prompt {t}")),
+            next_notes.map_or(String::new(), |t| format!(", notes {t}")),
+        ));
+    }
+    Reply::new(lines.join("\n"))
 }
 
 #[cfg(test)]
