@@ -4,6 +4,7 @@
 //! does is here so tests can call it.
 
 pub mod demo;
+mod online;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -73,7 +74,11 @@ pub enum Command {
         out: PathBuf,
     },
     /// Check the config file: zones, schedules, templates, members, unknown keys
-    CheckConfig,
+    CheckConfig {
+        /// Also ask Slack (with SLACK_BOT_TOKEN): the channels and members exist, the bot is in each channel, and when each team's next prompt, reminder and notes are due
+        #[arg(long)]
+        online: bool,
+    },
     /// Write a consistent copy of the database (safe while the bot runs)
     Backup {
         /// Where to write the copy
@@ -240,7 +245,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             .map_err(stdout_error)
         }
         Command::Parse { format, file } => parse_command(format.into(), file.as_deref(), out),
-        Command::CheckConfig => {
+        Command::CheckConfig { online } => {
             // Loading also compiles every team's template: a broken one is reported here.
             let (config, _renderer) = load(cli.config.as_deref())?;
             let members: usize = config.teams.iter().map(|t| t.members.len()).sum();
@@ -252,7 +257,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 plural(config.teams.len()),
                 plural(members)
             )
-            .map_err(stdout_error)
+            .map_err(stdout_error)?;
+            if !online {
+                return Ok(());
+            }
+            let secrets = crate::config::Secrets::from_env()?;
+            let runtime = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
+                path: PathBuf::from("<tokio runtime>"),
+                source,
+            })?;
+            runtime.block_on(online::check(&config, secrets, out))
         }
         Command::Import {
             team,

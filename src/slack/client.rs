@@ -117,6 +117,14 @@ pub struct UserInfo {
     pub status_expires: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// What `conversations.info` says of a team channel.
+#[derive(Debug, Clone)]
+pub struct ChannelInfo {
+    pub name: Option<String>,
+    pub is_member: bool,
+    pub is_archived: bool,
+}
+
 /// The metadata `event_type` of messages the bot sends once; the payload's `key` names the send.
 pub const METADATA_TYPE: &str = "standup_bot_send";
 
@@ -636,6 +644,23 @@ impl Api {
             })
             .await?;
         Ok(info_of(&r.user))
+    }
+
+    /// A channel's name, whether the bot is in it and whether it is archived
+    /// (`conversations.info`, `channels:read` / `groups:read`).
+    pub async fn channel_info(&self, channel: &ChannelId) -> Result<ChannelInfo, Error> {
+        let req = SlackApiConversationsInfoRequest::new(SlackChannelId::new(channel.0.clone()));
+        let r = self
+            .call("conversations.info", move |c, t| {
+                let r = req.clone();
+                Box::pin(async move { c.open_session(&t).conversations_info(&r).await })
+            })
+            .await?;
+        Ok(ChannelInfo {
+            name: r.channel.name.clone(),
+            is_member: r.channel.flags.is_member.unwrap_or(false),
+            is_archived: r.channel.flags.is_archived.unwrap_or(false),
+        })
     }
 
     /// Every user of the workspace, a page of 1,000 per call (`users.list`, tier 2): one call

@@ -4,6 +4,7 @@
 use std::process::Command;
 
 use crate::support::*;
+use slack_emulator::User;
 
 fn run_with_config(config: &std::path::Path) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
@@ -199,4 +200,76 @@ async fn standup_teams_lists_each_team_its_schedule_and_where_it_is_set_up() {
     let stranger = command(&emu, "U0STRANGE1", "teams").await;
     assert!(!stranger.contains("Team Orbit"), "{stranger}");
     bot.stop().await;
+}
+
+fn check_online(dir: &std::path::Path, token: &str) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+        .args(["--config", "standup.toml", "check-config", "--online"])
+        .current_dir(dir)
+        .env("SLACK_BOT_TOKEN", token)
+        .env("STANDUP_LOG", "off")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_online_asks_slack_what_the_file_cannot_say() {
+    let emu = emulator_with(&[User::new("U0BOTLIKE1", "robo").bot()]).await;
+    let bot = Bot::builder(&emu).per_member_timezone().build();
+    let token = emu.config().bot_token.clone();
+    let (ok, out) = check_online(bot.dir.path(), &token);
+    assert!(ok, "{out}");
+    assert!(out.contains("Slack: the bot token works"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "team orbit: channel #team-orbit ({CHANNEL}): the bot is in it"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("team orbit: next prompt "), "{out}");
+    // Maria's own clock is Berlin's: her next prompt is read there.
+    assert!(
+        out.lines()
+            .any(|l| l.contains(MARIA) && l.ends_with("(Europe/Berlin)")),
+        "{out}"
+    );
+    assert!(out.contains("online: ok"), "{out}");
+
+    // A member Slack does not know, a bot as a member, a channel the bot is not in.
+    bot.edit_config(|c| {
+        c.replace(
+            "members = [",
+            "members = [\n  { user = \"U0GHOST001\", handle = \"ghost\" },\n  { user = \"U0BOTLIKE1\", handle = \"robo\" },",
+        )
+        .replace(CHANNEL, "C0NOTHERE1")
+    });
+    let (ok, out) = check_online(bot.dir.path(), &token);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("problem: team orbit: member U0GHOST001: Slack says user_not_found"),
+        "{out}"
+    );
+    assert!(
+        out.contains("problem: team orbit: member U0BOTLIKE1 is a bot"),
+        "{out}"
+    );
+    assert!(
+        out.contains("problem: team orbit: channel C0NOTHERE1: Slack says channel_not_found"),
+        "{out}"
+    );
+    assert!(out.contains("3 problems found in Slack"), "{out}");
+
+    // A wrong token is said in one line, without the token.
+    let (ok, out) = check_online(bot.dir.path(), "xoxb-1-wrong-token");
+    assert!(!ok);
+    assert!(out.contains("invalid_auth"), "{out}");
+    assert!(!out.contains("xoxb-1-wrong-token"), "{out}");
 }

@@ -103,10 +103,12 @@ fn called_methods() -> BTreeMap<String, String> {
 }
 
 /// The conversations the bot addresses: its teams' channels, public or private, and each
-/// member's DM; `conversations.open` only ever opens a DM with one member.
+/// member's DM; `conversations.open` only ever opens a DM with one member, and
+/// `conversations.info` is only asked about a team's channel (`check-config --online`).
 fn addressed(method: &str) -> &'static [ConversationType] {
     match method {
         "conversations.open" => &[ConversationType::Im],
+        "conversations.info" => &[ConversationType::Public, ConversationType::Private],
         _ => &[
             ConversationType::Public,
             ConversationType::Private,

@@ -1,0 +1,124 @@
+//! `check-config --online`: what the config file cannot say on its own, asked of Slack with the
+//! bot token: the token works, every team channel exists with the bot in it, every member exists
+//! and is a person, and when each team's next prompt, reminder and notes are due (on the team's
+//! clock, and on each member's own with `per_member_timezone`).
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::config::{Config, Secrets};
+use crate::error::{Error, Result};
+use crate::slack::client::{Api, Policy};
+
+fn at(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
+}
+
+/// Checks `config` against Slack, printing what it found to `out`; an error when any problem was
+/// found (each already printed on its own line, with what to do).
+pub async fn check(config: &Config, secrets: Secrets, out: &mut dyn Write) -> Result<()> {
+    let io = |source| Error::Io {
+        path: "<stdout>".into(),
+        source,
+    };
+    let token = secrets.bot_token.ok_or_else(|| {
+        Error::Usage(
+            "SLACK_BOT_TOKEN is not set: --online asks Slack with the bot token (xoxb-...); set it in the environment (or SLACK_BOT_TOKEN_FILE)".into(),
+        )
+    })?;
+    let api = Api::new(&config.slack.api_url, &token, Policy::default()).map_err(Error::slack)?;
+    let me = api.auth_test().await.map_err(Error::slack)?;
+    writeln!(
+        out,
+        "Slack: the bot token works (bot user {} in workspace {})",
+        me.user.0, me.team
+    )
+    .map_err(io)?;
+    let mut problems: Vec<String> = Vec::new();
+    let now = Utc::now();
+    for team in &config.teams {
+        let id = &team.id;
+        match api.channel_info(&team.channel).await {
+            Ok(c) if c.is_archived => problems.push(format!(
+                "team {id}: channel {} is archived: point `channel` at the team's current channel",
+                team.channel.0
+            )),
+            Ok(c) if !c.is_member => problems.push(format!(
+                "team {id}: the bot is not in #{}: invite it there (`/invite @standup`)",
+                c.name.unwrap_or_else(|| team.channel.0.clone())
+            )),
+            Ok(c) => writeln!(
+                out,
+                "team {id}: channel #{} ({}): the bot is in it",
+                c.name.unwrap_or_default(),
+                team.channel.0
+            )
+            .map_err(io)?,
+            Err(e) => problems.push(format!(
+                "team {id}: channel {}: Slack says {} — check the id (channel details → bottom of About)",
+                team.channel.0,
+                e.code().unwrap_or("no answer")
+            )),
+        }
+        let tz = team.timezone;
+        let prompt = team.prompt.next_after(now, tz);
+        let remind =
+            prompt.map(|p| p + chrono::Duration::from_std(team.remind_after).unwrap_or_default());
+        let notes = team
+            .sync
+            .next_after(now, tz)
+            .map(|s| s - chrono::Duration::from_std(team.post_before).unwrap_or_default());
+        let show = |t: Option<DateTime<Utc>>, tz| t.map_or("never".to_string(), |t| at(t, tz));
+        writeln!(
+            out,
+            "team {id}: next prompt {}, reminder {}, notes {} ({})",
+            show(prompt, tz),
+            show(remind, tz),
+            show(notes, tz),
+            tz.name()
+        )
+        .map_err(io)?;
+        for member in &team.members {
+            let who = &member.user.0;
+            match api.user_info(&member.user).await {
+                Ok(u) if u.deleted => problems.push(format!(
+                    "team {id}: member {who} is deactivated: remove them from `members`"
+                )),
+                Ok(u) if u.is_bot => problems.push(format!(
+                    "team {id}: member {who} is a bot: remove them from `members`"
+                )),
+                Ok(u) if team.per_member_timezone => {
+                    let own: Tz = u.tz.as_deref().and_then(|z| z.parse().ok()).unwrap_or(tz);
+                    writeln!(
+                        out,
+                        "  {who} ({}): next prompt {} ({})",
+                        u.name.unwrap_or_default(),
+                        show(team.prompt.next_after(now, own), own),
+                        own.name()
+                    )
+                    .map_err(io)?;
+                }
+                Ok(_) => {}
+                Err(e) => problems.push(format!(
+                    "team {id}: member {who}: Slack says {} — check the id (profile → ⋮ → Copy member ID)",
+                    e.code().unwrap_or("no answer")
+                )),
+            }
+        }
+    }
+    for problem in &problems {
+        writeln!(out, "problem: {problem}").map_err(io)?;
+    }
+    if problems.is_empty() {
+        writeln!(out, "online: ok").map_err(io)?;
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "{} problem{} found in Slack (listed above)",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        )))
+    }
+}
