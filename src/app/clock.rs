@@ -113,6 +113,27 @@ impl TestClock {
         self.inner.changes.subscribe()
     }
 
+    /// Waits up to `within` until something sleeps and no sleep is due ([`TestClock::settled`]
+    /// is `Some(n)` with `n > 0`: everything due by now has run), waking at each sleep that
+    /// starts or ends; whether it came to that.
+    pub async fn until_settled(&self, within: std::time::Duration) -> bool {
+        let mut changes = self.sleeps_changed();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            changes.borrow_and_update();
+            if self.settled().is_some_and(|n| n > 0) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            // The cap covers a task still running past its wake with no sleep to change.
+            let wait = left.min(std::time::Duration::from_millis(20));
+            let _ = tokio::time::timeout(wait, changes.changed()).await;
+        }
+    }
+
     /// The earliest time a sleep under way waits for.
     pub fn next_wake(&self) -> Option<DateTime<Utc>> {
         let sleepers = self

@@ -363,13 +363,9 @@ fn teams_list(app: &App) -> Reply {
     )];
     for team in &config.teams {
         let tz = team.timezone;
-        let at = |t: chrono::DateTime<chrono::Utc>| {
-            t.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
-        };
-        let next_prompt = team.prompt.next_after(now, tz).map(at);
-        let next_notes = team.sync.next_after(now, tz).map(|sync| {
-            at(sync - chrono::Duration::from_std(team.post_before).unwrap_or_default())
-        });
+        let next = cycle::next_times(team, tz, now);
+        let next_prompt = next.prompt.map(|t| cycle::on_clock(t, tz));
+        let next_notes = next.notes.map(|t| cycle::on_clock(t, tz));
         let members = team.members.len();
         lines.push(format!(
             "• *{}* (`{}`) in <#{}>: {members} member{}; prompts {}, meets {} ({}){}{}",

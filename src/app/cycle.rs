@@ -39,3 +39,31 @@ pub fn next_meeting_date(team: &TeamConfig, at: DateTime<Utc>) -> NaiveDate {
         |s| s.with_timezone(&team.timezone).date_naive(),
     )
 }
+
+/// What a team does next after `at`: its next prompt, that prompt's reminder and the next
+/// notes post.
+#[derive(Debug, Clone, Copy)]
+pub struct NextTimes {
+    pub prompt: Option<DateTime<Utc>>,
+    pub remind: Option<DateTime<Utc>>,
+    pub notes: Option<DateTime<Utc>>,
+}
+
+/// The team's [`NextTimes`] after `at`, its prompt read on `tz` (the team's zone, or a
+/// member's own with `per_member_timezone`).
+pub fn next_times(team: &TeamConfig, tz: chrono_tz::Tz, at: DateTime<Utc>) -> NextTimes {
+    let prompt = team.prompt.next_after(at, tz);
+    NextTimes {
+        prompt,
+        remind: prompt.map(|p| team.remind_time(p)),
+        notes: team
+            .sync
+            .next_after(at, team.timezone)
+            .map(|s| team.post_time(s)),
+    }
+}
+
+/// A moment as a person reads it on `tz`'s clock: `Mon 14 Dec 09:00`.
+pub fn on_clock(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
+}

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::app::{self, App};
@@ -139,8 +139,34 @@ async fn own_zone(app: &App, team: &TeamConfig, user: &UserId) -> Tz {
     }
 }
 
-fn post_time(team: &TeamConfig, sync: DateTime<Utc>) -> DateTime<Utc> {
-    sync - chrono::Duration::from_std(team.post_before).unwrap_or_default()
+/// The cycle of the member's latest prompt (fired at or before `now` on `tz`) while it is open,
+/// its notes not yet posted: when the prompt fired, the meeting, and the cycle's date.
+fn open_cycle(
+    team: &TeamConfig,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, DateTime<Utc>, NaiveDate)> {
+    let fired = team.prompt.prev_at_or_before(now, tz)?;
+    let sync = team.sync.next_after(fired, team.timezone)?;
+    (now < team.post_time(sync))
+        .then(|| (fired, sync, sync.with_timezone(&team.timezone).date_naive()))
+}
+
+/// The key of a member's job of `kind` in the cycle of `date`.
+fn member_job(
+    team: &TeamConfig,
+    user: &UserId,
+    kind: &'static str,
+    fire_at: DateTime<Utc>,
+    date: NaiveDate,
+) -> JobKey {
+    JobKey {
+        team: team.id.clone(),
+        kind,
+        fire_at,
+        member: Some(user.clone()),
+        cycle_date: date,
+    }
 }
 
 /// The latest prompt and its reminder for one member, if their cycle is still open. Returns
@@ -153,19 +179,8 @@ async fn member_jobs(
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let fired = team.prompt.prev_at_or_before(now, tz)?;
-    let sync = team.sync.next_after(fired, team.timezone)?;
-    if now >= post_time(team, sync) {
-        return None;
-    }
-    let date = sync.with_timezone(&team.timezone).date_naive();
-    let key = |kind, fire_at| JobKey {
-        team: team.id.clone(),
-        kind,
-        fire_at,
-        member: Some(user.clone()),
-        cycle_date: date,
-    };
+    let (fired, sync, date) = open_cycle(team, tz, now)?;
+    let key = |kind, fire_at| member_job(team, user, kind, fire_at, date);
     // Quiet hours hold a job without changing its key (its fire time), so it is still recorded
     // once and a restart finds it where it was.
     let quiet = app::away::quiet_hours(app, team, user).await;
@@ -178,7 +193,7 @@ async fn member_jobs(
     let release = |at| quiet.map_or(at, |q| q.release(at, own));
     let prompt_at = release(fired);
     if prompt_at > now {
-        if prompt_at < post_time(team, sync) {
+        if prompt_at < team.post_time(sync) {
             return Some(prompt_at);
         }
         skip_job(
@@ -191,7 +206,7 @@ async fn member_jobs(
         return None;
     }
     run_job(app, retry, &key("prompt", fired), now, false).await;
-    let remind_at = fired + chrono::Duration::from_std(team.remind_after).unwrap_or_default();
+    let remind_at = team.remind_time(fired);
     let remind_due = release(prompt_at + (remind_at - fired));
     if remind_due > now {
         return Some(remind_due);
@@ -217,24 +232,11 @@ pub async fn announce(app: &App) {
         let mut cycle = None;
         for member in &team.members {
             let tz = member_zone(app, team, &member.user).await;
-            let Some(fired) = team.prompt.prev_at_or_before(now, tz) else {
+            let Some((fired, _, date)) = open_cycle(team, tz, now) else {
                 continue;
             };
-            let Some(sync) = team.sync.next_after(fired, team.timezone) else {
-                continue;
-            };
-            if now >= post_time(team, sync) {
-                continue;
-            }
-            let date = sync.with_timezone(&team.timezone).date_naive();
             cycle = Some(date);
-            let key = JobKey {
-                team: team.id.clone(),
-                kind: "prompt",
-                fire_at: fired,
-                member: Some(member.user.clone()),
-                cycle_date: date,
-            };
+            let key = member_job(team, &member.user, "prompt", fired, date);
             let done = app
                 .read(move |s| s.job_finished(&key))
                 .await
@@ -299,7 +301,7 @@ async fn post_jobs(
             let key = JobKey {
                 team: team.id.clone(),
                 kind: "post",
-                fire_at: post_time(team, previous),
+                fire_at: team.post_time(previous),
                 member: None,
                 cycle_date: date,
             };
@@ -307,7 +309,7 @@ async fn post_jobs(
         }
     }
     let coming = team.sync.next_after(now, tz)?;
-    let at = post_time(team, coming);
+    let at = team.post_time(coming);
     if at > now {
         return Some(at);
     }
@@ -320,7 +322,7 @@ async fn post_jobs(
         cycle_date: date,
     };
     run_job(app, retry, &key, now, false).await;
-    team.sync.next_after(coming, tz).map(|s| post_time(team, s))
+    team.sync.next_after(coming, tz).map(|s| team.post_time(s))
 }
 
 /// Escalates the team's blockers that are due (each once, see [`crate::app::escalate`]);

@@ -168,10 +168,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Run { http, health } => {
             let (config, renderer) = load(cli.config.as_deref())?;
             let secrets = crate::config::Secrets::from_env()?;
-            let runtime = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
-                path: PathBuf::from("<tokio runtime>"),
-                source,
-            })?;
+            let runtime = runtime()?;
             let ran = runtime.block_on(async {
                 use crate::bot::run::Transport;
                 use futures::FutureExt;
@@ -262,10 +259,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 return Ok(());
             }
             let secrets = crate::config::Secrets::from_env()?;
-            let runtime = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
-                path: PathBuf::from("<tokio runtime>"),
-                source,
-            })?;
+            let runtime = runtime()?;
             runtime.block_on(online::check(&config, secrets, out))
         }
         Command::Import {
@@ -357,11 +351,19 @@ fn archive_command(
     .map_err(stdout_error)
 }
 
-fn plural(n: usize) -> &'static str {
+/// A runtime for the commands that talk to Slack (`run`, `demo`, `check-config --online`).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().map_err(|source| Error::Io {
+        path: PathBuf::from("<tokio runtime>"),
+        source,
+    })
+}
+
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn stdout_error(e: std::io::Error) -> Error {
+pub(crate) fn stdout_error(e: std::io::Error) -> Error {
     Error::Io {
         path: PathBuf::from("<stdout>"),
         source: e,
@@ -587,9 +589,6 @@ async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener> {
         })
 }
 
-/// SIGTERM (how an orchestrator stops the bot) or Ctrl-C. The SIGTERM handler is installed
-/// when this is called, not when the future is first polled: a SIGTERM during the start-up
-/// checks is then kept and stops the bot cleanly once it is running, instead of killing it.
 /// A date option: `YYYY-MM-DD`, and an error that says so (clap's own names only the
 /// character it choked on).
 fn date_arg(text: &str) -> std::result::Result<NaiveDate, String> {
@@ -602,6 +601,9 @@ fn date_arg(text: &str) -> std::result::Result<NaiveDate, String> {
 /// stay in the inbox and jobs not yet ended are run at the next start.
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// SIGTERM (how an orchestrator stops the bot) or Ctrl-C. The SIGTERM handler is installed
+/// when this is called, not when the future is first polled: a SIGTERM during the start-up
+/// checks is then kept and stops the bot cleanly once it is running, instead of killing it.
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

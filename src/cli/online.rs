@@ -8,21 +8,15 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use super::{plural, stdout_error};
+use crate::app::cycle::{next_times, on_clock};
 use crate::config::{Config, Secrets};
 use crate::error::{Error, Result};
 use crate::slack::client::{Api, Policy};
 
-fn at(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
-}
-
 /// Checks `config` against Slack, printing what it found to `out`; an error when any problem was
 /// found (each already printed on its own line, with what to do).
 pub async fn check(config: &Config, secrets: Secrets, out: &mut dyn Write) -> Result<()> {
-    let io = |source| Error::Io {
-        path: "<stdout>".into(),
-        source,
-    };
     let token = secrets.bot_token.ok_or_else(|| {
         Error::Usage(
             "SLACK_BOT_TOKEN is not set: --online asks Slack with the bot token (xoxb-...); set it in the environment (or SLACK_BOT_TOKEN_FILE)".into(),
@@ -35,7 +29,7 @@ pub async fn check(config: &Config, secrets: Secrets, out: &mut dyn Write) -> Re
         "Slack: the bot token works (bot user {} in workspace {})",
         me.user.0, me.team
     )
-    .map_err(io)?;
+    .map_err(stdout_error)?;
     let mut problems: Vec<String> = Vec::new();
     let now = Utc::now();
     for team in &config.teams {
@@ -55,7 +49,7 @@ pub async fn check(config: &Config, secrets: Secrets, out: &mut dyn Write) -> Re
                 c.name.unwrap_or_default(),
                 team.channel.0
             )
-            .map_err(io)?,
+            .map_err(stdout_error)?,
             Err(e) => problems.push(format!(
                 "team {id}: channel {}: Slack says {} — check the id (channel details → bottom of About)",
                 team.channel.0,
@@ -63,23 +57,18 @@ pub async fn check(config: &Config, secrets: Secrets, out: &mut dyn Write) -> Re
             )),
         }
         let tz = team.timezone;
-        let prompt = team.prompt.next_after(now, tz);
-        let remind =
-            prompt.map(|p| p + chrono::Duration::from_std(team.remind_after).unwrap_or_default());
-        let notes = team
-            .sync
-            .next_after(now, tz)
-            .map(|s| s - chrono::Duration::from_std(team.post_before).unwrap_or_default());
-        let show = |t: Option<DateTime<Utc>>, tz| t.map_or("never".to_string(), |t| at(t, tz));
+        let next = next_times(team, tz, now);
+        let show =
+            |t: Option<DateTime<Utc>>, tz| t.map_or("never".to_string(), |t| on_clock(t, tz));
         writeln!(
             out,
             "team {id}: next prompt {}, reminder {}, notes {} ({})",
-            show(prompt, tz),
-            show(remind, tz),
-            show(notes, tz),
+            show(next.prompt, tz),
+            show(next.remind, tz),
+            show(next.notes, tz),
             tz.name()
         )
-        .map_err(io)?;
+        .map_err(stdout_error)?;
         for member in &team.members {
             let who = &member.user.0;
             match api.user_info(&member.user).await {
@@ -95,10 +84,10 @@ pub async fn check(config: &Config, secrets: Secrets, out: &mut dyn Write) -> Re
                         out,
                         "  {who} ({}): next prompt {} ({})",
                         u.name.unwrap_or_default(),
-                        show(team.prompt.next_after(now, own), own),
+                        show(next_times(team, own, now).prompt, own),
                         own.name()
                     )
-                    .map_err(io)?;
+                    .map_err(stdout_error)?;
                 }
                 Ok(_) => {}
                 Err(e) => problems.push(format!(
@@ -109,16 +98,16 @@ pub async fn check(config: &Config, secrets: Secrets, out: &mut dyn Write) -> Re
         }
     }
     for problem in &problems {
-        writeln!(out, "problem: {problem}").map_err(io)?;
+        writeln!(out, "problem: {problem}").map_err(stdout_error)?;
     }
     if problems.is_empty() {
-        writeln!(out, "online: ok").map_err(io)?;
+        writeln!(out, "online: ok").map_err(stdout_error)?;
         Ok(())
     } else {
         Err(Error::Usage(format!(
             "{} problem{} found in Slack (listed above)",
             problems.len(),
-            if problems.len() == 1 { "" } else { "s" }
+            plural(problems.len())
         )))
     }
 }

@@ -28,7 +28,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
@@ -199,6 +199,16 @@ impl Threads {
 }
 
 impl TeamConfig {
+    /// When the notes of the meeting at `sync` are posted (`post_before` earlier).
+    pub fn post_time(&self, sync: DateTime<Utc>) -> DateTime<Utc> {
+        sync - chrono::Duration::from_std(self.post_before).unwrap_or_default()
+    }
+
+    /// When the reminder of the prompt that fired at `fired` is due (`remind_after` later).
+    pub fn remind_time(&self, fired: DateTime<Utc>) -> DateTime<Utc> {
+        fired + chrono::Duration::from_std(self.remind_after).unwrap_or_default()
+    }
+
     /// The title of the meeting on `date`: `{date}` becomes `YYYY-MM-DD`, `{name}` the team name.
     pub fn title_for(&self, date: NaiveDate) -> String {
         // One pass, so a team name containing "{date}" is not itself expanded.

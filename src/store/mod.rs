@@ -351,9 +351,6 @@ fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
 mod tests;
 
 impl Store {
-    /// Writes a consistent copy of the open database to `target` with SQLite's online backup,
-    /// while the bot keeps running. The copy is written next to `target` and renamed into place,
-    /// so a failed backup never leaves a half-written file under that name.
     /// Moves everything in the write-ahead log into the database file and empties the log, so
     /// the file alone holds every committed change (the demo leaves its database this way).
     pub fn checkpoint(&self) -> Result<()> {
@@ -362,22 +359,16 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a consistent copy of the open database to `target` with SQLite's online backup,
+    /// while the bot keeps running. The copy is written next to `target` and renamed into place,
+    /// so a failed backup never leaves a half-written file under that name.
     pub fn backup(&self, target: &Path) -> Result<()> {
         let shown = target.display().to_string();
-        let dir = target
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
         let failed = |reason: String| Error::Backup {
             path: shown.clone(),
             reason,
         };
-        if !dir.is_dir() {
-            return Err(failed(format!(
-                "the folder {} does not exist; create it first",
-                dir.display()
-            )));
-        }
+        let dir = crate::files::existing_folder_of(target).map_err(|e| failed(e.to_string()))?;
         // The temporary file's name is ours, not the user's: only the error's kind is shown.
         let partial = tempfile::Builder::new()
             .prefix(".standup-backup-")

@@ -737,12 +737,7 @@ impl Bot {
     pub async fn settle(&self) {
         // Long enough for a round that sends hundreds of prompts at Slack's pace.
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        let mut changes = self.clock.sleeps_changed();
-        loop {
-            changes.borrow_and_update();
-            if self.clock.settled().is_some_and(|n| n > 0) {
-                return;
-            }
+        while !self.clock.until_settled(Duration::from_millis(20)).await {
             assert!(
                 self.running(),
                 "the bot is not running; log:\n{}",
@@ -754,9 +749,6 @@ impl Bot {
                 self.clock.now(),
                 self.log()
             );
-            // A sleep that is due wakes, ends, and the scheduler starts its next one: each a
-            // change. The timeout covers a task still running past its wake with no sleep.
-            let _ = tokio::time::timeout(Duration::from_millis(20), changes.changed()).await;
         }
     }
 

@@ -17,6 +17,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
 use slack_emulator::{Channel, Emulator, EmulatorConfig, User, events};
 
+use super::{plural, stdout_error};
 use crate::app::clock::{Clock, TestClock};
 use crate::bot::run::{Timings, Transport};
 use crate::config::{Secret, Secrets};
@@ -95,10 +96,7 @@ pub fn demo(options: &Options, out: &mut dyn Write) -> Result<()> {
         path: options.out.clone(),
         source,
     })?;
-    let runtime = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
-        path: PathBuf::from("<tokio runtime>"),
-        source,
-    })?;
+    let runtime = super::runtime()?;
     runtime.block_on(run_demo(options, out))
 }
 
@@ -116,10 +114,7 @@ fn cron((hour, minute): (u32, u32)) -> String {
 }
 
 fn write_config(options: &Options, api_url: &str) -> Result<PathBuf> {
-    let format = match options.format {
-        Format::Standup => "standup",
-        _ => "planning",
-    };
+    let format = options.format.name();
     let members: String = PEOPLE
         .iter()
         .take(options.team_size)
@@ -194,24 +189,17 @@ async fn run_demo(options: &Options, out: &mut dyn Write) -> Result<()> {
             let _ = stopped.await;
         },
     ));
-    let io = |source| Error::Io {
-        path: PathBuf::from("<stdout>"),
-        source,
-    };
-    let format_name = match options.format {
-        Format::Standup => "standup",
-        _ => "planning",
-    };
     writeln!(
         out,
-        "standup-bot demo: Team Orbit, {} member{}, {format_name} notes, in #{} of an emulated Slack\n\
+        "standup-bot demo: Team Orbit, {} member{}, {} notes, in #{} of an emulated Slack\n\
          {}: prompt at 09:00, reminder after {REMIND_AFTER}, meeting at 10:30 (notes {POST_BEFORE} before)\n",
         options.team_size,
-        if options.team_size == 1 { "" } else { "s" },
+        plural(options.team_size),
+        options.format,
         CHANNEL.1,
         prompt_at.format("%A %-d %B %Y"),
     )
-    .map_err(io)?;
+    .map_err(stdout_error)?;
 
     let started = wait_started(&emu, &clock, &bot).await;
     if let Err(e) = started {
@@ -273,7 +261,7 @@ async fn run_demo(options: &Options, out: &mut dyn Write) -> Result<()> {
         CONFIG_FILE,
         LOG_FILE,
     )
-    .map_err(io)?;
+    .map_err(stdout_error)?;
     if !notes.exists() {
         return Err(Error::Usage(format!(
             "the demo ended without the notes file {}: see {} for why",
@@ -282,10 +270,6 @@ async fn run_demo(options: &Options, out: &mut dyn Write) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// Waits until the bot is connected and its scheduler sleeps (or it stopped with an error).
@@ -308,17 +292,6 @@ async fn wait_started(
             ));
         }
         tokio::time::sleep(StdDuration::from_millis(5)).await;
-    }
-}
-
-/// Waits until the scheduler sleeps again and every sleep is for a later time: what is due now
-/// has run (a prompt fan-out goes at Slack's pace, in real time, while the clock stands still).
-async fn settle(clock: &TestClock) {
-    let mut changes = clock.sleeps_changed();
-    let deadline = tokio::time::Instant::now() + ROUND_WAIT;
-    while clock.settled().is_none_or(|n| n == 0) && tokio::time::Instant::now() < deadline {
-        changes.borrow_and_update();
-        let _ = tokio::time::timeout(StdDuration::from_millis(20), changes.changed()).await;
     }
 }
 
@@ -355,10 +328,6 @@ async fn drive(
     transcript: &mut Transcript,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let io = |source| Error::Io {
-        path: PathBuf::from("<stdout>"),
-        source,
-    };
     let start = clock.now();
     let prompt_at = start + Duration::minutes(1);
     let end = Utc.from_utc_datetime(
@@ -386,12 +355,16 @@ async fn drive(
         if target > now {
             clock.set(target);
         }
-        settle(clock).await;
-        transcript.catch_up(out, emu, clock.now()).map_err(io)?;
+        clock.until_settled(ROUND_WAIT).await;
+        transcript
+            .catch_up(out, emu, clock.now())
+            .map_err(stdout_error)?;
         while let Some(step) = pending.next_if(|s| prompt_at + s.after <= clock.now()) {
             play(emu, &db, clock, step, &mut last_dm, transcript, out).await?;
-            settle(clock).await;
-            transcript.catch_up(out, emu, clock.now()).map_err(io)?;
+            clock.until_settled(ROUND_WAIT).await;
+            transcript
+                .catch_up(out, emu, clock.now())
+                .map_err(stdout_error)?;
         }
         progress(now, start, end);
         if let Speed::Times(_) = options.speed {
@@ -408,7 +381,9 @@ async fn drive(
     while !notes.exists() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(StdDuration::from_millis(20)).await;
     }
-    transcript.catch_up(out, emu, clock.now()).map_err(io)?;
+    transcript
+        .catch_up(out, emu, clock.now())
+        .map_err(stdout_error)?;
     Ok(())
 }
 
@@ -422,10 +397,6 @@ async fn play(
     transcript: &Transcript,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let io = |source| Error::Io {
-        path: PathBuf::from("<stdout>"),
-        source,
-    };
     let person = &PEOPLE[step.who];
     let refused = |what: &str| {
         Error::Usage(format!(
@@ -446,7 +417,7 @@ async fn play(
             };
             transcript
                 .member(out, clock.now(), person.id, what, text)
-                .map_err(io)?;
+                .map_err(stdout_error)?;
             if matches!(step.act, Act::Reply(_)) {
                 last_dm.insert(step.who, event.clone());
             }
@@ -467,7 +438,7 @@ async fn play(
                     &format!("#{}", CHANNEL.1),
                     &format!("/standup {text}"),
                 )
-                .map_err(io)?;
+                .map_err(stdout_error)?;
             let answer = emu
                 .send_slash_command("/standup", text, person.id, CHANNEL.0)
                 .ack(ANSWER_WAIT)
@@ -476,7 +447,7 @@ async fn play(
             let shown = answer["text"].as_str().unwrap_or_default();
             transcript
                 .answer(out, clock.now(), person.id, shown)
-                .map_err(io)?;
+                .map_err(stdout_error)?;
         }
     }
     Ok(())
