@@ -139,3 +139,33 @@ fn the_demo_keeps_the_standup_format_and_refuses_bad_options_in_one_line() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("1 to 100000") && err.contains("max"), "{err}");
 }
+
+/// What the README promises when no option is given: six members, and everything left in
+/// `standup-demo/` where it was started.
+#[test]
+fn the_demo_defaults_to_six_members_and_a_standup_demo_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+        .args(["demo", "--speed", "max"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{transcript}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        transcript.contains("09:00  standup → 6 members (DM each)"),
+        "{transcript}"
+    );
+    let folder = dir.path().join("standup-demo");
+    for file in ["standup.toml", "standup.db", "bot.log"] {
+        assert!(folder.join(file).is_file(), "{file} not in standup-demo/");
+    }
+    let notes = std::fs::read_dir(folder.join("notes/orbit"))
+        .unwrap()
+        .count();
+    assert!(notes >= 1, "no notes in standup-demo/notes/orbit");
+}
