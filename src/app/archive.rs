@@ -23,7 +23,8 @@ use standup_core::domain::TeamId;
 /// The archive with one queue per team.
 pub(crate) struct Archiver {
     archive: Archive,
-    teams: HashMap<TeamId, Arc<Queue>>,
+    /// Made as teams first post, so a team added by a reload has one too.
+    teams: Mutex<HashMap<TeamId, Arc<Queue>>>,
     /// How many teams' saves are under way, for a shutdown to wait on.
     busy: Arc<tokio::sync::watch::Sender<usize>>,
 }
@@ -46,16 +47,10 @@ struct Pending {
 }
 
 impl Archiver {
-    pub(crate) fn new<'a>(
-        archive: Archive,
-        teams: impl IntoIterator<Item = &'a TeamId>,
-    ) -> Archiver {
+    pub(crate) fn new(archive: Archive) -> Archiver {
         Archiver {
             archive,
-            teams: teams
-                .into_iter()
-                .map(|id| (id.clone(), Arc::default()))
-                .collect(),
+            teams: Mutex::default(),
             busy: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
@@ -78,11 +73,15 @@ impl Archiver {
         document: String,
         titles: BTreeMap<NaiveDate, String>,
     ) {
-        let Some(queue) = self.teams.get(team) else {
-            return;
-        };
+        let queue = self
+            .teams
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(team.clone())
+            .or_default()
+            .clone();
         {
-            let mut pending = lock(queue);
+            let mut pending = lock(&queue);
             pending.name = name.to_string();
             pending.documents.insert(date, document);
             pending.titles = titles;
@@ -220,7 +219,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("notes");
         let (orbit, apollo) = (TeamId::new("orbit"), TeamId::new("apollo"));
-        let archiver = Archiver::new(Archive::new(dir.clone(), true), [&orbit, &apollo]);
+        let archiver = Archiver::new(Archive::new(dir.clone(), true));
         for n in 0..20 {
             for (team, name) in [(&orbit, "Orbit"), (&apollo, "Apollo")] {
                 for d in [11, 18] {
@@ -250,15 +249,18 @@ mod tests {
             .output()
             .unwrap();
         assert!(status.stdout.is_empty(), "all committed");
-        // A team the archive was not made for is not written.
+        // A team first posting after the start (added by a reload) gets its queue then.
         archiver.submit(
-            &TeamId::new("stranger"),
-            "Stranger",
+            &TeamId::new("newcomer"),
+            "Newcomer",
             day(11),
             "x\n".into(),
             BTreeMap::new(),
         );
         assert!(archiver.settled(Duration::from_secs(5)).await);
-        assert!(!dir.join("stranger").exists());
+        assert_eq!(
+            std::fs::read_to_string(dir.join("newcomer/2024-03-11.md")).unwrap(),
+            "x\n"
+        );
     }
 }

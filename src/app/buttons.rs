@@ -3,13 +3,14 @@
 use chrono::NaiveDate;
 
 use super::{App, Result, cycle, messages};
-use crate::config::TeamConfig;
-use standup_core::domain::UserId;
+use crate::config::Team;
+use standup_core::domain::{TeamId, UserId};
 
 /// The team a button or form belongs to (`team|date` in its value), if the user is in it.
-pub fn team_from_meta<'a>(app: &'a App, user: &UserId, meta: &str) -> Option<&'a TeamConfig> {
+pub fn team_from_meta(app: &App, user: &UserId, meta: &str) -> Option<Team> {
     let id = meta.split('|').next().unwrap_or_default();
-    app.teams_of(user).into_iter().find(|t| t.id.as_str() == id)
+    app.team(&TeamId(id.to_string()))
+        .filter(|t| t.member(user).is_some())
 }
 
 /// Opens the answer form for the cycle a prompt was about.
@@ -17,6 +18,7 @@ pub async fn open_form(app: &App, user: &UserId, meta: &str, trigger_id: &str) -
     let Some(team) = team_from_meta(app, user, meta) else {
         return Ok(());
     };
+    let team: &crate::config::TeamConfig = &team;
     let view = messages::answer_form(team.format, meta);
     app.api.open_view(trigger_id, view).await?;
     Ok(())
@@ -27,6 +29,7 @@ pub async fn mark_away(app: &App, user: &UserId, meta: &str, kind: &str) -> Resu
     let Some(team) = team_from_meta(app, user, meta) else {
         return Ok(messages::NOT_A_MEMBER.to_string());
     };
+    let team: &crate::config::TeamConfig = &team;
     let date = meta
         .split('|')
         .nth(1)

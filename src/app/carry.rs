@@ -130,6 +130,7 @@ pub async fn carry(app: &App, click: &CarryClick<'_>) -> Result<String> {
     let Some(team) = buttons::team_from_meta(app, click.user, click.meta) else {
         return Ok(messages::NOT_A_MEMBER.to_string());
     };
+    let team: &crate::config::TeamConfig = &team;
     let date = click
         .meta
         .split('|')
@@ -241,7 +242,7 @@ async fn record_carry(
         at: app.now(),
     }
     .owned();
-    let names = app.people.names(&team.id);
+    let names = app.names(&team.id);
     let format = team.format;
     app.write(move |s| {
         s.record_reply(&reply.borrowed(), |combined| {

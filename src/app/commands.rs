@@ -59,12 +59,13 @@ async fn run_command(app: &App, user: &UserId, text: &str) -> Result<Reply> {
     let (verb, rest) = text
         .split_once(char::is_whitespace)
         .map_or((text, ""), |(v, r)| (v, r.trim()));
-    let teams = app.teams_of(user);
+    let config = app.config();
+    let teams = config.teams_of(user);
     if matches!(verb, "preview" | "post") {
         return notes_command(app, user, verb, rest).await;
     }
     // A team's admin need not be a member: `status` shows them the team's trouble.
-    let admin = app.config.teams.iter().any(|t| t.admins.contains(user));
+    let admin = config.teams.iter().any(|t| t.admins.contains(user));
     if teams.is_empty()
         && !matches!(verb, "" | "help")
         && !(admin && matches!(verb, "status" | "teams"))
@@ -79,7 +80,7 @@ async fn run_command(app: &App, user: &UserId, text: &str) -> Result<Reply> {
             let cycle = cycle::current_cycle(app, team).await?;
             // Slack sends the command's text as mrkdwn (`&amp;`, `<url|label>`): it is
             // stored as Markdown like a DM's text, and escaped once on the way out.
-            let names = app.people.names(&team.id);
+            let names = app.names(&team.id);
             let what = standup_core::parse::mrkdwn::to_markdown(rest, names.as_ref());
             let (id, who, text, now) = (cycle.id, user.clone(), what.to_string(), app.now());
             let blocker = app
@@ -157,6 +158,7 @@ async fn run_command(app: &App, user: &UserId, text: &str) -> Result<Reply> {
 /// `/standup preview [team]` and `/standup post [team]`: for the team's members, or only its
 /// admins when the team lists some.
 async fn notes_command(app: &App, user: &UserId, verb: &str, rest: &str) -> Result<Reply> {
+    let config = app.config();
     let allowed = |t: &&crate::config::TeamConfig| {
         if t.admins.is_empty() {
             t.member(user).is_some()
@@ -165,7 +167,7 @@ async fn notes_command(app: &App, user: &UserId, verb: &str, rest: &str) -> Resu
         }
     };
     let named = (!rest.is_empty()).then(|| {
-        app.config
+        config
             .teams
             .iter()
             .find(|t| t.id.as_str().eq_ignore_ascii_case(rest))
@@ -175,7 +177,7 @@ async fn notes_command(app: &App, user: &UserId, verb: &str, rest: &str) -> Resu
             return Ok(Reply::new(format!(
                 "There is no team `{}`. Teams: {}.",
                 escape(rest),
-                app.config
+                config
                     .teams
                     .iter()
                     .map(|t| format!("`{}`", t.id))
@@ -184,12 +186,11 @@ async fn notes_command(app: &App, user: &UserId, verb: &str, rest: &str) -> Resu
             )));
         }
         Some(Some(t)) => t,
-        None => match app
-            .config
+        None => match config
             .teams
             .iter()
             .find(allowed)
-            .or_else(|| app.teams_of(user).into_iter().next())
+            .or_else(|| config.teams_of(user).into_iter().next())
         {
             Some(t) => t,
             None => return Ok(Reply::new(super::messages::NOT_A_MEMBER)),
@@ -202,7 +203,7 @@ async fn notes_command(app: &App, user: &UserId, verb: &str, rest: &str) -> Resu
                 "Only the admins of *{}* can {verb} its notes.",
                 escape(&team.name)
             )
-        } else if app.teams_of(user).is_empty() {
+        } else if config.teams_of(user).is_empty() {
             super::messages::NOT_A_MEMBER.to_string()
         } else {
             format!(
@@ -238,7 +239,7 @@ async fn notes_command(app: &App, user: &UserId, verb: &str, rest: &str) -> Resu
 async fn list_blockers(app: &App, user: &UserId) -> Result<Reply> {
     let now = app.now();
     let mut lines = Vec::new();
-    for team in app.teams_of(user) {
+    for team in app.config().teams_of(user) {
         for b in flags::open_blockers(app, &team.id).await? {
             lines.push(format!(
                 "• *{}* @{}: {} ({})",
@@ -260,8 +261,8 @@ async fn list_blockers(app: &App, user: &UserId) -> Result<Reply> {
 /// none) also the messages given up because Slack could not be checked, with what to do.
 async fn status(app: &App, user: &UserId) -> Result<Reply> {
     let mut out = Vec::new();
-    let teams = app
-        .config
+    let config = app.config();
+    let teams = config
         .teams
         .iter()
         .filter(|t| t.member(user).is_some() || t.admins.contains(user));

@@ -144,7 +144,7 @@ async fn unflag(app: &App, team: &TeamConfig, blocker: &OpenBlocker, how: &str) 
 
 /// Resolves a blocker by id on behalf of `user`; only its owner may.
 pub async fn resolve(app: &App, user: &UserId, id: i64) -> Result<Option<String>> {
-    for team in app.teams_of(user) {
+    for team in app.config().teams_of(user) {
         let open = open_blockers(app, &team.id).await?;
         if let Some(b) = open.into_iter().find(|b| b.id == id) {
             if b.user.as_ref() != Some(user) {

@@ -84,7 +84,8 @@ pub(super) async fn history(app: &App, caller: &UserId, rest: &str) -> Result<Re
             }
         },
     };
-    let shared: Vec<&TeamConfig> = app
+    let config = app.config();
+    let shared: Vec<&TeamConfig> = config
         .teams_of(caller)
         .into_iter()
         .filter(|t| t.member(&target).is_some())
@@ -141,11 +142,11 @@ pub(super) async fn history(app: &App, caller: &UserId, rest: &str) -> Result<Re
 /// (with or without `@`, any case).
 async fn find_member(app: &App, word: &str) -> Result<Option<UserId>> {
     if let Some(user) = mentioned_user(word) {
-        let known = app.config.teams.iter().any(|t| t.member(&user).is_some());
+        let known = app.config().teams.iter().any(|t| t.member(&user).is_some());
         return Ok(known.then_some(user));
     }
     let handle = word.trim_start_matches('@');
-    for team in &app.config.teams {
+    for team in &app.config().teams {
         let id = team.id.clone();
         let members = app.read(move |s| s.active_members(&id)).await?;
         let stored = members.into_iter().find_map(|m| {
@@ -202,7 +203,7 @@ fn member_block(app: &App, team: &TeamConfig, handle: &str, past: &PastUpdate) -
         extras: Vec::new(),
     };
     let rendered = app
-        .renderer
+        .renderer()
         .render(&TemplateRef::Builtin(team.format), &meeting)?;
     // Only the member's block: the title line and the format's closing rule go.
     let body = rendered

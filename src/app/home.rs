@@ -71,9 +71,10 @@ pub async fn refresh_home(app: &App, user: &UserId) {
 /// Whether `user`'s Home is the bot's to show: a team of theirs has `home` on (a stranger's,
 /// when any team does).
 fn home_wanted(app: &App, user: &UserId) -> bool {
-    let teams = app.teams_of(user);
+    let config = app.config();
+    let teams = config.teams_of(user);
     if teams.is_empty() {
-        app.config.teams.iter().any(|t| t.home)
+        config.teams.iter().any(|t| t.home)
     } else {
         teams.iter().any(|t| t.home)
     }
@@ -88,7 +89,12 @@ async fn publish_home(app: &App, user: &UserId) -> Result<()> {
 
 /// The Home view of `user`, from what is stored now.
 async fn home_view(app: &App, user: &UserId) -> Result<Value> {
-    let teams: Vec<&TeamConfig> = app.teams_of(user).into_iter().filter(|t| t.home).collect();
+    let config = app.config();
+    let teams: Vec<&TeamConfig> = config
+        .teams_of(user)
+        .into_iter()
+        .filter(|t| t.home)
+        .collect();
     if teams.is_empty() {
         return Ok(stranger_view(user));
     }
@@ -129,6 +135,7 @@ pub async fn open_edit_form(app: &App, user: &UserId, meta: &str, trigger_id: &s
     let Some(team) = buttons::team_from_meta(app, user, meta) else {
         return Ok(());
     };
+    let team: &crate::config::TeamConfig = &team;
     let cycle = cycle::current_cycle(app, team).await?;
     let (id, who) = (cycle.id, user.clone());
     let update = app.read(move |s| s.member_update(id, &who)).await?;

@@ -26,6 +26,7 @@ pub mod onboarding;
 mod once;
 pub mod people;
 pub mod prompt;
+pub mod reload;
 pub mod reply;
 pub mod resolved;
 pub mod setup;
@@ -36,7 +37,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, TeamConfig};
+use crate::config::{Config, Team};
 use crate::slack::client::{Api, Error as SlackError};
 use crate::store::{self, Db, Store};
 use standup_core::domain::{ChannelId, TeamId, UserId};
@@ -92,9 +93,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// functions in their own modules taking `&App` (`reply::direct_message(&app, dm)`); the fields
 /// are private to `app`, so the bot above sees only the accessors.
 pub struct App {
-    config: Config,
+    /// The config the bot runs by and what is derived from it, replaced whole by a reload.
+    live: std::sync::RwLock<Arc<Live>>,
     db: Db,
-    renderer: Renderer,
     api: Api,
     /// The bot's own user id: its messages come back as events and are ignored.
     bot_user: UserId,
@@ -123,13 +124,12 @@ impl App {
         clock: Arc<dyn clock::Clock>,
     ) -> Arc<App> {
         Arc::new(App {
-            people: people::Directory::new(&config),
+            people: people::Directory::default(),
             archive: crate::archive::Archive::from_config(&config.archive)
-                .map(|a| archive::Archiver::new(a, config.teams.iter().map(|t| &t.id))),
+                .map(archive::Archiver::new),
             notes: notes::Turns::default(),
-            config,
+            live: std::sync::RwLock::new(Arc::new(Live::new(config, renderer))),
             db,
-            renderer,
             api,
             bot_user,
             clock,
@@ -138,8 +138,29 @@ impl App {
         })
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// The config as it is now; a reload replaces it, not what a caller already holds.
+    pub fn config(&self) -> Arc<Config> {
+        self.live().config.clone()
+    }
+
+    fn live(&self) -> Arc<Live> {
+        self.live.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Runs by `config` (its teams' templates compiled into `renderer`) from now on.
+    pub(crate) fn replace_config(&self, config: Config, renderer: Renderer) {
+        let live = Arc::new(Live::new(config, renderer));
+        *self.live.write().unwrap_or_else(|p| p.into_inner()) = live;
+    }
+
+    /// The renderer of the current config's teams.
+    pub(crate) fn renderer(&self) -> Arc<Renderer> {
+        self.live().renderer.clone()
+    }
+
+    /// `team`'s handles by user id (empty for a team with none).
+    pub(crate) fn names(&self, team: &TeamId) -> Arc<people::Names> {
+        self.live().names.get(team).cloned().unwrap_or_default()
     }
 
     /// Slack's Web API, for the bot's own calls (acks that are posts, views).
@@ -193,17 +214,27 @@ impl App {
         self.db.write(f).await
     }
 
-    pub fn team(&self, id: &TeamId) -> Option<&TeamConfig> {
-        self.config.team(id)
+    /// The current config's team with this id.
+    pub fn team(&self, id: &TeamId) -> Option<Team> {
+        Team::of(&self.config(), id)
     }
+}
 
-    /// Teams the user is configured in, in config order.
-    pub fn teams_of(&self, user: &UserId) -> Vec<&TeamConfig> {
-        self.config
-            .teams
-            .iter()
-            .filter(|t| t.member(user).is_some())
-            .collect()
+/// The config the bot runs by, with its teams' templates compiled and their handles indexed.
+struct Live {
+    config: Arc<Config>,
+    renderer: Arc<Renderer>,
+    /// Each team's [`people::Names`], built once per config and shared.
+    names: std::collections::HashMap<TeamId, Arc<people::Names>>,
+}
+
+impl Live {
+    fn new(config: Config, renderer: Renderer) -> Live {
+        Live {
+            names: people::names(&config),
+            config: Arc::new(config),
+            renderer: Arc::new(renderer),
+        }
     }
 }
 

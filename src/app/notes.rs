@@ -52,7 +52,7 @@ pub async fn render(app: &App, team: &TeamConfig, date: NaiveDate) -> Result<Str
         .read(move |s| crate::app::document::meeting(s, &of, date))
         .await?;
     Ok(app
-        .renderer
+        .renderer()
         .render(&crate::app::setup::template_of(team), &meeting)?)
 }
 

@@ -22,7 +22,7 @@ use standup_core::schedule::Schedule;
 /// `member_joined_channel`: the bot itself joining a team's channel makes every member of
 /// the team due for an introduction; a member joining makes them due.
 pub async fn member_joined(app: &App, user: &UserId, channel: &ChannelId) -> Result<()> {
-    for team in app.config.teams.iter().filter(|t| &t.channel == channel) {
+    for team in app.config().teams.iter().filter(|t| &t.channel == channel) {
         if !team.onboarding {
             continue;
         }
@@ -51,7 +51,7 @@ pub async fn introduce_due(app: &App) -> Result<()> {
             .team(&team_id)
             .filter(|t| t.onboarding && t.member(&user).is_some());
         let outcome = match wanted {
-            Some(team) => introduce(app, team, &user).await,
+            Some(team) => introduce(app, &team, &user).await,
             // No longer in the team, or onboarding turned off: nothing to send.
             None => Ok(true),
         };

@@ -21,37 +21,27 @@ type Profiles = HashMap<UserId, UserInfo>;
 pub(crate) type Names = HashMap<String, String>;
 
 /// The process's memory of people: one `users.list` answer shared by every prompt of a big
-/// team, and each team's [`Names`], built once and shared (a reply of a 2,000-member team does
-/// not copy them on its way to the store's thread).
+/// team.
+#[derive(Default)]
 pub(crate) struct Directory {
     profiles: tokio::sync::Mutex<Option<(Instant, Profiles)>>,
-    names: HashMap<TeamId, Arc<Names>>,
 }
 
-impl Directory {
-    pub(crate) fn new(config: &Config) -> Directory {
-        let names = config
-            .teams
-            .iter()
-            .map(|team| {
-                let names = team
-                    .members
-                    .iter()
-                    .filter_map(|m| m.handle.clone().map(|h| (m.user.to_string(), h)))
-                    .collect();
-                (team.id.clone(), Arc::new(names))
-            })
-            .collect();
-        Directory {
-            profiles: tokio::sync::Mutex::new(None),
-            names,
-        }
-    }
-
-    /// `team`'s handles by user id (empty for a team with none).
-    pub(crate) fn names(&self, team: &TeamId) -> Arc<Names> {
-        self.names.get(team).cloned().unwrap_or_default()
-    }
+/// Each team's [`Names`], built once per config and shared (a reply of a 2,000-member team
+/// does not copy them on its way to the store's thread).
+pub(crate) fn names(config: &Config) -> HashMap<TeamId, Arc<Names>> {
+    config
+        .teams
+        .iter()
+        .map(|team| {
+            let names = team
+                .members
+                .iter()
+                .filter_map(|m| m.handle.clone().map(|h| (m.user.to_string(), h)))
+                .collect();
+            (team.id.clone(), Arc::new(names))
+        })
+        .collect()
 }
 
 /// What Slack says about a member: `users.info` for a small team; for a big one, the

@@ -13,8 +13,8 @@ use standup_core::parse::parse_reply;
 pub async fn direct_message(app: &App, dm: &Dm<'_>) -> Result<()> {
     // A member of several teams answers the first one in the config by DM; the form of a
     // prompt names its own team.
-    let teams = app.teams_of(dm.user);
-    let Some(team) = teams.first().copied() else {
+    let config = app.config();
+    let Some(team) = config.teams_of(dm.user).first().copied() else {
         app.api
             .post(dm.channel, messages::NOT_A_MEMBER, None, None)
             .await?;
@@ -37,6 +37,7 @@ pub async fn form_answer(
     let Some(team) = buttons::team_from_meta(app, user, meta) else {
         return Ok(());
     };
+    let team: &crate::config::TeamConfig = &team;
     let channel = app.api.open_dm(user).await?;
     let dm = Dm {
         user,
@@ -85,7 +86,7 @@ pub async fn message_deleted(
         edited: true,
         replace: false,
     };
-    reply_in_cycle(app, team, &cycle, &dm).await
+    reply_in_cycle(app, &team, &cycle, &dm).await
 }
 
 /// Records a reply to `team`'s current cycle, confirms it, and flags what changed.
@@ -110,7 +111,7 @@ async fn reply_in_cycle(
         edited,
         replace,
     } = *dm;
-    let names = app.people.names(&team.id);
+    let names = app.names(&team.id);
     let (cycle_id, member) = (cycle.id, user.clone());
     let reply = NewReply {
         cycle: cycle.id,

@@ -64,7 +64,13 @@ pub fn open_store(config: &Config) -> Result<Store> {
     if let Some(mb) = config.database.max_size_mb {
         store.cap_size(mb)?;
     }
-    for team in &config.teams {
+    sync_teams(&mut store, &config.teams)?;
+    Ok(store)
+}
+
+/// Makes the store's teams and members match `teams` (at start, and at each reload).
+pub fn sync_teams(store: &mut Store, teams: &[TeamConfig]) -> crate::store::Result<()> {
+    for team in teams {
         if team.onboarding {
             // Before the sync, which makes them known: members new to the config are due for
             // the bot's introduction (see `app::onboarding`).
@@ -73,5 +79,5 @@ pub fn open_store(config: &Config) -> Result<Store> {
         }
         store.sync_team(&team_record(team))?;
     }
-    Ok(store)
+    Ok(())
 }

@@ -26,12 +26,12 @@ pub(super) async fn stats_command(app: &App, user: &UserId, rest: &str) -> Resul
             Err(_) => return Ok(Reply::new(USAGE)),
         }
     }
-    let mine = app.teams_of(user);
+    let config = app.config();
+    let mine = config.teams_of(user);
     let team = match team_word {
         None => mine[0],
         Some(word) => {
-            let Some(team) = app
-                .config
+            let Some(team) = config
                 .teams
                 .iter()
                 .find(|t| t.id.as_str().eq_ignore_ascii_case(word))

@@ -3,5 +3,6 @@
 //! and stops them on shutdown.
 
 pub mod inbound;
+pub mod reload;
 pub mod run;
 pub mod scheduler;

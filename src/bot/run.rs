@@ -41,15 +41,46 @@ fn required(secret: Option<Secret>, name: &str, why: &str) -> Result<Secret> {
 /// How long the bot waits on Slack. The defaults suit Slack (`standup-bot run` also reads the
 /// Socket Mode watchdog's from the environment); tests shorten them, so a hung call or a dead
 /// connection is noticed in a second, not in Slack's tens of seconds.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Timings {
     /// Web API calls: timeout, attempts, backoff, pacing.
     pub calls: Policy,
     /// The Socket Mode connection: step timeouts, watchdog, reconnect backoff.
     pub socket: socket::Timing,
+    /// How often the config file (and the team templates it names) is looked at for an edit;
+    /// `None`: only on [`Signals::reload`].
+    pub config_poll: Option<std::time::Duration>,
 }
 
-/// Runs the bot until `shutdown` resolves.
+impl Default for Timings {
+    fn default() -> Timings {
+        Timings {
+            calls: Policy::default(),
+            socket: socket::Timing::default(),
+            config_poll: Some(crate::bot::reload::POLL),
+        }
+    }
+}
+
+/// What the caller tells the running bot while it runs (the CLI: SIGTERM/Ctrl-C and SIGHUP).
+pub struct Signals {
+    /// Resolves when the bot is to stop.
+    pub shutdown: futures::future::BoxFuture<'static, ()>,
+    /// Each notification reloads the config file at once.
+    pub reload: Arc<tokio::sync::Notify>,
+}
+
+impl Signals {
+    /// Stops when `shutdown` resolves; reloads only when the file changes.
+    pub fn stop_on(shutdown: impl Future<Output = ()> + Send + 'static) -> Signals {
+        Signals {
+            shutdown: Box::pin(shutdown),
+            reload: Arc::default(),
+        }
+    }
+}
+
+/// Runs the bot until `signals.shutdown` resolves.
 pub async fn run(
     config: Config,
     renderer: Renderer,
@@ -57,8 +88,9 @@ pub async fn run(
     timings: Timings,
     transport: Transport,
     clock: Arc<dyn Clock>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    signals: Signals,
 ) -> Result<()> {
+    let Signals { shutdown, reload } = signals;
     // The example config's made-up ids would have the bot prompt strangers and post to a
     // channel nobody chose: refuse before anything is sent.
     let made_up = config.made_up_ids();
@@ -136,6 +168,12 @@ pub async fn run(
     crate::bot::scheduler::announce(&app).await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = tokio::spawn(crate::bot::scheduler::run(app.clone(), stop_rx.clone()));
+    tokio::spawn(crate::bot::reload::watch(
+        app.clone(),
+        timings.config_poll,
+        reload,
+        stop_rx.clone(),
+    ));
     let stopped = {
         let mut rx = stop_rx.clone();
         async move {

@@ -382,18 +382,18 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
         return true;
     };
     let outcome = async {
-        let cycle = app::cycle::cycle_for(app, team, key.cycle_date).await?;
+        let cycle = app::cycle::cycle_for(app, &team, key.cycle_date).await?;
         match (key.kind, &key.member, key.send_key()) {
             ("prompt" | "remind", Some(user), Some(send)) => {
                 // A day off where the member is: nobody is prompted or reminded.
                 let day = key
                     .fire_at
-                    .with_timezone(&member_zone(app, team, user).await);
+                    .with_timezone(&member_zone(app, &team, user).await);
                 if let Some(off) = team.timeoff.day_off(day.date_naive()) {
                     tracing::info!(team = %key.team, kind = key.kind, ?off, "day off: not prompting");
                     return Ok(false);
                 }
-                app::prompt::prompt(app, team, &cycle, user, reminder, &send)
+                app::prompt::prompt(app, &team, &cycle, user, reminder, &send)
                     .await
             }
             ("post", None, _) => {
@@ -405,7 +405,7 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
                 {
                     return Ok(false);
                 }
-                app::notes::post_notes(app, team, &cycle).await.map(|()| true)
+                app::notes::post_notes(app, &team, &cycle).await.map(|()| true)
             }
             _ => Ok(false),
         }

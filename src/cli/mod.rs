@@ -193,7 +193,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                     },
                     transport,
                     std::sync::Arc::new(crate::app::clock::SystemClock),
-                    shutdown.clone(),
+                    crate::bot::run::Signals {
+                        shutdown: Box::pin(shutdown.clone()),
+                        reload: reload_on_sighup(),
+                    },
                 );
                 let late = async {
                     shutdown.await;
@@ -604,6 +607,21 @@ const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// SIGTERM (how an orchestrator stops the bot) or Ctrl-C. The SIGTERM handler is installed
 /// when this is called, not when the future is first polled: a SIGTERM during the start-up
 /// checks is then kept and stops the bot cleanly once it is running, instead of killing it.
+/// Notified at each SIGHUP, for the bot to reload its config.
+fn reload_on_sighup() -> std::sync::Arc<tokio::sync::Notify> {
+    let reload = std::sync::Arc::new(tokio::sync::Notify::new());
+    #[cfg(unix)]
+    if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        let reload = reload.clone();
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                reload.notify_one();
+            }
+        });
+    }
+    reload
+}
+
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

@@ -282,6 +282,41 @@ impl Config {
     pub fn team(&self, id: &TeamId) -> Option<&TeamConfig> {
         self.teams.iter().find(|t| &t.id == id)
     }
+
+    /// Teams `user` is a member of, in config order.
+    pub fn teams_of(&self, user: &UserId) -> Vec<&TeamConfig> {
+        self.teams
+            .iter()
+            .filter(|t| t.member(user).is_some())
+            .collect()
+    }
+}
+
+/// One team of a shared config, kept alive by it: what the running bot hands out, so a reload
+/// that replaces the config does not pull a team from under a use case that is working on it.
+#[derive(Debug, Clone)]
+pub struct Team {
+    config: std::sync::Arc<Config>,
+    index: usize,
+}
+
+impl Team {
+    /// `config`'s team with this id.
+    pub fn of(config: &std::sync::Arc<Config>, id: &TeamId) -> Option<Team> {
+        let index = config.teams.iter().position(|t| &t.id == id)?;
+        Some(Team {
+            config: config.clone(),
+            index,
+        })
+    }
+}
+
+impl std::ops::Deref for Team {
+    type Target = TeamConfig;
+
+    fn deref(&self) -> &TeamConfig {
+        &self.config.teams[self.index]
+    }
 }
 
 /// Why the configuration (or the secrets) could not be loaded.

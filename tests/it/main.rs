@@ -21,6 +21,7 @@ mod load_smoke;
 mod manifest_scopes;
 mod promises;
 mod reliability;
+mod reload;
 mod sends;
 mod slack;
 mod threads;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Timelike, Utc};
 use slack_emulator::{Channel, Emulator, EmulatorConfig, User};
 use standup_bot::app::clock::{Clock, TestClock};
-pub use standup_bot::bot::run::{Timings, Transport};
+pub use standup_bot::bot::run::{Signals, Timings, Transport};
 use standup_bot::config::{Secret, Secrets};
 
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -500,7 +500,12 @@ impl BotBuilder<'_> {
             running: None,
             turn: None,
             starts: 0,
-            timings: Timings::default(),
+            timings: Timings {
+                // An edit in a test is seen within a fraction of a second.
+                config_poll: Some(std::time::Duration::from_millis(100)),
+                ..Timings::default()
+            },
+            reload: Arc::default(),
         }
     }
 
@@ -565,6 +570,8 @@ pub struct Bot {
     starts: usize,
     /// How long the bot waits on Slack: Slack's own unless a test shortens them.
     pub timings: Timings,
+    /// What SIGHUP is to `standup-bot run`: see [`Bot::reload`].
+    reload: Arc<tokio::sync::Notify>,
 }
 
 impl Bot {
@@ -595,6 +602,11 @@ impl Bot {
         if let Err(e) = self.try_start().await {
             panic!("the bot did not start: {e}; log:\n{}", self.log());
         }
+    }
+
+    /// Tells the running bot to reload its config, as SIGHUP tells `standup-bot run`.
+    pub fn reload(&self) {
+        self.reload.notify_one();
     }
 
     /// Starts the bot and returns its start-up error, if it stops with one.
@@ -652,8 +664,11 @@ impl Bot {
             self.timings,
             transport,
             clock,
-            async move {
-                let _ = stopped.await;
+            Signals {
+                shutdown: Box::pin(async move {
+                    let _ = stopped.await;
+                }),
+                reload: self.reload.clone(),
             },
         ));
         self.running = Some(Running {

@@ -182,12 +182,16 @@ async fn run_demo(options: &Options, out: &mut dyn Write) -> Result<()> {
         config,
         renderer,
         secrets,
-        Timings::default(),
+        // The demo writes its config once and never edits it.
+        Timings {
+            config_poll: None,
+            ..Timings::default()
+        },
         Transport::Socket { health: None },
         Arc::new(clock.clone()) as Arc<dyn Clock>,
-        async move {
+        crate::bot::run::Signals::stop_on(async move {
             let _ = stopped.await;
-        },
+        }),
     ));
     writeln!(
         out,

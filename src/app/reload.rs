@@ -1,0 +1,125 @@
+//! Changes without a restart: a new config, already checked, applied to the running bot at
+//! once. The store's teams and members are brought in line first (so a member added is known,
+//! and due for the bot's introduction, before anything is sent to them), then the config is
+//! swapped and the scheduler woken: a new schedule or member is planned by in its next round.
+//! Jobs already recorded stay recorded, so nothing done is done again.
+//!
+//! The database, the Slack API address and the archive are what the bot was started with; a
+//! change to them is reported as waiting for the next start.
+
+use standup_core::render::Renderer;
+
+use super::{App, Result};
+use crate::config::{Config, TeamConfig};
+
+/// Applies `new` (its teams' templates compiled into `renderer`); returns what changed, one line
+/// each, for the log.
+pub async fn apply(app: &App, mut new: Config, renderer: Renderer) -> Result<Vec<String>> {
+    let old = app.config();
+    let mut changes = Vec::new();
+    if new.database != old.database {
+        changes.push("[database] changed: applies at the next start".to_string());
+    }
+    if new.slack != old.slack {
+        changes.push("[slack] changed: applies at the next start".to_string());
+    }
+    if new.archive != old.archive {
+        changes.push("[archive] changed: applies at the next start".to_string());
+    }
+    new.database = old.database.clone();
+    new.slack = old.slack.clone();
+    new.archive = old.archive.clone();
+    changes.extend(team_changes(&old.teams, &new.teams));
+
+    let teams = new.teams.clone();
+    app.write(move |s| super::setup::sync_teams(s, &teams))
+        .await?;
+    app.replace_config(new, renderer);
+    app.wake_scheduler();
+    Ok(changes)
+}
+
+/// What differs between two lists of teams, a line per team that changed.
+fn team_changes(old: &[TeamConfig], new: &[TeamConfig]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for team in new {
+        let Some(was) = old.iter().find(|t| t.id == team.id) else {
+            lines.push(format!(
+                "team {}: added ({} members)",
+                team.id,
+                team.members.len()
+            ));
+            continue;
+        };
+        let mut what = Vec::new();
+        let added: Vec<&str> = team
+            .members
+            .iter()
+            .filter(|m| was.member(&m.user).is_none())
+            .map(|m| m.user.as_str())
+            .collect();
+        let removed: Vec<&str> = was
+            .members
+            .iter()
+            .filter(|m| team.member(&m.user).is_none())
+            .map(|m| m.user.as_str())
+            .collect();
+        if !added.is_empty() {
+            what.push(format!("members added: {}", added.join(", ")));
+        }
+        if !removed.is_empty() {
+            what.push(format!("members removed: {}", removed.join(", ")));
+        }
+        let keys = [
+            ("channel", team.channel != was.channel),
+            ("prompt", team.prompt != was.prompt),
+            ("sync", team.sync != was.sync),
+            ("timezone", team.timezone != was.timezone),
+            ("post_before", team.post_before != was.post_before),
+            ("remind_after", team.remind_after != was.remind_after),
+            (
+                "format",
+                team.format != was.format || team.template != was.template,
+            ),
+        ];
+        let changed: Vec<&str> = keys.iter().filter(|(_, c)| *c).map(|(k, _)| *k).collect();
+        if !changed.is_empty() {
+            what.push(format!("changed: {}", changed.join(", ")));
+        }
+        let mut rest_old = was.clone();
+        let mut rest_new = team.clone();
+        for t in [&mut rest_old, &mut rest_new] {
+            t.members
+                .sort_by(|a, b| a.user.as_str().cmp(b.user.as_str()));
+        }
+        rest_new.members = rest_old.members.clone();
+        (rest_new.channel, rest_new.prompt, rest_new.sync) = (
+            rest_old.channel.clone(),
+            rest_old.prompt.clone(),
+            rest_old.sync.clone(),
+        );
+        (
+            rest_new.timezone,
+            rest_new.post_before,
+            rest_new.remind_after,
+        ) = (
+            rest_old.timezone,
+            rest_old.post_before,
+            rest_old.remind_after,
+        );
+        (rest_new.format, rest_new.template) = (rest_old.format, rest_old.template.clone());
+        if rest_new != rest_old {
+            what.push("other settings changed".to_string());
+        }
+        if !what.is_empty() {
+            lines.push(format!("team {}: {}", team.id, what.join("; ")));
+        }
+    }
+    for team in old.iter().filter(|t| !new.iter().any(|n| n.id == t.id)) {
+        lines.push(format!(
+            "team {}: removed (its stored meetings stay)",
+            team.id
+        ));
+    }
+    lines
+}

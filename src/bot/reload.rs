@@ -1,0 +1,127 @@
+//! The config file watched while the bot runs: an edit (or SIGHUP) is loaded and checked as
+//! `check-config` would; a valid one applies at once (see [`crate::app::reload`]), an invalid one
+//! leaves the bot running by the config it has and logs every problem with what to do.
+//!
+//! The file is looked at every few seconds rather than through file-system notifications: an
+//! editor's save by rename, a Kubernetes ConfigMap's swapped symlink and a network file system
+//! all show up as new contents, which is all this compares. A change is taken once the contents
+//! have stayed the same for one look, so a file caught half-written is not reported as broken.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+
+use crate::app::{self, App};
+use crate::config::Config;
+
+/// How often the config file is looked at by default.
+pub const POLL: Duration = Duration::from_secs(2);
+
+/// Watches the running config's file until `stop`; reloads it when its contents change (every
+/// `poll`, if given) and at each `reload` notification.
+pub async fn watch(
+    app: Arc<App>,
+    poll: Option<Duration>,
+    reload: Arc<Notify>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut seen = fingerprint(&app.config()).await;
+    // Contents seen changed at the last look, taken if they are the same at the next.
+    let mut settling: Option<[u8; 32]> = None;
+    loop {
+        let look = async {
+            match poll {
+                Some(every) => tokio::time::sleep(every).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = look => {
+                let now = fingerprint(&app.config()).await;
+                if now == seen {
+                    settling = None;
+                } else if settling != Some(now) {
+                    settling = Some(now);
+                } else {
+                    settling = None;
+                    seen = now;
+                    reload_now(&app, "the config file changed").await;
+                }
+            }
+            () = reload.notified() => {
+                seen = fingerprint(&app.config()).await;
+                settling = None;
+                reload_now(&app, "asked to (SIGHUP)").await;
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// The contents of the config file and the team templates it names (missing files count as
+/// empty: a file being replaced is picked up when it is back).
+async fn fingerprint(config: &Config) -> [u8; 32] {
+    let files: Vec<PathBuf> = std::iter::once(config.path.clone())
+        .chain(config.teams.iter().filter_map(|t| t.template.clone()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let mut hash = Sha256::new();
+        for file in files {
+            hash.update(file.as_os_str().as_encoded_bytes());
+            hash.update(std::fs::read(&file).unwrap_or_default());
+        }
+        hash.finalize().into()
+    })
+    .await
+    .unwrap_or_default()
+}
+
+/// Loads the config file again and applies it, or logs why not; the bot goes on either way.
+pub async fn reload_now(app: &Arc<App>, why: &str) {
+    let path = app.config().path.clone();
+    let loaded = tokio::task::spawn_blocking(move || app::setup::load(Some(&path))).await;
+    let (config, renderer) = match loaded {
+        Ok(Ok(loaded)) => loaded,
+        Ok(Err(e)) => {
+            for line in e.to_string().lines() {
+                tracing::warn!(
+                    "config not reloaded ({why}), still running by the last good one: {line}"
+                );
+            }
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "config not reloaded: the reload task failed");
+            return;
+        }
+    };
+    let made_up = config.made_up_ids();
+    if !made_up.is_empty() {
+        tracing::warn!(
+            "config not reloaded ({why}): it uses the example config's made-up ids ({}); put your workspace's ids in it",
+            made_up.join(", ")
+        );
+        return;
+    }
+    match app::reload::apply(app, config, renderer).await {
+        Ok(changes) if changes.is_empty() => {
+            tracing::info!("config reloaded ({why}): nothing the bot runs by changed")
+        }
+        Ok(changes) => {
+            tracing::info!("config reloaded ({why}): {}", changes.join(" | "));
+            crate::bot::scheduler::announce(app).await;
+            let app = app.clone();
+            tokio::spawn(async move {
+                if let Err(e) = app::onboarding::introduce_due(&app).await {
+                    tracing::warn!(error = %e, "introductions after the reload left for later");
+                }
+            });
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "config not reloaded ({why}): the store could not take it; still running by the last good one")
+        }
+    }
+}
