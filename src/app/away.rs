@@ -418,6 +418,7 @@ mod tests {
             deleted: false,
             is_bot: false,
             name: None,
+            handles: Vec::new(),
             status_emoji: emoji.map(str::to_string),
             status_expires: expires,
         }

@@ -21,6 +21,7 @@ pub mod flags;
 mod history;
 pub mod home;
 pub mod messages;
+pub mod names;
 pub mod notes;
 pub mod onboarding;
 mod once;

@@ -70,7 +70,8 @@ pub fn open_store(config: &Config) -> Result<Store> {
 
 /// Makes the store's teams and members match `teams` (at start, and at each reload).
 pub fn sync_teams(store: &mut Store, teams: &[TeamConfig]) -> crate::store::Result<()> {
-    for team in teams {
+    // A team whose names were not looked up (an offline command) stays as the bot last had it.
+    for team in teams.iter().filter(|t| !t.names_pending) {
         if team.onboarding {
             // Before the sync, which makes them known: members new to the config are due for
             // the bot's introduction (see `app::onboarding`).

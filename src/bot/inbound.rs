@@ -352,10 +352,18 @@ async fn attempt_once(
         },
         "member_joined_channel" => match (user("/user"), str_at(inner, "/channel")) {
             (Some(u), Some(channel)) => {
-                app::onboarding::member_joined(app, &u, &ChannelId(channel.to_string())).await
+                let channel = ChannelId(channel.to_string());
+                people_changed(app, &channel, "joined").await;
+                app::onboarding::member_joined(app, &u, &channel).await
             }
             _ => Ok(()),
         },
+        "member_left_channel" => {
+            if let Some(channel) = str_at(inner, "/channel") {
+                people_changed(app, &ChannelId(channel.to_string()), "left").await;
+            }
+            Ok(())
+        }
         _ => Ok(()),
     };
     let error = outcome.as_ref().err().map(ToString::to_string);
@@ -367,6 +375,20 @@ async fn attempt_once(
         tracing::error!(event_id = %id, error = %e, "cannot mark an event handled");
     }
     outcome
+}
+
+/// Someone joined or left `channel`: a team whose members are that channel's people is looked
+/// up again (the whole config, as a reload; a member who left is no longer prompted, one who
+/// joined is prompted in an open cycle and introduced).
+async fn people_changed(app: &App, channel: &ChannelId, what: &str) {
+    let config = app.config();
+    if config
+        .teams
+        .iter()
+        .any(|t| t.members_from.as_ref() == Some(channel))
+    {
+        crate::bot::reload::reload_now(app, &format!("someone {what} {channel}")).await;
+    }
 }
 
 /// A message event: a member's words in their DM with the bot, an edit or a deletion of them

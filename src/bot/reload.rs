@@ -80,7 +80,7 @@ async fn fingerprint(config: &Config) -> [u8; 32] {
 }
 
 /// Loads the config file again and applies it, or logs why not; the bot goes on either way.
-pub async fn reload_now(app: &Arc<App>, why: &str) {
+pub async fn reload_now(app: &App, why: &str) {
     let path = app.config().path.clone();
     let loaded = tokio::task::spawn_blocking(move || app::setup::load(Some(&path))).await;
     let (config, renderer) = match loaded {
@@ -95,6 +95,17 @@ pub async fn reload_now(app: &Arc<App>, why: &str) {
         }
         Err(e) => {
             tracing::error!(error = %e, "config not reloaded: the reload task failed");
+            return;
+        }
+    };
+    let config = match app::names::resolve(app.api(), app.bot_user(), config).await {
+        Ok(config) => config,
+        Err(e) => {
+            for line in e.to_string().lines() {
+                tracing::warn!(
+                    "config not reloaded ({why}), still running by the last good one: {line}"
+                );
+            }
             return;
         }
     };
@@ -113,12 +124,9 @@ pub async fn reload_now(app: &Arc<App>, why: &str) {
         Ok(changes) => {
             tracing::info!("config reloaded ({why}): {}", changes.join(" | "));
             crate::bot::scheduler::announce(app).await;
-            let app = app.clone();
-            tokio::spawn(async move {
-                if let Err(e) = app::onboarding::introduce_due(&app).await {
-                    tracing::warn!(error = %e, "introductions after the reload left for later");
-                }
-            });
+            if let Err(e) = app::onboarding::introduce_due(app).await {
+                tracing::warn!(error = %e, "introductions after the reload left for the next start");
+            }
         }
         Err(e) => {
             tracing::warn!(error = %e, "config not reloaded ({why}): the store could not take it; still running by the last good one")

@@ -124,6 +124,9 @@ pub async fn run(
     })?;
     let api = api.with_team(&identity.team);
     tracing::info!(bot = %identity.user, team = %identity.team, "authenticated with Slack");
+    let bot_user = UserId(identity.user.0.clone());
+    // `@handle`s, emails and `#channel`s become ids before anything is stored or sent.
+    let config = app::names::resolve(&api, &bot_user, config).await?;
 
     // Opening runs migrations and an integrity check: off the async workers, like every
     // store call after it.
@@ -136,14 +139,7 @@ pub async fn run(
         .await
         .map_err(|e| Error::Usage(format!("opening the database failed: {e}")))??
     };
-    let app = App::new(
-        config,
-        db,
-        renderer,
-        api.clone(),
-        UserId(identity.user.0.clone()),
-        clock,
-    );
+    let app = App::new(config, db, renderer, api.clone(), bot_user, clock);
     refresh_zones(&app).await;
     let handler = Handler::new(app.clone());
     // Events stored but not handled when the bot last stopped go first.

@@ -258,6 +258,20 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 plural(members)
             )
             .map_err(stdout_error)?;
+            if !config.names.is_empty() {
+                let names: Vec<String> = config.names.iter().map(ToString::to_string).collect();
+                writeln!(
+                    out,
+                    "Slack names, looked up when the bot starts{}: {}",
+                    if online {
+                        ""
+                    } else {
+                        " (check them now with --online)"
+                    },
+                    names.join(", ")
+                )
+                .map_err(stdout_error)?;
+            }
             if !online {
                 return Ok(());
             }

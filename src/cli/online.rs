@@ -30,6 +30,28 @@ pub async fn check(config: &Config, secrets: Secrets, out: &mut dyn Write) -> Re
         me.user.0, me.team
     )
     .map_err(stdout_error)?;
+    let named = config.names.len();
+    let config = match crate::app::names::resolve(&api, &me.user, config.clone()).await {
+        Ok(resolved) => resolved,
+        Err(Error::Config(e)) if !e.problems().is_empty() => {
+            for problem in e.problems() {
+                writeln!(out, "problem: {problem}").map_err(stdout_error)?;
+            }
+            return Err(Error::Usage(format!(
+                "{} name{} not found in Slack (listed above)",
+                e.problems().len(),
+                plural(e.problems().len())
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    if named > 0 {
+        writeln!(
+            out,
+            "Slack names: all {named} found (people by @handle or email, channels by #name)"
+        )
+        .map_err(stdout_error)?;
+    }
     let mut problems: Vec<String> = Vec::new();
     let now = Utc::now();
     for team in &config.teams {
@@ -69,6 +91,15 @@ pub async fn check(config: &Config, secrets: Secrets, out: &mut dyn Write) -> Re
             tz.name()
         )
         .map_err(stdout_error)?;
+        if let Some(from) = &team.members_from {
+            writeln!(
+                out,
+                "team {id}: members are the {} people in {} now, kept in sync as people join and leave",
+                team.members.len(),
+                from.0
+            )
+            .map_err(stdout_error)?;
+        }
         for member in &team.members {
             let who = &member.user.0;
             match api.user_info(&member.user).await {

@@ -16,6 +16,7 @@
 //! file and let a value of the wrong type through as a problem to report; `validate` turns
 //! them into the types below. Problem messages never repeat a value that looks like a secret.
 
+pub mod names;
 mod raw;
 mod secrets;
 mod suggest;
@@ -70,6 +71,10 @@ pub struct Config {
     pub slack: SlackConfig,
     pub archive: ArchiveConfig,
     pub teams: Vec<TeamConfig>,
+    /// The Slack names (`@handle`, email, `#channel`, a channel's members) the file was not
+    /// checked against Slack for, each once in the order written; empty when loaded with a
+    /// [`names::Directory`] that knew them all (see [`Config::load_with`]).
+    pub names: Vec<names::Name>,
 }
 
 impl Config {
@@ -144,6 +149,12 @@ pub struct TeamConfig {
     /// compile back byte for byte).
     pub planned_vs_done: bool,
     pub members: Vec<MemberConfig>,
+    /// `members = "#channel"`: the team is whoever is in this channel (kept in sync as people
+    /// join and leave it); its `members` are who was in it when the config was loaded.
+    pub members_from: Option<ChannelId>,
+    /// Some of the team's names were not looked up (see [`Config::names`]): its channel or
+    /// people stand in as written, and nothing is sent or stored by them.
+    pub names_pending: bool,
     /// Working days, holidays, out-of-office status emoji and default quiet hours.
     pub timeoff: TimeOff,
     /// Show the team on its members' App Home tab (see `app::home`).
@@ -254,25 +265,40 @@ pub struct MemberConfig {
 }
 
 impl Config {
-    /// Reads and checks the config file at `path`.
+    /// Reads and checks the config file at `path`; Slack names are checked for their form only
+    /// and listed in [`Config::names`].
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with(path, &names::NotAsked)
+    }
+
+    /// Reads and checks the config file at `path`, each Slack name looked up in `directory`.
+    pub fn load_with(path: &Path, directory: &dyn names::Directory) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             file: path.to_path_buf(),
             source,
         })?;
-        Config::from_str(&text, path)
+        Config::from_str_with(&text, path, directory)
     }
 
     /// Checks config `text` as if read from `path`: `path` names the file in messages, and
     /// custom template paths are resolved against its directory (and read, to check them).
     pub fn from_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        Config::from_str_with(text, path, &names::NotAsked)
+    }
+
+    /// [`Config::from_str`], each Slack name looked up in `directory`.
+    pub fn from_str_with(
+        text: &str,
+        path: &Path,
+        directory: &dyn names::Directory,
+    ) -> Result<Config, ConfigError> {
         let document = toml::de::DeTable::parse(text).map_err(|e| syntax_error(path, text, &e))?;
         // Wrong types are kept as problems by the raw shapes, so this fails only on what the
         // parser itself would reject.
         let raw =
             raw::Section::<raw::RawConfig>::deserialize(toml::de::Deserializer::from(document))
                 .map_err(|e| syntax_error(path, text, &e))?;
-        let mut check = validate::Checker::new(path, text);
+        let mut check = validate::Checker::new(path, text, directory);
         match check.config(path, &raw) {
             Some(config) => Ok(config),
             None => Err(ConfigError::Invalid(check.problems)),

@@ -77,7 +77,7 @@ pub struct RawTeam {
     pub admins: List<String>,
     pub follow_through: Opt<bool>,
     pub planned_vs_done: Opt<bool>,
-    pub members: List<Section<RawMember>>,
+    pub members: Opt<Members>,
     pub working_days: List<Text>,
     pub holidays: List<Text>,
     pub holidays_file: Opt<String>,
@@ -92,6 +92,43 @@ pub struct RawTeam {
     pub resolved_blockers: Opt<bool>,
     pub stats_cycles: Opt<i64>,
     pub stats_in_document: Opt<bool>,
+}
+
+/// A team's `members`: a list of member tables, or the channel whose people they are.
+#[derive(Debug)]
+pub enum Members {
+    List(Vec<Field<Section<RawMember>>>),
+    Channel(String),
+}
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(MembersVisitor)
+    }
+}
+
+/// Reads the list straight from the file's sequence (not buffered, as `#[serde(untagged)]`
+/// would), so each member keeps its span.
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Members;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of members or a channel")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Members, E> {
+        Ok(Members::Channel(v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Members, E> {
+        Ok(Members::Channel(v))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Members, A::Error> {
+        Vec::deserialize(SeqAccessDeserializer::new(seq)).map(Members::List)
+    }
 }
 
 /// One entry of a team's `members`.

@@ -385,7 +385,7 @@ fn a_token_pasted_into_another_field_is_not_echoed() {
     check(
         &text,
         &[
-            r#"conf/standup.toml: team "orbit".channel: (a Slack token, not shown) is not a Slack channel id — use the channel's id, not its name: …"#,
+            r#"conf/standup.toml: team "orbit".channel: (a Slack token, not shown) is neither a #channel name nor a Slack channel id — write the channel's name with its `#`, …"#,
         ],
     );
 }
@@ -420,11 +420,11 @@ fn duplicate_team_ids() {
 )]
 #[case::bad_user(
     r#"[{ user = "maria", handle = "maria" }]"#,
-    r#"conf/standup.toml: team "orbit".members[1].user: `maria` is not a Slack user id — use the member id (profile → ⋮ → Copy member ID): U or W then at least 8 capitals or digits, e.g. "U0123ABCD""#,
+    r#"conf/standup.toml: team "orbit".members[1].user: `maria` is not a Slack user id, @handle or email — write the person as "@maria" (their Slack display name), "maria@example.com", or their member id (profile → ⋮ → Copy member ID): U or W then at least 8 capitals or digits, e.g. "U0123ABCD""#,
 )]
 #[case::lower_case_user(
     r#"[{ user = "u0maria01" }]"#,
-    r#"conf/standup.toml: team "orbit".members[1].user: `u0maria01` is not a Slack user id — …"#
+    r#"conf/standup.toml: team "orbit".members[1].user: `u0maria01` is not a Slack user id, @handle or email — …"#
 )]
 #[case::missing_user(
     r#"[{ handle = "maria" }]"#,
@@ -438,9 +438,13 @@ fn duplicate_team_ids() {
     "[]",
     r#"conf/standup.toml: team "orbit".members: the team has no members — list at least one member, e.g. members = [{ user = "U0123ABCD", handle = "maria" }]"#,
 )]
-#[case::not_a_list(
+#[case::not_a_channel(
     r#""maria""#,
-    r#"conf/standup.toml: team "orbit".members: expected a list, found a string — write it as [...]"#,
+    r##"conf/standup.toml: team "orbit".members: `maria` is neither a #channel name nor a Slack channel id — write the channel's name with its `#`, e.g. "#team-orbit", or its id: C, G or D then at least 8 capitals or digits, e.g. "C0123456789" (channel details → About, at the bottom)"##,
+)]
+#[case::not_a_list(
+    "42",
+    r##"conf/standup.toml: team "orbit".members: expected a list of members or a channel, found a number — write it as [{ user = "@maria" }, ...] or "#team-orbit""##,
 )]
 fn member_lists(#[case] members: &str, #[case] expect: &str) {
     check(&team_toml(&[("members", Some(members))]), &[expect]);
@@ -451,31 +455,31 @@ fn members_are_required() {
     check(
         &team_toml(&[("members", None)]),
         &[
-            r#"conf/standup.toml: team "orbit".members: missing key `members` — add `members = [...]`"#,
+            r##"conf/standup.toml: team "orbit".members: missing key `members` — add `members = [{ user = "@maria" }, ...] or "#team-orbit"`"##,
         ],
     );
 }
 
 #[rstest]
-#[case::channel_name(
+#[case::channel_name_with_capitals(
     "channel",
-    r##""#general""##,
-    r##"conf/standup.toml: team "orbit".channel: `#general` is not a Slack channel id — use the channel's id, not its name: C, G or D then at least 8 capitals or digits, e.g. "C0123456789" (channel details → About, at the bottom)"##,
+    r##""#General""##,
+    r##"conf/standup.toml: team "orbit".channel: `#General` is neither a #channel name nor a Slack channel id — write the channel's name with its `#`, e.g. "#team-orbit", or its id: C, G or D then at least 8 capitals or digits, e.g. "C0123456789" (channel details → About, at the bottom)"##,
 )]
 #[case::channel_too_short(
     "channel",
     r#""C0123""#,
-    r#"conf/standup.toml: team "orbit".channel: `C0123` is not a Slack channel id — …"#
+    r#"conf/standup.toml: team "orbit".channel: `C0123` is neither a #channel name nor a Slack channel id — …"#
 )]
 #[case::user_id_as_channel(
     "channel",
     r#""U0123456789""#,
-    r#"conf/standup.toml: team "orbit".channel: `U0123456789` is not a Slack channel id — …"#
+    r#"conf/standup.toml: team "orbit".channel: `U0123456789` is neither a #channel name nor a Slack channel id — …"#
 )]
 #[case::admin(
     "admins",
     r#"["U0ADMIN01", "admin"]"#,
-    r#"conf/standup.toml: team "orbit".admins[2]: `admin` is not a Slack user id — …"#
+    r#"conf/standup.toml: team "orbit".admins[2]: `admin` is not a Slack user id, @handle or email — …"#
 )]
 #[case::admin_not_a_string(
     "admins",
@@ -727,7 +731,7 @@ fn every_problem_is_reported_at_once() {
         &[
             r#"conf/standup.toml: slack.api_url: `slack.com/api` is not an http(s) URL — use "https://slack.com/api", or e.g. "http://127.0.0.1:8080/api" for a local Slack emulator"#,
             r#"conf/standup.toml: team "orbit".promt: unknown key `promt` (did you mean `prompt`?) — …"#,
-            r#"conf/standup.toml: team "orbit".channel: `general` is not a Slack channel id — …"#,
+            r#"conf/standup.toml: team "orbit".channel: `general` is neither a #channel name nor a Slack channel id — …"#,
             r#"conf/standup.toml: team "platform".timezone: unknown time zone `Berlin` — …"#,
             r#"conf/standup.toml: team "platform".post_before: invalid duration: `90` has no unit: …"#,
             r#"conf/standup.toml: team "platform".members: the team has no members — …"#,
@@ -765,7 +769,10 @@ fn long_values_are_shortened_in_messages() {
     let message = &error.problems()[0].message;
     assert_eq!(
         message,
-        &format!("`{}…` is not a Slack channel id", &long[..60])
+        &format!(
+            "`{}…` is neither a #channel name nor a Slack channel id",
+            &long[..60]
+        )
     );
 }
 
@@ -1176,8 +1183,8 @@ fn threads_keys_are_read() {
     r#"conf/standup.toml: team "orbit".leads: escalate_after is set but there is no one to escalate to — add leads = ["U0123ABCD"] (the Slack user ids to mention), or remove escalate_after"#,
 )]
 #[case::bad_lead(
-    &[("escalate_after", r#""2d""#), ("leads", r#"["@ana"]"#)],
-    r#"conf/standup.toml: team "orbit".leads[1]: `@ana` is not a Slack user id — use the member id …"#,
+    &[("escalate_after", r#""2d""#), ("leads", r#"["ana"]"#)],
+    r#"conf/standup.toml: team "orbit".leads[1]: `ana` is not a Slack user id, @handle or email — write the person as …"#,
 )]
 #[case::lead_not_a_string(
     &[("leads", "[42]")],
@@ -1311,7 +1318,7 @@ members = [\"U0MARIA01\"]
             "2: slack.api_url: `slack.com/api` is not an http(s) URL",
             "6: archive.git: git = true needs a folder to commit in",
             "10: team \"orbit\".name: expected a string, found a date",
-            "11: team \"orbit\".channel: `general` is not a Slack channel id",
+            "11: team \"orbit\".channel: `general` is neither a #channel name nor a Slack channel id",
             "12: team \"orbit\".format: unknown format `planing` (did you mean `planning`?)",
             "14: team \"orbit\".sync: the cron expression `0 14 30 2 *` never fires",
             "15: team \"orbit\".post_before: post_before must be less than 7 days: a team's meetings can be a week apart",
@@ -1346,4 +1353,127 @@ fn a_missing_holidays_file_next_to_a_config_in_the_current_folder_names_the_fold
         .to_string();
     assert!(err.contains("relative to `.` with all-day events"), "{err}");
     assert!(!err.contains("``"), "{err}");
+}
+
+/// A workspace as a directory of names: `@maria` and `kenji@example.com` are people,
+/// `#team-orbit` a channel of two people, `#empty` one with only bots.
+struct Workspace;
+
+impl names::Directory for Workspace {
+    fn user(&self, name: &str) -> names::Lookup<UserId> {
+        match name {
+            "@maria" => names::Lookup::Found(UserId::new("U0MARIA01")),
+            "kenji@example.com" => names::Lookup::Found(UserId::new("U0KENJI01")),
+            _ => names::Lookup::Missing("nobody in the workspace goes by this name".into()),
+        }
+    }
+
+    fn channel(&self, name: &str) -> names::Lookup<ChannelId> {
+        match name {
+            "#team-orbit" => names::Lookup::Found(ChannelId::new("C0ORBIT001")),
+            "#empty" => names::Lookup::Found(ChannelId::new("C0EMPTY001")),
+            _ => names::Lookup::Missing("no channel has this name".into()),
+        }
+    }
+
+    fn members_of(&self, channel: &ChannelId) -> names::Lookup<Vec<UserId>> {
+        match channel.as_str() {
+            "C0ORBIT001" => {
+                names::Lookup::Found(vec![UserId::new("U0MARIA01"), UserId::new("U0KENJI01")])
+            }
+            _ => names::Lookup::Found(Vec::new()),
+        }
+    }
+}
+
+fn with_names(text: &str) -> Result<Config, ConfigError> {
+    Config::from_str_with(text, Path::new(FILE), &Workspace)
+}
+
+#[test]
+fn names_are_kept_for_slack_offline_and_become_ids_with_its_answers() {
+    let text = team_toml(&[
+        ("channel", Some(r##""#team-orbit""##)),
+        (
+            "members",
+            Some(r#"[{ user = "@maria" }, { user = "kenji@example.com", handle = "kenji" }]"#),
+        ),
+        ("admins", Some(r#"["@maria"]"#)),
+    ]);
+    // Offline: checked for their form, each listed once, the team marked as waiting for them.
+    let offline = loaded(&text);
+    let names: Vec<String> = offline.names.iter().map(ToString::to_string).collect();
+    assert_eq!(names, ["#team-orbit", "@maria", "kenji@example.com"]);
+    assert!(offline.teams[0].names_pending);
+    // With Slack's answers: ids, nothing pending, the same as if ids had been written.
+    let config = with_names(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.names.is_empty());
+    let team = &config.teams[0];
+    assert!(!team.names_pending);
+    assert_eq!(team.channel, ChannelId::new("C0ORBIT001"));
+    let users: Vec<&str> = team.members.iter().map(|m| m.user.as_str()).collect();
+    assert_eq!(users, ["U0MARIA01", "U0KENJI01"]);
+    assert_eq!(team.admins, [UserId::new("U0MARIA01")]);
+    // The same person by name and by id is listed twice.
+    let twice = team_toml(&[(
+        "members",
+        Some(r#"[{ user = "@maria" }, { user = "U0MARIA01" }]"#),
+    )]);
+    let error = with_names(&twice).unwrap_err().to_string();
+    assert!(
+        error.contains("members[2].user: U0MARIA01 is listed twice"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_channel_as_members_is_its_people() {
+    let text = team_toml(&[("members", Some(r##""#team-orbit""##))]);
+    let offline = loaded(&text);
+    assert_eq!(offline.names.len(), 2, "{:?}", offline.names);
+    assert!(offline.teams[0].members.is_empty());
+    let config = with_names(&text).unwrap_or_else(|e| panic!("{e}"));
+    let team = &config.teams[0];
+    assert_eq!(team.members_from, Some(ChannelId::new("C0ORBIT001")));
+    let users: Vec<&str> = team.members.iter().map(|m| m.user.as_str()).collect();
+    assert_eq!(users, ["U0MARIA01", "U0KENJI01"]);
+    // By id, its people are still looked up.
+    let by_id = loaded(&team_toml(&[("members", Some(r#""C0ORBIT001""#))]));
+    assert_eq!(
+        by_id.names,
+        [names::Name::MembersOf("C0ORBIT001".to_string())]
+    );
+}
+
+#[test]
+fn a_name_slack_does_not_know_is_a_problem_on_its_line() {
+    let text = team_toml(&[
+        ("channel", Some(r##""#nowhere""##)),
+        (
+            "members",
+            Some(r#"[{ user = "@maria" }, { user = "@nobody" }]"#),
+        ),
+    ]);
+    let error = with_names(&text).unwrap_err();
+    let lines: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with(
+            "conf/standup.toml:4: team \"orbit\".channel: `#nowhere`: no channel has this name — check the channel's name in Slack"
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with(
+            "conf/standup.toml:13: team \"orbit\".members[2].user: `@nobody`: nobody in the workspace goes by this name — check the name in Slack"
+        ),
+        "{}",
+        lines[1]
+    );
+    let empty = with_names(&team_toml(&[("members", Some(r##""#empty""##))])).unwrap_err();
+    assert_eq!(
+        empty.to_string(),
+        "conf/standup.toml:13: team \"orbit\".members: `#empty` has nobody in it but bots — invite the team to the channel, or list the members"
+    );
 }

@@ -13,9 +13,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::de::DeserializeOwned;
 
+use super::names::{self, Directory, Lookup, Name};
 use super::raw::{
-    Field, Found, List, Opt, RawArchive, RawConfig, RawDatabase, RawMember, RawSlack, RawTeam,
-    Section, Span, Text, fields_of,
+    Field, Found, List, Members, Opt, RawArchive, RawConfig, RawDatabase, RawMember, RawSlack,
+    RawTeam, Section, Span, Text, fields_of,
 };
 use super::secrets::{is_token, looks_secret, secret_variable};
 use super::suggest::{hint, suggest};
@@ -73,6 +74,10 @@ const ARRAY: Kind = Kind {
     name: "a list",
     example: "[...]",
 };
+const MEMBERS: Kind = Kind {
+    name: "a list of members or a channel",
+    example: "[{ user = \"@maria\" }, ...] or \"#team-orbit\"",
+};
 
 /// Where a table is: the path of its keys (`team "orbit"`) and its header's span, which is
 /// where a missing key is reported.
@@ -96,15 +101,32 @@ pub(super) struct Checker<'t> {
     /// Where relative template, archive and holiday paths start.
     dir: PathBuf,
     pub(super) problems: Vec<Problem>,
+    /// Who says what the Slack names stand for.
+    directory: &'t dyn Directory,
+    /// The names it was not asked about, for [`Config::names`].
+    names: Vec<Name>,
+    /// Whether the team being checked has such a name.
+    team_pending: bool,
 }
 
 impl<'t> Checker<'t> {
-    pub(super) fn new(path: &Path, text: &'t str) -> Checker<'t> {
+    pub(super) fn new(path: &Path, text: &'t str, directory: &'t dyn Directory) -> Checker<'t> {
         Checker {
             file: path.display().to_string(),
             text,
             dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             problems: Vec::new(),
+            directory,
+            names: Vec::new(),
+            team_pending: false,
+        }
+    }
+
+    /// Notes a name kept as written, not looked up.
+    fn pending(&mut self, name: Name) {
+        self.team_pending = true;
+        if !self.names.contains(&name) {
+            self.names.push(name);
         }
     }
 
@@ -123,6 +145,7 @@ impl<'t> Checker<'t> {
                 slack,
                 archive,
                 teams,
+                names: std::mem::take(&mut self.names),
             }),
             _ => None,
         }
@@ -499,6 +522,7 @@ impl<'t> Checker<'t> {
     fn team(&mut self, section: &Section<RawTeam>, at: &At) -> Checked<TeamConfig> {
         self.unknown_keys(section, at.path);
         let raw = &section.value;
+        self.team_pending = false;
         // Every key is checked before any error is returned, so all problems get reported.
         let id = self.team_id(raw, at);
         let name = self.name(raw, at);
@@ -524,6 +548,7 @@ impl<'t> Checker<'t> {
         let stats_cycles = self.stats_cycles(raw, at);
         let stats_in_document = self.flag(&raw.stats_in_document, at, "stats_in_document", false);
         let (format, template) = format?;
+        let (members, members_from) = members?;
         Ok(TeamConfig {
             id: id?,
             name: name?,
@@ -540,7 +565,9 @@ impl<'t> Checker<'t> {
             admins: admins?,
             follow_through: follow_through?,
             planned_vs_done: planned_vs_done?,
-            members: members?,
+            members,
+            members_from,
+            names_pending: self.team_pending,
             timeoff: timeoff?,
             home: home?,
             onboarding: onboarding?,
@@ -665,14 +692,40 @@ impl<'t> Checker<'t> {
 
     fn channel(&mut self, raw: &RawTeam, at: &At) -> Checked<ChannelId> {
         let (channel, span) =
-            self.required_string(&raw.channel, at, "channel", "\"C0123456789\"")?;
+            self.required_string(&raw.channel, at, "channel", "\"#team-orbit\"")?;
+        self.channel_ref(&at.key("channel"), &span, channel)
+    }
+
+    /// A channel written as `#name` (looked up) or as its id.
+    fn channel_ref(&mut self, key: &str, span: &Span, channel: &str) -> Checked<ChannelId> {
+        if names::is_channel_name(channel) {
+            return match self.directory.channel(channel) {
+                Lookup::Found(id) => Ok(id),
+                Lookup::Missing(why) => Err(self.report(
+                    key,
+                    Some(span),
+                    format!("{}: {why}", shown(channel)),
+                    "check the channel's name in Slack (a private channel is found only once \
+                     the bot is in it: `/invite @standup` there), or use its id (channel \
+                     details → About, at the bottom)",
+                )),
+                Lookup::NotAsked => {
+                    self.pending(Name::Channel(channel.to_string()));
+                    Ok(ChannelId::new(channel))
+                }
+            };
+        }
         if !is_channel_id(channel) {
             return Err(self.report(
-                &at.key("channel"),
-                Some(&span),
-                format!("{} is not a Slack channel id", shown(channel)),
-                "use the channel's id, not its name: C, G or D then at least 8 capitals or \
-                 digits, e.g. \"C0123456789\" (channel details → About, at the bottom)",
+                key,
+                Some(span),
+                format!(
+                    "{} is neither a #channel name nor a Slack channel id",
+                    shown(channel)
+                ),
+                "write the channel's name with its `#`, e.g. \"#team-orbit\", or its id: C, G \
+                 or D then at least 8 capitals or digits, e.g. \"C0123456789\" (channel \
+                 details → About, at the bottom)",
             ));
         }
         Ok(ChannelId::new(channel))
@@ -918,22 +971,89 @@ impl<'t> Checker<'t> {
         result.map(|()| users)
     }
 
+    /// A person written as `@handle` or email (looked up) or as their user id.
     fn user_id(&mut self, key: &str, span: &Span, user: &str) -> Checked<UserId> {
+        if names::is_user_name(user) {
+            return match self.directory.user(user) {
+                Lookup::Found(id) => Ok(id),
+                Lookup::Missing(why) => Err(self.report(
+                    key,
+                    Some(span),
+                    format!("{}: {why}", shown(user)),
+                    "check the name in Slack (their profile shows the display name and email), \
+                     or use the member id (profile → ⋮ → Copy member ID)",
+                )),
+                Lookup::NotAsked => {
+                    self.pending(Name::User(user.to_string()));
+                    Ok(UserId::new(user))
+                }
+            };
+        }
         if !is_user_id(user) {
             return Err(self.report(
                 key,
                 Some(span),
-                format!("{} is not a Slack user id", shown(user)),
-                "use the member id (profile → ⋮ → Copy member ID): U or W then at least 8 \
-                 capitals or digits, e.g. \"U0123ABCD\"",
+                format!("{} is not a Slack user id, @handle or email", shown(user)),
+                "write the person as \"@maria\" (their Slack display name), \
+                 \"maria@example.com\", or their member id (profile → ⋮ → Copy member ID): U or \
+                 W then at least 8 capitals or digits, e.g. \"U0123ABCD\"",
             ));
         }
         Ok(UserId::new(user))
     }
 
-    fn members(&mut self, raw: &RawTeam, at: &At) -> Checked<Vec<MemberConfig>> {
-        let (items, span) = self.require(&raw.members, at, "members", ARRAY)?;
+    /// `members`: the list, or a channel's people (`"#team"`) with that channel.
+    fn members(
+        &mut self,
+        raw: &RawTeam,
+        at: &At,
+    ) -> Checked<(Vec<MemberConfig>, Option<ChannelId>)> {
+        let (members, span) = self.require(&raw.members, at, "members", MEMBERS)?;
         let list = at.key("members");
+        let items = match members {
+            Members::List(items) => items,
+            Members::Channel(channel) => {
+                let id = self.channel_ref(&list, &span, channel)?;
+                let people = if self.names.contains(&Name::Channel(channel.clone())) {
+                    // The channel itself was not looked up: neither were its people.
+                    Lookup::NotAsked
+                } else {
+                    self.directory.members_of(&id)
+                };
+                let users = match people {
+                    Lookup::Found(users) if users.is_empty() => {
+                        return Err(self.report(
+                            &list,
+                            Some(&span),
+                            format!("{} has nobody in it but bots", shown(channel)),
+                            "invite the team to the channel, or list the members",
+                        ));
+                    }
+                    Lookup::Found(users) => users,
+                    Lookup::Missing(why) => {
+                        return Err(self.report(
+                            &list,
+                            Some(&span),
+                            format!("{}: {why}", shown(channel)),
+                            "check the channel, or list the members",
+                        ));
+                    }
+                    Lookup::NotAsked => {
+                        self.pending(Name::MembersOf(channel.clone()));
+                        Vec::new()
+                    }
+                };
+                let members = users
+                    .into_iter()
+                    .map(|user| MemberConfig {
+                        user,
+                        handle: None,
+                        quiet_hours: None,
+                    })
+                    .collect();
+                return Ok((members, Some(id)));
+            }
+        };
         if items.is_empty() {
             return Err(self.report(
                 &list,
@@ -985,7 +1105,7 @@ impl<'t> Checker<'t> {
                 Err(reported) => result = Err(reported),
             }
         }
-        result.map(|()| members)
+        result.map(|()| (members, None))
     }
 
     fn member<'f>(

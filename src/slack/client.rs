@@ -111,6 +111,8 @@ pub struct UserInfo {
     pub is_bot: bool,
     /// Display name, falling back to the real name, then the user name.
     pub name: Option<String>,
+    /// What people write after `@` for them: the display name and the user name, if set.
+    pub handles: Vec<String>,
     /// `profile.status_emoji` (`:palm_tree:`), if set.
     pub status_emoji: Option<String>,
     /// When the status clears (`profile.status_expiration`); `None` when it does not.
@@ -694,6 +696,87 @@ impl Api {
         }
     }
 
+    /// The person with this email (`users.lookupByEmail`, `users:read.email`); `None` when
+    /// Slack has nobody by it (`users_not_found`).
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<(UserId, UserInfo)>, Error> {
+        let req = SlackApiUsersLookupByEmailRequest::new(EmailAddress(email.to_string()));
+        let found = self
+            .call("users.lookupByEmail", move |c, t| {
+                let r = req.clone();
+                Box::pin(async move { c.open_session(&t).users_lookup_by_email(&r).await })
+            })
+            .await;
+        match found {
+            Ok(r) => Ok(Some((UserId(r.user.id.to_string()), info_of(&r.user)))),
+            Err(e) if e.code() == Some("users_not_found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every channel the bot can see by name, `#name` → id: public ones, and private ones it is
+    /// in (`conversations.list`, `channels:read` and `groups:read`), archived ones left out.
+    pub async fn channels(&self) -> Result<Vec<(String, ChannelId)>, Error> {
+        let mut out = Vec::new();
+        let mut cursor: Option<SlackCursorId> = None;
+        loop {
+            let mut req = SlackApiConversationsListRequest::new()
+                .with_limit(1000)
+                .with_exclude_archived(true)
+                .with_types(vec![
+                    SlackConversationType::Public,
+                    SlackConversationType::Private,
+                ]);
+            if let Some(c) = cursor.take() {
+                req = req.with_cursor(c);
+            }
+            let page = self
+                .call("conversations.list", move |c, t| {
+                    let r = req.clone();
+                    Box::pin(async move { c.open_session(&t).conversations_list(&r).await })
+                })
+                .await?;
+            out.extend(page.channels.iter().filter_map(|c| {
+                let name = c.name.clone()?;
+                Some((name, ChannelId(c.id.to_string())))
+            }));
+            cursor = page
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty());
+            if cursor.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Who is in a channel, the bot and bots included (`conversations.members`).
+    pub async fn channel_members(&self, channel: &ChannelId) -> Result<Vec<UserId>, Error> {
+        let mut out = Vec::new();
+        let mut cursor: Option<SlackCursorId> = None;
+        loop {
+            let mut req = SlackApiConversationsMembersRequest::new()
+                .with_channel(SlackChannelId::new(channel.0.clone()))
+                .with_limit(1000);
+            if let Some(c) = cursor.take() {
+                req = req.with_cursor(c);
+            }
+            let page = self
+                .call("conversations.members", move |c, t| {
+                    let r = req.clone();
+                    Box::pin(async move { c.open_session(&t).conversations_members(&r).await })
+                })
+                .await?;
+            out.extend(page.members.iter().map(|u| UserId(u.to_string())));
+            cursor = page
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty());
+            if cursor.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     /// Opens a modal for a `trigger_id`.
     pub async fn open_view(&self, trigger_id: &str, view: serde_json::Value) -> Result<(), Error> {
         let view: SlackView = serde_json::from_value(view)
@@ -813,11 +896,17 @@ fn info_of(u: &SlackUser) -> UserInfo {
                 .filter(|n| !n.is_empty())
         })
         .or_else(|| u.name.clone());
+    let handles = [profile.and_then(|p| p.display_name.clone()), u.name.clone()]
+        .into_iter()
+        .flatten()
+        .filter(|n| !n.is_empty())
+        .collect();
     UserInfo {
         tz: u.tz.clone(),
         deleted: u.deleted.unwrap_or(false),
         is_bot: u.flags.is_bot.unwrap_or(false),
         name,
+        handles,
         status_emoji: profile
             .and_then(|p| p.status_emoji.as_ref())
             .map(|e| e.0.clone())

@@ -108,7 +108,11 @@ fn called_methods() -> BTreeMap<String, String> {
 fn addressed(method: &str) -> &'static [ConversationType] {
     match method {
         "conversations.open" => &[ConversationType::Im],
-        "conversations.info" => &[ConversationType::Public, ConversationType::Private],
+        // Team channels, public or private; `conversations.list` asks for both types and
+        // `conversations.members` reads a team's channel (`members = "#channel"`).
+        "conversations.info" | "conversations.list" | "conversations.members" => {
+            &[ConversationType::Public, ConversationType::Private]
+        }
         _ => &[
             ConversationType::Public,
             ConversationType::Private,
