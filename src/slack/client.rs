@@ -18,6 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::retry::Backoff;
 use crate::config::Secret;
+use crate::metrics::{Metrics, Outcome};
 use standup_core::domain::{ChannelId, UserId};
 
 pub type Connector = SlackClientHyperHttpsConnector;
@@ -192,6 +193,8 @@ pub struct Api {
     token: SlackApiToken,
     policy: Policy,
     pacing: Arc<super::pacing::Pacing>,
+    /// Where each request's outcome is counted.
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for Api {
@@ -231,7 +234,19 @@ impl Api {
             token,
             policy,
             pacing: Arc::default(),
+            metrics: Metrics::default(),
         })
+    }
+
+    /// The same client counting its calls into `metrics` (the running bot's, served at
+    /// `/metrics`); a client made with [`Api::new`] alone counts into a registry nobody reads.
+    pub fn with_metrics(self, metrics: Metrics) -> Api {
+        Api { metrics, ..self }
+    }
+
+    /// The metrics this client counts into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The underlying slack-morphism client (for the Socket Mode listener).
@@ -306,10 +321,12 @@ impl Api {
                 f(self.client.clone(), self.token.clone()),
             )
             .await;
+            self.metrics.slack_call(method, outcome_of(&outcome));
             // The wait Slack asks for, if it names one.
             let retry_after = match outcome {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(SlackClientError::RateLimitError(e))) => {
+                    self.metrics.rate_limited(method);
                     last = Error::RateLimited {
                         method,
                         attempts: attempt,
@@ -798,6 +815,19 @@ impl Api {
                 secs: self.policy.timeout.as_secs(),
             }),
         }
+    }
+}
+
+/// How one request ended, as [`Metrics::slack_call`] counts it; the same cases as the retry
+/// loop in [`Api::call_in`].
+fn outcome_of<T>(outcome: &Result<ClientResult<T>, tokio::time::error::Elapsed>) -> Outcome<'_> {
+    match outcome {
+        Ok(Ok(_)) => Outcome::Ok,
+        Ok(Err(SlackClientError::RateLimitError(_))) => Outcome::RateLimited,
+        Ok(Err(SlackClientError::ApiError(e))) if e.code == "ratelimited" => Outcome::RateLimited,
+        Ok(Err(SlackClientError::ApiError(e))) => Outcome::Slack(&e.code),
+        Ok(Err(_)) => Outcome::Transport,
+        Err(_) => Outcome::Timeout,
     }
 }
 
