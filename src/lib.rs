@@ -5,7 +5,8 @@
 //!
 //! 1. `standup_core` (its own crate): the domain, reply parser, notes reader, renderer,
 //!    schedules, time off, follow-through and participation, with no I/O;
-//! 2. [`files`]: whole-file writes;
+//! 2. [`files`]: whole-file writes; [`metrics`]: the Prometheus metrics every layer above counts
+//!    into;
 //! 3. [`config`]: the TOML config, typed and checked;
 //! 4. the edges: [`store`] (SQLite), [`slack`] (Web API, Socket Mode, HTTP endpoints) and
 //!    [`archive`] (the notes archive on disk and in git), which never use each other;
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod files;
+pub mod metrics;
 pub mod slack;
 pub mod store;
 

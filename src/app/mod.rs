@@ -39,6 +39,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, Team};
+use crate::metrics::Metrics;
 use crate::slack::client::{Api, Error as SlackError};
 use crate::store::{self, Db, Store};
 use standup_core::domain::{ChannelId, TeamId, UserId};
@@ -113,6 +114,8 @@ pub struct App {
     /// Pokes the scheduler when something it plans by changed (a new blocker to escalate,
     /// new quiet hours), so it need not poll for them.
     schedule_changed: tokio::sync::Notify,
+    /// The bot's metrics: the ones its Slack client counts into.
+    metrics: Metrics,
 }
 
 impl App {
@@ -129,6 +132,7 @@ impl App {
             archive: crate::archive::Archive::from_config(&config.archive)
                 .map(archive::Archiver::new),
             notes: notes::Turns::default(),
+            metrics: api.metrics().clone(),
             live: std::sync::RwLock::new(Arc::new(Live::new(config, renderer))),
             db,
             api,
@@ -167,6 +171,11 @@ impl App {
     /// Slack's Web API, for the bot's own calls (acks that are posts, views).
     pub fn api(&self) -> &Api {
         &self.api
+    }
+
+    /// What the bot counts for `/metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The bot's own user id.

@@ -73,6 +73,7 @@ pub async fn post_notes(app: &App, team: &TeamConfig, cycle: &CycleInfo) -> Resu
         record_summary(app, cycle, &channel, &ts, shown).await?;
         attach_notes(app, team, cycle, channel, ts, &document).await?;
         tracing::info!(team = %team.id, cycle = %cycle.date, "notes posted in the cycle's thread");
+        app.metrics.notes_posted();
         return Ok(());
     }
     let key = SendKey::Notes(cycle.id);
@@ -89,6 +90,7 @@ pub async fn post_notes(app: &App, team: &TeamConfig, cycle: &CycleInfo) -> Resu
     record_summary(app, cycle, &channel, &ts, shown).await?;
     attach_notes(app, team, cycle, channel, ts, &document).await?;
     tracing::info!(team = %team.id, cycle = %cycle.date, "notes posted");
+    app.metrics.notes_posted();
     archive::archive_notes(app, team, cycle, &document).await;
     Ok(())
 }

@@ -149,6 +149,7 @@ async fn reply_in_cycle(
     }
     if outcome.changed {
         tracing::info!(team = %team.id, cycle = %cycle.date, edited, "update recorded");
+        app.metrics.reply_recorded();
         // A changed blocker refreshes the Home from `sync_flags`; otherwise it is done here.
         if outcome.opened.is_empty() && outcome.resolved.is_empty() {
             home::refresh_home(app, user).await;

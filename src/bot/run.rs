@@ -16,15 +16,17 @@ use crate::app::{self, App};
 use crate::bot::inbound::Handler;
 use crate::config::{Config, Secret, Secrets};
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::slack::client::{Api, Policy};
-use crate::slack::{Inbound, socket};
+use crate::slack::{Counted, Inbound, socket};
 use standup_core::domain::UserId;
 use standup_core::render::Renderer;
 
 /// How Slack reaches the bot.
 #[derive(Debug)]
 pub enum Transport {
-    /// Socket Mode (the bot connects out); `/healthz` is served on `health` if given.
+    /// Socket Mode (the bot connects out); `/healthz` and `/metrics` are served on `health` if
+    /// given.
     Socket { health: Option<TcpListener> },
     /// Slack's HTTP endpoints, served on this listener.
     Http(TcpListener),
@@ -110,7 +112,12 @@ pub async fn run(
         "SLACK_BOT_TOKEN",
         "the bot token (xoxb-...) is needed to talk to Slack",
     )?;
-    let api = Api::new(&config.slack.api_url, &bot_token, timings.calls).map_err(Error::slack)?;
+    // One registry for the whole bot: the client counts its calls, the app what it recorded
+    // and posted, the scheduler its lag, the transports what Slack sent.
+    let metrics = Metrics::new();
+    let api = Api::new(&config.slack.api_url, &bot_token, timings.calls)
+        .map_err(Error::slack)?
+        .with_metrics(metrics.clone());
     let identity = api.auth_test().await.map_err(|e| match e.code() {
         Some(
             code @ ("invalid_auth" | "not_authed" | "account_inactive" | "token_revoked"
@@ -159,7 +166,8 @@ pub async fn run(
     if let Err(e) = app.write(move |s| s.prune_inbox(week_ago)).await {
         tracing::warn!(error = %e, "could not prune old events");
     }
-    let inbound: Arc<dyn Inbound> = Arc::new(handler.clone());
+    let inbound: Arc<dyn Inbound> =
+        Arc::new(Counted::new(Arc::new(handler.clone()), metrics.clone()));
 
     crate::bot::scheduler::announce(&app).await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -189,7 +197,7 @@ pub async fn run(
                 "SLACK_SIGNING_SECRET",
                 "HTTP mode verifies every request with it",
             )?;
-            serve_http(listener, inbound, secret, stopped).await
+            serve_http(listener, inbound, secret, metrics, stopped).await
         }
         Transport::Socket { health } => {
             let app_token = required(
@@ -199,8 +207,12 @@ pub async fn run(
             )?;
             if let Some(listener) = health {
                 let mut rx = stop_rx.clone();
-                let health =
-                    axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
+                let health = axum::Router::new()
+                    .route(
+                        crate::slack::http::HEALTH_PATH,
+                        axum::routing::get(|| async { "ok" }),
+                    )
+                    .merge(crate::slack::http::metrics_route(metrics));
                 tokio::spawn(async move {
                     let stopped = async move {
                         let _ = rx.wait_for(|stop| *stop).await;
@@ -262,6 +274,7 @@ async fn serve_http(
     listener: TcpListener,
     inbound: Arc<dyn Inbound>,
     secret: Secret,
+    metrics: Metrics,
     stopped: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let addr = listener.local_addr().map_err(|source| Error::Io {
@@ -273,6 +286,7 @@ async fn serve_http(
         signing_secret: secret,
         max_body_bytes: 1 << 20,
         window: std::time::Duration::from_secs(300),
+        metrics,
     };
     let router = crate::slack::http::router(inbound, config);
     crate::slack::http::serve(listener, router, stopped)

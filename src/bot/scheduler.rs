@@ -205,7 +205,7 @@ async fn member_jobs(
         .await;
         return None;
     }
-    run_job(app, retry, &key("prompt", fired), now, false).await;
+    run_job(app, retry, &key("prompt", fired), prompt_at, now, false).await;
     let remind_at = team.remind_time(fired);
     let remind_due = release(prompt_at + (remind_at - fired));
     if remind_due > now {
@@ -217,7 +217,7 @@ async fn member_jobs(
         .await
         .unwrap_or(false)
     {
-        run_job(app, retry, &key("remind", remind_at), now, true).await;
+        run_job(app, retry, &key("remind", remind_at), remind_due, now, true).await;
     }
     None
 }
@@ -305,7 +305,7 @@ async fn post_jobs(
                 member: None,
                 cycle_date: date,
             };
-            run_job(app, retry, &key, now, false).await;
+            run_job(app, retry, &key, key.fire_at, now, false).await;
         }
     }
     let coming = team.sync.next_after(now, tz)?;
@@ -321,7 +321,7 @@ async fn post_jobs(
         member: None,
         cycle_date: date,
     };
-    run_job(app, retry, &key, now, false).await;
+    run_job(app, retry, &key, at, now, false).await;
     team.sync.next_after(coming, tz).map(|s| team.post_time(s))
 }
 
@@ -337,9 +337,17 @@ async fn escalations(app: &App, team: &TeamConfig, now: DateTime<Utc>) -> Option
     }
 }
 
-/// Records, runs and marks one job. A failure asks the scheduler to come back soon.
-async fn run_job(app: &App, retry: &Retry, key: &JobKey, now: DateTime<Utc>, reminder: bool) {
-    if !run_recorded(app, key, now, reminder).await {
+/// Records, runs and marks one job, due at `due` (its fire time, or later when quiet hours
+/// held it). A failure asks the scheduler to come back soon.
+async fn run_job(
+    app: &App,
+    retry: &Retry,
+    key: &JobKey,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    reminder: bool,
+) {
+    if !run_recorded(app, key, due, now, reminder).await {
         let at = app.now() + chrono::Duration::from_std(RETRY_AFTER).unwrap_or_default();
         let mut soon = retry.0.lock().unwrap_or_else(|p| p.into_inner());
         *soon = Some(soon.map_or(at, |t: DateTime<Utc>| t.min(at)));
@@ -347,7 +355,13 @@ async fn run_job(app: &App, retry: &Retry, key: &JobKey, now: DateTime<Utc>, rem
 }
 
 /// Returns false when the job failed (and will be retried).
-async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: bool) -> bool {
+async fn run_recorded(
+    app: &App,
+    key: &JobKey,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    reminder: bool,
+) -> bool {
     let job = key.clone();
     let start = match app.write(move |s| s.begin_job(&job, now)).await {
         Ok(s) => s,
@@ -376,7 +390,11 @@ async fn run_recorded(app: &App, key: &JobKey, now: DateTime<Utc>, reminder: boo
         JobStart::Again(n) => {
             tracing::warn!(team = %key.team, kind = key.kind, attempt = n, "running a job again")
         }
-        JobStart::Fresh => {}
+        // The lag of a job's first start: a retry's wait is the retry policy's, not lateness.
+        JobStart::Fresh => {
+            let lag = (app.now() - due).num_milliseconds() as f64 / 1000.0;
+            app.metrics().job_lag(key.kind, lag);
+        }
     }
     let Some(team) = app.team(&key.team) else {
         return true;

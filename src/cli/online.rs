@@ -1,7 +1,8 @@
 //! `check-config --online`: what the config file cannot say on its own, asked of Slack with the
-//! bot token: the token works, every team channel exists with the bot in it, every member exists
-//! and is a person, and when each team's next prompt, reminder and notes are due (on the team's
-//! clock, and on each member's own with `per_member_timezone`).
+//! bot token: the token works and carries every scope the app manifest lists, every team channel
+//! exists with the bot in it, every member exists and is a person, and when each team's next
+//! prompt, reminder and notes are due (on the team's clock, and on each member's own with
+//! `per_member_timezone`).
 
 use std::io::Write;
 
@@ -53,6 +54,7 @@ pub async fn check(config: &Config, secrets: Secrets, out: &mut dyn Write) -> Re
         .map_err(stdout_error)?;
     }
     let mut problems: Vec<String> = Vec::new();
+    check_scopes(&api, out, &mut problems).await?;
     let now = Utc::now();
     for team in &config.teams {
         let id = &team.id;
@@ -141,4 +143,52 @@ pub async fn check(config: &Config, secrets: Secrets, out: &mut dyn Write) -> Re
             plural(problems.len())
         )))
     }
+}
+
+/// The bot token's scopes against the bot scopes of the app manifest the bot ships with
+/// (`config/slack-app-manifest.yml`, built in): each one missing is a problem naming the scope,
+/// what the bot needs it for (the manifest's comment) and how to grant it. A scope missing
+/// shows up otherwise only when the call that needs it fails, maybe days later.
+async fn check_scopes(api: &Api, out: &mut dyn Write, problems: &mut Vec<String>) -> Result<()> {
+    let manifest = slack_emulator::spec::Manifest::standup_bot();
+    let granted = match api.granted_scopes().await {
+        Ok(Some(granted)) => granted,
+        Ok(None) => {
+            return writeln!(
+                out,
+                "Slack: scopes not checked: Slack did not list the token's scopes (no x-oauth-scopes header)"
+            )
+            .map_err(stdout_error);
+        }
+        Err(e) => {
+            problems.push(format!(
+                "cannot read the bot token's scopes ({e}): run check-config --online again"
+            ));
+            return Ok(());
+        }
+    };
+    let missing: Vec<&String> = manifest
+        .bot_scopes
+        .iter()
+        .filter(|s| !granted.contains(s))
+        .collect();
+    for scope in &missing {
+        let purpose = manifest
+            .bot_scope_purposes
+            .get(*scope)
+            .map(|p| format!(" (for {p})"))
+            .unwrap_or_default();
+        problems.push(format!(
+            "the bot token lacks the {scope} scope{purpose}: add it under OAuth & Permissions → Scopes (or re-create the app from config/slack-app-manifest.yml), then reinstall the app to the workspace"
+        ));
+    }
+    if missing.is_empty() {
+        writeln!(
+            out,
+            "Slack: scopes: all {} the app manifest lists are granted",
+            manifest.bot_scopes.len()
+        )
+        .map_err(stdout_error)?;
+    }
+    Ok(())
 }

@@ -18,9 +18,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::retry::Backoff;
 use crate::config::Secret;
+use crate::metrics::{Metrics, Outcome};
 use standup_core::domain::{ChannelId, UserId};
 
 pub type Connector = SlackClientHyperHttpsConnector;
+type Https = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
 
 /// A place in a pool of work that starts a few at a time (a semaphore's permit), held by the
 /// task doing the work (see [`Turn::hold`]) until its first Web API call.
@@ -191,9 +193,13 @@ impl Default for Policy {
 #[derive(Clone)]
 pub struct Api {
     client: Arc<SlackClient<Connector>>,
+    /// The Web API base, without a trailing slash (for the one raw request, [`Api::granted_scopes`]).
+    api_url: String,
     token: SlackApiToken,
     policy: Policy,
     pacing: Arc<super::pacing::Pacing>,
+    /// Where each request's outcome is counted.
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for Api {
@@ -206,22 +212,27 @@ impl std::fmt::Debug for Api {
 
 /// A connector for `api_url`, which may be plain `http://` (a local emulator) or `https://`.
 pub fn connector(api_url: &str) -> Result<Connector, Error> {
+    // Pacing is ours (see `pacing`): slack-morphism's rate control counts chat.postMessage per
+    // workspace, where Slack counts it per channel, and its waits would eat the call timeout.
+    Ok(SlackClientHyperConnector::with_connector(https()?)
+        .with_slack_api_url(api_url.trim_end_matches('/')))
+}
+
+/// TLS over TCP (or plain TCP for an `http://` emulator), for slack-morphism and for our own
+/// raw request alike.
+fn https() -> Result<Https, Error> {
     // Requests go out as headers and body in separate writes: without TCP_NODELAY the body can
     // wait for the peer's delayed ACK (tens of milliseconds per call).
     let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
     http.set_nodelay(true);
     http.enforce_http(false);
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .map_err(|e| Error::Setup(format!("cannot load the system's CA certificates: {e}")))?
         .https_or_http()
         .enable_http1()
         .enable_http2()
-        .wrap_connector(http);
-    // Pacing is ours (see `pacing`): slack-morphism's rate control counts chat.postMessage per
-    // workspace, where Slack counts it per channel, and its waits would eat the call timeout.
-    Ok(SlackClientHyperConnector::with_connector(https)
-        .with_slack_api_url(api_url.trim_end_matches('/')))
+        .wrap_connector(http))
 }
 
 impl Api {
@@ -230,10 +241,23 @@ impl Api {
         let token = SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_string()));
         Ok(Api {
             client,
+            api_url: api_url.trim_end_matches('/').to_string(),
             token,
             policy,
             pacing: Arc::default(),
+            metrics: Metrics::default(),
         })
+    }
+
+    /// The same client counting its calls into `metrics` (the running bot's, served at
+    /// `/metrics`); a client made with [`Api::new`] alone counts into a registry nobody reads.
+    pub fn with_metrics(self, metrics: Metrics) -> Api {
+        Api { metrics, ..self }
+    }
+
+    /// The metrics this client counts into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The underlying slack-morphism client (for the Socket Mode listener).
@@ -308,10 +332,12 @@ impl Api {
                 f(self.client.clone(), self.token.clone()),
             )
             .await;
+            self.metrics.slack_call(method, outcome_of(&outcome));
             // The wait Slack asks for, if it names one.
             let retry_after = match outcome {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(SlackClientError::RateLimitError(e))) => {
+                    self.metrics.rate_limited(method);
                     last = Error::RateLimited {
                         method,
                         attempts: attempt,
@@ -390,6 +416,96 @@ impl Api {
             user: UserId(r.user_id.to_string()),
             team: r.team_id.to_string(),
         })
+    }
+
+    /// The scopes Slack granted this token, from the `x-oauth-scopes` header of an `auth.test`
+    /// answer (Slack lists a token's scopes there on Web API answers, comma-separated; its SDKs
+    /// read them into `response_metadata.scopes`); `None` when the answer has no such header.
+    ///
+    /// slack-morphism does not show response headers, so this is one raw request, with the same
+    /// connector, the token in the `Authorization` header and the call timeout; not retried (a
+    /// check that fails is reported and can be run again).
+    pub async fn granted_scopes(&self) -> Result<Option<Vec<String>>, Error> {
+        let method = "auth.test";
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build::<_, String>(https()?);
+        let request = axum::http::Request::post(format!("{}/{method}", self.api_url))
+            .header(
+                axum::http::header::AUTHORIZATION,
+                format!("Bearer {}", self.token.token_value.0),
+            )
+            .header(
+                axum::http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(String::new())
+            .map_err(|e| Error::Setup(format!("cannot build the {method} request: {e}")))?;
+        let timeout = self.policy.timeout;
+        let transport = |detail: String| Error::Transport {
+            method,
+            detail: short(&detail),
+        };
+        let answer = async {
+            let response = client
+                .request(request)
+                .await
+                .map_err(|e| transport(e.to_string()))?;
+            let status = response.status();
+            let scopes = response
+                .headers()
+                .get("x-oauth-scopes")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                });
+            let body = axum::body::to_bytes(axum::body::Body::new(response.into_body()), 1 << 20)
+                .await
+                .map_err(|e| transport(e.to_string()))?;
+            Ok::<_, Error>((status, scopes, body))
+        };
+        let (status, scopes, body) = match tokio::time::timeout(timeout, answer).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                self.metrics.slack_call(method, Outcome::Timeout);
+                return Err(Error::Timeout {
+                    method,
+                    secs: timeout.as_secs(),
+                });
+            }
+        }
+        .inspect_err(|_| self.metrics.slack_call(method, Outcome::Transport))?;
+        if status == axum::http::StatusCode::TOO_MANY_REQUESTS {
+            self.metrics.slack_call(method, Outcome::RateLimited);
+            self.metrics.rate_limited(method);
+            return Err(Error::RateLimited {
+                method,
+                attempts: 1,
+            });
+        }
+        if !status.is_success() {
+            self.metrics.slack_call(method, Outcome::Transport);
+            return Err(transport(format!("HTTP {status}")));
+        }
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        if json["ok"].as_bool() != Some(true) {
+            let code = json["error"]
+                .as_str()
+                .unwrap_or("unreadable_answer")
+                .to_string();
+            self.metrics.slack_call(method, Outcome::Slack(&code));
+            return Err(Error::Api {
+                method,
+                code,
+                needed: None,
+            });
+        }
+        self.metrics.slack_call(method, Outcome::Ok);
+        Ok(scopes)
     }
 
     /// Opens (or finds) the DM channel with a user.
@@ -881,6 +997,19 @@ impl Api {
                 secs: self.policy.timeout.as_secs(),
             }),
         }
+    }
+}
+
+/// How one request ended, as [`Metrics::slack_call`] counts it; the same cases as the retry
+/// loop in [`Api::call_in`].
+fn outcome_of<T>(outcome: &Result<ClientResult<T>, tokio::time::error::Elapsed>) -> Outcome<'_> {
+    match outcome {
+        Ok(Ok(_)) => Outcome::Ok,
+        Ok(Err(SlackClientError::RateLimitError(_))) => Outcome::RateLimited,
+        Ok(Err(SlackClientError::ApiError(e))) if e.code == "ratelimited" => Outcome::RateLimited,
+        Ok(Err(SlackClientError::ApiError(e))) => Outcome::Slack(&e.code),
+        Ok(Err(_)) => Outcome::Transport,
+        Err(_) => Outcome::Timeout,
     }
 }
 

@@ -1,7 +1,7 @@
 //! HTTP mode: the Events API, slash command and interactivity endpoints.
 //!
-//! [`router`] answers Slack's three POST endpoints and a health check; [`serve`] runs it on a
-//! listener the caller bound, until a shutdown future resolves.
+//! [`router`] answers Slack's three POST endpoints, a health check and the metrics; [`serve`]
+//! runs it on a listener the caller bound, until a shutdown future resolves.
 //!
 //! Every POST goes through one verification layer before any handler sees it ([`router`]
 //! applies it to the routes, so a new route cannot skip it): the timestamp must be within the
@@ -47,6 +47,7 @@ use tracing::Instrument;
 
 use super::Inbound;
 use crate::config::Secret;
+use crate::metrics::Metrics;
 
 /// Events API requests.
 pub const EVENTS_PATH: &str = "/slack/events";
@@ -56,6 +57,9 @@ pub const COMMANDS_PATH: &str = "/slack/commands";
 pub const INTERACTIONS_PATH: &str = "/slack/interactions";
 /// Liveness check, unauthenticated.
 pub const HEALTH_PATH: &str = "/healthz";
+/// Prometheus metrics, unauthenticated like the health check (counts only, no secret or
+/// member data in them).
+pub const METRICS_PATH: &str = "/metrics";
 
 /// How many accepted signatures the replay guard remembers at most. Only requests with a valid
 /// signature get in, so this is only reached if Slack itself sends more than this within one
@@ -73,6 +77,8 @@ pub struct HttpConfig {
     /// How far a request's timestamp may be from now, either way; also how long accepted
     /// signatures are remembered to refuse replays.
     pub window: Duration,
+    /// What `GET /metrics` shows.
+    pub metrics: Metrics,
 }
 
 impl HttpConfig {
@@ -81,20 +87,22 @@ impl HttpConfig {
     /// [`HttpConfig::window`] unless set: Slack's five minutes.
     pub const DEFAULT_WINDOW: Duration = Duration::from_secs(300);
 
-    /// The defaults, with this signing secret.
+    /// The defaults, with this signing secret (and metrics of their own).
     pub fn new(signing_secret: Secret) -> HttpConfig {
         HttpConfig {
             signing_secret,
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             window: Self::DEFAULT_WINDOW,
+            metrics: Metrics::default(),
         }
     }
 }
 
 /// The router: `POST /slack/events`, `POST /slack/commands`, `POST /slack/interactions` (all
-/// verified) and `GET /healthz`.
+/// verified), `GET /healthz` and `GET /metrics`.
 pub fn router(inbound: Arc<dyn Inbound>, config: HttpConfig) -> Router {
     let limit = config.max_body_bytes;
+    let metrics = metrics_route(config.metrics.clone());
     let verifier = Arc::new(Verifier::new(config));
     let slack = Router::new()
         .route(EVENTS_PATH, post(events))
@@ -104,6 +112,7 @@ pub fn router(inbound: Arc<dyn Inbound>, config: HttpConfig) -> Router {
         .with_state(inbound);
     Router::new()
         .route(HEALTH_PATH, get(health))
+        .merge(metrics)
         .merge(slack)
         .layer(DefaultBodyLimit::max(limit))
 }
@@ -128,6 +137,19 @@ pub async fn serve(
 
 async fn health() -> &'static str {
     "ok"
+}
+
+/// `GET /metrics` showing `metrics`; Socket Mode's health listener serves the same route.
+pub fn metrics_route(metrics: Metrics) -> Router {
+    Router::new().route(
+        METRICS_PATH,
+        get(|| async move {
+            (
+                [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+                metrics.render(),
+            )
+        }),
+    )
 }
 
 async fn events(
@@ -845,7 +867,7 @@ mod tests {
             let uri = format!("{}{path}", self.base_url).parse().unwrap();
             let response = client.get(uri).await.expect("bot answers");
             let status = response.status();
-            let body = axum::body::to_bytes(Body::new(response.into_body()), 1024)
+            let body = axum::body::to_bytes(Body::new(response.into_body()), 64 * 1024)
                 .await
                 .unwrap();
             (status, String::from_utf8_lossy(&body).into_owned())
@@ -1228,6 +1250,18 @@ mod tests {
                 "{path} {body:?}"
             );
         }
+        assert!(bot.calls().is_empty());
+    }
+
+    #[tokio::test]
+    async fn metrics_answer_without_a_signature() {
+        let bot = Bot::start().await;
+        let (status, text) = bot.get(METRICS_PATH).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            text.contains("standup_events_received_total{kind=\"interaction\"} 0"),
+            "{text}"
+        );
         assert!(bot.calls().is_empty());
     }
 

@@ -14,10 +14,14 @@ pub mod retry;
 pub mod rich_text;
 pub mod socket;
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
 use slack_morphism::prelude::{
     SlackCommandEvent, SlackCommandEventResponse, SlackInteractionEvent,
 };
+
+use crate::metrics::{self, Metrics};
 
 /// An event the bot could not store; Slack should deliver it again later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -55,4 +59,58 @@ pub trait Inbound: Send + Sync + 'static {
         &self,
         interaction: SlackInteractionEvent,
     ) -> BoxFuture<'static, Result<Option<serde_json::Value>, NotStored>>;
+}
+
+/// An [`Inbound`] that counts, for `/metrics`, each request Slack sent and each one acked
+/// (stored or answered), whichever transport delivered it. Wrapping the one `Inbound` both
+/// transports call counts alike in Socket Mode and HTTP mode.
+pub struct Counted {
+    inner: Arc<dyn Inbound>,
+    metrics: Metrics,
+}
+
+impl Counted {
+    pub fn new(inner: Arc<dyn Inbound>, metrics: Metrics) -> Counted {
+        Counted { inner, metrics }
+    }
+}
+
+impl Inbound for Counted {
+    fn event(&self, event: serde_json::Value) -> BoxFuture<'static, Result<(), NotStored>> {
+        self.metrics.received(metrics::Inbound::Event);
+        let (stored, counts) = (self.inner.event(event), self.metrics.clone());
+        Box::pin(async move {
+            let stored = stored.await;
+            if stored.is_ok() {
+                counts.acked(metrics::Inbound::Event);
+            }
+            stored
+        })
+    }
+
+    fn command(&self, command: SlackCommandEvent) -> BoxFuture<'static, SlackCommandEventResponse> {
+        self.metrics.received(metrics::Inbound::Command);
+        let (answer, counts) = (self.inner.command(command), self.metrics.clone());
+        Box::pin(async move {
+            let answer = answer.await;
+            // A command always gets its answer as the ack.
+            counts.acked(metrics::Inbound::Command);
+            answer
+        })
+    }
+
+    fn interaction(
+        &self,
+        interaction: SlackInteractionEvent,
+    ) -> BoxFuture<'static, Result<Option<serde_json::Value>, NotStored>> {
+        self.metrics.received(metrics::Inbound::Interaction);
+        let (answer, counts) = (self.inner.interaction(interaction), self.metrics.clone());
+        Box::pin(async move {
+            let answer = answer.await;
+            if answer.is_ok() {
+                counts.acked(metrics::Inbound::Interaction);
+            }
+            answer
+        })
+    }
 }

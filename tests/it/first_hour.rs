@@ -241,6 +241,14 @@ async fn check_config_online_asks_slack_what_the_file_cannot_say() {
             .any(|l| l.contains(MARIA) && l.ends_with("(Europe/Berlin)")),
         "{out}"
     );
+    let scopes = slack_emulator::spec::Manifest::standup_bot().bot_scopes;
+    assert!(
+        out.contains(&format!(
+            "Slack: scopes: all {} the app manifest lists are granted",
+            scopes.len()
+        )),
+        "{out}"
+    );
     assert!(out.contains("online: ok"), "{out}");
 
     // A member Slack does not know, a bot as a member, a channel the bot is not in.
@@ -272,4 +280,30 @@ async fn check_config_online_asks_slack_what_the_file_cannot_say() {
     assert!(!ok);
     assert!(out.contains("invalid_auth"), "{out}");
     assert!(!out.contains("xoxb-1-wrong-token"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_online_names_a_scope_the_token_lacks() {
+    // Granted every scope of the manifest but files:write (the notes file), which none of the
+    // check's own calls needs: the one problem is the scope.
+    let scopes = slack_emulator::spec::Manifest::standup_bot().bot_scopes;
+    assert!(scopes.iter().any(|s| s == "files:write"));
+    let fewer = scopes.iter().filter(|s| *s != "files:write").cloned();
+    let emu = slack_emulator::Emulator::start(team_workspace(&[]).with_scopes(fewer)).await;
+    let bot = Bot::builder(&emu).build();
+    let (ok, out) = check_online(bot.dir.path(), &emu.config().bot_token);
+    assert!(!ok, "{out}");
+    let problems: Vec<&str> = out.lines().filter(|l| l.starts_with("problem:")).collect();
+    assert_eq!(
+        problems,
+        [
+            "problem: the bot token lacks the files:write scope (for files.getUploadURLExternal / files.completeUploadExternal: the notes file): add it under OAuth & Permissions → Scopes (or re-create the app from config/slack-app-manifest.yml), then reinstall the app to the workspace"
+        ],
+        "{out}"
+    );
+    assert!(
+        !out.contains("all granted") && !out.contains("are granted"),
+        "{out}"
+    );
+    assert!(out.contains("1 problem found in Slack"), "{out}");
 }

@@ -19,6 +19,7 @@ mod layers;
 mod limits;
 mod load_smoke;
 mod manifest_scopes;
+mod metrics;
 mod promises;
 mod reliability;
 mod reload;

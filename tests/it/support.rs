@@ -63,6 +63,11 @@ pub fn workspace_of(users: &[String]) -> EmulatorConfig {
 
 /// The team's workspace plus `others` (people in no team).
 pub async fn emulator_with(others: &[User]) -> Emulator {
+    Emulator::start(team_workspace(others)).await
+}
+
+/// The config of [`emulator_with`]'s workspace, for a test that changes more of it.
+pub fn team_workspace(others: &[User]) -> EmulatorConfig {
     let mut config = EmulatorConfig::default()
         .with_user(User::new(MARIA, "maria").tz("Europe/Berlin", "CET", 3600))
         .with_user(User::new(KENJI, "kenji"))
@@ -72,7 +77,7 @@ pub async fn emulator_with(others: &[User]) -> Emulator {
     for user in others {
         config = config.with_user(user.clone());
     }
-    Emulator::start(config).await
+    config
 }
 
 /// A crontab line (seconds first) that fires once, at `at` (UTC).

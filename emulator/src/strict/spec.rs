@@ -200,6 +200,9 @@ pub fn event_scopes(event: &str) -> Option<Vec<String>> {
 pub struct Manifest {
     /// `oauth_config.scopes.bot`.
     pub bot_scopes: Vec<String>,
+    /// What each bot scope is for: the comment on its line (`- chat:write  # prompts, ...`),
+    /// for the scopes that have one. YAML drops comments, so they are read from the text.
+    pub bot_scope_purposes: BTreeMap<String, String>,
     /// `settings.event_subscriptions.bot_events`.
     pub bot_events: Vec<String>,
     /// `features.slash_commands[].command`.
@@ -224,8 +227,21 @@ impl Manifest {
                 .filter_map(|v| v.as_str().map(str::to_string))
                 .collect()
         };
+        let bot_scopes = list(&doc["oauth_config"]["scopes"]["bot"]);
+        let bot_scope_purposes = yaml
+            .lines()
+            .filter_map(|line| {
+                let (item, comment) = line.trim().strip_prefix("- ")?.split_once('#')?;
+                let item = item.trim();
+                bot_scopes
+                    .iter()
+                    .any(|s| s == item)
+                    .then(|| (item.to_string(), comment.trim().to_string()))
+            })
+            .collect();
         Ok(Manifest {
-            bot_scopes: list(&doc["oauth_config"]["scopes"]["bot"]),
+            bot_scopes,
+            bot_scope_purposes,
             bot_events: list(&doc["settings"]["event_subscriptions"]["bot_events"]),
             slash_commands: doc["features"]["slash_commands"]
                 .as_vec()
@@ -296,5 +312,18 @@ mod tests {
         assert!(m.bot_scopes.contains(&"chat:write".to_string()));
         assert!(m.bot_events.contains(&"message.im".to_string()));
         assert_eq!(m.slash_commands, ["/standup"]);
+        // Every bot scope says what it is for, from its comment.
+        assert_eq!(
+            m.bot_scope_purposes.keys().collect::<Vec<_>>(),
+            m.bot_scopes
+                .iter()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            m.bot_scope_purposes["commands"],
+            "the /standup slash command"
+        );
     }
 }

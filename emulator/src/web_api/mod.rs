@@ -3,6 +3,8 @@
 //! Every call is recorded first, then a scripted fault (if any) applies, then auth, then rate
 //! limits, then the method. Business errors are HTTP 200 with `{"ok":false,"error":...}`, as on
 //! Slack; only rate limits (429) and injected statuses use other codes.
+//! Answers to a token the emulator knows carry the token's scopes in `x-oauth-scopes`, as Slack's
+//! do.
 
 mod chat;
 mod conversations;
@@ -88,6 +90,7 @@ pub(crate) async fn api(
 ) -> Response {
     let parsed = params::parse(&uri, &headers, &body);
     let token = params::bearer(&headers).or(parsed.token_param);
+    let scopes = granted_scopes(&shared.config, token.as_deref());
     tracing::debug!(method = %method, "web api call");
     // Without a fault (or with a late answer) the call is answered in the same step that
     // records it, so a test that sees the call (`wait_for_call`) also sees what it did.
@@ -109,7 +112,7 @@ pub(crate) async fn api(
     });
     let fault = match step {
         Ok((reply, late)) => {
-            let response = answer(&shared, &method, reply);
+            let response = with_scopes(answer(&shared, &method, reply), scopes);
             if let Some(delay) = late {
                 tokio::time::sleep(delay).await;
             }
@@ -136,7 +139,28 @@ pub(crate) async fn api(
         }
     }
     let reply = shared.update(|s| dispatch(&shared, s, &method, &parsed.params, token.as_deref()));
-    answer(&shared, &method, reply)
+    with_scopes(answer(&shared, &method, reply), scopes)
+}
+
+/// The scopes a token carries, as Slack lists them in the `x-oauth-scopes` header of a Web API
+/// answer: comma-separated, no spaces. A token Slack does not know gets no list.
+fn granted_scopes(cfg: &EmulatorConfig, token: Option<&str>) -> Option<HeaderValue> {
+    let scopes = match token {
+        Some(t) if t == cfg.bot_token => cfg.scopes.join(","),
+        // The app-level token's one scope (Socket Mode).
+        Some(t) if t == cfg.app_token => "connections:write".to_string(),
+        _ => return None,
+    };
+    HeaderValue::from_str(&scopes).ok()
+}
+
+/// An answer with the token's scopes in its `x-oauth-scopes` header, as Slack's answers carry
+/// them (the official SDKs read them into `response_metadata.scopes`).
+fn with_scopes(mut response: Response, scopes: Option<HeaderValue>) -> Response {
+    if let Some(scopes) = scopes {
+        response.headers_mut().insert("x-oauth-scopes", scopes);
+    }
+    response
 }
 
 /// The response to a dispatched call, counting a rate limit.
