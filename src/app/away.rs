@@ -419,6 +419,7 @@ mod tests {
             is_bot: false,
             name: None,
             handles: Vec::new(),
+            is_admin: false,
             status_emoji: emoji.map(str::to_string),
             status_expires: expires,
         }

@@ -15,7 +15,7 @@ pub struct Reply {
 
 impl Reply {
     /// An answer within Slack's 40,000 characters for a message's text.
-    pub(super) fn new(text: impl Into<String>) -> Reply {
+    pub fn new(text: impl Into<String>) -> Reply {
         let text = text.into();
         Reply {
             text: crate::slack::blocks::message_text(
@@ -40,6 +40,7 @@ pub const USAGE: &str = "*/standup* commands:\n\
 • `/standup history [@member] [n]` — your or a teammate's last n updates (default 3, at most 10)\n\
 • `/standup stats [team] [cycles]` — who answered how often and how soon, only to you\n\
 • `/standup teams` — every team the bot runs: channel, schedule, members, next prompt, where it is set up\n\
+• `/standup setup [team]` — set a team up, or change one set up from Slack, in a form (workspace admins and team admins)\n\
 • `/standup help` — this list";
 
 /// Runs `/standup <text>` for `user`.
@@ -356,20 +357,28 @@ fn what_was_sent(key: &str, channel: &standup_core::domain::ChannelId) -> String
 fn teams_list(app: &App) -> Reply {
     let config = app.config();
     let now = app.now();
-    let source = format!("the config file `{}`", config.path.display());
-    let mut lines = vec![format!(
-        "*Teams* ({}), set up in {}:",
-        config.teams.len(),
-        escape(&source)
-    )];
+    let file = format!("the config file `{}`", config.path.display());
+    let mut lines = vec![format!("*Teams* ({}):", config.teams.len())];
     for team in &config.teams {
         let tz = team.timezone;
         let next = cycle::next_times(team, tz, now);
         let next_prompt = next.prompt.map(|t| cycle::on_clock(t, tz));
         let next_notes = next.notes.map(|t| cycle::on_clock(t, tz));
         let members = team.members.len();
+        let source = match &team.source {
+            crate::config::Source::File => escape(&file),
+            crate::config::Source::Slack { by, at } => format!(
+                "Slack by <@{by}> on {} (`/standup setup {}` changes it)",
+                at.format("%Y-%m-%d"),
+                team.id
+            ),
+        };
+        let from = match &team.members_from {
+            Some(channel) => format!(" (everyone in <#{channel}>)"),
+            None => String::new(),
+        };
         lines.push(format!(
-            "• *{}* (`{}`) in <#{}>: {members} member{}; prompts {}, meets {} ({}){}{}",
+            "• *{}* (`{}`) in <#{}>: {members} member{}{from}; prompts {}, meets {} ({}){}{}; set up in {source}",
             escape(&team.name),
             team.id,
             team.channel.0,

@@ -32,6 +32,7 @@ pub mod reply;
 pub mod resolved;
 pub mod setup;
 mod stats;
+pub mod team_setup;
 
 use std::sync::Arc;
 

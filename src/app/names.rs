@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::config::Config;
-use crate::config::names::{Directory, Lookup, Name};
+use crate::config::names::{Directory, Lookup, Name, NotAsked};
+use crate::config::{Config, SlackTeam};
 use crate::error::{Error, Result};
 use crate::slack::client::{Api, UserInfo};
 use standup_core::domain::{ChannelId, UserId};
@@ -38,18 +38,29 @@ impl Directory for SlackNames {
     }
 }
 
-/// `config` (loaded without Slack) with its names looked up: the same file checked again with
-/// Slack's answers. A config without names comes back as it is.
-pub async fn resolve(api: &Api, bot: &UserId, config: Config) -> Result<Config> {
+/// The config the bot runs by: `config` (the file, loaded without Slack) with the teams set
+/// up from Slack added, and every name looked up (the file and those teams checked again with
+/// Slack's answers). A Slack team that does not check out is left out; the returned lines say
+/// why. An error is the file's own problems, or Slack failing.
+pub async fn assemble(
+    api: &Api,
+    bot: &UserId,
+    mut config: Config,
+    slack_teams: Vec<SlackTeam>,
+) -> Result<(Config, Vec<String>)> {
+    let skipped = config.add_slack_teams(&slack_teams, &NotAsked);
     if config.names.is_empty() {
-        return Ok(config);
+        return Ok((config, skipped));
     }
     let names = look_up(api, bot, &config.names).await?;
     let path = config.path.clone();
-    tokio::task::spawn_blocking(move || Config::load_with(Path::new(&path), &names))
-        .await
-        .map_err(|e| Error::Usage(format!("looking up the config's names failed: {e}")))?
-        .map_err(Error::from)
+    tokio::task::spawn_blocking(move || -> Result<(Config, Vec<String>)> {
+        let mut config = Config::load_with(Path::new(&path), &names)?;
+        let skipped = config.add_slack_teams(&slack_teams, &names);
+        Ok((config, skipped))
+    })
+    .await
+    .map_err(|e| Error::Usage(format!("looking up the config's names failed: {e}")))?
 }
 
 /// Asks Slack about `names`.

@@ -12,6 +12,39 @@ use standup_core::render::Renderer;
 use super::{App, Result};
 use crate::config::{Config, TeamConfig};
 
+/// What a reload did: what changed, and the teams set up from Slack it left out (and why).
+#[derive(Debug, Default)]
+pub struct Reloaded {
+    pub changes: Vec<String>,
+    pub skipped: Vec<String>,
+}
+
+/// Loads the config file again, adds the teams set up from Slack, looks the names up and
+/// applies the result. An error (the file's problems, Slack or the store failing) leaves the
+/// bot running by the config it has.
+pub async fn from_file(app: &App) -> crate::error::Result<Reloaded> {
+    use crate::error::Error;
+    let path = app.config().path.clone();
+    let (config, renderer) =
+        tokio::task::spawn_blocking(move || super::setup::load(Some(&path)))
+            .await
+            .map_err(|e| Error::Usage(format!("the reload task failed: {e}")))??;
+    let made_up = config.made_up_ids();
+    if !made_up.is_empty() {
+        return Err(Error::Usage(format!(
+            "it uses the example config's made-up ids ({}): put your workspace's ids in it",
+            made_up.join(", ")
+        )));
+    }
+    let slack_teams = app.read(|s| s.slack_teams()).await?;
+    let (config, skipped) =
+        super::names::assemble(app.api(), app.bot_user(), config, slack_teams).await?;
+    let changes = apply(app, config, renderer)
+        .await
+        .map_err(|e| Error::Usage(format!("the store could not take it: {e}")))?;
+    Ok(Reloaded { changes, skipped })
+}
+
 /// Applies `new` (its teams' templates compiled into `renderer`); returns what changed, one line
 /// each, for the log.
 pub async fn apply(app: &App, mut new: Config, renderer: Renderer) -> Result<Vec<String>> {

@@ -60,11 +60,18 @@ pub fn team_record(team: &TeamConfig) -> TeamRecord {
 
 /// Opens the database and makes its teams match the config.
 pub fn open_store(config: &Config) -> Result<Store> {
+    let mut store = open_store_as_is(config)?;
+    sync_teams(&mut store, &config.teams)?;
+    Ok(store)
+}
+
+/// Opens the database, its teams as they were (the running bot adds the teams set up from
+/// Slack before it syncs them).
+pub fn open_store_as_is(config: &Config) -> Result<Store> {
     let mut store = Store::open(&config.database.path)?;
     if let Some(mb) = config.database.max_size_mb {
         store.cap_size(mb)?;
     }
-    sync_teams(&mut store, &config.teams)?;
     Ok(store)
 }
 

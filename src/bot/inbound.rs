@@ -146,7 +146,27 @@ impl Inbound for Handler {
             let text = command.text.clone().unwrap_or_default();
             let work = {
                 let app = app.clone();
-                tasks.spawn(async move { app::commands::command(&app, &user, &text).await })
+                let trigger = command.trigger_id.to_string();
+                let channel = ChannelId(command.channel_id.to_string());
+                tasks.spawn(async move {
+                    // The modal needs the command's `trigger_id` within 3 s: opened at once.
+                    match text.trim().strip_prefix("setup") {
+                        Some(rest) if rest.is_empty() || rest.starts_with(' ') => {
+                            match app::team_setup::open(&app, &user, &trigger, &channel, rest)
+                                .await
+                            {
+                                Ok(text) => app::Reply::new(text),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "could not open the setup form");
+                                    app::Reply::new(format!(
+                                        "The setup form could not be opened ({e}); please try again."
+                                    ))
+                                }
+                            }
+                        }
+                        _ => app::commands::command(&app, &user, &text).await,
+                    }
+                })
             };
             let mut work = work;
             match tokio::time::timeout(COMMAND_BUDGET, &mut work).await {
@@ -186,7 +206,14 @@ impl Inbound for Handler {
             };
             if submission {
                 // Slack shows validation errors only from the ack: checked before storing.
-                if let Err(errors) = read_submission(&payload) {
+                let checked = if is_team_setup(&payload) {
+                    app::team_setup::read(&payload, &app.config(), app.now())
+                        .map(drop)
+                        .map_err(Some)
+                } else {
+                    read_submission(&payload).map(drop)
+                };
+                if let Err(errors) = checked {
                     return Ok(errors);
                 }
             } else {
@@ -437,11 +464,26 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
     v.pointer(pointer).and_then(Value::as_str)
 }
 
+/// Whether a submission is of the `/standup setup` modal.
+fn is_team_setup(payload: &Value) -> bool {
+    str_at(payload, "/view/callback_id") == Some(app::team_setup::CALLBACK)
+}
+
 /// A stored click or form submission (see [`Handler::interaction`]).
 async fn handle_interaction(app: &App, stored: &Value) -> Result<(), crate::app::Error> {
     let payload = stored.get("payload").unwrap_or(&Value::Null);
     if str_at(payload, "/type") != Some("view_submission") {
         return handle_action(app, payload).await;
+    }
+    if is_team_setup(payload) {
+        // Checked again against the config as it is now (a reload may have come between).
+        return match app::team_setup::read(payload, &app.config(), app.now()) {
+            Ok(submitted) => app::team_setup::submitted(app, submitted).await,
+            Err(errors) => {
+                tracing::warn!(%errors, "a team setup no longer checks out; not kept");
+                Ok(())
+            }
+        };
     }
     let Ok(form) = read_submission(payload) else {
         return Ok(());

@@ -81,55 +81,27 @@ async fn fingerprint(config: &Config) -> [u8; 32] {
 
 /// Loads the config file again and applies it, or logs why not; the bot goes on either way.
 pub async fn reload_now(app: &App, why: &str) {
-    let path = app.config().path.clone();
-    let loaded = tokio::task::spawn_blocking(move || app::setup::load(Some(&path))).await;
-    let (config, renderer) = match loaded {
-        Ok(Ok(loaded)) => loaded,
-        Ok(Err(e)) => {
-            for line in e.to_string().lines() {
-                tracing::warn!(
-                    "config not reloaded ({why}), still running by the last good one: {line}"
-                );
+    match app::reload::from_file(app).await {
+        Ok(reloaded) => {
+            for line in &reloaded.skipped {
+                tracing::warn!("{line}");
             }
-            return;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "config not reloaded: the reload task failed");
-            return;
-        }
-    };
-    let config = match app::names::resolve(app.api(), app.bot_user(), config).await {
-        Ok(config) => config,
-        Err(e) => {
-            for line in e.to_string().lines() {
-                tracing::warn!(
-                    "config not reloaded ({why}), still running by the last good one: {line}"
-                );
+            if reloaded.changes.is_empty() {
+                tracing::info!("config reloaded ({why}): nothing the bot runs by changed");
+                return;
             }
-            return;
-        }
-    };
-    let made_up = config.made_up_ids();
-    if !made_up.is_empty() {
-        tracing::warn!(
-            "config not reloaded ({why}): it uses the example config's made-up ids ({}); put your workspace's ids in it",
-            made_up.join(", ")
-        );
-        return;
-    }
-    match app::reload::apply(app, config, renderer).await {
-        Ok(changes) if changes.is_empty() => {
-            tracing::info!("config reloaded ({why}): nothing the bot runs by changed")
-        }
-        Ok(changes) => {
-            tracing::info!("config reloaded ({why}): {}", changes.join(" | "));
+            tracing::info!("config reloaded ({why}): {}", reloaded.changes.join(" | "));
             crate::bot::scheduler::announce(app).await;
             if let Err(e) = app::onboarding::introduce_due(app).await {
                 tracing::warn!(error = %e, "introductions after the reload left for the next start");
             }
         }
         Err(e) => {
-            tracing::warn!(error = %e, "config not reloaded ({why}): the store could not take it; still running by the last good one")
+            for line in e.to_string().lines() {
+                tracing::warn!(
+                    "config not reloaded ({why}), still running by the last good one: {line}"
+                );
+            }
         }
     }
 }

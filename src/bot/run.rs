@@ -132,15 +132,29 @@ pub async fn run(
     let api = api.with_team(&identity.team);
     tracing::info!(bot = %identity.user, team = %identity.team, "authenticated with Slack");
     let bot_user = UserId(identity.user.0.clone());
-    // `@handle`s, emails and `#channel`s become ids before anything is stored or sent.
-    let config = app::names::resolve(&api, &bot_user, config).await?;
 
     // Opening runs migrations and an integrity check: off the async workers, like every
     // store call after it.
-    let db = {
+    let (mut store, slack_teams) = {
         let config = config.clone();
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let store = crate::app::setup::open_store_as_is(&config)?;
+            let slack_teams = store.slack_teams()?;
+            Ok((store, slack_teams))
+        })
+        .await
+        .map_err(|e| Error::Usage(format!("opening the database failed: {e}")))??
+    };
+    // The teams set up from Slack join the file's, and `@handle`s, emails and `#channel`s
+    // become ids, before anything is stored or sent.
+    let (config, skipped) = app::names::assemble(&api, &bot_user, config, slack_teams).await?;
+    for line in skipped {
+        tracing::warn!("{line}");
+    }
+    let db = {
+        let teams = config.teams.clone();
         tokio::task::spawn_blocking(move || -> Result<crate::store::Db> {
-            let store = crate::app::setup::open_store(&config)?;
+            crate::app::setup::sync_teams(&mut store, &teams)?;
             Ok(crate::store::Db::start(store)?)
         })
         .await

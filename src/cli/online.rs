@@ -32,8 +32,9 @@ pub async fn check(config: &Config, secrets: Secrets, out: &mut dyn Write) -> Re
     )
     .map_err(stdout_error)?;
     let named = config.names.len();
-    let config = match crate::app::names::resolve(&api, &me.user, config.clone()).await {
-        Ok(resolved) => resolved,
+    let assembled = crate::app::names::assemble(&api, &me.user, config.clone(), Vec::new()).await;
+    let config = match assembled {
+        Ok((resolved, _)) => resolved,
         Err(Error::Config(e)) if !e.problems().is_empty() => {
             for problem in e.problems() {
                 writeln!(out, "problem: {problem}").map_err(stdout_error)?;

@@ -152,6 +152,8 @@ pub struct TeamConfig {
     /// `members = "#channel"`: the team is whoever is in this channel (kept in sync as people
     /// join and leave it); its `members` are who was in it when the config was loaded.
     pub members_from: Option<ChannelId>,
+    /// Where the team is set up: the config file, or Slack (`/standup setup`).
+    pub source: Source,
     /// Some of the team's names were not looked up (see [`Config::names`]): its channel or
     /// people stand in as written, and nothing is sent or stored by them.
     pub names_pending: bool,
@@ -167,6 +169,26 @@ pub struct TeamConfig {
     pub stats_cycles: usize,
     /// Add a `Participation` section to the team's document.
     pub stats_in_document: bool,
+}
+
+/// Where a team is set up.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Source {
+    /// A `[[team]]` of the config file.
+    #[default]
+    File,
+    /// `/standup setup`, stored in the database.
+    Slack { by: UserId, at: DateTime<Utc> },
+}
+
+/// A team set up from Slack as the database keeps it: a `[[team]]` table in TOML, checked as
+/// the file's teams are (see [`Config::add_slack_teams`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackTeam {
+    pub id: TeamId,
+    pub toml: String,
+    pub by: UserId,
+    pub at: DateTime<Utc>,
 }
 
 /// Where a team's updates are posted in its channel (`updates`).
@@ -307,6 +329,46 @@ impl Config {
 
     pub fn team(&self, id: &TeamId) -> Option<&TeamConfig> {
         self.teams.iter().find(|t| &t.id == id)
+    }
+
+    /// Adds the teams set up from Slack, after the file's, each checked as a config of its own
+    /// with its names looked up in `directory`. One that does not check out, or whose id the
+    /// file already has, is left out: its problems are returned, one line each.
+    pub fn add_slack_teams(
+        &mut self,
+        stored: &[SlackTeam],
+        directory: &dyn names::Directory,
+    ) -> Vec<String> {
+        let mut skipped = Vec::new();
+        for team in stored {
+            if self.team(&team.id).is_some() {
+                skipped.push(format!(
+                    "team {} set up from Slack is left out: {} has a team with that id, and the file wins",
+                    team.id,
+                    self.path.display()
+                ));
+                continue;
+            }
+            let label = format!("team {} set up from Slack", team.id);
+            match Config::from_str_with(&team.toml, Path::new(&label), directory) {
+                Ok(checked) => {
+                    for name in checked.names {
+                        if !self.names.contains(&name) {
+                            self.names.push(name);
+                        }
+                    }
+                    for mut t in checked.teams {
+                        t.source = Source::Slack {
+                            by: team.by.clone(),
+                            at: team.at,
+                        };
+                        self.teams.push(t);
+                    }
+                }
+                Err(e) => skipped.extend(e.to_string().lines().map(|l| format!("left out: {l}"))),
+            }
+        }
+        skipped
     }
 
     /// Teams `user` is a member of, in config order.

@@ -567,6 +567,7 @@ impl<'t> Checker<'t> {
             planned_vs_done: planned_vs_done?,
             members,
             members_from,
+            source: super::Source::File,
             names_pending: self.team_pending,
             timeoff: timeoff?,
             home: home?,

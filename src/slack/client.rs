@@ -115,6 +115,8 @@ pub struct UserInfo {
     pub name: Option<String>,
     /// What people write after `@` for them: the display name and the user name, if set.
     pub handles: Vec<String>,
+    /// A workspace admin or owner.
+    pub is_admin: bool,
     /// `profile.status_emoji` (`:palm_tree:`), if set.
     pub status_emoji: Option<String>,
     /// When the status clears (`profile.status_expiration`); `None` when it does not.
@@ -1036,6 +1038,7 @@ fn info_of(u: &SlackUser) -> UserInfo {
         is_bot: u.flags.is_bot.unwrap_or(false),
         name,
         handles,
+        is_admin: u.flags.is_admin.unwrap_or(false) || u.flags.is_owner.unwrap_or(false),
         status_emoji: profile
             .and_then(|p| p.status_emoji.as_ref())
             .map(|e| e.0.clone())

@@ -18,6 +18,7 @@ mod posts;
 mod replies;
 mod schema;
 mod sends;
+mod setups;
 mod stats;
 mod teams;
 

@@ -246,6 +246,18 @@ ALTER TABLE sends ADD COLUMN failed_at TEXT;
 CREATE INDEX sends_failed ON sends(team_id) WHERE failed_at IS NOT NULL;
 "#;
 
+/// Teams set up from Slack (`/standup setup`): each a `[[team]]` table as TOML, checked like the
+/// config file's when the bot loads it, with who set it up and when.
+#[allow(non_upper_case_globals)]
+const V_slack_teams: &str = r#"
+CREATE TABLE slack_teams (
+    team_id TEXT PRIMARY KEY,
+    toml TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    set_at TEXT NOT NULL
+);
+"#;
+
 /// Every migration, in the order they apply; a database's version is how many it has had.
 const ALL: &[&str] = &[
     V1,
@@ -256,6 +268,7 @@ const ALL: &[&str] = &[
     V_home,
     V_threads,
     V_send_failures,
+    V_slack_teams,
 ];
 
 pub fn migrations() -> Migrations<'static> {

@@ -1,0 +1,54 @@
+//! Teams set up from Slack (`/standup setup`), kept as the `[[team]]` TOML the config layer
+//! checks; the store only keeps them.
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::{Result, Store};
+use crate::config::SlackTeam;
+use standup_core::domain::{TeamId, UserId};
+
+impl Store {
+    /// Every team set up from Slack, in the order they were first set up.
+    pub fn slack_teams(&self) -> Result<Vec<SlackTeam>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT team_id, toml, set_by, set_at FROM slack_teams ORDER BY rowid")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, toml, by, at) = row?;
+            out.push(SlackTeam {
+                id: TeamId::new(&id),
+                toml,
+                by: UserId::new(&by),
+                at: DateTime::parse_from_rfc3339(&at)
+                    .map(|t| t.with_timezone(&Utc))
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Keeps a team set up from Slack, replacing what was kept for its id.
+    pub fn keep_slack_team(&mut self, team: &SlackTeam) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO slack_teams (team_id, toml, set_by, set_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (team_id) DO UPDATE SET toml = excluded.toml, set_by = excluded.set_by, set_at = excluded.set_at",
+            params![
+                team.id.as_str(),
+                team.toml,
+                team.by.as_str(),
+                team.at.to_rfc3339()
+            ],
+        )?;
+        Ok(())
+    }
+}
