@@ -334,7 +334,9 @@ impl Emulator {
     /// subscribes to the event ([`EmulatorConfig::bot_events`]), its token has the event's
     /// scope for the channel's type (`channels:read` public, `groups:read` private), and the
     /// bot is in the channel (bot events come only from conversations the bot is in). Returns
-    /// the envelope sent, if one was; `None` too when `user` was in the channel already.
+    /// the envelope sent, if one was; `None` too when `user` was in the channel already. (It is
+    /// `async` though nothing waits yet, so that delivering over HTTP, which waits for the
+    /// app's answer, will not change its callers.)
     ///
     /// # Panics
     /// When the workspace has no such channel (`C...`/`G...`) or user.
