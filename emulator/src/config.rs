@@ -39,8 +39,12 @@ pub struct EmulatorConfig {
     /// subscribes to ([`EmulatorConfig::bot_events`]). On by default, as on Slack.
     pub echo_bot_messages: bool,
     /// The bot events the app subscribes to (`settings.event_subscriptions.bot_events` of its
-    /// manifest). Only `message.im` / `message.channels` / `message.groups` matter here: they
-    /// decide where the bot's own posts come back as events. Defaults to standup-bot's manifest.
+    /// manifest): `message.im` / `message.channels` / `message.groups` decide where the bot's
+    /// own posts come back as events, and [`Emulator::join_channel`](crate::Emulator::join_channel)
+    /// / [`Emulator::leave_channel`](crate::Emulator::leave_channel) deliver
+    /// `member_joined_channel` / `member_left_channel` only when listed here, as Slack sends an
+    /// app only the events it subscribes to. Defaults to the bot events of
+    /// `config/slack-app-manifest.yml`, read when the emulator is built.
     pub bot_events: Vec<String>,
     /// How long Slack waits for an ack (Socket Mode) before it counts a delivery as failed:
     /// 3 s ("your app must acknowledge ... within 3 seconds", Slack's Socket Mode and Events API
@@ -87,9 +91,7 @@ impl Default for EmulatorConfig {
             rate_limits: None,
             trigger_id_ttl: Duration::from_secs(3),
             echo_bot_messages: true,
-            bot_events: ["message.im", "app_home_opened", "member_joined_channel"]
-                .map(String::from)
-                .to_vec(),
+            bot_events: crate::strict::spec::Manifest::standup_bot().bot_events,
             ack_timeout: Duration::from_secs(3),
             retry_delays: SLACK_RETRY_DELAYS.to_vec(),
             scopes: crate::strict::spec::Manifest::standup_bot().bot_scopes,
@@ -164,6 +166,9 @@ pub struct User {
     pub status_text: String,
     /// `profile.status_expiration`: Unix seconds when the status clears, 0 for never.
     pub status_expiration: i64,
+    /// `profile.email`; empty for none (bots have none). Slack shows it only to a token with
+    /// `users:read.email`, and `users.lookupByEmail` finds the user by it.
+    pub email: String,
 }
 
 impl User {
@@ -182,7 +187,14 @@ impl User {
             status_emoji: String::new(),
             status_text: String::new(),
             status_expiration: 0,
+            email: String::new(),
         }
+    }
+
+    /// Sets the email address (`profile.email`, `users.lookupByEmail`).
+    pub fn email(mut self, email: &str) -> Self {
+        self.email = email.into();
+        self
     }
 
     /// Sets the custom status: emoji (`:palm_tree:`), text, and when it clears (Unix seconds,
@@ -234,10 +246,16 @@ pub struct Channel {
     pub id: String,
     /// Name without `#`.
     pub name: String,
-    /// Whether the bot is a member (posting needs it: else `not_in_channel`).
+    /// Whether the bot is a member at the start (posting needs it: else `not_in_channel`).
     pub bot_is_member: bool,
-    /// Members other than the bot (for `conversations.members`).
+    /// Members other than the bot at the start (for `conversations.members`). Membership then
+    /// changes with [`Emulator::join_channel`](crate::Emulator::join_channel) /
+    /// [`Emulator::leave_channel`](crate::Emulator::leave_channel); the emulator's answers
+    /// follow those, not this seed.
     pub members: Vec<String>,
+    /// Archived (`is_archived`; `conversations.list` leaves it out with `exclude_archived`,
+    /// posting in it is answered `is_archived`).
+    pub archived: bool,
 }
 
 impl Channel {
@@ -248,7 +266,14 @@ impl Channel {
             name: name.into(),
             bot_is_member: true,
             members: Vec::new(),
+            archived: false,
         }
+    }
+
+    /// The channel is archived.
+    pub fn archived(mut self) -> Self {
+        self.archived = true;
+        self
     }
 
     /// The bot is not a member.

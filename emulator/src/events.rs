@@ -217,6 +217,21 @@ impl Emulator {
         event
     }
 
+    /// `member_left_channel`: `user` left (or was removed from) `channel`, in Slack's shape:
+    /// `type`, `user`, `channel`, `channel_type` `C` (public) or `G` (private), `team`
+    /// (docs.slack.dev/reference/events/member_left_channel), and the `event_ts` Slack's SDK
+    /// types add (@slack/types `MemberLeftChannelEvent`).
+    pub fn member_left_channel(&self, user: &str, channel: &str) -> Value {
+        json!({
+            "type": "member_left_channel",
+            "user": user,
+            "channel": channel,
+            "channel_type": if channel.starts_with('G') { "G" } else { "C" },
+            "team": self.config().team_id,
+            "event_ts": ids::next_ts(),
+        })
+    }
+
     /// `app_home_opened`: `user` opened the app's `tab` (`home` or `messages`) in their DM with
     /// the app; like Slack, the event carries the Home view last published for them, if any.
     pub fn app_home_opened(&self, user: &str, tab: &str) -> Value {

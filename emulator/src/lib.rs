@@ -9,6 +9,12 @@
 //!   `metadata` ([`Message::metadata`]), and reading them back with `conversations.history`
 //!   (top-level messages, newest first) and `conversations.replies` (a thread, parent first),
 //!   both paged by cursor and returning metadata only with `include_all_metadata`;
+//! - **people and channels by name**: `users.lookupByEmail` and `profile.email` (only with
+//!   `users:read.email`, as on Slack), `conversations.list` (by `types`, each type's scope
+//!   checked, private channels only where the bot is), and channel membership that changes
+//!   while the app runs ([`Emulator::join_channel`], [`Emulator::leave_channel`]: what
+//!   `conversations.members` / `conversations.info` answer, and the `member_joined_channel` /
+//!   `member_left_channel` events the app subscribes to);
 //! - **file uploads** (`files.getUploadURLExternal` → upload URL → `files.completeUploadExternal`,
 //!   whose share is a message with `files` in its channel or thread) and **`response_url`s**;
 //! - **Socket Mode** (`apps.connections.open` → websocket with `hello`, envelopes, acks,

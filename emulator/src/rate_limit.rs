@@ -8,8 +8,11 @@ use std::time::Instant;
 pub(crate) fn tier(method: &str) -> usize {
     match method {
         "apps.connections.open" => 1,
-        "users.list" => 2,
-        "chat.update"
+        // conversations.list: "Tier 2: 20+ per minute" on its method page.
+        "users.list" | "conversations.list" => 2,
+        // users.lookupByEmail: "Tier 3: 50+ per minute" on its method page.
+        "users.lookupByEmail"
+        | "chat.update"
         | "conversations.open"
         | "conversations.info"
         | "conversations.history"

@@ -2,7 +2,9 @@
 
 use crate::config::EmulatorConfig;
 use crate::faults::Fault;
+use crate::socket::EnvelopeHandle;
 use crate::state::{Call, File, Message, ResponsePost, Shared, View, dm_channel_id};
+use crate::strict::spec::{self, ConversationType};
 use crate::strict::{Rule, Violation};
 use crate::{socket, web_api};
 use axum::Router;
@@ -312,5 +314,105 @@ impl Emulator {
                 "timed out after {timeout:?} waiting for a message in {channel}; seen: {seen:#?}"
             )
         })
+    }
+
+    /// Who is in `channel` now (people and the bot user), in the order they joined, as
+    /// `conversations.members` answers; empty for a channel the workspace does not have.
+    pub fn channel_members(&self, channel: &str) -> Vec<String> {
+        self.shared.read(|s| {
+            s.channels
+                .get(channel)
+                .map(|m| m.users.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// `user` (a person, or the bot user: the bot invited) joins `channel`: from now on
+    /// `conversations.members` lists them and, for the bot, `conversations.info` says
+    /// `is_member` and posting works. Slack then sends the app `member_joined_channel`, and so
+    /// does this, over Socket Mode like [`Emulator::send_event`], when Slack would: the app
+    /// subscribes to the event ([`EmulatorConfig::bot_events`]), its token has the event's
+    /// scope for the channel's type (`channels:read` public, `groups:read` private), and the
+    /// bot is in the channel (bot events come only from conversations the bot is in). Returns
+    /// the envelope sent, if one was; `None` too when `user` was in the channel already. (It is
+    /// `async` though nothing waits yet, so that delivering over HTTP, which waits for the
+    /// app's answer, will not change its callers.)
+    ///
+    /// # Panics
+    /// When the workspace has no such channel (`C...`/`G...`) or user.
+    pub async fn join_channel(&self, user: &str, channel: &str) -> Option<EnvelopeHandle> {
+        self.change_membership(user, channel, true)
+    }
+
+    /// `user` leaves (or is removed from) `channel`, the reverse of
+    /// [`Emulator::join_channel`]: the membership changes at once and `member_left_channel`
+    /// goes to the app under the same conditions (the bot counts as in the channel when it is
+    /// the one leaving). `None` when `user` was not in the channel.
+    ///
+    /// # Panics
+    /// When the workspace has no such channel or user.
+    pub async fn leave_channel(&self, user: &str, channel: &str) -> Option<EnvelopeHandle> {
+        self.change_membership(user, channel, false)
+    }
+
+    fn change_membership(&self, user: &str, channel: &str, join: bool) -> Option<EnvelopeHandle> {
+        let cfg = self.config();
+        assert!(
+            cfg.channels.iter().any(|c| c.id == channel),
+            "slack-emulator: the workspace has no channel {channel}"
+        );
+        let is_bot = user == cfg.bot_user_id;
+        assert!(
+            is_bot || cfg.users.iter().any(|u| u.id == user),
+            "slack-emulator: the workspace has no user {user}"
+        );
+        let (changed, bot_there) = self.shared.update(|s| {
+            let membership = s.channels.entry(channel.to_string()).or_default();
+            let bot_before = membership.users.contains(&cfg.bot_user_id);
+            let at = membership.users.iter().position(|u| u == user);
+            let changed = match (join, at) {
+                (true, None) => {
+                    membership.users.push(user.to_string());
+                    true
+                }
+                (false, Some(i)) => {
+                    membership.users.remove(i);
+                    true
+                }
+                _ => false,
+            };
+            if changed && !is_bot {
+                membership.declared = true;
+            }
+            let bot_after = membership.users.contains(&cfg.bot_user_id);
+            (changed, bot_before || bot_after)
+        });
+        let event_type = if join {
+            "member_joined_channel"
+        } else {
+            "member_left_channel"
+        };
+        if !changed || !bot_there || !self.receives(event_type, channel) {
+            return None;
+        }
+        let event = if join {
+            self.member_joined_channel(user, channel, None)
+        } else {
+            self.member_left_channel(user, channel)
+        };
+        Some(self.send_event(event))
+    }
+
+    /// Whether Slack would send the app `event` from `channel`: the app subscribes to it and
+    /// holds the scope it needs there.
+    fn receives(&self, event: &str, channel: &str) -> bool {
+        let cfg = self.config();
+        if !cfg.bot_events.iter().any(|e| e == event) {
+            return false;
+        }
+        match spec::event_scope_for(event, ConversationType::of_id(channel)) {
+            None => true,
+            Some(needed) => needed.iter().any(|s| cfg.scopes.contains(s)),
+        }
     }
 }

@@ -152,6 +152,8 @@ pub(crate) struct State {
     pub rate_limited: HashMap<String, usize>,
     pub triggers: HashMap<String, Trigger>,
     pub open_dms: HashSet<String>,
+    /// Who is in each configured channel now, by channel id (see [`Membership`]).
+    pub channels: HashMap<String, Membership>,
     pub socket: SocketState,
     /// Every broken Slack rule, in order (see `crate::strict`).
     pub violations: Vec<Violation>,
@@ -159,7 +161,28 @@ pub(crate) struct State {
     pub expected: HashSet<Rule>,
 }
 
+/// The live membership of one channel: seeded from [`crate::Channel`]'s `members` and
+/// `bot_is_member`, then changed by `Emulator::join_channel` / `leave_channel`. It lives here,
+/// not in the configuration, because on Slack people come and go while the app runs and
+/// `conversations.members` / `conversations.info` answer what is true at the time of the call.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Membership {
+    /// Member ids in the order they joined (the configured humans, then the bot if it was in).
+    pub users: Vec<String>,
+    /// Whether the test said who the humans in the channel are (configured `members`, or a
+    /// join or leave since). A channel configured without members lets `chat.postEphemeral`
+    /// reach anyone, as before membership was tracked, since those tests never named them.
+    pub declared: bool,
+}
+
 impl State {
+    /// Whether `user` (a person or the bot user) is in channel `channel` now.
+    pub(crate) fn in_channel(&self, channel: &str, user: &str) -> bool {
+        self.channels
+            .get(channel)
+            .is_some_and(|m| m.users.iter().any(|u| u == user))
+    }
+
     /// Records broken rules, logging each.
     pub(crate) fn record(&mut self, violations: impl IntoIterator<Item = Violation>) {
         for v in violations {
@@ -180,8 +203,21 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(config: EmulatorConfig, addr: SocketAddr) -> Self {
+        let channels = config
+            .channels
+            .iter()
+            .map(|c| {
+                let bot = c.bot_is_member.then(|| config.bot_user_id.clone());
+                let membership = Membership {
+                    users: c.members.iter().cloned().chain(bot).collect(),
+                    declared: !c.members.is_empty(),
+                };
+                (c.id.clone(), membership)
+            })
+            .collect();
         let state = State {
             limiter: config.rate_limits.clone().map(RateLimiter::new),
+            channels,
             ..State::default()
         };
         Self {

@@ -167,29 +167,45 @@ fn plain_refusal(method: &str, rule: Rule, path: &str, detail: &str) -> Refusal 
 }
 
 /// `missing_scope` unless the granted bot scopes allow `method` on the conversation the call
-/// addresses.
+/// addresses, or on every conversation type it lists (`conversations.list`'s `types`).
 pub(crate) fn check_scope(method: &str, p: &Value, granted: &[String]) -> Result<(), Refusal> {
     let Some(spec) = spec::method(method) else {
         return Ok(());
     };
-    let kind = conversation_of(method, p);
-    let Some(needed) = spec.scope_for(kind) else {
-        return Ok(());
-    };
-    if needed.iter().any(|s| granted.contains(s)) {
-        return Ok(());
+    for kind in conversations_of(method, p) {
+        let Some(needed) = spec.scope_for(kind) else {
+            return Ok(());
+        };
+        if needed.iter().any(|s| granted.contains(s)) {
+            continue;
+        }
+        let needed = needed.first().cloned().unwrap_or_default();
+        let provided = granted.join(",");
+        return Err(Refusal {
+            body: json!({"ok": false, "error": "missing_scope", "needed": needed, "provided": provided}),
+            violations: vec![violation(
+                method,
+                Rule::MissingScope,
+                "token",
+                format!("needs {needed}; the manifest grants {provided}"),
+            )],
+        });
     }
-    let needed = needed.first().cloned().unwrap_or_default();
-    let provided = granted.join(",");
-    Err(Refusal {
-        body: json!({"ok": false, "error": "missing_scope", "needed": needed, "provided": provided}),
-        violations: vec![violation(
-            method,
-            Rule::MissingScope,
-            "token",
-            format!("needs {needed}; the manifest grants {provided}"),
-        )],
-    })
+    Ok(())
+}
+
+/// The conversation types whose scopes a call needs: one for most, each type asked for by
+/// `conversations.list` (Slack wants `groups:read` to list private channels, `im:read` for
+/// DMs, ... and refuses the call when one is missing).
+fn conversations_of(method: &str, p: &Value) -> Vec<Option<ConversationType>> {
+    if method == "conversations.list" {
+        // Unknown type names: nothing to decide by, the method answers `invalid_types`.
+        return match spec::list_types(str_of(p, "types").as_deref()) {
+            Some(types) => types.into_iter().map(Some).collect(),
+            None => vec![None],
+        };
+    }
+    vec![conversation_of(method, p)]
 }
 
 /// The type of conversation a call addresses.

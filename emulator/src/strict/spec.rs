@@ -55,6 +55,18 @@ impl ConversationType {
         }
     }
 
+    /// The type named in the `types` argument of `conversations.list`: `public_channel`,
+    /// `private_channel`, `im`, `mpim`.
+    pub fn of_type_name(name: &str) -> Option<ConversationType> {
+        match name {
+            "public_channel" => Some(ConversationType::Public),
+            "private_channel" => Some(ConversationType::Private),
+            "im" => Some(ConversationType::Im),
+            "mpim" => Some(ConversationType::Mpim),
+            _ => None,
+        }
+    }
+
     fn prefix(self) -> &'static str {
         match self {
             ConversationType::Public => "channels:",
@@ -62,6 +74,19 @@ impl ConversationType {
             ConversationType::Im => "im:",
             ConversationType::Mpim => "mpim:",
         }
+    }
+}
+
+/// The `types` argument of `conversations.list` read as Slack reads it: comma-separated type
+/// names, `public_channel` when missing or empty (Slack's default); `None` when one is not a
+/// type name (Slack answers `invalid_types`).
+pub(crate) fn list_types(types: Option<&str>) -> Option<Vec<ConversationType>> {
+    match types.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Some(vec![ConversationType::Public]),
+        Some(types) => types
+            .split(',')
+            .map(|t| ConversationType::of_type_name(t.trim()))
+            .collect(),
     }
 }
 
@@ -193,6 +218,19 @@ pub fn method_names() -> BTreeSet<String> {
 /// where the event depends on it), if Slack documents the event.
 pub fn event_scopes(event: &str) -> Option<Vec<String>> {
     SPEC.events.get(event).cloned()
+}
+
+/// The scopes an app needs to receive `event` from a conversation of `kind`: of a list of
+/// per-type scopes (`member_joined_channel`: `channels:read` or `groups:read`) the one for
+/// that type, else the list (any one of them). `None` when Slack requires none or does not
+/// document the event.
+pub fn event_scope_for(event: &str, kind: Option<ConversationType>) -> Option<Vec<String>> {
+    let scopes = event_scopes(event)?;
+    MethodSpec {
+        scopes,
+        ..MethodSpec::default()
+    }
+    .scope_for(kind)
 }
 
 /// What the app manifest asks Slack for.

@@ -290,6 +290,26 @@ fn scopes_follow_the_manifest_and_the_conversation() {
 }
 
 #[test]
+fn conversations_list_needs_the_scope_of_each_type_it_asks_for() {
+    let granted: Vec<String> = ["channels:read"].map(String::from).to_vec();
+    let list = |types: Option<&str>| {
+        let p = types.map_or_else(|| json!({}), |t| json!({"types": t}));
+        check_scope("conversations.list", &p, &granted).map_err(|r| r.body["needed"].clone())
+    };
+    assert!(list(None).is_ok(), "public_channel by default");
+    assert!(list(Some("")).is_ok());
+    assert!(list(Some("public_channel")).is_ok());
+    assert_eq!(list(Some("private_channel")).unwrap_err(), "groups:read");
+    assert_eq!(list(Some("public_channel, mpim")).unwrap_err(), "mpim:read");
+    assert_eq!(list(Some("im,public_channel")).unwrap_err(), "im:read");
+    // Unknown types pass to the method, which answers invalid_types.
+    assert!(list(Some("channels")).is_ok());
+    let r = check_scope("users.lookupByEmail", &json!({"email": "a@b.c"}), &granted)
+        .expect_err("refused");
+    assert_eq!(r.body["needed"], "users:read.email");
+}
+
+#[test]
 fn required_and_unknown_arguments() {
     let r = check_args("chat.postMessage", &json!({"text": "hi"})).expect_err("refused");
     assert_eq!(r.body, json!({"ok": false, "error": "channel_not_found"}));

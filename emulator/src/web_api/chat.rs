@@ -64,7 +64,7 @@ impl Ctx<'_> {
     }
 
     pub(super) fn chat_post_message(&self, s: &mut State) -> Reply {
-        let conv = match self.postable("channel") {
+        let conv = match self.postable(s, "channel") {
             Ok(conv) => conv,
             Err(reply) => return reply,
         };
@@ -153,7 +153,7 @@ impl Ctx<'_> {
     }
 
     pub(super) fn chat_post_ephemeral(&self, s: &mut State) -> Reply {
-        let conv = match self.postable("channel") {
+        let conv = match self.postable(s, "channel") {
             Ok(conv) => conv,
             Err(reply) => return reply,
         };
@@ -162,7 +162,9 @@ impl Ctx<'_> {
             return error("user_not_found");
         }
         let in_channel = match &conv {
-            Conv::Channel(c) => c.members.is_empty() || c.members.contains(&user),
+            Conv::Channel(c) => {
+                s.in_channel(&c.id, &user) || s.channels.get(&c.id).is_some_and(|m| !m.declared)
+            }
             Conv::Dm(u) => u.id == user,
         };
         if !in_channel {

@@ -49,13 +49,13 @@ impl Ctx<'_> {
             .or_else(|| list_of(self.p, "channels").into_iter().next());
         let channel = match channel_param {
             None => None,
-            Some(_) if self.str("channel_id").is_some() => match self.postable("channel_id") {
+            Some(_) if self.str("channel_id").is_some() => match self.postable(s, "channel_id") {
                 Ok(conv) => Some(conv.id()),
                 Err(reply) => return reply,
             },
             Some(id) => match resolve(self.cfg, &id) {
                 None => return error("channel_not_found"),
-                Some(Conv::Channel(c)) if !c.bot_is_member => return error("not_in_channel"),
+                Some(Conv::Channel(c)) if !self.bot_in(s, c) => return error("not_in_channel"),
                 Some(conv) => Some(conv.id()),
             },
         };

@@ -132,10 +132,10 @@ fn page(
 impl Ctx<'_> {
     /// The conversation to read, checked like Slack: a channel the bot is in or a DM by its
     /// `D...` id. A user id is not a conversation id here (only posting takes one).
-    fn readable(&self) -> Result<String, Reply> {
+    fn readable(&self, s: &State) -> Result<String, Reply> {
         let id = self.str("channel").unwrap_or_default();
         match resolve(self.cfg, &id) {
-            Some(Conv::Channel(c)) if !c.bot_is_member => Err(error("not_in_channel")),
+            Some(Conv::Channel(c)) if !self.bot_in(s, c) => Err(error("not_in_channel")),
             Some(conv) if conv.id() == id => Ok(id),
             _ => Err(error("channel_not_found")),
         }
@@ -167,8 +167,8 @@ impl Ctx<'_> {
     }
 
     /// The conversation, the window and where the page starts (the cursor), or the error.
-    fn query(&self) -> Result<(String, Window, Option<u64>), Reply> {
-        let channel = self.readable()?;
+    fn query(&self, s: &State) -> Result<(String, Window, Option<u64>), Reply> {
+        let channel = self.readable(s)?;
         let window = self.window()?;
         let start = match self.str("cursor") {
             None => None,
@@ -225,7 +225,7 @@ impl Ctx<'_> {
     }
 
     pub(super) fn conversations_history(&self, s: &State) -> Reply {
-        let (channel, window, start) = match self.query() {
+        let (channel, window, start) = match self.query(s) {
             Ok(query) => query,
             Err(reply) => return reply,
         };
@@ -261,7 +261,7 @@ impl Ctx<'_> {
     /// The window filters replies; the parent is on the first page whatever the window. A
     /// thread under a message the emulator never stored (a user's) lists just the replies.
     pub(super) fn conversations_replies(&self, s: &State) -> Reply {
-        let (channel, window, start) = match self.query() {
+        let (channel, window, start) = match self.query(s) {
             Ok(query) => query,
             Err(reply) => return reply,
         };

@@ -188,8 +188,10 @@ fn token_kind(method: &str) -> Option<TokenKind> {
         | "chat.postMessage"
         | "chat.update"
         | "chat.postEphemeral"
+        | "conversations.list"
         | "users.info"
         | "users.list"
+        | "users.lookupByEmail"
         | "views.open"
         | "views.update"
         | "views.publish"
@@ -284,8 +286,9 @@ fn call_method(ctx: &Ctx<'_>, s: &mut State, method: &str) -> Reply {
         "auth.test" => ctx.auth_test(),
         "apps.connections.open" => ctx.apps_connections_open(s),
         "conversations.open" => ctx.conversations_open(s),
-        "conversations.info" => ctx.conversations_info(),
-        "conversations.members" => ctx.conversations_members(),
+        "conversations.info" => ctx.conversations_info(s),
+        "conversations.members" => ctx.conversations_members(s),
+        "conversations.list" => ctx.conversations_list(s),
         "conversations.history" => ctx.conversations_history(s),
         "conversations.replies" => ctx.conversations_replies(s),
         "chat.postMessage" => ctx.chat_post_message(s),
@@ -293,6 +296,7 @@ fn call_method(ctx: &Ctx<'_>, s: &mut State, method: &str) -> Reply {
         "chat.postEphemeral" => ctx.chat_post_ephemeral(s),
         "users.info" => ctx.users_info(),
         "users.list" => ctx.users_list(),
+        "users.lookupByEmail" => ctx.users_lookup_by_email(),
         "views.open" | "views.update" | "views.publish" => ctx.views(s, method),
         "files.getUploadURLExternal" => ctx.files_get_upload_url(s),
         "files.completeUploadExternal" => ctx.files_complete_upload(s),
@@ -326,6 +330,12 @@ fn resolve<'a>(cfg: &'a EmulatorConfig, id: &str) -> Option<Conv<'a>> {
         .map(Conv::Dm)
 }
 
+/// Which items of a list one page shows, and the cursor of the next (empty on the last page).
+struct Page {
+    range: std::ops::Range<usize>,
+    next_cursor: String,
+}
+
 struct Ctx<'a> {
     shared: &'a Shared,
     cfg: &'a EmulatorConfig,
@@ -341,13 +351,19 @@ impl Ctx<'_> {
         self.cfg.users.iter().find(|u| u.id == id)
     }
 
+    /// Whether the bot user is in channel `c` now.
+    fn bot_in(&self, s: &State, c: &Channel) -> bool {
+        s.in_channel(&c.id, &self.cfg.bot_user_id)
+    }
+
     /// The channel to post to, checked like Slack: unknown → `channel_not_found`, a channel
-    /// the bot is not in → `not_in_channel`.
-    fn postable(&self, key: &str) -> Result<Conv<'_>, Reply> {
+    /// the bot is not in → `not_in_channel`, an archived one → `is_archived`.
+    fn postable(&self, s: &State, key: &str) -> Result<Conv<'_>, Reply> {
         let id = self.str(key).ok_or_else(|| error("channel_not_found"))?;
         match resolve(self.cfg, &id) {
             None => Err(error("channel_not_found")),
-            Some(Conv::Channel(c)) if !c.bot_is_member => Err(error("not_in_channel")),
+            Some(Conv::Channel(c)) if !self.bot_in(s, c) => Err(error("not_in_channel")),
+            Some(Conv::Channel(c)) if c.archived => Err(error("is_archived")),
             Some(conv) => Ok(conv),
         }
     }
@@ -381,47 +397,84 @@ impl Ctx<'_> {
     }
 
     /// `users.list`: every user in configuration order, `limit` per page (default 200, at most
-    /// 1000), paged with an opaque cursor (the offset, base64 like Slack's).
+    /// 1000), paged with an opaque cursor.
     fn users_list(&self) -> Reply {
+        let page = match self.page("users", 200, self.cfg.users.len()) {
+            Ok(page) => page,
+            Err(reply) => return reply,
+        };
+        let members: Vec<Value> = self.cfg.users[page.range.clone()]
+            .iter()
+            .map(|u| self.user_object(u))
+            .collect();
+        Reply::Ok(json!({
+            "members": members,
+            "cache_ts": self.shared.started_unix,
+            "response_metadata": {"next_cursor": page.next_cursor},
+        }))
+    }
+
+    /// `users.lookupByEmail`: the user whose `profile.email` is `email`, as `users.info`
+    /// describes them; `users_not_found` when nobody has it (the code Slack's method page
+    /// lists, plural unlike `users.info`'s). The scope (`users:read.email`) was checked before.
+    /// Compared without regard to ASCII case: the domain part of an address is
+    /// case-insensitive and Slack keeps addresses lower-cased.
+    /// <https://docs.slack.dev/reference/methods/users.lookupByEmail/>
+    fn users_lookup_by_email(&self) -> Reply {
+        let email = self.str("email").unwrap_or_default();
+        match self
+            .cfg
+            .users
+            .iter()
+            .find(|u| !u.email.is_empty() && u.email.eq_ignore_ascii_case(&email))
+        {
+            Some(u) => Reply::Ok(json!({"user": self.user_object(u)})),
+            None => error("users_not_found"),
+        }
+    }
+
+    /// One page of a list of `total` items: `limit` (default `default_limit`, at most 1000, as
+    /// Slack's list methods take) from the offset an opaque cursor names. Cursors are
+    /// base64 like Slack's and carry the list's name, so one list's cursor is `invalid_cursor`
+    /// for another.
+    fn page(&self, list: &str, default_limit: usize, total: usize) -> Result<Page, Reply> {
         let limit = self
             .str("limit")
             .and_then(|l| l.parse::<usize>().ok())
             .filter(|l| *l > 0)
-            .unwrap_or(200)
+            .unwrap_or(default_limit)
             .min(1000);
+        let prefix = format!("{list}:");
         let offset = match self.str("cursor").filter(|c| !c.is_empty()) {
             None => 0,
-            Some(c) => match history::unbase64(&c)
+            Some(c) => history::unbase64(&c)
                 .and_then(|b| String::from_utf8(b).ok())
                 .and_then(|t| {
-                    t.strip_prefix("users:")
+                    t.strip_prefix(&prefix)
                         .and_then(|n| n.parse::<usize>().ok())
-                }) {
-                Some(n) => n,
-                None => return error("invalid_cursor"),
-            },
+                })
+                .filter(|n| *n <= total)
+                .ok_or_else(|| error("invalid_cursor"))?,
         };
-        let users = &self.cfg.users;
-        let page: Vec<Value> = users
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|u| self.user_object(u))
-            .collect();
-        let next = if offset + limit < users.len() {
-            history::base64(format!("users:{}", offset + limit).as_bytes())
+        let end = (offset + limit).min(total);
+        let next_cursor = if end < total {
+            history::base64(format!("{prefix}{end}").as_bytes())
         } else {
             String::new()
         };
-        Reply::Ok(json!({
-            "members": page,
-            "cache_ts": self.shared.started_unix,
-            "response_metadata": {"next_cursor": next},
-        }))
+        Ok(Page {
+            range: offset..end,
+            next_cursor,
+        })
     }
 
+    /// A user object as `users.info` / `users.list` / `users.lookupByEmail` show it. Like
+    /// Slack, `profile.email` only for a token with `users:read.email` ("required to access
+    /// the email field in user objects returned by the users.list and users.info web API
+    /// methods", <https://docs.slack.dev/reference/scopes/users.read.email>), and only for a
+    /// user who has one.
     fn user_object(&self, u: &User) -> Value {
-        json!({
+        let mut object = json!({
             "id": u.id,
             "team_id": self.cfg.team_id,
             "name": u.name,
@@ -450,7 +503,11 @@ impl Ctx<'_> {
             "is_bot": u.is_bot,
             "is_app_user": false,
             "updated": self.shared.started_unix,
-        })
+        });
+        if !u.email.is_empty() && self.cfg.scopes.iter().any(|s| s == "users:read.email") {
+            object["profile"]["email"] = json!(u.email);
+        }
+        object
     }
 }
 

@@ -6,6 +6,7 @@ mod history;
 mod home_events;
 mod http_mode;
 mod interactions;
+mod names;
 mod socket_frames;
 mod socket_mode;
 mod strict;
