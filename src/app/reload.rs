@@ -25,10 +25,9 @@ pub struct Reloaded {
 pub async fn from_file(app: &App) -> crate::error::Result<Reloaded> {
     use crate::error::Error;
     let path = app.config().path.clone();
-    let (config, renderer) =
-        tokio::task::spawn_blocking(move || super::setup::load(Some(&path)))
-            .await
-            .map_err(|e| Error::Usage(format!("the reload task failed: {e}")))??;
+    let (config, renderer) = tokio::task::spawn_blocking(move || super::setup::load(Some(&path)))
+        .await
+        .map_err(|e| Error::Usage(format!("the reload task failed: {e}")))??;
     let made_up = config.made_up_ids();
     if !made_up.is_empty() {
         return Err(Error::Usage(format!(

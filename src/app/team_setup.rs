@@ -103,9 +103,7 @@ pub async fn open(
 
 /// The modal, filled from `team` when it changes one.
 fn form(team: Option<&TeamConfig>, channel: &ChannelId, zone: &str) -> Value {
-    let option = |value: &str, text: &str| {
-        json!({"text": {"type": "plain_text", "text": text}, "value": value})
-    };
+    let option = |value: &str, text: &str| json!({"text": {"type": "plain_text", "text": text}, "value": value});
     let days_of = |schedule: Option<&str>| -> Vec<Value> {
         let fields: Vec<&str> = schedule.unwrap_or("").split_whitespace().collect();
         let listed = fields.get(4).copied().unwrap_or("Mon,Tue,Wed,Thu,Fri");
@@ -147,7 +145,11 @@ fn form(team: Option<&TeamConfig>, channel: &ChannelId, zone: &str) -> Value {
         option(chosen.0, chosen.1)
     };
     let meta = team.map(|t| t.id.to_string()).unwrap_or_default();
-    let title = if team.is_some() { "Change a team" } else { "Set up a team" };
+    let title = if team.is_some() {
+        "Change a team"
+    } else {
+        "Set up a team"
+    };
     let mut everyone_box = json!({
         "type": "checkboxes", "action_id": "everyone",
         "options": [option("everyone", "Everyone in the channel (bots left out), as people join and leave")],
@@ -247,9 +249,23 @@ pub fn read(
         .filter(|u| !u.is_empty())
         .map(UserId::new)
         .ok_or_else(|| errors(vec![("name", "Slack did not say who you are.".into())]))?;
-    let values = payload.pointer("/view/state/values").cloned().unwrap_or(Value::Null);
-    let field = |block: &str| values.pointer(&format!("/{block}/{block}")).cloned().unwrap_or(Value::Null);
-    let text = |block: &str| field(block)["value"].as_str().unwrap_or_default().trim().to_string();
+    let values = payload
+        .pointer("/view/state/values")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let field = |block: &str| {
+        values
+            .pointer(&format!("/{block}/{block}"))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let text = |block: &str| {
+        field(block)["value"]
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
     let chosen = |block: &str| -> Vec<String> {
         field(block)["selected_options"]
             .as_array()
@@ -258,8 +274,18 @@ pub fn read(
             .filter_map(|o| o["value"].as_str().map(str::to_string))
             .collect()
     };
-    let selected = |block: &str| field(block)["selected_option"]["value"].as_str().unwrap_or_default().to_string();
-    let time = |block: &str| field(block)["selected_time"].as_str().unwrap_or_default().to_string();
+    let selected = |block: &str| {
+        field(block)["selected_option"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let time = |block: &str| {
+        field(block)["selected_time"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
 
     let name = text("name");
     let editing = payload
@@ -267,7 +293,7 @@ pub fn read(
         .and_then(Value::as_str)
         .filter(|m| !m.is_empty())
         .map(TeamId::new);
-    let id = editing.clone().unwrap_or_else(|| TeamId::new(&slug(&name)));
+    let id = editing.clone().unwrap_or_else(|| TeamId::new(slug(&name)));
     let mut problems: Vec<(&str, String)> = Vec::new();
     match config.team(&id) {
         Some(t) if t.source == Source::File => problems.push((
@@ -280,7 +306,10 @@ pub fn read(
         )),
         _ => {}
     }
-    let channel = field("channel")["selected_conversation"].as_str().unwrap_or_default().to_string();
+    let channel = field("channel")["selected_conversation"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let users: Vec<String> = field("members")["selected_users"]
         .as_array()
         .into_iter()
@@ -289,16 +318,27 @@ pub fn read(
         .collect();
     let everyone = !chosen("everyone").is_empty();
     if users.is_empty() && !everyone {
-        problems.push(("members", "Pick the members, or tick everyone in the channel.".into()));
+        problems.push((
+            "members",
+            "Pick the members, or tick everyone in the channel.".into(),
+        ));
     }
     if everyone && !users.is_empty() {
-        problems.push(("everyone", "Either pick members or tick everyone in the channel, not both.".into()));
+        problems.push((
+            "everyone",
+            "Either pick members or tick everyone in the channel, not both.".into(),
+        ));
     }
     let days = chosen("days");
     let meet_days = chosen("meet_days");
     let cron = |time: &str, days: &[String]| -> Option<String> {
         let (h, m) = time.split_once(':')?;
-        Some(format!("{} {} * * {}", m.parse::<u32>().ok()?, h.parse::<u32>().ok()?, days.join(",")))
+        Some(format!(
+            "{} {} * * {}",
+            m.parse::<u32>().ok()?,
+            h.parse::<u32>().ok()?,
+            days.join(",")
+        ))
     };
     let prompt = cron(&time("prompt_time"), &days);
     let sync = cron(&time("meet_time"), &meet_days);
@@ -338,7 +378,10 @@ pub fn read(
         set("members", toml::Value::Array(members));
     }
     let mut document = toml::Table::new();
-    document.insert("team".into(), toml::Value::Array(vec![toml::Value::Table(table)]));
+    document.insert(
+        "team".into(),
+        toml::Value::Array(vec![toml::Value::Table(table)]),
+    );
     let toml = toml::to_string(&document).map_err(|e| errors(vec![("name", e.to_string())]))?;
     // Checked as the file's teams are; each problem goes under the field it is about.
     if let Err(e) = Config::from_str_with(&toml, Path::new(CALLBACK), &NotAsked) {
@@ -413,12 +456,12 @@ pub async fn submitted(app: &App, submitted: Submitted) -> Result<()> {
 /// What a team set up from Slack now does, in words.
 fn summary(team: &TeamConfig) -> String {
     let members = match &team.members_from {
-        Some(channel) => format!(
-            "everyone in <#{}> ({} now)",
-            channel,
-            team.members.len()
+        Some(channel) => format!("everyone in <#{}> ({} now)", channel, team.members.len()),
+        None => format!(
+            "{} member{}",
+            team.members.len(),
+            if team.members.len() == 1 { "" } else { "s" }
         ),
-        None => format!("{} member{}", team.members.len(), if team.members.len() == 1 { "" } else { "s" }),
     };
     format!(
         "Team *{}* is set up: {members}; prompts `{}`, meets `{}` ({}); notes in <#{}>. `/standup teams` lists it, `/standup setup {}` changes it.",

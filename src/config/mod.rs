@@ -88,6 +88,9 @@ impl Config {
                 .chain(team.members.iter().map(|m| m.user.0.as_str()))
                 .chain(team.admins.iter().map(|a| a.0.as_str()))
                 .chain(team.threads.leads.iter().map(|l| l.0.as_str()));
+            // Names (`#team-orbit`, `@maria`) are ones a real workspace may well have: only
+            // the example's ids are made up.
+            let ids = ids.filter(|id| !names::is_user_name(id) && !names::is_channel_name(id));
             for id in ids {
                 if EXAMPLE_TEXT.contains(&format!("\"{id}\"")) && !found.iter().any(|f| f == id) {
                     found.push(id.to_string());

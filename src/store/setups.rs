@@ -11,9 +11,9 @@ use standup_core::domain::{TeamId, UserId};
 impl Store {
     /// Every team set up from Slack, in the order they were first set up.
     pub fn slack_teams(&self) -> Result<Vec<SlackTeam>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT team_id, toml, set_by, set_at FROM slack_teams ORDER BY rowid")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT team_id, toml, set_by, set_at FROM slack_teams ORDER BY rowid",
+        )?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,

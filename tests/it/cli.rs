@@ -313,7 +313,7 @@ fn unreadable_and_newer_databases_are_clear_errors() {
     ]);
     rusqlite::Connection::open(env.path("standup.db"))
         .unwrap()
-        .pragma_update(None, "user_version", 9)
+        .pragma_update(None, "user_version", 999)
         .unwrap();
     let err = env.fails(&["compile", "--team", "orbit"]);
     assert!(err.contains("written by a newer standup-bot"), "{err}");

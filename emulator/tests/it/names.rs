@@ -91,13 +91,7 @@ async fn users_are_found_by_email_with_users_read_email() {
 
 #[tokio::test]
 async fn without_users_read_email_there_is_no_lookup_and_no_email() {
-    // The manifest as it stands grants no users:read.email.
-    let emu = Emulator::start(people()).await;
-    assert!(
-        !emu.config()
-            .scopes
-            .contains(&"users:read.email".to_string())
-    );
+    let emu = Emulator::start(people().with_scopes(scopes_without("users:read.email"))).await;
 
     let refused = call(&emu, "users.lookupByEmail", "email=eve%40example.com").await;
     assert_eq!(refused["ok"], false);
@@ -226,11 +220,11 @@ async fn conversations_list_needs_the_scope_of_every_type_asked_for() {
 
 #[tokio::test]
 async fn members_join_and_leave_and_the_bot_hears_of_it() {
-    let mut config = workspace().with_user(User::new("U0DEE", "dee"));
-    // Until the manifest subscribes to it, as the bot will.
-    if !config.bot_events.iter().any(|e| e == "member_left_channel") {
-        config.bot_events.push("member_left_channel".into());
-    }
+    let config = workspace().with_user(User::new("U0DEE", "dee"));
+    assert!(
+        config.bot_events.iter().any(|e| e == "member_left_channel"),
+        "the manifest subscribes"
+    );
     let emu = Emulator::start(config).await;
     let mut socket = RawSocket::connect(&emu).await;
     let bot = emu.config().bot_user_id.clone();
@@ -307,7 +301,7 @@ async fn members_join_and_leave_and_the_bot_hears_of_it() {
 
 #[tokio::test]
 async fn a_membership_event_the_app_does_not_subscribe_to_is_not_sent() {
-    // An app that does not subscribe to member_left_channel (the manifest does not yet).
+    // An app that does not subscribe to member_left_channel (the manifest does).
     let mut config = workspace().with_user(User::new("U0DEE", "dee"));
     config.bot_events.retain(|e| e != "member_left_channel");
     let emu = Emulator::start(config).await;
