@@ -65,6 +65,19 @@ pub fn open_store(config: &Config) -> Result<Store> {
     Ok(store)
 }
 
+/// Opens the database for a command that only reads it: as [`open_store`] does, or, when the
+/// file cannot be written (a read-only file or mount), read as it is, its teams as the bot last
+/// left them.
+pub fn open_store_to_read(config: &Config) -> Result<Store> {
+    let path = &config.database.path;
+    if Store::writable(path) {
+        open_store(config)
+    } else {
+        tracing::debug!(path = %path.display(), "the database is read-only: reading it as it is");
+        Ok(Store::open_read_only(path)?)
+    }
+}
+
 /// Opens the database, its teams as they were (the running bot adds the teams set up from
 /// Slack before it syncs them).
 pub fn open_store_as_is(config: &Config) -> Result<Store> {

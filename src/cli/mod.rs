@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::app::document::compile;
-use crate::app::setup::{load, open_store};
+use crate::app::setup::{load, open_store, open_store_to_read};
 use crate::config::{Config, TeamConfig};
 use crate::error::{Error, Result};
 use crate::files::write_atomically;
@@ -234,7 +234,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Healthcheck { url } => healthcheck(&url, out),
         Command::Backup { file } => {
             let (config, _) = load(cli.config.as_deref())?;
-            let store = Store::open(&config.database.path)?;
+            let store = open_store_to_read(&config)?;
             store.backup(&file)?;
             writeln!(
                 out,
@@ -312,7 +312,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         } => {
             let (config, renderer) = load(cli.config.as_deref())?;
             let team = find_team(&config, &team)?;
-            let store = open_store(&config)?;
+            let store = open_store_to_read(&config)?;
             let text = crate::app::export::export(&store, &renderer, team, from, to)?;
             match out_file {
                 Some(path) => write_atomically(&path, text.as_bytes())
@@ -342,7 +342,7 @@ fn archive_command(
         ))
     })?;
     archive.check()?;
-    let store = open_store(config)?;
+    let store = open_store_to_read(config)?;
     let cycles = store.cycles(&team.id)?;
     let mut texts = Vec::with_capacity(cycles.len());
     for c in &cycles {
@@ -529,7 +529,7 @@ fn compile_command(
     out: &mut dyn Write,
 ) -> Result<()> {
     let team = find_team(config, team_id)?;
-    let store = open_store(config)?;
+    let store = open_store_to_read(config)?;
     let cycles = store.cycles(&team.id)?;
     if list {
         for c in &cycles {

@@ -156,6 +156,12 @@ impl Store {
                 reason: format!("cannot create {}: {e}", dir.display()),
             })?;
         }
+        if !Store::writable(path) {
+            return Err(Error::Open {
+                path: shown,
+                reason: "the file cannot be written (a read-only file or mount): give the bot's user write access to it; commands that only read (compile, export, backup) work as it is".into(),
+            });
+        }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -181,6 +187,54 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         })
+    }
+
+    /// Whether the process may write the database file (one that does not exist yet is made).
+    pub fn writable(path: &Path) -> bool {
+        match std::fs::OpenOptions::new().write(true).open(path) {
+            Ok(_) => true,
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ),
+        }
+    }
+
+    /// A database the process cannot write (a read-only file or mount), read as it is: for the
+    /// commands that only read. Its schema must be this version's, since it cannot be migrated.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        let store = Self::open_reader(path)?;
+        let shown = path.display().to_string();
+        let classify = |e: rusqlite::Error| classify_open_error(&shown, e);
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(classify)?;
+        let known = schema::latest_version();
+        if version > known as i64 {
+            return Err(Error::TooNew {
+                path: shown,
+                found: version,
+                known,
+            });
+        }
+        if version < known as i64 {
+            return Err(Error::Open {
+                path: shown,
+                reason: "it is read-only and from an older standup-bot: make it writable once (or run the bot on it) so its schema is brought up to date".into(),
+            });
+        }
+        let check: String = store
+            .conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(classify)?;
+        if check != "ok" {
+            return Err(Error::Corrupt {
+                path: shown,
+                reason: format!("integrity check: {check}"),
+            });
+        }
+        Ok(store)
     }
 
     /// Whether this is a database file (not [`Store::open_in_memory`]).

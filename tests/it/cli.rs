@@ -345,3 +345,53 @@ fn backup_is_a_consistent_copy() {
     );
     assert!(!original.is_empty());
 }
+
+/// A database the process cannot write (here made immutable with `chattr +i`, which holds even
+/// for root) is still read by the commands that only read; one that writes says why it cannot.
+#[test]
+fn a_read_only_database_serves_the_commands_that_only_read() {
+    let env = Env::new();
+    env.ok(&[
+        "import",
+        "--team",
+        "orbit",
+        fixture("planning.md").to_str().unwrap(),
+    ]);
+    let db = env.path("standup.db");
+    let locked = Command::new("chattr").arg("+i").arg(&db).status();
+    if !locked.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: chattr +i is not available on this file system");
+        return;
+    }
+    // Whatever happens below, the file is made writable again so the folder can be removed.
+    struct Unlock(PathBuf);
+    impl Drop for Unlock {
+        fn drop(&mut self) {
+            let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+        }
+    }
+    let _unlock = Unlock(db.clone());
+    let before = std::fs::read(&db).unwrap();
+    let listed = env.ok(&["compile", "--team", "orbit", "--list"]);
+    assert!(listed.contains("2024-03-11"), "{listed}");
+    let notes = env.ok(&["compile", "--team", "orbit"]);
+    assert!(
+        notes.starts_with("# Team Orbit Planning 2024-03-11"),
+        "{notes}"
+    );
+    let exported = env.ok(&["export", "--team", "orbit"]);
+    assert!(exported.contains("2024-03-11"), "{exported}");
+    let copy = env.path("copy.db");
+    env.ok(&["backup", copy.to_str().unwrap()]);
+    assert!(copy.exists());
+    // Importing writes: one line, naming the file and the reason.
+    let err = env.fails(&[
+        "import",
+        "--team",
+        "orbit",
+        fixture("planning.md").to_str().unwrap(),
+    ]);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("standup.db"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the file is untouched");
+}
