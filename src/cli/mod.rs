@@ -18,7 +18,6 @@ use crate::app::setup::{load, open_store, open_store_to_read};
 use crate::config::{Config, TeamConfig};
 use crate::error::{Error, Result};
 use crate::files::write_atomically;
-use crate::store::Store;
 use standup_core::domain::Format;
 use standup_core::notes;
 use standup_core::parse::{NoNames, parse_reply};
