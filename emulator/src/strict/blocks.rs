@@ -387,7 +387,7 @@ impl Walker {
                     None | Some(Value::Null) => {}
                     Some(Value::Array(users)) => {
                         for (i, u) in users.iter().enumerate() {
-                            if !u.as_str().is_some_and(|u| !u.is_empty()) {
+                            if u.as_str().is_none_or(str::is_empty) {
                                 self.problem(
                                     &format!("{p}/initial_users/{i}"),
                                     "must be a user id string",
