@@ -160,6 +160,10 @@ pub struct User {
     pub deleted: bool,
     /// A bot user.
     pub is_bot: bool,
+    /// A workspace admin (`is_admin` in `users.info` / `users.list`).
+    pub is_admin: bool,
+    /// A workspace owner (`is_owner`).
+    pub is_owner: bool,
     /// `profile.status_emoji`, e.g. `:palm_tree:`; empty for no status.
     pub status_emoji: String,
     /// `profile.status_text`.
@@ -184,6 +188,8 @@ impl User {
             tz_offset: 0,
             deleted: false,
             is_bot: false,
+            is_admin: false,
+            is_owner: false,
             status_emoji: String::new(),
             status_text: String::new(),
             status_expiration: 0,
@@ -235,6 +241,19 @@ impl User {
     /// Marks the account a bot.
     pub fn bot(mut self) -> Self {
         self.is_bot = true;
+        self
+    }
+
+    /// Makes the member a workspace admin (`is_admin: true`).
+    pub fn admin(mut self) -> Self {
+        self.is_admin = true;
+        self
+    }
+
+    /// Makes the member a workspace owner (`is_owner: true`). Only `is_owner` is set: chain
+    /// [`User::admin`] for an owner whose user object also says `is_admin`.
+    pub fn owner(mut self) -> Self {
+        self.is_owner = true;
         self
     }
 }

@@ -256,8 +256,14 @@ impl Emulator {
     /// Mints a `trigger_id` that `views.open` accepts for
     /// [`EmulatorConfig::trigger_id_ttl`](crate::EmulatorConfig::trigger_id_ttl).
     pub fn new_trigger_id(&self) -> String {
+        self.new_trigger_id_in(None)
+    }
+
+    /// A `trigger_id` issued while the user was in `channel` (a slash command, a click on a
+    /// message): a modal it opens records that conversation.
+    pub(crate) fn new_trigger_id_in(&self, channel: Option<&str>) -> String {
         let id = ids::trigger_id();
-        self.shared.update(|s| issue_trigger(s, &id));
+        self.shared.update(|s| issue_trigger(s, &id, channel));
         id
     }
 
@@ -310,7 +316,7 @@ impl Emulator {
             ("api_app_id", c.app_id.clone()),
             ("is_enterprise_install", "false".to_string()),
             ("response_url", self.new_response_url()),
-            ("trigger_id", self.new_trigger_id()),
+            ("trigger_id", self.new_trigger_id_in(Some(channel))),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

@@ -9,9 +9,11 @@
 //! something the bot never posted is an [`InteractionError`] for the test, never a payload made
 //! up to fit.
 
+use crate::config::EmulatorConfig;
 use crate::ids;
 use crate::server::Emulator;
-use crate::state::{Message, View};
+use crate::state::{Message, View, dm_channel_id};
+use crate::strict::is_hh_mm;
 use serde_json::{Map, Value, json};
 use std::fmt;
 
@@ -197,9 +199,86 @@ fn checkbox_state(blocks: &Value, ticked: Option<&[&str]>, surface: &str) -> Res
     Ok(Value::Object(values))
 }
 
+/// What a submission is checked against: the emulated workspace, who submits, and the
+/// conversation the modal was opened from (when the emulator knows it).
+struct Submitter<'a> {
+    config: &'a EmulatorConfig,
+    user: &'a str,
+    current: Option<&'a str>,
+}
+
+impl Submitter<'_> {
+    /// Whether `id` is a user of the workspace (a member or the bot user), as a users menu
+    /// lists them.
+    fn is_user(&self, id: &str) -> bool {
+        id == self.config.bot_user_id || self.config.users.iter().any(|u| u.id == id)
+    }
+
+    /// A conversation the submitter could pick in a conversations menu: its kind for a filter's
+    /// `include` and whether it is a DM with a bot user; or why not. The emulator knows the
+    /// configured channels (`C...` public, `G...` private, listed only for their members) and one
+    /// DM per member, the one with the bot; it has no group DMs and no externally shared
+    /// channels.
+    fn conversation(&self, id: &str) -> std::result::Result<(&'static str, bool), String> {
+        if let Some(channel) = self.config.channels.iter().find(|c| c.id == id) {
+            if !id.starts_with('G') {
+                return Ok(("public", false));
+            }
+            if channel.members.iter().any(|m| m == self.user) {
+                return Ok(("private", false));
+            }
+            return Err(format!(
+                "{id} is a private channel {} is not in: Slack's menu does not list it",
+                self.user
+            ));
+        }
+        if id == dm_channel_id(self.user) {
+            return Ok(("im", true));
+        }
+        let known: Vec<String> = self
+            .config
+            .channels
+            .iter()
+            .map(|c| c.id.clone())
+            .chain([dm_channel_id(self.user)])
+            .collect();
+        Err(format!(
+            "{id} is no conversation of the workspace {} sees; the emulator knows {known:?}",
+            self.user
+        ))
+    }
+
+    /// `id` as a conversations menu with `element`'s filter offers it, or why it does not.
+    fn pickable(&self, element: &Value, id: &str) -> std::result::Result<(), String> {
+        let (kind, bot_dm) = self.conversation(id)?;
+        let filter = &element["filter"];
+        if let Some(include) = filter["include"].as_array()
+            && !include.iter().any(|k| k == kind)
+        {
+            return Err(format!(
+                "{id} is a {kind} conversation and the menu's filter includes only {include:?}"
+            ));
+        }
+        if bot_dm && filter["exclude_bot_users"] == true {
+            return Err(format!(
+                "{id} is a DM with a bot user and the menu's filter has exclude_bot_users"
+            ));
+        }
+        // `exclude_external_shared_channels` excludes nothing here: the emulator has no
+        // externally shared channels.
+        Ok(())
+    }
+}
+
 /// The state entry of one input block of a submitted modal: what was typed or picked (`named`,
 /// the test's entries for that block), or what the view started with.
-fn input_state(block: &str, element: &Value, named: &[&str], optional: bool) -> Result<Value> {
+fn input_state(
+    block: &str,
+    element: &Value,
+    named: &[&str],
+    optional: bool,
+    who: &Submitter,
+) -> Result<Value> {
     let kind = str_of(element, "type").unwrap_or_default();
     let one = || -> Result<Option<&str>> {
         match named {
@@ -305,6 +384,95 @@ fn input_state(block: &str, element: &Value, named: &[&str], optional: bool) -> 
             let empty = date.is_none();
             (json!({"type": kind, "selected_date": date}), empty)
         }
+        "timepicker" => {
+            // Slack sends `null` for a time left empty; an empty text clears the initial one.
+            let time = match one()? {
+                Some("") => None,
+                Some(text) => {
+                    if !is_hh_mm(text) {
+                        return refuse(format!(
+                            "input {block:?} is a timepicker: {text:?} is not an HH:mm time (24-hour, 00:00 to 23:59)"
+                        ));
+                    }
+                    Some(text.to_string())
+                }
+                None => str_of(element, "initial_time").map(str::to_string),
+            };
+            let empty = time.is_none();
+            (json!({"type": kind, "selected_time": time}), empty)
+        }
+        "multi_users_select" => {
+            let users: Vec<String> = match named {
+                [] => element
+                    .get("initial_users")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+                [""] => Vec::new(),
+                picked => {
+                    let mut users: Vec<String> = Vec::new();
+                    for id in picked {
+                        if !who.is_user(id) {
+                            return refuse(format!(
+                                "input {block:?} is a users menu: {id:?} is no user of the workspace"
+                            ));
+                        }
+                        if users.iter().any(|u| u == id) {
+                            return refuse(format!(
+                                "input {block:?}: {id:?} is picked twice; a menu holds each user once"
+                            ));
+                        }
+                        users.push(id.to_string());
+                    }
+                    if let Some(max) = element.get("max_selected_items").and_then(Value::as_u64)
+                        && users.len() as u64 > max
+                    {
+                        return refuse(format!(
+                            "input {block:?} takes at most {max} users (max_selected_items); Slack's client stops the picking at that (got {})",
+                            users.len()
+                        ));
+                    }
+                    users
+                }
+            };
+            let empty = users.is_empty();
+            (json!({"type": kind, "selected_users": users}), empty)
+        }
+        "conversations_select" => {
+            let conversation = match one()? {
+                Some("") => None,
+                Some(id) => {
+                    if let Err(why) = who.pickable(element, id) {
+                        return refuse(format!("input {block:?}: {why}"));
+                    }
+                    Some(id.to_string())
+                }
+                // `initial_conversation` wins over `default_to_current_conversation` (Slack's
+                // docs). The current conversation is the one the modal was opened from, known
+                // when its trigger came from a slash command or a click on a message; when the
+                // emulator does not know it (a trigger minted by `new_trigger_id`), or the
+                // filter would not offer it, the menu starts empty.
+                None => match str_of(element, "initial_conversation") {
+                    Some(id) => Some(id.to_string()),
+                    None if element.get("default_to_current_conversation")
+                        == Some(&Value::Bool(true)) =>
+                    {
+                        who.current
+                            .filter(|id| who.pickable(element, id).is_ok())
+                            .map(str::to_string)
+                    }
+                    None => None,
+                },
+            };
+            let empty = conversation.is_none();
+            (
+                json!({"type": kind, "selected_conversation": conversation}),
+                empty,
+            )
+        }
         other => {
             return refuse(format!(
                 "input {block:?}: the emulator cannot fill a {other:?} element yet"
@@ -320,14 +488,16 @@ fn input_state(block: &str, element: &Value, named: &[&str], optional: bool) -> 
 }
 
 impl Emulator {
-    fn interaction_base(&self, user: &str) -> Value {
+    /// What every `block_actions` payload carries; `channel` is where the click happened, which
+    /// a modal opened with its `trigger_id` records.
+    fn interaction_base(&self, user: &str, channel: Option<&str>) -> Value {
         let c = self.config();
         json!({
             "type": "block_actions",
             "user": self.user_info(user),
             "api_app_id": c.app_id,
             "token": c.verification_token,
-            "trigger_id": self.new_trigger_id(),
+            "trigger_id": self.new_trigger_id_in(channel),
             "team": {"id": c.team_id, "domain": c.team_domain},
             "enterprise": null,
             "is_enterprise_install": false,
@@ -424,7 +594,7 @@ impl Emulator {
             "channel_id": channel,
             "is_ephemeral": message.ephemeral_to.is_some(),
         });
-        let mut payload = self.interaction_base(user);
+        let mut payload = self.interaction_base(user, Some(channel));
         if let Some(thread_ts) = &message.thread_ts {
             container["thread_ts"] = json!(thread_ts);
         }
@@ -473,7 +643,7 @@ impl Emulator {
         };
         let surface = format!("the Home view of {user}");
         let (block_id, element) = button(&view.view["blocks"], action_id, value, &surface)?;
-        let mut payload = self.interaction_base(user);
+        let mut payload = self.interaction_base(user, None);
         payload["container"] = json!({"type": "view", "view_id": view.id});
         payload["view"] = view.view;
         payload["actions"] = json!([button_action(&block_id, &element)]);
@@ -486,19 +656,34 @@ impl Emulator {
     ///
     /// `values` names input blocks by `block_id` with what the user typed (a text box) or the
     /// text of the option they picked (a select, radio buttons; checkboxes take one entry per
-    /// ticked option; a datepicker takes `YYYY-MM-DD`). A block not named keeps what the view
-    /// started with (`initial_value`, `initial_option`, ...); an empty text clears the box, which
-    /// Slack sends as `null`.
+    /// ticked option; a datepicker takes `YYYY-MM-DD`, a timepicker `HH:mm`; a
+    /// `multi_users_select` takes one entry per user id, a `conversations_select` a channel
+    /// id). A block not named keeps what the view started with (`initial_value`,
+    /// `initial_option`, `initial_time`, `initial_users`, `initial_conversation`, or, for a
+    /// `conversations_select` with `default_to_current_conversation`, the conversation the modal
+    /// was opened from when the emulator knows it: see [`View::conversation`]); an empty text
+    /// clears a text box, a timepicker or a users or conversations menu, which Slack sends as
+    /// `null` (`[]` for users).
     ///
     /// # Errors
     /// When the bot opened no such modal, a named block is not one of its inputs, a value does
     /// not fit its element (not an option, a line break in a single-line box, longer than its
-    /// `max_length`, ...), or a required input is left empty (Slack's client does not submit).
+    /// `max_length`, a time not `HH:mm`, a user id that is no user of the workspace or more
+    /// users than `max_selected_items`, a conversation the workspace lacks or the menu's
+    /// `filter` leaves out, ...), or a required input is left empty (Slack's client does not
+    /// submit).
     pub fn submit_view(&self, user: &str, view_id: &str, values: &[(&str, &str)]) -> Result<Value> {
         let Some(stored) = self.views().into_iter().rev().find(|v| v.id == view_id) else {
             return refuse(format!("the bot opened no view {view_id}"));
         };
-        let View { view, .. } = stored;
+        let View {
+            view, conversation, ..
+        } = stored;
+        let who = Submitter {
+            config: self.config(),
+            user,
+            current: conversation.as_deref(),
+        };
         if str_of(&view, "type") != Some("modal") {
             return refuse(format!(
                 "view {view_id} is a {}, not a modal: only a modal is submitted",
@@ -536,7 +721,10 @@ impl Emulator {
                 .collect();
             let action_id = str_of(element, "action_id").unwrap_or_default().to_string();
             let mut entry = Map::new();
-            entry.insert(action_id, input_state(block, element, &named, *optional)?);
+            entry.insert(
+                action_id,
+                input_state(block, element, &named, *optional, &who)?,
+            );
             state.insert(block.clone(), Value::Object(entry));
         }
         let mut view = view;
@@ -629,44 +817,242 @@ mod tests {
 
     #[test]
     fn inputs_take_only_what_fits_them() {
+        let config = EmulatorConfig::default();
+        let who = Submitter {
+            config: &config,
+            user: "U0ADA",
+            current: None,
+        };
         let text = json!({"type": "plain_text_input", "action_id": "answer", "max_length": 5});
         assert_eq!(
-            input_state("b", &text, &["abc"], false).unwrap(),
+            input_state("b", &text, &["abc"], false, &who).unwrap(),
             json!({"type": "plain_text_input", "value": "abc"})
         );
         assert!(
-            input_state("b", &text, &["a\nb"], true).is_err(),
+            input_state("b", &text, &["a\nb"], true, &who).is_err(),
             "single line"
         );
         assert!(
-            input_state("b", &text, &["abcdef"], true).is_err(),
+            input_state("b", &text, &["abcdef"], true, &who).is_err(),
             "max_length"
         );
-        assert!(input_state("b", &text, &[], false).is_err(), "required");
+        assert!(
+            input_state("b", &text, &[], false, &who).is_err(),
+            "required"
+        );
         assert_eq!(
-            input_state("b", &text, &[""], true).unwrap(),
+            input_state("b", &text, &[""], true, &who).unwrap(),
             json!({"type": "plain_text_input", "value": null})
         );
         let prefilled = json!({"type": "plain_text_input", "action_id": "a", "initial_value": "x"});
         assert_eq!(
-            input_state("b", &prefilled, &[], false).unwrap()["value"],
+            input_state("b", &prefilled, &[], false, &who).unwrap()["value"],
             "x"
         );
         let select = json!({"type": "static_select", "action_id": "s",
             "options": [option("One", "1"), option("Two", "2")]});
         assert_eq!(
-            input_state("b", &select, &["Two"], false).unwrap()["selected_option"]["value"],
+            input_state("b", &select, &["Two"], false, &who).unwrap()["selected_option"]["value"],
             "2"
         );
         assert!(
-            input_state("b", &select, &["2"], false).is_err(),
+            input_state("b", &select, &["2"], false, &who).is_err(),
             "by text, not value"
         );
         let date = json!({"type": "datepicker", "action_id": "d"});
         assert_eq!(
-            input_state("b", &date, &["2026-12-07"], false).unwrap()["selected_date"],
+            input_state("b", &date, &["2026-12-07"], false, &who).unwrap()["selected_date"],
             "2026-12-07"
         );
-        assert!(input_state("b", &date, &["7 Dec"], false).is_err());
+        assert!(input_state("b", &date, &["7 Dec"], false, &who).is_err());
+    }
+
+    /// Ada and Bob, a bot; #standup (public), #leads (private, Ada only), #random (public).
+    fn modal_workspace() -> EmulatorConfig {
+        use crate::config::{Channel, User};
+        EmulatorConfig::default()
+            .with_user(User::new("U0ADA", "ada"))
+            .with_user(User::new("U0BOB", "bob"))
+            .with_channel(Channel::new("C0STANDUP", "standup").members(&["U0ADA", "U0BOB"]))
+            .with_channel(Channel::new("G0LEADS", "leads").members(&["U0ADA"]))
+            .with_channel(Channel::new("C0RANDOM", "random").without_bot())
+    }
+
+    #[test]
+    fn a_timepicker_takes_hh_mm() {
+        let config = modal_workspace();
+        let who = Submitter {
+            config: &config,
+            user: "U0ADA",
+            current: None,
+        };
+        let time = json!({"type": "timepicker", "action_id": "t"});
+        assert_eq!(
+            input_state("b", &time, &["09:30"], false, &who).unwrap(),
+            json!({"type": "timepicker", "selected_time": "09:30"})
+        );
+        assert_eq!(
+            input_state("b", &time, &["23:59"], false, &who).unwrap()["selected_time"],
+            "23:59"
+        );
+        for bad in ["9:30", "09:30:00", "24:00", "12:60", "9.30am", "0930"] {
+            let refused = input_state("b", &time, &[bad], false, &who).unwrap_err();
+            assert!(
+                refused.to_string().contains("not an HH:mm time"),
+                "{bad}: {refused}"
+            );
+        }
+        assert!(
+            input_state("b", &time, &[], false, &who).is_err(),
+            "required"
+        );
+        assert_eq!(
+            input_state("b", &time, &[], true, &who).unwrap(),
+            json!({"type": "timepicker", "selected_time": null})
+        );
+        let prefilled = json!({"type": "timepicker", "action_id": "t", "initial_time": "10:15",
+            "timezone": "Europe/Berlin"});
+        assert_eq!(
+            input_state("b", &prefilled, &[], false, &who).unwrap(),
+            json!({"type": "timepicker", "selected_time": "10:15"})
+        );
+        assert_eq!(
+            input_state("b", &prefilled, &[""], true, &who).unwrap()["selected_time"],
+            Value::Null,
+            "cleared"
+        );
+        assert!(
+            input_state("b", &prefilled, &["09:00", "10:00"], true, &who).is_err(),
+            "one time"
+        );
+    }
+
+    #[test]
+    fn a_users_menu_takes_workspace_users_up_to_its_maximum() {
+        let config = modal_workspace();
+        let who = Submitter {
+            config: &config,
+            user: "U0ADA",
+            current: None,
+        };
+        let users = json!({"type": "multi_users_select", "action_id": "u",
+            "max_selected_items": 2, "initial_users": ["U0BOB"]});
+        assert_eq!(
+            input_state("b", &users, &["U0ADA", "U0BOB"], false, &who).unwrap(),
+            json!({"type": "multi_users_select", "selected_users": ["U0ADA", "U0BOB"]})
+        );
+        assert_eq!(
+            input_state("b", &users, &[], false, &who).unwrap()["selected_users"],
+            json!(["U0BOB"]),
+            "as the view started"
+        );
+        assert_eq!(
+            input_state("b", &users, &[""], true, &who).unwrap(),
+            json!({"type": "multi_users_select", "selected_users": []}),
+            "cleared"
+        );
+        assert!(
+            input_state("b", &users, &[""], false, &who).is_err(),
+            "required"
+        );
+        let unknown = input_state("b", &users, &["U0NOBODY"], false, &who).unwrap_err();
+        assert!(
+            unknown.to_string().contains("no user of the workspace"),
+            "{unknown}"
+        );
+        let too_many =
+            input_state("b", &users, &["U0ADA", "U0BOB", "U0BOTUSER"], false, &who).unwrap_err();
+        assert!(
+            too_many.to_string().contains("at most 2 users"),
+            "{too_many}"
+        );
+        let twice = input_state("b", &users, &["U0ADA", "U0ADA"], false, &who).unwrap_err();
+        assert!(twice.to_string().contains("picked twice"), "{twice}");
+    }
+
+    #[test]
+    fn a_conversations_menu_takes_what_its_filter_offers() {
+        let config = modal_workspace();
+        let who = Submitter {
+            config: &config,
+            user: "U0ADA",
+            current: None,
+        };
+        let any = json!({"type": "conversations_select", "action_id": "c"});
+        assert_eq!(
+            input_state("b", &any, &["C0STANDUP"], false, &who).unwrap(),
+            json!({"type": "conversations_select", "selected_conversation": "C0STANDUP"})
+        );
+        assert_eq!(
+            input_state("b", &any, &["G0LEADS"], false, &who).unwrap()["selected_conversation"],
+            "G0LEADS"
+        );
+        assert_eq!(
+            input_state("b", &any, &["D0ADA"], false, &who).unwrap()["selected_conversation"],
+            "D0ADA",
+            "Ada's DM with the bot"
+        );
+        let unknown = input_state("b", &any, &["C0NOWHERE"], false, &who).unwrap_err();
+        assert!(unknown.to_string().contains("no conversation"), "{unknown}");
+        let bob = Submitter {
+            config: &config,
+            user: "U0BOB",
+            current: None,
+        };
+        let hidden = input_state("b", &any, &["G0LEADS"], false, &bob).unwrap_err();
+        assert!(hidden.to_string().contains("private channel"), "{hidden}");
+        assert_eq!(
+            input_state("b", &any, &[], true, &who).unwrap(),
+            json!({"type": "conversations_select", "selected_conversation": null})
+        );
+
+        let public_only = json!({"type": "conversations_select", "action_id": "c",
+            "filter": {"include": ["public"], "exclude_bot_users": true}});
+        assert!(input_state("b", &public_only, &["C0RANDOM"], false, &who).is_ok());
+        let private = input_state("b", &public_only, &["G0LEADS"], false, &who).unwrap_err();
+        assert!(private.to_string().contains("includes only"), "{private}");
+        let bots = json!({"type": "conversations_select", "action_id": "c",
+            "filter": {"exclude_bot_users": true}});
+        let dm = input_state("b", &bots, &["D0ADA"], false, &who).unwrap_err();
+        assert!(dm.to_string().contains("exclude_bot_users"), "{dm}");
+    }
+
+    #[test]
+    fn a_conversations_menu_starts_with_the_current_conversation_when_known() {
+        let config = modal_workspace();
+        let from_standup = Submitter {
+            config: &config,
+            user: "U0ADA",
+            current: Some("C0STANDUP"),
+        };
+        let unknown = Submitter {
+            config: &config,
+            user: "U0ADA",
+            current: None,
+        };
+        let current = json!({"type": "conversations_select", "action_id": "c",
+            "default_to_current_conversation": true});
+        assert_eq!(
+            input_state("b", &current, &[], false, &from_standup).unwrap()["selected_conversation"],
+            "C0STANDUP"
+        );
+        // Not known (a trigger minted on its own): the menu starts empty.
+        assert!(
+            input_state("b", &current, &[], false, &unknown).is_err(),
+            "required"
+        );
+        // initial_conversation wins; a filter that leaves the current one out leaves it empty.
+        let initial = json!({"type": "conversations_select", "action_id": "c",
+            "default_to_current_conversation": true, "initial_conversation": "C0RANDOM"});
+        assert_eq!(
+            input_state("b", &initial, &[], false, &from_standup).unwrap()["selected_conversation"],
+            "C0RANDOM"
+        );
+        let dms_only = json!({"type": "conversations_select", "action_id": "c",
+            "default_to_current_conversation": true, "filter": {"include": ["im"]}});
+        assert_eq!(
+            input_state("b", &dms_only, &[], true, &from_standup).unwrap()["selected_conversation"],
+            Value::Null
+        );
     }
 }

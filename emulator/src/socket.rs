@@ -621,7 +621,7 @@ impl Emulator {
 
     fn push(&self, kind: &str, payload: Value, accepts_response_payload: bool) -> EnvelopeHandle {
         if let Some(trigger) = payload["trigger_id"].as_str() {
-            self.shared.update(|s| issue_trigger(s, trigger));
+            self.shared.update(|s| issue_trigger(s, trigger, None));
         }
         let event_id = payload["event_id"].as_str().map(str::to_string);
         let envelope_id = self

@@ -109,6 +109,12 @@ pub struct View {
     pub user_id: Option<String>,
     /// `views.open`: the trigger used.
     pub trigger_id: Option<String>,
+    /// The conversation the modal was opened from, when the emulator knows it: the channel of
+    /// the slash command or message click whose `trigger_id` opened it (kept by
+    /// `views.update`). Slack preselects it in a `conversations_select` with
+    /// `default_to_current_conversation`. `None` for a trigger minted on its own
+    /// ([`Emulator::new_trigger_id`](crate::Emulator::new_trigger_id)) and for Home tabs.
+    pub conversation: Option<String>,
     /// The view as the API returned it (with `id`, `hash`, `state`, ...).
     pub view: Value,
     /// When.
@@ -137,6 +143,8 @@ pub struct ResponsePost {
 pub(crate) struct Trigger {
     pub issued: Instant,
     pub used: bool,
+    /// The conversation the user was in when Slack issued it (slash command, message click).
+    pub channel: Option<String>,
 }
 
 /// Everything that changes while the emulator runs.

@@ -20,6 +20,13 @@
 //! | static_select `options` | ≤ 100 | select-menu-element page ; sdk `StaticSelectElement.options_max_length = 100` |
 //! | overflow `options` | 1–5 | overflow-menu-element page ; sdk `OverflowMenuElement` |
 //! | plain_text_input `initial_value` / `max_length` / `min_length` | ≤ 3000 | docs.slack.dev/reference/block-kit/block-elements/plain-text-input-element |
+//! | static_select / multi_static_select `initial_option(s)` | each "exactly matches one of the options within options or option_groups" (compared by text and value) | select-menu-element and multi-select-menu-element pages |
+//! | radio_buttons `initial_option`, checkboxes `initial_options` | each exactly matches one of `options` | radio-button-group-element and checkboxes-element pages |
+//! | timepicker `initial_time` | `HH:mm`, 24-hour: HH 00–23, mm 00–59 ("for example 22:25 for 10:25pm"); `timezone` a string | docs.slack.dev/reference/block-kit/block-elements/time-picker-element ; sdk `TimePickerElement._validate_initial_time_valid` |
+//! | multi_users_select `initial_users` / `max_selected_items` | an array of user ids / an integer ≥ 1 ("Minimum number is 1") | docs.slack.dev/reference/block-kit/block-elements/multi-select-menu-element#users_multi_select ; sdk `UserMultiSelectElement` |
+//! | conversations_select `initial_conversation` / `default_to_current_conversation` | a conversation id / a boolean | docs.slack.dev/reference/block-kit/block-elements/select-menu-element#conversations_select ; sdk `ConversationSelectElement` |
+//! | conversations_select `response_url_enabled` | "only works with menus in input blocks in modals" | select-menu-element page ; sdk `ConversationSelectElement` docstring |
+//! | conversation filter | `include` a non-empty array of `im`, `mpim`, `private`, `public`; `exclude_bot_users`, `exclude_external_shared_channels` booleans; at least one of the three | docs.slack.dev/reference/block-kit/composition-objects/conversation-filter-object ; sdk `ConversationFilter` |
 //! | text object | `type` plain_text or mrkdwn, `text` required | docs.slack.dev/reference/block-kit/composition-objects/text-object |
 //! | modal `title` / `submit` / `close` | plain_text ≤ 24; `submit` required with an input block | docs.slack.dev/reference/views ; sdk `View.title_max_length = 24` |
 //! | view `private_metadata` / `callback_id` / `external_id` | ≤ 3000 / ≤ 255 / ≤ 255 | docs.slack.dev/reference/views ; sdk `View.private_metadata_max_length = 3000` |
@@ -57,6 +64,10 @@ pub(crate) struct Walker {
     pub mrkdwn: Vec<(String, String)>,
     block_ids: HashSet<String>,
     action_ids: HashSet<String>,
+    /// Walking a modal (not a Home tab or a message).
+    modal: bool,
+    /// Walking the element of an `input` block.
+    in_input: bool,
 }
 
 const BLOCK_TYPES: &[&str] = &[
@@ -79,6 +90,20 @@ fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
+/// The kinds of conversation a conversation filter's `include` may name.
+const CONVERSATION_KINDS: &[&str] = &["im", "mpim", "private", "public"];
+
+/// `HH:mm` on a 24-hour clock (`00:00` to `23:59`), as a timepicker's `initial_time` and
+/// `selected_time` are written.
+pub(crate) fn is_hh_mm(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 5
+        && b[2] == b':'
+        && b[..2].iter().chain(&b[3..]).all(u8::is_ascii_digit)
+        && (b[0] - b'0') * 10 + (b[1] - b'0') < 24
+        && b[3] < b'6'
+}
+
 impl Walker {
     pub fn new() -> Walker {
         Walker {
@@ -86,6 +111,8 @@ impl Walker {
             mrkdwn: Vec::new(),
             block_ids: HashSet::new(),
             action_ids: HashSet::new(),
+            modal: false,
+            in_input: false,
         }
     }
 
@@ -263,7 +290,11 @@ impl Walker {
                     self.text_object(Some(hint), &format!("{p}/hint"), true, 1, 2000);
                 }
                 match block.get("element") {
-                    Some(e) => self.element(e, &format!("{p}/element")),
+                    Some(e) => {
+                        self.in_input = true;
+                        self.element(e, &format!("{p}/element"));
+                        self.in_input = false;
+                    }
                     None => self.problem(p, "missing required field: element"),
                 }
             }
@@ -330,10 +361,48 @@ impl Walker {
                 self.string_field(element, "value", p, 2000);
                 self.string_field(element, "url", p, 3000);
             }
-            "checkboxes" | "radio_buttons" => self.options(element, p, 10, 1),
-            "static_select" | "multi_static_select" if element.get("option_groups").is_none() => {
-                self.options(element, p, 100, 1);
+            "checkboxes" | "radio_buttons" => {
+                self.options(element, p, 10, 1);
+                self.initial_among_options(element, p);
             }
+            "static_select" | "multi_static_select" => {
+                if element.get("option_groups").is_none() {
+                    self.options(element, p, 100, 1);
+                }
+                self.initial_among_options(element, p);
+            }
+            "timepicker" => {
+                match element.get("initial_time") {
+                    None | Some(Value::Null) => {}
+                    Some(Value::String(t)) if is_hh_mm(t) => {}
+                    Some(_) => self.problem(
+                        &format!("{p}/initial_time"),
+                        "must be a time in the format HH:mm (24-hour, 00:00 to 23:59)",
+                    ),
+                }
+                self.string_field(element, "timezone", p, usize::MAX);
+            }
+            "multi_users_select" => {
+                match element.get("initial_users") {
+                    None | Some(Value::Null) => {}
+                    Some(Value::Array(users)) => {
+                        for (i, u) in users.iter().enumerate() {
+                            if u.as_str().is_none_or(str::is_empty) {
+                                self.problem(
+                                    &format!("{p}/initial_users/{i}"),
+                                    "must be a user id string",
+                                );
+                            }
+                        }
+                    }
+                    Some(_) => self.problem(
+                        &format!("{p}/initial_users"),
+                        "must be an array of user ids",
+                    ),
+                }
+                self.max_selected_items(element, p);
+            }
+            "conversations_select" => self.conversations_select(element, p),
             "overflow" => self.options(element, p, 5, 1),
             "plain_text_input" => {
                 self.string_field(element, "initial_value", p, 3000);
@@ -355,12 +424,143 @@ impl Walker {
         }
     }
 
+    /// `max_selected_items` of a multi-select: an integer, at least 1.
+    fn max_selected_items(&mut self, element: &Value, p: &str) {
+        match element.get("max_selected_items") {
+            None | Some(Value::Null) => {}
+            Some(n) if n.as_u64().is_some_and(|n| n >= 1) => {}
+            Some(n) if n.is_i64() => self.problem(
+                &format!("{p}/max_selected_items"),
+                "must be greater than or equal to 1",
+            ),
+            Some(_) => self.problem(&format!("{p}/max_selected_items"), "must be an integer"),
+        }
+    }
+
+    /// Each `initial_option` / `initial_options` entry must be one of the element's options
+    /// (Slack: "exactly matches one of the options within options or option_groups"). Options
+    /// are compared by their text and value, which is what identifies them; fields Slack fills
+    /// in (`emoji`) do not count.
+    fn initial_among_options(&mut self, element: &Value, p: &str) {
+        let key = |o: &Value| {
+            (
+                o.pointer("/text/type").cloned(),
+                o.pointer("/text/text").cloned(),
+                o.get("value").cloned(),
+            )
+        };
+        let all: Vec<_> = element["options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(
+                element["option_groups"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|g| g["options"].as_array())
+                    .flatten(),
+            )
+            .map(key)
+            .collect();
+        let mut initial: Vec<(String, &Value)> = Vec::new();
+        if let Some(o) = element.get("initial_option").filter(|o| o.is_object()) {
+            initial.push((format!("{p}/initial_option"), o));
+        }
+        for (i, o) in element["initial_options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            initial.push((format!("{p}/initial_options/{i}"), o));
+        }
+        for (pointer, o) in initial {
+            if !all.contains(&key(o)) {
+                self.problem(&pointer, "must exactly match one of the options");
+            }
+        }
+    }
+
+    /// A `conversations_select`: its initial conversation, its booleans, where
+    /// `response_url_enabled` may be, and its filter.
+    fn conversations_select(&mut self, element: &Value, p: &str) {
+        match element.get("initial_conversation") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(id)) if !id.is_empty() => {}
+            Some(_) => self.problem(
+                &format!("{p}/initial_conversation"),
+                "must be a conversation id string",
+            ),
+        }
+        for key in ["default_to_current_conversation", "response_url_enabled"] {
+            if element.get(key).is_some_and(|v| !v.is_boolean()) {
+                self.problem(&format!("{p}/{key}"), "must be a boolean");
+            }
+        }
+        if element.get("response_url_enabled") == Some(&Value::Bool(true))
+            && !(self.modal && self.in_input)
+        {
+            self.problem(
+                &format!("{p}/response_url_enabled"),
+                "is only allowed in input blocks of modals",
+            );
+        }
+        let Some(filter) = element.get("filter") else {
+            return;
+        };
+        let fp = format!("{p}/filter");
+        let Some(object) = filter.as_object() else {
+            self.problem(&fp, "must provide an object");
+            return;
+        };
+        if ![
+            "include",
+            "exclude_bot_users",
+            "exclude_external_shared_channels",
+        ]
+        .iter()
+        .any(|k| object.contains_key(*k))
+        {
+            self.problem(
+                &fp,
+                "must provide at least one of include, exclude_bot_users, exclude_external_shared_channels",
+            );
+        }
+        for key in ["exclude_bot_users", "exclude_external_shared_channels"] {
+            if object.get(key).is_some_and(|v| !v.is_boolean()) {
+                self.problem(&format!("{fp}/{key}"), "must be a boolean");
+            }
+        }
+        match object.get("include") {
+            None => {}
+            Some(Value::Array(kinds)) if kinds.is_empty() => {
+                self.problem(&format!("{fp}/include"), "must provide at least 1 items");
+            }
+            Some(Value::Array(kinds)) => {
+                for (i, kind) in kinds.iter().enumerate() {
+                    if !kind
+                        .as_str()
+                        .is_some_and(|k| CONVERSATION_KINDS.contains(&k))
+                    {
+                        self.problem(
+                            &format!("{fp}/include/{i}"),
+                            format!("must be one of {CONVERSATION_KINDS:?}: {kind}"),
+                        );
+                    }
+                }
+            }
+            Some(_) => self.problem(&format!("{fp}/include"), "must be an array"),
+        }
+    }
+
     /// A view (`views.open` / `update` / `publish`) at `/view`.
     pub fn view(&mut self, view: &Value) {
         let p = "/view";
         let kind = view.get("type").and_then(Value::as_str);
         match kind {
             Some("modal") => {
+                self.modal = true;
                 self.text_object(view.get("title"), "/view/title", true, 1, 24);
                 for key in ["submit", "close"] {
                     if let Some(t) = view.get(key) {

@@ -17,6 +17,7 @@ pub mod spec;
 mod text;
 
 use crate::params::str_of;
+pub(crate) use blocks::is_hh_mm;
 use blocks::{Problem, Surface, Walker};
 use serde_json::{Value, json};
 use spec::ConversationType;

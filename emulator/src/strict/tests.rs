@@ -332,3 +332,177 @@ fn required_and_unknown_arguments() {
         (Rule::UnknownArgument, "colour")
     );
 }
+
+/// The `/view/blocks/0/element/...` pointers a modal with one input of `element` is refused at.
+fn modal_input_refused_at(element: Value) -> Vec<String> {
+    let p = json!({"view": {
+        "type": "modal", "title": plain("Setup"), "submit": plain("Save"),
+        "blocks": [{"type": "input", "block_id": "b", "label": plain("L"), "element": element}],
+    }});
+    match check_view("views.open", &p) {
+        Ok(_) => Vec::new(),
+        Err(r) => {
+            assert_eq!(r.body["error"], "invalid_arguments");
+            r.violations.into_iter().map(|v| v.path).collect()
+        }
+    }
+}
+
+#[test]
+fn initial_options_must_be_among_the_options() {
+    let select = |initial: Value| {
+        json!({"type": "static_select", "action_id": "s",
+               "options": [option("One", "1"), option("Two", "2")], "initial_option": initial})
+    };
+    assert!(modal_input_refused_at(select(option("Two", "2"))).is_empty());
+    // Slack adds `emoji` to plain_text objects: it does not make another option.
+    let with_emoji = json!({"text": {"type": "plain_text", "text": "Two", "emoji": true},
+                            "value": "2"});
+    assert!(modal_input_refused_at(select(with_emoji)).is_empty());
+    assert_eq!(
+        modal_input_refused_at(select(option("Three", "3"))),
+        ["/view/blocks/0/element/initial_option"]
+    );
+    assert_eq!(
+        modal_input_refused_at(select(option("Two", "1"))),
+        ["/view/blocks/0/element/initial_option"],
+        "text and value together"
+    );
+    let grouped = json!({"type": "static_select", "action_id": "s",
+        "option_groups": [{"label": plain("G"), "options": [option("One", "1")]}],
+        "initial_option": option("One", "1")});
+    assert!(modal_input_refused_at(grouped).is_empty());
+    let boxes = json!({"type": "checkboxes", "action_id": "c",
+        "options": [option("A", "a")], "initial_options": [option("A", "a"), option("B", "b")]});
+    assert_eq!(
+        modal_input_refused_at(boxes),
+        ["/view/blocks/0/element/initial_options/1"]
+    );
+    let radio = json!({"type": "radio_buttons", "action_id": "r",
+        "options": [option("A", "a")], "initial_option": option("B", "b")});
+    assert_eq!(
+        modal_input_refused_at(radio),
+        ["/view/blocks/0/element/initial_option"]
+    );
+}
+
+#[test]
+fn timepicker() {
+    let time = |initial: Value| {
+        json!({"type": "timepicker", "action_id": "t", "initial_time": initial,
+               "timezone": "Europe/Berlin", "placeholder": plain("When")})
+    };
+    for ok in ["00:00", "09:30", "23:59"] {
+        assert!(modal_input_refused_at(time(json!(ok))).is_empty(), "{ok}");
+    }
+    for bad in [
+        json!("24:00"),
+        json!("9:30"),
+        json!("09:60"),
+        json!("09:30:00"),
+        json!("9:30pm"),
+        json!(930),
+    ] {
+        assert_eq!(
+            modal_input_refused_at(time(bad.clone())),
+            ["/view/blocks/0/element/initial_time"],
+            "{bad}"
+        );
+    }
+    let zone = json!({"type": "timepicker", "action_id": "t", "timezone": 1});
+    assert_eq!(
+        modal_input_refused_at(zone),
+        ["/view/blocks/0/element/timezone"]
+    );
+    // In a message too (section accessory, actions).
+    let accessory = json!([{"type": "section", "text": plain("at"), "accessory":
+        {"type": "timepicker", "action_id": "t", "initial_time": "25:00"}}]);
+    assert_eq!(refused_at(accessory), ["/blocks/0/accessory/initial_time"]);
+}
+
+#[test]
+fn multi_users_select() {
+    let users = |initial: Value, max: Value| {
+        json!({"type": "multi_users_select", "action_id": "u", "placeholder": plain("Who"),
+               "initial_users": initial, "max_selected_items": max})
+    };
+    assert!(modal_input_refused_at(users(json!(["U0ADA", "U0BOB"]), json!(1))).is_empty());
+    assert_eq!(
+        modal_input_refused_at(users(json!("U0ADA"), json!(5))),
+        ["/view/blocks/0/element/initial_users"]
+    );
+    assert_eq!(
+        modal_input_refused_at(users(json!(["U0ADA", 7]), json!(5))),
+        ["/view/blocks/0/element/initial_users/1"]
+    );
+    assert_eq!(
+        modal_input_refused_at(users(json!([]), json!(0))),
+        ["/view/blocks/0/element/max_selected_items"]
+    );
+    assert_eq!(
+        modal_input_refused_at(users(json!([]), json!("3"))),
+        ["/view/blocks/0/element/max_selected_items"]
+    );
+}
+
+#[test]
+fn conversations_select() {
+    let base = json!({"type": "conversations_select", "action_id": "c",
+        "placeholder": plain("Where"), "initial_conversation": "C0STANDUP",
+        "default_to_current_conversation": true, "response_url_enabled": true,
+        "filter": {"include": ["public", "private", "im", "mpim"], "exclude_bot_users": true,
+                   "exclude_external_shared_channels": true}});
+    assert!(modal_input_refused_at(base.clone()).is_empty());
+    let with = |key: &str, value: Value| {
+        let mut e = base.clone();
+        e[key] = value;
+        modal_input_refused_at(e)
+    };
+    assert_eq!(
+        with("initial_conversation", json!(["C0STANDUP"])),
+        ["/view/blocks/0/element/initial_conversation"]
+    );
+    assert_eq!(
+        with("default_to_current_conversation", json!("yes")),
+        ["/view/blocks/0/element/default_to_current_conversation"]
+    );
+    assert_eq!(
+        with("filter", json!({"include": []})),
+        ["/view/blocks/0/element/filter/include"]
+    );
+    assert_eq!(
+        with("filter", json!({"include": ["public", "shared"]})),
+        ["/view/blocks/0/element/filter/include/1"]
+    );
+    assert_eq!(
+        with("filter", json!({})),
+        ["/view/blocks/0/element/filter"],
+        "at least one field"
+    );
+    assert_eq!(
+        with("filter", json!({"exclude_bot_users": "true"})),
+        ["/view/blocks/0/element/filter/exclude_bot_users"]
+    );
+
+    // response_url_enabled only in an input block of a modal.
+    let mut menu = base.clone();
+    menu.as_object_mut().unwrap().remove("initial_conversation");
+    let in_section = json!({"view": {"type": "modal", "title": plain("Setup"), "blocks": [
+        {"type": "section", "text": plain("Post to"), "accessory": menu.clone()}]}});
+    let refused: Vec<String> = check_view("views.open", &in_section)
+        .expect_err("refused")
+        .violations
+        .into_iter()
+        .map(|v| v.path)
+        .collect();
+    assert_eq!(refused, ["/view/blocks/0/accessory/response_url_enabled"]);
+    let home = json!({"view": {"type": "home", "blocks": [
+        {"type": "input", "label": plain("Post to"), "element": menu.clone()}]}});
+    assert!(check_view("views.publish", &home).is_err(), "not a modal");
+    assert_eq!(
+        refused_at(json!([{"type": "actions", "elements": [menu.clone()]}])),
+        ["/blocks/0/elements/0/response_url_enabled"]
+    );
+    menu["response_url_enabled"] = json!(false);
+    assert!(blocks_ok(json!([{"type": "actions", "elements": [menu]}])));
+}

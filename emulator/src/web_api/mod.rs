@@ -495,8 +495,8 @@ impl Ctx<'_> {
                 "avatar_hash": "g0000000000e",
                 "team": self.cfg.team_id,
             },
-            "is_admin": false,
-            "is_owner": false,
+            "is_admin": u.is_admin,
+            "is_owner": u.is_owner,
             "is_primary_owner": false,
             "is_restricted": false,
             "is_ultra_restricted": false,
@@ -539,13 +539,18 @@ pub(crate) async fn response_url(
     json_response(StatusCode::OK, answer.to_string())
 }
 
-/// Registers a trigger id as just issued (for `views.open`).
-pub(crate) fn issue_trigger(s: &mut State, id: &str) {
+/// Registers a trigger id as just issued (for `views.open`), in `channel` when known. Issuing
+/// a known trigger again (a delivery) keeps the channel it was issued in.
+pub(crate) fn issue_trigger(s: &mut State, id: &str, channel: Option<&str>) {
+    let channel = channel
+        .map(str::to_string)
+        .or_else(|| s.triggers.get(id).and_then(|t| t.channel.clone()));
     s.triggers.insert(
         id.to_string(),
         Trigger {
             issued: Instant::now(),
             used: false,
+            channel,
         },
     );
 }

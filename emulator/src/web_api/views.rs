@@ -50,6 +50,7 @@ impl Ctx<'_> {
         };
         let mut user_id = None;
         let mut trigger_id = None;
+        let mut conversation = None;
         let previous: Option<&View> = match method {
             "views.open" => {
                 let id = self.str("trigger_id").unwrap_or_default();
@@ -63,6 +64,7 @@ impl Ctx<'_> {
                     return error("expired_trigger_id");
                 }
                 trigger.used = true;
+                conversation = trigger.channel.clone();
                 trigger_id = Some(id);
                 None
             }
@@ -75,7 +77,10 @@ impl Ctx<'_> {
                             && by_external.as_deref() == v.view["external_id"].as_str())
                 });
                 match found {
-                    Some(v) => Some(v),
+                    Some(v) => {
+                        conversation = v.conversation.clone();
+                        Some(v)
+                    }
                     None => return error("not_found"),
                 }
             }
@@ -115,6 +120,7 @@ impl Ctx<'_> {
             method: method.to_string(),
             user_id,
             trigger_id,
+            conversation,
             view: stored.clone(),
             at: Instant::now(),
         });

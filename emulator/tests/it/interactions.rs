@@ -170,3 +170,178 @@ async fn a_submission_fills_only_the_inputs_of_the_opened_modal() {
     assert!(refused(&[("Team", "Orbit"), ("Title", "two\nlines")]).contains("single-line"));
     assert!(emu.submit_view("U0ADA", "V0NOTOPENED", &[]).is_err());
 }
+
+/// The trigger of a slash command's fields.
+fn command_trigger(emu: &Emulator, channel: &str) -> String {
+    emu.slash_command_fields("/standup", "setup", "U0ADA", channel)
+        .into_iter()
+        .find(|(k, _)| k == "trigger_id")
+        .map(|(_, v)| v)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_setup_modal_from_a_slash_command_takes_a_time_people_and_the_current_channel() {
+    let emu = Emulator::start(workspace()).await;
+    let setup_view = json!({
+        "type": "modal", "callback_id": "setup",
+        "title": {"type": "plain_text", "text": "Standup setup"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "blocks": [
+            {"type": "input", "block_id": "time",
+             "label": {"type": "plain_text", "text": "Time"},
+             "element": {"type": "timepicker", "action_id": "at", "initial_time": "09:00",
+                         "timezone": "Europe/Berlin"}},
+            {"type": "input", "block_id": "members",
+             "label": {"type": "plain_text", "text": "Members"},
+             "element": {"type": "multi_users_select", "action_id": "who",
+                         "max_selected_items": 2}},
+            {"type": "input", "block_id": "channel",
+             "label": {"type": "plain_text", "text": "Channel"},
+             "element": {"type": "conversations_select", "action_id": "where",
+                         "default_to_current_conversation": true, "response_url_enabled": true,
+                         "filter": {"include": ["public", "private"]}}}
+        ]
+    });
+    let opened = call(
+        &emu,
+        "views.open",
+        json!({"trigger_id": command_trigger(&emu, "C0STANDUP"), "view": setup_view}),
+    )
+    .await;
+    let view_id = opened["view"]["id"].as_str().unwrap();
+    assert_eq!(
+        emu.views().last().unwrap().conversation.as_deref(),
+        Some("C0STANDUP"),
+        "the trigger's channel is recorded"
+    );
+
+    let submitted = emu
+        .submit_view(
+            "U0ADA",
+            view_id,
+            &[
+                ("time", "09:30"),
+                ("members", "U0ADA"),
+                ("members", "U0BOB"),
+            ],
+        )
+        .unwrap();
+    let values = &submitted["view"]["state"]["values"];
+    assert_eq!(
+        values["time"]["at"],
+        json!({"type": "timepicker", "selected_time": "09:30"})
+    );
+    assert_eq!(
+        values["members"]["who"],
+        json!({"type": "multi_users_select", "selected_users": ["U0ADA", "U0BOB"]})
+    );
+    assert_eq!(
+        values["channel"]["where"],
+        json!({"type": "conversations_select", "selected_conversation": "C0STANDUP"})
+    );
+    let parsed: SlackInteractionEvent = serde_json::from_value(submitted).unwrap();
+    assert!(matches!(parsed, SlackInteractionEvent::ViewSubmission(_)));
+
+    let refused = |values: &[(&str, &str)]| {
+        emu.submit_view("U0ADA", view_id, values)
+            .expect_err("refused")
+            .to_string()
+    };
+    let ok = [("members", "U0ADA")];
+    assert!(refused(&[ok[0], ("time", "9:30am")]).contains("not an HH:mm time"));
+    assert!(refused(&[("members", "U0NOBODY")]).contains("no user of the workspace"));
+    assert!(
+        refused(&[
+            ("members", "U0ADA"),
+            ("members", "U0BOB"),
+            ("members", "U0CY")
+        ])
+        .contains("at most 2 users")
+    );
+    assert!(refused(&[ok[0], ("channel", "C0NOWHERE")]).contains("no conversation"));
+    assert!(refused(&[ok[0], ("channel", "D0ADA")]).contains("includes only"));
+    assert!(
+        emu.submit_view("U0ADA", view_id, &[ok[0], ("channel", "C0RANDOM")])
+            .is_ok()
+    );
+
+    // views.update keeps the conversation; a trigger minted on its own has none.
+    let updated = call(
+        &emu,
+        "views.update",
+        json!({"view_id": view_id, "view": setup_view}),
+    )
+    .await;
+    assert_eq!(updated["view"]["id"], view_id);
+    assert_eq!(
+        emu.views().last().unwrap().conversation.as_deref(),
+        Some("C0STANDUP")
+    );
+    let bare = call(
+        &emu,
+        "views.open",
+        json!({"trigger_id": emu.new_trigger_id(), "view": setup_view}),
+    )
+    .await;
+    let bare_id = bare["view"]["id"].as_str().unwrap();
+    assert!(
+        emu.submit_view("U0ADA", bare_id, &ok)
+            .expect_err("the channel input is required and starts empty")
+            .to_string()
+            .contains("\"channel\" is required")
+    );
+}
+
+#[tokio::test]
+async fn a_setup_modal_slack_refuses_is_not_opened() {
+    let emu = Emulator::start(workspace()).await;
+    let bearer = format!("Bearer {}", emu.config().bot_token);
+    let view = json!({
+        "type": "modal", "title": {"type": "plain_text", "text": "Standup setup"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "blocks": [{"type": "input", "block_id": "time",
+            "label": {"type": "plain_text", "text": "Time"},
+            "element": {"type": "timepicker", "action_id": "at", "initial_time": "9am"}}]
+    });
+    let (_, answer) = raw(
+        "POST",
+        &format!("{}/views.open", emu.api_url()),
+        &[
+            ("authorization", &bearer),
+            ("content-type", "application/json; charset=utf-8"),
+        ],
+        &json!({"trigger_id": emu.new_trigger_id(), "view": view}).to_string(),
+    )
+    .await;
+    assert_eq!(answer["error"], "invalid_arguments", "{answer}");
+    assert!(emu.views().is_empty());
+    emu.expect_violation(slack_emulator::Rule::InvalidArguments);
+}
+
+#[tokio::test]
+async fn admins_and_owners_say_so_in_their_user_objects() {
+    use slack_emulator::User;
+    let emu = Emulator::start(
+        workspace()
+            .with_user(User::new("U0ADMIN", "grace").admin())
+            .with_user(User::new("U0OWNER", "linus").owner()),
+    )
+    .await;
+    let roles = |body: &Value| (body["is_admin"].clone(), body["is_owner"].clone());
+    let info = |user: &'static str| {
+        let emu = &emu;
+        async move { call(emu, "users.info", json!({"user": user})).await["user"].clone() }
+    };
+    assert_eq!(roles(&info("U0ADMIN").await), (json!(true), json!(false)));
+    assert_eq!(roles(&info("U0OWNER").await), (json!(false), json!(true)));
+    assert_eq!(roles(&info("U0ADA").await), (json!(false), json!(false)));
+    let list = call(&emu, "users.list", json!({})).await;
+    let admin = list["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "U0ADMIN")
+        .unwrap();
+    assert_eq!(roles(admin), (json!(true), json!(false)));
+}
