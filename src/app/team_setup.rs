@@ -106,10 +106,22 @@ fn form(team: Option<&TeamConfig>, channel: &ChannelId, zone: &str) -> Value {
     let option = |value: &str, text: &str| json!({"text": {"type": "plain_text", "text": text}, "value": value});
     let days_of = |schedule: Option<&str>| -> Vec<Value> {
         let fields: Vec<&str> = schedule.unwrap_or("").split_whitespace().collect();
-        let listed = fields.get(4).copied().unwrap_or("Mon,Tue,Wed,Thu,Fri");
+        let listed = fields.get(4).copied().unwrap_or("Mon-Fri");
+        let position = |day: &str| DAYS.iter().position(|d| d.eq_ignore_ascii_case(day));
+        // What this form wrote: day names and ranges of them (`Mon-Fri,Sun`).
+        let ticked = |i: usize| {
+            listed.split(',').any(|part| match part.split_once('-') {
+                Some((from, to)) => match (position(from), position(to)) {
+                    (Some(a), Some(b)) => (a..=b).contains(&i),
+                    _ => false,
+                },
+                None => position(part) == Some(i),
+            })
+        };
         DAYS.iter()
-            .filter(|d| listed.split(',').any(|l| l.eq_ignore_ascii_case(d)))
-            .map(|d| option(d, d))
+            .enumerate()
+            .filter(|(i, _)| ticked(*i))
+            .map(|(_, d)| option(d, d))
             .collect()
     };
     let time_of = |schedule: Option<&str>, default: &str| -> String {
@@ -337,7 +349,7 @@ pub fn read(
             "{} {} * * {}",
             m.parse::<u32>().ok()?,
             h.parse::<u32>().ok()?,
-            days.join(",")
+            day_list(days)
         ))
     };
     let prompt = cron(&time("prompt_time"), &days);
@@ -434,6 +446,10 @@ pub async fn submitted(app: &App, submitted: Submitted) -> Result<()> {
     let outcome = super::reload::from_file(app).await;
     let text = match outcome {
         Ok(reloaded) => {
+            tracing::info!(
+                "config reloaded (team {id} set up from Slack by {user}): {}",
+                reloaded.changes.join(" | ")
+            );
             if let Some(why) = reloaded.skipped.iter().find(|l| l.contains(id.as_str())) {
                 format!("Team `{id}` is saved but does not run: {why}")
             } else {
@@ -443,10 +459,17 @@ pub async fn submitted(app: &App, submitted: Submitted) -> Result<()> {
                 }
             }
         }
-        Err(e) => format!(
-            "Team `{id}` is saved, and runs once the bot's config loads again: {}",
-            e.to_string().lines().next().unwrap_or_default()
-        ),
+        Err(e) => {
+            for line in e.to_string().lines() {
+                tracing::warn!(
+                    "config not reloaded (team {id} set up from Slack), still running by the last good one: {line}"
+                );
+            }
+            format!(
+                "Team `{id}` is saved, and runs once the bot's config loads again: {}",
+                e.to_string().lines().next().unwrap_or_default()
+            )
+        }
     };
     let dm = app.api().open_dm(&user).await?;
     app.api().post(&dm, &text, None, None).await?;
@@ -464,14 +487,40 @@ fn summary(team: &TeamConfig) -> String {
         ),
     };
     format!(
-        "Team *{}* is set up: {members}; prompts `{}`, meets `{}` ({}); notes in <#{}>. `/standup teams` lists it, `/standup setup {}` changes it.",
+        "Team *{}* is set up: {members}; prompts {}, meets {} ({}); notes in <#{}>. `/standup teams` lists it, `/standup setup {}` changes it.",
         team.name,
-        team.prompt,
-        team.sync,
+        super::onboarding::when(&team.prompt),
+        super::onboarding::when(&team.sync),
         team.timezone.name(),
         team.channel,
         team.id
     )
+}
+
+/// The crontab day field of ticked days, runs of three or more as ranges (`Mon-Fri,Sun`), so
+/// the schedule reads as people say it.
+fn day_list(days: &[String]) -> String {
+    let index: Vec<usize> = DAYS
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| days.iter().any(|t| t == *d))
+        .map(|(i, _)| i)
+        .collect();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < index.len() {
+        let mut j = i;
+        while j + 1 < index.len() && index[j + 1] == index[j] + 1 {
+            j += 1;
+        }
+        if j - i >= 2 {
+            parts.push(format!("{}-{}", DAYS[index[i]], DAYS[index[j]]));
+        } else {
+            parts.extend(index[i..=j].iter().map(|&k| DAYS[k].to_string()));
+        }
+        i = j + 1;
+    }
+    parts.join(",")
 }
 
 /// A team id from its name: lower-case letters, digits and `-`.
@@ -491,6 +540,18 @@ fn slug(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticked_days_read_as_people_say_them() {
+        let days = |d: &[&str]| day_list(&d.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(days(&["Mon", "Tue", "Wed", "Thu", "Fri"]), "Mon-Fri");
+        assert_eq!(days(&["Sun", "Mon", "Wed"]), "Mon,Wed,Sun");
+        assert_eq!(days(&["Tue"]), "Tue");
+        assert_eq!(
+            days(&["Mon", "Tue", "Wed", "Fri", "Sat", "Sun"]),
+            "Mon-Wed,Fri-Sun"
+        );
+    }
 
     #[test]
     fn a_team_id_is_made_from_its_name() {

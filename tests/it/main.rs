@@ -25,6 +25,7 @@ mod promises;
 mod reliability;
 mod reload;
 mod sends;
+mod setup;
 mod slack;
 mod threads;
 mod timeoff;
