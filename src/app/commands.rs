@@ -285,8 +285,12 @@ async fn status(app: &App, user: &UserId) -> Result<Reply> {
             .await?
             .map(|line| format!("; {line}"))
             .unwrap_or_default();
+        let source = match team.source {
+            crate::config::Source::Slack { .. } => ", set up in Slack",
+            crate::config::Source::File => "",
+        };
         out.push(format!(
-            "*{}* ({}): answered {}; waiting for {}{away}",
+            "*{}* ({}{source}): answered {}; waiting for {}{away}",
             escape(&team.name),
             cycle.date,
             if answered.is_empty() {

@@ -18,6 +18,7 @@ use crate::app::setup::{load, open_store, open_store_to_read};
 use crate::config::{Config, TeamConfig};
 use crate::error::{Error, Result};
 use crate::files::write_atomically;
+use crate::store::Store;
 use standup_core::domain::Format;
 use standup_core::notes;
 use standup_core::parse::{NoNames, parse_reply};
@@ -257,6 +258,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 plural(members)
             )
             .map_err(stdout_error)?;
+            slack_teams_note(&config, out)?;
             if !config.names.is_empty() {
                 let names: Vec<String> = config.names.iter().map(ToString::to_string).collect();
                 writeln!(
@@ -620,6 +622,41 @@ const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// SIGTERM (how an orchestrator stops the bot) or Ctrl-C. The SIGTERM handler is installed
 /// when this is called, not when the future is first polled: a SIGTERM during the start-up
 /// checks is then kept and stops the bot cleanly once it is running, instead of killing it.
+/// `check-config`: the teams set up from Slack (`/standup setup`) that the database keeps, each
+/// checked as the bot will load it beside the file's. Read only; a database that is missing or
+/// cannot be read is mentioned, not an error (the file is what is checked).
+fn slack_teams_note(config: &Config, out: &mut dyn Write) -> Result<()> {
+    let path = &config.database.path;
+    if !path.exists() {
+        return Ok(());
+    }
+    let stored = match Store::open_read_only(path).and_then(|s| s.slack_teams()) {
+        Ok(stored) => stored,
+        Err(e) => {
+            writeln!(out, "(the teams set up from Slack were not read: {e})")
+                .map_err(stdout_error)?;
+            return Ok(());
+        }
+    };
+    let mut all = config.clone();
+    let skipped = all.add_slack_teams(&stored, &crate::config::names::NotAsked);
+    for team in &stored {
+        writeln!(
+            out,
+            "team {}: set up from Slack by {} on {} (kept in {})",
+            team.id,
+            team.by,
+            team.at.format("%Y-%m-%d"),
+            path.display()
+        )
+        .map_err(stdout_error)?;
+    }
+    for line in skipped {
+        writeln!(out, "problem: {line}").map_err(stdout_error)?;
+    }
+    Ok(())
+}
+
 /// Notified at each SIGHUP, for the bot to reload its config.
 fn reload_on_sighup() -> std::sync::Arc<tokio::sync::Notify> {
     let reload = std::sync::Arc::new(tokio::sync::Notify::new());

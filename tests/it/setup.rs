@@ -200,5 +200,18 @@ async fn a_team_set_up_from_slack_runs_at_once_beside_the_files() {
         teams.contains(&format!("3 members (everyone in <#{APOLLO}>)")),
         "{teams}"
     );
+    // `/standup status` and `check-config` say where the team comes from.
+    let status = standup_in(&emu, AISHA, APOLLO, "status").await;
+    assert!(
+        status.contains("*Team Apollo* (") && status.contains(", set up in Slack): answered"),
+        "{status}"
+    );
+    let checked = bot.cli(&["check-config"]);
+    assert!(
+        checked.contains(&format!(
+            "team team-apollo: set up from Slack by {BOSS} on "
+        )),
+        "{checked}"
+    );
     bot.stop().await;
 }
