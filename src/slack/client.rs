@@ -59,6 +59,11 @@ impl Turn {
     }
 }
 
+/// A Web API call of a paged listing: the client, the token and a page's request in, the
+/// page out.
+type PageCall<Req, Resp> =
+    fn(Arc<SlackClient<Connector>>, SlackApiToken, Req) -> BoxFuture<'static, ClientResult<Resp>>;
+
 /// Why a Slack call failed, after retries.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
@@ -786,32 +791,31 @@ impl Api {
     /// Every user of the workspace, a page of 1,000 per call (`users.list`, tier 2): one call
     /// instead of a `users.info` per member when a big team is prompted.
     pub async fn users(&self) -> Result<Vec<(UserId, UserInfo)>, Error> {
-        let mut out = Vec::new();
-        let mut cursor: Option<SlackCursorId> = None;
-        loop {
-            let mut req = SlackApiUsersListRequest::new().with_limit(1000);
-            if let Some(c) = cursor.take() {
-                req = req.with_cursor(c);
-            }
-            let page = self
-                .call("users.list", move |c, t| {
-                    let r = req.clone();
-                    Box::pin(async move { c.open_session(&t).users_list(&r).await })
-                })
-                .await?;
-            out.extend(
-                page.members
+        self.all_pages(
+            "users.list",
+            |cursor| {
+                let req = SlackApiUsersListRequest::new().with_limit(1000);
+                match cursor {
+                    Some(c) => req.with_cursor(c),
+                    None => req,
+                }
+            },
+            |c, t, r| Box::pin(async move { c.open_session(&t).users_list(&r).await }),
+            |page| {
+                let users = page
+                    .members
                     .iter()
-                    .map(|u| (UserId(u.id.to_string()), info_of(u))),
-            );
-            cursor = page
-                .response_metadata
-                .and_then(|m| m.next_cursor)
-                .filter(|c| !c.0.is_empty());
-            if cursor.is_none() {
-                return Ok(out);
-            }
-        }
+                    .map(|u| (UserId(u.id.to_string()), info_of(u)))
+                    .collect();
+                (
+                    users,
+                    page.response_metadata
+                        .as_ref()
+                        .and_then(|m| m.next_cursor.clone()),
+                )
+            },
+        )
+        .await
     }
 
     /// The person with this email (`users.lookupByEmail`, `users:read.email`); `None` when
@@ -834,61 +838,91 @@ impl Api {
     /// Every channel the bot can see by name, `#name` → id: public ones, and private ones it is
     /// in (`conversations.list`, `channels:read` and `groups:read`), archived ones left out.
     pub async fn channels(&self) -> Result<Vec<(String, ChannelId)>, Error> {
-        let mut out = Vec::new();
-        let mut cursor: Option<SlackCursorId> = None;
-        loop {
-            let mut req = SlackApiConversationsListRequest::new()
-                .with_limit(1000)
-                .with_exclude_archived(true)
-                .with_types(vec![
-                    SlackConversationType::Public,
-                    SlackConversationType::Private,
-                ]);
-            if let Some(c) = cursor.take() {
-                req = req.with_cursor(c);
-            }
-            let page = self
-                .call("conversations.list", move |c, t| {
-                    let r = req.clone();
-                    Box::pin(async move { c.open_session(&t).conversations_list(&r).await })
-                })
-                .await?;
-            out.extend(page.channels.iter().filter_map(|c| {
-                let name = c.name.clone()?;
-                Some((name, ChannelId(c.id.to_string())))
-            }));
-            cursor = page
-                .response_metadata
-                .and_then(|m| m.next_cursor)
-                .filter(|c| !c.0.is_empty());
-            if cursor.is_none() {
-                return Ok(out);
-            }
-        }
+        self.all_pages(
+            "conversations.list",
+            |cursor| {
+                let req = SlackApiConversationsListRequest::new()
+                    .with_limit(1000)
+                    .with_exclude_archived(true)
+                    .with_types(vec![
+                        SlackConversationType::Public,
+                        SlackConversationType::Private,
+                    ]);
+                match cursor {
+                    Some(c) => req.with_cursor(c),
+                    None => req,
+                }
+            },
+            |c, t, r| Box::pin(async move { c.open_session(&t).conversations_list(&r).await }),
+            |page| {
+                let channels = page
+                    .channels
+                    .iter()
+                    .filter_map(|c| Some((c.name.clone()?, ChannelId(c.id.to_string()))))
+                    .collect();
+                (
+                    channels,
+                    page.response_metadata
+                        .as_ref()
+                        .and_then(|m| m.next_cursor.clone()),
+                )
+            },
+        )
+        .await
     }
 
     /// Who is in a channel, the bot and bots included (`conversations.members`).
     pub async fn channel_members(&self, channel: &ChannelId) -> Result<Vec<UserId>, Error> {
+        let channel = SlackChannelId::new(channel.0.clone());
+        self.all_pages(
+            "conversations.members",
+            move |cursor| {
+                let req = SlackApiConversationsMembersRequest::new()
+                    .with_channel(channel.clone())
+                    .with_limit(1000);
+                match cursor {
+                    Some(c) => req.with_cursor(c),
+                    None => req,
+                }
+            },
+            |c, t, r| Box::pin(async move { c.open_session(&t).conversations_members(&r).await }),
+            |page| {
+                let members = page.members.iter().map(|u| UserId(u.to_string())).collect();
+                (
+                    members,
+                    page.response_metadata
+                        .as_ref()
+                        .and_then(|m| m.next_cursor.clone()),
+                )
+            },
+        )
+        .await
+    }
+
+    /// Every item of a listing Slack pages with a cursor: `request` makes the request for a
+    /// page (the first without a cursor), `page` reads its items and the next cursor (none, or
+    /// an empty one, at the end).
+    async fn all_pages<Req, Resp, T>(
+        &self,
+        method: &'static str,
+        request: impl Fn(Option<SlackCursorId>) -> Req,
+        send: PageCall<Req, Resp>,
+        page: impl Fn(&Resp) -> (Vec<T>, Option<SlackCursorId>),
+    ) -> Result<Vec<T>, Error>
+    where
+        Req: Clone + Send + Sync + 'static,
+        Resp: Send + 'static,
+    {
         let mut out = Vec::new();
         let mut cursor: Option<SlackCursorId> = None;
         loop {
-            let mut req = SlackApiConversationsMembersRequest::new()
-                .with_channel(SlackChannelId::new(channel.0.clone()))
-                .with_limit(1000);
-            if let Some(c) = cursor.take() {
-                req = req.with_cursor(c);
-            }
-            let page = self
-                .call("conversations.members", move |c, t| {
-                    let r = req.clone();
-                    Box::pin(async move { c.open_session(&t).conversations_members(&r).await })
-                })
+            let req = request(cursor.take());
+            let answer = self
+                .call(method, move |c, t| send(c, t, req.clone()))
                 .await?;
-            out.extend(page.members.iter().map(|u| UserId(u.to_string())));
-            cursor = page
-                .response_metadata
-                .and_then(|m| m.next_cursor)
-                .filter(|c| !c.0.is_empty());
+            let (items, next) = page(&answer);
+            out.extend(items);
+            cursor = next.filter(|c| !c.0.is_empty());
             if cursor.is_none() {
                 return Ok(out);
             }

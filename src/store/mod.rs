@@ -205,35 +205,13 @@ impl Store {
     pub fn open_read_only(path: &Path) -> Result<Store> {
         let store = Self::open_reader(path)?;
         let shown = path.display().to_string();
-        let classify = |e: rusqlite::Error| classify_open_error(&shown, e);
-        let version: i64 = store
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(classify)?;
-        let known = schema::latest_version();
-        if version > known as i64 {
-            return Err(Error::TooNew {
-                path: shown,
-                found: version,
-                known,
-            });
-        }
-        if version < known as i64 {
+        if schema_version(&store.conn, &shown)? < schema::latest_version() as i64 {
             return Err(Error::Open {
                 path: shown,
                 reason: "it is read-only and from an older standup-bot: make it writable once (or run the bot on it) so its schema is brought up to date".into(),
             });
         }
-        let check: String = store
-            .conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(classify)?;
-        if check != "ok" {
-            return Err(Error::Corrupt {
-                path: shown,
-                reason: format!("integrity check: {check}"),
-            });
-        }
+        quick_check(&store.conn, &shown)?;
         Ok(store)
     }
 
@@ -252,17 +230,7 @@ impl Store {
         let shown = path.display().to_string();
         let classify = |e: rusqlite::Error| classify_open_error(&shown, e);
         conn.busy_timeout(BUSY_TIMEOUT).map_err(classify)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(classify)?;
-        let known = schema::latest_version();
-        if version > known as i64 {
-            return Err(Error::TooNew {
-                path: shown,
-                found: version,
-                known,
-            });
-        }
+        let version = schema_version(&conn, &shown)?;
         if version == 0 {
             // A file that has tables but no version is someone else's database.
             let tables: i64 = conn
@@ -296,15 +264,7 @@ impl Store {
                     reason: other.to_string(),
                 },
             })?;
-        let check: String = conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(classify)?;
-        if check != "ok" {
-            return Err(Error::Corrupt {
-                path: shown,
-                reason: format!("integrity check: {check}"),
-            });
-        }
+        quick_check(&conn, &shown)?;
         Ok(Store { conn, path })
     }
 
@@ -349,6 +309,36 @@ fn sql_message(kind: SqlKind, e: &rusqlite::Error) -> String {
         _ => return format!("database: {e}"),
     };
     format!("database: {what} ({e})")
+}
+
+/// The database's schema version; one newer than this build knows is refused.
+fn schema_version(conn: &Connection, shown: &str) -> Result<i64> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| classify_open_error(shown, e))?;
+    let known = schema::latest_version();
+    if version > known as i64 {
+        return Err(Error::TooNew {
+            path: shown.to_string(),
+            found: version,
+            known,
+        });
+    }
+    Ok(version)
+}
+
+/// SQLite's quick integrity check; a damaged file is refused.
+fn quick_check(conn: &Connection, shown: &str) -> Result<()> {
+    let check: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| classify_open_error(shown, e))?;
+    if check != "ok" {
+        return Err(Error::Corrupt {
+            path: shown.to_string(),
+            reason: format!("integrity check: {check}"),
+        });
+    }
+    Ok(())
 }
 
 fn classify_open_error(path: &str, e: rusqlite::Error) -> Error {
