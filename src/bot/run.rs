@@ -133,6 +133,21 @@ pub async fn run(
     tracing::info!(bot = %identity.user, team = %identity.team, "authenticated with Slack");
     let bot_user = UserId(identity.user.0.clone());
 
+    // One bot per SQLite file: a second would run the schedule again. Held until `run` ends.
+    let _owner = {
+        let path = config.database.path.clone();
+        let who = format!(
+            "pid {} on {}, started {}",
+            std::process::id(),
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "this machine".into()),
+            clock.now().format("%Y-%m-%d %H:%M UTC")
+        );
+        tokio::task::spawn_blocking(move || crate::store::Owner::claim(&path, &who))
+            .await
+            .map_err(|e| Error::Usage(format!("claiming the database failed: {e}")))??
+    };
     // Opening runs migrations and an integrity check: off the async workers, like every
     // store call after it.
     let (mut store, slack_teams) = {

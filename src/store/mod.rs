@@ -14,6 +14,7 @@ mod import;
 mod inbox;
 mod jobs;
 mod keys;
+mod owner;
 mod posts;
 mod replies;
 mod schema;
@@ -37,6 +38,7 @@ pub use import::ImportReport;
 pub use inbox::MAX_EVENT_ATTEMPTS;
 pub use jobs::{JobEnd, JobKey, JobStart};
 pub use keys::{PostKind, SendKey, UnknownKey};
+pub use owner::Owner;
 pub use posts::Post;
 pub use replies::{NewReply, OwnedReply, ReplyOutcome, SOURCE_REPLACE};
 pub use sends::{FailedSend, SendStart};
@@ -49,6 +51,11 @@ pub enum Error {
         "{path}: cannot open the database: {reason}; check the path and its permissions ([database] path)"
     )]
     Open { path: String, reason: String },
+    /// Another running bot holds the database (see [`Owner`]).
+    #[error(
+        "{path}: another standup-bot runs on this database ({holder}): stop that one first; one bot per SQLite file (several replicas need Postgres)"
+    )]
+    InUse { path: String, holder: String },
     #[error(
         "{path}: written by a newer standup-bot (schema version {found}; this binary knows up to {known}); run the newer binary or restore a backup"
     )]

@@ -304,3 +304,40 @@ async fn check_config_online_names_a_scope_the_token_lacks() {
     );
     assert!(out.contains("1 problem found in Slack"), "{out}");
 }
+
+/// A second bot on the same SQLite file is refused at start, naming the first, before it sends
+/// anything; once the first stops, a bot starts on the file again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_bot_on_the_same_database_is_refused_naming_the_first() {
+    let emu = emulator().await;
+    let mut bot = Bot::builder(&emu).start().await;
+    let posts = emu.calls_to("chat.postMessage").len();
+    let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+        .args(["--config", "standup.toml", "run"])
+        .current_dir(bot.dir.path())
+        .env("SLACK_BOT_TOKEN", &bot.bot_token)
+        .env("SLACK_APP_TOKEN", &bot.app_token)
+        .env("STANDUP_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "another standup-bot runs on this database (pid {} on ",
+            std::process::id()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("stop that one first"), "{err}");
+    assert_eq!(
+        emu.calls_to("chat.postMessage").len(),
+        posts,
+        "the second sent nothing"
+    );
+    // The first stops: the file is free again.
+    bot.stop().await;
+    bot.start().await;
+    bot.stop().await;
+}
