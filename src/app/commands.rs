@@ -40,7 +40,7 @@ pub const USAGE: &str = "*/standup* commands:\n\
 • `/standup history [@member] [n]` — your or a teammate's last n updates (default 3, at most 10)\n\
 • `/standup stats [team] [cycles]` — who answered how often and how soon, only to you\n\
 • `/standup teams` — every team the bot runs: channel, schedule, members, next prompt, where it is set up\n\
-• `/standup setup [team]` — set a team up, or change one set up from Slack, in a form (workspace admins and team admins)\n\
+• `/standup setup [team]` — set a team up, or change one set up from Slack, in a form (workspace admins and team admins); `/standup setup remove &lt;team&gt;` removes one\n\
 • `/standup help` — this list";
 
 /// Runs `/standup <text>` for `user`.

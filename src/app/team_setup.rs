@@ -62,6 +62,9 @@ pub async fn open(
     }
     let config = app.config();
     let wanted = text.trim();
+    if let Some(id) = wanted.strip_prefix("remove").map(str::trim) {
+        return remove(app, user, id).await;
+    }
     let team = if wanted.is_empty() {
         config
             .teams
@@ -98,6 +101,49 @@ pub async fn open(
     Ok(match team {
         Some(t) => format!("Changing team *{}*: the form is open.", t.name),
         None => "Setting up a new team: the form is open.".to_string(),
+    })
+}
+
+/// `/standup setup remove <team>`: the team set up from Slack stops running (its meetings stay
+/// stored, and `/standup setup` can set it up again).
+async fn remove(app: &App, user: &UserId, id: &str) -> Result<String> {
+    let config = app.config();
+    let Some(team) = config
+        .teams
+        .iter()
+        .find(|t| t.id.as_str().eq_ignore_ascii_case(id))
+    else {
+        return Ok(format!(
+            "There is no team `{id}`. `/standup teams` lists them; `/standup setup remove <team>` removes one set up from Slack."
+        ));
+    };
+    if team.source == Source::File {
+        return Ok(format!(
+            "Team `{}` is set up in the config file `{}`: remove it there.",
+            team.id,
+            config.path.display()
+        ));
+    }
+    let gone = team.id.clone();
+    let forgotten = app.write(move |s| s.forget_slack_team(&gone)).await?;
+    tracing::info!(team = %team.id, by = %user, forgotten, "team set up from Slack removed");
+    Ok(match super::reload::from_file(app).await {
+        Ok(reloaded) => {
+            tracing::info!(
+                "config reloaded (team {} removed from Slack by {user}): {}",
+                team.id,
+                reloaded.changes.join(" | ")
+            );
+            format!(
+                "Team *{}* is removed: nobody is prompted for it any more. Its meetings stay stored.",
+                team.name
+            )
+        }
+        Err(e) => format!(
+            "Team `{}` is removed, and stops once the bot's config loads again: {}",
+            team.id,
+            e.to_string().lines().next().unwrap_or_default()
+        ),
     })
 }
 

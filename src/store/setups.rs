@@ -37,6 +37,15 @@ impl Store {
         Ok(out)
     }
 
+    /// Forgets a team set up from Slack; false when none has this id. Its meetings stay stored.
+    pub fn forget_slack_team(&mut self, id: &TeamId) -> Result<bool> {
+        let gone = self.conn.execute(
+            "DELETE FROM slack_teams WHERE team_id = ?1",
+            params![id.as_str()],
+        )?;
+        Ok(gone > 0)
+    }
+
     /// Keeps a team set up from Slack, replacing what was kept for its id.
     pub fn keep_slack_team(&mut self, team: &SlackTeam) -> Result<()> {
         self.conn.execute(

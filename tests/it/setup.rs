@@ -213,5 +213,15 @@ async fn a_team_set_up_from_slack_runs_at_once_beside_the_files() {
         )),
         "{checked}"
     );
+    // Removed: no longer run or listed; the file's team goes on.
+    let removed = standup_in(&emu, BOSS, APOLLO, "setup remove team-apollo").await;
+    assert!(
+        removed.starts_with("Team *Team Apollo* is removed"),
+        "{removed}"
+    );
+    let teams = standup_in(&emu, MARIA, CHANNEL, "teams").await;
+    assert!(teams.starts_with("*Teams* (1):"), "{teams}");
+    let file_team = standup_in(&emu, BOSS, CHANNEL, "setup remove orbit").await;
+    assert!(file_team.contains("remove it there"), "{file_team}");
     bot.stop().await;
 }
