@@ -76,7 +76,22 @@ async fn metrics_count_events_calls_429s_job_lag_and_replies() {
     )
     .await;
 
-    let (content_type, text) = get(&bot.url(), "/metrics").await;
+    // The bot's own confirmation comes back as an event too: scraped once every event received
+    // is acked (a scrape between the two would see one more received than acked).
+    let deadline = std::time::Instant::now() + WAIT;
+    let (content_type, text) = loop {
+        let (content_type, text) = get(&bot.url(), "/metrics").await;
+        let values = samples(&text);
+        let of = |kind: &str| {
+            values
+                .get(&format!("standup_events_{kind}_total{{kind=\"event\"}}"))
+                .copied()
+        };
+        if of("received") == of("acked") || std::time::Instant::now() > deadline {
+            break (content_type, text);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     assert!(
         content_type.starts_with("text/plain; version=0.0.4"),
         "{content_type}"
