@@ -154,11 +154,11 @@ impl Store {
         if let Some(existing) = same.into_iter().next() {
             return Ok(existing);
         }
-        tx.execute(
-            "INSERT INTO blockers (cycle_id, member_id, text, source, opened_at) VALUES (?1, ?2, ?3, 'command', ?4)",
+        let id: i64 = tx.query_row(
+            "INSERT INTO blockers (cycle_id, member_id, text, source, opened_at) VALUES (?1, ?2, ?3, 'command', ?4) RETURNING id",
             params![cycle.0, member, text, ts(at)],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         let blocker = open_blockers_where(&tx, "b.id = ?1", params![id])?
             .pop()
             .ok_or_else(|| Error::NotFound(format!("blocker {id}")))?;

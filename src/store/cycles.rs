@@ -125,11 +125,11 @@ impl Store {
             return Ok(existing);
         }
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO cycles (team_id, date, title, source, created_at) VALUES (?1, ?2, ?3, 'bot', ?4)",
+        let id: i64 = tx.query_row(
+            "INSERT INTO cycles (team_id, date, title, source, created_at) VALUES (?1, ?2, ?3, 'bot', ?4) RETURNING id",
             params![team.as_str(), date.to_string(), title, ts(now)],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         let previous: Option<i64> = tx
             .query_row(
                 "SELECT id FROM cycles WHERE team_id = ?1 AND date < ?2 ORDER BY date DESC LIMIT 1",

@@ -69,7 +69,7 @@ impl Store {
                 )?;
                 if !known {
                     added += tx.execute(
-                        "INSERT OR IGNORE INTO intros (team_id, slack_user, due_at) VALUES (?1, ?2, ?3)",
+                        "INSERT INTO intros (team_id, slack_user, due_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                         params![team.as_str(), user.as_str(), now],
                     )?;
                 }
@@ -84,7 +84,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         for user in users {
             tx.execute(
-                "INSERT OR IGNORE INTO intros (team_id, slack_user, due_at) VALUES (?1, ?2, ?3)",
+                "INSERT INTO intros (team_id, slack_user, due_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                 params![team.as_str(), user.as_str(), ts(at)],
             )?;
         }
@@ -95,7 +95,7 @@ impl Store {
     /// Introductions due and not done yet, oldest first.
     pub fn intros_due(&self) -> Result<Vec<(TeamId, UserId)>> {
         let mut stmt = self.conn.prepare(
-            "SELECT team_id, slack_user FROM intros WHERE done_at IS NULL ORDER BY due_at, rowid",
+            "SELECT team_id, slack_user FROM intros WHERE done_at IS NULL ORDER BY due_at, team_id, slack_user",
         )?;
         let rows = stmt
             .query_map([], |r| {

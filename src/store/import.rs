@@ -109,13 +109,14 @@ fn import_meeting(
             id
         }
         None => {
-            tx.execute(
+            let id: i64 = tx.query_row(
                 "INSERT INTO cycles (team_id, date, title, source, import_digest, created_at)
-                 VALUES (?1, ?2, ?3, 'import', ?4, ?5)",
+                 VALUES (?1, ?2, ?3, 'import', ?4, ?5) RETURNING id",
                 params![team.as_str(), date, m.title, imported.digest, ts(now)],
+                |r| r.get(0),
             )?;
             report.created.push(m.date);
-            tx.last_insert_rowid()
+            id
         }
     };
     insert_blocks(tx, cycle, &m.blocks)?;
@@ -123,7 +124,7 @@ fn import_meeting(
         let member = member_for(tx, team, &entry.handle, report)?;
         // A handle written twice in one meeting keeps its first place in the roster.
         tx.execute(
-            "INSERT OR IGNORE INTO cycle_members (cycle_id, member_id, position) VALUES (?1, ?2, ?3)",
+            "INSERT INTO cycle_members (cycle_id, member_id, position) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![cycle, member, position as i64],
         )?;
         let Some(update) = &entry.update else {
@@ -150,9 +151,10 @@ fn import_meeting(
     }
     // Members who answered in Slack stay in the document even if the notes leave them out.
     tx.execute(
-        "INSERT OR IGNORE INTO cycle_members (cycle_id, member_id, position)
+        "INSERT INTO cycle_members (cycle_id, member_id, position)
          SELECT u.cycle_id, u.member_id, 1000000 + m.position FROM updates u JOIN members m ON m.id = u.member_id
-         WHERE u.cycle_id = ?1",
+         WHERE u.cycle_id = ?1
+         ON CONFLICT DO NOTHING",
         params![cycle],
     )?;
     Ok(())
@@ -174,12 +176,13 @@ fn member_for(
     if let Some(id) = found {
         return Ok(id);
     }
-    tx.execute(
-        "INSERT INTO members (team_id, handle, slack_user, active, position) VALUES (?1, ?2, NULL, 0, 1000000)",
+    let id: i64 = tx.query_row(
+        "INSERT INTO members (team_id, handle, slack_user, active, position) VALUES (?1, ?2, NULL, 0, 1000000) RETURNING id",
         params![team.as_str(), handle],
+        |r| r.get(0),
     )?;
     report.new_members.push(handle.to_string());
-    Ok(tx.last_insert_rowid())
+    Ok(id)
 }
 
 fn replace_fragments(

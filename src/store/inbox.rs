@@ -21,7 +21,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let n = self.conn.execute(
-            "INSERT OR IGNORE INTO inbox (event_id, payload, received_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO inbox (event_id, payload, received_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![event_id, payload, ts(now)],
         )?;
         Ok(n == 1)
@@ -48,7 +48,7 @@ impl Store {
                 let one = tx.savepoint()?;
                 let stored = one
                     .prepare_cached(
-                        "INSERT OR IGNORE INTO inbox (event_id, payload, received_at) VALUES (?1, ?2, ?3)",
+                        "INSERT INTO inbox (event_id, payload, received_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                     )
                     .and_then(|mut stmt| {
                         stmt.execute(params![event.id, event.payload, ts(event.at)])

@@ -134,8 +134,9 @@ impl Store {
                 params![cycle, member, parsed, diags, ts(reply.at)],
             )?;
             tx.execute(
-                "INSERT OR IGNORE INTO cycle_members (cycle_id, member_id, position)
-                 SELECT ?1, id, position FROM members WHERE id = ?2",
+                "INSERT INTO cycle_members (cycle_id, member_id, position)
+                 SELECT ?1, id, position FROM members WHERE id = ?2
+                 ON CONFLICT DO NOTHING",
                 params![cycle, member],
             )?;
             (opened, resolved) = sync_blockers(&tx, cycle, member, &update.blockers(), reply.at)?;
@@ -273,11 +274,11 @@ fn sync_blockers(
     let mut opened_ids = Vec::new();
     for text in wanted {
         if !open.iter().any(|b| &b.text == text) {
-            tx.execute(
-                "INSERT INTO blockers (cycle_id, member_id, text, source, opened_at) VALUES (?1, ?2, ?3, 'update', ?4)",
+            opened_ids.push(tx.query_row(
+                "INSERT INTO blockers (cycle_id, member_id, text, source, opened_at) VALUES (?1, ?2, ?3, 'update', ?4) RETURNING id",
                 params![cycle, member, text, ts(at)],
-            )?;
-            opened_ids.push(tx.last_insert_rowid());
+                |r| r.get::<_, i64>(0),
+            )?);
         }
     }
     let opened = open_blockers_where(

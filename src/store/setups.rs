@@ -9,10 +9,10 @@ use crate::config::SlackTeam;
 use standup_core::domain::{TeamId, UserId};
 
 impl Store {
-    /// Every team set up from Slack, in the order they were first set up.
+    /// Every team set up from Slack, by id (an order both engines give alike).
     pub fn slack_teams(&self) -> Result<Vec<SlackTeam>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT team_id, toml, set_by, set_at FROM slack_teams ORDER BY rowid",
+            "SELECT team_id, toml, set_by, set_at FROM slack_teams ORDER BY team_id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
