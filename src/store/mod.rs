@@ -262,15 +262,25 @@ impl Store {
         }
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(classify)?;
-        schema::migrations()
-            .to_latest(&mut conn)
-            .map_err(|e| match e {
-                rusqlite_migration::Error::RusqliteError { err, .. } => classify(err),
-                other => Error::Corrupt {
-                    path: shown.clone(),
-                    reason: other.to_string(),
-                },
-            })?;
+        let latest = schema::latest_version();
+        // A newer schema this binary may use is used as it is: never migrated back.
+        if version <= latest as i64 {
+            schema::migrations()
+                .to_latest(&mut conn)
+                .map_err(|e| match e {
+                    rusqlite_migration::Error::RusqliteError { err, .. } => classify(err),
+                    other => Error::Corrupt {
+                        path: shown.clone(),
+                        reason: other.to_string(),
+                    },
+                })?;
+            conn.execute(
+                "INSERT INTO schema_compat (id, oldest_binary) VALUES (1, ?1)
+                 ON CONFLICT (id) DO UPDATE SET oldest_binary = excluded.oldest_binary",
+                [schema::oldest_binary(latest) as i64],
+            )
+            .map_err(classify)?;
+        }
         quick_check(&conn, &shown)?;
         Ok(Store { conn, path })
     }
@@ -318,13 +328,33 @@ fn sql_message(kind: SqlKind, e: &rusqlite::Error) -> String {
     format!("database: {what} ({e})")
 }
 
-/// The database's schema version; one newer than this build knows is refused.
+/// The database's schema version. One newer than this build knows is used as it is when the
+/// database says binaries of this build's version can still use it (`schema_compat`, written
+/// by the binary that migrated it), and refused otherwise.
 fn schema_version(conn: &Connection, shown: &str) -> Result<i64> {
+    use rusqlite::OptionalExtension;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| classify_open_error(shown, e))?;
     let known = schema::latest_version();
     if version > known as i64 {
+        let oldest: Option<i64> = conn
+            .query_row(
+                "SELECT oldest_binary FROM schema_compat WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .unwrap_or(None);
+        if oldest.is_some_and(|oldest| oldest <= known as i64) {
+            tracing::warn!(
+                database = shown,
+                version,
+                known,
+                "the database was migrated by a newer standup-bot that this one can still use (a rolling deploy or a rollback)"
+            );
+            return Ok(version);
+        }
         return Err(Error::TooNew {
             path: shown.to_string(),
             found: version,

@@ -258,6 +258,18 @@ CREATE TABLE slack_teams (
 );
 "#;
 
+/// Rolling deploys: the oldest binary a database can be used by, kept in the database, so a
+/// binary meeting a newer schema that it can still use (only tables and columns it does not
+/// know were added) runs on it instead of refusing it; the previous release keeps running, or
+/// comes back after a rollback, while the next one has migrated.
+#[allow(non_upper_case_globals)]
+const V_compat: &str = r#"
+CREATE TABLE schema_compat (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    oldest_binary INTEGER NOT NULL
+);
+"#;
+
 /// Every migration, in the order they apply; a database's version is how many it has had.
 const ALL: &[&str] = &[
     V1,
@@ -269,7 +281,25 @@ const ALL: &[&str] = &[
     V_threads,
     V_send_failures,
     V_slack_teams,
+    V_compat,
 ];
+
+/// The versions an older binary cannot use a database at: every one up to `V_send_failures`
+/// counts (taken as breaking: nothing older reads `schema_compat` anyway); from then on, a
+/// migration that only adds tables, or columns with defaults, is left out of this list. One that
+/// renames, drops or tightens anything must be listed.
+const BREAKING: &[usize] = &[1, 2, 3, 4, 5, 6, 7, 8];
+
+/// The oldest schema version a binary must know to use a database at `version`: the newest
+/// breaking migration up to it.
+pub fn oldest_binary(version: usize) -> usize {
+    BREAKING
+        .iter()
+        .copied()
+        .filter(|v| *v <= version)
+        .max()
+        .unwrap_or(0)
+}
 
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(ALL.iter().map(|sql| M::up(sql)).collect())
@@ -285,5 +315,15 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().expect("valid migrations");
+    }
+
+    #[test]
+    fn a_database_is_usable_by_binaries_back_to_its_last_breaking_migration() {
+        use super::{latest_version, oldest_binary};
+        assert_eq!(oldest_binary(8), 8);
+        // The teams set up from Slack and the compatibility table only add tables.
+        assert_eq!(oldest_binary(9), 8);
+        assert_eq!(oldest_binary(latest_version()), 8);
+        assert_eq!(oldest_binary(0), 0);
     }
 }

@@ -117,10 +117,16 @@ fn newer_database_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("standup.db");
     drop(Store::open(&path).unwrap());
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .pragma_update(None, "user_version", schema::latest_version() + 1)
+    // Migrated by a release whose change this one cannot live with.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", schema::latest_version() + 1)
         .unwrap();
+    conn.execute(
+        "UPDATE schema_compat SET oldest_binary = ?1",
+        [schema::latest_version() as i64 + 1],
+    )
+    .unwrap();
+    drop(conn);
     let err = Store::open(&path).unwrap_err().to_string();
     let expect = format!(
         "written by a newer standup-bot (schema version {}; this binary knows up to {})",
@@ -129,6 +135,51 @@ fn newer_database_is_refused_clearly() {
     );
     assert!(err.contains(&expect), "{err}");
     assert!(err.starts_with(&path.display().to_string()), "{err}");
+}
+
+/// A rolling deploy: the next release migrated the database, adding only what this one does not
+/// need; this one (or a rollback to it) still runs on it, and leaves its schema alone.
+#[test]
+fn a_newer_database_marked_usable_by_this_version_is_used_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("standup.db");
+    drop(Store::open(&path).unwrap());
+    let next = schema::latest_version() + 1;
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE next_release_only (x INTEGER)")
+            .unwrap();
+        conn.pragma_update(None, "user_version", next).unwrap();
+        conn.execute(
+            "UPDATE schema_compat SET oldest_binary = ?1",
+            [schema::latest_version() as i64],
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    store
+        .sync_team(&crate::store::TeamRecord {
+            id: TeamId::new("orbit"),
+            name: "Orbit".into(),
+            format: standup_core::domain::Format::Planning,
+            channel: standup_core::domain::ChannelId::new("C0123456789"),
+            members: Vec::new(),
+        })
+        .unwrap();
+    assert_eq!(store.team_ids().unwrap(), vec![TeamId::new("orbit")]);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        next as i64,
+        "not migrated back"
+    );
+    drop(store);
+    // The release after needs a newer binary: refused as before.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("UPDATE schema_compat SET oldest_binary = ?1", [next as i64])
+        .unwrap();
+    let err = Store::open(&path).unwrap_err().to_string();
+    assert!(err.contains("written by a newer standup-bot"), "{err}");
 }
 
 #[test]
