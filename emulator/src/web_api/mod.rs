@@ -417,8 +417,8 @@ impl Ctx<'_> {
     /// `users.lookupByEmail`: the user whose `profile.email` is `email`, as `users.info`
     /// describes them; `users_not_found` when nobody has it (the code Slack's method page
     /// lists, plural unlike `users.info`'s). The scope (`users:read.email`) was checked before.
-    /// Compared without regard to ASCII case: the domain part of an address is
-    /// case-insensitive and Slack keeps addresses lower-cased.
+    /// Compared exactly: Slack's page does not say it ignores case, so the emulator does not
+    /// either (a bot relying on it would be relying on something undocumented).
     /// <https://docs.slack.dev/reference/methods/users.lookupByEmail/>
     fn users_lookup_by_email(&self) -> Reply {
         let email = self.str("email").unwrap_or_default();
@@ -426,7 +426,7 @@ impl Ctx<'_> {
             .cfg
             .users
             .iter()
-            .find(|u| !u.email.is_empty() && u.email.eq_ignore_ascii_case(&email))
+            .find(|u| !u.email.is_empty() && u.email == email)
         {
             Some(u) => Reply::Ok(json!({"user": self.user_object(u)})),
             None => error("users_not_found"),

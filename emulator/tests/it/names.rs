@@ -66,9 +66,11 @@ async fn users_are_found_by_email_with_users_read_email() {
     // The same user object as users.info, email included with the scope.
     let info = call(&emu, "users.info", "user=U0EVE").await;
     assert_eq!(found["user"], info["user"]);
-    // Addresses are not case-sensitive.
-    let found = call(&emu, "users.lookupByEmail", "email=dee%40example.com").await;
+    // Matched as written: Slack does not document ignoring case, so neither does the emulator.
+    let found = call(&emu, "users.lookupByEmail", "email=Dee%40Example.com").await;
     assert_eq!(found["user"]["id"], "U0DEE");
+    let other_case = call(&emu, "users.lookupByEmail", "email=dee%40example.com").await;
+    assert_eq!(other_case["error"], "users_not_found");
 
     let missing = call(&emu, "users.lookupByEmail", "email=nobody%40example.com").await;
     assert_eq!(missing["ok"], false);
