@@ -359,6 +359,13 @@ fn initial_options_must_be_among_the_options() {
     let with_emoji = json!({"text": {"type": "plain_text", "text": "Two", "emoji": true},
                             "value": "2"});
     assert!(modal_input_refused_at(select(with_emoji)).is_empty());
+    // Anything else that differs makes another option.
+    let described = json!({"text": {"type": "plain_text", "text": "Two"}, "value": "2",
+                           "description": {"type": "plain_text", "text": "the second"}});
+    assert_eq!(
+        modal_input_refused_at(select(described)),
+        ["/view/blocks/0/element/initial_option"]
+    );
     assert_eq!(
         modal_input_refused_at(select(option("Three", "3"))),
         ["/view/blocks/0/element/initial_option"]
