@@ -20,9 +20,37 @@ pub struct Reloaded {
 }
 
 /// Loads the config file again, adds the teams set up from Slack, looks the names up and
-/// applies the result. An error (the file's problems, Slack or the store failing) leaves the
-/// bot running by the config it has.
-pub async fn from_file(app: &App) -> crate::error::Result<Reloaded> {
+/// applies the result, saying in the log what it did and `why` it was done; members new to a
+/// team are introduced. An error (the file's problems, Slack or the store failing) is logged
+/// line by line and leaves the bot running by the config it has.
+pub async fn from_file(app: &App, why: &str) -> crate::error::Result<Reloaded> {
+    let outcome = load_and_apply(app).await;
+    match &outcome {
+        Ok(reloaded) => {
+            for line in &reloaded.skipped {
+                tracing::warn!("{line}");
+            }
+            if reloaded.changes.is_empty() {
+                tracing::info!("config reloaded ({why}): nothing the bot runs by changed");
+            } else {
+                tracing::info!("config reloaded ({why}): {}", reloaded.changes.join(" | "));
+                if let Err(e) = super::onboarding::introduce_due(app).await {
+                    tracing::warn!(error = %e, "introductions after the reload left for the next start");
+                }
+            }
+        }
+        Err(e) => {
+            for line in e.to_string().lines() {
+                tracing::warn!(
+                    "config not reloaded ({why}), still running by the last good one: {line}"
+                );
+            }
+        }
+    }
+    outcome
+}
+
+async fn load_and_apply(app: &App) -> crate::error::Result<Reloaded> {
     use crate::error::Error;
     let path = app.config().path.clone();
     let (config, renderer) = tokio::task::spawn_blocking(move || super::setup::load(Some(&path)))

@@ -127,13 +127,9 @@ async fn remove(app: &App, user: &UserId, id: &str) -> Result<String> {
     let gone = team.id.clone();
     let forgotten = app.write(move |s| s.forget_slack_team(&gone)).await?;
     tracing::info!(team = %team.id, by = %user, forgotten, "team set up from Slack removed");
-    Ok(match super::reload::from_file(app).await {
-        Ok(reloaded) => {
-            tracing::info!(
-                "config reloaded (team {} removed from Slack by {user}): {}",
-                team.id,
-                reloaded.changes.join(" | ")
-            );
+    let why = format!("team {} removed from Slack by {user}", team.id);
+    Ok(match super::reload::from_file(app, &why).await {
+        Ok(_) => {
             format!(
                 "Team *{}* is removed: nobody is prompted for it any more. Its meetings stay stored.",
                 team.name
@@ -489,13 +485,9 @@ pub async fn submitted(app: &App, submitted: Submitted) -> Result<()> {
     let id = team.id.clone();
     app.write(move |s| s.keep_slack_team(&team)).await?;
     tracing::info!(team = %id, by = %user, change, "team set up from Slack");
-    let outcome = super::reload::from_file(app).await;
-    let text = match outcome {
+    let why = format!("team {id} set up from Slack by {user}");
+    let text = match super::reload::from_file(app, &why).await {
         Ok(reloaded) => {
-            tracing::info!(
-                "config reloaded (team {id} set up from Slack by {user}): {}",
-                reloaded.changes.join(" | ")
-            );
             if let Some(why) = reloaded.skipped.iter().find(|l| l.contains(id.as_str())) {
                 format!("Team `{id}` is saved but does not run: {why}")
             } else {
@@ -505,17 +497,10 @@ pub async fn submitted(app: &App, submitted: Submitted) -> Result<()> {
                 }
             }
         }
-        Err(e) => {
-            for line in e.to_string().lines() {
-                tracing::warn!(
-                    "config not reloaded (team {id} set up from Slack), still running by the last good one: {line}"
-                );
-            }
-            format!(
-                "Team `{id}` is saved, and runs once the bot's config loads again: {}",
-                e.to_string().lines().next().unwrap_or_default()
-            )
-        }
+        Err(e) => format!(
+            "Team `{id}` is saved, and runs once the bot's config loads again: {}",
+            e.to_string().lines().next().unwrap_or_default()
+        ),
     };
     let dm = app.api().open_dm(&user).await?;
     app.api().post(&dm, &text, None, None).await?;

@@ -81,27 +81,9 @@ async fn fingerprint(config: &Config) -> [u8; 32] {
 
 /// Loads the config file again and applies it, or logs why not; the bot goes on either way.
 pub async fn reload_now(app: &App, why: &str) {
-    match app::reload::from_file(app).await {
-        Ok(reloaded) => {
-            for line in &reloaded.skipped {
-                tracing::warn!("{line}");
-            }
-            if reloaded.changes.is_empty() {
-                tracing::info!("config reloaded ({why}): nothing the bot runs by changed");
-                return;
-            }
-            tracing::info!("config reloaded ({why}): {}", reloaded.changes.join(" | "));
-            crate::bot::scheduler::announce(app).await;
-            if let Err(e) = app::onboarding::introduce_due(app).await {
-                tracing::warn!(error = %e, "introductions after the reload left for the next start");
-            }
-        }
-        Err(e) => {
-            for line in e.to_string().lines() {
-                tracing::warn!(
-                    "config not reloaded ({why}), still running by the last good one: {line}"
-                );
-            }
-        }
+    if let Ok(reloaded) = app::reload::from_file(app, why).await
+        && !reloaded.changes.is_empty()
+    {
+        crate::bot::scheduler::announce(app).await;
     }
 }
