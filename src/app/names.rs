@@ -76,6 +76,13 @@ pub async fn look_up(api: &Api, bot: &UserId, names: &[Name]) -> Result<SlackNam
     } else {
         Vec::new()
     };
+    // Active people (not bots, not deactivated; Slackbot is a bot), looked up once per member
+    // of a channel rather than by a scan of everyone.
+    let persons: std::collections::HashSet<&UserId> = people
+        .iter()
+        .filter(|(id, info)| !info.deleted && !info.is_bot && id.as_str() != "USLACKBOT")
+        .map(|(id, _)| id)
+        .collect();
     let need_channels = names.iter().any(|n| {
         matches!(n, Name::Channel(_)) || matches!(n, Name::MembersOf(c) if c.starts_with('#'))
     });
@@ -123,7 +130,7 @@ pub async fn look_up(api: &Api, bot: &UserId, names: &[Name]) -> Result<SlackNam
                     Ok(users) => Lookup::Found(
                         users
                             .into_iter()
-                            .filter(|u| u != bot && is_person(&people, u))
+                            .filter(|u| u != bot && persons.contains(u))
                             .collect(),
                     ),
                     Err(e) if e.code() == Some("channel_not_found") => Lookup::Missing(
@@ -158,13 +165,4 @@ fn by_handle(people: &[(UserId, UserInfo)], handle: &str) -> Lookup<UserId> {
                 .join(", ")
         )),
     }
-}
-
-/// Whether `user` is an active person (not a bot, not deactivated; Slackbot is a bot).
-fn is_person(people: &[(UserId, UserInfo)], user: &UserId) -> bool {
-    user.as_str() != "USLACKBOT"
-        && people
-            .iter()
-            .find(|(id, _)| id == user)
-            .is_some_and(|(_, info)| !info.deleted && !info.is_bot)
 }
