@@ -67,15 +67,27 @@ async fn an_edit_applies_while_the_bot_runs_and_a_broken_one_is_refused() {
     assert!(teams.contains("15:00"), "{teams}");
 
     // Fixed, and reloaded at once by SIGHUP (no waiting on the file's look).
+    // A [database] change rides along: it waits for the next start, and the log says so.
     std::fs::write(
         bot.dir.path().join("standup.toml"),
-        good.replace("Team Orbit", "Orbit"),
+        good.replace("Team Orbit", "Orbit").replacen(
+            "[database]\n",
+            "[database]\nmax_size_mb = 512\n",
+            1,
+        ),
     )
     .unwrap();
     bot.reload();
     wait_until("the SIGHUP reload", WAIT, || reloads(&bot) == 2).await;
     let log = bot.log();
-    assert!(log.contains("config reloaded (asked to (SIGHUP))"), "{log}");
+    let line = log
+        .lines()
+        .find(|l| l.contains("config reloaded (asked to (SIGHUP))"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(
+        line.contains("[database] changed: applies at the next start"),
+        "{line}"
+    );
     let teams = command(&emu, MARIA, "teams").await;
     assert!(teams.contains("*Orbit*"), "{teams}");
     bot.stop().await;
