@@ -107,6 +107,9 @@ pub struct DatabaseConfig {
     pub path: PathBuf,
     /// A cap on the file's size in MiB; writes beyond it fail like on a full disk.
     pub max_size_mb: Option<u64>,
+    /// A PostgreSQL database instead of the file (`url`, or `STANDUP_DATABASE_URL`, which wins):
+    /// a secret, since it may hold a password.
+    pub url: Option<Secret>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,7 +305,11 @@ impl Config {
             file: path.to_path_buf(),
             source,
         })?;
-        Config::from_str_with(&text, path, directory)
+        let mut config = Config::from_str_with(&text, path, directory)?;
+        if let Some(url) = secrets::database_url_from_env()? {
+            config.database.url = Some(url);
+        }
+        Ok(config)
     }
 
     /// Checks config `text` as if read from `path`: `path` names the file in messages, and

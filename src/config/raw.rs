@@ -43,6 +43,7 @@ pub struct RawConfig {
 #[derive(Debug, Deserialize)]
 pub struct RawDatabase {
     pub path: Opt<String>,
+    pub url: Opt<String>,
     pub max_size_mb: Opt<i64>,
 }
 

@@ -206,3 +206,28 @@ pub(super) fn is_token(value: &str) -> bool {
     const TOKEN_PREFIXES: [&str; 6] = ["xoxb-", "xoxp-", "xoxa-", "xoxe", "xoxs-", "xapp-"];
     TOKEN_PREFIXES.iter().any(|p| value.starts_with(p))
 }
+
+/// `STANDUP_DATABASE_URL` (or the file `STANDUP_DATABASE_URL_FILE` names): a PostgreSQL url
+/// that may hold a password, so it may be kept out of the config file. It wins over the file's.
+pub fn database_url_from_env() -> Result<Option<Secret>, ConfigError> {
+    let spec = SecretSpec {
+        var: "STANDUP_DATABASE_URL",
+        prefix: None,
+        fix: super::validate::DATABASE_URL_FIX,
+    };
+    let url = read_secret(&spec, &|name| std::env::var_os(name))
+        .map_err(|p| ConfigError::Invalid(vec![p]))?;
+    if let Some(problem) = url
+        .as_ref()
+        .and_then(|u| super::validate::database_url_problem(u.expose()))
+    {
+        return Err(ConfigError::Invalid(vec![Problem {
+            file: "environment".to_string(),
+            line: None,
+            key: "STANDUP_DATABASE_URL".to_string(),
+            message: problem.to_string(),
+            fix: super::validate::DATABASE_URL_FIX.to_string(),
+        }]));
+    }
+    Ok(url)
+}

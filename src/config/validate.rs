@@ -18,7 +18,7 @@ use super::raw::{
     Field, Found, List, Members, Opt, RawArchive, RawConfig, RawDatabase, RawMember, RawSlack,
     RawTeam, Section, Span, Text, fields_of,
 };
-use super::secrets::{is_token, looks_secret, secret_variable};
+use super::secrets::{Secret, is_token, looks_secret, secret_variable};
 use super::suggest::{hint, suggest};
 use super::{
     ArchiveConfig, Config, DEFAULT_API_URL, DEFAULT_DATABASE_PATH, DEFAULT_STATS_CYCLES,
@@ -331,8 +331,8 @@ impl<'t> Checker<'t> {
     }
 
     fn database(&mut self, field: Option<&Field<Section<RawDatabase>>>) -> Checked<DatabaseConfig> {
-        let (path, max_size_mb) = match self.section(field, "database")? {
-            None => (None, None),
+        let (path, max_size_mb, url) = match self.section(field, "database")? {
+            None => (None, None, None),
             Some((section, span)) => {
                 self.unknown_keys(section, "database");
                 let at = At {
@@ -342,8 +342,31 @@ impl<'t> Checker<'t> {
                 let raw = &section.value;
                 let path = self.string(&raw.path, &at, "path");
                 let max = self.get(&raw.max_size_mb, &at, "max_size_mb", INTEGER)?;
-                (path?, max)
+                let url = self.string(&raw.url, &at, "url")?;
+                (path?, max, url)
             }
+        };
+        let url = match url {
+            None => None,
+            Some((_, span)) if path.is_some() => {
+                return Err(self.report(
+                    "database.url",
+                    Some(&span),
+                    "both a SQLite path and a PostgreSQL url are given",
+                    "keep path for SQLite (one bot) or url for PostgreSQL (replicas), not both",
+                ));
+            }
+            Some((url, span)) => match database_url_problem(url) {
+                Some(problem) => {
+                    return Err(self.report(
+                        "database.url",
+                        Some(&span),
+                        problem,
+                        DATABASE_URL_FIX,
+                    ));
+                }
+                None => Some(Secret::new(url)),
+            },
         };
         let max_size_mb = match max_size_mb {
             Some((mb, span)) if *mb < 1 => {
@@ -371,6 +394,7 @@ impl<'t> Checker<'t> {
         Ok(DatabaseConfig {
             path: PathBuf::from(path),
             max_size_mb,
+            url,
         })
     }
 
@@ -1397,4 +1421,19 @@ fn is_channel_id(id: &str) -> bool {
 
 fn is_user_id(id: &str) -> bool {
     is_slack_id(id, &['U', 'W'])
+}
+
+/// How a PostgreSQL url is written, for the problems about one.
+pub(crate) const DATABASE_URL_FIX: &str = "write postgres://user:password@host:5432/database (or set STANDUP_DATABASE_URL instead, to keep the password out of the file)";
+
+/// What is wrong with a PostgreSQL url, if anything; never quotes it (it may hold a password).
+pub(crate) fn database_url_problem(url: &str) -> Option<&'static str> {
+    let url = url.trim();
+    if url.is_empty() {
+        Some("the database url is empty")
+    } else if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        Some("the database url is not a PostgreSQL one (it must start with postgres://)")
+    } else {
+        None
+    }
 }

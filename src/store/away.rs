@@ -1,8 +1,8 @@
 //! Time off as stored: a member's absences listed and cancelled, their own quiet hours, and who
 //! was out of office by Slack status when prompted; what the document notes about who is away.
 
+use super::sql::params;
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, params};
 
 use standup_core::calendar::AwayNote;
 
@@ -33,25 +33,21 @@ impl Store {
         user: &UserId,
         today: NaiveDate,
     ) -> Result<Vec<Absence>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.conn.query_map(
             "SELECT a.id, a.from_date, a.to_date, a.kind FROM absences a
              JOIN members m ON m.id = a.member_id
              WHERE m.team_id = ?1 AND m.slack_user = ?2 AND a.to_date >= ?3
              ORDER BY a.from_date, a.to_date, a.id",
+            params![team.as_str(), user.as_str(), today.to_string()],
+            |r| {
+                Ok(Absence {
+                    id: r.get(0)?,
+                    from: parse_date(r.get(1)?)?,
+                    to: parse_date(r.get(2)?)?,
+                    kind: r.get(3)?,
+                })
+            },
         )?;
-        let rows = stmt
-            .query_map(
-                params![team.as_str(), user.as_str(), today.to_string()],
-                |r| {
-                    Ok(Absence {
-                        id: r.get(0)?,
-                        from: parse_date(r.get(1)?)?,
-                        to: parse_date(r.get(2)?)?,
-                        kind: r.get(3)?,
-                    })
-                },
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -81,14 +77,11 @@ impl Store {
 
     /// The member's own quiet hours as they set them, if they did.
     pub fn quiet_hours(&self, team: &TeamId, user: &UserId) -> Result<Option<String>> {
-        let q: Option<Option<String>> = self
-            .conn
-            .query_row(
-                "SELECT quiet_hours FROM members WHERE team_id = ?1 AND slack_user = ?2",
-                params![team.as_str(), user.as_str()],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let q: Option<Option<String>> = self.conn.query_opt(
+            "SELECT quiet_hours FROM members WHERE team_id = ?1 AND slack_user = ?2",
+            params![team.as_str(), user.as_str()],
+            |r| r.get(0),
+        )?;
         Ok(q.flatten())
     }
 
@@ -119,24 +112,23 @@ impl Store {
     /// Handles of the team's members away on `date` (out of office, by range or by status) and
     /// why; plain skips are not listed.
     pub fn away_on(&self, team: &TeamId, date: NaiveDate) -> Result<Vec<(String, AwayNote)>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.conn.query_map(
             "SELECT m.handle, max(a.to_date) FROM absences a JOIN members m ON m.id = a.member_id
              WHERE m.team_id = ?1 AND a.kind = 'ooo' AND a.from_date <= ?2 AND a.to_date >= ?2
              GROUP BY m.id
              UNION ALL
              SELECT m.handle, NULL FROM status_away s JOIN members m ON m.id = s.member_id
              WHERE m.team_id = ?1 AND s.cycle_date = ?2",
-        )?;
-        let rows = stmt
-            .query_map(params![team.as_str(), date.to_string()], |r| {
+            params![team.as_str(), date.to_string()],
+            |r| {
                 let handle: String = r.get(0)?;
-                let note = match r.get::<_, Option<String>>(1)? {
+                let note = match r.get::<Option<String>>(1)? {
                     Some(to) => AwayNote::Until(parse_date(to)?),
                     None => AwayNote::Status,
                 };
                 Ok((handle, note))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            },
+        )?;
         Ok(rows)
     }
 }
@@ -144,12 +136,12 @@ impl Store {
 impl Store {
     /// Whether the member's Slack status said out of office for the cycle of `date`.
     pub fn status_away(&self, team: &TeamId, user: &UserId, date: NaiveDate) -> Result<bool> {
-        Ok(self.conn.query_row(
+        self.conn.query_row(
             "SELECT count(*) > 0 FROM status_away s JOIN members m ON m.id = s.member_id
              WHERE m.team_id = ?1 AND m.slack_user = ?2 AND s.cycle_date = ?3",
             params![team.as_str(), user.as_str(), date.to_string()],
             |r| r.get(0),
-        )?)
+        )
     }
 }
 
@@ -165,7 +157,7 @@ mod tests {
 
     #[test]
     fn absences_listed_cancelled_and_noted() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = crate::store::test_store();
         let team = TeamId::new("orbit");
         store
             .sync_team(&TeamRecord {

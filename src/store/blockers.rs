@@ -1,7 +1,7 @@
 //! Blockers: opened by updates or `/standup blocked`, open until resolved.
 
+use super::sql::{Conn, Params, params};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Params, params};
 
 use super::{Error, Result, Store, parse_ts, require_member, ts};
 use standup_core::domain::{CycleId, TeamId, UserId};
@@ -24,38 +24,31 @@ pub struct OpenBlocker {
 pub type UnsyncedBlockers = (Vec<OpenBlocker>, Vec<(OpenBlocker, String)>);
 
 pub(super) fn open_blockers_where(
-    conn: &rusqlite::Connection,
+    conn: &Conn,
     filter: &str,
     params: impl Params,
 ) -> Result<Vec<OpenBlocker>> {
     blockers_where(conn, &format!("b.resolved_at IS NULL AND {filter}"), params)
 }
 
-fn blockers_where(
-    conn: &rusqlite::Connection,
-    filter: &str,
-    params: impl Params,
-) -> Result<Vec<OpenBlocker>> {
+fn blockers_where(conn: &Conn, filter: &str, params: impl Params) -> Result<Vec<OpenBlocker>> {
     let sql = format!(
         "SELECT b.id, c.team_id, c.id, c.date, m.handle, m.slack_user, b.text, b.opened_at
          FROM blockers b JOIN members m ON m.id = b.member_id JOIN cycles c ON c.id = b.cycle_id
          WHERE {filter} ORDER BY b.opened_at, b.id"
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params, |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, Option<String>>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, String>(7)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = conn.query_map(&sql, params, |r| {
+        Ok((
+            r.get::<i64>(0)?,
+            r.get::<String>(1)?,
+            r.get::<i64>(2)?,
+            r.get::<String>(3)?,
+            r.get::<String>(4)?,
+            r.get::<Option<String>>(5)?,
+            r.get::<String>(6)?,
+            r.get::<String>(7)?,
+        ))
+    })?;
     rows.into_iter()
         .map(|(id, team, cycle, date, handle, user, text, opened)| {
             Ok(OpenBlocker {
@@ -143,11 +136,11 @@ impl Store {
         text: &str,
         at: DateTime<Utc>,
     ) -> Result<OpenBlocker> {
-        let tx = self.conn.transaction()?;
-        let member = require_member(&tx, cycle.0, user)?;
+        self.conn.transaction(|tx| {
+        let member = require_member(tx, cycle.0, user)?;
         // The same blocker raised twice (a repeated command) is one blocker.
         let same = open_blockers_where(
-            &tx,
+            tx,
             "b.member_id = ?1 AND b.cycle_id = ?2 AND b.text = ?3",
             params![member, cycle.0, text],
         )?;
@@ -159,11 +152,11 @@ impl Store {
             params![cycle.0, member, text, ts(at)],
             |r| r.get(0),
         )?;
-        let blocker = open_blockers_where(&tx, "b.id = ?1", params![id])?
+        let blocker = open_blockers_where(tx, "b.id = ?1", params![id])?
             .pop()
             .ok_or_else(|| Error::NotFound(format!("blocker {id}")))?;
-        tx.commit()?;
         Ok(blocker)
+        })
     }
 
     /// Resolves an open blocker; `by` records who or what resolved it. Returns false when it was

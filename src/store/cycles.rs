@@ -1,7 +1,7 @@
 //! Cycles (one team's standup for one meeting), their sections and roster, and the meeting view.
 
+use super::sql::{Conn, params};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Error, Result, Store, parse_ts, ts};
 use standup_core::domain::{
@@ -70,7 +70,7 @@ fn date_from(s: &str) -> Result<NaiveDate> {
 
 const CYCLE_COLUMNS: &str = "id, team_id, date, title, created_at";
 
-fn cycle_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, String, String)> {
+fn cycle_row(r: &super::sql::Row) -> Result<(i64, String, String, String, String)> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
@@ -88,25 +88,21 @@ fn cycle_info(row: (i64, String, String, String, String)) -> Result<CycleInfo> {
 impl Store {
     /// The cycle of `team` for the meeting on `date`, if there is one.
     pub fn cycle(&self, team: &TeamId, date: NaiveDate) -> Result<Option<CycleInfo>> {
-        let row = self
-            .conn
-            .query_row(
-                &format!("SELECT {CYCLE_COLUMNS} FROM cycles WHERE team_id = ?1 AND date = ?2"),
-                params![team.as_str(), date.to_string()],
-                cycle_row,
-            )
-            .optional()?;
+        let row = self.conn.query_opt(
+            &format!("SELECT {CYCLE_COLUMNS} FROM cycles WHERE team_id = ?1 AND date = ?2"),
+            params![team.as_str(), date.to_string()],
+            cycle_row,
+        )?;
         row.map(cycle_info).transpose()
     }
 
     /// All cycles of a team, newest first.
     pub fn cycles(&self, team: &TeamId) -> Result<Vec<CycleInfo>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {CYCLE_COLUMNS} FROM cycles WHERE team_id = ?1 ORDER BY date DESC"
-        ))?;
-        let rows = stmt
-            .query_map(params![team.as_str()], cycle_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = self.conn.query_map(
+            &format!("SELECT {CYCLE_COLUMNS} FROM cycles WHERE team_id = ?1 ORDER BY date DESC"),
+            params![team.as_str()],
+            cycle_row,
+        )?;
         rows.into_iter().map(cycle_info).collect()
     }
 
@@ -124,32 +120,30 @@ impl Store {
         if let Some(existing) = self.cycle(team, date)? {
             return Ok(existing);
         }
-        let tx = self.conn.transaction()?;
+        self.conn.transaction(|tx| {
         let id: i64 = tx.query_row(
             "INSERT INTO cycles (team_id, date, title, source, created_at) VALUES (?1, ?2, ?3, 'bot', ?4) RETURNING id",
             params![team.as_str(), date.to_string(), title, ts(now)],
             |r| r.get(0),
         )?;
-        let previous: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM cycles WHERE team_id = ?1 AND date < ?2 ORDER BY date DESC LIMIT 1",
-                params![team.as_str(), date.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let previous: Option<i64> = tx.query_opt(
+            "SELECT id FROM cycles WHERE team_id = ?1 AND date < ?2 ORDER BY date DESC LIMIT 1",
+            params![team.as_str(), date.to_string()],
+            |r| r.get(0),
+        )?;
         let blocks = match previous {
-            Some(prev) => load_blocks(&tx, prev)?,
+            Some(prev) => load_blocks(tx, prev)?,
             None => default_blocks(format),
         };
-        insert_blocks(&tx, id, &blocks)?;
+        insert_blocks(tx, id, &blocks)?;
         tx.execute(
             "INSERT INTO cycle_members (cycle_id, member_id, position)
              SELECT ?1, id, position FROM members WHERE team_id = ?2 AND active = 1",
             params![id, team.as_str()],
         )?;
-        tx.commit()?;
         self.cycle(team, date)?
             .ok_or_else(|| Error::NotFound(format!("cycle {date} of team {team}")))
+        })
     }
 
     /// Everything needed to render the notes of `team`'s meeting on `date`.
@@ -160,17 +154,14 @@ impl Store {
             ))
         })?;
         let blocks = load_blocks(&self.conn, cycle.id.0)?;
-        let mut stmt = self.conn.prepare(
+        let rows = self.conn.query_map(
             "SELECT m.handle, u.parsed FROM cycle_members cm
              JOIN members m ON m.id = cm.member_id
              LEFT JOIN updates u ON u.cycle_id = cm.cycle_id AND u.member_id = cm.member_id
              WHERE cm.cycle_id = ?1 ORDER BY cm.position, m.id",
+            params![cycle.id.0],
+            |r| Ok((r.get::<String>(0)?, r.get::<Option<String>>(1)?)),
         )?;
-        let rows = stmt
-            .query_map(params![cycle.id.0], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut entries = Vec::with_capacity(rows.len());
         let mut questions = Vec::new();
         for (handle, parsed) in rows {
@@ -206,19 +197,18 @@ impl Store {
     }
 }
 
-pub(super) fn load_blocks(conn: &rusqlite::Connection, cycle: i64) -> Result<Vec<Block>> {
-    let mut stmt = conn.prepare(
+pub(super) fn load_blocks(conn: &Conn, cycle: i64) -> Result<Vec<Block>> {
+    let rows = conn.query_map(
         "SELECT role, heading, body FROM meeting_sections WHERE cycle_id = ?1 ORDER BY position",
-    )?;
-    let rows = stmt
-        .query_map(params![cycle], |r| {
+        params![cycle],
+        |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
             ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        },
+    )?;
     rows.into_iter()
         .map(|(role, heading, body)| {
             Ok(Block {
@@ -230,11 +220,9 @@ pub(super) fn load_blocks(conn: &rusqlite::Connection, cycle: i64) -> Result<Vec
         .collect()
 }
 
-pub(super) fn insert_blocks(tx: &Transaction<'_>, cycle: i64, blocks: &[Block]) -> Result<()> {
-    let mut stmt =
-        tx.prepare("INSERT INTO meeting_sections (cycle_id, position, role, heading, body) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+pub(super) fn insert_blocks(tx: &Conn, cycle: i64, blocks: &[Block]) -> Result<()> {
     for (position, block) in blocks.iter().enumerate() {
-        stmt.execute(params![
+        tx.execute("INSERT INTO meeting_sections (cycle_id, position, role, heading, body) VALUES (?1, ?2, ?3, ?4, ?5)", params![
             cycle,
             position as i64,
             role_name(block.role),

@@ -74,13 +74,15 @@ impl Db {
     /// Starts the writer thread on `store` and, for a database file, reader threads with
     /// read-only connections of their own.
     pub fn start(store: Store) -> Result<Db> {
-        let readers = if store.is_file() {
-            let conns = (0..READERS)
-                .map(|_| Store::open_reader(store.path()))
-                .collect::<Result<Vec<_>>>()?;
-            Some(start_readers(conns)?)
-        } else {
-            None
+        let readers = match store.reader()? {
+            Some(first) => {
+                let mut conns = vec![first];
+                for _ in 1..READERS {
+                    conns.extend(store.reader()?);
+                }
+                Some(start_readers(conns)?)
+            }
+            None => None,
         };
         let (writer, queue) = mpsc::channel();
         std::thread::Builder::new()
@@ -360,7 +362,7 @@ mod tests {
     #[test]
     fn a_panicking_request_fails_alone_and_the_store_goes_on() {
         let rt = runtime();
-        let db = Db::start(Store::open_in_memory().unwrap()).unwrap();
+        let db = Db::start(crate::store::test_store()).unwrap();
         let panicked: Result<()> = rt.block_on(db.write(|_| panic!("a bug in a request")));
         assert!(matches!(panicked, Err(Error::Stopped)));
         assert!(rt.block_on(db.receive_event(event("Ev1", "{}"))).unwrap());

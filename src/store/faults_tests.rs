@@ -64,7 +64,7 @@ fn record(store: &mut Store, version: &str, text: &str) -> Result<ReplyOutcome> 
 fn revisions(store: &Store) -> i64 {
     store
         .conn
-        .query_row("SELECT count(*) FROM replies", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM replies", (), |r| r.get(0))
         .unwrap()
 }
 
@@ -97,7 +97,7 @@ fn a_full_database_refuses_the_write_and_keeps_what_it_had() {
     assert_eq!(revisions(&store), written);
     let check: String = store
         .conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .query_row("PRAGMA integrity_check", (), |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
     // With room again, the same write goes through.

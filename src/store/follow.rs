@@ -1,8 +1,8 @@
 //! What follow-through reads: a member's update of an earlier cycle, their recent updates for
 //! `/standup history`, and the carry they clicked in the current cycle.
 
+use super::sql::params;
 use chrono::NaiveDate;
-use rusqlite::{OptionalExtension, params};
 
 use super::{Error, Result, Store};
 use standup_core::domain::{CycleId, TeamId, Update, UserId};
@@ -32,14 +32,14 @@ impl Store {
     ) -> Result<Option<(NaiveDate, Option<Update>)>> {
         let row: Option<(String, Option<String>)> = self
             .conn
-            .query_row(
+            .query_opt(
                 "SELECT c.date, (SELECT u.parsed FROM updates u JOIN members m ON m.id = u.member_id
                                  WHERE u.cycle_id = c.id AND m.team_id = c.team_id AND m.slack_user = ?3)
                  FROM cycles c WHERE c.team_id = ?1 AND c.date < ?2 ORDER BY c.date DESC LIMIT 1",
                 params![team.as_str(), before.to_string(), user.as_str()],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()?;
+            ?;
         let Some((date, parsed)) = row else {
             return Ok(None);
         };
@@ -56,22 +56,21 @@ impl Store {
         user: &UserId,
         limit: usize,
     ) -> Result<Vec<PastUpdate>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.conn.query_map(
             "SELECT c.date, c.title, u.parsed FROM updates u
              JOIN members m ON m.id = u.member_id
              JOIN cycles c ON c.id = u.cycle_id
              WHERE m.team_id = ?1 AND m.slack_user = ?2
              ORDER BY c.date DESC",
-        )?;
-        let rows = stmt
-            .query_map(params![team.as_str(), user.as_str()], |r| {
+            params![team.as_str(), user.as_str()],
+            |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
+                    r.get::<String>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<String>(2)?,
                 ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            },
+        )?;
         let mut out = Vec::new();
         for (date, title, parsed) in rows {
             let update = parse_update(&parsed)?;
@@ -94,16 +93,13 @@ impl Store {
 
     /// The text of the member's latest carry in a cycle, if they clicked one.
     pub fn carry_text(&self, cycle: CycleId, user: &UserId) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT r.text FROM replies r JOIN members m ON m.id = r.member_id
+        self.conn.query_opt(
+            "SELECT r.text FROM replies r JOIN members m ON m.id = r.member_id
                  WHERE r.cycle_id = ?1 AND m.slack_user = ?2 AND r.slack_ts = ?3 AND r.source = ?4
                  ORDER BY length(r.version_ts) DESC, r.version_ts DESC, r.revision DESC LIMIT 1",
-                params![cycle.0, user.as_str(), CARRY_KEY, CARRY_SOURCE],
-                |r| r.get(0),
-            )
-            .optional()?)
+            params![cycle.0, user.as_str(), CARRY_KEY, CARRY_SOURCE],
+            |r| r.get(0),
+        )
     }
 }
 

@@ -2,8 +2,8 @@
 //! published again when their update or blockers change), a member's parsed update for a
 //! cycle, and the members the bot still has to introduce itself to.
 
+use super::sql::params;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
 
 use super::{Error, Result, Store, member_in_cycle, ts};
 use standup_core::domain::{CycleId, TeamId, Update, UserId};
@@ -21,11 +21,11 @@ impl Store {
 
     /// Whether `user` ever opened the bot's Home tab.
     pub fn has_opened_home(&self, user: &UserId) -> Result<bool> {
-        Ok(self.conn.query_row(
+        self.conn.query_row(
             "SELECT count(*) > 0 FROM home_views WHERE slack_user = ?1",
             params![user.as_str()],
             |r| r.get(0),
-        )?)
+        )
     }
 
     /// The update `user` gave for a cycle, as last parsed; `None` when they have not answered.
@@ -33,14 +33,11 @@ impl Store {
         let Some(member) = member_in_cycle(&self.conn, cycle.0, user)? else {
             return Ok(None);
         };
-        let parsed: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT parsed FROM updates WHERE cycle_id = ?1 AND member_id = ?2",
-                params![cycle.0, member],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let parsed: Option<String> = self.conn.query_opt(
+            "SELECT parsed FROM updates WHERE cycle_id = ?1 AND member_id = ?2",
+            params![cycle.0, member],
+            |r| r.get(0),
+        )?;
         parsed
             .map(|json| serde_json::from_str(&json))
             .transpose()
@@ -52,7 +49,7 @@ impl Store {
     /// recorded as due for an introduction (see [`Store::intros_due`]). A team seen for the first
     /// time has no "added" members: its members are introduced when the bot joins its channel.
     pub fn note_added_members(&mut self, team: &TeamId, users: &[UserId]) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        self.conn.transaction(|tx| {
         let known_team: bool = tx.query_row(
             "SELECT count(*) > 0 FROM teams WHERE id = ?1",
             params![team.as_str()],
@@ -75,33 +72,28 @@ impl Store {
                 }
             }
         }
-        tx.commit()?;
         Ok(added)
+        })
     }
 
     /// Marks members as due for an introduction (kept until [`Store::intro_done`]).
     pub fn intro_due(&mut self, team: &TeamId, users: &[UserId], at: DateTime<Utc>) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        self.conn.transaction(|tx| {
         for user in users {
             tx.execute(
                 "INSERT INTO intros (team_id, slack_user, due_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                 params![team.as_str(), user.as_str(), ts(at)],
             )?;
         }
-        tx.commit()?;
         Ok(())
+        })
     }
 
     /// Introductions due and not done yet, oldest first.
     pub fn intros_due(&self) -> Result<Vec<(TeamId, UserId)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT team_id, slack_user FROM intros WHERE done_at IS NULL ORDER BY due_at, team_id, slack_user",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((TeamId(r.get(0)?), UserId(r.get::<_, String>(1)?)))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = self.conn.query_map("SELECT team_id, slack_user FROM intros WHERE done_at IS NULL ORDER BY due_at, team_id, slack_user", (), |r| {
+                Ok((TeamId(r.get(0)?), UserId(r.get::<String>(1)?)))
+            })?;
         Ok(rows)
     }
 
@@ -143,7 +135,7 @@ mod tests {
 
     #[test]
     fn only_members_added_to_a_known_team_are_due() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = crate::store::test_store();
         let orbit = TeamId::new("orbit");
         // A new team: nobody is "added".
         assert_eq!(store.note_added_members(&orbit, &ids(&["U1"])).unwrap(), 0);
@@ -215,7 +207,7 @@ mod tests {
 
     #[test]
     fn an_edited_update_replaces_older_messages_and_later_ones_add_to_it() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = crate::store::test_store();
         store.sync_team(&team(&["U1"])).unwrap();
         let date = chrono::NaiveDate::from_ymd_opt(2024, 3, 11).unwrap();
         let cycle = store
@@ -292,7 +284,7 @@ mod tests {
 
     #[test]
     fn home_visitors_are_remembered() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = crate::store::test_store();
         let maria = UserId("U0MARIA001".into());
         assert!(!store.has_opened_home(&maria).unwrap());
         store.home_opened(&maria, Utc::now()).unwrap();

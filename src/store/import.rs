@@ -4,8 +4,8 @@
 //! left alone, so importing the same file twice changes nothing. A meeting that already has
 //! updates from Slack keeps them: imported text never overwrites what members sent the bot.
 
+use super::sql::{Conn, params};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::cycles::insert_blocks;
 use super::{Result, Store, ts};
@@ -42,14 +42,12 @@ impl Store {
         document: &Document,
         now: DateTime<Utc>,
     ) -> Result<ImportReport> {
-        let tx = self.conn.transaction()?;
-        let exists: Option<String> = tx
-            .query_row(
-                "SELECT id FROM teams WHERE id = ?1",
-                params![team.as_str()],
-                |r| r.get(0),
-            )
-            .optional()?;
+        self.conn.transaction(|tx| {
+        let exists: Option<String> = tx.query_opt(
+            "SELECT id FROM teams WHERE id = ?1",
+            params![team.as_str()],
+            |r| r.get(0),
+        )?;
         if exists.is_none() {
             return Err(super::Error::NotFound(format!(
                 "team `{team}` is not in the database; is it in the config file? (`standup-bot check-config`)"
@@ -59,19 +57,19 @@ impl Store {
         let mut fragments = Vec::new();
         for chunk in &document.chunks {
             match chunk {
-                Chunk::Meeting(m) => import_meeting(&tx, team, m, now, &mut report)?,
+                Chunk::Meeting(m) => import_meeting(tx, team, m, now, &mut report)?,
                 Chunk::Other { line, text } => fragments.push((*line, text.as_str())),
             }
         }
         report.fragments = fragments.len();
-        replace_fragments(&tx, team, source, &fragments)?;
-        tx.commit()?;
+        replace_fragments(tx, team, source, &fragments)?;
         Ok(report)
+        })
     }
 }
 
 fn import_meeting(
-    tx: &Transaction<'_>,
+    tx: &Conn,
     team: &TeamId,
     imported: &ImportedMeeting,
     now: DateTime<Utc>,
@@ -79,13 +77,11 @@ fn import_meeting(
 ) -> Result<()> {
     let m = &imported.meeting;
     let date = m.date.to_string();
-    let existing: Option<(i64, Option<String>)> = tx
-        .query_row(
-            "SELECT id, import_digest FROM cycles WHERE team_id = ?1 AND date = ?2",
-            params![team.as_str(), date],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+    let existing: Option<(i64, Option<String>)> = tx.query_opt(
+        "SELECT id, import_digest FROM cycles WHERE team_id = ?1 AND date = ?2",
+        params![team.as_str(), date],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let cycle = match existing {
         Some((_, Some(digest))) if digest == imported.digest => {
             report.unchanged.push(m.date);
@@ -160,19 +156,12 @@ fn import_meeting(
     Ok(())
 }
 
-fn member_for(
-    tx: &Transaction<'_>,
-    team: &TeamId,
-    handle: &str,
-    report: &mut ImportReport,
-) -> Result<i64> {
-    let found: Option<i64> = tx
-        .query_row(
-            "SELECT id FROM members WHERE team_id = ?1 AND handle = ?2",
-            params![team.as_str(), handle],
-            |r| r.get(0),
-        )
-        .optional()?;
+fn member_for(tx: &Conn, team: &TeamId, handle: &str, report: &mut ImportReport) -> Result<i64> {
+    let found: Option<i64> = tx.query_opt(
+        "SELECT id FROM members WHERE team_id = ?1 AND handle = ?2",
+        params![team.as_str(), handle],
+        |r| r.get(0),
+    )?;
     if let Some(id) = found {
         return Ok(id);
     }
@@ -186,19 +175,16 @@ fn member_for(
 }
 
 fn replace_fragments(
-    tx: &Transaction<'_>,
+    tx: &Conn,
     team: &TeamId,
     source: &str,
     fragments: &[(usize, &str)],
 ) -> Result<()> {
-    let mut stmt = tx.prepare(
+    let stored = tx.query_map(
         "SELECT line, text FROM fragments WHERE team_id = ?1 AND source = ?2 ORDER BY position",
+        params![team.as_str(), source],
+        |r| Ok((r.get::<i64>(0)? as usize, r.get::<String>(1)?)),
     )?;
-    let stored = stmt
-        .query_map(params![team.as_str(), source], |r| {
-            Ok((r.get::<_, i64>(0)? as usize, r.get::<_, String>(1)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
     let same = stored.len() == fragments.len()
         && stored
             .iter()

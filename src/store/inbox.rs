@@ -1,8 +1,8 @@
 //! Slack events as received: written before Slack gets its ack, so an acknowledged event is
 //! never lost, and keyed by `event_id`, so a redelivered one is applied once.
 
+use super::sql::{Begin, Engine, params};
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::{Error, Received, Result, Store, ts};
 
@@ -35,44 +35,42 @@ impl Store {
         // Events refused so far; a failure that made SQLite roll back the whole transaction
         // (a full disk does) starts the group again without them.
         let mut refused: Vec<Option<Error>> = vec![None; events.len()];
-        'group: loop {
-            let mut tx = self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let mut fresh = Vec::with_capacity(events.len());
-            for (i, event) in events.iter().enumerate() {
-                if refused[i].is_some() {
-                    fresh.push(false);
-                    continue;
-                }
-                let one = tx.savepoint()?;
-                let stored = one
-                    .prepare_cached(
-                        "INSERT INTO inbox (event_id, payload, received_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                    )
-                    .and_then(|mut stmt| {
-                        stmt.execute(params![event.id, event.payload, ts(event.at)])
-                    });
-                match stored {
-                    Ok(n) => {
-                        one.commit()?;
-                        fresh.push(n == 1);
-                    }
-                    Err(e) => {
-                        refused[i] = Some(e.into());
-                        // Dropped, the savepoint rolls back this event alone...
-                        drop(one);
-                        // ...unless SQLite already rolled back the whole transaction.
-                        if tx.is_autocommit() {
-                            drop(tx);
-                            continue 'group;
-                        }
+        loop {
+            let mut restart = false;
+            let stored = self.conn.transaction_with(Begin::Immediate, |tx| {
+                restart = false;
+                let mut fresh = Vec::with_capacity(events.len());
+                for (i, event) in events.iter().enumerate() {
+                    if refused[i].is_some() {
                         fresh.push(false);
+                        continue;
+                    }
+                    let one = tx.savepoint(|one| {
+                        one.execute(
+                            "INSERT INTO inbox (event_id, payload, received_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                            params![event.id, event.payload, ts(event.at)],
+                        )
+                    });
+                    match one {
+                        Ok(n) => fresh.push(n == 1),
+                        Err(e) => {
+                            // The savepoint rolled back this event alone, unless SQLite
+                            // already rolled back the whole transaction.
+                            refused[i] = Some(e.clone());
+                            if !tx.in_transaction() {
+                                restart = true;
+                                return Err(e);
+                            }
+                            fresh.push(false);
+                        }
                     }
                 }
+                Ok(fresh)
+            });
+            if restart {
+                continue;
             }
-            tx.commit()?;
-            return Ok(fresh
+            return Ok(stored?
                 .into_iter()
                 .zip(refused)
                 .map(|(fresh, refused)| refused.map_or(Ok(fresh), Err))
@@ -113,22 +111,30 @@ impl Store {
     /// Events stored but not handled (a crash or a failure came between), oldest first, with
     /// their payloads; those tried [`MAX_EVENT_ATTEMPTS`] times are left out.
     pub fn pending_events(&self) -> Result<Vec<(String, String)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT event_id, payload FROM inbox WHERE handled_at IS NULL AND attempts < ?1
-             ORDER BY received_at, rowid",
-        )?;
-        let rows = stmt
-            .query_map(params![MAX_EVENT_ATTEMPTS], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        // Events of one millisecond in the order they came: SQLite's rowid, PostgreSQL's
+        // identity column (a table's rows have no order of their own there).
+        let sql = match self.conn.engine() {
+            Engine::Sqlite => {
+                "SELECT event_id, payload FROM inbox WHERE handled_at IS NULL AND attempts < ?1
+                 ORDER BY received_at, rowid"
+            }
+            Engine::Postgres => {
+                "SELECT event_id, payload FROM inbox WHERE handled_at IS NULL AND attempts < ?1
+                 ORDER BY received_at, seq"
+            }
+        };
+        let rows = self.conn.query_map(sql, params![MAX_EVENT_ATTEMPTS], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         Ok(rows)
     }
 
     /// Forgets the payloads of events handled before `before`; their ids stay, so a very late
     /// redelivery is still recognised.
     pub fn prune_inbox(&mut self, before: DateTime<Utc>) -> Result<usize> {
-        Ok(self.conn.execute(
+        self.conn.execute(
             "UPDATE inbox SET payload = '' WHERE handled_at IS NOT NULL AND handled_at < ?1 AND payload != ''",
             params![ts(before)],
-        )?)
+        )
     }
 }

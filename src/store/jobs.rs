@@ -1,7 +1,7 @@
 //! Scheduled jobs and absences: the state that makes the service restart-safe.
 
+use super::sql::{Conn, params};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, params};
 
 use super::{Error, Result, SendKey, Store, ts};
 use standup_core::domain::{CycleId, TeamId, UserId};
@@ -65,22 +65,21 @@ pub enum JobEnd {
 }
 
 /// A job's `(state, attempts)`, if it was ever started.
-fn job_state(conn: &rusqlite::Connection, key: &JobKey) -> Result<Option<(String, i64)>> {
-    Ok(conn
-        .query_row(
+fn job_state(conn: &Conn, key: &JobKey) -> Result<Option<(String, i64)>> {
+    conn
+        .query_opt(
             "SELECT state, attempts FROM jobs WHERE team_id = ?1 AND kind = ?2 AND fire_at = ?3 AND member = ?4",
             params![key.team.as_str(), key.kind, ts(key.fire_at), key.member_column()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .optional()?)
 }
 
 impl Store {
     /// Records that a job is starting, before any of its effects happen.
     pub fn begin_job(&mut self, key: &JobKey, now: DateTime<Utc>) -> Result<JobStart> {
-        let tx = self.conn.transaction()?;
+        self.conn.transaction(|tx| {
         let member = key.member_column();
-        let start = match job_state(&tx, key)? {
+        let start = match job_state(tx, key)? {
             None => {
                 tx.execute(
                     "INSERT INTO jobs (team_id, kind, fire_at, member, cycle_date, state, started_at)
@@ -114,8 +113,8 @@ impl Store {
                 JobStart::Again(attempts as u32)
             }
         };
-        tx.commit()?;
         Ok(start)
+        })
     }
 
     /// Records how a job ended; `error` is kept for a failed one.
@@ -203,45 +202,40 @@ impl Store {
 
     /// The member's time zone as last seen from Slack.
     pub fn member_tz(&self, team: &TeamId, user: &UserId) -> Result<Option<String>> {
-        let tz: Option<Option<String>> = self
-            .conn
-            .query_row(
-                "SELECT tz FROM members WHERE team_id = ?1 AND slack_user = ?2",
-                params![team.as_str(), user.as_str()],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let tz: Option<Option<String>> = self.conn.query_opt(
+            "SELECT tz FROM members WHERE team_id = ?1 AND slack_user = ?2",
+            params![team.as_str(), user.as_str()],
+            |r| r.get(0),
+        )?;
         Ok(tz.flatten())
     }
 
     /// `(handle, user, answered)` for each member in a cycle's roster, in order.
     pub fn roster(&self, cycle: CycleId) -> Result<Vec<(String, Option<UserId>, bool)>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.conn.query_map(
             "SELECT m.handle, m.slack_user, u.member_id IS NOT NULL FROM cycle_members cm
              JOIN members m ON m.id = cm.member_id
              LEFT JOIN updates u ON u.cycle_id = cm.cycle_id AND u.member_id = cm.member_id
              WHERE cm.cycle_id = ?1 ORDER BY cm.position, m.id",
-        )?;
-        let rows = stmt
-            .query_map(params![cycle.0], |r| {
+            params![cycle.0],
+            |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?.map(UserId),
-                    r.get::<_, bool>(2)?,
+                    r.get::<String>(0)?,
+                    r.get::<Option<String>>(1)?.map(UserId),
+                    r.get::<bool>(2)?,
                 ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            },
+        )?;
         Ok(rows)
     }
 
     fn member_id(&self, team: &TeamId, user: &UserId) -> Result<i64> {
         self.conn
-            .query_row(
+            .query_opt(
                 "SELECT id FROM members WHERE team_id = ?1 AND slack_user = ?2",
                 params![team.as_str(), user.as_str()],
                 |r| r.get(0),
-            )
-            .optional()?
+            )?
             .ok_or_else(|| Error::NotFound(format!("{user} is not a member of team `{team}`")))
     }
 }

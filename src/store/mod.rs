@@ -15,11 +15,13 @@ mod inbox;
 mod jobs;
 mod keys;
 mod owner;
+mod pg;
 mod posts;
 mod replies;
 mod schema;
 mod sends;
 mod setups;
+pub(crate) mod sql;
 mod stats;
 mod teams;
 
@@ -28,6 +30,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
+use sql::{Conn, params};
+
+pub use sql::Engine;
 
 pub use away::Absence;
 pub use blockers::OpenBlocker;
@@ -101,6 +106,9 @@ pub enum SqlKind {
     Io,
     /// A constraint was broken (a bug, or data changed under the bot).
     Constraint,
+    /// PostgreSQL aborted a transaction for a conflict with another one (another replica's):
+    /// it is run again.
+    Conflict,
     Other,
 }
 
@@ -120,7 +128,7 @@ impl From<rusqlite::Error> for Error {
         };
         Error::Sql {
             kind,
-            message: sql_message(kind, &e),
+            message: sql_message(kind, &e.to_string()),
         }
     }
 }
@@ -143,13 +151,24 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The bot's database.
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    conn: Conn,
+    at: Location,
+}
+
+/// Where a [`Store`]'s database is.
+#[derive(Clone)]
+enum Location {
+    File(PathBuf),
+    Memory,
+    /// A PostgreSQL connection string; it may hold a password, so it is never shown.
+    Postgres(String),
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("at", &self.describe())
+            .finish()
     }
 }
 
@@ -176,7 +195,26 @@ impl Store {
             path: shown.clone(),
             reason: e.to_string(),
         })?;
-        Self::setup(conn, path.to_path_buf(), true)
+        Self::setup(conn, Location::File(path.to_path_buf()), true)
+    }
+
+    /// Connects to the PostgreSQL database at `url` and brings its schema up to date (under an
+    /// advisory lock, so replicas starting together migrate once).
+    pub fn open_postgres(url: &str) -> Result<Store> {
+        let conn = pg::connect(url)?;
+        pg::migrate(&conn)?;
+        Ok(Store {
+            conn,
+            at: Location::Postgres(url.to_string()),
+        })
+    }
+
+    /// Opens the database a config names: its PostgreSQL url, else its SQLite file.
+    pub fn open_configured(database: &crate::config::DatabaseConfig) -> Result<Store> {
+        match &database.url {
+            Some(url) => Store::open_postgres(url.expose()),
+            None => Store::open(&database.path),
+        }
     }
 
     /// A read-only connection to a database that [`Store::open`] has already brought up to
@@ -191,9 +229,22 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| classify_open_error(&shown, e))?;
         Ok(Store {
-            conn,
-            path: path.to_path_buf(),
+            conn: Conn::Sqlite(conn),
+            at: Location::File(path.to_path_buf()),
         })
+    }
+
+    /// Another connection to the same database, for [`Db`]'s readers: `None` for an in-memory
+    /// database, which only its own connection sees.
+    pub(crate) fn reader(&self) -> Result<Option<Store>> {
+        match &self.at {
+            Location::File(path) => Store::open_reader(path).map(Some),
+            Location::Memory => Ok(None),
+            Location::Postgres(url) => Ok(Some(Store {
+                conn: pg::connect(url)?,
+                at: self.at.clone(),
+            })),
+        }
     }
 
     /// Whether the process may write the database file (one that does not exist yet is made).
@@ -212,29 +263,28 @@ impl Store {
     pub fn open_read_only(path: &Path) -> Result<Store> {
         let store = Self::open_reader(path)?;
         let shown = path.display().to_string();
-        if schema_version(&store.conn, &shown)? < schema::latest_version() as i64 {
+        let lite = store.lite()?;
+        if schema_version(lite, &shown)? < schema::latest_version() as i64 {
             return Err(Error::Open {
                 path: shown,
                 reason: "it is read-only and from an older standup-bot: make it writable once (or run the bot on it) so its schema is brought up to date".into(),
             });
         }
-        quick_check(&store.conn, &shown)?;
+        quick_check(lite, &shown)?;
         Ok(store)
-    }
-
-    /// Whether this is a database file (not [`Store::open_in_memory`]).
-    pub(crate) fn is_file(&self) -> bool {
-        self.path != Path::new(":memory:")
     }
 
     /// A private in-memory database, for tests and dry runs.
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
-        Self::setup(conn, PathBuf::from(":memory:"), false)
+        Self::setup(conn, Location::Memory, false)
     }
 
-    fn setup(mut conn: Connection, path: PathBuf, wal: bool) -> Result<Store> {
-        let shown = path.display().to_string();
+    fn setup(mut conn: Connection, at: Location, wal: bool) -> Result<Store> {
+        let shown = match &at {
+            Location::File(path) => path.display().to_string(),
+            _ => ":memory:".to_string(),
+        };
         let classify = |e: rusqlite::Error| classify_open_error(&shown, e);
         conn.busy_timeout(BUSY_TIMEOUT).map_err(classify)?;
         let version = schema_version(&conn, &shown)?;
@@ -282,34 +332,65 @@ impl Store {
             .map_err(classify)?;
         }
         quick_check(&conn, &shown)?;
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn: Conn::Sqlite(conn),
+            at,
+        })
     }
 
+    /// The SQLite connection, for what only SQLite has; on PostgreSQL, an error saying so.
+    fn lite(&self) -> Result<&Connection> {
+        self.conn.sqlite().ok_or_else(|| {
+            Error::Data("this works on a SQLite database only, not on PostgreSQL".into())
+        })
+    }
+
+    /// Which engine the store runs on.
+    pub fn engine(&self) -> Engine {
+        self.conn.engine()
+    }
+
+    /// Where the database is, as the operator may read it: the file, or PostgreSQL's host and
+    /// database without user or password.
+    pub fn describe(&self) -> String {
+        match &self.at {
+            Location::File(path) => path.display().to_string(),
+            Location::Memory => ":memory:".into(),
+            Location::Postgres(url) => pg::describe(url),
+        }
+    }
+
+    /// The SQLite file (`:memory:` for an in-memory database; empty on PostgreSQL).
     pub fn path(&self) -> &Path {
-        &self.path
+        match &self.at {
+            Location::File(path) => path,
+            Location::Memory => Path::new(":memory:"),
+            Location::Postgres(_) => Path::new(""),
+        }
     }
 
     /// Caps the database at `mb` MiB: a write that would grow it further fails as on a full
     /// disk (`SQLITE_FULL`), and what was written before stays intact.
     pub fn cap_size(&mut self, mb: u64) -> Result<()> {
-        let page: u64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let conn = self.lite()?;
+        let page: u64 = conn.query_row("PRAGMA page_size", (), |r| r.get(0))?;
         let pages = (mb * 1024 * 1024 / page.max(512)).max(1);
-        self.conn
-            .pragma_update(None, "max_page_count", pages as i64)?;
+        conn.pragma_update(None, "max_page_count", pages as i64)?;
         Ok(())
     }
 
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        match &self.conn {
+            Conn::Sqlite(c) => Ok(c.query_row("PRAGMA user_version", (), |r| r.get(0))?),
+            Conn::Postgres(_) => pg::version(&self.conn),
+        }
     }
 }
 
 /// A database error as the operator reads it: what happened, that nothing was written, and
 /// what to do.
-fn sql_message(kind: SqlKind, e: &rusqlite::Error) -> String {
+fn sql_message(kind: SqlKind, e: &str) -> String {
     let what = match kind {
         SqlKind::Full => {
             "the disk is full (or [database] max_size_mb is reached); nothing was written — free disk space or raise the cap"
@@ -334,7 +415,7 @@ fn sql_message(kind: SqlKind, e: &rusqlite::Error) -> String {
 fn schema_version(conn: &Connection, shown: &str) -> Result<i64> {
     use rusqlite::OptionalExtension;
     let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .query_row("PRAGMA user_version", (), |r| r.get(0))
         .map_err(|e| classify_open_error(shown, e))?;
     let known = schema::latest_version();
     if version > known as i64 {
@@ -367,7 +448,7 @@ fn schema_version(conn: &Connection, shown: &str) -> Result<i64> {
 /// SQLite's quick integrity check; a damaged file is refused.
 fn quick_check(conn: &Connection, shown: &str) -> Result<()> {
     let check: String = conn
-        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .query_row("PRAGMA quick_check", (), |r| r.get(0))
         .map_err(|e| classify_open_error(shown, e))?;
     if check != "ok" {
         return Err(Error::Corrupt {
@@ -395,26 +476,19 @@ fn classify_open_error(path: &str, e: rusqlite::Error) -> Error {
 
 /// The member row of `user` in the team a cycle belongs to.
 fn member_in_cycle(
-    conn: &Connection,
+    conn: &Conn,
     cycle: i64,
     user: &standup_core::domain::UserId,
 ) -> Result<Option<i64>> {
-    use rusqlite::OptionalExtension;
-    Ok(conn
-        .query_row(
-            "SELECT m.id FROM members m JOIN cycles c ON c.team_id = m.team_id WHERE c.id = ?1 AND m.slack_user = ?2",
-            rusqlite::params![cycle, user.as_str()],
-            |r| r.get(0),
-        )
-        .optional()?)
+    conn.query_opt(
+        "SELECT m.id FROM members m JOIN cycles c ON c.team_id = m.team_id WHERE c.id = ?1 AND m.slack_user = ?2",
+        params![cycle, user.as_str()],
+        |r| r.get(0),
+    )
 }
 
 /// The member row of `user` in a cycle's team, or why there is none.
-fn require_member(
-    conn: &Connection,
-    cycle: i64,
-    user: &standup_core::domain::UserId,
-) -> Result<i64> {
+fn require_member(conn: &Conn, cycle: i64, user: &standup_core::domain::UserId) -> Result<i64> {
     member_in_cycle(conn, cycle, user)?
         .ok_or_else(|| Error::NotFound(format!("{user} is not a member of this team")))
 }
@@ -436,8 +510,9 @@ impl Store {
     /// Moves everything in the write-ahead log into the database file and empties the log, so
     /// the file alone holds every committed change (the demo leaves its database this way).
     pub fn checkpoint(&self) -> Result<()> {
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        if let Some(conn) = self.conn.sqlite() {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
         Ok(())
     }
 
@@ -458,7 +533,7 @@ impl Store {
             .map_err(|e| failed(crate::files::io_reason(&e)))?;
         {
             let mut copy = Connection::open(partial.path())?;
-            let backup = rusqlite::backup::Backup::new(&self.conn, &mut copy)?;
+            let backup = rusqlite::backup::Backup::new(self.lite()?, &mut copy)?;
             backup.run_to_completion(256, Duration::from_millis(5), None)?;
         }
         partial
@@ -470,3 +545,40 @@ impl Store {
 
 #[cfg(test)]
 mod faults_tests;
+
+/// The store a store test runs on: a private in-memory SQLite database, or, when
+/// `STANDUP_TEST_POSTGRES` holds the url of a PostgreSQL server the tests may create databases
+/// on, a fresh database there. One suite, both engines (`scripts/with-postgres.sh` runs it so).
+#[cfg(test)]
+pub(crate) fn test_store() -> Store {
+    match test_postgres_url() {
+        Some(url) => Store::open_postgres(&url).unwrap(),
+        None => Store::open_in_memory().unwrap(),
+    }
+}
+
+/// A fresh database on the test PostgreSQL server, if the tests have one.
+#[cfg(test)]
+pub(crate) fn test_postgres_url() -> Option<String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let admin = std::env::var("STANDUP_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let name = format!(
+        "standup_unit_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let conn = pg::connect(&admin).unwrap();
+    conn.batch(&format!("CREATE DATABASE {name}")).unwrap();
+    Some(with_dbname(&admin, &name))
+}
+
+/// `url` with its database replaced by `name`.
+#[cfg(test)]
+fn with_dbname(url: &str, name: &str) -> String {
+    let mut parsed = url::Url::parse(url).unwrap();
+    parsed.set_path(&format!("/{name}"));
+    parsed.to_string()
+}

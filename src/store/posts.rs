@@ -1,7 +1,7 @@
 //! What the bot has posted, so that a later change edits the post instead of adding another.
 
+use super::sql::params;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, parse_ts, ts};
 use standup_core::domain::{ChannelId, CycleId};
@@ -40,23 +40,20 @@ impl Store {
 
     /// The latest post of `kind` for a cycle.
     pub fn last_post(&self, cycle: CycleId, kind: &str) -> Result<Option<Post>> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT channel, ts, file_id, content_digest, posted_at FROM posts
+        let row = self.conn.query_opt(
+            "SELECT channel, ts, file_id, content_digest, posted_at FROM posts
                  WHERE cycle_id = ?1 AND kind = ?2 ORDER BY id DESC LIMIT 1",
-                params![cycle.0, kind],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                    ))
-                },
-            )
-            .optional()?;
+            params![cycle.0, kind],
+            |r| {
+                Ok((
+                    r.get::<String>(0)?,
+                    r.get::<Option<String>>(1)?,
+                    r.get::<Option<String>>(2)?,
+                    r.get::<String>(3)?,
+                    r.get::<String>(4)?,
+                ))
+            },
+        )?;
         row.map(|(channel, ts, file_id, content_digest, posted)| {
             Ok(Post {
                 cycle,

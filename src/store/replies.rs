@@ -4,8 +4,8 @@
 //! the latest revision of each of their messages, in the order they were sent. Recording a
 //! reply, re-parsing and opening or resolving blockers happen in one transaction.
 
+use super::sql::{Conn, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
 
 use super::blockers::{OpenBlocker, open_blockers_where};
 use super::{Error, Result, Store, member_in_cycle, require_member, ts};
@@ -91,14 +91,14 @@ impl Store {
     pub fn record_reply(
         &mut self,
         reply: &NewReply<'_>,
-        parse: impl FnOnce(&str) -> (Update, Vec<Diagnostic>),
+        parse: impl Fn(&str) -> (Update, Vec<Diagnostic>),
     ) -> Result<ReplyOutcome> {
-        let tx = self.conn.transaction()?;
+        self.conn.transaction(|tx| {
         let cycle = reply.cycle.0;
-        let member = require_member(&tx, cycle, reply.user)?;
+        let member = require_member(tx, cycle, reply.user)?;
         // Versions are ordered by Slack's timestamps, not by arrival: an edit handled before
         // the message it edits still wins, and a redelivered version changes nothing.
-        let before = current_text(&tx, cycle, member)?;
+        let before = current_text(tx, cycle, member)?;
         let known: bool = tx.query_row(
             "SELECT count(*) > 0 FROM replies
              WHERE cycle_id = ?1 AND member_id = ?2 AND slack_ts = ?3 AND version_ts = ?4 AND text = ?5",
@@ -117,7 +117,7 @@ impl Store {
                 params![cycle, member, reply.source, reply.slack_ts, revision, reply.version, reply.text, ts(reply.at)],
             )?;
         }
-        let combined = current_text(&tx, cycle, member)?;
+        let combined = current_text(tx, cycle, member)?;
         let changed = combined != before;
         let (update, diagnostics) = parse(&combined);
         let mut opened = Vec::new();
@@ -139,9 +139,8 @@ impl Store {
                  ON CONFLICT DO NOTHING",
                 params![cycle, member],
             )?;
-            (opened, resolved) = sync_blockers(&tx, cycle, member, &update.blockers(), reply.at)?;
+            (opened, resolved) = sync_blockers(tx, cycle, member, &update.blockers(), reply.at)?;
         }
-        tx.commit()?;
         Ok(ReplyOutcome {
             known,
             changed,
@@ -149,6 +148,7 @@ impl Store {
             diagnostics,
             opened,
             resolved,
+        })
         })
     }
 
@@ -171,24 +171,21 @@ impl Store {
         slack_ts: &str,
         user: Option<&UserId>,
     ) -> Result<Option<(CycleId, standup_core::domain::TeamId, UserId)>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT r.cycle_id, c.team_id, m.slack_user FROM replies r
+        self.conn.query_opt(
+            "SELECT r.cycle_id, c.team_id, m.slack_user FROM replies r
                  JOIN members m ON m.id = r.member_id JOIN cycles c ON c.id = r.cycle_id
                  WHERE r.slack_ts = ?1 AND m.slack_user IS NOT NULL
                    AND (?2 IS NULL OR m.slack_user = ?2)
                  ORDER BY r.id DESC LIMIT 1",
-                params![slack_ts, user.map(UserId::as_str)],
-                |r| {
-                    Ok((
-                        CycleId(r.get(0)?),
-                        standup_core::domain::TeamId(r.get(1)?),
-                        UserId(r.get(2)?),
-                    ))
-                },
-            )
-            .optional()?)
+            params![slack_ts, user.map(UserId::as_str)],
+            |r| {
+                Ok((
+                    CycleId(r.get(0)?),
+                    standup_core::domain::TeamId(r.get(1)?),
+                    UserId(r.get(2)?),
+                ))
+            },
+        )
     }
 
     /// How many revisions of replies are stored for a cycle (all kept, edits included).
@@ -202,38 +199,31 @@ impl Store {
     }
 }
 
-fn current_text(conn: &rusqlite::Connection, cycle: i64, member: i64) -> Result<String> {
-    let mut stmt = conn.prepare(
-        "SELECT r.slack_ts, r.version_ts, r.text FROM replies r
+fn current_text(conn: &Conn, cycle: i64, member: i64) -> Result<String> {
+    // A carry (follow-through) goes last: its headings then cannot capture a later message's
+    // text that has no heading of its own.
+    let latest = conn.query_map("SELECT r.slack_ts, r.version_ts, r.text FROM replies r
          WHERE r.cycle_id = ?1 AND r.member_id = ?2
            AND r.id = (SELECT x.id FROM replies x
                        WHERE x.cycle_id = r.cycle_id AND x.member_id = r.member_id AND x.slack_ts = r.slack_ts
                        ORDER BY length(x.version_ts) DESC, x.version_ts DESC, x.revision DESC LIMIT 1)
-         ORDER BY r.source = 'carry', length(r.slack_ts), r.slack_ts",
-    )?;
-    // A carry (follow-through) goes last: its headings then cannot capture a later message's
-    // text that has no heading of its own.
-    let latest = stmt
-        .query_map(params![cycle, member], |r| {
+         ORDER BY r.source = 'carry', length(r.slack_ts), r.slack_ts", params![cycle, member], |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
             ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        })?;
     // A replacement (the whole update edited in one form, see `SOURCE_REPLACE`) supersedes every
     // message whose newest version is older than it; messages written or edited after it add
     // to it as usual.
-    let replacement: Option<(String, String)> = conn
-        .query_row(
-            "SELECT slack_ts, version_ts FROM replies
+    let replacement: Option<(String, String)> = conn.query_opt(
+        "SELECT slack_ts, version_ts FROM replies
              WHERE cycle_id = ?1 AND member_id = ?2 AND source = ?3
              ORDER BY length(version_ts) DESC, version_ts DESC LIMIT 1",
-            params![cycle, member, SOURCE_REPLACE],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+        params![cycle, member, SOURCE_REPLACE],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let newer = |a: &str, b: &str| (a.len(), a) > (b.len(), b);
     Ok(latest
         .into_iter()
@@ -250,7 +240,7 @@ fn current_text(conn: &rusqlite::Connection, cycle: i64, member: i64) -> Result<
 /// Opens blockers the update names that are not open yet, and resolves the ones it no longer
 /// names. Blockers raised with `/standup blocked` are left to be resolved explicitly.
 fn sync_blockers(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Conn,
     cycle: i64,
     member: i64,
     wanted: &[String],
@@ -277,7 +267,7 @@ fn sync_blockers(
             opened_ids.push(tx.query_row(
                 "INSERT INTO blockers (cycle_id, member_id, text, source, opened_at) VALUES (?1, ?2, ?3, 'update', ?4) RETURNING id",
                 params![cycle, member, text, ts(at)],
-                |r| r.get::<_, i64>(0),
+                |r| r.get::<i64>(0),
             )?);
         }
     }

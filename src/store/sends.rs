@@ -4,8 +4,8 @@
 //! A send whose lookup keeps failing (a missing scope, say) is given up after a bounded number
 //! of lookups and keeps Slack's error, for the team's admins to see.
 
+use super::sql::params;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, parse_ts, ts};
 use standup_core::domain::{ChannelId, TeamId};
@@ -61,25 +61,23 @@ impl Store {
         thread_ts: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<SendStart> {
-        let tx = self.conn.transaction()?;
-        let found: Option<SendRow> = tx
-            .query_row(
-                "SELECT channel, thread_ts, started_at, detail, ts,
+        self.conn.transaction(|tx| {
+        let found: Option<SendRow> = tx.query_opt(
+            "SELECT channel, thread_ts, started_at, detail, ts,
                         CASE WHEN failed_at IS NOT NULL THEN coalesce(error, '') END
                  FROM sends WHERE key = ?1",
-                params![key],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                },
-            )
-            .optional()?;
+            params![key],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )?;
         let start = match found {
             Some((_, _, _, _, Some(sent), _)) => SendStart::Sent(sent),
             Some((_, _, _, _, None, Some(error))) => SendStart::Failed(error),
@@ -97,8 +95,8 @@ impl Store {
                 SendStart::Fresh
             }
         };
-        tx.commit()?;
         Ok(start)
+        })
     }
 
     /// Notes something learnt during a send (the file id of an upload), for a later check.
@@ -153,20 +151,19 @@ impl Store {
 
     /// The sends of a team given up because they could not be checked, oldest first.
     pub fn failed_sends(&self, team: &TeamId) -> Result<Vec<FailedSend>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.conn.query_map(
             "SELECT key, channel, coalesce(error, ''), failed_at FROM sends
              WHERE team_id = ?1 AND failed_at IS NOT NULL ORDER BY failed_at, key",
-        )?;
-        let rows = stmt
-            .query_map(params![team.as_str()], |r| {
+            params![team.as_str()],
+            |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
+                    r.get::<String>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<String>(2)?,
+                    r.get::<String>(3)?,
                 ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            },
+        )?;
         rows.into_iter()
             .map(|(key, channel, error, at)| {
                 Ok(FailedSend {
@@ -181,14 +178,11 @@ impl Store {
 
     /// Whether the send with `key` was given up.
     pub fn send_failed(&self, key: &str) -> Result<bool> {
-        let failed: Option<bool> = self
-            .conn
-            .query_row(
-                "SELECT failed_at IS NOT NULL FROM sends WHERE key = ?1",
-                params![key],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let failed: Option<bool> = self.conn.query_opt(
+            "SELECT failed_at IS NOT NULL FROM sends WHERE key = ?1",
+            params![key],
+            |r| r.get(0),
+        )?;
         Ok(failed.unwrap_or(false))
     }
 
@@ -206,27 +200,21 @@ impl Store {
 impl Store {
     /// The channel a completed send went to.
     pub fn send_channel(&self, key: &str) -> Result<Option<ChannelId>> {
-        let channel: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT channel FROM sends WHERE key = ?1",
-                params![key],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let channel: Option<String> = self.conn.query_opt(
+            "SELECT channel FROM sends WHERE key = ?1",
+            params![key],
+            |r| r.get(0),
+        )?;
         Ok(channel.map(ChannelId))
     }
 
     /// What a send noted on the way (the file id of an upload).
     pub fn send_detail(&self, key: &str) -> Result<Option<String>> {
-        let detail: Option<Option<String>> = self
-            .conn
-            .query_row(
-                "SELECT detail FROM sends WHERE key = ?1",
-                params![key],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let detail: Option<Option<String>> = self.conn.query_opt(
+            "SELECT detail FROM sends WHERE key = ?1",
+            params![key],
+            |r| r.get(0),
+        )?;
         Ok(detail.flatten())
     }
 }

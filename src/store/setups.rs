@@ -1,8 +1,8 @@
 //! Teams set up from Slack (`/standup setup`), kept as the `[[team]]` TOML the config layer
 //! checks; the store only keeps them.
 
+use super::sql::params;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::{Result, Store};
 use crate::config::SlackTeam;
@@ -11,20 +11,21 @@ use standup_core::domain::{TeamId, UserId};
 impl Store {
     /// Every team set up from Slack, by id (an order both engines give alike).
     pub fn slack_teams(&self) -> Result<Vec<SlackTeam>> {
-        let mut stmt = self.conn.prepare_cached(
+        let rows = self.conn.query_map(
             "SELECT team_id, toml, set_by, set_at FROM slack_teams ORDER BY team_id",
+            (),
+            |r| {
+                Ok((
+                    r.get::<String>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<String>(2)?,
+                    r.get::<String>(3)?,
+                ))
+            },
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, toml, by, at) = row?;
+            let (id, toml, by, at) = row;
             out.push(SlackTeam {
                 id: TeamId::new(&id),
                 toml,

@@ -1,8 +1,8 @@
 //! The raw facts participation statistics are worked out from: each recent cycle's roster with
 //! who answered, who was away, when each was first prompted and when they first replied.
 
+use super::sql::params;
 use chrono::NaiveDate;
-use rusqlite::params;
 
 use super::{Result, Store, parse_ts};
 use standup_core::domain::{CycleId, TeamId};
@@ -38,25 +38,17 @@ impl Store {
         up_to: NaiveDate,
         limit: usize,
     ) -> Result<Vec<CycleFacts>> {
-        let mut cycles = self.conn.prepare(
-            "SELECT id, date FROM cycles WHERE team_id = ?1 AND date <= ?2 ORDER BY date DESC LIMIT ?3",
-        )?;
-        let rows = cycles
-            .query_map(
+        let rows = self.conn.query_map("SELECT id, date FROM cycles WHERE team_id = ?1 AND date <= ?2 ORDER BY date DESC LIMIT ?3", 
                 params![team.as_str(), up_to.to_string(), limit as i64],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut seats = self.conn.prepare(SEATS)?;
+                |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)),
+            )?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, date) in rows {
             let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
                 .map_err(|e| super::Error::Data(format!("date {date:?}: {e}")))?;
-            let found = seats
-                .query_map(params![id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })?
-                .collect::<rusqlite::Result<Vec<SeatRow>>>()?;
+            let found: Vec<SeatRow> = self.conn.query_map(SEATS, params![id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
             let seats = found
                 .into_iter()
                 .map(|(handle, answered, away, prompted, replied)| {
@@ -83,13 +75,13 @@ impl Store {
 mod tests {
     use chrono::{TimeZone, Utc};
 
-    use crate::store::{JobEnd, JobKey, MemberRecord, NewReply, Store, TeamRecord};
+    use crate::store::{JobEnd, JobKey, MemberRecord, NewReply, TeamRecord};
     use standup_core::domain::{ChannelId, Format, TeamId, UserId};
     use standup_core::parse::{NoNames, parse_reply};
 
     #[test]
     fn facts_come_from_prompts_replies_and_absences() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = crate::store::test_store();
         let team = TeamId::new("orbit");
         let user = |i: usize| UserId(format!("U00000000{i}"));
         store

@@ -1,6 +1,6 @@
 //! Teams and their members, as the configuration says they are now.
 
-use rusqlite::{OptionalExtension, params};
+use super::sql::{Conn, params};
 
 use super::{Result, Store};
 use standup_core::domain::{ChannelId, Format, TeamId, UserId};
@@ -27,7 +27,7 @@ impl Store {
     /// order; members no longer configured are kept (their past updates stay) but inactive.
     /// A configured member whose handle is already known from imported notes takes that row over.
     pub fn sync_team(&mut self, team: &TeamRecord) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        self.conn.transaction(|tx| {
         tx.execute(
             "INSERT INTO teams (id, name, format, channel) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, format = excluded.format, channel = excluded.channel",
@@ -39,22 +39,18 @@ impl Store {
         )?;
         for (position, member) in team.members.iter().enumerate() {
             let by_user: Option<i64> = match &member.user {
-                Some(user) => tx
-                    .query_row(
-                        "SELECT id FROM members WHERE team_id = ?1 AND slack_user = ?2",
-                        params![team.id.as_str(), user.as_str()],
-                        |r| r.get(0),
-                    )
-                    .optional()?,
+                Some(user) => tx.query_opt(
+                    "SELECT id FROM members WHERE team_id = ?1 AND slack_user = ?2",
+                    params![team.id.as_str(), user.as_str()],
+                    |r| r.get(0),
+                )?,
                 None => None,
             };
-            let by_handle: Option<(i64, Option<String>)> = tx
-                .query_row(
-                    "SELECT id, slack_user FROM members WHERE team_id = ?1 AND handle = ?2",
-                    params![team.id.as_str(), member.handle],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
+            let by_handle: Option<(i64, Option<String>)> = tx.query_opt(
+                "SELECT id, slack_user FROM members WHERE team_id = ?1 AND handle = ?2",
+                params![team.id.as_str(), member.handle],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             let user = member.user.as_ref().map(UserId::as_str);
             match (by_user, by_handle) {
                 (Some(id), Some((other, _))) if other != id => {
@@ -63,52 +59,48 @@ impl Store {
                         "UPDATE members SET handle = handle || '~' || id WHERE id = ?1",
                         params![other],
                     )?;
-                    update_member(&tx, id, &member.handle, user, position)?;
+                    update_member(tx, id, &member.handle, user, position)?;
                 }
-                (Some(id), _) => update_member(&tx, id, &member.handle, user, position)?,
-                (None, Some((id, None))) => update_member(&tx, id, &member.handle, user, position)?,
+                (Some(id), _) => update_member(tx, id, &member.handle, user, position)?,
+                (None, Some((id, None))) => update_member(tx, id, &member.handle, user, position)?,
                 (None, Some((id, Some(_)))) => {
                     tx.execute(
                         "UPDATE members SET handle = handle || '~' || id WHERE id = ?1",
                         params![id],
                     )?;
-                    insert_member(&tx, team, &member.handle, user, position)?;
+                    insert_member(tx, team, &member.handle, user, position)?;
                 }
-                (None, None) => insert_member(&tx, team, &member.handle, user, position)?,
+                (None, None) => insert_member(tx, team, &member.handle, user, position)?,
             }
         }
-        tx.commit()?;
         Ok(())
+        })
     }
 
     /// The stored team ids.
     pub fn team_ids(&self) -> Result<Vec<TeamId>> {
-        let mut stmt = self.conn.prepare("SELECT id FROM teams ORDER BY id")?;
-        let ids = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let ids = self
+            .conn
+            .query_map("SELECT id FROM teams ORDER BY id", (), |r| {
+                r.get::<String>(0)
+            })?;
         Ok(ids.into_iter().map(TeamId).collect())
     }
 
     /// Active members of a team in config order, as `(handle, slack user)`.
     pub fn active_members(&self, team: &TeamId) -> Result<Vec<MemberRecord>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT handle, slack_user FROM members WHERE team_id = ?1 AND active = 1 ORDER BY position",
-        )?;
-        let rows = stmt
-            .query_map(params![team.as_str()], |r| {
+        let rows = self.conn.query_map("SELECT handle, slack_user FROM members WHERE team_id = ?1 AND active = 1 ORDER BY position", params![team.as_str()], |r| {
                 Ok(MemberRecord {
                     handle: r.get(0)?,
-                    user: r.get::<_, Option<String>>(1)?.map(UserId),
+                    user: r.get::<Option<String>>(1)?.map(UserId),
                 })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            })?;
         Ok(rows)
     }
 }
 
 fn update_member(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Conn,
     id: i64,
     handle: &str,
     user: Option<&str>,
@@ -122,7 +114,7 @@ fn update_member(
 }
 
 fn insert_member(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Conn,
     team: &TeamRecord,
     handle: &str,
     user: Option<&str>,

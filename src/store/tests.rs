@@ -36,38 +36,30 @@ fn team(format: Format) -> TeamRecord {
 }
 
 fn store_with(format: Format) -> Store {
-    let mut store = Store::open_in_memory().unwrap();
+    let mut store = test_store();
     store.sync_team(&team(format)).unwrap();
     store
 }
 
-/// Every row of every table, for "nothing changed" assertions.
+/// Every row of every table, for "nothing changed" assertions (rows sorted: PostgreSQL gives
+/// them in no set order).
 fn dump(store: &Store) -> Vec<String> {
+    let tables_sql = match store.engine() {
+        Engine::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+        Engine::Postgres => {
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+        }
+    };
+    let tables: Vec<String> = store.conn.query_map(tables_sql, (), |r| r.get(0)).unwrap();
     let mut out = Vec::new();
-    let tables: Vec<String> = store
-        .conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
     for table in tables {
-        let mut stmt = store
+        let mut rows = store
             .conn
-            .prepare(&format!("SELECT * FROM {table}"))
-            .unwrap();
-        let n = stmt.column_count();
-        let rows = stmt
-            .query_map([], |r| {
-                let cols: Vec<String> = (0..n)
-                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-                    .collect();
-                Ok(format!("{table}: {}", cols.join(" | ")))
+            .query_map(&format!("SELECT * FROM {table}"), (), |r| {
+                Ok(format!("{table}: {r:?}"))
             })
-            .unwrap()
-            .collect::<rusqlite::Result<Vec<_>>>()
             .unwrap();
+        rows.sort();
         out.extend(rows);
     }
     out
@@ -95,12 +87,12 @@ fn file_database_uses_wal_and_reopens() {
         store.sync_team(&team(Format::Planning)).unwrap();
         let mode: String = store
             .conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .query_row("PRAGMA journal_mode", (), |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
         let fk: i64 = store
             .conn
-            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .query_row("PRAGMA foreign_keys", (), |r| r.get(0))
             .unwrap();
         assert_eq!(fk, 1);
     }
@@ -326,7 +318,7 @@ fn new_cycles_copy_the_previous_meetings_sections() {
         .conn
         .execute(
             "UPDATE meeting_sections SET body = 'Board review' WHERE role = 'questions'",
-            [],
+            (),
         )
         .unwrap();
     let again = store
