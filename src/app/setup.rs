@@ -70,7 +70,7 @@ pub fn open_store(config: &Config) -> Result<Store> {
 /// left them.
 pub fn open_store_to_read(config: &Config) -> Result<Store> {
     let path = &config.database.path;
-    if Store::writable(path) {
+    if config.database.url.is_some() || Store::writable(path) {
         open_store(config)
     } else {
         tracing::debug!(path = %path.display(), "the database is read-only: reading it as it is");
@@ -81,8 +81,12 @@ pub fn open_store_to_read(config: &Config) -> Result<Store> {
 /// Opens the database, its teams as they were (the running bot adds the teams set up from
 /// Slack before it syncs them).
 pub fn open_store_as_is(config: &Config) -> Result<Store> {
-    let mut store = Store::open(&config.database.path)?;
-    if let Some(mb) = config.database.max_size_mb {
+    let mut store = Store::open_configured(&config.database)?;
+    if let Some(mb) = config
+        .database
+        .max_size_mb
+        .filter(|_| config.database.url.is_none())
+    {
         store.cap_size(mb)?;
     }
     Ok(store)

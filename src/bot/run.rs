@@ -133,9 +133,9 @@ pub async fn run(
     tracing::info!(bot = %identity.user, team = %identity.team, "authenticated with Slack");
     let bot_user = UserId(identity.user.0.clone());
 
-    // One bot per SQLite file: a second would run the schedule again. Held until `run` ends.
+    // One bot per database: a second would run the schedule again. Held until `run` ends.
     let _owner = {
-        let path = config.database.path.clone();
+        let database = config.database.clone();
         let who = format!(
             "pid {} on {}, started {}",
             std::process::id(),
@@ -144,7 +144,7 @@ pub async fn run(
                 .unwrap_or_else(|_| "this machine".into()),
             clock.now().format("%Y-%m-%d %H:%M UTC")
         );
-        tokio::task::spawn_blocking(move || crate::store::Owner::claim(&path, &who))
+        tokio::task::spawn_blocking(move || crate::store::Owner::claim_configured(&database, &who))
             .await
             .map_err(|e| Error::Usage(format!("claiming the database failed: {e}")))??
     };

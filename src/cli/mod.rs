@@ -627,17 +627,22 @@ const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// cannot be read is mentioned, not an error (the file is what is checked).
 fn slack_teams_note(config: &Config, out: &mut dyn Write) -> Result<()> {
     let path = &config.database.path;
-    if !path.exists() {
+    if config.database.url.is_none() && !path.exists() {
         return Ok(());
     }
-    let stored = match Store::open_read_only(path).and_then(|s| s.slack_teams()) {
-        Ok(stored) => stored,
+    let opened = match &config.database.url {
+        Some(_) => Store::open_configured(&config.database),
+        None => Store::open_read_only(path),
+    };
+    let stored = match opened.and_then(|s| Ok((s.describe(), s.slack_teams()?))) {
+        Ok((kept_in, stored)) => (kept_in, stored),
         Err(e) => {
             writeln!(out, "(the teams set up from Slack were not read: {e})")
                 .map_err(stdout_error)?;
             return Ok(());
         }
     };
+    let (kept_in, stored) = stored;
     let mut all = config.clone();
     let skipped = all.add_slack_teams(&stored, &crate::config::names::NotAsked);
     for team in &stored {
@@ -647,7 +652,7 @@ fn slack_teams_note(config: &Config, out: &mut dyn Write) -> Result<()> {
             team.id,
             team.by,
             team.at.format("%Y-%m-%d"),
-            path.display()
+            kept_in
         )
         .map_err(stdout_error)?;
     }

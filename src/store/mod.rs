@@ -341,7 +341,9 @@ impl Store {
     /// The SQLite connection, for what only SQLite has; on PostgreSQL, an error saying so.
     fn lite(&self) -> Result<&Connection> {
         self.conn.sqlite().ok_or_else(|| {
-            Error::Data("this works on a SQLite database only, not on PostgreSQL".into())
+            Error::Data(
+                "this works on a SQLite database only; on PostgreSQL use the server's own tools (pg_dump)".into(),
+            )
         })
     }
 

@@ -224,7 +224,8 @@ pub enum Conn {
 
 /// A PostgreSQL connection and the statements prepared on it.
 pub struct Pg {
-    client: RefCell<postgres::Client>,
+    /// Always `Some` until dropped (see `Drop for Pg`).
+    client: RefCell<Option<postgres::Client>>,
     /// Prepared statements by the store's text (with `?n`): prepared once per connection.
     prepared: RefCell<HashMap<String, postgres::Statement>>,
     /// Transactions open (0 or 1): PostgreSQL never ends one on its own.
@@ -243,7 +244,7 @@ impl std::fmt::Debug for Conn {
 impl Conn {
     pub fn postgres(client: postgres::Client) -> Conn {
         Conn::Postgres(Box::new(Pg {
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
             prepared: RefCell::new(HashMap::new()),
             depth: Cell::new(0),
         }))
@@ -275,8 +276,7 @@ impl Conn {
             Conn::Postgres(pg) => {
                 let stmt = pg.statement(sql)?;
                 let n = pg
-                    .client
-                    .borrow_mut()
+                    .client()
                     .execute(&stmt, &pg_params(&values))
                     .map_err(pg_error)?;
                 Ok(n as usize)
@@ -288,7 +288,7 @@ impl Conn {
     pub fn batch(&self, sql: &str) -> Result<()> {
         match self {
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Conn::Postgres(pg) => pg.client.borrow_mut().batch_execute(sql).map_err(pg_error),
+            Conn::Postgres(pg) => pg.client().batch_execute(sql).map_err(pg_error),
         }
     }
 
@@ -318,8 +318,7 @@ impl Conn {
             Conn::Postgres(pg) => {
                 let stmt = pg.statement(sql)?;
                 let rows = pg
-                    .client
-                    .borrow_mut()
+                    .client()
                     .query(&stmt, &pg_params(&values))
                     .map_err(pg_error)?;
                 rows.iter()
@@ -460,19 +459,38 @@ impl Drop for Open<'_> {
 }
 
 impl Pg {
+    fn client(&self) -> std::cell::RefMut<'_, postgres::Client> {
+        std::cell::RefMut::map(self.client.borrow_mut(), |c| {
+            c.as_mut().expect("a connection is open until dropped")
+        })
+    }
+
     /// The prepared statement for the store's `sql`, prepared on first use.
     fn statement(&self, sql: &str) -> Result<postgres::Statement> {
         if let Some(stmt) = self.prepared.borrow().get(sql) {
             return Ok(stmt.clone());
         }
         let text = dollar_params(sql);
-        let stmt = self.client.borrow_mut().prepare(&text).map_err(pg_error)?;
+        let stmt = self.client().prepare(&text).map_err(pg_error)?;
         // The store's statements are a fixed set (the few built with format! vary only in a
         // column list), so the map stays small.
         self.prepared
             .borrow_mut()
             .insert(sql.to_string(), stmt.clone());
         Ok(stmt)
+    }
+}
+
+/// The blocking client owns a small tokio runtime, which must not be dropped on an async
+/// worker thread: a store dropped there (a start-up that failed half-way) lets go of its
+/// connection on a thread of its own.
+impl Drop for Pg {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.get_mut().take() {
+            let _ = std::thread::Builder::new()
+                .name("store-close".into())
+                .spawn(move || drop(client));
+        }
     }
 }
 
