@@ -192,11 +192,11 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn cli_config(format: &str, title: &str) -> String {
+fn cli_config(db: &TestDb, format: &str, title: &str) -> String {
     format!(
         r#"
 [database]
-path = "standup.db"
+{db_line}
 
 [[team]]
 id = "orbit"
@@ -210,7 +210,8 @@ sync = "0 14 * * Mon"
 post_before = "30m"
 remind_after = "2h"
 members = [{{ user = "U0MARIA001", handle = "maria" }}]
-"#
+"#,
+        db_line = db.config_line(),
     )
 }
 
@@ -232,8 +233,14 @@ fn export_is_what_import_reads_back() {
     ] {
         let first = tempfile::tempdir().unwrap();
         let second = tempfile::tempdir().unwrap();
-        for dir in [&first, &second] {
-            std::fs::write(dir.path().join("standup.toml"), cli_config(format, title)).unwrap();
+        let first_db = new_database(first.path(), "standup.db");
+        let second_db = new_database(second.path(), "standup.db");
+        for (dir, db) in [(&first, &first_db), (&second, &second_db)] {
+            std::fs::write(
+                dir.path().join("standup.toml"),
+                cli_config(db, format, title),
+            )
+            .unwrap();
         }
         let source = fixture(notes);
         cli_in(
@@ -318,9 +325,10 @@ fn export_is_what_import_reads_back() {
 #[test]
 fn archive_command_backfills_imported_notes() {
     let dir = tempfile::tempdir().unwrap();
+    let db = new_database(dir.path(), "standup.db");
     std::fs::write(
         dir.path().join("standup.toml"),
-        cli_config("planning", "Team Orbit Planning {date}"),
+        cli_config(&db, "planning", "Team Orbit Planning {date}"),
     )
     .unwrap();
     let out = run_cli(dir.path(), &["archive", "--team", "orbit"]);
@@ -330,7 +338,7 @@ fn archive_command_backfills_imported_notes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let config = cli_config("planning", "Team Orbit Planning {date}")
+    let config = cli_config(&db, "planning", "Team Orbit Planning {date}")
         + "\n[archive]\ndir = \"notes\"\ngit = true\n";
     std::fs::write(dir.path().join("standup.toml"), config).unwrap();
     let source = fixture("planning-handtyped.md");
@@ -372,7 +380,8 @@ fn archive_command_backfills_imported_notes() {
 #[test]
 fn participation_section_in_the_notes() {
     let dir = tempfile::tempdir().unwrap();
-    let config = cli_config("planning", "Team Orbit Planning {date}");
+    let db = new_database(dir.path(), "standup.db");
+    let config = cli_config(&db, "planning", "Team Orbit Planning {date}");
     std::fs::write(dir.path().join("standup.toml"), &config).unwrap();
     let source = fixture("planning.md");
     cli_in(

@@ -4,17 +4,26 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::{DATABASE_URL_ENV, TestDb, new_database, sqlite_only};
+
 struct Env {
     dir: tempfile::TempDir,
+    db: TestDb,
 }
 
 impl Env {
     fn new() -> Env {
-        let env = Env {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        env.write("standup.toml", &config("planning", "standup"));
+        let dir = tempfile::tempdir().unwrap();
+        // Relative, as a user writes it: the commands run in the folder.
+        let db = new_database(dir.path(), "standup.db");
+        let env = Env { dir, db };
+        env.write("standup.toml", &env.config("planning", "standup"));
         env
+    }
+
+    /// The config of two teams in `orbit_format` and `lighthouse_format`, on this database.
+    fn config(&self, orbit_format: &str, lighthouse_format: &str) -> String {
+        config(&self.db, orbit_format, lighthouse_format)
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -29,6 +38,7 @@ impl Env {
 
     fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+            .env_remove(DATABASE_URL_ENV)
             .arg("--config")
             .arg(self.path("standup.toml"))
             .args(args)
@@ -59,20 +69,15 @@ impl Env {
     }
 
     fn db_bytes(&self) -> Vec<u8> {
-        // Fold the WAL in so the comparison sees every committed change.
-        let conn = rusqlite::Connection::open(self.path("standup.db")).unwrap();
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-            .unwrap();
-        drop(conn);
-        std::fs::read(self.path("standup.db")).unwrap()
+        self.db.contents()
     }
 }
 
-fn config(orbit_format: &str, lighthouse_format: &str) -> String {
+fn config(db: &TestDb, orbit_format: &str, lighthouse_format: &str) -> String {
     format!(
         r#"
 [database]
-path = "standup.db"
+{db_line}
 
 [[team]]
 id = "orbit"
@@ -107,7 +112,8 @@ members = [
   {{ user = "U0LI000001", handle = "li" }},
   {{ user = "U0KENJI001", handle = "kenji" }},
 ]
-"#
+"#,
+        db_line = db.config_line(),
     )
 }
 
@@ -244,7 +250,8 @@ fn broken_config_names_file_and_key() {
     let env = Env::new();
     env.write(
         "standup.toml",
-        &config("planning", "standup").replace("Europe/Berlin", "Mars/Olympus"),
+        &env.config("planning", "standup")
+            .replace("Europe/Berlin", "Mars/Olympus"),
     );
     let err = env.fails(&["check-config"]);
     // The line the time zone is written on (the text starts with a blank line).
@@ -253,17 +260,14 @@ fn broken_config_names_file_and_key() {
         "{err}"
     );
     assert!(err.contains("Mars/Olympus"), "{err}");
-    assert!(
-        !env.path("standup.db").exists(),
-        "a bad config must not create a database"
-    );
+    assert!(!env.db.exists(), "a bad config must not create a database");
 }
 
 #[test]
 fn broken_template_names_file_and_line() {
     let env = Env::new();
     env.write("mine.md.j2", "# {{ title }}\n{% for m in members %}\n");
-    env.write("standup.toml", &config("mine.md.j2", "standup"));
+    env.write("standup.toml", &env.config("mine.md.j2", "standup"));
     let err = env.fails(&["check-config"]);
     assert!(err.contains("mine.md.j2"), "{err}");
     assert!(err.contains(":2") || err.contains("line 2"), "{err}");
@@ -276,7 +280,7 @@ fn custom_template_is_used_for_compile() {
         "mine.md.j2",
         "{{ title }}\n{% for m in members %}\n- {{ m.handle }}: {{ 'answered' if m.answered else 'no update' }}\n{% endfor %}\n",
     );
-    env.write("standup.toml", &config("mine.md.j2", "standup"));
+    env.write("standup.toml", &env.config("mine.md.j2", "standup"));
     env.ok(&[
         "import",
         "--team",
@@ -292,6 +296,9 @@ fn custom_template_is_used_for_compile() {
 
 #[test]
 fn unreadable_and_newer_databases_are_clear_errors() {
+    if !sqlite_only("damages the SQLite file and sets its PRAGMA user_version") {
+        return;
+    }
     let env = Env::new();
     std::fs::write(
         env.path("standup.db"),
@@ -312,17 +319,18 @@ fn unreadable_and_newer_databases_are_clear_errors() {
         fixture("planning.md").to_str().unwrap(),
     ]);
     // Migrated by a release whose change this one cannot live with.
-    let conn = rusqlite::Connection::open(env.path("standup.db")).unwrap();
-    conn.pragma_update(None, "user_version", 999).unwrap();
-    conn.execute("UPDATE schema_compat SET oldest_binary = 999", [])
-        .unwrap();
-    drop(conn);
+    env.db.edit_sqlite_file(
+        "PRAGMA user_version = 999; UPDATE schema_compat SET oldest_binary = 999;",
+    );
     let err = env.fails(&["compile", "--team", "orbit"]);
     assert!(err.contains("written by a newer standup-bot"), "{err}");
 }
 
 #[test]
 fn backup_is_a_consistent_copy() {
+    if !sqlite_only("`backup` copies the SQLite file, and the copy replaces the file") {
+        return;
+    }
     let env = Env::new();
     env.ok(&[
         "import",
@@ -352,6 +360,9 @@ fn backup_is_a_consistent_copy() {
 /// for root) is still read by the commands that only read; one that writes says why it cannot.
 #[test]
 fn a_read_only_database_serves_the_commands_that_only_read() {
+    if !sqlite_only("makes the SQLite file immutable") {
+        return;
+    }
     let env = Env::new();
     env.ok(&[
         "import",

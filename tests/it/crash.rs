@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use crate::support::{CHANNEL, ONE_AT_A_TIME, Process, WAIT};
+use crate::support::{CHANNEL, ONE_AT_A_TIME, Process, TestDb, WAIT};
 use chrono::Utc;
 use slack_emulator::{Emulator, EnvelopeHandle, Fault, events};
 
@@ -146,16 +146,12 @@ struct Tally {
     given_up: usize,
 }
 
-fn stored(db: &std::path::Path, token: &str) -> i64 {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
-    conn.query_row(
-        "SELECT count(*) FROM replies WHERE instr(text, ?1) > 0",
-        [token],
-        |r| r.get(0),
+fn stored(db: &TestDb, token: &str) -> i64 {
+    // Whether the text holds the token, in both engines and case-sensitive as `instr` was.
+    db.int(
+        "SELECT count(*) FROM replies WHERE replace(text, $1, '') <> text",
+        &[token],
     )
-    .unwrap()
 }
 
 /// One cycle with kills until `budget` is spent or the cycle is over; then a clean run settles
@@ -282,18 +278,12 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
     };
     // Every member's prompt job has ended (sent, or skipped): the fan-out is over.
     let prompts_ended = || {
-        rusqlite::Connection::open_with_flags(
-            bot.db_path(),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .and_then(|c| {
-            c.query_row(
+        bot.db()
+            .try_int(
                 "SELECT count(*) FROM jobs WHERE kind = 'prompt' AND state IN ('done', 'skipped')",
-                [],
-                |r| r.get::<_, i64>(0),
+                &[],
             )
-        })
-        .is_ok_and(|n| n as usize >= users.len())
+            .is_ok_and(|n| n as usize >= users.len())
     };
     let settled = |emu: &Emulator| {
         all_in_document(emu)
@@ -341,21 +331,19 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
                 // prompt (the bot was down at prompt time): the prompt job ended `skipped`
                 // with no error, after a reply of theirs was stored. Anything else (no job, a
                 // job given up, a skip with nothing from them) is a member the bot lost.
-                let conn = rusqlite::Connection::open_with_flags(
-                    bot.db_path(),
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-                )
-                .unwrap();
-                let job: Option<(String, Option<String>, bool)> = conn
-                    .query_row(
-                        "SELECT j.state, j.last_error, EXISTS (
+                let job: Option<(String, Option<String>, bool)> = bot
+                    .db()
+                    .try_rows(
+                        "SELECT j.state, j.last_error, CASE WHEN EXISTS (
                              SELECT 1 FROM replies r JOIN members m ON m.id = r.member_id
                              WHERE m.slack_user = j.member AND r.received_at <= j.done_at)
-                         FROM jobs j WHERE j.member = ?1 AND j.kind = 'prompt'",
-                        [u],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                             THEN 1 ELSE 0 END
+                         FROM jobs j WHERE j.member = $1 AND j.kind = 'prompt'",
+                        &[u],
                     )
-                    .ok();
+                    .ok()
+                    .and_then(|rows| rows.into_iter().next())
+                    .map(|r| (r[0].text(), r[1].opt_text(), r[2].int() == 1));
                 let wrote = sent
                     .iter()
                     .enumerate()
@@ -376,7 +364,7 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
         }
     }
     for (token, _) in &sent {
-        match stored(&bot.db_path(), token) {
+        match stored(bot.db(), token) {
             1 => {}
             0 => tally.lost_replies += 1,
             n => tally.doubled_replies += n as usize - 1,
@@ -399,21 +387,11 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
     tally.duplicate_files += contents.values().map(|n| n - 1).sum::<usize>();
     tally.history_lookups +=
         emu.calls_to("conversations.history").len() + emu.calls_to("conversations.replies").len();
-    {
-        let conn = rusqlite::Connection::open_with_flags(
-            bot.db_path(),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        let given_up: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sends WHERE failed_at IS NOT NULL",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        tally.given_up += given_up as usize;
-    }
+    let given_up = bot.db().int(
+        "SELECT count(*) FROM sends WHERE failed_at IS NOT NULL",
+        &[],
+    );
+    tally.given_up += given_up as usize;
     if mode == Mode::Thread {
         let messages = emu.messages(CHANNEL);
         let top = messages
@@ -717,14 +695,10 @@ async fn a_click_or_form_acked_before_a_kill_is_handled_after_the_restart() {
     assert_eq!(recorded(MARIA), 1, "one confirmation");
     let notes = bot.cli(&["compile", "--team", "orbit"]);
     assert_eq!(notes.matches("formtoken shipped").count(), 1, "{notes}");
-    let status = rusqlite::Connection::open(bot.db_path())
-        .unwrap()
-        .query_row(
-            "SELECT count(*) FROM inbox WHERE event_id LIKE 'interaction:%' AND handled_at IS NOT NULL",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .unwrap();
+    let status = bot.db().int(
+        "SELECT count(*) FROM inbox WHERE event_id LIKE 'interaction:%' AND handled_at IS NOT NULL",
+        &[],
+    );
     assert!(
         status >= 2,
         "the form and the click were handled from the inbox"

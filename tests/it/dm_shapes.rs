@@ -231,22 +231,16 @@ async fn files_edits_deletions_threads_and_rich_text_reach_the_notes() {
     assert!(!said.contains("&amp;amp;"), "{answer}");
     assert!(said.contains("👍🏻"), "{answer}");
     bot.stop().await;
-    let db = rusqlite::Connection::open(bot.db_path()).unwrap();
-    let raised: String = db
-        .query_row(
-            "SELECT text FROM blockers WHERE source <> 'update' ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let db = bot.db();
+    let raised = db.text(
+        "SELECT text FROM blockers WHERE source <> 'update' ORDER BY id DESC LIMIT 1",
+        &[],
+    );
     assert_eq!(raised, "waiting on @maria & #team-orbit 👍🏻");
-    let kept: i64 = db
-        .query_row(
-            "SELECT count(*) FROM replies WHERE slack_ts = ?1",
-            [&oops_ts],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let kept = db.int(
+        "SELECT count(*) FROM replies WHERE slack_ts = $1",
+        &[&oops_ts],
+    );
     assert_eq!(
         kept, 2,
         "the deleted message and its deletion are both kept"

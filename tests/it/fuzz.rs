@@ -43,6 +43,8 @@ use standup_core::parse::lines::{Bullets, classify};
 use standup_core::parse::{Parsed, heading, mrkdwn, parse_reply};
 use standup_core::render::{Renderer, TemplateRef};
 
+use crate::support::{TestDb, new_database};
+
 // ---------------------------------------------------------------------------------------------
 // The budget.
 
@@ -622,6 +624,7 @@ struct Bot {
     /// Requests answered 2xx, to check the generated requests get past verification at all.
     accepted: AtomicUsize,
     _dir: tempfile::TempDir,
+    _db: TestDb,
 }
 
 impl Bot {
@@ -642,10 +645,14 @@ impl Bot {
                 ),
         ));
         let dir = tempfile::tempdir().expect("temp dir");
+        let db = new_database(
+            dir.path(),
+            &dir.path().join("standup.db").display().to_string(),
+        );
         let toml = format!(
             r#"
 [database]
-path = "{db}"
+{db_line}
 
 [slack]
 api_url = "{api}"
@@ -664,7 +671,7 @@ members = [
   {{ user = "{KENJI}", handle = "kenji" }},
 ]
 "#,
-            db = dir.path().join("standup.db").display(),
+            db_line = db.config_line(),
             api = emu.api_url(),
         );
         let config = Config::from_str(&toml, &dir.path().join("standup.toml")).expect("config");
@@ -707,6 +714,7 @@ members = [
             form,
             accepted: AtomicUsize::new(0),
             _dir: dir,
+            _db: db,
         }
     }
 

@@ -34,14 +34,11 @@ fn asked(emu: &Emulator, user: &str) -> usize {
 }
 
 fn job(bot: &Bot, kind: &str, user: &str) -> (String, String, Option<String>) {
-    rusqlite::Connection::open(bot.db_path())
-        .unwrap()
-        .query_row(
-            "SELECT state, fire_at, started_at FROM jobs WHERE member = ?1 AND kind = ?2",
-            [user, kind],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap()
+    let row = bot.db().row(
+        "SELECT state, fire_at, started_at FROM jobs WHERE member = $1 AND kind = $2",
+        &[user, kind],
+    );
+    (row[0].text(), row[1].text(), row[2].opt_text())
 }
 
 fn ts(t: chrono::DateTime<chrono::Utc>) -> String {

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{CHANNEL, KENJI, LI, MARIA, ONE_AT_A_TIME, ZOE};
+use crate::support::{CHANNEL, KENJI, LI, MARIA, ONE_AT_A_TIME, TestDb, ZOE, new_database};
 use chrono::Utc;
 use slack_emulator::{Emulator, Fault, User};
 use standup_bot::app::{App, Dm};
@@ -34,16 +34,21 @@ struct Setup {
     emu: Emulator,
     app: Arc<App>,
     _dir: tempfile::TempDir,
+    _db: TestDb,
 }
 
 /// The app for team `orbit` (`team_extra` added to its table), nothing scheduled.
 async fn setup(team_extra: &str) -> Setup {
     let emu = crate::support::emulator_with(&[User::new(ADMIN, "admin")]).await;
     let dir = tempfile::tempdir().expect("temp dir");
+    let db = new_database(
+        dir.path(),
+        &dir.path().join("standup.db").display().to_string(),
+    );
     let toml = format!(
         r#"
 [database]
-path = "{db}"
+{db_line}
 
 [slack]
 api_url = "{api}"
@@ -66,7 +71,7 @@ members = [
   {{ user = "{ZOE}", handle = "zoe" }},
 ]
 "#,
-        db = dir.path().join("standup.db").display(),
+        db_line = db.config_line(),
         api = emu.api_url(),
     );
     let config = Config::from_str(&toml, &dir.path().join("standup.toml")).expect("config");
@@ -97,6 +102,7 @@ members = [
         emu,
         app,
         _dir: dir,
+        _db: db,
     }
 }
 

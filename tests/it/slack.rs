@@ -411,6 +411,7 @@ async fn socket_mode_serves_health_and_rejects_a_bad_token() {
     // A wrong bot token stops the real binary's start-up with a message naming the variable.
     bot.bot_token = "xoxb-not-the-right-one".into();
     let out = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+        .env_remove(DATABASE_URL_ENV)
         .args(["--config", "standup.toml", "run"])
         .current_dir(bot.dir.path())
         .env("SLACK_BOT_TOKEN", &bot.bot_token)
@@ -544,14 +545,11 @@ async fn slack_failures_are_retried_and_recorded() {
     let post_at = sync - chrono::Duration::minutes(20);
     bot.run_until(post_at).await;
     let job = |bot: &Bot| -> (String, String, i64) {
-        rusqlite::Connection::open(bot.db_path())
-            .unwrap()
-            .query_row(
-                "SELECT state, coalesce(last_error, ''), attempts FROM jobs WHERE kind = 'post'",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .unwrap()
+        let row = bot.db().row(
+            "SELECT state, coalesce(last_error, ''), attempts FROM jobs WHERE kind = 'post'",
+            &[],
+        );
+        (row[0].text(), row[1].text(), row[2].int())
     };
     let (state, error, _) = job(&bot);
     assert_eq!(state, "failed");

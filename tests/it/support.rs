@@ -103,12 +103,20 @@ pub struct Schedule {
 
 /// Writes `standup.toml` in `dir`: the team Orbit (maria, kenji, li, zoe) in [`CHANNEL`] on
 /// `schedule`, with extra lines for the `[database]` and the team's table. The database is
-/// `dir/standup.db` (absolute, so the in-process bot needs no working directory).
-pub fn write_config(dir: &Path, emu: &Emulator, schedule: &Schedule, database: &str, team: &str) {
+/// [`new_database`]'s: on SQLite `dir/standup.db` (absolute, so the in-process bot needs no
+/// working directory).
+pub fn write_config(
+    dir: &Path,
+    emu: &Emulator,
+    schedule: &Schedule,
+    database: &str,
+    team: &str,
+) -> TestDb {
+    let db = new_database(dir, &dir.join("standup.db").display().to_string());
     let config = format!(
         r#"
 [database]
-path = "{db}"
+{db_line}
 {database}
 
 [slack]
@@ -132,7 +140,7 @@ members = [
   {{ user = "{ZOE}", handle = "zoe" }},
 ]
 "#,
-        db = dir.join("standup.db").display(),
+        db_line = db.config_line(),
         api = emu.api_url(),
         prompt = schedule.prompt,
         sync = schedule.sync,
@@ -140,6 +148,7 @@ members = [
         remind_after = schedule.remind_after,
     );
     std::fs::write(dir.join("standup.toml"), config).unwrap();
+    db
 }
 
 /// Rewrites `dir/standup.toml`.
@@ -166,6 +175,7 @@ fn set_members_in(dir: &Path, users: &[String]) {
 /// `dir`, and returns how it ended.
 pub fn run_cli(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+        .env_remove(DATABASE_URL_ENV)
         .args(["--config", "standup.toml"])
         .args(args)
         .current_dir(dir)
@@ -188,6 +198,7 @@ pub fn cli_in(dir: &Path, args: &[&str]) -> String {
 /// A bot process with its own directory (config, database, log).
 pub struct Process {
     pub dir: tempfile::TempDir,
+    db: TestDb,
     child: Option<Child>,
     pub bot_token: String,
     pub app_token: String,
@@ -217,7 +228,7 @@ impl Process {
         team: &str,
     ) -> Process {
         let dir = tempfile::tempdir().unwrap();
-        write_config(
+        let db = write_config(
             dir.path(),
             emu,
             &Schedule {
@@ -232,6 +243,7 @@ impl Process {
 
         Process {
             dir,
+            db,
             child: None,
             bot_token: emu.config().bot_token.clone(),
             app_token: emu.config().app_token.clone(),
@@ -249,9 +261,9 @@ impl Process {
         set_members_in(self.dir.path(), users);
     }
 
-    /// The database file.
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("standup.db")
+    /// The bot's database.
+    pub fn db(&self) -> &TestDb {
+        &self.db
     }
 
     /// Kills the process outright (SIGKILL): no shutdown, no flush beyond what is written.
@@ -284,6 +296,7 @@ impl Process {
             .open(self.log_path())
             .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_standup-bot"))
+            .env_remove(DATABASE_URL_ENV)
             .args(["--config", "standup.toml", "run"])
             .args(extra)
             .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
@@ -486,7 +499,7 @@ impl BotBuilder<'_> {
     /// Writes the config without starting (for edits or a CLI run first).
     pub fn build(self) -> Bot {
         let dir = tempfile::tempdir().unwrap();
-        write_config(
+        let db = write_config(
             dir.path(),
             self.emu,
             &self.schedule,
@@ -495,6 +508,7 @@ impl BotBuilder<'_> {
         );
         Bot {
             dir,
+            db,
             clock: TestClock::new(self.start),
             bot_token: self.emu.config().bot_token.clone(),
             app_token: self.emu.config().app_token.clone(),
@@ -560,6 +574,7 @@ struct Running {
 /// what `standup-bot run` does, minus the process, the signals and the wall clock.
 pub struct Bot {
     pub dir: tempfile::TempDir,
+    db: TestDb,
     pub clock: TestClock,
     pub bot_token: String,
     pub app_token: String,
@@ -829,8 +844,9 @@ impl Bot {
         set_members_in(self.dir.path(), users);
     }
 
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("standup.db")
+    /// The bot's database.
+    pub fn db(&self) -> &TestDb {
+        &self.db
     }
 
     /// Runs a sub-command of the binary on this bot's config and database.
@@ -875,7 +891,7 @@ impl Bot {
     /// Waits until every event the bot has stored is handled (none pending in its inbox): after
     /// this, what the bot does for the events acked so far is done, with no fixed sleep.
     pub async fn events_handled(&self) {
-        inbox_handled(&self.db_path(), false, &|| self.log()).await;
+        inbox_handled(&self.db, false, &|| self.log()).await;
     }
 }
 
@@ -883,25 +899,23 @@ impl Process {
     /// Waits until the real binary has stored at least one event and handled every event it
     /// stored (none left in its inbox).
     pub async fn events_handled(&self) {
-        inbox_handled(&self.db_path(), true, &|| self.log()).await;
+        inbox_handled(&self.db, true, &|| self.log()).await;
     }
 }
 
-/// Waits until the inbox of the database at `db` has nothing pending (and, with `at_least_one`,
-/// holds an event); a database not readable yet counts as not there yet.
-async fn inbox_handled(db: &Path, at_least_one: bool, log: &dyn Fn() -> String) {
+/// Waits until the inbox of `db` has nothing pending (and, with `at_least_one`, holds an
+/// event); a database not readable yet counts as not there yet.
+async fn inbox_handled(db: &TestDb, at_least_one: bool, log: &dyn Fn() -> String) {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let counts: Option<(i64, i64)> =
-            rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .and_then(|c| {
-                    c.query_row(
-                        "SELECT count(*), count(*) FILTER (WHERE handled_at IS NULL) FROM inbox",
-                        [],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                })
-                .ok();
+        let counts: Option<(i64, i64)> = db
+            .try_rows(
+                "SELECT count(*), count(*) FILTER (WHERE handled_at IS NULL) FROM inbox",
+                &[],
+            )
+            .ok()
+            .and_then(|rows| rows.into_iter().next())
+            .map(|row| (row[0].int(), row[1].int()));
         if let Some((all, 0)) = counts
             && (all > 0 || !at_least_one)
         {
@@ -978,4 +992,360 @@ pub async fn notes_file(
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// A PostgreSQL server the tests may create databases on (its URL names a database to connect
+/// to for that, e.g. `postgres://postgres:pw@localhost:5432/postgres`). Unset or empty, the
+/// tests run on SQLite files. `scripts/with-postgres.sh` starts a throwaway server and sets it.
+pub const POSTGRES_ENV: &str = "STANDUP_TEST_POSTGRES";
+
+/// The variable the binary takes a database URL from instead of the config file. The harness
+/// clears it for the processes it starts: one left in a developer's shell would send every test
+/// bot to that database.
+pub const DATABASE_URL_ENV: &str = "STANDUP_DATABASE_URL";
+
+fn postgres_server() -> Option<String> {
+    std::env::var(POSTGRES_ENV)
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// Whether the tests run on SQLite. On PostgreSQL, says why the calling test is skipped, for a
+/// test about the SQLite file itself (its locks, permissions, damage, size): start it with
+/// `if !sqlite_only("why") { return; }`.
+pub fn sqlite_only(reason: &str) -> bool {
+    if postgres_server().is_none() {
+        return true;
+    }
+    eprintln!("skipped on PostgreSQL: {reason}");
+    false
+}
+
+/// A fresh database for a bot whose files are in `dir`, where every config the tests write
+/// gets its `[database]` from, so the engine is chosen here alone: with [`POSTGRES_ENV`] set, a
+/// new database on that server; otherwise the SQLite file `sqlite_file` (as the config names
+/// it: absolute, or relative to `dir`, where the commands run).
+pub fn new_database(dir: &Path, sqlite_file: &str) -> TestDb {
+    match postgres_server() {
+        Some(server) => TestDb::create_postgres(&server),
+        None => TestDb::Sqlite {
+            named: sqlite_file.to_string(),
+            path: dir.join(sqlite_file),
+        },
+    }
+}
+
+/// One value a query returned. The schema holds integers and text only, and a test's query
+/// selects those, so both engines give the same values for it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DbValue {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl DbValue {
+    pub fn int(&self) -> i64 {
+        match self {
+            DbValue::Int(n) => *n,
+            other => panic!("expected an integer, got {other:?}"),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.opt_text()
+            .unwrap_or_else(|| panic!("expected text, got NULL"))
+    }
+
+    pub fn opt_text(&self) -> Option<String> {
+        match self {
+            DbValue::Null => None,
+            DbValue::Text(t) => Some(t.clone()),
+            other => panic!("expected text, got {other:?}"),
+        }
+    }
+}
+
+/// A test bot's database, read the way the test sees fit whatever the engine. The SQL must be
+/// what SQLite and PostgreSQL both accept (no `rowid`, `PRAGMA`, `INSERT OR`, `instr`; select
+/// integers, not the booleans a comparison is in PostgreSQL), with parameters `$1`, `$2`, ...
+/// given as text (`CAST($1 AS BIGINT)` where one stands for a number).
+pub enum TestDb {
+    Sqlite {
+        /// As the config names it.
+        named: String,
+        /// Where the tests open it.
+        path: PathBuf,
+    },
+    Postgres {
+        /// The server, for creating and dropping the database.
+        server: String,
+        /// The database's own URL, as the config names it.
+        url: String,
+        name: String,
+    },
+}
+
+impl TestDb {
+    fn create_postgres(server: &str) -> TestDb {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static CREATED: AtomicUsize = AtomicUsize::new(0);
+        // Unique on a server that outlives runs, too: pids come back, the time does not.
+        static RUN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        let run = *RUN.get_or_init(|| Utc::now().timestamp().unsigned_abs());
+        let name = format!(
+            "standup_test_{run}_{}_{}",
+            std::process::id(),
+            CREATED.fetch_add(1, Ordering::Relaxed)
+        );
+        let create = format!("CREATE DATABASE {name}");
+        on_postgres(server, move |c| c.batch_execute(&create))
+            .unwrap_or_else(|e| panic!("cannot create database {name} on {POSTGRES_ENV}: {e}"));
+        let mut url = url::Url::parse(server)
+            .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is not a URL ({e}): {server}"));
+        url.set_path(&format!("/{name}"));
+        TestDb::Postgres {
+            server: server.to_string(),
+            url: url.to_string(),
+            name,
+        }
+    }
+
+    /// The `[database]` line that puts a bot on this database.
+    pub fn config_line(&self) -> String {
+        match self {
+            TestDb::Sqlite { named, .. } => format!("path = \"{named}\""),
+            TestDb::Postgres { url, .. } => format!("url = \"{url}\""),
+        }
+    }
+
+    /// Every row `sql` returns; an error while the database cannot be read (not created yet, a
+    /// table not there yet).
+    pub fn try_rows(&self, sql: &str, params: &[&str]) -> Result<Vec<Vec<DbValue>>, String> {
+        match self {
+            TestDb::Sqlite { path, .. } => {
+                sqlite_rows(path, sql, params).map_err(|e| format!("{}: {e}", path.display()))
+            }
+            TestDb::Postgres { url, .. } => {
+                let sql = sql.to_string();
+                let params: Vec<String> = params.iter().map(|p| p.to_string()).collect();
+                on_postgres(url, move |c| {
+                    // Declared text, as SQLite takes them: PostgreSQL would otherwise infer a
+                    // parameter's type from its use (`CAST($1 AS BIGINT)` would want an i64).
+                    let types = vec![postgres::types::Type::TEXT; params.len()];
+                    let statement = c.prepare_typed(&sql, &types)?;
+                    let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                        .iter()
+                        .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                        .collect();
+                    c.query(&statement, &params)?
+                        .iter()
+                        .map(postgres_row)
+                        .collect()
+                })
+            }
+        }
+    }
+
+    /// Every row `sql` returns; an error fails the test.
+    pub fn rows(&self, sql: &str, params: &[&str]) -> Vec<Vec<DbValue>> {
+        self.try_rows(sql, params)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The first row `sql` returns; none fails the test.
+    pub fn row(&self, sql: &str, params: &[&str]) -> Vec<DbValue> {
+        self.rows(sql, params)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no row for {sql}"))
+    }
+
+    /// The integer in the first column of the first row, e.g. a `count(*)`.
+    pub fn try_int(&self, sql: &str, params: &[&str]) -> Result<i64, String> {
+        let rows = self.try_rows(sql, params)?;
+        let first = rows.first().and_then(|row| row.first());
+        Ok(first.ok_or_else(|| format!("no row for {sql}"))?.int())
+    }
+
+    pub fn int(&self, sql: &str, params: &[&str]) -> i64 {
+        self.try_int(sql, params)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The text in the first column of the first row.
+    pub fn text(&self, sql: &str, params: &[&str]) -> String {
+        self.row(sql, params)[0].text()
+    }
+
+    /// Everything the database holds, to compare before and after or to search for what must
+    /// not be stored. On SQLite the file's bytes, with the WAL folded in first so they hold every
+    /// committed change (free pages too, where a deleted secret would linger); on PostgreSQL
+    /// every row of every table, in a fixed order.
+    pub fn contents(&self) -> Vec<u8> {
+        match self {
+            TestDb::Sqlite { path, .. } => {
+                // The checkpoint writes: the one read-write open on the SQLite side.
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .unwrap();
+                drop(conn);
+                std::fs::read(path).unwrap()
+            }
+            TestDb::Postgres { .. } => {
+                let mut out = String::new();
+                for table in self.postgres_tables() {
+                    // A row cast to text: any column type, in PostgreSQL's own notation.
+                    let rows = self.rows(&format!("SELECT t::text FROM \"{table}\" t"), &[]);
+                    let mut rows: Vec<String> = rows.iter().map(|r| r[0].text()).collect();
+                    rows.sort();
+                    for row in rows {
+                        out.push_str(&format!("{table} {row}\n"));
+                    }
+                }
+                out.into_bytes()
+            }
+        }
+    }
+
+    /// Whether the bot has created its database: the SQLite file is there, or the PostgreSQL
+    /// database (which the harness creates empty) has a table.
+    pub fn exists(&self) -> bool {
+        match self {
+            TestDb::Sqlite { path, .. } => path.exists(),
+            TestDb::Postgres { .. } => !self.postgres_tables().is_empty(),
+        }
+    }
+
+    /// SQLite only, for a test about the file itself: runs `sql` on the file opened for writing
+    /// (to damage it, or to make it look like another release's).
+    pub fn edit_sqlite_file(&self, sql: &str) {
+        let TestDb::Sqlite { path, .. } = self else {
+            panic!("edit_sqlite_file on PostgreSQL: guard the test with sqlite_only");
+        };
+        rusqlite::Connection::open(path)
+            .and_then(|c| c.execute_batch(sql))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    fn postgres_tables(&self) -> Vec<String> {
+        let mut tables: Vec<String> = self
+            .rows(
+                "SELECT tablename::text FROM pg_tables
+                 WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+                &[],
+            )
+            .iter()
+            .map(|r| r[0].text())
+            .collect();
+        tables.sort();
+        tables
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // A database per test adds up on a server that lives on; FORCE ends the connections of a
+        // bot that was killed rather than stopped.
+        if let TestDb::Postgres { server, name, .. } = self {
+            let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            if let Err(e) = on_postgres(server, move |c| c.batch_execute(&drop)) {
+                eprintln!("could not drop the test database {name}: {e}");
+            }
+        }
+    }
+}
+
+/// Runs `work` with a new client of the PostgreSQL database at `url`, on a thread of its own:
+/// the `postgres` client blocks on a runtime it starts, which tokio refuses on a thread that
+/// drives a runtime already (any async test's).
+fn on_postgres<T: Send + 'static>(
+    url: &str,
+    work: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error> + Send + 'static,
+) -> Result<T, String> {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let mut client =
+            postgres::Client::connect(&url, postgres::NoTls).map_err(postgres_error)?;
+        work(&mut client).map_err(postgres_error)
+    })
+    .join()
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The error with its causes: alone it says "db error" or "error serializing parameter 0".
+fn postgres_error(e: postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
+}
+
+fn postgres_row(row: &postgres::Row) -> Result<Vec<DbValue>, postgres::Error> {
+    (0..row.len())
+        .map(|i| {
+            let ty = row.columns()[i].type_();
+            let value = match ty.name() {
+                "int8" => row.try_get::<_, Option<i64>>(i).map(|v| v.map(DbValue::Int)),
+                "int4" => row
+                    .try_get::<_, Option<i32>>(i)
+                    .map(|v| v.map(|n| DbValue::Int(n.into()))),
+                "int2" => row
+                    .try_get::<_, Option<i16>>(i)
+                    .map(|v| v.map(|n| DbValue::Int(n.into()))),
+                "text" | "varchar" | "bpchar" | "name" => {
+                    row.try_get::<_, Option<String>>(i).map(|v| v.map(DbValue::Text))
+                }
+                // SQLite would give an integer (a comparison) or a number of another kind (a
+                // sum): the query must say which, for both engines to agree.
+                _ => panic!(
+                    "column {i} is a PostgreSQL {ty}: select an integer or text (compare in Rust, or CASE WHEN ... THEN 1 ELSE 0 END, or CAST ... AS BIGINT)"
+                ),
+            };
+            value.map(|v| v.unwrap_or(DbValue::Null))
+        })
+        .collect()
+}
+
+fn sqlite_rows(path: &Path, sql: &str, params: &[&str]) -> rusqlite::Result<Vec<Vec<DbValue>>> {
+    use rusqlite::types::ValueRef;
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut statement = conn.prepare(&sqlite_placeholders(sql))?;
+    let columns = statement.column_count();
+    let rows = statement.query_map(rusqlite::params_from_iter(params), |row| {
+        (0..columns)
+            .map(|i| {
+                Ok(match row.get_ref(i)? {
+                    ValueRef::Null => DbValue::Null,
+                    ValueRef::Integer(n) => DbValue::Int(n),
+                    ValueRef::Text(t) => DbValue::Text(String::from_utf8_lossy(t).into_owned()),
+                    other => panic!(
+                        "column {i} is a SQLite {:?}: select an integer or text",
+                        other.data_type()
+                    ),
+                })
+            })
+            .collect()
+    })?;
+    rows.collect()
+}
+
+/// The tests write parameters PostgreSQL's way, `$1`. SQLite takes `$1` as a named parameter,
+/// numbered by where it first appears rather than by its digits; `?1` is numbered as written.
+fn sqlite_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut in_literal = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            in_literal = !in_literal;
+        }
+        let placeholder = c == '$' && !in_literal && chars.peek().is_some_and(char::is_ascii_digit);
+        out.push(if placeholder { '?' } else { c });
+    }
+    out
 }

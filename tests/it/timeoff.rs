@@ -7,14 +7,10 @@ use chrono::{Datelike, Utc};
 use slack_emulator::{Emulator, User, events};
 
 fn jobs(bot: &Bot, team: &str, state: &str) -> i64 {
-    rusqlite::Connection::open(bot.db_path())
-        .unwrap()
-        .query_row(
-            "SELECT count(*) FROM jobs WHERE team_id = ?1 AND kind = 'prompt' AND state = ?2",
-            [team, state],
-            |r| r.get(0),
-        )
-        .unwrap()
+    bot.db().int(
+        "SELECT count(*) FROM jobs WHERE team_id = $1 AND kind = 'prompt' AND state = $2",
+        &[team, state],
+    )
 }
 
 fn at_nine() -> chrono::DateTime<Utc> {
@@ -233,14 +229,10 @@ async fn quiet_hours_hold_a_prompt_until_they_end_even_across_a_restart() {
         0,
         "li's quiet hours outlast the cycle"
     );
-    let li: String = rusqlite::Connection::open(bot.db_path())
-        .unwrap()
-        .query_row(
-            "SELECT state || ': ' || last_error FROM jobs WHERE member = ?1 AND kind = 'prompt'",
-            [LI],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let li = bot.db().text(
+        "SELECT state || ': ' || last_error FROM jobs WHERE member = $1 AND kind = 'prompt'",
+        &[LI],
+    );
     assert_eq!(li, "skipped: quiet hours last past the post time");
     bot.stop().await;
 }

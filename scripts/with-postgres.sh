@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs a command beside a throwaway PostgreSQL 15 server, for the tests on PostgreSQL:
+#
+#   scripts/with-postgres.sh cargo test --test it -- cli::
+#   scripts/with-postgres.sh sh -c 'psql "$STANDUP_TEST_POSTGRES" -c "select version()"'
+#
+# The command gets STANDUP_TEST_POSTGRES, the server's URL (its `postgres` database, as the
+# superuser), on which the test harness creates a database per bot (tests/it/support.rs,
+# `new_database`); without that variable the tests run on SQLite files. The server is removed
+# afterwards, whatever the command's exit status, which the script returns.
+#
+# pg_virtualenv (postgresql-common) makes the cluster and drops it on exit; -t keeps it in a temp
+# folder even as root, so it cannot collide with a cluster of the machine or of another run.
+# Nothing in it has to survive a crash, so it is tuned for speed (no fsync, no waiting for
+# commits to reach the disk, no full-page images), and allows enough connections for a test run
+# of bots and pollers side by side. The C collation compares text byte by byte, as SQLite does
+# (the bot compares RFC 3339 timestamps as text); UTF-8, as the bot's text is.
+set -euo pipefail
+if [ $# -eq 0 ]; then
+    echo "usage: $0 COMMAND [ARG...]" >&2
+    exit 2
+fi
+version=15
+if [ ! -x "/usr/lib/postgresql/$version/bin/postgres" ]; then
+    echo "$0: PostgreSQL $version is not installed (apt-get install postgresql-$version)" >&2
+    exit 2
+fi
+exec pg_virtualenv -t -v "$version" \
+    -i "--locale=C --encoding=UTF8" \
+    -o fsync=off -o synchronous_commit=off -o full_page_writes=off -o max_connections=200 \
+    bash -c '
+        export STANDUP_TEST_POSTGRES="postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/$PGDATABASE"
+        exec "$@"
+    ' with-postgres "$@"
