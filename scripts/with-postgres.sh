@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs a command beside a throwaway PostgreSQL 15 server, for the tests on PostgreSQL:
+# Runs a command beside a throwaway PostgreSQL server, for the tests on PostgreSQL:
 #
 #   scripts/with-postgres.sh cargo test --test it -- cli::
 #   scripts/with-postgres.sh sh -c 'psql "$STANDUP_TEST_POSTGRES" -c "select version()"'
@@ -20,9 +20,10 @@ if [ $# -eq 0 ]; then
     echo "usage: $0 COMMAND [ARG...]" >&2
     exit 2
 fi
-version=15
-if [ ! -x "/usr/lib/postgresql/$version/bin/postgres" ]; then
-    echo "$0: PostgreSQL $version is not installed (apt-get install postgresql-$version)" >&2
+# The newest PostgreSQL the machine has (Debian 12's package is 15).
+version=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1)
+if [ -z "$version" ] || [ ! -x "/usr/lib/postgresql/$version/bin/postgres" ]; then
+    echo "$0: PostgreSQL is not installed (apt-get install postgresql)" >&2
     exit 2
 fi
 exec pg_virtualenv -t -v "$version" \

@@ -175,7 +175,7 @@ impl Store {
             "SELECT r.cycle_id, c.team_id, m.slack_user FROM replies r
                  JOIN members m ON m.id = r.member_id JOIN cycles c ON c.id = r.cycle_id
                  WHERE r.slack_ts = ?1 AND m.slack_user IS NOT NULL
-                   AND (?2 IS NULL OR m.slack_user = ?2)
+                   AND (CAST(?2 AS TEXT) IS NULL OR m.slack_user = ?2)
                  ORDER BY r.id DESC LIMIT 1",
             params![slack_ts, user.map(UserId::as_str)],
             |r| {

@@ -275,10 +275,13 @@ impl Conn {
             }
             Conn::Postgres(pg) => {
                 let stmt = pg.statement(sql)?;
-                let n = pg
-                    .client()
-                    .execute(&stmt, &pg_params(&values))
-                    .map_err(pg_error)?;
+                let params = pg_params(&values);
+                let n = {
+                    let mut guard = pg.client();
+                    let client: &mut postgres::Client = &mut guard;
+                    off_runtime(|| client.execute(&stmt, &params))
+                }
+                .map_err(pg_error)?;
                 Ok(n as usize)
             }
         }
@@ -288,7 +291,12 @@ impl Conn {
     pub fn batch(&self, sql: &str) -> Result<()> {
         match self {
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Conn::Postgres(pg) => pg.client().batch_execute(sql).map_err(pg_error),
+            Conn::Postgres(pg) => {
+                let mut guard = pg.client();
+                let client: &mut postgres::Client = &mut guard;
+                off_runtime(|| client.batch_execute(sql))
+            }
+            .map_err(pg_error),
         }
     }
 
@@ -317,10 +325,13 @@ impl Conn {
             }
             Conn::Postgres(pg) => {
                 let stmt = pg.statement(sql)?;
-                let rows = pg
-                    .client()
-                    .query(&stmt, &pg_params(&values))
-                    .map_err(pg_error)?;
+                let params = pg_params(&values);
+                let rows = {
+                    let mut guard = pg.client();
+                    let client: &mut postgres::Client = &mut guard;
+                    off_runtime(|| client.query(&stmt, &params))
+                }
+                .map_err(pg_error)?;
                 rows.iter()
                     .map(|row| f(&Row(from_pg(row)?)))
                     .collect::<Result<Vec<_>>>()
@@ -471,7 +482,19 @@ impl Pg {
             return Ok(stmt.clone());
         }
         let text = dollar_params(sql);
-        let stmt = self.client().prepare(&text).map_err(pg_error)?;
+        let stmt = {
+            let mut guard = self.client();
+            let client: &mut postgres::Client = &mut guard;
+            off_runtime(|| client.prepare(&text))
+        }
+        // A statement PostgreSQL cannot prepare is a bug of ours: say which one.
+        .map_err(|e| match pg_error(e) {
+            Error::Sql { kind, message } => Error::Sql {
+                kind,
+                message: format!("{message} (preparing: {})", first_line(sql)),
+            },
+            other => other,
+        })?;
         // The store's statements are a fixed set (the few built with format! vary only in a
         // column list), so the map stays small.
         self.prepared
@@ -492,6 +515,19 @@ impl Drop for Pg {
                 .spawn(move || drop(client));
         }
     }
+}
+
+/// Runs a call of the blocking client. The store's threads are no async workers; a caller that
+/// is one (a start-up step, a test) gets the call run on a thread of its own, since the client
+/// blocks on a runtime of its own, which tokio refuses inside another.
+fn off_runtime<T: Send>(call: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return call();
+    }
+    std::thread::scope(|s| match s.spawn(call).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
 }
 
 /// `?1` → `$1`, outside quoted text.
