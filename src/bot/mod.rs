@@ -3,6 +3,7 @@
 //! and stops them on shutdown.
 
 pub mod inbound;
+pub mod leader;
 pub mod reload;
 pub mod run;
 pub mod scheduler;

@@ -52,6 +52,8 @@ pub struct Timings {
     /// How often the config file (and the team templates it names) is looked at for an edit;
     /// `None`: only on [`Signals::reload`].
     pub config_poll: Option<std::time::Duration>,
+    /// How long the scheduler's lease lasts unless renewed (replicas on PostgreSQL).
+    pub lease_ttl: std::time::Duration,
 }
 
 impl Default for Timings {
@@ -60,6 +62,7 @@ impl Default for Timings {
             calls: Policy::default(),
             socket: socket::Timing::default(),
             config_poll: Some(crate::bot::reload::POLL),
+            lease_ttl: crate::bot::leader::LEASE_TTL,
         }
     }
 }
@@ -133,17 +136,20 @@ pub async fn run(
     tracing::info!(bot = %identity.user, team = %identity.team, "authenticated with Slack");
     let bot_user = UserId(identity.user.0.clone());
 
-    // One bot per database: a second would run the schedule again. Held until `run` ends.
+    // One bot per SQLite file: a second would run the schedule again (replicas on PostgreSQL
+    // take turns by lease instead). Held until `run` ends.
+    let holder = format!(
+        "pid {} on {}, started {}, {:04x}",
+        std::process::id(),
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "this machine".into()),
+        clock.now().format("%Y-%m-%d %H:%M UTC"),
+        fastrand::u16(..)
+    );
     let _owner = {
         let database = config.database.clone();
-        let who = format!(
-            "pid {} on {}, started {}",
-            std::process::id(),
-            std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .map(|h| h.trim().to_string())
-                .unwrap_or_else(|_| "this machine".into()),
-            clock.now().format("%Y-%m-%d %H:%M UTC")
-        );
+        let who = holder.clone();
         tokio::task::spawn_blocking(move || crate::store::Owner::claim_configured(&database, &who))
             .await
             .map_err(|e| Error::Usage(format!("claiming the database failed: {e}")))??
@@ -180,17 +186,6 @@ pub async fn run(
     let handler = Handler::new(app.clone());
     // Events stored but not handled when the bot last stopped go first.
     handler.resume().await;
-    // Members added to the config since the last start (and introductions a crash cut short).
-    {
-        let app = app.clone();
-        tokio::spawn(async move {
-            // Either line ends the start-up introductions (tests wait for it).
-            match app::onboarding::introduce_due(&app).await {
-                Ok(()) => tracing::info!("introductions due at start sent"),
-                Err(e) => tracing::warn!(error = %e, "introductions left for the next start"),
-            }
-        });
-    }
     let week_ago = app.now() - chrono::Duration::days(7);
     if let Err(e) = app.write(move |s| s.prune_inbox(week_ago)).await {
         tracing::warn!(error = %e, "could not prune old events");
@@ -198,9 +193,14 @@ pub async fn run(
     let inbound: Arc<dyn Inbound> =
         Arc::new(Counted::new(Arc::new(handler.clone()), metrics.clone()));
 
-    crate::bot::scheduler::announce(&app).await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let scheduler = tokio::spawn(crate::bot::scheduler::run(app.clone(), stop_rx.clone()));
+    // The scheduler runs on the replica holding its lease (always this one on SQLite).
+    let scheduler = tokio::spawn(crate::bot::leader::run(
+        app.clone(),
+        holder,
+        timings.lease_ttl,
+        stop_rx.clone(),
+    ));
     tokio::spawn(crate::bot::reload::watch(
         app.clone(),
         timings.config_poll,

@@ -189,6 +189,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                     secrets,
                     crate::bot::run::Timings {
                         socket: crate::slack::socket::Timing::from_env(),
+                        lease_ttl: crate::bot::leader::ttl_from_env(),
                         ..Default::default()
                     },
                     transport,

@@ -77,7 +77,9 @@ fn job_state(conn: &Conn, key: &JobKey) -> Result<Option<(String, i64)>> {
 impl Store {
     /// Records that a job is starting, before any of its effects happen.
     pub fn begin_job(&mut self, key: &JobKey, now: DateTime<Utc>) -> Result<JobStart> {
+        let fence = self.jobs_fence.as_ref();
         self.conn.transaction(|tx| {
+        super::lease::holds(tx, fence)?;
         let member = key.member_column();
         let start = match job_state(tx, key)? {
             None => {
@@ -131,20 +133,24 @@ impl Store {
             JobEnd::Failed => "failed",
         };
         let member = key.member_column();
-        self.conn.execute(
-            "UPDATE jobs SET state = ?5, last_error = ?6, done_at = ?7
-             WHERE team_id = ?1 AND kind = ?2 AND fire_at = ?3 AND member = ?4",
-            params![
-                key.team.as_str(),
-                key.kind,
-                ts(key.fire_at),
-                member,
-                state,
-                error,
-                ts(now)
-            ],
-        )?;
-        Ok(())
+        let fence = self.jobs_fence.as_ref();
+        self.conn.transaction(|tx| {
+            super::lease::holds(tx, fence)?;
+            tx.execute(
+                "UPDATE jobs SET state = ?5, last_error = ?6, done_at = ?7
+                 WHERE team_id = ?1 AND kind = ?2 AND fire_at = ?3 AND member = ?4",
+                params![
+                    key.team.as_str(),
+                    key.kind,
+                    ts(key.fire_at),
+                    member,
+                    state,
+                    error,
+                    ts(now)
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     /// Whether a job has finished (done or skipped).

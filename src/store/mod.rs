@@ -14,6 +14,7 @@ mod import;
 mod inbox;
 mod jobs;
 mod keys;
+pub mod lease;
 mod owner;
 mod pg;
 mod posts;
@@ -75,6 +76,12 @@ pub enum Error {
     Corrupt { path: String, reason: String },
     #[error("{0}")]
     NotFound(String),
+    /// A write only the holder of a lease may make, refused: the lease passed to another
+    /// replica (this one was paused or cut off past its expiry).
+    #[error(
+        "the {lease} lease (epoch {epoch}) is no longer this replica's; the write was refused and the new holder does the work"
+    )]
+    Fenced { lease: String, epoch: i64 },
     /// Writing a backup failed: about the backup's file, not the database.
     #[error("{path}: cannot write the backup: {reason}")]
     Backup { path: String, reason: String },
@@ -153,6 +160,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Store {
     conn: Conn,
     at: Location,
+    /// The scheduler's lease as this replica holds it: job rows are written only under it
+    /// (see [`lease::holds`]); `None` on SQLite and before a replica first leads.
+    jobs_fence: Option<lease::Held>,
 }
 
 /// Where a [`Store`]'s database is.
@@ -206,6 +216,7 @@ impl Store {
         Ok(Store {
             conn,
             at: Location::Postgres(url.to_string()),
+            jobs_fence: None,
         })
     }
 
@@ -231,6 +242,7 @@ impl Store {
         Ok(Store {
             conn: Conn::Sqlite(conn),
             at: Location::File(path.to_path_buf()),
+            jobs_fence: None,
         })
     }
 
@@ -243,6 +255,7 @@ impl Store {
             Location::Postgres(url) => Ok(Some(Store {
                 conn: pg::connect(url)?,
                 at: self.at.clone(),
+                jobs_fence: None,
             })),
         }
     }
@@ -335,6 +348,7 @@ impl Store {
         Ok(Store {
             conn: Conn::Sqlite(conn),
             at,
+            jobs_fence: None,
         })
     }
 
@@ -345,6 +359,12 @@ impl Store {
                 "this works on a SQLite database only; on PostgreSQL use the server's own tools (pg_dump)".into(),
             )
         })
+    }
+
+    /// Job rows are written from now on only under `held`, the scheduler's lease as this
+    /// replica holds it: once another replica takes the lease, they are refused.
+    pub fn fence_jobs(&mut self, held: lease::Held) {
+        self.jobs_fence = Some(held);
     }
 
     /// Which engine the store runs on.

@@ -18,12 +18,7 @@ use super::{Error, Result};
 pub struct Owner {
     /// Kept open: closing it lets go of the lock.
     _file: Option<File>,
-    /// On PostgreSQL, the connection holding the claim (a session advisory lock).
-    _session: Option<super::sql::Conn>,
 }
-
-/// The session advisory lock that stands for the claim on PostgreSQL ("standup-owner").
-const PG_OWNER_LOCK: i64 = 0x0073_7461_6e64_6f77;
 
 /// The claim file of the database at `path`.
 fn owner_path(path: &Path) -> PathBuf {
@@ -70,49 +65,17 @@ impl Owner {
         file.rewind().map_err(open_error)?;
         file.write_all(who.as_bytes()).map_err(open_error)?;
         file.flush().map_err(open_error)?;
-        Ok(Owner {
-            _file: Some(file),
-            _session: None,
-        })
+        Ok(Owner { _file: Some(file) })
     }
 
-    /// Claims the database a config names: the SQLite file as [`Owner::claim`] does, or the
-    /// PostgreSQL database with a session advisory lock on a connection kept for it (the server
-    /// lets go of it when the connection ends, however the process ends). Until replicas take
-    /// turns by lease, one bot runs per PostgreSQL database too.
+    /// Claims the database a config names: the SQLite file as [`Owner::claim`] does. A
+    /// PostgreSQL database is not claimed: replicas share it, taking turns at the scheduler by
+    /// lease (`store::lease`).
     pub fn claim_configured(database: &crate::config::DatabaseConfig, who: &str) -> Result<Owner> {
-        let Some(url) = &database.url else {
-            return Owner::claim(&database.path, who);
-        };
-        let conn = super::pg::connect(url.expose())?;
-        conn.execute(
-            "SELECT set_config('application_name', ?1, false)",
-            super::sql::params![who],
-        )?;
-        let got: bool = conn.query_row(
-            "SELECT pg_try_advisory_lock(?1)",
-            super::sql::params![PG_OWNER_LOCK],
-            |r| r.get(0),
-        )?;
-        if !got {
-            let holder: Option<String> = conn.query_opt(
-                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                 WHERE l.locktype = 'advisory' AND l.granted
-                   AND (CAST(l.classid AS BIGINT) << 32) + CAST(l.objid AS BIGINT) = ?1",
-                super::sql::params![PG_OWNER_LOCK],
-                |r| r.get(0),
-            )?;
-            return Err(Error::InUse {
-                path: super::pg::describe(url.expose()),
-                holder: holder
-                    .filter(|h| !h.is_empty())
-                    .unwrap_or_else(|| "it has not said who it is".into()),
-            });
+        if database.url.is_some() {
+            return Ok(Owner { _file: None });
         }
-        Ok(Owner {
-            _file: None,
-            _session: Some(conn),
-        })
+        Owner::claim(&database.path, who)
     }
 }
 

@@ -506,8 +506,21 @@ CREATE TABLE schema_compat (
 );
 "#;
 
+/// Replicas take turns at the work only one may do (the scheduler) by lease: a row per lease with
+/// its holder, an epoch that grows with each new holder (the fencing token: a write made under an
+/// older epoch is refused) and an expiry on the database's clock. SQLite has no such table: one
+/// process runs on a file (`store::owner`).
+const PG_V2_LEASES: &str = r#"
+CREATE TABLE leases (
+    name       TEXT COLLATE "C" PRIMARY KEY,
+    holder     TEXT COLLATE "C" NOT NULL,
+    epoch      BIGINT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+);
+"#;
+
 /// PostgreSQL's migrations, in the order they apply; its version is how many it has had.
-pub const PG_ALL: &[&str] = &[PG_V1];
+pub const PG_ALL: &[&str] = &[PG_V1, PG_V2_LEASES];
 
 /// PostgreSQL's versions an older binary cannot use a database at (see [`BREAKING`]).
 const PG_BREAKING: &[usize] = &[1];
