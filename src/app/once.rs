@@ -135,6 +135,7 @@ pub async fn send_once(app: &App, team: &TeamId, key: &SendKey, out: Outgoing<'_
             return Ok(Sent::At(channel.unwrap_or_else(|| out.channel.clone()), ts));
         }
         SendStart::Fresh => {}
+        SendStart::Claimed => return Ok(Sent::Busy),
         SendStart::Failed(error) => {
             return Err(Error::GaveUp {
                 key: key.to_string(),
@@ -266,6 +267,7 @@ pub async fn upload_once(
             return Ok(app.read(move |s| s.send_detail(&k)).await?);
         }
         SendStart::Fresh => {}
+        SendStart::Claimed => return Ok(None),
         SendStart::Failed(error) => {
             return Err(Error::GaveUp {
                 key: key.to_string(),

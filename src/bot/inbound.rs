@@ -31,6 +31,10 @@ use crate::slack::{Inbound, NotStored};
 use crate::store::Received;
 use standup_core::domain::{ChannelId, UserId};
 
+/// How often a replica on PostgreSQL looks for stored events whose claim ran out (their replica
+/// died before handling them) and takes them over.
+pub const TAKE_OVER_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// The bot's handler of everything Slack sends.
 #[derive(Clone)]
 pub struct Handler {
@@ -61,7 +65,11 @@ impl Handler {
     /// Handles the events stored but not handled when the bot last stopped (it was killed, or
     /// their handling failed). Called once at start, before Slack is connected.
     pub async fn resume(&self) -> usize {
-        let pending = match self.app.read(|s| s.pending_events()).await {
+        if self.stopping.is_cancelled() {
+            return 0;
+        }
+        let now = self.app.now();
+        let pending = match self.app.write(move |s| s.claim_pending_events(now)).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the pending events");

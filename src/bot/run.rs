@@ -138,18 +138,23 @@ pub async fn run(
 
     // One bot per SQLite file: a second would run the schedule again (replicas on PostgreSQL
     // take turns by lease instead). Held until `run` ends.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().chars().take(32).collect::<String>())
+        .unwrap_or_else(|_| "this machine".into());
+    // A replica's name in leases and claims, unique per run and short enough for PostgreSQL's
+    // application_name (63 bytes), which is how a dead replica's claims are told.
     let holder = format!(
-        "pid {} on {}, started {}, {:04x}",
+        "standup-bot {host} pid {} {:04x}",
         std::process::id(),
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_else(|_| "this machine".into()),
-        clock.now().format("%Y-%m-%d %H:%M UTC"),
         fastrand::u16(..)
     );
     let _owner = {
         let database = config.database.clone();
-        let who = holder.clone();
+        let who = format!(
+            "pid {} on {host}, started {}",
+            std::process::id(),
+            clock.now().format("%Y-%m-%d %H:%M UTC")
+        );
         tokio::task::spawn_blocking(move || crate::store::Owner::claim_configured(&database, &who))
             .await
             .map_err(|e| Error::Usage(format!("claiming the database failed: {e}")))??
@@ -174,8 +179,10 @@ pub async fn run(
     }
     let db = {
         let teams = config.teams.clone();
+        let claimant = holder.clone();
         tokio::task::spawn_blocking(move || -> Result<crate::store::Db> {
             crate::app::setup::sync_teams(&mut store, &teams)?;
+            store.claim_as(&claimant)?;
             Ok(crate::store::Db::start(store)?)
         })
         .await
@@ -201,6 +208,21 @@ pub async fn run(
         timings.lease_ttl,
         stop_rx.clone(),
     ));
+    // Replicas share the inbox: events a replica stored and then died with are taken over once
+    // its claim runs out (on SQLite the one process took them all at start).
+    if app.config().database.url.is_some() {
+        let (handler, mut stop) = (handler.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(crate::bot::inbound::TAKE_OVER_EVERY) => {
+                        handler.resume().await;
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        });
+    }
     tokio::spawn(crate::bot::reload::watch(
         app.clone(),
         timings.config_poll,

@@ -11,6 +11,10 @@ use super::{Error, Received, Result, Store, ts};
 /// the bot.
 pub const MAX_EVENT_ATTEMPTS: i64 = 20;
 
+/// How long the replica that stored an event (or took it over) has it to itself: its handling
+/// with retries takes well under this, so a claim runs out only when the replica died.
+pub const EVENT_CLAIM: chrono::Duration = chrono::Duration::seconds(60);
+
 impl Store {
     /// Stores an event before it is acknowledged. False when the id was seen before (a
     /// redelivery, or the same event over a second connection).
@@ -35,6 +39,7 @@ impl Store {
         // Events refused so far; a failure that made SQLite roll back the whole transaction
         // (a full disk does) starts the group again without them.
         let mut refused: Vec<Option<Error>> = vec![None; events.len()];
+        let claimant = self.claimant().map(str::to_string);
         loop {
             let mut restart = false;
             let stored = self.conn.transaction_with(Begin::Immediate, |tx| {
@@ -47,8 +52,15 @@ impl Store {
                     }
                     let one = tx.savepoint(|one| {
                         one.execute(
-                            "INSERT INTO inbox (event_id, payload, received_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                            params![event.id, event.payload, ts(event.at)],
+                            "INSERT INTO inbox (event_id, payload, received_at, claimed_by, claim_until)
+                             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                            params![
+                                event.id,
+                                event.payload,
+                                ts(event.at),
+                                claimant,
+                                claimant.as_ref().map(|_| ts(event.at + EVENT_CLAIM))
+                            ],
                         )
                     });
                     match one {
@@ -127,6 +139,37 @@ impl Store {
             Ok((r.get(0)?, r.get(1)?))
         })?;
         Ok(rows)
+    }
+
+    /// The events stored but not handled that this replica may take, claimed for it, oldest
+    /// first: on SQLite every pending one ([`Store::pending_events`]); on PostgreSQL those no
+    /// other live replica has a claim on (one that ran out, or whose replica has no connection
+    /// left, is taken over; rows another replica is claiming right now are skipped, not waited
+    /// for).
+    pub fn claim_pending_events(&mut self, now: DateTime<Utc>) -> Result<Vec<(String, String)>> {
+        let Some(me) = self.claimant().map(str::to_string) else {
+            return self.pending_events();
+        };
+        let mut rows: Vec<(i64, String, String, String)> = self.conn.transaction(|tx| {
+            tx.query_map(
+                "UPDATE inbox SET claimed_by = ?1, claim_until = ?3
+                 WHERE event_id IN (
+                     SELECT event_id FROM inbox
+                     WHERE handled_at IS NULL AND attempts < ?4
+                       AND (claim_until IS NULL OR claim_until < ?2 OR claimed_by = ?1
+                            OR claimed_by NOT IN (SELECT application_name FROM pg_stat_activity
+                                                  WHERE application_name IS NOT NULL))
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING seq, received_at, event_id, payload",
+                params![me, ts(now), ts(now + EVENT_CLAIM), MAX_EVENT_ATTEMPTS],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+        })?;
+        rows.sort_by(|a, b| (&a.1, a.0).cmp(&(&b.1, b.0)));
+        Ok(rows
+            .into_iter()
+            .map(|(_, _, id, payload)| (id, payload))
+            .collect())
     }
 
     /// Forgets the payloads of events handled before `before`; their ids stay, so a very late

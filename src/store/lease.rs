@@ -1,7 +1,9 @@
 //! Leases: how replicas on one PostgreSQL database take turns at the work only one may do.
 //!
 //! A lease row names its holder, an epoch and an expiry on the database's clock (no two
-//! machines' clocks are compared). Taking a lease that expired starts a new epoch; renewing
+//! machines' clocks are compared). Taking a lease that expired, or whose holder has no
+//! connection to the database left (it died: its connections carry its name, see
+//! [`Store::claim_as`]), starts a new epoch; renewing
 //! keeps the epoch; releasing ends it at once, so a successor need not wait out the expiry. A
 //! write that must come from the current holder checks, in its own transaction, that the lease
 //! is still that holder's at that epoch and unexpired ([`Store::holds`]): a holder that was
@@ -49,6 +51,8 @@ impl Store {
                                     THEN leases.epoch ELSE leases.epoch + 1 END,
                        expires_at = excluded.expires_at
                    WHERE leases.expires_at <= clock_timestamp() OR leases.holder = excluded.holder
+                      OR leases.holder NOT IN (SELECT application_name FROM pg_stat_activity
+                                               WHERE application_name IS NOT NULL)
                  RETURNING epoch",
                 params![name, holder, millis(ttl)],
                 |r| r.get(0),

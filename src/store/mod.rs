@@ -163,6 +163,9 @@ pub struct Store {
     /// The scheduler's lease as this replica holds it: job rows are written only under it
     /// (see [`lease::holds`]); `None` on SQLite and before a replica first leads.
     jobs_fence: Option<lease::Held>,
+    /// The name this replica claims sends and events by, on PostgreSQL (see
+    /// [`Store::claim_as`]).
+    holder: Option<String>,
 }
 
 /// Where a [`Store`]'s database is.
@@ -217,6 +220,7 @@ impl Store {
             conn,
             at: Location::Postgres(url.to_string()),
             jobs_fence: None,
+            holder: None,
         })
     }
 
@@ -243,6 +247,7 @@ impl Store {
             conn: Conn::Sqlite(conn),
             at: Location::File(path.to_path_buf()),
             jobs_fence: None,
+            holder: None,
         })
     }
 
@@ -256,6 +261,7 @@ impl Store {
                 conn: pg::connect(url)?,
                 at: self.at.clone(),
                 jobs_fence: None,
+                holder: None,
             })),
         }
     }
@@ -349,6 +355,7 @@ impl Store {
             conn: Conn::Sqlite(conn),
             at,
             jobs_fence: None,
+            holder: None,
         })
     }
 
@@ -365,6 +372,30 @@ impl Store {
     /// replica holds it: once another replica takes the lease, they are refused.
     pub fn fence_jobs(&mut self, held: lease::Held) {
         self.jobs_fence = Some(held);
+    }
+
+    /// Sends and events are claimed as `holder` from now on, so other replicas on the same
+    /// PostgreSQL database leave them alone until the claim runs out. On SQLite one process
+    /// runs on the file, and nothing is claimed.
+    pub fn claim_as(&mut self, holder: &str) -> Result<()> {
+        if self.conn.engine() == Engine::Postgres {
+            // The connection carries the name: a claim whose holder has no connection left
+            // (the replica died) is taken over at once, without waiting for it to run out.
+            self.conn.execute(
+                "SELECT set_config('application_name', ?1, false)",
+                params![holder],
+            )?;
+        }
+        self.holder = Some(holder.to_string());
+        Ok(())
+    }
+
+    /// The name to claim by: only on PostgreSQL, where other replicas may be at work.
+    pub(crate) fn claimant(&self) -> Option<&str> {
+        match self.conn.engine() {
+            Engine::Postgres => self.holder.as_deref(),
+            Engine::Sqlite => None,
+        }
     }
 
     /// Which engine the store runs on.

@@ -270,6 +270,17 @@ CREATE TABLE schema_compat (
 );
 "#;
 
+/// Claims, for replicas sharing a PostgreSQL database (kept in SQLite too, so the two schemas stay
+/// the same): a send or a stored event is claimed by the replica working on it until a time;
+/// another replica leaves it alone until then, and takes it over after.
+#[allow(non_upper_case_globals)]
+const V_claims: &str = r#"
+ALTER TABLE sends ADD COLUMN claimed_by TEXT;
+ALTER TABLE sends ADD COLUMN claim_until TEXT;
+ALTER TABLE inbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE inbox ADD COLUMN claim_until TEXT;
+"#;
+
 /// Every migration, in the order they apply; a database's version is how many it has had.
 const ALL: &[&str] = &[
     V1,
@@ -282,6 +293,7 @@ const ALL: &[&str] = &[
     V_send_failures,
     V_slack_teams,
     V_compat,
+    V_claims,
 ];
 
 /// The versions an older binary cannot use a database at: every one up to `V_send_failures`
@@ -520,7 +532,15 @@ CREATE TABLE leases (
 "#;
 
 /// PostgreSQL's migrations, in the order they apply; its version is how many it has had.
-pub const PG_ALL: &[&str] = &[PG_V1, PG_V2_LEASES];
+pub const PG_ALL: &[&str] = &[PG_V1, PG_V2_LEASES, PG_V3_CLAIMS];
+
+/// SQLite's `V_claims`.
+const PG_V3_CLAIMS: &str = r#"
+ALTER TABLE sends ADD COLUMN claimed_by TEXT COLLATE "C";
+ALTER TABLE sends ADD COLUMN claim_until TEXT COLLATE "C";
+ALTER TABLE inbox ADD COLUMN claimed_by TEXT COLLATE "C";
+ALTER TABLE inbox ADD COLUMN claim_until TEXT COLLATE "C";
+"#;
 
 /// PostgreSQL's versions an older binary cannot use a database at (see [`BREAKING`]).
 const PG_BREAKING: &[usize] = &[1];

@@ -27,7 +27,13 @@ pub enum SendStart {
     Sent(String),
     /// Given up: it may be in Slack, and looking it up kept failing with this error.
     Failed(String),
+    /// Another replica is sending it now (its claim has not run out): leave it to that one.
+    Claimed,
 }
+
+/// How long a replica's claim on a send lasts: longer than any Slack call takes with its
+/// retries, so a claim runs out only when its replica died (or was paused) mid-send.
+pub const SEND_CLAIM: chrono::Duration = chrono::Duration::seconds(120);
 
 /// A send given up because it could not be checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +67,26 @@ impl Store {
         thread_ts: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<SendStart> {
+        let claimant = self.claimant();
+        let until = ts(now + SEND_CLAIM);
         self.conn.transaction(|tx| {
+        // Another replica's claim that has not run out: that replica is sending it.
+        if let Some(me) = claimant {
+            let theirs: i64 = tx.query_row(
+                "SELECT count(*) FROM sends WHERE key = ?1 AND ts IS NULL AND failed_at IS NULL
+                   AND claimed_by IS NOT NULL AND claimed_by != ?2 AND claim_until > ?3
+                   AND claimed_by IN (SELECT application_name FROM pg_stat_activity)",
+                params![key, me, ts(now)],
+                |r| r.get(0),
+            )?;
+            if theirs > 0 {
+                return Ok(SendStart::Claimed);
+            }
+            tx.execute(
+                "UPDATE sends SET claimed_by = ?2, claim_until = ?3 WHERE key = ?1 AND ts IS NULL",
+                params![key, me, until],
+            )?;
+        }
         let found: Option<SendRow> = tx.query_opt(
             "SELECT channel, thread_ts, started_at, detail, ts,
                         CASE WHEN failed_at IS NOT NULL THEN coalesce(error, '') END
@@ -89,8 +114,9 @@ impl Store {
             },
             None => {
                 tx.execute(
-                    "INSERT INTO sends (key, team_id, channel, thread_ts, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![key, team.as_str(), channel.as_str(), thread_ts, ts(now)],
+                    "INSERT INTO sends (key, team_id, channel, thread_ts, started_at, claimed_by, claim_until)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![key, team.as_str(), channel.as_str(), thread_ts, ts(now), claimant, claimant.map(|_| until.clone())],
                 )?;
                 SendStart::Fresh
             }
