@@ -14,6 +14,7 @@ mod import;
 mod inbox;
 mod jobs;
 mod keys;
+mod migrate;
 mod owner;
 mod pg;
 mod posts;
@@ -43,7 +44,10 @@ pub use import::ImportReport;
 pub use inbox::MAX_EVENT_ATTEMPTS;
 pub use jobs::{JobEnd, JobKey, JobStart};
 pub use keys::{PostKind, SendKey, UnknownKey};
+pub use migrate::CopyReport;
 pub use owner::Owner;
+/// A PostgreSQL url as the operator may read it (no user, no password).
+pub use pg::describe as describe_postgres;
 pub use posts::Post;
 pub use replies::{NewReply, OwnedReply, ReplyOutcome, SOURCE_REPLACE};
 pub use sends::{FailedSend, SendStart};
@@ -75,6 +79,14 @@ pub enum Error {
     Corrupt { path: String, reason: String },
     #[error("{0}")]
     NotFound(String),
+    /// `migrate-db`'s target has rows already: a copy goes into an empty database only.
+    #[error(
+        "{path}: already holds standup-bot data ({found}); migrate-db copies into an empty database only: give it a new database (CREATE DATABASE), or drop this one if nothing in it is needed"
+    )]
+    NotEmpty { path: String, found: String },
+    /// A database that cannot be copied as it is, and why.
+    #[error("{path}: cannot be copied: {reason}")]
+    Copy { path: String, reason: String },
     /// Writing a backup failed: about the backup's file, not the database.
     #[error("{path}: cannot write the backup: {reason}")]
     Backup { path: String, reason: String },
