@@ -4,6 +4,7 @@
 //! does is here so tests can call it.
 
 pub mod demo;
+mod migrate;
 mod online;
 
 use std::io::{Read, Write};
@@ -144,6 +145,12 @@ pub enum Command {
         /// Team id from the config
         #[arg(long)]
         team: String,
+    },
+    /// Copy the SQLite database ([database] path) into an empty PostgreSQL database, then check that every meeting compiles the same from both (stop the bot first)
+    MigrateDb {
+        /// The PostgreSQL database, postgres://user:password@host:5432/database [default: STANDUP_DATABASE_URL]
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
     },
 }
 
@@ -325,6 +332,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Archive { team } => {
             let (config, renderer) = load(cli.config.as_deref())?;
             archive_command(&config, &renderer, &team, out)
+        }
+        Command::MigrateDb { to } => {
+            let (config, renderer) = load(cli.config.as_deref())?;
+            migrate::migrate_db(&config, &renderer, to, out)
         }
     }
 }

@@ -33,7 +33,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-pub use self::secrets::{Secret, Secrets};
+pub use self::secrets::{Secret, Secrets, database_url_from_env};
+pub(crate) use self::validate::database_url_problem;
 use standup_core::calendar::{QuietHours, TimeOff};
 use standup_core::domain::{ChannelId, Format, TeamId, UserId};
 use standup_core::schedule::Schedule;

@@ -15,6 +15,7 @@ mod inbox;
 mod jobs;
 mod keys;
 pub mod lease;
+mod migrate;
 mod owner;
 mod pg;
 mod posts;
@@ -44,7 +45,10 @@ pub use import::ImportReport;
 pub use inbox::MAX_EVENT_ATTEMPTS;
 pub use jobs::{JobEnd, JobKey, JobStart};
 pub use keys::{PostKind, SendKey, UnknownKey};
+pub use migrate::CopyReport;
 pub use owner::Owner;
+/// A PostgreSQL url as the operator may read it (no user, no password).
+pub use pg::describe as describe_postgres;
 pub use posts::Post;
 pub use replies::{NewReply, OwnedReply, ReplyOutcome, SOURCE_REPLACE};
 pub use sends::{FailedSend, SendStart};
@@ -82,6 +86,14 @@ pub enum Error {
         "the {lease} lease (epoch {epoch}) is no longer this replica's; the write was refused and the new holder does the work"
     )]
     Fenced { lease: String, epoch: i64 },
+    /// `migrate-db`'s target has rows already: a copy goes into an empty database only.
+    #[error(
+        "{path}: already holds standup-bot data ({found}); migrate-db copies into an empty database only: give it a new database (CREATE DATABASE), or drop this one if nothing in it is needed"
+    )]
+    NotEmpty { path: String, found: String },
+    /// A database that cannot be copied as it is, and why.
+    #[error("{path}: cannot be copied: {reason}")]
+    Copy { path: String, reason: String },
     /// Writing a backup failed: about the backup's file, not the database.
     #[error("{path}: cannot write the backup: {reason}")]
     Backup { path: String, reason: String },

@@ -73,7 +73,7 @@ impl Env {
     }
 }
 
-fn config(db: &TestDb, orbit_format: &str, lighthouse_format: &str) -> String {
+pub(crate) fn config(db: &TestDb, orbit_format: &str, lighthouse_format: &str) -> String {
     format!(
         r#"
 [database]
@@ -117,7 +117,7 @@ members = [
     )
 }
 
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)

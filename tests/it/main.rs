@@ -20,6 +20,7 @@ mod limits;
 mod load_smoke;
 mod manifest_scopes;
 mod metrics;
+mod migrate;
 mod names;
 mod promises;
 mod reliability;

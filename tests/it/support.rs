@@ -1035,6 +1035,12 @@ pub fn new_database(dir: &Path, sqlite_file: &str) -> TestDb {
     }
 }
 
+/// A fresh database on the test PostgreSQL server whatever engine the other tests run on, for
+/// a test that needs PostgreSQL beside a SQLite file; `None` without a server.
+pub fn new_postgres_database() -> Option<TestDb> {
+    postgres_server().map(|server| TestDb::create_postgres(&server))
+}
+
 /// One value a query returned. The schema holds integers and text only, and a test's query
 /// selects those, so both engines give the same values for it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
