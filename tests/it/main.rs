@@ -25,6 +25,7 @@ mod names;
 mod promises;
 mod reliability;
 mod reload;
+mod replicas;
 mod sends;
 mod setup;
 mod slack;

@@ -198,7 +198,8 @@ pub fn cli_in(dir: &Path, args: &[&str]) -> String {
 /// A bot process with its own directory (config, database, log).
 pub struct Process {
     pub dir: tempfile::TempDir,
-    db: TestDb,
+    /// Shared by the replicas of one database ([`Process::replica`]).
+    db: Arc<TestDb>,
     child: Option<Child>,
     pub bot_token: String,
     pub app_token: String,
@@ -243,7 +244,7 @@ impl Process {
 
         Process {
             dir,
-            db,
+            db: Arc::new(db),
             child: None,
             bot_token: emu.config().bot_token.clone(),
             app_token: emu.config().app_token.clone(),
@@ -254,6 +255,30 @@ impl Process {
     /// Rewrites the config file (before the next start).
     pub fn edit_config(&self, edit: impl FnOnce(String) -> String) {
         edit_config_in(self.dir.path(), edit);
+    }
+
+    /// Another bot process on the same config and database, in a folder of its own (its own
+    /// log): a replica, for PostgreSQL.
+    pub fn replica(&self) -> Process {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            self.dir.path().join("standup.toml"),
+            dir.path().join("standup.toml"),
+        )
+        .unwrap();
+        Process {
+            dir,
+            db: self.db.clone(),
+            child: None,
+            bot_token: self.bot_token.clone(),
+            app_token: self.app_token.clone(),
+            env: self.env.clone(),
+        }
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Makes `users` the team's members, in order, with handles `m0`, `m1`, ...
@@ -1008,6 +1033,16 @@ fn postgres_server() -> Option<String> {
     std::env::var(POSTGRES_ENV)
         .ok()
         .filter(|url| !url.is_empty())
+}
+
+/// Whether the tests run on PostgreSQL. On SQLite, says why the calling test is skipped, for a
+/// test of what only PostgreSQL does (replicas): `if !postgres_only("why") { return; }`.
+pub fn postgres_only(reason: &str) -> bool {
+    if postgres_server().is_some() {
+        return true;
+    }
+    eprintln!("skipped on SQLite: {reason}");
+    false
 }
 
 /// Whether the tests run on SQLite. On PostgreSQL, says why the calling test is skipped, for a

@@ -1,0 +1,362 @@
+//! Three bot processes on one PostgreSQL database and one Slack workspace, with short leases: the
+//! work is shared and nothing is sent twice or missed, whichever replica dies or stalls.
+//! PostgreSQL only (a SQLite file takes one bot); `scripts/with-postgres.sh` runs them.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use slack_emulator::{Emulator, Message, events};
+
+use crate::support::{
+    CHANNEL, KENJI, LI, MARIA, ONE_AT_A_TIME, Process, WAIT, ZOE, emulator, postgres_only,
+    prompts_to, wait_file, wait_prompted, wait_until, workspace_of,
+};
+
+/// The scheduler's lease in these tests: a dead leader's work passes on within seconds.
+const LEASE_SECS: &str = "2";
+
+/// Three replicas of one bot (one database, one config), not started yet.
+fn replicas(
+    emu: &Emulator,
+    prompt: chrono::DateTime<Utc>,
+    sync: chrono::DateTime<Utc>,
+) -> Vec<Process> {
+    let mut first = Process::new(emu, prompt, sync, "20s", "1h");
+    first
+        .env
+        .push(("STANDUP_LEASE_TTL_SECS".into(), LEASE_SECS.into()));
+    let second = first.replica();
+    let third = first.replica();
+    vec![first, second, third]
+}
+
+fn start_all(bots: &mut [Process]) {
+    for bot in bots.iter_mut() {
+        bot.start();
+    }
+}
+
+/// Which replica leads now: the one whose log says it took the lease more often than it lost it
+/// (a killed one, which logs nothing more, left out).
+fn leader_among(bots: &[Process], dead: &[usize]) -> Option<usize> {
+    let leading = |log: &str| {
+        log.matches("leading: this replica runs the scheduler")
+            .count()
+            > log.matches("no longer leading").count()
+    };
+    let found: Vec<usize> = (0..bots.len())
+        .filter(|i| !dead.contains(i) && leading(&bots[*i].log()))
+        .collect();
+    (found.len() == 1).then(|| found[0])
+}
+
+fn leader(bots: &[Process]) -> Option<usize> {
+    leader_among(bots, &[])
+}
+
+async fn wait_leader(bots: &[Process]) -> usize {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(i) = leader(bots) {
+            return i;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no single leader among the replicas:\n{}",
+            logs(bots)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn logs(bots: &[Process]) -> String {
+    bots.iter()
+        .enumerate()
+        .map(|(i, b)| format!("--- replica {i} ---\n{}", b.log()))
+        .collect()
+}
+
+fn count(emu: &Emulator, channel: &str, what: impl Fn(&Message) -> bool) -> usize {
+    emu.messages(channel).iter().filter(|m| what(m)).count()
+}
+
+fn text_has(m: &Message, part: &str) -> bool {
+    m.text.as_deref().is_some_and(|t| t.contains(part))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_run_a_whole_cycle_sending_each_message_once() {
+    if !postgres_only("three replicas share one PostgreSQL database") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let (prompt, sync) = (
+        t0 + chrono::Duration::seconds(5),
+        t0 + chrono::Duration::seconds(35),
+    );
+    let mut bots = replicas(&emu, prompt, sync);
+    start_all(&mut bots);
+    wait_until("three Socket Mode connections", WAIT, || {
+        emu.live_connections() == 3
+    })
+    .await;
+    wait_leader(&bots).await;
+
+    for user in [MARIA, KENJI, LI, ZOE] {
+        wait_prompted(&emu, user).await;
+    }
+    // Replies come in over the three connections (Slack spreads envelopes across them).
+    for (user, text) in [
+        (MARIA, "Shipped:\n- replica notes"),
+        (KENJI, "Blocked:\n- the staging database is down"),
+        (LI, "In progress:\n- failover drills"),
+        (ZOE, "Next:\n- lease tuning"),
+    ] {
+        emu.send_event(events::dm_message(user, text))
+            .ack(WAIT)
+            .await
+            .expect("acked");
+    }
+    let file = wait_file(&emu, 1).await;
+    let notes = file.content.clone();
+    for part in [
+        "replica notes",
+        "the staging database is down",
+        "failover drills",
+        "lease tuning",
+    ] {
+        assert!(
+            notes.contains(part),
+            "{part} missing from the notes:\n{notes}"
+        );
+    }
+    // Time for a second replica's duplicate, had there been one.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for user in [MARIA, KENJI, LI, ZOE] {
+        let dm = emu.dm_channel(user);
+        assert_eq!(
+            prompts_to(&emu, user),
+            1,
+            "prompts to {user}\n{}",
+            logs(&bots)
+        );
+        assert_eq!(
+            count(&emu, &dm, |m| m
+                .text
+                .as_deref()
+                .is_some_and(|t| t.starts_with("Got it."))),
+            1,
+            "confirmations to {user}"
+        );
+    }
+    assert_eq!(
+        count(&emu, CHANNEL, |m| text_has(
+            m,
+            "is blocked: the staging database is down"
+        )),
+        1,
+        "blocker flags"
+    );
+    assert_eq!(emu.files().len(), 1, "notes uploaded: {:?}", emu.files());
+    for bot in bots.iter_mut() {
+        bot.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_killed_at_prompt_time_a_successor_prompts_everyone_once() {
+    if !postgres_only("three replicas share one PostgreSQL database") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    // A team big enough that the fan-out is under way when the leader dies.
+    let users: Vec<String> = (0..40).map(|i| format!("U0MEMB{i:04}")).collect();
+    let emu = Emulator::start(workspace_of(&users)).await;
+    let t0 = Utc::now();
+    let (prompt, sync) = (
+        t0 + chrono::Duration::seconds(8),
+        t0 + chrono::Duration::minutes(30),
+    );
+    let mut bots = replicas(&emu, prompt, sync);
+    bots[0].set_members(&users);
+    for bot in &bots[1..] {
+        std::fs::copy(
+            bots[0].dir.path().join("standup.toml"),
+            bot.dir.path().join("standup.toml"),
+        )
+        .unwrap();
+    }
+    start_all(&mut bots);
+    wait_until("three Socket Mode connections", WAIT, || {
+        emu.live_connections() == 3
+    })
+    .await;
+    let first = wait_leader(&bots).await;
+
+    // The first prompts are out: the leader dies mid-fan-out.
+    wait_until("the first prompt", WAIT, || {
+        users.iter().any(|u| prompts_to(&emu, u) > 0)
+    })
+    .await;
+    bots[first].kill();
+    let sent_by_first = users.iter().filter(|u| prompts_to(&emu, u) > 0).count();
+
+    wait_until("every member prompted", Duration::from_secs(60), || {
+        users.iter().all(|u| prompts_to(&emu, u) > 0)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let twice: Vec<&String> = users.iter().filter(|u| prompts_to(&emu, u) > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "prompted twice: {twice:?}\n{}",
+        logs(&bots)
+    );
+    let next = leader_among(&bots, &[first]).expect("a successor leads");
+    assert_ne!(next, first);
+    eprintln!(
+        "the killed leader had prompted {sent_by_first} of {} members",
+        users.len()
+    );
+    for bot in bots.iter_mut() {
+        bot.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_paused_past_its_lease_has_its_writes_refused_and_nobody_is_prompted_twice() {
+    if !postgres_only("three replicas share one PostgreSQL database") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    // The prompt falls while the first leader is paused.
+    let (prompt, sync) = (
+        t0 + chrono::Duration::seconds(12),
+        t0 + chrono::Duration::minutes(30),
+    );
+    let mut bots = replicas(&emu, prompt, sync);
+    start_all(&mut bots);
+    wait_until("three Socket Mode connections", WAIT, || {
+        emu.live_connections() == 3
+    })
+    .await;
+    let first = wait_leader(&bots).await;
+    let pid = bots[first].pid().unwrap().to_string();
+    signal("-STOP", &pid);
+    for user in [MARIA, KENJI, LI, ZOE] {
+        wait_prompted(&emu, user).await;
+    }
+    signal("-CONT", &pid);
+    wait_until("the paused leader learns it lost the lease", WAIT, || {
+        bots[first].log().contains("no longer leading")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for user in [MARIA, KENJI, LI, ZOE] {
+        assert_eq!(
+            prompts_to(&emu, user),
+            1,
+            "prompts to {user}\n{}",
+            logs(&bots)
+        );
+    }
+    let next = leader(&bots).expect("one leader");
+    assert_ne!(next, first, "the lease passed while the first was paused");
+    for bot in bots.iter_mut() {
+        bot.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_delivered_on_every_connection_is_handled_once() {
+    if !postgres_only("three replicas share one PostgreSQL database") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let (prompt, sync) = (
+        t0 + chrono::Duration::seconds(6),
+        t0 + chrono::Duration::minutes(30),
+    );
+    let mut bots = replicas(&emu, prompt, sync);
+    start_all(&mut bots);
+    wait_until("three Socket Mode connections", WAIT, || {
+        emu.live_connections() == 3
+    })
+    .await;
+    wait_prompted(&emu, MARIA).await;
+    for handle in emu.send_event_on_all(events::dm_message(MARIA, "Shipped:\n- sent thrice")) {
+        handle.ack(WAIT).await.expect("acked on each connection");
+    }
+    let dm = emu.dm_channel(MARIA);
+    emu.wait_for_message(&dm, |m| text_has(m, "Got it."), WAIT)
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        count(&emu, &dm, |m| text_has(m, "Got it.")),
+        1,
+        "{}",
+        logs(&bots)
+    );
+    for bot in bots.iter_mut() {
+        bot.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_restarted_one_by_one_leave_no_gap_and_repeat_nothing() {
+    if !postgres_only("three replicas share one PostgreSQL database") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    // The prompt falls during the rolling restart.
+    let (prompt, sync) = (
+        t0 + chrono::Duration::seconds(10),
+        t0 + chrono::Duration::minutes(30),
+    );
+    let mut bots = replicas(&emu, prompt, sync);
+    start_all(&mut bots);
+    wait_until("three Socket Mode connections", WAIT, || {
+        emu.live_connections() == 3
+    })
+    .await;
+    for i in 0..bots.len() {
+        bots[i].stop();
+        bots[i].start();
+        wait_until("the replica back on Socket Mode", WAIT, || {
+            emu.live_connections() == 3
+        })
+        .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    for user in [MARIA, KENJI, LI, ZOE] {
+        wait_prompted(&emu, user).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for user in [MARIA, KENJI, LI, ZOE] {
+        assert_eq!(
+            prompts_to(&emu, user),
+            1,
+            "prompts to {user}\n{}",
+            logs(&bots)
+        );
+    }
+    for bot in bots.iter_mut() {
+        bot.stop();
+    }
+}
+
+fn signal(which: &str, pid: &str) {
+    let status = std::process::Command::new("kill")
+        .args([which, pid])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {which} {pid}");
+}
