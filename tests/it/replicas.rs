@@ -327,9 +327,9 @@ async fn replicas_restarted_one_by_one_leave_no_gap_and_repeat_nothing() {
         emu.live_connections() == 3
     })
     .await;
-    for i in 0..bots.len() {
-        bots[i].stop();
-        bots[i].start();
+    for bot in bots.iter_mut() {
+        bot.stop();
+        bot.start();
         wait_until("the replica back on Socket Mode", WAIT, || {
             emu.live_connections() == 3
         })
