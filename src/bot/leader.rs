@@ -2,8 +2,8 @@
 //! [`crate::store::lease`]).
 //!
 //! Every replica handles Slack's events; only the leader runs the scheduler (prompts,
-//! reminders, posts, escalations) and the start-up introductions. A replica tries for the lease
-//! until it gets it, then renews it every third of its time to live. It stops acting as leader
+//! reminders, posts, escalations) and the start-up introductions. A replica asks for the lease
+//! every second until it gets it, then renews it every third of its time to live. It stops acting as leader
 //! a quarter of the lease before the lease could pass to another, counted from before the call
 //! that last took or renewed it, so a leader cut off from the database (or paused) has stopped
 //! before a successor starts; its job rows are refused by epoch even if it had not. A clean stop
@@ -39,6 +39,9 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let renew_every = ttl / 3;
+    // A follower asks again within a second: a leader that died is replaced as soon as its
+    // connections are gone (one small write a second per follower).
+    let ask_every = renew_every.min(Duration::from_secs(1));
     let act_for = ttl - ttl / 4;
     let mut leading: Option<Leading> = None;
     loop {
@@ -78,10 +81,9 @@ pub async fn run(
                 }
             }
         }
-        let next = Instant::now() + renew_every;
         let wake = match &leading {
-            Some(lead) => next.min(lead.until),
-            None => next,
+            Some(lead) => (Instant::now() + renew_every).min(lead.until),
+            None => Instant::now() + ask_every,
         };
         tokio::select! {
             () = tokio::time::sleep_until(wake) => {}
