@@ -467,3 +467,65 @@ fn strip_ansi(line: &str) -> String {
     }
     out
 }
+
+/// A measurement, not a check (figures in docs/BENCHMARKS.md): the statements one DM reply costs
+/// the database on PostgreSQL, from its store to its confirmation, counted in the server's own
+/// statement log. Needs a server logging every statement with the database and application
+/// named (`log_statement = 'all'`, `log_line_prefix = '%m [%p] %d %a '`) and `PG_LOG`, the path
+/// of its log file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: PG_LOG=… STANDUP_TEST_POSTGRES=… cargo test --test it -- --ignored --nocapture round_trips"]
+async fn round_trips_per_reply() {
+    if !postgres_only("counts PostgreSQL's statements") {
+        return;
+    }
+    let log_path = std::env::var("PG_LOG").expect("PG_LOG: the server's log file");
+    let _turn = ONE_AT_A_TIME.write().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let mut bots = replicas(
+        &emu,
+        t0 + chrono::Duration::seconds(4),
+        t0 + chrono::Duration::hours(3),
+    );
+    bots.truncate(1);
+    start_all(&mut bots);
+    for user in [MARIA, KENJI, LI, ZOE] {
+        wait_prompted(&emu, user).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let line = bots[0].db().config_line();
+    let database = line
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string();
+    let mut counts = Vec::new();
+    for (n, user) in [MARIA, KENJI, LI, ZOE].into_iter().enumerate() {
+        let from = std::fs::metadata(&log_path).unwrap().len() as usize;
+        emu.send_event(events::dm_message(user, &format!("Shipped:\n- item {n}")))
+            .ack(WAIT)
+            .await
+            .expect("acked");
+        let dm = emu.dm_channel(user);
+        emu.wait_for_message(&dm, |m| text_has(m, "Got it."), WAIT)
+            .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let log = std::fs::read(&log_path).unwrap();
+        let text = String::from_utf8_lossy(&log[from..]).to_string();
+        let statements: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(&format!(" {database} ")))
+            .filter(|l| l.contains("statement:") || l.contains("execute"))
+            // The lease's renewal and the look for orphaned events run on their own clock.
+            .filter(|l| !l.contains("leases") && !l.contains("FOR UPDATE SKIP LOCKED"))
+            .collect();
+        counts.push(statements.len());
+        if n == 0 {
+            eprintln!("{}", statements.join("\n"));
+        }
+    }
+    eprintln!("statements per reply (store to confirmation), 4 replies: {counts:?}");
+    bots[0].stop();
+}
