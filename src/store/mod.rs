@@ -61,6 +61,12 @@ pub enum Error {
         "{path}: cannot open the database: {reason}; check the path and its permissions ([database] path)"
     )]
     Open { path: String, reason: String },
+    /// A PostgreSQL server that cannot be reached or refuses the connection; `at` never holds
+    /// the user or password.
+    #[error(
+        "{at}: cannot connect to PostgreSQL: {reason} ([database] url or STANDUP_DATABASE_URL)"
+    )]
+    Connect { at: String, reason: String },
     /// Another running bot holds the database (see [`Owner`]).
     #[error(
         "{path}: another standup-bot runs on this database ({holder}): stop that one first; one bot per SQLite file (several replicas need Postgres)"
@@ -393,10 +399,7 @@ impl Store {
         if self.conn.engine() == Engine::Postgres {
             // The connection carries the name: a claim whose holder has no connection left
             // (the replica died) is taken over at once, without waiting for it to run out.
-            self.conn.execute(
-                "SELECT set_config('application_name', ?1, false)",
-                params![holder],
-            )?;
+            self.conn.set_name(holder)?;
         }
         self.holder = Some(holder.to_string());
         Ok(())

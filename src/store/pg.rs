@@ -9,8 +9,13 @@ const MIGRATION_LOCK: i64 = 0x0073_7461_6e64_7570;
 
 /// Connects to `url`. A failure says where to, without user or password.
 pub fn connect(url: &str) -> Result<Conn> {
-    let mut config: postgres::Config = url.parse().map_err(|e| Error::Open {
-        path: describe(url),
+    Ok(Conn::postgres(client(url)?, url))
+}
+
+/// A new client of `url` (see [`connect`]).
+pub fn client(url: &str) -> Result<postgres::Client> {
+    let mut config: postgres::Config = url.parse().map_err(|e| Error::Connect {
+        at: describe(url),
         reason: format!(
             "not a PostgreSQL connection string ({e}); write postgres://user:password@host:5432/database"
         ),
@@ -18,8 +23,8 @@ pub fn connect(url: &str) -> Result<Conn> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(std::time::Duration::from_secs(10));
     }
-    let failed = |reason: String| Error::Open {
-        path: describe(url),
+    let failed = |reason: String| Error::Connect {
+        at: describe(url),
         reason,
     };
     // The sync client runs its own small runtime: connecting from a thread of ours keeps it
@@ -29,13 +34,13 @@ pub fn connect(url: &str) -> Result<Conn> {
         Ok(Ok(client)) => client,
         Ok(Err(e)) => {
             return Err(failed(format!(
-                "cannot connect ({}); check that the server is up, the url's host, port, user and password, and that the database exists",
+                "{}: check that the server is up, the url's host, port, user and password, and that the database exists",
                 words(&e)
             )));
         }
         Err(_) => return Err(failed("the connection attempt panicked (a bug)".into())),
     };
-    Ok(Conn::postgres(client))
+    Ok(client)
 }
 
 fn words(e: &postgres::Error) -> String {

@@ -236,6 +236,10 @@ pub struct Pg {
     prepared: RefCell<HashMap<String, postgres::Statement>>,
     /// Transactions open (0 or 1): PostgreSQL never ends one on its own.
     depth: Cell<u32>,
+    /// Where to connect again; never shown (it may hold a password).
+    url: String,
+    /// The connection's `application_name`, set again on a new connection.
+    name: RefCell<Option<String>>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -248,12 +252,29 @@ impl std::fmt::Debug for Conn {
 }
 
 impl Conn {
-    pub fn postgres(client: postgres::Client) -> Conn {
+    /// A PostgreSQL connection made to `url`, which it connects to again when the server
+    /// closed it (a restart, a failover, an idle timeout).
+    pub fn postgres(client: postgres::Client, url: &str) -> Conn {
         Conn::Postgres(Box::new(Pg {
             client: RefCell::new(Some(client)),
             prepared: RefCell::new(HashMap::new()),
             depth: Cell::new(0),
+            url: url.to_string(),
+            name: RefCell::new(None),
         }))
+    }
+
+    /// Names the connection on the server (`application_name`, kept across reconnects): other
+    /// replicas tell this one's claims and leases from a dead replica's by it.
+    pub fn set_name(&self, name: &str) -> Result<()> {
+        if let Conn::Postgres(pg) = self {
+            *pg.name.borrow_mut() = Some(name.to_string());
+            self.execute(
+                "SELECT set_config('application_name', ?1, false)",
+                params![name],
+            )?;
+        }
+        Ok(())
     }
 
     pub fn engine(&self) -> Engine {
@@ -297,12 +318,12 @@ impl Conn {
     pub fn batch(&self, sql: &str) -> Result<()> {
         match self {
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Conn::Postgres(pg) => {
+            Conn::Postgres(pg) => pg.again_if_closed(sql, || {
+                pg.reopen_if_closed()?;
                 let mut guard = pg.client();
                 let client: &mut postgres::Client = &mut guard;
-                off_runtime(|| client.batch_execute(sql))
-            }
-            .map_err(pg_error),
+                off_runtime(|| client.batch_execute(sql)).map_err(pg_error)
+            }),
         }
     }
 
@@ -330,14 +351,13 @@ impl Conn {
                 Ok(out)
             }
             Conn::Postgres(pg) => {
-                let stmt = pg.statement(sql)?;
-                let params = pg_params(&values);
-                let rows = {
+                let rows = pg.again_if_closed(sql, || {
+                    let stmt = pg.statement(sql)?;
+                    let params = pg_params(&values);
                     let mut guard = pg.client();
                     let client: &mut postgres::Client = &mut guard;
-                    off_runtime(|| client.query(&stmt, &params))
-                }
-                .map_err(pg_error)?;
+                    off_runtime(|| client.query(&stmt, &params)).map_err(pg_error)
+                })?;
                 rows.iter()
                     .map(|row| f(&Row(from_pg(row)?)))
                     .collect::<Result<Vec<_>>>()
@@ -482,8 +502,52 @@ impl Pg {
         })
     }
 
+    /// Connects again if the server closed the connection, outside a transaction (one the
+    /// server closed is lost: its caller gets the error and tries again). The statement that
+    /// met the closed connection failed; the next one runs on a new connection.
+    fn reopen_if_closed(&self) -> Result<()> {
+        if self.depth.get() > 0 || !self.client().is_closed() {
+            return Ok(());
+        }
+        let fresh = super::pg::client(&self.url)?;
+        *self.client.borrow_mut() = Some(fresh);
+        self.prepared.borrow_mut().clear();
+        let name = self.name.borrow().clone();
+        if let Some(name) = name {
+            let mut guard = self.client();
+            let client: &mut postgres::Client = &mut guard;
+            off_runtime(|| {
+                client.execute("SELECT set_config('application_name', $1, false)", &[&name])
+            })
+            .map_err(pg_error)?;
+        }
+        tracing::info!("reconnected to PostgreSQL");
+        Ok(())
+    }
+
+    /// Runs `call`, and once more on a new connection when the server had closed this one and
+    /// running `sql` again cannot apply anything twice: a read, or the start of a transaction,
+    /// outside a transaction.
+    fn again_if_closed<T>(&self, sql: &str, call: impl Fn() -> Result<T>) -> Result<T> {
+        match call() {
+            Err(e)
+                if e.sql_kind() == Some(SqlKind::Io)
+                    && self.depth.get() == 0
+                    && self.client().is_closed()
+                    && {
+                        let head = sql.trim_start().get(..6).unwrap_or("");
+                        head.eq_ignore_ascii_case("select") || head.eq_ignore_ascii_case("begin ")
+                    } =>
+            {
+                call()
+            }
+            other => other,
+        }
+    }
+
     /// The prepared statement for the store's `sql`, prepared on first use.
     fn statement(&self, sql: &str) -> Result<postgres::Statement> {
+        self.reopen_if_closed()?;
         if let Some(stmt) = self.prepared.borrow().get(sql) {
             return Ok(stmt.clone());
         }

@@ -361,6 +361,48 @@ fn signal(which: &str, pid: &str) {
     assert!(status.success(), "kill {which} {pid}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_connects_again_when_postgresql_drops_its_connections() {
+    if !postgres_only("PostgreSQL's connections dropped by the server") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let (prompt, sync) = (
+        t0 + chrono::Duration::seconds(4),
+        t0 + chrono::Duration::minutes(30),
+    );
+    let mut bots = replicas(&emu, prompt, sync);
+    bots.truncate(1);
+    start_all(&mut bots);
+    wait_prompted(&emu, MARIA).await;
+    // What a server restart or a failover does to the bot's connections.
+    let dropped = bots[0].db().int(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+        &[],
+    );
+    assert!(dropped >= 2, "the bot's connections: {dropped}");
+    for (user, text) in [
+        (MARIA, "Shipped:\n- after the drop"),
+        (KENJI, "Next:\n- still here"),
+    ] {
+        emu.send_event(events::dm_message(user, text))
+            .ack(WAIT)
+            .await
+            .expect("acked: stored on a new connection");
+        emu.wait_for_message(&emu.dm_channel(user), |m| text_has(m, "Got it."), WAIT)
+            .await;
+    }
+    assert!(
+        bots[0].log().contains("reconnected to PostgreSQL"),
+        "{}",
+        bots[0].log()
+    );
+    bots[0].stop();
+}
+
 /// A measurement, not a check (run by hand, figures in docs/BENCHMARKS.md): the time from
 /// SIGKILL of the leader to a successor's "leading" line, over 20 kills, with three replicas and
 /// the lease's time to live from `STANDUP_LEASE_TTL_SECS` (the default 15 s when unset).
