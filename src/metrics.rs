@@ -12,6 +12,7 @@ use std::sync::Arc;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -97,6 +98,8 @@ struct Inner {
     job_lag: Family<KindLabels, Histogram, fn() -> Histogram>,
     replies: Counter,
     notes: Counter,
+    leading: Gauge,
+    epoch: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -158,6 +161,18 @@ impl Metrics {
             "Meeting notes posted to a team channel (first posts, not refreshes)",
             notes.clone(),
         );
+        let leading = Gauge::default();
+        registry.register(
+            "standup_scheduler_leader",
+            "1 while this replica holds the scheduler's lease and runs the schedule, else 0 (one replica of a database shows 1)",
+            leading.clone(),
+        );
+        let epoch = Gauge::default();
+        registry.register(
+            "standup_scheduler_epoch",
+            "The scheduler lease's epoch this replica last led under (0: never led); grows by one with each new leader",
+            epoch.clone(),
+        );
         // Series known in advance start at zero: a family with none is left out of the text,
         // and a counter that appears only at its first increase hides that increase from
         // `rate()`.
@@ -178,7 +193,22 @@ impl Metrics {
             job_lag,
             replies,
             notes,
+            leading,
+            epoch,
         }))
+    }
+
+    /// This replica took the scheduler's lease at `epoch` (`Some`), or stopped leading.
+    pub fn leading(&self, epoch: Option<i64>) {
+        match epoch {
+            Some(epoch) => {
+                self.0.leading.set(1);
+                self.0.epoch.set(epoch);
+            }
+            None => {
+                self.0.leading.set(0);
+            }
+        }
     }
 
     /// Slack sent a request of `kind`.

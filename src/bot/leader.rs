@@ -125,6 +125,7 @@ impl Leading {
             epoch = held.epoch,
             "leading: this replica runs the scheduler"
         );
+        app.metrics().leading(Some(held.epoch));
         let fence = held.clone();
         if let Err(e) = app
             .write(move |s| {
@@ -157,6 +158,7 @@ impl Leading {
 
     /// Stops the scheduler (work in progress finishes); `release` gives the lease up too.
     async fn stop(self, app: &App, release: bool) {
+        app.metrics().leading(None);
         let _ = self.stop.send(true);
         let _ = self.scheduler.await;
         if release {

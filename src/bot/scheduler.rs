@@ -365,6 +365,11 @@ async fn run_recorded(
     let job = key.clone();
     let start = match app.write(move |s| s.begin_job(&job, now)).await {
         Ok(s) => s,
+        // The lease passed to another replica: that one runs the job.
+        Err(e @ crate::store::Error::Fenced { .. }) => {
+            tracing::warn!(team = %key.team, kind = key.kind, error = %e, "not running a job: no longer leading");
+            return false;
+        }
         Err(e) => {
             tracing::error!(team = %key.team, kind = key.kind, error = %e, "cannot record a job; not running it");
             return false;

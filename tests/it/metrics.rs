@@ -138,6 +138,9 @@ async fn metrics_count_events_calls_429s_job_lag_and_replies() {
     );
     assert_eq!(value("standup_replies_recorded_total"), 1.0, "{text}");
     assert_eq!(value("standup_notes_posted_total"), 0.0, "{text}");
+    // The one bot leads (on SQLite always, at the first epoch).
+    assert_eq!(value("standup_scheduler_leader"), 1.0, "{text}");
+    assert_eq!(value("standup_scheduler_epoch"), 1.0, "{text}");
     // Each prompt ran at 09:00 on the test clock, the moment it was due.
     assert_eq!(
         value("standup_job_lag_seconds_count{kind=\"prompt\"}"),
