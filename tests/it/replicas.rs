@@ -30,6 +30,37 @@ fn replicas(
     vec![first, second, third]
 }
 
+/// Three replicas started and connected, the prompt `prompt_in` seconds from now and the meeting
+/// `sync_in` from now.
+async fn started(emu: &Emulator, prompt_in: i64, sync_in: chrono::Duration) -> Vec<Process> {
+    let t0 = Utc::now();
+    let mut bots = replicas(emu, t0 + chrono::Duration::seconds(prompt_in), t0 + sync_in);
+    start_all(&mut bots);
+    wait_until("three Socket Mode connections", WAIT, || {
+        emu.live_connections() == 3
+    })
+    .await;
+    bots
+}
+
+/// The team's four members each have exactly one prompt.
+fn each_prompted_once(emu: &Emulator, bots: &[Process]) {
+    for user in [MARIA, KENJI, LI, ZOE] {
+        assert_eq!(
+            prompts_to(emu, user),
+            1,
+            "prompts to {user}\n{}",
+            logs(bots)
+        );
+    }
+}
+
+fn stop_all(bots: &mut [Process]) {
+    for bot in bots.iter_mut() {
+        bot.stop();
+    }
+}
+
 fn start_all(bots: &mut [Process]) {
     for bot in bots.iter_mut() {
         bot.start();
@@ -91,17 +122,7 @@ async fn three_replicas_run_a_whole_cycle_sending_each_message_once() {
     }
     let _turn = ONE_AT_A_TIME.write().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let (prompt, sync) = (
-        t0 + chrono::Duration::seconds(5),
-        t0 + chrono::Duration::seconds(30),
-    );
-    let mut bots = replicas(&emu, prompt, sync);
-    start_all(&mut bots);
-    wait_until("three Socket Mode connections", WAIT, || {
-        emu.live_connections() == 3
-    })
-    .await;
+    let mut bots = started(&emu, 5, chrono::Duration::seconds(30)).await;
     wait_leader(&bots).await;
 
     for user in [MARIA, KENJI, LI, ZOE] {
@@ -160,9 +181,7 @@ async fn three_replicas_run_a_whole_cycle_sending_each_message_once() {
         "blocker flags"
     );
     assert_eq!(emu.files().len(), 1, "notes uploaded: {:?}", emu.files());
-    for bot in bots.iter_mut() {
-        bot.stop();
-    }
+    stop_all(&mut bots);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,9 +239,7 @@ async fn the_leader_killed_at_prompt_time_a_successor_prompts_everyone_once() {
         "the killed leader had prompted {sent_by_first} of {} members",
         users.len()
     );
-    for bot in bots.iter_mut() {
-        bot.stop();
-    }
+    stop_all(&mut bots);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -232,18 +249,8 @@ async fn a_leader_paused_past_its_lease_has_its_writes_refused_and_nobody_is_pro
     }
     let _turn = ONE_AT_A_TIME.write().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
     // The prompt falls while the first leader is paused.
-    let (prompt, sync) = (
-        t0 + chrono::Duration::seconds(9),
-        t0 + chrono::Duration::minutes(30),
-    );
-    let mut bots = replicas(&emu, prompt, sync);
-    start_all(&mut bots);
-    wait_until("three Socket Mode connections", WAIT, || {
-        emu.live_connections() == 3
-    })
-    .await;
+    let mut bots = started(&emu, 9, chrono::Duration::minutes(30)).await;
     let first = wait_leader(&bots).await;
     let pid = bots[first].pid().unwrap().to_string();
     signal("-STOP", &pid);
@@ -256,19 +263,10 @@ async fn a_leader_paused_past_its_lease_has_its_writes_refused_and_nobody_is_pro
     })
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    for user in [MARIA, KENJI, LI, ZOE] {
-        assert_eq!(
-            prompts_to(&emu, user),
-            1,
-            "prompts to {user}\n{}",
-            logs(&bots)
-        );
-    }
+    each_prompted_once(&emu, &bots);
     let next = leader(&bots).expect("one leader");
     assert_ne!(next, first, "the lease passed while the first was paused");
-    for bot in bots.iter_mut() {
-        bot.stop();
-    }
+    stop_all(&mut bots);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,17 +276,7 @@ async fn an_event_delivered_on_every_connection_is_handled_once() {
     }
     let _turn = ONE_AT_A_TIME.write().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
-    let (prompt, sync) = (
-        t0 + chrono::Duration::seconds(6),
-        t0 + chrono::Duration::minutes(30),
-    );
-    let mut bots = replicas(&emu, prompt, sync);
-    start_all(&mut bots);
-    wait_until("three Socket Mode connections", WAIT, || {
-        emu.live_connections() == 3
-    })
-    .await;
+    let mut bots = started(&emu, 6, chrono::Duration::minutes(30)).await;
     wait_prompted(&emu, MARIA).await;
     for handle in emu.send_event_on_all(events::dm_message(MARIA, "Shipped:\n- sent thrice")) {
         handle.ack(WAIT).await.expect("acked on each connection");
@@ -303,9 +291,7 @@ async fn an_event_delivered_on_every_connection_is_handled_once() {
         "{}",
         logs(&bots)
     );
-    for bot in bots.iter_mut() {
-        bot.stop();
-    }
+    stop_all(&mut bots);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -315,18 +301,8 @@ async fn replicas_restarted_one_by_one_leave_no_gap_and_repeat_nothing() {
     }
     let _turn = ONE_AT_A_TIME.write().await;
     let emu = emulator().await;
-    let t0 = Utc::now();
     // The prompt falls during the rolling restart.
-    let (prompt, sync) = (
-        t0 + chrono::Duration::seconds(10),
-        t0 + chrono::Duration::minutes(30),
-    );
-    let mut bots = replicas(&emu, prompt, sync);
-    start_all(&mut bots);
-    wait_until("three Socket Mode connections", WAIT, || {
-        emu.live_connections() == 3
-    })
-    .await;
+    let mut bots = started(&emu, 10, chrono::Duration::minutes(30)).await;
     for bot in bots.iter_mut() {
         bot.stop();
         bot.start();
@@ -340,17 +316,8 @@ async fn replicas_restarted_one_by_one_leave_no_gap_and_repeat_nothing() {
         wait_prompted(&emu, user).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    for user in [MARIA, KENJI, LI, ZOE] {
-        assert_eq!(
-            prompts_to(&emu, user),
-            1,
-            "prompts to {user}\n{}",
-            logs(&bots)
-        );
-    }
-    for bot in bots.iter_mut() {
-        bot.stop();
-    }
+    each_prompted_once(&emu, &bots);
+    stop_all(&mut bots);
 }
 
 fn signal(which: &str, pid: &str) {
@@ -488,9 +455,7 @@ async fn failover_time_over_20_kills() {
         took[0],
         took[took.len() - 1]
     );
-    for bot in bots.iter_mut() {
-        bot.stop();
-    }
+    stop_all(&mut bots);
 }
 
 fn strip_ansi(line: &str) -> String {
