@@ -9,6 +9,7 @@ use chrono::Utc;
 use slack_emulator::{RateLimits, events};
 
 use super::bot::{self, Bot, CHANNEL, Mode, Schedule};
+use super::db;
 use super::stats::{Report, Row, Verdict, fmt_duration};
 
 const READY: Duration = Duration::from_secs(30);
@@ -76,14 +77,22 @@ pub struct FanoutParams {
     /// Seconds from start to the prompt.
     pub lead: i64,
     pub timeout: Option<Duration>,
+    /// Bot processes on one config and database (PostgreSQL).
+    pub replicas: usize,
 }
+
+/// What a replica's log says when it takes the scheduler's lease (`bot::leader`).
+const LEADING: &str = "leading: this replica runs the scheduler";
 
 pub async fn fanout(bin: &Path, p: &FanoutParams) -> Report {
     let limits = RateLimits::default();
     let mut report = Report::new(format!(
-        "fan-out: one prompt to {} members under Slack's limits ({})",
+        "fan-out: one prompt to {} members under Slack's limits ({}, {}, {} replica{})",
         p.members,
-        p.mode.name()
+        p.mode.name(),
+        db::engine_name(),
+        p.replicas,
+        if p.replicas == 1 { "" } else { "s" }
     ));
     report.note(format!(
         "emulator limits: tiers 1-4 = {:?}/min per method (buckets start full), chat.postMessage {}/s per channel (burst {}); load average {}",
@@ -139,13 +148,29 @@ pub async fn fanout(bin: &Path, p: &FanoutParams) -> Report {
         post_before: "30m".into(),
         remind_after: "5h".into(),
     };
-    let mut bot = Bot::new(bin, &emu, p.members, &schedule);
-    bot.start(p.mode);
-    if !bot.ready(&emu, READY).await {
+    let first = Bot::new(bin, &emu, p.members, &schedule);
+    let mut bots: Vec<Bot> = (1..p.replicas).map(|_| first.replica()).collect();
+    bots.insert(0, first);
+    for bot in &mut bots {
+        bot.start(p.mode);
+    }
+    // Every replica up before the prompt, so the lease holder is one of a full set.
+    let mut started = match p.mode {
+        Mode::Socket => {
+            emu.wait_connections_opened(p.replicas as u64, READY)
+                .await
+        }
+        Mode::Http => true,
+    };
+    for bot in &bots {
+        started = started && bot.ready(&emu, READY).await;
+    }
+    if !started {
+        let logs: Vec<String> = bots.iter().map(|b| b.log_tail(30)).collect();
         report.verdicts.push(Verdict::invariant(
             "bot started",
             false,
-            format!("log:\n{}", bot.log_tail(30)),
+            format!("log:\n{}", logs.join("\n---\n")),
         ));
         return report;
     }
@@ -186,8 +211,25 @@ pub async fn fanout(bin: &Path, p: &FanoutParams) -> Report {
             prompted.entry(m.channel.clone()).or_default().push(m.at);
         }
     }
-    report.peak_rss_kib = bot.peak_rss_kib();
-    let stop = bot.stop(Duration::from_secs(30));
+    report.peak_rss_kib = bots.iter().filter_map(Bot::peak_rss_kib).max();
+    if p.replicas > 1 {
+        let leaders: Vec<String> = bots
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.log().contains(LEADING))
+            .map(|(i, _)| i.to_string())
+            .collect();
+        report.note(format!(
+            "replicas that held the scheduler's lease during the run: [{}] of 0..{}; peak RSS is the largest of the {}",
+            leaders.join(", "),
+            p.replicas,
+            p.replicas
+        ));
+    }
+    let stops: Vec<_> = bots
+        .iter_mut()
+        .filter_map(|b| b.stop(Duration::from_secs(30)))
+        .collect();
 
     let firsts: Vec<Instant> = prompted
         .values()
@@ -255,7 +297,7 @@ pub async fn fanout(bin: &Path, p: &FanoutParams) -> Report {
             ),
         ));
     }
-    if let Some((status, took)) = stop {
+    for (status, took) in stops {
         report.note(format!("stopped: {status} after {}", fmt_duration(took)));
     }
     report
@@ -269,7 +311,11 @@ pub async fn idle(bin: &Path, mode: Mode, seconds: u64, members: usize) -> Repor
         "idle: {seconds} s with nothing due ({}, {members} members)",
         mode.name()
     ));
-    report.note(format!("load average at start {}", bot::load_average()));
+    report.note(format!(
+        "database {}; load average at start {}",
+        db::engine_name(),
+        bot::load_average()
+    ));
     let emu = bot::emulator(members, None).await;
     let mut bot = Bot::new(bin, &emu, members, &Schedule::quiet());
     bot.start(mode);
@@ -334,9 +380,10 @@ pub async fn startup(bin: &Path, mode: Mode, repeat: usize, members: usize) -> R
     ));
     let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or_default();
     report.note(format!(
-        "binary {} = {:.1} MB; load average {}",
+        "binary {} = {:.1} MB; database {}; load average {}",
         bin.display(),
         size as f64 / 1e6,
+        db::engine_name(),
         bot::load_average()
     ));
     let emu = bot::emulator(members, None).await;
@@ -402,7 +449,8 @@ pub async fn post(
         "post: post_before fires → notes posted ({members} members answered {lead} s before, {repeat} runs)"
     ));
     report.note(format!(
-        "Socket Mode; each run a new bot, database and emulator; load average {}",
+        "Socket Mode; each run a new bot, database ({}) and emulator; load average {}",
+        db::engine_name(),
         bot::load_average()
     ));
     let mut to_file = Vec::new();
