@@ -130,9 +130,10 @@ enum Scenario {
         members: usize,
         #[arg(long, default_value = "socket")]
         mode: Mode,
-        /// Seconds from start to the prompt.
-        #[arg(long, default_value_t = 5)]
-        lead: i64,
+        /// Seconds from start to the prompt (default 5; with replicas over Socket Mode, 61 more
+        /// per replica after the first: see `scenarios::fanout`).
+        #[arg(long)]
+        lead: Option<i64>,
         /// Give up after this many seconds (default: 1.5 × the minimum + 3 min).
         #[arg(long)]
         timeout: Option<u64>,

@@ -987,11 +987,7 @@ impl StoredWatcher {
     /// which on PostgreSQL is dropped with its last holder, and the run may end right after.
     fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
-        let thread = self
-            .thread
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(thread) = thread {
             let _ = thread.join();
         }

@@ -25,7 +25,11 @@ pub fn on_postgres() -> bool {
 
 /// "SQLite" or "PostgreSQL", for the reports.
 pub fn engine_name() -> &'static str {
-    if on_postgres() { "PostgreSQL" } else { "SQLite" }
+    if on_postgres() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    }
 }
 
 /// The SQLite file's name in the bot's directory, as the config names it.
