@@ -337,10 +337,18 @@ pub async fn fanout(bin: &Path, p: &FanoutParams) -> Report {
             "fan-out ≤ 1.05 × rate-limit minimum",
             false,
             format!(
-                "every call fits the burst allowance, so the minimum is 0 and no ratio exists; measured {} (steady-rate bound {}, ratio {:.2})",
+                "every call fits the burst allowance, so the minimum is 0 and no ratio exists; measured {}{}",
                 fmt_duration(measured),
-                fmt_duration(Duration::from_secs_f64(steady)),
-                measured.as_secs_f64() / steady.max(1e-9)
+                // No bucket holds more than one call: no steady rate binds either.
+                if steady > 0.0 {
+                    format!(
+                        " (steady-rate bound {}, ratio {:.2})",
+                        fmt_duration(Duration::from_secs_f64(steady)),
+                        measured.as_secs_f64() / steady
+                    )
+                } else {
+                    String::new()
+                }
             ),
         ));
     }
