@@ -14,6 +14,26 @@
 //! cargo bench --bench load -- post
 //! ```
 //!
+//! Every scenario runs on SQLite (`standup.db` in the bot's directory) unless given
+//! `--postgres URL` (or `STANDUP_BENCH_POSTGRES=URL`): the URL of a PostgreSQL server and a
+//! database to connect to for administration, e.g. `postgres://postgres@localhost:5432/postgres`.
+//! Each bot then gets a database of its own created on that server (`bench_<time>_<pid>_<n>`,
+//! its url in the config in place of the path) and dropped after the run (kept with `--keep`).
+//! The checks read the database through `load/db.rs` with SQL both engines take.
+//! `burst --lock-for` is refused there: it is another process holding SQLite's write lock.
+//!
+//! ```text
+//! cargo bench --bench load -- burst --postgres postgres://postgres@localhost:5432/postgres \
+//!     --mode socket --dms 5000 --commands 1000 --seconds 0 --settle 20
+//! cargo bench --bench load -- fanout --postgres postgres://postgres@localhost:5432/postgres \
+//!     --members 2000 --replicas 3
+//! ```
+//!
+//! `fanout --replicas N` (PostgreSQL only) starts N bot processes on the same config and
+//! database, each with its own directory and log, as a deployment runs replicas; the prompt is
+//! timed once every one is connected. Only the replica holding the scheduler's lease sends
+//! prompts; the report says which held it and takes the largest peak RSS of the N.
+//!
 //! The bot binary is `STANDUP_BOT_BIN` if set, else the `standup-bot` Cargo built for this
 //! bench (`cargo bench` builds it in the release-like bench profile), else
 //! `release/standup-bot` under `CARGO_TARGET_DIR` or `target/`. The exit code is 1 when an
@@ -23,6 +43,8 @@
 mod bot;
 #[path = "load/burst.rs"]
 mod burst;
+#[path = "load/db.rs"]
+mod db;
 #[path = "load/scenarios.rs"]
 mod scenarios;
 #[path = "load/side.rs"]
@@ -44,6 +66,10 @@ use bot::Mode;
 struct Cli {
     #[command(subcommand)]
     scenario: Scenario,
+    /// Run every bot on PostgreSQL: a new database on this server for each (an admin URL,
+    /// e.g. postgres://postgres@localhost:5432/postgres), dropped after the run.
+    #[arg(long, global = true, env = "STANDUP_BENCH_POSTGRES")]
+    postgres: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -104,12 +130,17 @@ enum Scenario {
         members: usize,
         #[arg(long, default_value = "socket")]
         mode: Mode,
-        /// Seconds from start to the prompt.
-        #[arg(long, default_value_t = 5)]
-        lead: i64,
+        /// Seconds from start to the prompt (default 5; with replicas over Socket Mode, 61 more
+        /// per replica after the first: see `scenarios::fanout`).
+        #[arg(long)]
+        lead: Option<i64>,
         /// Give up after this many seconds (default: 1.5 × the minimum + 3 min).
         #[arg(long)]
         timeout: Option<u64>,
+        /// Bot processes on the same config and database (PostgreSQL only); the one holding
+        /// the scheduler's lease sends the prompts.
+        #[arg(long, default_value_t = 1)]
+        replicas: usize,
     },
     /// A bot with nothing due: RSS and wake-ups.
     Idle {
@@ -155,6 +186,24 @@ fn main() {
     // `cargo bench` passes `--bench` to every bench binary; it means nothing here.
     let args = std::env::args_os().filter(|a| a != "--bench");
     let cli = Cli::parse_from(args);
+    if let Some(server) = cli.postgres.filter(|s| !s.is_empty()) {
+        db::use_postgres(server);
+    }
+    match &cli.scenario {
+        Scenario::Burst { lock_for, .. } if *lock_for > 0.0 && db::on_postgres() => {
+            eprintln!(
+                "--lock-for takes SQLite's write lock from another process: it has no meaning on PostgreSQL"
+            );
+            std::process::exit(2);
+        }
+        Scenario::Fanout { replicas, .. } if *replicas > 1 && !db::on_postgres() => {
+            eprintln!(
+                "--replicas needs --postgres: replicas share one PostgreSQL database (a SQLite file takes one bot)"
+            );
+            std::process::exit(2);
+        }
+        _ => {}
+    }
     let bin = bot::binary();
     if !bin.exists() {
         eprintln!(
@@ -219,12 +268,14 @@ fn main() {
                 mode,
                 lead,
                 timeout,
+                replicas,
             } => {
                 let params = scenarios::FanoutParams {
                     members: members.max(1),
                     mode,
                     lead,
                     timeout: timeout.map(Duration::from_secs),
+                    replicas: replicas.max(1),
                 };
                 scenarios::fanout(&bin, &params).await
             }

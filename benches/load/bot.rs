@@ -2,14 +2,18 @@
 //! about it (peak RSS, threads, context switches).
 //!
 //! The process is the shipped binary, not the library in-process, so the figures include
-//! everything a deployment pays for: the runtime, logging, SQLite, slack-morphism.
+//! everything a deployment pays for: the runtime, logging, SQLite (or the PostgreSQL client),
+//! slack-morphism.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Timelike, Utc};
 use slack_emulator::{Channel, Emulator, EmulatorConfig, RateLimits, User};
+
+use super::db::BotDb;
 
 pub const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 pub const CHANNEL: &str = "C0LOADTEAM";
@@ -159,9 +163,11 @@ pub fn binary() -> PathBuf {
     target.join("release").join("standup-bot")
 }
 
-/// One bot process with its own directory (config, database, log).
+/// One bot process with its own directory (config, log, and the database on SQLite).
 pub struct Bot {
     pub dir: tempfile::TempDir,
+    /// Shared by its replicas; a PostgreSQL database is dropped with the last of them.
+    db: Arc<BotDb>,
     bin: PathBuf,
     child: Option<Child>,
     bot_token: String,
@@ -188,6 +194,7 @@ impl Bot {
         clicks: Option<&ClickTeam>,
     ) -> Bot {
         let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = Arc::new(BotDb::fresh(dir.path()));
         let mut list = String::new();
         for n in 0..members {
             list.push_str(&format!(
@@ -198,7 +205,7 @@ impl Bot {
         }
         let config = format!(
             r#"[database]
-path = "standup.db"
+{database}
 
 [slack]
 api_url = "{api}"
@@ -216,6 +223,7 @@ remind_after = "{remind_after}"
 members = [
 {list}]
 "#,
+            database = db.config_line(),
             api = emu.api_url(),
             prompt = once_at(schedule.prompt),
             sync = once_at(schedule.sync),
@@ -256,6 +264,7 @@ members = [
         std::fs::write(dir.path().join("standup.toml"), config).expect("config written");
         Bot {
             dir,
+            db,
             bin: bin.to_path_buf(),
             child: None,
             bot_token: emu.config().bot_token.clone(),
@@ -278,8 +287,30 @@ members = [
         self.http_addr.as_deref().or(self.health_addr.as_deref())
     }
 
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("standup.db")
+    pub fn db(&self) -> Arc<BotDb> {
+        self.db.clone()
+    }
+
+    /// Another process of the same bot (same config and database, its own directory and log),
+    /// not started: a replica. Only PostgreSQL takes more than one.
+    pub fn replica(&self) -> Bot {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::copy(
+            self.dir.path().join("standup.toml"),
+            dir.path().join("standup.toml"),
+        )
+        .expect("config copied");
+        Bot {
+            dir,
+            db: self.db.clone(),
+            bin: self.bin.clone(),
+            child: None,
+            bot_token: self.bot_token.clone(),
+            app_token: self.app_token.clone(),
+            http_addr: None,
+            health_addr: None,
+            spawned: None,
+        }
     }
 
     pub fn log_path(&self) -> PathBuf {
@@ -321,6 +352,10 @@ members = [
             .env("SLACK_BOT_TOKEN", &self.bot_token)
             .env("SLACK_APP_TOKEN", &self.app_token)
             .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+            // It would win over the config's database: one left in the shell would point every
+            // bot of the run at it.
+            .env_remove("STANDUP_DATABASE_URL")
+            .env_remove("STANDUP_DATABASE_URL_FILE")
             .env(
                 "STANDUP_LOG",
                 std::env::var("STANDUP_LOG").unwrap_or_else(|_| "info".into()),
@@ -429,10 +464,12 @@ members = [
         }
     }
 
-    /// Keeps the directory (config, database, log) after the run, for a look afterwards.
+    /// Keeps the directory (config, database, log) after the run, for a look afterwards, and a
+    /// PostgreSQL database on its server.
     pub fn keep(self) -> PathBuf {
         let mut this = self;
         this.kill();
+        this.db.keep();
         let dir = std::mem::replace(&mut this.dir, tempfile::tempdir().expect("tempdir"));
         dir.keep()
     }

@@ -2,9 +2,9 @@
 //! HTTP, then checked: every one acked, every DM stored exactly once, no confirmation twice,
 //! every command answered.
 //!
-//! Each DM carries a unique token (`ldtok-0001234`), so the check reads the bot's SQLite file
-//! (every revision is a `replies` row) and counts each token: 0 is a lost update, 2 a
-//! duplicated one. Latencies are taken where Slack would see them: the emulator's envelope →
+//! Each DM carries a unique token (`ldtok-0001234`), so the check reads the bot's database,
+//! SQLite or PostgreSQL (every revision is a `replies` row), and counts each token: 0 is a lost
+//! update, 2 a duplicated one. Latencies are taken where Slack would see them: the emulator's envelope →
 //! ack time in Socket Mode, request → response at the client in HTTP mode, and send → the
 //! bot's `chat.postMessage` reaching the emulator for the confirmation DM.
 
@@ -18,6 +18,7 @@ use serde_json::Value;
 use slack_emulator::{Emulator, RateLimits, SignedClient, events};
 
 use super::bot::{self, Bot, CHANNEL, ClickTeam, Mode, SIGNING_SECRET, Schedule};
+use super::db::{self, BotDb};
 use super::side::{self, SideParams};
 use super::stats::{Report, Row, Verdict, fmt_duration, percentile};
 
@@ -51,8 +52,8 @@ pub struct Params {
     /// After the settle time, probe with one DM every 15 s for up to this long until one is
     /// confirmed: how long the bot stays unable to answer after the burst.
     pub probe: Option<Duration>,
-    /// Another process holds the database's write lock from this far into the burst, for
-    /// this long: (at, for).
+    /// Another process holds the SQLite database's write lock from this far into the burst, for
+    /// this long: (at, for). Ignored on PostgreSQL (the command line refuses it there).
     pub lock: Option<(Duration, Duration)>,
     /// Clicks, `/healthz` probes and Pings sent beside the DMs and commands (see
     /// [`side`](super::side)).
@@ -149,9 +150,10 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
         }
     ));
     report.note(format!(
-        "{} members in one team; emulator rate limits {}; load average at start {}",
+        "{} members in one team; emulator rate limits {}; database {}; load average at start {}",
         p.members,
         if p.limits { "ON" } else { "off" },
+        db::engine_name(),
         bot::load_average()
     ));
     report.note(format!("bot binary: {}", bin.display()));
@@ -232,12 +234,12 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
     let posts_cursor = emu.response_posts().len();
 
     // Count stored replies while the burst runs, to see when the last one was written.
-    let stored_timeline = StoredWatcher::start(bot.db_path());
+    let stored_timeline = StoredWatcher::start(bot.db());
 
     let items = plan(p);
     let start = Instant::now();
-    let locker = p.lock.map(|(at, hold)| {
-        let db = bot.db_path();
+    let sqlite = bot.db().sqlite_path().map(Path::to_path_buf);
+    let locker = p.lock.zip(sqlite).map(|((at, hold), db)| {
         tokio::spawn(async move {
             tokio::time::sleep(at).await;
             // When the lock was taken (its `locked` line) and when the process ended.
@@ -341,7 +343,10 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
     } else {
         None
     };
-    let stored = read_tokens(&bot.db_path());
+    let database = bot.db();
+    let stored = tokio::task::spawn_blocking(move || read_tokens(&database))
+        .await
+        .unwrap_or_else(|_| Err("the reading thread panicked".into()));
     if !p.graceful_stop {
         bot.kill();
     }
@@ -670,8 +675,12 @@ pub async fn run(bin: &Path, p: &Params) -> Report {
     }
     report.verdicts.extend(side_report.verdicts);
     if p.keep {
+        let database = bot.db().describe();
         let dir = bot.keep();
-        report.note(format!("kept the bot's directory: {}", dir.display()));
+        report.note(format!(
+            "kept the bot's directory: {}; its database: {database}",
+            dir.display()
+        ));
     } else if !report.broken_invariants().is_empty() {
         report.note(format!("bot log (last lines):\n{}", bot.log_tail(20)));
     }
@@ -902,27 +911,27 @@ async fn send_all(
     sent
 }
 
-/// Counts `replies` rows in the bot's database every 100 ms from a reader thread (WAL lets it
-/// read while the bot writes), and remembers when each count was first seen.
+/// Counts `replies` rows in the bot's database every 100 ms from a reader thread (SQLite's WAL
+/// lets it read while the bot writes), and remembers when each count was first seen.
 struct StoredWatcher {
     stop: Arc<AtomicBool>,
     seen: Arc<std::sync::Mutex<Vec<(Instant, usize)>>>,
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl StoredWatcher {
-    fn start(db: std::path::PathBuf) -> StoredWatcher {
+    fn start(db: Arc<BotDb>) -> StoredWatcher {
         let stop = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
         let (stop2, seen2) = (stop.clone(), seen.clone());
-        std::thread::spawn(move || {
+        let thread = std::thread::spawn(move || {
             let mut conn = None;
             while !stop2.load(Ordering::Relaxed) {
                 if conn.is_none() {
-                    conn = open_read_only(&db).ok();
+                    conn = db.open().ok();
                 }
-                if let Some(c) = &conn
-                    && let Ok(n) =
-                        c.query_row("SELECT count(*) FROM replies", [], |r| r.get::<_, i64>(0))
+                if let Some(c) = &mut conn
+                    && let Ok(n) = c.int("SELECT count(*) FROM replies")
                 {
                     let mut seen = seen2.lock().unwrap_or_else(|p| p.into_inner());
                     if seen.last().is_none_or(|(_, last)| *last != n as usize) {
@@ -932,7 +941,11 @@ impl StoredWatcher {
                 std::thread::sleep(Duration::from_millis(100));
             }
         });
-        StoredWatcher { stop, seen }
+        StoredWatcher {
+            stop,
+            seen,
+            thread: std::sync::Mutex::new(Some(thread)),
+        }
     }
 
     /// When the count was first seen at `n` or more.
@@ -970,26 +983,22 @@ impl StoredWatcher {
         }
     }
 
+    /// Stops the thread and waits for it (at most one round, ~100 ms): it holds the database,
+    /// which on PostgreSQL is dropped with its last holder, and the run may end right after.
     fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
     }
 }
 
-fn open_read_only(db: &Path) -> rusqlite::Result<rusqlite::Connection> {
-    rusqlite::Connection::open_with_flags(
-        db,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-}
-
-/// How many stored reply rows carry each token.
-fn read_tokens(db: &Path) -> rusqlite::Result<HashMap<String, usize>> {
-    let conn = open_read_only(db)?;
-    let mut statement = conn.prepare("SELECT text FROM replies")?;
-    let texts = statement.query_map([], |r| r.get::<_, String>(0))?;
+/// How many stored reply rows carry each token. Blocking: not for a tokio worker.
+fn read_tokens(db: &BotDb) -> Result<HashMap<String, usize>, String> {
+    let texts = db.open()?.texts("SELECT text FROM replies")?;
     let mut counts = HashMap::new();
     for text in texts {
-        let text = text?;
         // A DM names its token twice (two sections); the row counts once.
         let mut in_row: Vec<&str> = text
             .match_indices(TOKEN_PREFIX)

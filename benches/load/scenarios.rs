@@ -9,6 +9,7 @@ use chrono::Utc;
 use slack_emulator::{RateLimits, events};
 
 use super::bot::{self, Bot, CHANNEL, Mode, Schedule};
+use super::db;
 use super::stats::{Report, Row, Verdict, fmt_duration};
 
 const READY: Duration = Duration::from_secs(30);
@@ -73,17 +74,36 @@ fn bucket_minimum(calls: usize, capacity: f64, per_second: f64) -> f64 {
 pub struct FanoutParams {
     pub members: usize,
     pub mode: Mode,
-    /// Seconds from start to the prompt.
-    pub lead: i64,
+    /// Seconds from start to the prompt; `None`: [`default_lead`].
+    pub lead: Option<i64>,
     pub timeout: Option<Duration>,
+    /// Bot processes on one config and database (PostgreSQL).
+    pub replicas: usize,
 }
+
+/// Five seconds to start; with replicas over Socket Mode, a minute more for each after the first:
+/// Slack (and the emulator with its limits on) opens one Socket Mode connection a minute
+/// (`apps.connections.open` is tier 1), and the fan-out is to be measured with every replica
+/// connected, as a deployment runs, not while the followers are still retrying.
+fn default_lead(mode: Mode, replicas: usize) -> i64 {
+    match mode {
+        Mode::Socket => 5 + 61 * (replicas as i64 - 1),
+        Mode::Http => 5,
+    }
+}
+
+/// What a replica's log says when it takes the scheduler's lease (`bot::leader`).
+const LEADING: &str = "leading: this replica runs the scheduler";
 
 pub async fn fanout(bin: &Path, p: &FanoutParams) -> Report {
     let limits = RateLimits::default();
     let mut report = Report::new(format!(
-        "fan-out: one prompt to {} members under Slack's limits ({})",
+        "fan-out: one prompt to {} members under Slack's limits ({}, {}, {} replica{})",
         p.members,
-        p.mode.name()
+        p.mode.name(),
+        db::engine_name(),
+        p.replicas,
+        if p.replicas == 1 { "" } else { "s" }
     ));
     report.note(format!(
         "emulator limits: tiers 1-4 = {:?}/min per method (buckets start full), chat.postMessage {}/s per channel (burst {}); load average {}",
@@ -111,7 +131,7 @@ pub async fn fanout(bin: &Path, p: &FanoutParams) -> Report {
         steady = steady.max(s);
     }
     report.note(format!(
-        "theoretical minimum (emulator's buckets): {}; with no burst allowance: {}",
+        "theoretical minimum (emulator's buckets) if each member costs all three calls: {}; with no burst allowance: {}",
         fmt_duration(Duration::from_secs_f64(minimum)),
         fmt_duration(Duration::from_secs_f64(steady))
     ));
@@ -132,20 +152,46 @@ pub async fn fanout(bin: &Path, p: &FanoutParams) -> Report {
     eprintln!("{}", report.notes.join("\n"));
 
     let emu = bot::emulator(p.members, Some(limits.clone())).await;
-    let prompt_at = bot::whole_second_in(p.lead);
+    let lead = p.lead.unwrap_or_else(|| default_lead(p.mode, p.replicas));
+    let prompt_at = bot::whole_second_in(lead);
     let schedule = Schedule {
         prompt: prompt_at,
         sync: prompt_at + chrono::Duration::hours(6),
         post_before: "30m".into(),
         remind_after: "5h".into(),
     };
-    let mut bot = Bot::new(bin, &emu, p.members, &schedule);
-    bot.start(p.mode);
-    if !bot.ready(&emu, READY).await {
+    let first = Bot::new(bin, &emu, p.members, &schedule);
+    let mut bots: Vec<Bot> = (1..p.replicas).map(|_| first.replica()).collect();
+    bots.insert(0, first);
+    for bot in &mut bots {
+        bot.start(p.mode);
+    }
+    // One replica connected is a started bot; the others may still be waiting for their turn
+    // at apps.connections.open (see `default_lead`).
+    let mut started = true;
+    for bot in &bots {
+        started = started && bot.ready(&emu, READY).await;
+    }
+    if started && p.mode == Mode::Socket && p.replicas > 1 {
+        let until = instant_of(prompt_at).saturating_duration_since(Instant::now());
+        let all = emu.wait_connections_opened(p.replicas as u64, until).await;
+        report.note(format!(
+            "{} of {} replicas connected over Socket Mode at the prompt{}",
+            emu.live_connections(),
+            p.replicas,
+            if all {
+                ""
+            } else {
+                " (--lead too short for one connection a minute)"
+            }
+        ));
+    }
+    if !started {
+        let logs: Vec<String> = bots.iter().map(|b| b.log_tail(30)).collect();
         report.verdicts.push(Verdict::invariant(
             "bot started",
             false,
-            format!("log:\n{}", bot.log_tail(30)),
+            format!("log:\n{}", logs.join("\n---\n")),
         ));
         return report;
     }
@@ -186,8 +232,25 @@ pub async fn fanout(bin: &Path, p: &FanoutParams) -> Report {
             prompted.entry(m.channel.clone()).or_default().push(m.at);
         }
     }
-    report.peak_rss_kib = bot.peak_rss_kib();
-    let stop = bot.stop(Duration::from_secs(30));
+    report.peak_rss_kib = bots.iter().filter_map(Bot::peak_rss_kib).max();
+    if p.replicas > 1 {
+        let leaders: Vec<String> = bots
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.log().contains(LEADING))
+            .map(|(i, _)| i.to_string())
+            .collect();
+        report.note(format!(
+            "replicas that held the scheduler's lease during the run: [{}] of 0..{}; peak RSS is the largest of the {}",
+            leaders.join(", "),
+            p.replicas,
+            p.replicas
+        ));
+    }
+    let stops: Vec<_> = bots
+        .iter_mut()
+        .filter_map(|b| b.stop(Duration::from_secs(30)))
+        .collect();
 
     let firsts: Vec<Instant> = prompted
         .values()
@@ -206,15 +269,23 @@ pub async fn fanout(bin: &Path, p: &FanoutParams) -> Report {
         offsets,
     ));
     let mut calls_total = 0;
+    let mut limited = 0;
     for method in ["users.info", "conversations.open", "chat.postMessage"] {
         let calls = emu.calls_to(method).len();
         calls_total += calls;
+        limited += emu.rate_limited_count_for(method);
         report.note(format!(
             "  {method}: {calls} calls, {} answered 429",
             emu.rate_limited_count_for(method)
         ));
     }
-    let limited = emu.rate_limited_count();
+    // Replicas waiting for their Socket Mode connection are refused too; those 429s are not
+    // the fan-out's.
+    report.note(format!(
+        "  other methods: {} answered 429 ({} of them apps.connections.open)",
+        emu.rate_limited_count() - limited,
+        emu.rate_limited_count_for("apps.connections.open")
+    ));
     let missed = p.members.saturating_sub(prompted.len());
     let twice = prompted.values().filter(|v| v.len() > 1).count();
     report.verdicts.push(Verdict::invariant(
@@ -232,6 +303,24 @@ pub async fn fanout(bin: &Path, p: &FanoutParams) -> Report {
         limited * 20 <= calls_total.max(1),
         format!("{limited} 429s over {calls_total} calls"),
     ));
+    // The bound above assumed every member costs all three calls; the bot may make fewer
+    // (it posts a prompt to the member's id, no users.info or conversations.open), and a
+    // bound from calls it did not make would flatter it. Recomputed from the calls made.
+    let (mut minimum, mut steady) = (0.0f64, 0.0f64);
+    for l in prompt_limits(&limits) {
+        let calls = if l.method == "chat.postMessage" {
+            (l.calls_per_bucket)(p.members)
+        } else {
+            emu.calls_to(l.method).len()
+        };
+        minimum = minimum.max(bucket_minimum(calls, l.capacity, l.per_second));
+        steady = steady.max(calls.saturating_sub(1) as f64 / l.per_second);
+    }
+    report.note(format!(
+        "minimum from the calls the bot made: {}; with no burst allowance: {}",
+        fmt_duration(Duration::from_secs_f64(minimum)),
+        fmt_duration(Duration::from_secs_f64(steady))
+    ));
     if minimum > 0.0 {
         let ratio = measured.as_secs_f64() / minimum;
         report.verdicts.push(Verdict::target(
@@ -248,14 +337,22 @@ pub async fn fanout(bin: &Path, p: &FanoutParams) -> Report {
             "fan-out ≤ 1.05 × rate-limit minimum",
             false,
             format!(
-                "every call fits the burst allowance, so the minimum is 0 and no ratio exists; measured {} (steady-rate bound {}, ratio {:.2})",
+                "every call fits the burst allowance, so the minimum is 0 and no ratio exists; measured {}{}",
                 fmt_duration(measured),
-                fmt_duration(Duration::from_secs_f64(steady)),
-                measured.as_secs_f64() / steady.max(1e-9)
+                // No bucket holds more than one call: no steady rate binds either.
+                if steady > 0.0 {
+                    format!(
+                        " (steady-rate bound {}, ratio {:.2})",
+                        fmt_duration(Duration::from_secs_f64(steady)),
+                        measured.as_secs_f64() / steady
+                    )
+                } else {
+                    String::new()
+                }
             ),
         ));
     }
-    if let Some((status, took)) = stop {
+    for (status, took) in stops {
         report.note(format!("stopped: {status} after {}", fmt_duration(took)));
     }
     report
@@ -269,7 +366,11 @@ pub async fn idle(bin: &Path, mode: Mode, seconds: u64, members: usize) -> Repor
         "idle: {seconds} s with nothing due ({}, {members} members)",
         mode.name()
     ));
-    report.note(format!("load average at start {}", bot::load_average()));
+    report.note(format!(
+        "database {}; load average at start {}",
+        db::engine_name(),
+        bot::load_average()
+    ));
     let emu = bot::emulator(members, None).await;
     let mut bot = Bot::new(bin, &emu, members, &Schedule::quiet());
     bot.start(mode);
@@ -334,9 +435,10 @@ pub async fn startup(bin: &Path, mode: Mode, repeat: usize, members: usize) -> R
     ));
     let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or_default();
     report.note(format!(
-        "binary {} = {:.1} MB; load average {}",
+        "binary {} = {:.1} MB; database {}; load average {}",
         bin.display(),
         size as f64 / 1e6,
+        db::engine_name(),
         bot::load_average()
     ));
     let emu = bot::emulator(members, None).await;
@@ -402,7 +504,8 @@ pub async fn post(
         "post: post_before fires → notes posted ({members} members answered {lead} s before, {repeat} runs)"
     ));
     report.note(format!(
-        "Socket Mode; each run a new bot, database and emulator; load average {}",
+        "Socket Mode; each run a new bot, database ({}) and emulator; load average {}",
+        db::engine_name(),
         bot::load_average()
     ));
     let mut to_file = Vec::new();

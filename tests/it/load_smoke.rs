@@ -14,6 +14,9 @@ mod bot;
 #[path = "../../benches/load/burst.rs"]
 mod burst;
 #[allow(dead_code)]
+#[path = "../../benches/load/db.rs"]
+mod db;
+#[allow(dead_code)]
 #[path = "../../benches/load/side.rs"]
 mod side;
 #[allow(dead_code)]
@@ -27,6 +30,12 @@ use std::time::Duration;
 async fn a_burst_over_both_modes_loses_and_duplicates_nothing() {
     // A flat-out burst of a real binary: alone, as it was in its own test binary.
     let _turn = crate::support::ONE_AT_A_TIME.write().await;
+    // On the PostgreSQL pass the burst runs there too: its database is created on the same server.
+    if let Ok(server) = std::env::var(crate::support::POSTGRES_ENV)
+        && !server.is_empty()
+    {
+        db::use_postgres(server);
+    }
     for mode in [bot::Mode::Socket, bot::Mode::Http] {
         let params = burst::Params {
             mode,
