@@ -255,11 +255,16 @@ mod tests {
             eprintln!("skipped: comparing with PostgreSQL needs STANDUP_TEST_POSTGRES");
             return;
         };
-        let notes = include_str!("../../tests/fixtures/planning.md");
+        // Read when the test runs: a build of the binary (the Dockerfile's) has no tests/.
+        let notes = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/planning.md"
+        ))
+        .unwrap();
         let orbit = config("orbit");
         let mut source = Store::open_in_memory().unwrap();
         crate::app::setup::sync_teams(&mut source, &orbit.teams).unwrap();
-        import(&mut source, notes);
+        import(&mut source, &notes);
         let mut target = Store::open_postgres(&url).unwrap();
         source.copy_to(&target).unwrap();
         let renderer = Renderer::new();
