@@ -20,7 +20,7 @@
 //! | static_select `options` | ≤ 100 | select-menu-element page ; sdk `StaticSelectElement.options_max_length = 100` |
 //! | overflow `options` | 1–5 | overflow-menu-element page ; sdk `OverflowMenuElement` |
 //! | plain_text_input `initial_value` / `max_length` / `min_length` | ≤ 3000 | docs.slack.dev/reference/block-kit/block-elements/plain-text-input-element |
-//! | static_select / multi_static_select `initial_option(s)` | each "exactly matches one of the options within options or option_groups" (the whole option object, but the `emoji` flag Slack adds to plain_text) | select-menu-element and multi-select-menu-element pages |
+//! | static_select / multi_static_select `initial_option(s)` | each "exactly matches one of the options within options or option_groups" (the whole option object) | select-menu-element and multi-select-menu-element pages |
 //! | radio_buttons `initial_option`, checkboxes `initial_options` | each exactly matches one of `options` | radio-button-group-element and checkboxes-element pages |
 //! | timepicker `initial_time` | `HH:mm`, 24-hour: HH 00–23, mm 00–59 ("for example 22:25 for 10:25pm"); `timezone` a string | docs.slack.dev/reference/block-kit/block-elements/time-picker-element ; sdk `TimePickerElement._validate_initial_time_valid` |
 //! | multi_users_select `initial_users` / `max_selected_items` | an array of user ids / an integer ≥ 1 ("Minimum number is 1") | docs.slack.dev/reference/block-kit/block-elements/multi-select-menu-element#users_multi_select ; sdk `UserMultiSelectElement` |
@@ -439,18 +439,10 @@ impl Walker {
 
     /// Each `initial_option` / `initial_options` entry must be one of the element's options
     /// (Slack: "exactly matches one of the options within options or option_groups"): the
-    /// whole option object, as the page says "exactly", but for the `emoji` flag of its texts,
-    /// which Slack adds to plain_text objects itself.
+    /// whole option object, as the page says "exactly". No field is set aside: no Slack page or
+    /// official SDK says one is.
     fn initial_among_options(&mut self, element: &Value, p: &str) {
-        let key = |o: &Value| {
-            let mut o = o.clone();
-            for text in ["text", "description"] {
-                if let Some(t) = o.get_mut(text).and_then(Value::as_object_mut) {
-                    t.remove("emoji");
-                }
-            }
-            o
-        };
+        let key = |o: &Value| o.clone();
         let all: Vec<_> = element["options"]
             .as_array()
             .into_iter()
