@@ -1477,3 +1477,30 @@ fn a_name_slack_does_not_know_is_a_problem_on_its_line() {
         "conf/standup.toml:13: team \"orbit\".members: `#empty` has nobody in it but bots — invite the team to the channel, or list the members"
     );
 }
+
+#[test]
+fn a_postgresql_url_is_checked_and_never_quoted() {
+    let team = team_toml(&[]);
+    // Both engines named: one of them must go.
+    check(
+        &format!(
+            "[database]\npath = \"x.db\"\nurl = \"postgres://u:hunter2@db/standup\"\n\n{team}"
+        ),
+        &["conf/standup.toml: database.url: both a SQLite path and a PostgreSQL url are given…"],
+    );
+    // Not PostgreSQL: refused, and the password in it is not repeated.
+    let error = load(&format!(
+        "[database]\nurl = \"mysql://u:hunter2@db/standup\"\n\n{team}"
+    ))
+    .expect_err("a mysql url");
+    let said = error.to_string();
+    assert!(said.contains("not a PostgreSQL one"), "{said}");
+    assert!(!said.contains("hunter2"), "{said}");
+    // A good one is kept as a secret: shown by its length only.
+    let config = loaded(&format!(
+        "[database]\nurl = \"postgres://u:hunter2@db/standup\"\n\n{team}"
+    ));
+    let url = config.database.url.as_ref().expect("the url");
+    assert_eq!(url.expose(), "postgres://u:hunter2@db/standup");
+    assert!(!format!("{config:?}").contains("hunter2"));
+}
