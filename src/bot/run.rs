@@ -163,8 +163,12 @@ pub async fn run(
     // store call after it.
     let (mut store, slack_teams) = {
         let config = config.clone();
+        let workspace = identity.team.clone();
         tokio::task::spawn_blocking(move || -> Result<_> {
-            let store = crate::app::setup::open_store_as_is(&config)?;
+            let mut store = crate::app::setup::open_store_as_is(&config)?;
+            // A database holds one workspace's people: refused before anything is sent when it
+            // is another's, and what was stored without Slack (an import) becomes this one's.
+            store.bind_workspace(&workspace)?;
             let slack_teams = store.slack_teams()?;
             Ok((store, slack_teams))
         })

@@ -95,8 +95,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO status_away (member_id, cycle_date, emoji, seen_at)
-             SELECT id, ?3, ?4, ?5 FROM members WHERE team_id = ?1 AND slack_user = ?2
+            "INSERT INTO status_away (member_id, cycle_date, emoji, seen_at, workspace)
+             SELECT id, ?3, ?4, ?5, workspace FROM members WHERE team_id = ?1 AND slack_user = ?2
              ON CONFLICT DO NOTHING",
             params![
                 team.as_str(),

@@ -148,7 +148,8 @@ impl Store {
             return Ok(existing);
         }
         let id: i64 = tx.query_row(
-            "INSERT INTO blockers (cycle_id, member_id, text, source, opened_at) VALUES (?1, ?2, ?3, 'command', ?4) RETURNING id",
+            "INSERT INTO blockers (cycle_id, member_id, text, source, opened_at, workspace)
+             VALUES (?1, ?2, ?3, 'command', ?4, (SELECT workspace FROM cycles WHERE id = ?1)) RETURNING id",
             params![cycle.0, member, text, ts(at)],
             |r| r.get(0),
         )?;

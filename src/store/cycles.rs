@@ -122,7 +122,8 @@ impl Store {
         }
         self.conn.transaction(|tx| {
         let id: i64 = tx.query_row(
-            "INSERT INTO cycles (team_id, date, title, source, created_at) VALUES (?1, ?2, ?3, 'bot', ?4) RETURNING id",
+            "INSERT INTO cycles (team_id, date, title, source, created_at, workspace)
+             VALUES (?1, ?2, ?3, 'bot', ?4, (SELECT workspace FROM teams WHERE id = ?1)) RETURNING id",
             params![team.as_str(), date.to_string(), title, ts(now)],
             |r| r.get(0),
         )?;
@@ -137,8 +138,8 @@ impl Store {
         };
         insert_blocks(tx, id, &blocks)?;
         tx.execute(
-            "INSERT INTO cycle_members (cycle_id, member_id, position)
-             SELECT ?1, id, position FROM members WHERE team_id = ?2 AND active = 1",
+            "INSERT INTO cycle_members (cycle_id, member_id, position, workspace)
+             SELECT ?1, id, position, workspace FROM members WHERE team_id = ?2 AND active = 1",
             params![id, team.as_str()],
         )?;
         self.cycle(team, date)?
@@ -222,13 +223,17 @@ pub(super) fn load_blocks(conn: &Conn, cycle: i64) -> Result<Vec<Block>> {
 
 pub(super) fn insert_blocks(tx: &Conn, cycle: i64, blocks: &[Block]) -> Result<()> {
     for (position, block) in blocks.iter().enumerate() {
-        tx.execute("INSERT INTO meeting_sections (cycle_id, position, role, heading, body) VALUES (?1, ?2, ?3, ?4, ?5)", params![
-            cycle,
-            position as i64,
-            role_name(block.role),
-            block.heading,
-            block.body
-        ])?;
+        tx.execute(
+            "INSERT INTO meeting_sections (cycle_id, position, role, heading, body, workspace)
+            VALUES (?1, ?2, ?3, ?4, ?5, (SELECT workspace FROM cycles WHERE id = ?1))",
+            params![
+                cycle,
+                position as i64,
+                role_name(block.role),
+                block.heading,
+                block.body
+            ],
+        )?;
     }
     Ok(())
 }

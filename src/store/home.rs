@@ -12,9 +12,9 @@ impl Store {
     /// Remembers that `user` opened the bot's Home tab.
     pub fn home_opened(&mut self, user: &UserId, at: DateTime<Utc>) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO home_views (slack_user, opened_at) VALUES (?1, ?2)
+            "INSERT INTO home_views (slack_user, opened_at, workspace) VALUES (?1, ?2, ?3)
              ON CONFLICT (slack_user) DO UPDATE SET opened_at = excluded.opened_at",
-            params![user.as_str(), ts(at)],
+            params![user.as_str(), ts(at), self.workspace],
         )?;
         Ok(())
     }
@@ -66,7 +66,8 @@ impl Store {
                 )?;
                 if !known {
                     added += tx.execute(
-                        "INSERT INTO intros (team_id, slack_user, due_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                        "INSERT INTO intros (team_id, slack_user, due_at, workspace)
+                         VALUES (?1, ?2, ?3, (SELECT workspace FROM teams WHERE id = ?1)) ON CONFLICT DO NOTHING",
                         params![team.as_str(), user.as_str(), now],
                     )?;
                 }
@@ -78,14 +79,16 @@ impl Store {
 
     /// Marks members as due for an introduction (kept until [`Store::intro_done`]).
     pub fn intro_due(&mut self, team: &TeamId, users: &[UserId], at: DateTime<Utc>) -> Result<()> {
+        let workspace = self.workspace.as_str();
         self.conn.transaction(|tx| {
-        for user in users {
-            tx.execute(
-                "INSERT INTO intros (team_id, slack_user, due_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                params![team.as_str(), user.as_str(), ts(at)],
-            )?;
-        }
-        Ok(())
+            for user in users {
+                tx.execute(
+                    "INSERT INTO intros (team_id, slack_user, due_at, workspace)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                    params![team.as_str(), user.as_str(), ts(at), workspace],
+                )?;
+            }
+            Ok(())
         })
     }
 

@@ -106,8 +106,8 @@ fn import_meeting(
         }
         None => {
             let id: i64 = tx.query_row(
-                "INSERT INTO cycles (team_id, date, title, source, import_digest, created_at)
-                 VALUES (?1, ?2, ?3, 'import', ?4, ?5) RETURNING id",
+                "INSERT INTO cycles (team_id, date, title, source, import_digest, created_at, workspace)
+                 VALUES (?1, ?2, ?3, 'import', ?4, ?5, (SELECT workspace FROM teams WHERE id = ?1)) RETURNING id",
                 params![team.as_str(), date, m.title, imported.digest, ts(now)],
                 |r| r.get(0),
             )?;
@@ -120,7 +120,8 @@ fn import_meeting(
         let member = member_for(tx, team, &entry.handle, report)?;
         // A handle written twice in one meeting keeps its first place in the roster.
         tx.execute(
-            "INSERT INTO cycle_members (cycle_id, member_id, position) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            "INSERT INTO cycle_members (cycle_id, member_id, position, workspace)
+             VALUES (?1, ?2, ?3, (SELECT workspace FROM cycles WHERE id = ?1)) ON CONFLICT DO NOTHING",
             params![cycle, member, position as i64],
         )?;
         let Some(update) = &entry.update else {
@@ -139,16 +140,16 @@ fn import_meeting(
         let parsed =
             serde_json::to_string(update).map_err(|e| super::Error::Data(e.to_string()))?;
         tx.execute(
-            "INSERT INTO updates (cycle_id, member_id, source, parsed, diagnostics, updated_at)
-             VALUES (?1, ?2, 'import', ?3, '[]', ?4)
+            "INSERT INTO updates (cycle_id, member_id, source, parsed, diagnostics, updated_at, workspace)
+             VALUES (?1, ?2, 'import', ?3, '[]', ?4, (SELECT workspace FROM cycles WHERE id = ?1))
              ON CONFLICT (cycle_id, member_id) DO UPDATE SET parsed = excluded.parsed, updated_at = excluded.updated_at",
             params![cycle, member, parsed, ts(now)],
         )?;
     }
     // Members who answered in Slack stay in the document even if the notes leave them out.
     tx.execute(
-        "INSERT INTO cycle_members (cycle_id, member_id, position)
-         SELECT u.cycle_id, u.member_id, 1000000 + m.position FROM updates u JOIN members m ON m.id = u.member_id
+        "INSERT INTO cycle_members (cycle_id, member_id, position, workspace)
+         SELECT u.cycle_id, u.member_id, 1000000 + m.position, u.workspace FROM updates u JOIN members m ON m.id = u.member_id
          WHERE u.cycle_id = ?1
          ON CONFLICT DO NOTHING",
         params![cycle],
@@ -166,7 +167,8 @@ fn member_for(tx: &Conn, team: &TeamId, handle: &str, report: &mut ImportReport)
         return Ok(id);
     }
     let id: i64 = tx.query_row(
-        "INSERT INTO members (team_id, handle, slack_user, active, position) VALUES (?1, ?2, NULL, 0, 1000000) RETURNING id",
+        "INSERT INTO members (team_id, handle, slack_user, active, position, workspace)
+         VALUES (?1, ?2, NULL, 0, 1000000, (SELECT workspace FROM teams WHERE id = ?1)) RETURNING id",
         params![team.as_str(), handle],
         |r| r.get(0),
     )?;
@@ -199,7 +201,8 @@ fn replace_fragments(
     )?;
     for (position, (line, text)) in fragments.iter().enumerate() {
         tx.execute(
-            "INSERT INTO fragments (team_id, source, position, line, text) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO fragments (team_id, source, position, line, text, workspace)
+             VALUES (?1, ?2, ?3, ?4, ?5, (SELECT workspace FROM teams WHERE id = ?1))",
             params![team.as_str(), source, position as i64, *line as i64, text],
         )?;
     }

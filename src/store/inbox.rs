@@ -25,8 +25,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let n = self.conn.execute(
-            "INSERT INTO inbox (event_id, payload, received_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-            params![event_id, payload, ts(now)],
+            "INSERT INTO inbox (event_id, payload, received_at, workspace) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            params![event_id, payload, ts(now), self.workspace],
         )?;
         Ok(n == 1)
     }
@@ -40,6 +40,7 @@ impl Store {
         // (a full disk does) starts the group again without them.
         let mut refused: Vec<Option<Error>> = vec![None; events.len()];
         let claimant = self.claimant().map(str::to_string);
+        let workspace = self.workspace.as_str();
         loop {
             let mut restart = false;
             let stored = self.conn.transaction_with(Begin::Immediate, |tx| {
@@ -52,14 +53,15 @@ impl Store {
                     }
                     let one = tx.savepoint(|one| {
                         one.execute(
-                            "INSERT INTO inbox (event_id, payload, received_at, claimed_by, claim_until)
-                             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                            "INSERT INTO inbox (event_id, payload, received_at, claimed_by, claim_until, workspace)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
                             params![
                                 event.id,
                                 event.payload,
                                 ts(event.at),
                                 claimant,
-                                claimant.as_ref().map(|_| ts(event.at + EVENT_CLAIM))
+                                claimant.as_ref().map(|_| ts(event.at + EVENT_CLAIM)),
+                                workspace
                             ],
                         )
                     });

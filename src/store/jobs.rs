@@ -78,15 +78,16 @@ impl Store {
     /// Records that a job is starting, before any of its effects happen.
     pub fn begin_job(&mut self, key: &JobKey, now: DateTime<Utc>) -> Result<JobStart> {
         let fence = self.jobs_fence.as_ref();
+        let workspace = self.workspace.as_str();
         self.conn.transaction(|tx| {
         super::lease::holds(tx, fence)?;
         let member = key.member_column();
         let start = match job_state(tx, key)? {
             None => {
                 tx.execute(
-                    "INSERT INTO jobs (team_id, kind, fire_at, member, cycle_date, state, started_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'started', ?6)",
-                    params![key.team.as_str(), key.kind, ts(key.fire_at), member, key.cycle_date.to_string(), ts(now)],
+                    "INSERT INTO jobs (team_id, kind, fire_at, member, cycle_date, state, started_at, workspace)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'started', ?6, ?7)",
+                    params![key.team.as_str(), key.kind, ts(key.fire_at), member, key.cycle_date.to_string(), ts(now), workspace],
                 )?;
                 JobStart::Fresh
             }
@@ -172,10 +173,17 @@ impl Store {
         let member = self.member_id(team, user)?;
         // A repeated click or command adds nothing.
         self.conn.execute(
-            "INSERT INTO absences (member_id, from_date, to_date, kind, created_at)
-             SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM absences
+            "INSERT INTO absences (member_id, from_date, to_date, kind, created_at, workspace)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM absences
                  WHERE member_id = ?1 AND from_date = ?2 AND to_date = ?3 AND kind = ?4)",
-            params![member, from.to_string(), to.to_string(), kind, ts(now)],
+            params![
+                member,
+                from.to_string(),
+                to.to_string(),
+                kind,
+                ts(now),
+                self.workspace
+            ],
         )?;
         Ok(())
     }

@@ -30,6 +30,7 @@ const TABLES: &[&str] = &[
     "home_views",
     "intros",
     "slack_teams",
+    "workspace_binding",
 ];
 
 /// Tables each engine's own migrations fill: their rows speak of that engine's schema versions.
@@ -277,9 +278,10 @@ mod tests {
     /// A row or two in every table, ids with gaps, NULLs, quotes and non-ASCII text; the inbox's
     /// events arrive in an order their ids do not sort in.
     const ROWS: &str = r#"
-INSERT INTO teams (id, name, format, channel) VALUES
-    ('orbit', 'Team Orbit', 'planning', 'C0TEAM0001'),
-    ('moon', 'Moon', 'standup', 'C0TEAM0002');
+INSERT INTO teams (id, name, format, channel, workspace) VALUES
+    ('orbit', 'Team Orbit', 'planning', 'C0TEAM0001', 'T0ORBIT01'),
+    ('moon', 'Moon', 'standup', 'C0TEAM0002', 'T0ORBIT01');
+INSERT INTO workspace_binding (id, workspace, bound_at) VALUES (1, 'T0ORBIT01', '2024-03-10T08:00:00.000Z');
 INSERT INTO members (id, team_id, handle, slack_user, active, position, tz, display_name, quiet_hours) VALUES
     (3, 'orbit', 'maria', 'U0MARIA001', 1, 0, 'Europe/Berlin', 'María', NULL),
     (7, 'orbit', 'kenji', NULL, 0, 1, NULL, NULL, '22:00-07:00');

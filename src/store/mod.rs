@@ -92,6 +92,16 @@ pub enum Error {
         "the {lease} lease (epoch {epoch}) is no longer this replica's; the write was refused and the new holder does the work"
     )]
     Fenced { lease: String, epoch: i64 },
+    /// The database was first used with another Slack workspace than the token's: its rows are
+    /// that workspace's people and channels.
+    #[error(
+        "{at}: this database belongs to Slack workspace {bound}, but the bot token is for workspace {token}; point [database] at that workspace's database (or a new one), or use a token of workspace {bound}"
+    )]
+    OtherWorkspace {
+        at: String,
+        bound: String,
+        token: String,
+    },
     /// `migrate-db`'s target has rows already: a copy goes into an empty database only.
     #[error(
         "{path}: already holds standup-bot data ({found}); migrate-db copies into an empty database only: give it a new database (CREATE DATABASE), or drop this one if nothing in it is needed"
@@ -184,6 +194,9 @@ pub struct Store {
     /// The name this replica claims sends and events by, on PostgreSQL (see
     /// [`Store::claim_as`]).
     holder: Option<String>,
+    /// The Slack workspace every row this store writes carries (see [`Store::bind_workspace`]);
+    /// `""` until bound, as for commands that run without Slack.
+    workspace: String,
 }
 
 /// Where a [`Store`]'s database is.
@@ -239,6 +252,7 @@ impl Store {
             at: Location::Postgres(url.to_string()),
             jobs_fence: None,
             holder: None,
+            workspace: String::new(),
         })
     }
 
@@ -266,6 +280,7 @@ impl Store {
             at: Location::File(path.to_path_buf()),
             jobs_fence: None,
             holder: None,
+            workspace: String::new(),
         })
     }
 
@@ -280,6 +295,7 @@ impl Store {
                 at: self.at.clone(),
                 jobs_fence: None,
                 holder: None,
+                workspace: self.workspace.clone(),
             })),
         }
     }
@@ -374,6 +390,7 @@ impl Store {
             at,
             jobs_fence: None,
             holder: None,
+            workspace: String::new(),
         })
     }
 
@@ -403,6 +420,51 @@ impl Store {
         }
         self.holder = Some(holder.to_string());
         Ok(())
+    }
+
+    /// Binds the database to the Slack workspace the bot token is for (`team_id` from
+    /// `auth.test`), and the rows this store writes from now on carry it. The first binding is
+    /// kept; a database bound to another workspace is refused. Rows written before the bot met
+    /// Slack (`''`: an import, an offline command, an older binary) are given the workspace.
+    pub fn bind_workspace(&mut self, workspace: &str) -> Result<()> {
+        let at = self.describe();
+        self.conn.transaction(|tx| {
+            let bound: Option<String> = tx.query_opt(
+                "SELECT workspace FROM workspace_binding WHERE id = 1",
+                params![],
+                |r| r.get(0),
+            )?;
+            match bound {
+                Some(bound) if bound != workspace => {
+                    return Err(Error::OtherWorkspace {
+                        at: at.clone(),
+                        bound,
+                        token: workspace.to_string(),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    tx.execute(
+                        "INSERT INTO workspace_binding (id, workspace, bound_at) VALUES (1, ?1, ?2)",
+                        params![workspace, ts(Utc::now())],
+                    )?;
+                }
+            }
+            for table in schema::WORKSPACE_TABLES {
+                tx.execute(
+                    &format!("UPDATE {table} SET workspace = ?1 WHERE workspace = ''"),
+                    params![workspace],
+                )?;
+            }
+            Ok(())
+        })?;
+        self.workspace = workspace.to_string();
+        Ok(())
+    }
+
+    /// The Slack workspace this store's rows carry (`""` before [`Store::bind_workspace`]).
+    pub fn workspace(&self) -> &str {
+        &self.workspace
     }
 
     /// The name to claim by: only on PostgreSQL, where other replicas may be at work.

@@ -23,8 +23,8 @@ pub struct Post {
 impl Store {
     pub fn record_post(&mut self, post: &Post) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO posts (cycle_id, kind, channel, ts, file_id, content_digest, posted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO posts (cycle_id, kind, channel, ts, file_id, content_digest, posted_at, workspace)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 post.cycle.0,
                 post.kind,
@@ -32,7 +32,8 @@ impl Store {
                 post.ts,
                 post.file_id,
                 post.content_digest,
-                ts(post.posted_at)
+                ts(post.posted_at),
+                self.workspace
             ],
         )?;
         Ok(())

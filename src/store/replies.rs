@@ -112,8 +112,8 @@ impl Store {
                 |r| r.get(0),
             )?;
             tx.execute(
-                "INSERT INTO replies (cycle_id, member_id, source, slack_ts, revision, version_ts, text, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO replies (cycle_id, member_id, source, slack_ts, revision, version_ts, text, received_at, workspace)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT workspace FROM cycles WHERE id = ?1))",
                 params![cycle, member, reply.source, reply.slack_ts, revision, reply.version, reply.text, ts(reply.at)],
             )?;
         }
@@ -127,15 +127,15 @@ impl Store {
             let diags =
                 serde_json::to_string(&diagnostics).map_err(|e| Error::Data(e.to_string()))?;
             tx.execute(
-                "INSERT INTO updates (cycle_id, member_id, source, parsed, diagnostics, updated_at)
-                 VALUES (?1, ?2, 'slack', ?3, ?4, ?5)
+                "INSERT INTO updates (cycle_id, member_id, source, parsed, diagnostics, updated_at, workspace)
+                 VALUES (?1, ?2, 'slack', ?3, ?4, ?5, (SELECT workspace FROM cycles WHERE id = ?1))
                  ON CONFLICT (cycle_id, member_id) DO UPDATE SET source = 'slack', parsed = excluded.parsed,
                      diagnostics = excluded.diagnostics, updated_at = excluded.updated_at",
                 params![cycle, member, parsed, diags, ts(reply.at)],
             )?;
             tx.execute(
-                "INSERT INTO cycle_members (cycle_id, member_id, position)
-                 SELECT ?1, id, position FROM members WHERE id = ?2
+                "INSERT INTO cycle_members (cycle_id, member_id, position, workspace)
+                 SELECT ?1, id, position, workspace FROM members WHERE id = ?2
                  ON CONFLICT DO NOTHING",
                 params![cycle, member],
             )?;
@@ -265,7 +265,8 @@ fn sync_blockers(
     for text in wanted {
         if !open.iter().any(|b| &b.text == text) {
             opened_ids.push(tx.query_row(
-                "INSERT INTO blockers (cycle_id, member_id, text, source, opened_at) VALUES (?1, ?2, ?3, 'update', ?4) RETURNING id",
+                "INSERT INTO blockers (cycle_id, member_id, text, source, opened_at, workspace)
+                 VALUES (?1, ?2, ?3, 'update', ?4, (SELECT workspace FROM cycles WHERE id = ?1)) RETURNING id",
                 params![cycle, member, text, ts(at)],
                 |r| r.get::<i64>(0),
             )?);

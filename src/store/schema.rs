@@ -281,6 +281,62 @@ ALTER TABLE inbox ADD COLUMN claimed_by TEXT;
 ALTER TABLE inbox ADD COLUMN claim_until TEXT;
 "#;
 
+/// The Slack workspace (`team_id` from `auth.test`) on every row of every table, so a database
+/// can later hold several workspaces, and PostgreSQL's tables can be distributed by it, without
+/// reshaping the tables. `''` is a row written before the bot met Slack (an import, a command run
+/// offline): the store gives it the workspace it is bound to at the next start
+/// ([`crate::store::Store::bind_workspace`]). `workspace_binding` is that workspace, once per
+/// database. Not breaking: an older binary's rows get `''` and are adopted the same way.
+#[allow(non_upper_case_globals)]
+const V_workspace: &str = r#"
+ALTER TABLE teams ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE members ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE cycles ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE cycle_members ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE meeting_sections ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE replies ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE updates ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE blockers ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE posts ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE fragments ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE absences ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE inbox ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE sends ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE status_away ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE home_views ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE intros ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE slack_teams ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+CREATE TABLE workspace_binding (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    workspace TEXT NOT NULL,
+    bound_at TEXT NOT NULL
+);
+"#;
+
+/// The tables whose rows carry the workspace (`V_workspace`): every table but the schema's
+/// own bookkeeping and the replicas' leases.
+pub const WORKSPACE_TABLES: &[&str] = &[
+    "teams",
+    "members",
+    "cycles",
+    "cycle_members",
+    "meeting_sections",
+    "replies",
+    "updates",
+    "blockers",
+    "posts",
+    "fragments",
+    "jobs",
+    "absences",
+    "inbox",
+    "sends",
+    "status_away",
+    "home_views",
+    "intros",
+    "slack_teams",
+];
+
 /// Every migration, in the order they apply; a database's version is how many it has had.
 const ALL: &[&str] = &[
     V1,
@@ -294,6 +350,7 @@ const ALL: &[&str] = &[
     V_slack_teams,
     V_compat,
     V_claims,
+    V_workspace,
 ];
 
 /// The versions an older binary cannot use a database at: every one up to `V_send_failures`
@@ -532,7 +589,7 @@ CREATE TABLE leases (
 "#;
 
 /// PostgreSQL's migrations, in the order they apply; its version is how many it has had.
-pub const PG_ALL: &[&str] = &[PG_V1, PG_V2_LEASES, PG_V3_CLAIMS];
+pub const PG_ALL: &[&str] = &[PG_V1, PG_V2_LEASES, PG_V3_CLAIMS, PG_V4_WORKSPACE];
 
 /// SQLite's `V_claims`.
 const PG_V3_CLAIMS: &str = r#"
@@ -540,6 +597,33 @@ ALTER TABLE sends ADD COLUMN claimed_by TEXT COLLATE "C";
 ALTER TABLE sends ADD COLUMN claim_until TEXT COLLATE "C";
 ALTER TABLE inbox ADD COLUMN claimed_by TEXT COLLATE "C";
 ALTER TABLE inbox ADD COLUMN claim_until TEXT COLLATE "C";
+"#;
+
+/// SQLite's `V_workspace`.
+const PG_V4_WORKSPACE: &str = r#"
+ALTER TABLE teams ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE members ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE cycles ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE cycle_members ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE meeting_sections ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE replies ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE updates ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE blockers ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE posts ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE fragments ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE absences ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE inbox ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE sends ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE status_away ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE home_views ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE intros ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE slack_teams ADD COLUMN workspace TEXT COLLATE "C" NOT NULL DEFAULT '';
+CREATE TABLE workspace_binding (
+    id        BIGINT PRIMARY KEY CHECK (id = 1),
+    workspace TEXT COLLATE "C" NOT NULL,
+    bound_at  TEXT COLLATE "C" NOT NULL
+);
 "#;
 
 /// PostgreSQL's versions an older binary cannot use a database at (see [`BREAKING`]).

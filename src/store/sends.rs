@@ -68,6 +68,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<SendStart> {
         let claimant = self.claimant();
+        let workspace = self.workspace.as_str();
         let until = ts(now + SEND_CLAIM);
         self.conn.transaction(|tx| {
         // Another replica's claim that has not run out: that replica is sending it.
@@ -114,9 +115,9 @@ impl Store {
             },
             None => {
                 tx.execute(
-                    "INSERT INTO sends (key, team_id, channel, thread_ts, started_at, claimed_by, claim_until)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![key, team.as_str(), channel.as_str(), thread_ts, ts(now), claimant, claimant.map(|_| until.clone())],
+                    "INSERT INTO sends (key, team_id, channel, thread_ts, started_at, claimed_by, claim_until, workspace)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![key, team.as_str(), channel.as_str(), thread_ts, ts(now), claimant, claimant.map(|_| until.clone()), workspace],
                 )?;
                 SendStart::Fresh
             }

@@ -50,13 +50,14 @@ impl Store {
     /// Keeps a team set up from Slack, replacing what was kept for its id.
     pub fn keep_slack_team(&mut self, team: &SlackTeam) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO slack_teams (team_id, toml, set_by, set_at) VALUES (?1, ?2, ?3, ?4)
+            "INSERT INTO slack_teams (team_id, toml, set_by, set_at, workspace) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (team_id) DO UPDATE SET toml = excluded.toml, set_by = excluded.set_by, set_at = excluded.set_at",
             params![
                 team.id.as_str(),
                 team.toml,
                 team.by.as_str(),
-                team.at.to_rfc3339()
+                team.at.to_rfc3339(),
+                self.workspace
             ],
         )?;
         Ok(())

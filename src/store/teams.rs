@@ -27,11 +27,12 @@ impl Store {
     /// order; members no longer configured are kept (their past updates stay) but inactive.
     /// A configured member whose handle is already known from imported notes takes that row over.
     pub fn sync_team(&mut self, team: &TeamRecord) -> Result<()> {
+        let workspace = self.workspace.as_str();
         self.conn.transaction(|tx| {
         tx.execute(
-            "INSERT INTO teams (id, name, format, channel) VALUES (?1, ?2, ?3, ?4)
+            "INSERT INTO teams (id, name, format, channel, workspace) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, format = excluded.format, channel = excluded.channel",
-            params![team.id.as_str(), team.name, team.format.name(), team.channel.as_str()],
+            params![team.id.as_str(), team.name, team.format.name(), team.channel.as_str(), workspace],
         )?;
         tx.execute(
             "UPDATE members SET active = 0 WHERE team_id = ?1",
@@ -68,9 +69,9 @@ impl Store {
                         "UPDATE members SET handle = handle || '~' || id WHERE id = ?1",
                         params![id],
                     )?;
-                    insert_member(tx, team, &member.handle, user, position)?;
+                    insert_member(tx, workspace, team, &member.handle, user, position)?;
                 }
-                (None, None) => insert_member(tx, team, &member.handle, user, position)?,
+                (None, None) => insert_member(tx, workspace, team, &member.handle, user, position)?,
             }
         }
         Ok(())
@@ -115,14 +116,15 @@ fn update_member(
 
 fn insert_member(
     tx: &Conn,
+    workspace: &str,
     team: &TeamRecord,
     handle: &str,
     user: Option<&str>,
     position: usize,
 ) -> Result<()> {
     tx.execute(
-        "INSERT INTO members (team_id, handle, slack_user, active, position) VALUES (?1, ?2, ?3, 1, ?4)",
-        params![team.id.as_str(), handle, user, position as i64],
+        "INSERT INTO members (team_id, handle, slack_user, active, position, workspace) VALUES (?1, ?2, ?3, 1, ?4, ?5)",
+        params![team.id.as_str(), handle, user, position as i64, workspace],
     )?;
     Ok(())
 }

@@ -719,3 +719,77 @@ fn a_send_whose_lookups_keep_failing_is_given_up_after_the_limit() {
         SendStart::Sent("1.2".into())
     );
 }
+
+/// Rows in `table` whose workspace is not `workspace`.
+fn rows_outside(store: &Store, table: &str, workspace: &str) -> i64 {
+    store
+        .conn
+        .query_row(
+            &format!("SELECT count(*) FROM {table} WHERE workspace <> ?1"),
+            params![workspace],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn notes_imported_before_the_bot_met_slack_join_its_workspace_and_another_workspace_is_refused() {
+    // An import run offline, before the first start: nothing knows the workspace yet.
+    let mut store = store_with(Format::Planning);
+    let doc = read_document(&fixture("planning.md"), Format::Planning).unwrap();
+    store
+        .import_document(&TeamId::new("orbit"), "planning.md", &doc, now())
+        .unwrap();
+    assert_eq!(
+        rows_outside(&store, "updates", ""),
+        0,
+        "written before any binding"
+    );
+
+    // The first start binds the database to the token's workspace and adopts those rows.
+    store.bind_workspace("T0WORKSPACE").unwrap();
+    for table in super::schema::WORKSPACE_TABLES {
+        assert_eq!(rows_outside(&store, table, "T0WORKSPACE"), 0, "{table}");
+    }
+    let imported: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM updates", (), |r| r.get(0))
+        .unwrap();
+    assert!(imported > 0, "the fixture has updates");
+
+    // What the bot writes from then on carries it too: a cycle, a reply and its blocker.
+    let cycle = store
+        .ensure_cycle(
+            &TeamId::new("orbit"),
+            Format::Planning,
+            date("2024-03-18"),
+            "T",
+            now(),
+        )
+        .unwrap()
+        .id;
+    let opened = reply_in(
+        &mut store,
+        cycle,
+        &UserId::new("U000000000"),
+        "1710147600.000100",
+        "Blocked:\n- waiting on the vendor",
+    )
+    .opened;
+    assert_eq!(opened.len(), 1, "the reply opens a blocker");
+    for table in super::schema::WORKSPACE_TABLES {
+        assert_eq!(rows_outside(&store, table, "T0WORKSPACE"), 0, "{table}");
+    }
+
+    // The same workspace again is fine; another one is refused, naming both, and changes nothing.
+    store.bind_workspace("T0WORKSPACE").unwrap();
+    let before = dump(&store);
+    let err = store.bind_workspace("T0ANOTHER").unwrap_err().to_string();
+    assert!(
+        err.contains("belongs to Slack workspace T0WORKSPACE")
+            && err.contains("the bot token is for workspace T0ANOTHER"),
+        "{err}"
+    );
+    assert_eq!(dump(&store), before);
+    assert_eq!(store.workspace(), "T0WORKSPACE");
+}

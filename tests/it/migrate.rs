@@ -120,7 +120,7 @@ fn migrate_db_copies_sqlite_into_postgres_and_the_notes_stay_the_same() {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}\n{stdout}");
     let counts = copied(&stdout);
-    assert_eq!(counts.len(), 18, "{stdout}");
+    assert_eq!(counts.len(), 19, "{stdout}");
     for (table, n) in &counts {
         let rows = format!("SELECT count(*) FROM {table}");
         assert_eq!(*n, sqlite.int(&rows, &[]), "{table} in SQLite: {stdout}");

@@ -335,3 +335,39 @@ async fn clicks_and_form_submissions_work_in_http_mode() {
     .await;
     bot.stop().await;
 }
+
+/// README: a database serves one workspace; a bot started on it with another workspace's token
+/// stops with one line before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_of_another_workspace_is_refused_before_anything_is_sent() {
+    let emu = emulator().await;
+    let mut bot = Bot::builder(&emu).start().await;
+    bot.stop().await;
+    let team = emu.config().team_id.clone();
+    assert_eq!(
+        bot.db()
+            .text("SELECT workspace FROM workspace_binding", &[]),
+        team
+    );
+    // As if the database had been first used by a bot of another workspace.
+    bot.db()
+        .change("UPDATE workspace_binding SET workspace = 'T0SOMEWHERE'");
+    let sent = emu.all_messages().len();
+    let err = bot
+        .try_start()
+        .await
+        .expect_err("another workspace's database");
+    assert!(
+        err.contains(&format!(
+            "this database belongs to Slack workspace T0SOMEWHERE, but the bot token is for workspace {team}"
+        )) && !err.contains('\n'),
+        "{err}"
+    );
+    assert_eq!(emu.all_messages().len(), sent, "nothing sent");
+    assert_eq!(
+        bot.db()
+            .int("SELECT count(*) FROM teams WHERE workspace <> $1", &[&team]),
+        0,
+        "the rows stay the first workspace's"
+    );
+}

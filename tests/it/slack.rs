@@ -247,6 +247,16 @@ async fn a_full_cycle() {
     assert_eq!(emu.files().len(), 2, "no further version of Monday's notes");
 
     bot.stop().await;
+    // Every row the cycle wrote belongs to the token's workspace (auth.test's team_id).
+    bot.db().assert_rows_carry_workspace(&emu.config().team_id);
+    for table in [
+        "teams", "members", "cycles", "replies", "updates", "blockers", "posts", "sends", "inbox",
+    ] {
+        assert!(
+            bot.db().int(&format!("SELECT count(*) FROM {table}"), &[]) > 0,
+            "{table} has no rows: the cycle wrote nothing there to check"
+        );
+    }
     let log = bot.log();
     assert!(
         log.contains("scheduler stopped"),

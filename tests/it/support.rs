@@ -1269,6 +1269,63 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// Runs `sql` (statements without parameters) on either engine, to give the bot a database
+    /// in a state it may meet: one that another bot left, say. Not while a bot is writing.
+    pub fn change(&self, sql: &str) {
+        match self {
+            TestDb::Sqlite { .. } => self.edit_sqlite_file(sql),
+            TestDb::Postgres { url, .. } => {
+                let batch = sql.to_string();
+                on_postgres(url, move |c| c.batch_execute(&batch))
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        }
+    }
+
+    /// The database's tables, sorted.
+    pub fn tables(&self) -> Vec<String> {
+        match self {
+            TestDb::Sqlite { .. } => {
+                let mut tables: Vec<String> = self
+                    .rows(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                        &[],
+                    )
+                    .iter()
+                    .map(|r| r[0].text())
+                    .collect();
+                tables.sort();
+                tables
+            }
+            TestDb::Postgres { .. } => self.postgres_tables(),
+        }
+    }
+
+    /// Fails the test unless every row of every table but the schema's bookkeeping and the
+    /// replicas' leases carries `workspace`, and `workspace` is what the database is bound to.
+    pub fn assert_rows_carry_workspace(&self, workspace: &str) {
+        const OWN: &[&str] = &[
+            "leases",
+            "schema_compat",
+            "schema_version",
+            "workspace_binding",
+        ];
+        assert_eq!(
+            self.text("SELECT workspace FROM workspace_binding", &[]),
+            workspace
+        );
+        for table in self.tables().iter().filter(|t| !OWN.contains(&t.as_str())) {
+            let other = self.int(
+                &format!("SELECT count(*) FROM \"{table}\" WHERE workspace <> $1"),
+                &[workspace],
+            );
+            assert_eq!(
+                other, 0,
+                "{table}: {other} rows without workspace {workspace}"
+            );
+        }
+    }
+
     fn postgres_tables(&self) -> Vec<String> {
         let mut tables: Vec<String> = self
             .rows(
