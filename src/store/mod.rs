@@ -18,6 +18,7 @@ pub mod lease;
 mod migrate;
 mod owner;
 mod pg;
+mod pg_tls;
 mod posts;
 mod replies;
 mod schema;

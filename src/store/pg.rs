@@ -2,7 +2,7 @@
 //! however many replicas start together, and the database named without its password.
 
 use super::sql::{Conn, params};
-use super::{Error, Result, schema};
+use super::{Error, Result, pg_tls, schema};
 
 /// The advisory lock migrations are run under (any constant of ours; "standup" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0073_7461_6e64_7570;
@@ -12,9 +12,15 @@ pub fn connect(url: &str) -> Result<Conn> {
     Ok(Conn::postgres(client(url)?, url))
 }
 
-/// A new client of `url` (see [`connect`]).
+/// A new client of `url` (see [`connect`]), over TLS as its `sslmode` asks (see [`pg_tls`]).
 pub fn client(url: &str) -> Result<postgres::Client> {
-    let mut config: postgres::Config = url.parse().map_err(|e| Error::Connect {
+    let failed = |reason: String| Error::Connect {
+        at: describe(url),
+        reason,
+    };
+    let (driver_url, tls) = pg_tls::split(url).map_err(failed)?;
+    let connector = pg_tls::connector(&tls).map_err(failed)?;
+    let mut config: postgres::Config = driver_url.parse().map_err(|e| Error::Connect {
         at: describe(url),
         reason: format!(
             "not a PostgreSQL connection string ({e}); write postgres://user:password@host:5432/database"
@@ -23,15 +29,23 @@ pub fn client(url: &str) -> Result<postgres::Client> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(std::time::Duration::from_secs(10));
     }
-    let failed = |reason: String| Error::Connect {
-        at: describe(url),
-        reason,
-    };
     // The sync client runs its own small runtime: connecting from a thread of ours keeps it
     // clear of any tokio runtime the caller is on.
-    let joined = std::thread::scope(|s| s.spawn(|| config.connect(postgres::NoTls)).join());
+    let joined = std::thread::scope(|s| s.spawn(|| config.connect(connector)).join());
     let client = match joined {
         Ok(Ok(client)) => client,
+        Ok(Err(e)) if certificate_refused(&e).is_some() => {
+            return Err(failed(format!(
+                "{} ({}): the server's certificate was not accepted (sslmode={}); give the CA that signed it with sslrootcert=/path/ca.pem in the url, or sslmode=require to encrypt without checking it",
+                words(&e),
+                certificate_refused(&e).unwrap_or_default(),
+                match tls.mode {
+                    pg_tls::Mode::VerifyFull => "verify-full",
+                    pg_tls::Mode::VerifyCa => "verify-ca",
+                    _ => "require",
+                }
+            )));
+        }
         Ok(Err(e)) => {
             return Err(failed(format!(
                 "{}: check that the server is up, the url's host, port, user and password, and that the database exists",
@@ -43,6 +57,24 @@ pub fn client(url: &str) -> Result<postgres::Client> {
     Ok(client)
 }
 
+/// Why the TLS handshake refused the server's certificate, if that is why a connection failed.
+fn certificate_refused(e: &postgres::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let rustls = cause.downcast_ref::<rustls::Error>().or_else(|| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(refusal @ rustls::Error::InvalidCertificate(_)) = rustls {
+            return Some(refusal.to_string());
+        }
+        source = cause.source();
+    }
+    None
+}
+
 fn words(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => db.message().to_string(),
@@ -52,7 +84,8 @@ fn words(e: &postgres::Error) -> String {
 
 /// `url` as the operator may read it: host, port and database, never user or password.
 pub fn describe(url: &str) -> String {
-    match url.parse::<postgres::Config>() {
+    let driver_url = pg_tls::split(url).map_or_else(|_| url.to_string(), |(u, _)| u);
+    match driver_url.parse::<postgres::Config>() {
         Ok(config) => {
             let host = config
                 .get_hosts()

@@ -92,9 +92,21 @@ const PHASES: [(&str, u64, u64); 4] = [
     ("before the prompt", 0, 1000),
 ];
 
+/// How much slower than [`PHASES`] a scenario's timeline runs: twice on PostgreSQL, where a start
+/// takes longer (its connections, the scheduler's lease) and kills planned as densely as on
+/// SQLite could keep the bot from ever leading between the prompt and the notes on a loaded
+/// machine, leaving nobody to prompt anyone.
+fn pace() -> u64 {
+    if std::env::var(crate::support::POSTGRES_ENV).is_ok_and(|u| !u.is_empty()) {
+        2
+    } else {
+        1
+    }
+}
+
 /// Where in the cycle a kill landed.
 fn phase(at: Duration) -> &'static str {
-    let ms = at.as_millis() as u64;
+    let ms = at.as_millis() as u64 / pace();
     PHASES
         .iter()
         .find(|(_, from, to)| (*from..*to).contains(&ms))
@@ -108,7 +120,7 @@ fn kill_plan(rng: &mut Rng, n: usize) -> Vec<Duration> {
     let mut plan: Vec<Duration> = (0..n)
         .map(|i| {
             let (_, from, to) = PHASES[i % PHASES.len()];
-            Duration::from_millis(from + rng.below(to - from))
+            Duration::from_millis((from + rng.below(to - from)) * pace())
         })
         .collect();
     plan.sort();
@@ -182,11 +194,13 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
 
     let t0 = Utc::now();
     let start = Instant::now();
+    let pace = pace();
+    let post_before = format!("{}s", 2 * pace);
     let mut bot = Process::with_extra(
         &emu,
-        t0 + chrono::Duration::seconds(1),
-        t0 + chrono::Duration::seconds(6),
-        "2s",
+        t0 + chrono::Duration::seconds(pace as i64),
+        t0 + chrono::Duration::seconds(6 * pace as i64),
+        &post_before,
         "1h",
         "",
         &mode.team(&users[0]),
@@ -198,14 +212,14 @@ async fn scenario(mode: Mode, seed: u64, budget: usize, tally: &mut Tally) {
         let emu = emu.clone();
         let users = users.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(2000)).await;
+            tokio::time::sleep(Duration::from_millis(2000 * pace)).await;
             let mut sent: Vec<(String, EnvelopeHandle)> = Vec::new();
             for n in 0..mode.replies() {
                 let user = &users[n % users.len()];
                 let token = format!("tok{seed:x}n{n}z");
                 let handle = emu.send_event(events::dm_message(user, &burst_text(mode, n, &token)));
                 sent.push((token, handle));
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(100 * pace)).await;
             }
             sent
         })
