@@ -382,16 +382,32 @@ async fn failover_time_over_20_kills() {
     let _turn = ONE_AT_A_TIME.write().await;
     let emu = emulator().await;
     let t0 = Utc::now();
-    let mut bots = replicas(
+    // A prompt every 6 s (each firing is a job per member), so a job is due just after each kill.
+    const EVERY: i64 = 6;
+    let mut first = Process::new(
         &emu,
         t0 + chrono::Duration::days(3),
         t0 + chrono::Duration::days(4),
+        "20s",
+        "1h",
     );
+    first.edit_config(|text| {
+        text.lines()
+            .map(|l| {
+                if l.starts_with("prompt = ") {
+                    format!("prompt = \"*/{EVERY} * * * * *\"")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
     let ttl = std::env::var("STANDUP_LEASE_TTL_SECS").unwrap_or_else(|_| "15".into());
-    for bot in bots.iter_mut() {
-        bot.env.retain(|(k, _)| k != "STANDUP_LEASE_TTL_SECS");
-        bot.env.push(("STANDUP_LEASE_TTL_SECS".into(), ttl.clone()));
-    }
+    first
+        .env
+        .push(("STANDUP_LEASE_TTL_SECS".into(), ttl.clone()));
+    let mut bots = vec![first.replica(), first.replica(), first];
     start_all(&mut bots);
     // Each replica's log from its latest start: an older run's lines are history.
     let mut since = vec![0usize; bots.len()];
@@ -400,7 +416,8 @@ async fn failover_time_over_20_kills() {
         log.matches("leading: this replica runs the scheduler")
             .count()
     };
-    let mut took = Vec::new();
+    let stamp = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let (mut to_leading, mut to_job) = (Vec::new(), Vec::new());
     for _ in 0..20 {
         let current = loop {
             let found: Vec<usize> = (0..bots.len())
@@ -417,10 +434,34 @@ async fn failover_time_over_20_kills() {
         let before: Vec<usize> = (0..bots.len())
             .map(|i| leads(&lines_since(&bots[i], since[i])))
             .collect();
+        // Killed 100 ms before a firing (at least 2 s away): the job is the successor's.
+        let now = Utc::now().timestamp_millis();
+        let period = EVERY * 1000;
+        let mut firing = (now / period + 1) * period;
+        if firing - now < 2000 {
+            firing += period;
+        }
+        tokio::time::sleep(Duration::from_millis((firing - 100 - now) as u64)).await;
         let killed_at = Utc::now();
         bots[current].kill();
-        let successor_line = loop {
-            let found = (0..bots.len()).filter(|i| *i != current).find_map(|i| {
+        let db = bots[(current + 1) % bots.len()].db();
+        let first_job = loop {
+            let started = db
+                .rows(
+                    "SELECT min(started_at) FROM jobs WHERE started_at > $1",
+                    &[&stamp(killed_at)],
+                )
+                .first()
+                .and_then(|r| r[0].opt_text());
+            if let Some(at) = started {
+                break chrono::DateTime::parse_from_rfc3339(&at).unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        to_job.push((first_job.with_timezone(&Utc) - killed_at).num_milliseconds());
+        let successor_line = (0..bots.len())
+            .filter(|i| *i != current)
+            .find_map(|i| {
                 let log = lines_since(&bots[i], since[i]);
                 (leads(&log) > before[i]).then(|| {
                     log.lines()
@@ -428,19 +469,15 @@ async fn failover_time_over_20_kills() {
                         .unwrap()
                         .to_string()
                 })
-            });
-            if let Some(line) = found {
-                break line;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        };
-        let stamp: String = strip_ansi(&successor_line)
+            })
+            .expect("the replica that ran the job leads");
+        let led: String = strip_ansi(&successor_line)
             .split_whitespace()
             .next()
             .unwrap()
             .to_string();
-        let led_at = chrono::DateTime::parse_from_rfc3339(&stamp).unwrap();
-        took.push((led_at.with_timezone(&Utc) - killed_at).num_milliseconds());
+        let led_at = chrono::DateTime::parse_from_rfc3339(&led).unwrap();
+        to_leading.push((led_at.with_timezone(&Utc) - killed_at).num_milliseconds());
         since[current] = bots[current].log().len();
         bots[current].start();
         wait_until("the replica back on Socket Mode", WAIT, || {
@@ -448,13 +485,18 @@ async fn failover_time_over_20_kills() {
         })
         .await;
     }
-    took.sort_unstable();
-    eprintln!(
-        "failover (lease {ttl} s, 20 kills): median {} ms, min {} ms, max {} ms; all: {took:?}",
-        took[took.len() / 2],
-        took[0],
-        took[took.len() - 1]
-    );
+    for (what, took) in [
+        ("to the successor's leading line", &mut to_leading),
+        ("to the first job of the new epoch", &mut to_job),
+    ] {
+        took.sort_unstable();
+        eprintln!(
+            "failover {what} (lease {ttl} s, 20 kills): median {} ms, min {} ms, max {} ms; all: {took:?}",
+            took[took.len() / 2],
+            took[0],
+            took[took.len() - 1]
+        );
+    }
     stop_all(&mut bots);
 }
 
