@@ -250,3 +250,60 @@ fn migrate_db_refuses_a_config_on_postgres_and_a_target_that_is_not_postgres() {
     }
     assert!(!sqlite.exists(), "a refused copy made the SQLite file");
 }
+
+/// README: `STANDUP_DATABASE_URL` wins over the file's `[database] url`, and a server that cannot
+/// be reached is one line naming host, port and database, never the password.
+#[test]
+fn the_environments_database_url_wins_over_the_files_and_an_unreachable_one_is_one_line() {
+    let Some(target) = new_postgres_database() else {
+        eprintln!("skipped: needs a PostgreSQL server ({POSTGRES_ENV})");
+        return;
+    };
+    let TestDb::Postgres { url, .. } = &target else {
+        unreachable!()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    // The file names a server nobody listens on (port 9, discard), with a password.
+    let sqlite = TestDb::Sqlite {
+        named: "standup.db".into(),
+        path: dir.join("standup.db"),
+    };
+    let text = config(&sqlite, "planning", "standup").replace(
+        &sqlite.config_line(),
+        "url = \"postgres://standup:s3cret@127.0.0.1:9/standup\"",
+    );
+    std::fs::write(dir.join("standup.toml"), text).unwrap();
+    let import = [
+        "import",
+        "--team",
+        "orbit",
+        fixture("planning-handtyped.md").to_str().unwrap(),
+    ]
+    .map(str::to_string);
+    let import: Vec<&str> = import.iter().map(String::as_str).collect();
+
+    let out = run(dir, "standup.toml", &import, &[(DATABASE_URL_ENV, url)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        target.int("SELECT count(*) FROM cycles", &[]) > 0,
+        "the notes went to the environment's database"
+    );
+
+    let line = refused(run(dir, "standup.toml", &import, &[]));
+    assert!(
+        line.contains("postgres://127.0.0.1:9/standup: cannot connect to PostgreSQL: ")
+            && line
+                .trim_end()
+                .ends_with("([database] url or STANDUP_DATABASE_URL)"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("s3cret") && !line.contains("standup@"),
+        "{line}"
+    );
+}
