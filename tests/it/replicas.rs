@@ -320,6 +320,64 @@ async fn replicas_restarted_one_by_one_leave_no_gap_and_repeat_nothing() {
     stop_all(&mut bots);
 }
 
+/// README: a leader stopped with SIGTERM gives its lease up, so another replica leads at once
+/// instead of when the lease would have run out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_stopped_with_sigterm_hands_its_lease_over_before_it_would_run_out() {
+    if !postgres_only("three replicas share one PostgreSQL database") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let mut bots = replicas(
+        &emu,
+        t0 + chrono::Duration::days(3),
+        t0 + chrono::Duration::days(4),
+    );
+    // A lease far longer than the test waits: a successor within the wait was handed it.
+    for bot in bots.iter_mut() {
+        bot.env.retain(|(k, _)| k != "STANDUP_LEASE_TTL_SECS");
+        bot.env
+            .push(("STANDUP_LEASE_TTL_SECS".into(), "120".into()));
+    }
+    start_all(&mut bots);
+    let first = wait_leader(&bots).await;
+    let lease = |bots: &[Process], sql: &str| bots[0].db().int(sql, &[]);
+    let epoch = lease(&bots, "SELECT epoch FROM leases WHERE name = 'scheduler'");
+    let left = lease(
+        &bots,
+        "SELECT CAST(EXTRACT(EPOCH FROM expires_at - now()) AS BIGINT) FROM leases WHERE name = 'scheduler'",
+    );
+    assert!(left > 60, "the lease has {left} s left");
+
+    bots[first].stop();
+    assert!(
+        bots[first].log().contains("released the scheduler's lease"),
+        "{}",
+        bots[first].log()
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    let next = loop {
+        if let Some(i) = leader_among(&bots, &[first]) {
+            break i;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no successor within {WAIT:?} of the leader's SIGTERM, with {left} s left on its lease:\n{}",
+            logs(&bots)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_ne!(next, first);
+    assert_eq!(
+        lease(&bots, "SELECT epoch FROM leases WHERE name = 'scheduler'"),
+        epoch + 1,
+        "the successor's epoch follows"
+    );
+    stop_all(&mut bots);
+}
+
 fn signal(which: &str, pid: &str) {
     let status = std::process::Command::new("kill")
         .args([which, pid])
