@@ -19,6 +19,7 @@ mod migrate;
 mod owner;
 mod pg;
 mod posts;
+mod replays;
 mod replies;
 mod schema;
 mod sends;

@@ -281,6 +281,21 @@ ALTER TABLE inbox ADD COLUMN claimed_by TEXT;
 ALTER TABLE inbox ADD COLUMN claim_until TEXT;
 "#;
 
+/// HTTP mode's replay ledger shared by replicas (kept in SQLite too, so the two schemas stay
+/// the same; one process there remembers them in memory): each accepted signature of a slash
+/// command or an interaction, with the request's own timestamp (Unix seconds), so rows past
+/// Slack's five-minute window, whose replays fail the timestamp check anyway, are deleted.
+#[allow(non_upper_case_globals)]
+const V_replays: &str = r#"
+CREATE TABLE http_replays (
+    workspace  TEXT NOT NULL DEFAULT '',
+    signature  TEXT NOT NULL,
+    request_ts INTEGER NOT NULL,
+    PRIMARY KEY (workspace, signature)
+);
+CREATE INDEX http_replays_by_time ON http_replays (request_ts);
+"#;
+
 /// Every migration, in the order they apply; a database's version is how many it has had.
 const ALL: &[&str] = &[
     V1,
@@ -294,6 +309,7 @@ const ALL: &[&str] = &[
     V_slack_teams,
     V_compat,
     V_claims,
+    V_replays,
 ];
 
 /// The versions an older binary cannot use a database at: every one up to `V_send_failures`
@@ -532,7 +548,7 @@ CREATE TABLE leases (
 "#;
 
 /// PostgreSQL's migrations, in the order they apply; its version is how many it has had.
-pub const PG_ALL: &[&str] = &[PG_V1, PG_V2_LEASES, PG_V3_CLAIMS];
+pub const PG_ALL: &[&str] = &[PG_V1, PG_V2_LEASES, PG_V3_CLAIMS, PG_V4_REPLAYS];
 
 /// SQLite's `V_claims`.
 const PG_V3_CLAIMS: &str = r#"
@@ -540,6 +556,17 @@ ALTER TABLE sends ADD COLUMN claimed_by TEXT COLLATE "C";
 ALTER TABLE sends ADD COLUMN claim_until TEXT COLLATE "C";
 ALTER TABLE inbox ADD COLUMN claimed_by TEXT COLLATE "C";
 ALTER TABLE inbox ADD COLUMN claim_until TEXT COLLATE "C";
+"#;
+
+/// SQLite's `V_replays`.
+const PG_V4_REPLAYS: &str = r#"
+CREATE TABLE http_replays (
+    workspace  TEXT COLLATE "C" NOT NULL DEFAULT '',
+    signature  TEXT COLLATE "C" NOT NULL,
+    request_ts BIGINT NOT NULL,
+    PRIMARY KEY (workspace, signature)
+);
+CREATE INDEX http_replays_by_time ON http_replays (request_ts);
 "#;
 
 /// PostgreSQL's versions an older binary cannot use a database at (see [`BREAKING`]).
