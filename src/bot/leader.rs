@@ -33,13 +33,17 @@ pub fn ttl_from_env() -> Duration {
         .map_or(LEASE_TTL, Duration::from_secs_f64)
 }
 
-/// Runs until `shutdown` says stop: leads whenever this replica holds the lease.
+/// Runs until `shutdown` says stop: leads whenever this replica holds the lease. `asked` is
+/// told once the first ask has its answer (and, if this replica got the lease, once it has
+/// taken the lead: the config's teams are in the database).
 pub async fn run(
     app: Arc<App>,
     holder: String,
     ttl: Duration,
     mut shutdown: watch::Receiver<bool>,
+    asked: tokio::sync::oneshot::Sender<()>,
 ) {
+    let mut first_answer = Some(asked);
     let renew_every = ttl / 3;
     // A follower asks again within a second: a leader that died is replaced as soon as its
     // connections are gone (one small write a second per follower).
@@ -62,6 +66,9 @@ pub async fn run(
                     Err(e) => {
                         tracing::warn!(error = %e, "could not ask for the scheduler's lease; trying again")
                     }
+                }
+                if let Some(told) = first_answer.take() {
+                    let _ = told.send(());
                 }
             }
             Some(lead) => {

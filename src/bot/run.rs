@@ -194,30 +194,43 @@ pub async fn run(
         .map_err(|e| Error::Usage(format!("opening the database failed: {e}")))??
     };
     let app = App::new(config, db, renderer, api.clone(), bot_user, clock);
-    if app.config().database.url.is_none() {
-        refresh_zones(&app).await;
-    }
+    let replicas = app.config().database.url.is_some();
     let handler = Handler::new(app.clone());
+    if !replicas {
+        refresh_zones(&app).await;
+        // Events stored but not handled when the bot last stopped go first.
+        handler.resume().await;
+    }
+    let inbound: Arc<dyn Inbound> =
+        Arc::new(Counted::new(Arc::new(handler.clone()), metrics.clone()));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     // The scheduler runs on the replica holding its lease (always this one on SQLite); the
     // leader also syncs the config's teams into the database and prunes old data.
+    let (asked_tx, asked) = tokio::sync::oneshot::channel();
     let scheduler = tokio::spawn(crate::bot::leader::run(
         app.clone(),
         holder,
         timings.lease_ttl,
         stop_rx.clone(),
+        asked_tx,
     ));
-    wait_for_teams(&app, stop_rx.clone()).await;
-    // Events stored but not handled when the bot last stopped go first.
-    handler.resume().await;
-    let inbound: Arc<dyn Inbound> =
-        Arc::new(Counted::new(Arc::new(handler.clone()), metrics.clone()));
-    // Replicas share the inbox: events a replica stored and then died with are taken over once
-    // its claim runs out, or at once when it has no connection left (on SQLite the one process
-    // took them all at start). A lease shorter than the usual look asks for quicker failover:
-    // events are looked for as often.
-    if app.config().database.url.is_some() {
+    tokio::spawn(crate::bot::reload::watch(
+        app.clone(),
+        timings.config_poll,
+        reload,
+        stop_rx.clone(),
+    ));
+    if replicas {
+        // A replica that takes the lead at start writes its config's teams before it handles
+        // an event, as a bot on SQLite does; one that follows finds them written, or waits.
+        let _ = asked.await;
+        wait_for_teams(&app, stop_rx.clone()).await;
+        handler.resume().await;
+        // Replicas share the inbox: events a replica stored and then died with are taken over
+        // once its claim runs out, or at once when it has no connection left (on SQLite the
+        // one process took them all at start). A lease shorter than the usual look asks for
+        // quicker failover: events are looked for as often.
         let (handler, mut stop) = (handler.clone(), stop_rx.clone());
         let every = crate::bot::inbound::TAKE_OVER_EVERY.min(timings.lease_ttl);
         tokio::spawn(async move {
@@ -231,12 +244,6 @@ pub async fn run(
             }
         });
     }
-    tokio::spawn(crate::bot::reload::watch(
-        app.clone(),
-        timings.config_poll,
-        reload,
-        stop_rx.clone(),
-    ));
     let stopped = {
         let mut rx = stop_rx.clone();
         async move {
@@ -323,6 +330,7 @@ async fn wait_for_teams(app: &App, mut stop: tokio::sync::watch::Receiver<bool>)
     loop {
         match app.read(|s| s.team_ids()).await {
             Ok(teams) if !teams.is_empty() => break,
+            Ok(_) if app.keeps_teams() => break,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot read the teams from the database"),
         }
@@ -333,7 +341,7 @@ async fn wait_for_teams(app: &App, mut stop: tokio::sync::watch::Receiver<bool>)
             said = true;
         }
         tokio::select! {
-            () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+            () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
             _ = stop.changed() => return,
         }
     }
