@@ -651,9 +651,28 @@ impl Emulator {
     /// the envelope waits for the next connection, as [`Emulator::send_event`]'s does.
     pub fn send_event_on(&self, index: usize, event: Value) -> EnvelopeHandle {
         let payload = events::event_callback(self.config(), event);
+        self.push_on(index, "events_api", payload, false)
+    }
+
+    /// Pushes an interaction payload on one live connection, as [`Emulator::send_event_on`]
+    /// does an event.
+    pub fn send_interaction_on(&self, index: usize, payload: Value) -> EnvelopeHandle {
+        if let Some(trigger) = payload["trigger_id"].as_str() {
+            self.shared.update(|s| issue_trigger(s, trigger, None));
+        }
+        self.push_on(index, "interactive", payload, true)
+    }
+
+    fn push_on(
+        &self,
+        index: usize,
+        kind: &str,
+        payload: Value,
+        accepts_response_payload: bool,
+    ) -> EnvelopeHandle {
         let event_id = payload["event_id"].as_str().map(str::to_string);
         let envelope_id = self.shared.update(|s| {
-            let envelope_id = s.socket.create("events_api", payload, false);
+            let envelope_id = s.socket.create(kind, payload, accepts_response_payload);
             if index < s.socket.connections.len() {
                 s.socket.send_on(index, &envelope_id);
             } else {

@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use slack_emulator::{Emulator, Fault, Message, SignedClient, events};
+use slack_emulator::{Channel, Emulator, Fault, Message, SignedClient, User, events};
 
 use crate::support::{
     CHANNEL, DbValue, KENJI, LI, MARIA, ONE_AT_A_TIME, Process, SIGNING_SECRET, WAIT, ZOE,
-    emulator, postgres_only, prompts_to, wait_file, wait_prompted, wait_until, workspace_of,
+    emulator, postgres_only, prompts_to, team_workspace, wait_file, wait_prompted, wait_until,
+    workspace_of,
 };
 
 /// The scheduler's lease in these tests: a dead leader's work passes on within seconds.
@@ -589,6 +590,85 @@ async fn only_the_leader_writes_the_config_teams_and_prunes() {
     .await;
     assert_eq!(name(&bots), "Team Orbit C");
     assert_eq!(payload(&bots), "");
+    stop_all(&mut bots);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_set_up_through_a_follower_is_written_by_the_leader_and_run_by_both() {
+    if !postgres_only("two replicas share one PostgreSQL database") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    const APOLLO: &str = "C0APOLLO01";
+    const BOSS: &str = "U0BOSS0001";
+    let emu = Emulator::start(
+        team_workspace(&[User::new(BOSS, "boss").admin()])
+            .with_channel(Channel::new(APOLLO, "team-apollo").members(&[LI, BOSS])),
+    )
+    .await;
+    let t0 = Utc::now();
+    let mut bots = replicas(
+        &emu,
+        t0 + chrono::Duration::hours(1),
+        t0 + chrono::Duration::hours(2),
+    );
+    bots.truncate(2);
+    for (i, bot) in bots.iter_mut().enumerate() {
+        bot.start();
+        wait_until("the replica on Socket Mode", WAIT, || {
+            emu.live_connections() == i + 1
+        })
+        .await;
+    }
+    let leader = wait_leader(&bots).await;
+    let follower = 1 - leader;
+
+    emu.send_slash_command("/standup", "setup", BOSS, APOLLO)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let view = emu.views().last().expect("the setup form").clone();
+    let form = emu
+        .submit_view(
+            BOSS,
+            &view.id,
+            &[
+                ("name", "Team Apollo"),
+                ("members", LI),
+                ("prompt_time", "08:30"),
+                ("meet_days", "Tue"),
+                ("meet_time", "11:00"),
+                ("timezone", "UTC"),
+                ("format", "Standup (last week / this week)"),
+            ],
+        )
+        .expect("the form takes these");
+    emu.send_interaction_on(follower, form)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    // The follower keeps the team and runs by it, but leaves the teams' rows to the leader,
+    // which picks the new team up from the database and writes it.
+    wait_until("the leader's reload", WAIT, || {
+        bots[leader].log().contains(
+            "config reloaded (the teams set up from Slack changed): team team-apollo: added",
+        )
+    })
+    .await;
+    wait_until("the team written", WAIT, || {
+        bots[0]
+            .db()
+            .int("SELECT count(*) FROM teams WHERE id = 'team-apollo'", &[])
+            == 1
+    })
+    .await;
+    let follows = bots[follower].log();
+    assert!(
+        follows.contains("team team-apollo set up from Slack by U0BOSS0001")
+            && follows.contains("the teams in the database are left to the leader"),
+        "{}",
+        logs(&bots)
+    );
     stop_all(&mut bots);
 }
 
