@@ -117,7 +117,7 @@ async fn notes_turn(app: &App, team: &TeamId) -> Result<Turn> {
                 match db.write(move |s| s.renew_lease(&mine, NOTES_TURN)).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        // Its post rows are refused from now on (see `record_post`).
+                        // Its post rows are refused from now on (see `record_notes_post`).
                         tracing::warn!(lease = %held.name, "the notes' lease passed to another replica during a post");
                         return;
                     }

@@ -4,12 +4,13 @@
 //! Every replica handles Slack's events; only the leader runs the scheduler (prompts,
 //! reminders, posts, escalations), the start-up introductions, the config's sync into the
 //! database (on PostgreSQL when it takes the lead, and at each reload while it leads; see
-//! [`App::keeps_teams`]) and the pruning of old data (when it takes the lead, then daily). A replica asks for the lease
-//! every second until it gets it, then renews it every third of its time to live. It stops acting as leader
-//! a quarter of the lease before the lease could pass to another, counted from before the call
-//! that last took or renewed it, so a leader cut off from the database (or paused) has stopped
-//! before a successor starts; its job rows are refused by epoch even if it had not. A clean stop
-//! releases the lease, so a successor takes over at once. On SQLite the one process always leads.
+//! [`App::keeps_teams`]) and the pruning of old data (when it takes the lead, then daily). A
+//! replica asks for the lease every second until it gets it, then renews it every third of its
+//! time to live. It stops acting as leader a quarter of the lease before the lease could pass to
+//! another, counted from before the call that last took or renewed it, so a leader cut off from
+//! the database (or paused) has stopped before a successor starts; its job rows are refused by
+//! epoch even if it had not. A clean stop releases the lease, so a successor takes over at once.
+//! On SQLite the one process always leads.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -154,7 +155,7 @@ async fn sync_config(app: &Arc<App>) {
 
 /// Forgets what is no longer needed: the payloads of events handled a week ago (their ids
 /// stay, so a late redelivery is still known) and the leases of short work long done.
-pub async fn prune(app: &App) {
+async fn prune(app: &App) {
     let week_ago = app.now() - chrono::Duration::days(7);
     let pruned = app
         .write(move |s| Ok::<_, crate::store::Error>((s.prune_inbox(week_ago)?, s.prune_leases()?)))

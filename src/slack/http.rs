@@ -846,6 +846,14 @@ mod tests {
         }
 
         async fn start_with(interaction_reply: Option<Value>) -> Bot {
+            Bot::start_on(interaction_reply, None).await
+        }
+
+        /// With `replays` as the replay ledger (`None`: the in-memory one).
+        async fn start_on(
+            interaction_reply: Option<Value>,
+            replays: Option<Arc<dyn ReplayLedger>>,
+        ) -> Bot {
             let emu = Emulator::start(
                 EmulatorConfig::default()
                     .with_user(slack_emulator::User::new("U1", "ada"))
@@ -856,7 +864,11 @@ mod tests {
                 calls: Mutex::new(Vec::new()),
                 interaction_reply,
             });
-            let app = router(inbound.clone(), HttpConfig::new(Secret::new(SECRET)));
+            let config = HttpConfig {
+                replays,
+                ..HttpConfig::new(Secret::new(SECRET))
+            };
+            let app = router(inbound.clone(), config);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let base_url = format!("http://{}", listener.local_addr().unwrap());
             let (shutdown, stop) = oneshot::channel::<()>();
@@ -1207,6 +1219,38 @@ mod tests {
         let replay = bot.client.replay(&first.request).await.unwrap();
         assert_refused(&replay, 401, "replayed request");
         assert_eq!(bot.calls().len(), 2);
+    }
+
+    /// A shared ledger whose database cannot be reached.
+    #[derive(Debug)]
+    struct Unreachable;
+
+    impl ReplayLedger for Unreachable {
+        fn first_time(
+            &self,
+            _timestamp: i64,
+            _signature: [u8; 32],
+            _now: i64,
+        ) -> BoxFuture<'static, Result<bool, LedgerError>> {
+            Box::pin(std::future::ready(Err(LedgerError::Unavailable(
+                "connection refused".into(),
+            ))))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_command_or_click_that_cannot_be_checked_for_a_replay_is_refused_not_run() {
+        let bot = Bot::start_on(None, Some(Arc::new(Unreachable))).await;
+        let command = bot.client.post_command(bot.a_command()).await.unwrap();
+        assert_refused(&command, 503, "cannot check for a replay now; try again");
+        let click = bot.a_click("skip").await;
+        let clicked = bot.client.post_interaction(&click).await.unwrap();
+        assert_refused(&clicked, 503, "cannot check for a replay now; try again");
+        // Events are not checked here (the app deduplicates them on their id).
+        let event = bot.client.post_event(&bot.a_dm_event()).await.unwrap();
+        assert_eq!(event.status, 200, "{}", event.body);
+        assert_eq!(bot.event_ids().len(), 1);
+        assert_eq!(bot.calls().len(), 1, "only the event reached the app");
     }
 
     #[tokio::test]
