@@ -645,6 +645,44 @@ impl Emulator {
         self.push("events_api", payload, false)
     }
 
+    /// Pushes an Events API event on one live connection: `index` in the order the live
+    /// connections were opened (Slack gives no say in which connection gets an event; a test
+    /// uses this to know which of several clients holds it). With no connection at `index`,
+    /// the envelope waits for the next connection, as [`Emulator::send_event`]'s does.
+    pub fn send_event_on(&self, index: usize, event: Value) -> EnvelopeHandle {
+        let payload = events::event_callback(self.config(), event);
+        self.push_on(index, "events_api", payload, false)
+    }
+
+    /// Pushes an interaction payload on one live connection, as [`Emulator::send_event_on`]
+    /// does an event.
+    pub fn send_interaction_on(&self, index: usize, payload: Value) -> EnvelopeHandle {
+        if let Some(trigger) = payload["trigger_id"].as_str() {
+            self.shared.update(|s| issue_trigger(s, trigger, None));
+        }
+        self.push_on(index, "interactive", payload, true)
+    }
+
+    fn push_on(
+        &self,
+        index: usize,
+        kind: &str,
+        payload: Value,
+        accepts_response_payload: bool,
+    ) -> EnvelopeHandle {
+        let event_id = payload["event_id"].as_str().map(str::to_string);
+        let envelope_id = self.shared.update(|s| {
+            let envelope_id = s.socket.create(kind, payload, accepts_response_payload);
+            if index < s.socket.connections.len() {
+                s.socket.send_on(index, &envelope_id);
+            } else {
+                s.socket.deliver(&envelope_id);
+            }
+            envelope_id
+        });
+        self.handle(envelope_id, event_id)
+    }
+
     /// Pushes one Events API event over every live connection at once: the same `event_id` in
     /// a different envelope on each, as Slack may deliver an event to two connections of one
     /// app. With no live connection, one envelope waits for the next. Returns the envelopes in

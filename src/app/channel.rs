@@ -84,7 +84,9 @@ pub(super) async fn cycle_thread(
 /// message holds (50 blocks) goes on in more replies (`update:<user>:2`, …), each edited
 /// in place the same way; a part no longer needed says so. What is posted is the member's
 /// update as stored when the reply is posted or edited (`update` when none is stored), one
-/// task at a time per member, so replies handled at once or out of order end with the latest.
+/// task at a time per member (among replicas too: two replicas' edits could otherwise land
+/// in Slack in one order and be recorded in the other, leaving an old version shown), so
+/// replies handled at once or out of order end with the latest.
 pub(super) async fn post_update(
     app: &App,
     team: &TeamConfig,
@@ -95,13 +97,13 @@ pub(super) async fn post_update(
     if team.threads.updates != UpdatesTo::Thread {
         return Ok(());
     }
-    let Some(_turn) = once::hold(
+    let Some(turn) = once::hold(
         app,
         &format!("edit:{}:update:{user}", cycle.id),
         BUSY_TRIES,
         BUSY_WAIT,
     )
-    .await
+    .await?
     else {
         tracing::info!(team = %team.id, "a member's update is being posted to the thread by an earlier reply's task, which posts this version too");
         return Ok(());
@@ -109,6 +111,19 @@ pub(super) async fn post_update(
     // A reply stored while this task posts an earlier version finds the turn taken and
     // goes on (above); reading the store again after each version, until what was posted
     // is what is stored, puts that reply in the thread too.
+    let posted = post_until_stored(app, team, cycle, user, update).await;
+    turn.release().await;
+    posted
+}
+
+/// Posts the member's update as stored, again until what was posted is what is stored.
+async fn post_until_stored(
+    app: &App,
+    team: &TeamConfig,
+    cycle: &CycleInfo,
+    user: &UserId,
+    update: &Update,
+) -> Result<()> {
     let mut posted: Option<Update> = None;
     loop {
         let (id, who) = (cycle.id, user.clone());

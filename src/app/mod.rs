@@ -117,6 +117,9 @@ pub struct App {
     schedule_changed: tokio::sync::Notify,
     /// The bot's metrics: the ones its Slack client counts into.
     metrics: Metrics,
+    /// Whether this process keeps the database's teams in line with its config (see
+    /// [`App::keeps_teams`]).
+    keeps_teams: std::sync::atomic::AtomicBool,
 }
 
 impl App {
@@ -128,6 +131,7 @@ impl App {
         bot_user: UserId,
         clock: Arc<dyn clock::Clock>,
     ) -> Arc<App> {
+        let keeps_teams = std::sync::atomic::AtomicBool::new(config.database.url.is_none());
         Arc::new(App {
             people: people::Directory::default(),
             archive: crate::archive::Archive::from_config(&config.archive)
@@ -141,6 +145,7 @@ impl App {
             clock,
             in_flight: once::InFlight::default(),
             schedule_changed: tokio::sync::Notify::new(),
+            keeps_teams,
         })
     }
 
@@ -223,6 +228,20 @@ impl App {
         f: impl FnOnce(&mut Store) -> std::result::Result<T, E> + Send + 'static,
     ) -> std::result::Result<T, E> {
         self.db.write(f).await
+    }
+
+    /// Whether a reload writes the config's teams into the database and introduces the members
+    /// it adds: on SQLite always (one process); among replicas on PostgreSQL only the leader's,
+    /// so a replica started with another config does not rewrite the teams the others run by.
+    pub fn keeps_teams(&self) -> bool {
+        self.keeps_teams.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets [`App::keeps_teams`]: the running bot's leader sets it when it takes the lead and
+    /// clears it when it stops leading.
+    pub fn set_keeps_teams(&self, keeps: bool) {
+        self.keeps_teams
+            .store(keeps, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The current config's team with this id.

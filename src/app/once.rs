@@ -68,21 +68,85 @@ pub enum Sent {
     Busy,
 }
 
-/// Waits until this process holds `key` (a name of its own, not a send's key), for work
-/// that must not run twice at once; `None` when another task held it for `tries` × `wait`.
+/// How long a [`hold`]'s lease lasts unless released: far longer than the work it guards (a
+/// few Slack edits), so it runs out only when its replica died mid-work (and a dead replica's
+/// is taken at once anyway, see [`crate::store::lease`]).
+const HOLD_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Work that must not run twice at once, held by this task: in this process, and across
+/// replicas on PostgreSQL by its lease ([`crate::store::lease::hold`]). [`Hold::release`] ends it.
+pub(super) struct Hold<'a> {
+    claim: Option<Claim<'a>>,
+    lease: Option<crate::store::lease::Held>,
+    db: crate::store::Db,
+}
+
+impl Hold<'_> {
+    /// Gives the lease up, then this process's claim: in that order, so the next task of
+    /// this process, which renews the same lease, does not have it released under it.
+    pub(super) async fn release(mut self) {
+        if let Some(held) = self.lease.take() {
+            let released: std::result::Result<(), crate::store::Error> =
+                self.db.write(move |s| s.release_lease(&held)).await;
+            if let Err(e) = released {
+                tracing::warn!(error = %e, "could not release a lease; it runs out by itself");
+            }
+        }
+        self.claim.take();
+    }
+}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        // Not released in order (the task was cancelled): the lease is let go after the fact.
+        if let Some(held) = self.lease.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let db = self.db.clone();
+            runtime.spawn(async move {
+                let _: std::result::Result<(), crate::store::Error> =
+                    db.write(move |s| s.release_lease(&held)).await;
+            });
+        }
+    }
+}
+
+/// Waits until this task holds `key` (a name of its own, not a send's key) in this process
+/// and among the replicas, for work that must not run twice at once; `None` when another
+/// task held it for `tries` × `wait`.
 pub(super) async fn hold<'a>(
     app: &'a App,
     key: &str,
     tries: u32,
     wait: std::time::Duration,
-) -> Option<Claim<'a>> {
+) -> Result<Option<Hold<'a>>> {
+    let name = crate::store::lease::hold(key);
+    // One process on a SQLite file: its own claim is the whole hold.
+    let replicas = app.config().database.url.is_some();
     for _ in 0..tries {
         if let Some(claim) = app.in_flight.claim(key) {
-            return Some(claim);
+            if !replicas {
+                return Ok(Some(Hold {
+                    claim: Some(claim),
+                    lease: None,
+                    db: app.db().clone(),
+                }));
+            }
+            let asked = name.clone();
+            if let Some(held) = app
+                .write(move |s| s.take_lease_here(&asked, HOLD_LEASE))
+                .await?
+            {
+                return Ok(Some(Hold {
+                    claim: Some(claim),
+                    lease: Some(held),
+                    db: app.db().clone(),
+                }));
+            }
         }
         tokio::time::sleep(wait).await;
     }
-    None
+    Ok(None)
 }
 
 /// Whether a send with `key` was tried before (it may be in Slack, with what that attempt

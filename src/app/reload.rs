@@ -1,7 +1,8 @@
 //! Changes without a restart: a new config, already checked, applied to the running bot at
 //! once. The store's teams and members are brought in line first (so a member added is known,
-//! and due for the bot's introduction, before anything is sent to them), then the config is
-//! swapped and the scheduler woken: a new schedule or member is planned by in its next round.
+//! and due for the bot's introduction, before anything is sent to them; among replicas only by
+//! the leader, see [`App::keeps_teams`]), then the config is swapped and the scheduler woken:
+//! a new schedule or member is planned by in its next round.
 //! Jobs already recorded stay recorded, so nothing done is done again.
 //!
 //! The database, the Slack API address and the archive are what the bot was started with; a
@@ -34,7 +35,9 @@ pub async fn from_file(app: &App, why: &str) -> crate::error::Result<Reloaded> {
                 tracing::info!("config reloaded ({why}): nothing the bot runs by changed");
             } else {
                 tracing::info!("config reloaded ({why}): {}", reloaded.changes.join(" | "));
-                if let Err(e) = super::onboarding::introduce_due(app).await {
+                if app.keeps_teams()
+                    && let Err(e) = super::onboarding::introduce_due(app).await
+                {
                     tracing::warn!(error = %e, "introductions after the reload left for the next start");
                 }
             }
@@ -91,9 +94,13 @@ pub async fn apply(app: &App, mut new: Config, renderer: Renderer) -> Result<Vec
     new.archive = old.archive.clone();
     changes.extend(team_changes(&old.teams, &new.teams));
 
-    let teams = new.teams.clone();
-    app.write(move |s| super::setup::sync_teams(s, &teams))
-        .await?;
+    if app.keeps_teams() {
+        let teams = new.teams.clone();
+        app.write(move |s| super::setup::sync_teams(s, &teams))
+            .await?;
+    } else {
+        tracing::info!("not leading: the teams in the database are left to the leader");
+    }
     app.replace_config(new, renderer);
     app.wake_scheduler();
     Ok(changes)

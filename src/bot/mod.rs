@@ -5,5 +5,6 @@
 pub mod inbound;
 pub mod leader;
 pub mod reload;
+pub mod replays;
 pub mod run;
 pub mod scheduler;

@@ -6,6 +6,10 @@
 //! editor's save by rename, a Kubernetes ConfigMap's swapped symlink and a network file system
 //! all show up as new contents, which is all this compares. A change is taken once the contents
 //! have stayed the same for one look, so a file caught half-written is not reported as broken.
+//!
+//! Among replicas on PostgreSQL the teams set up from Slack (kept in the database) are looked at
+//! too: a team set up through one replica is then run by all, and written into the database by
+//! the leader (followers do not write the config's teams, see [`App::keeps_teams`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,7 +19,6 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
 use crate::app::{self, App};
-use crate::config::Config;
 
 /// How often the config file is looked at by default.
 pub const POLL: Duration = Duration::from_secs(2);
@@ -28,9 +31,9 @@ pub async fn watch(
     reload: Arc<Notify>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut seen = fingerprint(&app.config()).await;
+    let mut seen = fingerprint(&app).await.unwrap_or_default();
     // Contents seen changed at the last look, taken if they are the same at the next.
-    let mut settling: Option<[u8; 32]> = None;
+    let mut settling: Option<Fingerprint> = None;
     loop {
         let look = async {
             match poll {
@@ -40,19 +43,25 @@ pub async fn watch(
         };
         tokio::select! {
             () = look => {
-                let now = fingerprint(&app.config()).await;
+                // The database could not be read: nothing is known to have changed.
+                let Some(now) = fingerprint(&app).await else { continue };
                 if now == seen {
                     settling = None;
                 } else if settling != Some(now) {
                     settling = Some(now);
                 } else {
                     settling = None;
+                    let why = if now.files == seen.files {
+                        "the teams set up from Slack changed"
+                    } else {
+                        "the config file changed"
+                    };
                     seen = now;
-                    reload_now(&app, "the config file changed").await;
+                    reload_now(&app, why).await;
                 }
             }
             () = reload.notified() => {
-                seen = fingerprint(&app.config()).await;
+                seen = fingerprint(&app).await.unwrap_or(seen);
                 settling = None;
                 reload_now(&app, "asked to (SIGHUP)").await;
             }
@@ -61,13 +70,29 @@ pub async fn watch(
     }
 }
 
+/// What a reload is made of, as digests: the files, and among replicas the teams set up from
+/// Slack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Fingerprint {
+    files: [u8; 32],
+    slack_teams: [u8; 32],
+}
+
 /// The contents of the config file and the team templates it names (missing files count as
-/// empty: a file being replaced is picked up when it is back).
-async fn fingerprint(config: &Config) -> [u8; 32] {
+/// empty: a file being replaced is picked up when it is back); among replicas, also the teams
+/// set up from Slack. `None` when the database could not be read.
+async fn fingerprint(app: &App) -> Option<Fingerprint> {
+    let config = app.config();
     let files: Vec<PathBuf> = std::iter::once(config.path.clone())
         .chain(config.teams.iter().filter_map(|t| t.template.clone()))
         .collect();
-    tokio::task::spawn_blocking(move || {
+    let slack_teams: [u8; 32] = if config.database.url.is_some() {
+        let teams: Result<_, crate::store::Error> = app.read(|s| s.slack_teams()).await;
+        Sha256::digest(format!("{:?}", teams.ok()?)).into()
+    } else {
+        [0; 32]
+    };
+    let files = tokio::task::spawn_blocking(move || {
         let mut hash = Sha256::new();
         for file in files {
             hash.update(file.as_os_str().as_encoded_bytes());
@@ -76,7 +101,8 @@ async fn fingerprint(config: &Config) -> [u8; 32] {
         hash.finalize().into()
     })
     .await
-    .unwrap_or_default()
+    .unwrap_or_default();
+    Some(Fingerprint { files, slack_teams })
 }
 
 /// Loads the config file again and applies it, or logs why not; the bot goes on either way.

@@ -184,8 +184,13 @@ pub async fn run(
     let db = {
         let teams = config.teams.clone();
         let claimant = holder.clone();
+        let replicas = config.database.url.is_some();
         tokio::task::spawn_blocking(move || -> Result<crate::store::Db> {
-            crate::app::setup::sync_teams(&mut store, &teams)?;
+            // Among replicas the leader writes its config's teams when it takes the lead
+            // (`bot::leader`): one started with another config leaves them alone.
+            if !replicas {
+                crate::app::setup::sync_teams(&mut store, &teams)?;
+            }
             store.claim_as(&claimant)?;
             Ok(crate::store::Db::start(store)?)
         })
@@ -193,33 +198,49 @@ pub async fn run(
         .map_err(|e| Error::Usage(format!("opening the database failed: {e}")))??
     };
     let app = App::new(config, db, renderer, api.clone(), bot_user, clock);
-    refresh_zones(&app).await;
+    let replicas = app.config().database.url.is_some();
     let handler = Handler::new(app.clone());
-    // Events stored but not handled when the bot last stopped go first.
-    handler.resume().await;
-    let week_ago = app.now() - chrono::Duration::days(7);
-    if let Err(e) = app.write(move |s| s.prune_inbox(week_ago)).await {
-        tracing::warn!(error = %e, "could not prune old events");
+    if !replicas {
+        refresh_zones(&app).await;
+        // Events stored but not handled when the bot last stopped go first.
+        handler.resume().await;
     }
     let inbound: Arc<dyn Inbound> =
         Arc::new(Counted::new(Arc::new(handler.clone()), metrics.clone()));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    // The scheduler runs on the replica holding its lease (always this one on SQLite).
+    // The scheduler runs on the replica holding its lease (always this one on SQLite); the
+    // leader also syncs the config's teams into the database and prunes old data.
+    let (asked_tx, asked) = tokio::sync::oneshot::channel();
     let scheduler = tokio::spawn(crate::bot::leader::run(
         app.clone(),
         holder,
         timings.lease_ttl,
         stop_rx.clone(),
+        asked_tx,
     ));
-    // Replicas share the inbox: events a replica stored and then died with are taken over once
-    // its claim runs out (on SQLite the one process took them all at start).
-    if app.config().database.url.is_some() {
+    tokio::spawn(crate::bot::reload::watch(
+        app.clone(),
+        timings.config_poll,
+        reload,
+        stop_rx.clone(),
+    ));
+    if replicas {
+        // A replica that takes the lead at start writes its config's teams before it handles
+        // an event, as a bot on SQLite does; one that follows finds them written, or waits.
+        let _ = asked.await;
+        wait_for_teams(&app, stop_rx.clone()).await;
+        handler.resume().await;
+        // Replicas share the inbox: events a replica stored and then died with are taken over
+        // once its claim runs out, or at once when it has no connection left (on SQLite the
+        // one process took them all at start). A lease shorter than the usual look asks for
+        // quicker failover: events are looked for as often.
         let (handler, mut stop) = (handler.clone(), stop_rx.clone());
+        let every = crate::bot::inbound::TAKE_OVER_EVERY.min(timings.lease_ttl);
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    () = tokio::time::sleep(crate::bot::inbound::TAKE_OVER_EVERY) => {
+                    () = tokio::time::sleep(every) => {
                         handler.resume().await;
                     }
                     _ = stop.changed() => break,
@@ -227,12 +248,6 @@ pub async fn run(
             }
         });
     }
-    tokio::spawn(crate::bot::reload::watch(
-        app.clone(),
-        timings.config_poll,
-        reload,
-        stop_rx.clone(),
-    ));
     let stopped = {
         let mut rx = stop_rx.clone();
         async move {
@@ -252,7 +267,14 @@ pub async fn run(
                 "SLACK_SIGNING_SECRET",
                 "HTTP mode verifies every request with it",
             )?;
-            serve_http(listener, inbound, secret, metrics, stopped).await
+            // Replicas share what they accepted: a request sent to two of them acts once.
+            let replays = app.config().database.url.is_some().then(|| {
+                Arc::new(crate::bot::replays::SharedReplays::new(
+                    app.db().clone(),
+                    crate::slack::http::HttpConfig::DEFAULT_WINDOW,
+                )) as Arc<dyn crate::slack::http::ReplayLedger>
+            });
+            serve_http(listener, inbound, secret, metrics, replays, stopped).await
         }
         Transport::Socket { health } => {
             let app_token = required(
@@ -301,9 +323,40 @@ pub async fn run(
     served
 }
 
+/// A replica on a new PostgreSQL database that the leader has not written its teams into yet
+/// waits for them before handling anything (an event of a member the database does not know
+/// would be handled as from a stranger). If this replica takes the lead, it writes them itself.
+async fn wait_for_teams(app: &App, mut stop: tokio::sync::watch::Receiver<bool>) {
+    if app.config().database.url.is_none() || app.config().teams.is_empty() {
+        return;
+    }
+    let mut said = false;
+    loop {
+        match app.read(|s| s.team_ids()).await {
+            Ok(teams) if !teams.is_empty() => break,
+            Ok(_) if app.keeps_teams() => break,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the teams from the database"),
+        }
+        if !said {
+            tracing::info!(
+                "waiting for the leader to write the config's teams into the new database"
+            );
+            said = true;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+    if said {
+        tracing::info!("the teams are in the database: handling Slack's events");
+    }
+}
+
 /// Members of teams prompted on their own clock: learn their time zones before the first prompt
 /// (through [`app::people::profile`], so a big team costs one `users.list`, not a call per member).
-async fn refresh_zones(app: &App) {
+pub(crate) async fn refresh_zones(app: &App) {
     for team in app.config().teams.iter().filter(|t| t.per_member_timezone) {
         for member in &team.members {
             match app::people::profile(app, team, &member.user).await {
@@ -330,6 +383,7 @@ async fn serve_http(
     inbound: Arc<dyn Inbound>,
     secret: Secret,
     metrics: Metrics,
+    replays: Option<Arc<dyn crate::slack::http::ReplayLedger>>,
     stopped: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let addr = listener.local_addr().map_err(|source| Error::Io {
@@ -340,8 +394,9 @@ async fn serve_http(
     let config = crate::slack::http::HttpConfig {
         signing_secret: secret,
         max_body_bytes: 1 << 20,
-        window: std::time::Duration::from_secs(300),
+        window: crate::slack::http::HttpConfig::DEFAULT_WINDOW,
         metrics,
+        replays,
     };
     let router = crate::slack::http::router(inbound, config);
     crate::slack::http::serve(listener, router, stopped)

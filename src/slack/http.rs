@@ -7,8 +7,9 @@
 //! applies it to the routes, so a new route cannot skip it): the timestamp must be within the
 //! window of now, the body no larger than the limit, the signature Slack's
 //! `v0=hex(HMAC-SHA256(secret, "v0:{ts}:{body}"))` (compared in constant time), and, for slash
-//! commands and interactions, the signature not one already accepted within the window. Only
-//! then is the body parsed.
+//! commands and interactions, the signature not one already accepted within the window (by this
+//! process, or by any replica when the caller gives a shared [`ReplayLedger`]). Only then is the
+//! body parsed.
 //!
 //! Rejections answer with a status and a short `{"error": "..."}`; they are logged at warn with
 //! the path and the reason, never the body, the headers or the secret.
@@ -39,6 +40,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -79,6 +81,8 @@ pub struct HttpConfig {
     pub window: Duration,
     /// What `GET /metrics` shows.
     pub metrics: Metrics,
+    /// Where accepted signatures are remembered; `None`: in this process ([`MemoryLedger`]).
+    pub replays: Option<Arc<dyn ReplayLedger>>,
 }
 
 impl HttpConfig {
@@ -94,6 +98,7 @@ impl HttpConfig {
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             window: Self::DEFAULT_WINDOW,
             metrics: Metrics::default(),
+            replays: None,
         }
     }
 }
@@ -259,6 +264,7 @@ enum Rejection {
     Replayed,
     TooLarge,
     Busy,
+    Unchecked,
     UnreadableBody,
     WrongContentType,
     Malformed(&'static str),
@@ -273,7 +279,7 @@ impl Rejection {
             | Rejection::BadSignature
             | Rejection::Replayed => StatusCode::UNAUTHORIZED,
             Rejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Rejection::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Rejection::Busy | Rejection::Unchecked => StatusCode::SERVICE_UNAVAILABLE,
             Rejection::WrongContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Rejection::UnreadableBody | Rejection::Malformed(_) => StatusCode::BAD_REQUEST,
             // Slack retries a failed delivery: the event arrives again once storage recovers.
@@ -289,6 +295,7 @@ impl Rejection {
             Rejection::Replayed => "replayed request",
             Rejection::TooLarge => "request body too large",
             Rejection::Busy => "too many requests",
+            Rejection::Unchecked => "cannot check for a replay now; try again",
             Rejection::UnreadableBody => "unreadable request body",
             Rejection::WrongContentType => "unsupported content type",
             Rejection::Malformed(reason) => reason,
@@ -336,18 +343,87 @@ impl From<FormRejection> for Rejection {
 // ---------------------------------------------------------------------------------------------
 // Verification.
 
+/// Where the signatures of accepted slash commands and interactions are remembered for the
+/// window, so a second copy is refused: in this process ([`MemoryLedger`], for one process), or
+/// where replicas share them (the bot keeps them in its database on PostgreSQL), so the same
+/// signed request sent to two replicas acts once.
+pub trait ReplayLedger: Send + Sync + std::fmt::Debug {
+    /// Remembers a verified request by its timestamp (Unix seconds) and its signature's 32
+    /// bytes, at `now` (Unix seconds); `Ok(false)` when it was remembered before: a replay.
+    fn first_time(
+        &self,
+        timestamp: i64,
+        signature: [u8; 32],
+        now: i64,
+    ) -> BoxFuture<'static, Result<bool, LedgerError>>;
+}
+
+/// Why a [`ReplayLedger`] could not say whether a request is new. Either way the request is
+/// refused with 503: a replay let through would act twice, and a command or click refused
+/// shows its user an error, so they try again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerError {
+    /// It holds as many requests as it may within the window.
+    Full,
+    /// It could not be read or written (the database is unreachable): what went wrong, for
+    /// the log.
+    Unavailable(String),
+}
+
+/// The [`ReplayLedger`] of one process: the signatures in memory, at most
+/// [`REPLAY_CAPACITY`] within the window.
+#[derive(Debug)]
+pub struct MemoryLedger {
+    guard: Mutex<ReplayGuard>,
+    window: Duration,
+}
+
+impl MemoryLedger {
+    pub fn new(window: Duration) -> MemoryLedger {
+        MemoryLedger {
+            guard: Mutex::new(ReplayGuard::new(REPLAY_CAPACITY)),
+            window,
+        }
+    }
+}
+
+impl ReplayLedger for MemoryLedger {
+    fn first_time(
+        &self,
+        timestamp: i64,
+        signature: [u8; 32],
+        now: i64,
+    ) -> BoxFuture<'static, Result<bool, LedgerError>> {
+        let stamp = Stamp {
+            timestamp,
+            tag: signature,
+        };
+        let admitted = self
+            .guard
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .admit(&stamp, now, self.window);
+        Box::pin(std::future::ready(match admitted {
+            Ok(()) => Ok(true),
+            Err(Rejection::Replayed) => Ok(false),
+            Err(_) => Err(LedgerError::Full),
+        }))
+    }
+}
+
 /// The checks every POST goes through, and what they remember.
 struct Verifier {
     config: HttpConfig,
-    replays: Mutex<ReplayGuard>,
+    replays: Arc<dyn ReplayLedger>,
 }
 
 impl Verifier {
     fn new(config: HttpConfig) -> Verifier {
-        Verifier {
-            config,
-            replays: Mutex::new(ReplayGuard::new(REPLAY_CAPACITY)),
-        }
+        let replays = config
+            .replays
+            .clone()
+            .unwrap_or_else(|| Arc::new(MemoryLedger::new(config.window)));
+        Verifier { config, replays }
     }
 
     /// Checks the request and hands it back with its body read, or says why not.
@@ -369,10 +445,19 @@ impl Verifier {
         let body = read_limited(body, limit).await?;
         stamp.verify(&self.config.signing_secret, &body)?;
         if guarded {
-            self.replays
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .admit(&stamp, unix_now(), self.config.window)?;
+            match self
+                .replays
+                .first_time(stamp.timestamp, stamp.tag, unix_now())
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return Err(Rejection::Replayed),
+                Err(LedgerError::Full) => return Err(Rejection::Busy),
+                Err(LedgerError::Unavailable(why)) => {
+                    tracing::warn!(error = %why, "cannot tell whether a Slack request is a replay");
+                    return Err(Rejection::Unchecked);
+                }
+            }
         }
         Ok(Request::from_parts(parts, Body::from(body)))
     }
@@ -484,6 +569,7 @@ fn decode_signature(value: &[u8]) -> Option<[u8; 32]> {
 
 /// The signatures accepted within the window, oldest timestamp first. A signature commits to
 /// its timestamp, so `(timestamp, tag)` identifies a request.
+#[derive(Debug)]
 struct ReplayGuard {
     seen: BTreeSet<(i64, [u8; 32])>,
     capacity: usize,
@@ -760,6 +846,14 @@ mod tests {
         }
 
         async fn start_with(interaction_reply: Option<Value>) -> Bot {
+            Bot::start_on(interaction_reply, None).await
+        }
+
+        /// With `replays` as the replay ledger (`None`: the in-memory one).
+        async fn start_on(
+            interaction_reply: Option<Value>,
+            replays: Option<Arc<dyn ReplayLedger>>,
+        ) -> Bot {
             let emu = Emulator::start(
                 EmulatorConfig::default()
                     .with_user(slack_emulator::User::new("U1", "ada"))
@@ -770,7 +864,11 @@ mod tests {
                 calls: Mutex::new(Vec::new()),
                 interaction_reply,
             });
-            let app = router(inbound.clone(), HttpConfig::new(Secret::new(SECRET)));
+            let config = HttpConfig {
+                replays,
+                ..HttpConfig::new(Secret::new(SECRET))
+            };
+            let app = router(inbound.clone(), config);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let base_url = format!("http://{}", listener.local_addr().unwrap());
             let (shutdown, stop) = oneshot::channel::<()>();
@@ -1121,6 +1219,38 @@ mod tests {
         let replay = bot.client.replay(&first.request).await.unwrap();
         assert_refused(&replay, 401, "replayed request");
         assert_eq!(bot.calls().len(), 2);
+    }
+
+    /// A shared ledger whose database cannot be reached.
+    #[derive(Debug)]
+    struct Unreachable;
+
+    impl ReplayLedger for Unreachable {
+        fn first_time(
+            &self,
+            _timestamp: i64,
+            _signature: [u8; 32],
+            _now: i64,
+        ) -> BoxFuture<'static, Result<bool, LedgerError>> {
+            Box::pin(std::future::ready(Err(LedgerError::Unavailable(
+                "connection refused".into(),
+            ))))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_command_or_click_that_cannot_be_checked_for_a_replay_is_refused_not_run() {
+        let bot = Bot::start_on(None, Some(Arc::new(Unreachable))).await;
+        let command = bot.client.post_command(bot.a_command()).await.unwrap();
+        assert_refused(&command, 503, "cannot check for a replay now; try again");
+        let click = bot.a_click("skip").await;
+        let clicked = bot.client.post_interaction(&click).await.unwrap();
+        assert_refused(&clicked, 503, "cannot check for a replay now; try again");
+        // Events are not checked here (the app deduplicates them on their id).
+        let event = bot.client.post_event(&bot.a_dm_event()).await.unwrap();
+        assert_eq!(event.status, 200, "{}", event.body);
+        assert_eq!(bot.event_ids().len(), 1);
+        assert_eq!(bot.calls().len(), 1, "only the event reached the app");
     }
 
     #[tokio::test]

@@ -18,6 +18,20 @@ use super::{Error, Result, Store};
 /// The lease of the scheduler: prompts, reminders, posts, escalations and introductions.
 pub const SCHEDULER: &str = "scheduler";
 
+/// The lease of one team's turn with its notes (posting or refreshing them).
+pub fn notes(team: &str) -> String {
+    format!("notes:{team}")
+}
+
+/// The prefix of the leases of short work that must not run twice at once (one member's update
+/// in a cycle's thread): many of them, each done with quickly, so pruned.
+const HOLD: &str = "hold:";
+
+/// The lease of short work named `key` (see [`HOLD`]).
+pub fn hold(key: &str) -> String {
+    format!("{HOLD}{key}")
+}
+
 /// A lease as its holder knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Held {
@@ -65,6 +79,16 @@ impl Store {
         }))
     }
 
+    /// [`Store::take_lease`] as this replica: by the name it claims by (see
+    /// [`Store::claim_as`]), else by its process id (a one-shot command).
+    pub fn take_lease_here(&mut self, name: &str, ttl: Duration) -> Result<Option<Held>> {
+        let holder = self
+            .holder
+            .clone()
+            .unwrap_or_else(|| format!("standup-bot pid {}", std::process::id()));
+        self.take_lease(name, &holder, ttl)
+    }
+
     /// Extends a held lease by `ttl`; false when it is no longer this holder's at this epoch
     /// (it expired and was taken, or was released).
     pub fn renew_lease(&mut self, held: &Held, ttl: Duration) -> Result<bool> {
@@ -90,6 +114,20 @@ impl Store {
             params![held.name, held.holder, held.epoch],
         )?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Deletes the leases of short work ([`hold`]) that ran out more than a day ago; the
+    /// scheduler's and the teams' notes leases stay (their epochs fence writes).
+    pub fn prune_leases(&mut self) -> Result<usize> {
+        if self.conn.engine() == Engine::Sqlite {
+            return Ok(0);
+        }
+        self.conn.execute(
+            "DELETE FROM leases WHERE name LIKE ?1 AND expires_at < clock_timestamp() - interval '1 day'",
+            params![format!("{HOLD}%")],
+        )
     }
 }
 

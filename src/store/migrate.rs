@@ -33,8 +33,9 @@ const TABLES: &[&str] = &[
     "workspace_binding",
 ];
 
-/// Tables each engine's own migrations fill: their rows speak of that engine's schema versions.
-const NOT_COPIED: &[&str] = &["schema_compat"];
+/// Tables not copied: those each engine's own migrations fill (their rows speak of that
+/// engine's schema versions), and HTTP mode's replay ledger, whose rows matter for five minutes.
+const NOT_COPIED: &[&str] = &["schema_compat", "http_replays"];
 
 /// Rows read from SQLite and written to PostgreSQL per statement: few round trips, and memory
 /// bounded by a page of the largest rows (the inbox keeps whole events).

@@ -20,6 +20,7 @@ mod owner;
 mod pg;
 mod pg_tls;
 mod posts;
+mod replays;
 mod replies;
 mod schema;
 mod sends;

@@ -22,7 +22,22 @@ pub struct Post {
 
 impl Store {
     pub fn record_post(&mut self, post: &Post) -> Result<()> {
-        self.conn.execute(
+        self.record_post_under(post, None)
+    }
+
+    /// Records a post made under `fence`, a lease as its holder knows it (a team's turn with
+    /// its notes): refused with [`super::Error::Fenced`] once the lease is no longer that
+    /// holder's at that epoch, so a replica that lost its turn cannot record over its
+    /// successor's posts. `None`: unfenced.
+    pub fn record_post_under(
+        &mut self,
+        post: &Post,
+        fence: Option<&super::lease::Held>,
+    ) -> Result<()> {
+        let workspace = self.workspace.as_str();
+        self.conn.transaction(|tx| {
+            super::lease::holds(tx, fence)?;
+            tx.execute(
             "INSERT INTO posts (cycle_id, kind, channel, ts, file_id, content_digest, posted_at, workspace)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
@@ -33,10 +48,11 @@ impl Store {
                 post.file_id,
                 post.content_digest,
                 ts(post.posted_at),
-                self.workspace
+                workspace
             ],
         )?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// The latest post of `kind` for a cycle.

@@ -335,7 +335,23 @@ pub const WORKSPACE_TABLES: &[&str] = &[
     "home_views",
     "intros",
     "slack_teams",
+    "http_replays",
 ];
+
+/// HTTP mode's replay ledger shared by replicas (kept in SQLite too, so the two schemas stay
+/// the same; one process there remembers them in memory): each accepted signature of a slash
+/// command or an interaction, with the request's own timestamp (Unix seconds), so rows past
+/// Slack's five-minute window, whose replays fail the timestamp check anyway, are deleted.
+#[allow(non_upper_case_globals)]
+const V_replays: &str = r#"
+CREATE TABLE http_replays (
+    workspace  TEXT NOT NULL DEFAULT '',
+    signature  TEXT NOT NULL,
+    request_ts INTEGER NOT NULL,
+    PRIMARY KEY (workspace, signature)
+);
+CREATE INDEX http_replays_by_time ON http_replays (request_ts);
+"#;
 
 /// Every migration, in the order they apply; a database's version is how many it has had.
 const ALL: &[&str] = &[
@@ -351,6 +367,7 @@ const ALL: &[&str] = &[
     V_compat,
     V_claims,
     V_workspace,
+    V_replays,
 ];
 
 /// The versions an older binary cannot use a database at: every one up to `V_send_failures`
@@ -589,7 +606,13 @@ CREATE TABLE leases (
 "#;
 
 /// PostgreSQL's migrations, in the order they apply; its version is how many it has had.
-pub const PG_ALL: &[&str] = &[PG_V1, PG_V2_LEASES, PG_V3_CLAIMS, PG_V4_WORKSPACE];
+pub const PG_ALL: &[&str] = &[
+    PG_V1,
+    PG_V2_LEASES,
+    PG_V3_CLAIMS,
+    PG_V4_WORKSPACE,
+    PG_V5_REPLAYS,
+];
 
 /// SQLite's `V_claims`.
 const PG_V3_CLAIMS: &str = r#"
@@ -624,6 +647,17 @@ CREATE TABLE workspace_binding (
     workspace TEXT COLLATE "C" NOT NULL,
     bound_at  TEXT COLLATE "C" NOT NULL
 );
+"#;
+
+/// SQLite's `V_replays`.
+const PG_V5_REPLAYS: &str = r#"
+CREATE TABLE http_replays (
+    workspace  TEXT COLLATE "C" NOT NULL DEFAULT '',
+    signature  TEXT COLLATE "C" NOT NULL,
+    request_ts BIGINT NOT NULL,
+    PRIMARY KEY (workspace, signature)
+);
+CREATE INDEX http_replays_by_time ON http_replays (request_ts);
 "#;
 
 /// PostgreSQL's versions an older binary cannot use a database at (see [`BREAKING`]).

@@ -793,3 +793,108 @@ fn notes_imported_before_the_bot_met_slack_join_its_workspace_and_another_worksp
     assert_eq!(dump(&store), before);
     assert_eq!(store.workspace(), "T0WORKSPACE");
 }
+
+/// Two replicas' stores on one database (PostgreSQL), each claiming by its own name; `None`
+/// on SQLite, where one process owns the file.
+fn two_replicas() -> Option<(Store, Store)> {
+    let url = test_postgres_url()?;
+    let mut a = Store::open_postgres(&url).unwrap();
+    let mut b = Store::open_postgres(&url).unwrap();
+    a.claim_as("replica a").unwrap();
+    b.claim_as("replica b").unwrap();
+    Some((a, b))
+}
+
+fn notes_post(cycle: CycleId, digest: &str) -> Post {
+    Post {
+        cycle,
+        kind: "document".into(),
+        channel: ChannelId::new("C0123456789"),
+        ts: Some("1710147600.000100".into()),
+        file_id: Some("F1".into()),
+        content_digest: digest.into(),
+        posted_at: now(),
+    }
+}
+
+#[test]
+fn a_teams_notes_are_one_replicas_turn_at_a_time_and_a_lost_turn_records_no_post() {
+    let turn = std::time::Duration::from_secs(120);
+    let name = lease::notes("orbit");
+    let Some((mut a, mut b)) = two_replicas() else {
+        // One process on the file: it always has the turn, and its posts are recorded.
+        let mut store = store_with(Format::Planning);
+        let cycle = cycle_of(&mut store);
+        let held = store.take_lease_here(&name, turn).unwrap().unwrap();
+        store.release_lease(&held).unwrap();
+        store
+            .record_post_under(&notes_post(cycle, "one"), Some(&held))
+            .unwrap();
+        assert_eq!(
+            store.last_post(cycle, "document").unwrap(),
+            Some(notes_post(cycle, "one"))
+        );
+        return;
+    };
+    a.sync_team(&team(Format::Planning)).unwrap();
+    let cycle = cycle_of(&mut a);
+    let first = a.take_lease_here(&name, turn).unwrap().expect("a's turn");
+    assert_eq!(b.take_lease_here(&name, turn).unwrap(), None, "b waits");
+    assert_eq!(
+        b.take_lease_here(&lease::notes("other"), turn)
+            .unwrap()
+            .map(|h| h.holder),
+        Some("replica b".to_string()),
+        "another team's turn is free"
+    );
+    a.record_post_under(&notes_post(cycle, "a"), Some(&first))
+        .unwrap();
+    a.release_lease(&first).unwrap();
+    let second = b.take_lease_here(&name, turn).unwrap().expect("b's turn");
+    assert_eq!(second.epoch, first.epoch + 1);
+    let refused = a.record_post_under(&notes_post(cycle, "a, late"), Some(&first));
+    assert!(matches!(refused, Err(Error::Fenced { .. })), "{refused:?}");
+    b.record_post_under(&notes_post(cycle, "b"), Some(&second))
+        .unwrap();
+    assert_eq!(
+        a.last_post(cycle, "document").unwrap(),
+        Some(notes_post(cycle, "b"))
+    );
+    // b dies mid-turn: a takes the turn as soon as b's connection is gone, well before the
+    // lease would run out.
+    drop(b);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let third = loop {
+        if let Some(held) = a.take_lease_here(&name, turn).unwrap() {
+            break held;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dead replica's turn is taken"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(third.epoch, second.epoch + 1);
+}
+
+#[test]
+fn a_request_signature_is_new_once_until_it_is_past_the_window() {
+    let signature = "a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
+    let Some((mut a, mut b)) = two_replicas() else {
+        let mut store = test_store();
+        assert!(store.first_request(signature, 1_531_420_618).unwrap());
+        assert!(!store.first_request(signature, 1_531_420_618).unwrap());
+        assert_eq!(store.prune_requests(1_531_420_618).unwrap(), 0);
+        assert_eq!(store.prune_requests(1_531_420_619).unwrap(), 1);
+        assert!(store.first_request(signature, 1_531_420_618).unwrap());
+        return;
+    };
+    assert!(a.first_request(signature, 1_531_420_618).unwrap());
+    assert!(
+        !b.first_request(signature, 1_531_420_618).unwrap(),
+        "another replica saw it first"
+    );
+    assert!(b.first_request("another", 1_531_420_700).unwrap());
+    assert_eq!(b.prune_requests(1_531_420_619).unwrap(), 1);
+    assert!(!a.first_request("another", 1_531_420_700).unwrap());
+}

@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use slack_emulator::{Emulator, Message, events};
+use slack_emulator::{Channel, Emulator, Fault, Message, SignedClient, User, events};
 
 use crate::support::{
-    CHANNEL, KENJI, LI, MARIA, ONE_AT_A_TIME, Process, WAIT, ZOE, emulator, postgres_only,
-    prompts_to, wait_file, wait_prompted, wait_until, workspace_of,
+    CHANNEL, DbValue, KENJI, LI, MARIA, ONE_AT_A_TIME, Process, SIGNING_SECRET, WAIT, ZOE,
+    emulator, postgres_only, prompts_to, team_workspace, wait_file, wait_prompted, wait_until,
+    workspace_of,
 };
 
 /// The scheduler's lease in these tests: a dead leader's work passes on within seconds.
@@ -294,6 +295,108 @@ async fn an_event_delivered_on_every_connection_is_handled_once() {
     stop_all(&mut bots);
 }
 
+/// Three replicas started one after another, each connected before the next starts: replica
+/// `i` is the emulator's live connection `i` (see [`Emulator::send_event_on`]).
+async fn started_in_order(
+    emu: &Emulator,
+    prompt_in: i64,
+    sync_in: chrono::Duration,
+) -> Vec<Process> {
+    let t0 = Utc::now();
+    let mut bots = replicas(emu, t0 + chrono::Duration::seconds(prompt_in), t0 + sync_in);
+    for (i, bot) in bots.iter_mut().enumerate() {
+        bot.start();
+        wait_until("the replica on Socket Mode", WAIT, || {
+            emu.live_connections() == i + 1
+        })
+        .await;
+    }
+    bots
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_killed_mid_event_another_replica_handles_it_once() {
+    if !postgres_only("three replicas share one PostgreSQL database") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    let emu = emulator().await;
+    let mut bots = started_in_order(&emu, 3, chrono::Duration::minutes(30)).await;
+    let leader = wait_leader(&bots).await;
+    for user in [MARIA, KENJI, LI, ZOE] {
+        wait_prompted(&emu, user).await;
+    }
+    wait_until("the start-up introductions done", WAIT, || {
+        bots[leader].log().contains("introductions due at start")
+    })
+    .await;
+    let follower = (0..bots.len()).find(|i| *i != leader).unwrap();
+
+    // The follower stores the reply, claims it and starts on it: its confirmation never
+    // comes back from Slack, so it is mid-event when it dies.
+    let posts_before = emu.calls_to("chat.postMessage").len();
+    emu.fail_next("chat.postMessage", Fault::Hang);
+    let envelope = emu.send_event_on(follower, events::dm_message(MARIA, "Shipped:\n- takeover"));
+    envelope.ack(WAIT).await.expect("acked by the follower");
+    let event_id = envelope.event_id().unwrap().to_string();
+    wait_until("the follower's hung Slack call", WAIT, || {
+        emu.calls_to("chat.postMessage").len() > posts_before
+    })
+    .await;
+    let claimed = bots[0].db().rows(
+        "SELECT claimed_by, handled_at FROM inbox WHERE event_id = $1",
+        &[&event_id],
+    );
+    let holder = (0..bots.len()).find(|i| {
+        bots[*i]
+            .pid()
+            .is_some_and(|pid| claimed[0][0].text().contains(&format!(" pid {pid} ")))
+    });
+    let calls = || {
+        emu.calls_to("chat.postMessage")
+            .iter()
+            .map(|c| c.params.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        holder.is_some_and(|h| h != leader) && claimed[0][1] == DbValue::Null,
+        "a follower (not {leader}) holds the event, unhandled: {claimed:?}, held by {holder:?}; calls: {:#?}\n{}",
+        calls(),
+        logs(&bots)
+    );
+    let holder = holder.unwrap();
+    let pid = bots[holder].pid().unwrap();
+    bots[holder].kill();
+    let killed = std::time::Instant::now();
+
+    let dm = emu.dm_channel(MARIA);
+    emu.wait_for_message(&dm, |m| text_has(m, "Got it."), WAIT)
+        .await;
+    // Well inside the event's 60 s claim: a dead replica's events pass on at the next look.
+    let took = killed.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "handled {took:?} after the kill\n{}",
+        logs(&bots)
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        count(&emu, &dm, |m| text_has(m, "Got it.")),
+        1,
+        "{}",
+        logs(&bots)
+    );
+    let handled_by = bots[0].db().text(
+        "SELECT claimed_by FROM inbox WHERE event_id = $1 AND handled_at IS NOT NULL",
+        &[&event_id],
+    );
+    assert!(
+        !handled_by.contains(&format!(" pid {pid} ")),
+        "taken over: {handled_by}"
+    );
+    stop_all(&mut bots);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_restarted_one_by_one_leave_no_gap_and_repeat_nothing() {
     if !postgres_only("three replicas share one PostgreSQL database") {
@@ -317,6 +420,255 @@ async fn replicas_restarted_one_by_one_leave_no_gap_and_repeat_nothing() {
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     each_prompted_once(&emu, &bots);
+    stop_all(&mut bots);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_waits_while_another_has_the_teams_notes_then_posts_them_once() {
+    if !postgres_only("replicas share one PostgreSQL database") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    // The notes are due 8 s from now (20 s before the meeting).
+    let mut bots = replicas(
+        &emu,
+        t0 + chrono::Duration::seconds(3),
+        t0 + chrono::Duration::seconds(28),
+    );
+    bots.truncate(1);
+    bots[0].start();
+    wait_leader(&bots).await;
+    // Another replica is posting (or refreshing) the team's notes.
+    let other = bots[0].db().hold_lease("notes:orbit");
+    wait_until("the replica waiting for the notes' turn", WAIT, || {
+        bots[0]
+            .log()
+            .contains("another replica is posting this team's notes")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        emu.files().is_empty(),
+        "notes posted while another replica had them: {:?}",
+        emu.files()
+    );
+    // That replica is gone: its turn passes at once, and the notes go out once.
+    other.let_go();
+    wait_file(&emu, 1).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(emu.files().len(), 1, "{}", logs(&bots));
+    stop_all(&mut bots);
+}
+
+/// A free local port for a replica's HTTP endpoints.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_command_sent_to_two_replicas_is_accepted_once_and_refused_as_a_replay() {
+    if !postgres_only("two replicas share one PostgreSQL database") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let mut bots = replicas(
+        &emu,
+        t0 + chrono::Duration::hours(1),
+        t0 + chrono::Duration::hours(2),
+    );
+    bots.truncate(2);
+    let mut urls = Vec::new();
+    for bot in bots.iter_mut() {
+        let addr = format!("127.0.0.1:{}", free_port());
+        bot.start_with(&["--http", &addr]);
+        urls.push(format!("http://{addr}"));
+    }
+    for bot in &bots {
+        wait_until("the replica serving HTTP", WAIT, || {
+            bot.log().contains("serving Slack's HTTP endpoints")
+        })
+        .await;
+    }
+    let client = |url: &str| {
+        SignedClient::new(url, SIGNING_SECRET).with_paths(
+            "/slack/events",
+            "/slack/commands",
+            "/slack/interactions",
+        )
+    };
+    let fields = emu.slash_command_fields("/standup", "help", MARIA, CHANNEL);
+    let first = client(&urls[0]).command(fields).send().await.unwrap();
+    assert_eq!(first.status, 200, "{}", first.body);
+    // The same bytes, timestamp and signature, captured and sent to the other replica.
+    let mut copy = first.request.clone();
+    copy.url = copy.url.replacen(&urls[0], &urls[1], 1);
+    let replay = client(&urls[1]).replay(&copy).await.unwrap();
+    assert_eq!(replay.status, 401, "{}\n{}", replay.body, logs(&bots));
+    assert!(replay.body.contains("replayed request"), "{}", replay.body);
+    // A new request is still welcome there.
+    let fields = emu.slash_command_fields("/standup", "help", MARIA, CHANNEL);
+    let fresh = client(&urls[1]).command(fields).send().await.unwrap();
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
+    stop_all(&mut bots);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_leader_writes_the_config_teams_and_prunes() {
+    if !postgres_only("two replicas share one PostgreSQL database") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    let emu = emulator().await;
+    let t0 = Utc::now();
+    let mut bots = replicas(
+        &emu,
+        t0 + chrono::Duration::hours(1),
+        t0 + chrono::Duration::hours(2),
+    );
+    bots.truncate(2);
+    // The second replica runs by another config: the team under another name.
+    bots[1].edit_config(|text| text.replace("Team Orbit", "Team Orbit B"));
+    bots[0].start();
+    wait_until("the first replica leading", WAIT, || {
+        bots[0].log().contains("pruned old data (leader)")
+    })
+    .await;
+    let name = |bots: &[Process]| {
+        bots[0]
+            .db()
+            .text("SELECT name FROM teams WHERE id = 'orbit'", &[])
+    };
+    assert_eq!(name(&bots), "Team Orbit");
+    // An event handled long ago, whose payload a leader's pruning forgets.
+    bots[0].db().rows(
+        "INSERT INTO inbox (event_id, payload, received_at, handled_at)
+         VALUES ('Ev0LONGAGO', '{\"old\": true}', '2020-01-06T09:00:00.000Z', '2020-01-06T09:00:01.000Z')",
+        &[],
+    );
+    let payload = |bots: &[Process]| {
+        bots[0].db().text(
+            "SELECT payload FROM inbox WHERE event_id = 'Ev0LONGAGO'",
+            &[],
+        )
+    };
+
+    bots[1].start();
+    wait_until("the second replica connected", WAIT, || {
+        emu.live_connections() == 2
+    })
+    .await;
+    // And its config changes while it follows: reloaded, but not written.
+    bots[1].edit_config(|text| text.replace("Team Orbit B", "Team Orbit C"));
+    wait_until("the follower's reload", WAIT, || {
+        bots[1].log().contains("config reloaded")
+    })
+    .await;
+    assert!(
+        bots[1]
+            .log()
+            .contains("the teams in the database are left to the leader"),
+        "{}",
+        bots[1].log()
+    );
+    assert_eq!(name(&bots), "Team Orbit", "a follower wrote the teams");
+    assert_eq!(payload(&bots), "{\"old\": true}", "a follower pruned");
+    assert!(!bots[1].log().contains("pruned old data"));
+
+    // The leader stops: the follower takes the lead, writes its config and prunes.
+    bots[0].stop();
+    wait_until("the second replica leading and pruning", WAIT, || {
+        bots[1].log().contains("pruned old data (leader)")
+    })
+    .await;
+    assert_eq!(name(&bots), "Team Orbit C");
+    assert_eq!(payload(&bots), "");
+    stop_all(&mut bots);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_set_up_through_a_follower_is_written_by_the_leader_and_run_by_both() {
+    if !postgres_only("two replicas share one PostgreSQL database") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    const APOLLO: &str = "C0APOLLO01";
+    const BOSS: &str = "U0BOSS0001";
+    let emu = Emulator::start(
+        team_workspace(&[User::new(BOSS, "boss").admin()])
+            .with_channel(Channel::new(APOLLO, "team-apollo").members(&[LI, BOSS])),
+    )
+    .await;
+    let t0 = Utc::now();
+    let mut bots = replicas(
+        &emu,
+        t0 + chrono::Duration::hours(1),
+        t0 + chrono::Duration::hours(2),
+    );
+    bots.truncate(2);
+    for (i, bot) in bots.iter_mut().enumerate() {
+        bot.start();
+        wait_until("the replica on Socket Mode", WAIT, || {
+            emu.live_connections() == i + 1
+        })
+        .await;
+    }
+    let leader = wait_leader(&bots).await;
+    let follower = 1 - leader;
+
+    emu.send_slash_command("/standup", "setup", BOSS, APOLLO)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    let view = emu.views().last().expect("the setup form").clone();
+    let form = emu
+        .submit_view(
+            BOSS,
+            &view.id,
+            &[
+                ("name", "Team Apollo"),
+                ("members", LI),
+                ("prompt_time", "08:30"),
+                ("meet_days", "Tue"),
+                ("meet_time", "11:00"),
+                ("timezone", "UTC"),
+                ("format", "Standup (last week / this week)"),
+            ],
+        )
+        .expect("the form takes these");
+    emu.send_interaction_on(follower, form)
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    // The follower keeps the team and runs by it, but leaves the teams' rows to the leader,
+    // which picks the new team up from the database and writes it.
+    wait_until("the leader's reload", WAIT, || {
+        bots[leader].log().contains(
+            "config reloaded (the teams set up from Slack changed): team team-apollo: added",
+        )
+    })
+    .await;
+    wait_until("the team written", WAIT, || {
+        bots[0]
+            .db()
+            .int("SELECT count(*) FROM teams WHERE id = 'team-apollo'", &[])
+            == 1
+    })
+    .await;
+    let follows = bots[follower].log();
+    assert!(
+        follows.contains("team team-apollo set up from Slack by U0BOSS0001")
+            && follows.contains("the teams in the database are left to the leader"),
+        "{}",
+        logs(&bots)
+    );
     stop_all(&mut bots);
 }
 

@@ -1357,6 +1357,80 @@ impl Drop for TestDb {
 /// Runs `work` with a new client of the PostgreSQL database at `url`, on a thread of its own:
 /// the `postgres` client blocks on a runtime it starts, which tokio refuses on a thread that
 /// drives a runtime already (any async test's).
+/// A lease held from the test as a live replica holds it: by a name that an open connection
+/// carries (`application_name`), for an hour. [`HeldLease::let_go`] (or dropping it) closes
+/// the connection: the holder is then gone, as a killed replica is.
+pub struct HeldLease {
+    release: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HeldLease {
+    pub fn let_go(mut self) {
+        self.end();
+    }
+
+    fn end(&mut self) {
+        drop(self.release.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for HeldLease {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+impl TestDb {
+    /// Holds the lease `name` (see [`HeldLease`]); PostgreSQL only.
+    pub fn hold_lease(&self, name: &str) -> HeldLease {
+        let TestDb::Postgres { url, .. } = self else {
+            panic!("leases are for replicas on PostgreSQL")
+        };
+        let (url, name) = (url.clone(), name.to_string());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        // Its own thread: the blocking client cannot run on the test's runtime.
+        let thread = std::thread::spawn(move || {
+            let holder = "a test's replica";
+            let held = (|| {
+                let mut config: postgres::Config = url.parse()?;
+                config.application_name(holder);
+                let mut client = config.connect(postgres::NoTls)?;
+                client.execute(
+                    "INSERT INTO leases (name, holder, epoch, expires_at)
+                     VALUES ($1, $2, 1, clock_timestamp() + interval '1 hour')
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
+                         epoch = leases.epoch + 1, expires_at = excluded.expires_at",
+                    &[&name, &holder],
+                )?;
+                Ok::<_, postgres::Error>(client)
+            })();
+            match held {
+                Ok(client) => {
+                    let _ = ready_tx.send(Ok(()));
+                    let _ = release_rx.recv();
+                    drop(client);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(postgres_error(e)));
+                }
+            }
+        });
+        ready_rx
+            .recv()
+            .unwrap()
+            .unwrap_or_else(|e| panic!("cannot hold the lease: {e}"));
+        HeldLease {
+            release: Some(release_tx),
+            thread: Some(thread),
+        }
+    }
+}
+
 fn on_postgres<T: Send + 'static>(
     url: &str,
     work: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error> + Send + 'static,
