@@ -249,13 +249,14 @@ impl Store {
     pub fn open_postgres(url: &str) -> Result<Store> {
         let conn = pg::connect(url)?;
         pg::migrate(&conn)?;
-        Ok(Store {
+        Store {
             conn,
             at: Location::Postgres(url.to_string()),
             jobs_fence: None,
             holder: None,
             workspace: String::new(),
-        })
+        }
+        .with_binding()
     }
 
     /// Opens the database a config names: its PostgreSQL url, else its SQLite file.
@@ -387,13 +388,28 @@ impl Store {
             .map_err(classify)?;
         }
         quick_check(&conn, &shown)?;
-        Ok(Store {
+        Store {
             conn: Conn::Sqlite(conn),
             at,
             jobs_fence: None,
             holder: None,
             workspace: String::new(),
-        })
+        }
+        .with_binding()
+    }
+
+    /// The store writing as the workspace the database is bound to, if it is: a command run
+    /// without Slack (an import) after the bot's first start writes that workspace's rows.
+    fn with_binding(mut self) -> Result<Store> {
+        self.workspace = self
+            .conn
+            .query_opt(
+                "SELECT workspace FROM workspace_binding WHERE id = 1",
+                params![],
+                |r| r.get(0),
+            )?
+            .unwrap_or_default();
+        Ok(self)
     }
 
     /// The SQLite connection, for what only SQLite has; on PostgreSQL, an error saying so.

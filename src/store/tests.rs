@@ -898,3 +898,30 @@ fn a_request_signature_is_new_once_until_it_is_past_the_window() {
     assert_eq!(b.prune_requests(1_531_420_619).unwrap(), 1);
     assert!(!a.first_request("another", 1_531_420_700).unwrap());
 }
+
+#[test]
+fn a_command_run_without_slack_after_the_first_start_writes_the_bound_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || match test_postgres_url() {
+        Some(url) => (Store::open_postgres(&url).unwrap(), Some(url)),
+        None => (Store::open(&dir.path().join("standup.db")).unwrap(), None),
+    };
+    let (mut first, url) = open();
+    first.sync_team(&team(Format::Planning)).unwrap();
+    first.bind_workspace("T0WORKSPACE").unwrap();
+    drop(first);
+    // An `import` later: the store is opened again, with no Slack to ask.
+    let mut later = match &url {
+        Some(url) => Store::open_postgres(url).unwrap(),
+        None => Store::open(&dir.path().join("standup.db")).unwrap(),
+    };
+    assert_eq!(later.workspace(), "T0WORKSPACE");
+    later.sync_team(&team(Format::Planning)).unwrap();
+    let doc = read_document(&fixture("planning.md"), Format::Planning).unwrap();
+    later
+        .import_document(&TeamId::new("orbit"), "planning.md", &doc, now())
+        .unwrap();
+    for table in super::schema::WORKSPACE_TABLES {
+        assert_eq!(rows_outside(&later, table, "T0WORKSPACE"), 0, "{table}");
+    }
+}
