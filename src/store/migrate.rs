@@ -32,8 +32,10 @@ const TABLES: &[&str] = &[
     "slack_teams",
 ];
 
-/// Tables each engine's own migrations fill: their rows speak of that engine's schema versions.
-const NOT_COPIED: &[&str] = &["schema_compat"];
+/// Tables each engine's own migrations fill (their rows speak of that engine's schema
+/// versions), and the replicas' Slack pacing (`slack_rates`: passing state, on the old
+/// database's clock).
+const NOT_COPIED: &[&str] = &["schema_compat", "slack_rates"];
 
 /// Rows read from SQLite and written to PostgreSQL per statement: few round trips, and memory
 /// bounded by a page of the largest rows (the inbox keeps whole events).

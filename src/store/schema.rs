@@ -281,6 +281,22 @@ ALTER TABLE inbox ADD COLUMN claimed_by TEXT;
 ALTER TABLE inbox ADD COLUMN claim_until TEXT;
 "#;
 
+/// Slack's rate limits shared by replicas (PostgreSQL; kept in SQLite too, so the two schemas
+/// stay the same): per workspace and key (`method:…`, `channel:…`), GCRA's theoretical arrival
+/// time and the end of the last 429's `Retry-After`, in seconds since 1970 on the database's
+/// clock, and the spacing the key was last reserved at (`store::rates`).
+#[allow(non_upper_case_globals)]
+const V_slack_rates: &str = r#"
+CREATE TABLE slack_rates (
+    workspace     TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    spacing       REAL NOT NULL,
+    tat           REAL NOT NULL,
+    blocked_until REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (workspace, key)
+);
+"#;
+
 /// Every migration, in the order they apply; a database's version is how many it has had.
 const ALL: &[&str] = &[
     V1,
@@ -294,6 +310,7 @@ const ALL: &[&str] = &[
     V_slack_teams,
     V_compat,
     V_claims,
+    V_slack_rates,
 ];
 
 /// The versions an older binary cannot use a database at: every one up to `V_send_failures`
@@ -532,7 +549,7 @@ CREATE TABLE leases (
 "#;
 
 /// PostgreSQL's migrations, in the order they apply; its version is how many it has had.
-pub const PG_ALL: &[&str] = &[PG_V1, PG_V2_LEASES, PG_V3_CLAIMS];
+pub const PG_ALL: &[&str] = &[PG_V1, PG_V2_LEASES, PG_V3_CLAIMS, PG_V4_SLACK_RATES];
 
 /// SQLite's `V_claims`.
 const PG_V3_CLAIMS: &str = r#"
@@ -540,6 +557,21 @@ ALTER TABLE sends ADD COLUMN claimed_by TEXT COLLATE "C";
 ALTER TABLE sends ADD COLUMN claim_until TEXT COLLATE "C";
 ALTER TABLE inbox ADD COLUMN claimed_by TEXT COLLATE "C";
 ALTER TABLE inbox ADD COLUMN claim_until TEXT COLLATE "C";
+"#;
+
+/// SQLite's `V_slack_rates`, unlogged: passing state that no crash, failover or standby needs, so
+/// the write each Slack call makes costs no WAL and its commit no wait for the disk (a crash or
+/// a failover empties the table: every key starts with a full burst again, and a 429 met then
+/// is handled by `Retry-After` as before).
+const PG_V4_SLACK_RATES: &str = r#"
+CREATE UNLOGGED TABLE slack_rates (
+    workspace     TEXT COLLATE "C" NOT NULL,
+    key           TEXT COLLATE "C" NOT NULL,
+    spacing       DOUBLE PRECISION NOT NULL,
+    tat           DOUBLE PRECISION NOT NULL,
+    blocked_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+    PRIMARY KEY (workspace, key)
+);
 "#;
 
 /// PostgreSQL's versions an older binary cannot use a database at (see [`BREAKING`]).
