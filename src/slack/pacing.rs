@@ -17,6 +17,11 @@
 //! and its method key carries only blocks (a 429 on a post may be the channel's or the
 //! workspace's limit: both keys are blocked, so every post waits it out).
 //!
+//! The cell is a few lines written here rather than governor's (which paced this client before):
+//! the replicas' state has to be rows the database advances in one statement, governor has no
+//! way to take a place ahead (it answers "not yet" and the caller asks again) nor to be told of a
+//! 429, and one model for both places keeps the memory and the rows in step.
+//!
 //! **Where the state lives.** One process paces in memory (this module's [`Pacing`]), which is
 //! all a bot on SQLite needs: one process owns the file. Replicas on PostgreSQL would together
 //! send N times a tier and not see each other's 429s, so the running bot gives their `Api` a
@@ -213,28 +218,11 @@ impl Pacing {
         if limits.is_empty() {
             return;
         }
-        let wait = match shared.filter(|_| self.shared_usable()) {
-            Some(shared) => {
-                match tokio::time::timeout(SHARED_TIMEOUT, shared.reserve(&limits)).await {
-                    Ok(Ok(wait)) => {
-                        self.shared_answered();
-                        wait
-                    }
-                    Ok(Err(e)) => {
-                        self.shared_failed(&e);
-                        self.reserve_local(&limits, self.now())
-                    }
-                    Err(_) => {
-                        self.shared_failed(&format!(
-                            "no answer within {} s",
-                            SHARED_TIMEOUT.as_secs()
-                        ));
-                        self.reserve_local(&limits, self.now())
-                    }
-                }
-            }
-            None => self.reserve_local(&limits, self.now()),
+        let shared_wait = match shared.filter(|_| self.shared_usable()) {
+            Some(shared) => self.ask(shared.reserve(&limits)).await,
+            None => None,
         };
+        let wait = shared_wait.unwrap_or_else(|| self.reserve_local(&limits, self.now()));
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
@@ -254,14 +242,26 @@ impl Pacing {
             return;
         }
         self.block_local(&limits, self.now() + retry_after.as_secs_f64());
-        let Some(shared) = shared.filter(|_| self.shared_usable()) else {
-            return;
-        };
-        match tokio::time::timeout(SHARED_TIMEOUT, shared.block(&limits, retry_after)).await {
-            Ok(Ok(())) => self.shared_answered(),
-            Ok(Err(e)) => self.shared_failed(&e),
+        if let Some(shared) = shared.filter(|_| self.shared_usable()) {
+            self.ask(shared.block(&limits, retry_after)).await;
+        }
+    }
+
+    /// Runs a call of the shared pacing with [`SHARED_TIMEOUT`]; `None` when it failed or did
+    /// not answer (said once, see [`Pacing::shared_failed`]).
+    async fn ask<T>(&self, call: BoxFuture<'_, Result<T, SharedError>>) -> Option<T> {
+        match tokio::time::timeout(SHARED_TIMEOUT, call).await {
+            Ok(Ok(answer)) => {
+                self.shared_answered();
+                Some(answer)
+            }
+            Ok(Err(e)) => {
+                self.shared_failed(&e);
+                None
+            }
             Err(_) => {
-                self.shared_failed(&format!("no answer within {} s", SHARED_TIMEOUT.as_secs()))
+                self.shared_failed(&format!("no answer within {} s", SHARED_TIMEOUT.as_secs()));
+                None
             }
         }
     }

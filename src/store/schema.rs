@@ -288,7 +288,7 @@ ALTER TABLE inbox ADD COLUMN claim_until TEXT;
 #[allow(non_upper_case_globals)]
 const V_slack_rates: &str = r#"
 CREATE TABLE slack_rates (
-    workspace     TEXT NOT NULL,
+    workspace     TEXT NOT NULL DEFAULT '',
     key           TEXT NOT NULL,
     spacing       REAL NOT NULL,
     tat           REAL NOT NULL,
@@ -565,7 +565,7 @@ ALTER TABLE inbox ADD COLUMN claim_until TEXT COLLATE "C";
 /// is handled by `Retry-After` as before).
 const PG_V4_SLACK_RATES: &str = r#"
 CREATE UNLOGGED TABLE slack_rates (
-    workspace     TEXT COLLATE "C" NOT NULL,
+    workspace     TEXT COLLATE "C" NOT NULL DEFAULT '',
     key           TEXT COLLATE "C" NOT NULL,
     spacing       DOUBLE PRECISION NOT NULL,
     tat           DOUBLE PRECISION NOT NULL,
