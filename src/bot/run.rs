@@ -181,21 +181,40 @@ pub async fn run(
     for line in skipped {
         tracing::warn!("{line}");
     }
-    let db = {
+    let (db, pacing) = {
         let teams = config.teams.clone();
         let claimant = holder.clone();
         let replicas = config.database.url.is_some();
-        tokio::task::spawn_blocking(move || -> Result<crate::store::Db> {
+        tokio::task::spawn_blocking(move || -> Result<_> {
             // Among replicas the leader writes its config's teams when it takes the lead
             // (`bot::leader`): one started with another config leaves them alone.
             if !replicas {
                 crate::app::setup::sync_teams(&mut store, &teams)?;
             }
             store.claim_as(&claimant)?;
-            Ok(crate::store::Db::start(store)?)
+            let pacing = store
+                .pacing_connection()?
+                .map(crate::store::Db::start_writer_only)
+                .transpose()?;
+            Ok((crate::store::Db::start(store)?, pacing))
         })
         .await
         .map_err(|e| Error::Usage(format!("opening the database failed: {e}")))??
+    };
+    // Replicas on PostgreSQL keep Slack's limits together: each call takes its place in the
+    // database, and a 429 one replica meets holds back the others (one process on SQLite
+    // paces in memory).
+    let api = match pacing {
+        Some(pacing) => {
+            tracing::info!(
+                "Slack's rate limits are paced with the other replicas, in the database"
+            );
+            api.with_shared_pacing(Arc::new(crate::bot::pacing::StorePacing::new(
+                pacing,
+                &identity.team,
+            )))
+        }
+        None => api,
     };
     let app = App::new(config, db, renderer, api.clone(), bot_user, clock);
     let replicas = app.config().database.url.is_some();

@@ -204,7 +204,10 @@ pub struct Api {
     api_url: String,
     token: SlackApiToken,
     policy: Policy,
+    /// This process's pacing (and whether the shared pacing answers); one for every clone.
     pacing: Arc<super::pacing::Pacing>,
+    /// The pacing shared with the bot's other replicas (PostgreSQL), when it runs beside them.
+    shared: Option<Arc<dyn super::pacing::SharedPacing>>,
     /// Where each request's outcome is counted.
     metrics: Metrics,
 }
@@ -213,6 +216,7 @@ impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Api")
             .field("policy", &self.policy)
+            .field("shared_pacing", &self.shared.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -252,8 +256,19 @@ impl Api {
             token,
             policy,
             pacing: Arc::default(),
+            shared: None,
             metrics: Metrics::default(),
         })
+    }
+
+    /// The same client pacing its calls with `shared`, the pacing of every replica of the bot
+    /// (see [`super::pacing`]): their calls together keep Slack's limits, and a 429 one of them
+    /// meets holds back the others. This process's own pacing stands in whenever `shared` fails.
+    pub fn with_shared_pacing(self, shared: Arc<dyn super::pacing::SharedPacing>) -> Api {
+        Api {
+            shared: Some(shared),
+            ..self
+        }
     }
 
     /// The same client counting its calls into `metrics` (the running bot's, served at
@@ -332,7 +347,9 @@ impl Api {
         };
         for attempt in 1..=self.policy.attempts {
             if self.policy.paced {
-                self.pacing.wait(method, channel).await;
+                self.pacing
+                    .wait(method, channel, self.shared.as_deref())
+                    .await;
             }
             let outcome = tokio::time::timeout(
                 self.policy.timeout,
@@ -402,10 +419,23 @@ impl Api {
             if !retry_ambiguous && last.is_ambiguous() {
                 return Err(last);
             }
-            if attempt < self.policy.attempts {
-                // Slack's `Retry-After` is the wait when given; the backoff advances either way.
-                let backoff = waits.next_wait();
-                let wait = retry_after.unwrap_or(backoff);
+            let retrying = attempt < self.policy.attempts;
+            // Slack's `Retry-After` is the wait when given; the backoff advances either way.
+            let wait = if retrying {
+                Some(retry_after.unwrap_or(waits.next_wait()))
+            } else {
+                retry_after
+            };
+            if self.policy.paced
+                && matches!(last, Error::RateLimited { .. })
+                && let Some(wait) = wait
+            {
+                // Every call this 429 concerns waits it out, this replica's and the others'.
+                self.pacing
+                    .blocked(method, channel, wait, self.shared.as_deref())
+                    .await;
+            }
+            if retrying && let Some(wait) = wait {
                 tracing::warn!(method, attempt, wait_ms = wait.as_millis() as u64, error = %last, "retrying Slack call");
                 tokio::time::sleep(wait).await;
             }

@@ -92,6 +92,21 @@ impl Db {
         Ok(Db { writer, readers })
     }
 
+    /// Starts the writer thread alone on `store`, with no readers: a connection kept for one
+    /// kind of short write (the replicas' shared Slack pacing, see
+    /// [`Store::pacing_connection`]), out of the main writer's queue.
+    pub fn start_writer_only(store: Store) -> Result<Db> {
+        let (writer, queue) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("store-pacing".into())
+            .spawn(move || write_loop(store, &queue))
+            .map_err(|e| Error::Data(format!("cannot start the store's pacing thread: {e}")))?;
+        Ok(Db {
+            writer,
+            readers: None,
+        })
+    }
+
     /// Opens the database file at `path` (see [`Store::open`]) and starts it.
     pub fn open(path: &Path) -> Result<Db> {
         Db::start(Store::open(path)?)

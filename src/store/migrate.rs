@@ -34,8 +34,9 @@ const TABLES: &[&str] = &[
 ];
 
 /// Tables not copied: those each engine's own migrations fill (their rows speak of that
-/// engine's schema versions), and HTTP mode's replay ledger, whose rows matter for five minutes.
-const NOT_COPIED: &[&str] = &["schema_compat", "http_replays"];
+/// engine's schema versions), HTTP mode's replay ledger, whose rows matter for five minutes, and
+/// the replicas' Slack pacing (`slack_rates`: passing state, on the old database's clock).
+const NOT_COPIED: &[&str] = &["schema_compat", "http_replays", "slack_rates"];
 
 /// Rows read from SQLite and written to PostgreSQL per statement: few round trips, and memory
 /// bounded by a page of the largest rows (the inbox keeps whole events).

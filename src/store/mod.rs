@@ -20,6 +20,7 @@ mod owner;
 mod pg;
 mod pg_tls;
 mod posts;
+mod rates;
 mod replays;
 mod replies;
 mod schema;
@@ -52,6 +53,7 @@ pub use owner::Owner;
 /// A PostgreSQL url as the operator may read it (no user, no password).
 pub use pg::describe as describe_postgres;
 pub use posts::Post;
+pub use rates::RateKey;
 pub use replies::{NewReply, OwnedReply, ReplyOutcome, SOURCE_REPLACE};
 pub use sends::{FailedSend, SendStart};
 pub use teams::{MemberRecord, TeamRecord};
@@ -300,6 +302,22 @@ impl Store {
                 holder: None,
                 workspace: self.workspace.clone(),
             })),
+        }
+    }
+
+    /// A connection of its own to the same PostgreSQL database, for the replicas' shared Slack
+    /// pacing (`bot::pacing`): its short writes do not queue behind the store's other work.
+    /// `None` on SQLite, where one process paces its calls in memory.
+    pub fn pacing_connection(&self) -> Result<Option<Store>> {
+        match &self.at {
+            Location::Postgres(url) => Ok(Some(Store {
+                conn: pg::connect(url)?,
+                at: self.at.clone(),
+                jobs_fence: None,
+                holder: None,
+                workspace: self.workspace.clone(),
+            })),
+            Location::File(_) | Location::Memory => Ok(None),
         }
     }
 

@@ -336,6 +336,7 @@ pub const WORKSPACE_TABLES: &[&str] = &[
     "intros",
     "slack_teams",
     "http_replays",
+    "slack_rates",
 ];
 
 /// HTTP mode's replay ledger shared by replicas (kept in SQLite too, so the two schemas stay
@@ -353,6 +354,22 @@ CREATE TABLE http_replays (
 CREATE INDEX http_replays_by_time ON http_replays (request_ts);
 "#;
 
+/// Slack's rate limits shared by replicas (PostgreSQL; kept in SQLite too, so the two schemas
+/// stay the same): per workspace and key (`method:…`, `channel:…`), GCRA's theoretical arrival
+/// time and the end of the last 429's `Retry-After`, in seconds since 1970 on the database's
+/// clock, and the spacing the key was last reserved at (`store::rates`).
+#[allow(non_upper_case_globals)]
+const V_slack_rates: &str = r#"
+CREATE TABLE slack_rates (
+    workspace     TEXT NOT NULL DEFAULT '',
+    key           TEXT NOT NULL,
+    spacing       REAL NOT NULL,
+    tat           REAL NOT NULL,
+    blocked_until REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (workspace, key)
+);
+"#;
+
 /// Every migration, in the order they apply; a database's version is how many it has had.
 const ALL: &[&str] = &[
     V1,
@@ -368,6 +385,7 @@ const ALL: &[&str] = &[
     V_claims,
     V_workspace,
     V_replays,
+    V_slack_rates,
 ];
 
 /// The versions an older binary cannot use a database at: every one up to `V_send_failures`
@@ -612,6 +630,7 @@ pub const PG_ALL: &[&str] = &[
     PG_V3_CLAIMS,
     PG_V4_WORKSPACE,
     PG_V5_REPLAYS,
+    PG_V6_SLACK_RATES,
 ];
 
 /// SQLite's `V_claims`.
@@ -658,6 +677,21 @@ CREATE TABLE http_replays (
     PRIMARY KEY (workspace, signature)
 );
 CREATE INDEX http_replays_by_time ON http_replays (request_ts);
+"#;
+
+/// SQLite's `V_slack_rates`, unlogged: passing state that no crash, failover or standby needs, so
+/// the write each Slack call makes costs no WAL and its commit no wait for the disk (a crash or
+/// a failover empties the table: every key starts with a full burst again, and a 429 met then
+/// is handled by `Retry-After` as before).
+const PG_V6_SLACK_RATES: &str = r#"
+CREATE UNLOGGED TABLE slack_rates (
+    workspace     TEXT COLLATE "C" NOT NULL DEFAULT '',
+    key           TEXT COLLATE "C" NOT NULL,
+    spacing       DOUBLE PRECISION NOT NULL,
+    tat           DOUBLE PRECISION NOT NULL,
+    blocked_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+    PRIMARY KEY (workspace, key)
+);
 "#;
 
 /// PostgreSQL's versions an older binary cannot use a database at (see [`BREAKING`]).

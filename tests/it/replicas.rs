@@ -1,11 +1,12 @@
 //! Three bot processes on one PostgreSQL database and one Slack workspace, with short leases: the
-//! work is shared and nothing is sent twice or missed, whichever replica dies or stalls.
+//! work is shared and nothing is sent twice or missed, whichever replica dies or stalls; Slack's
+//! rate limits are kept by the three together, and a 429 one of them meets holds back the others.
 //! PostgreSQL only (a SQLite file takes one bot); `scripts/with-postgres.sh` runs them.
 
 use std::time::Duration;
 
 use chrono::Utc;
-use slack_emulator::{Channel, Emulator, Fault, Message, SignedClient, User, events};
+use slack_emulator::{Channel, Emulator, Fault, Message, RateLimits, SignedClient, User, events};
 
 use crate::support::{
     CHANNEL, DbValue, KENJI, LI, MARIA, ONE_AT_A_TIME, Process, SIGNING_SECRET, WAIT, ZOE,
@@ -420,6 +421,194 @@ async fn replicas_restarted_one_by_one_leave_no_gap_and_repeat_nothing() {
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     each_prompted_once(&emu, &bots);
+    stop_all(&mut bots);
+}
+
+/// Three replicas of a bot whose team is `users`, with `team`'s lines in the team's table.
+fn replicas_of(
+    emu: &Emulator,
+    users: &[String],
+    prompt: chrono::DateTime<Utc>,
+    sync: chrono::DateTime<Utc>,
+    team: &str,
+) -> Vec<Process> {
+    let mut first = Process::with_extra(emu, prompt, sync, "20s", "1h", "", team);
+    first
+        .env
+        .push(("STANDUP_LEASE_TTL_SECS".into(), LEASE_SECS.into()));
+    first.set_members(users);
+    let second = first.replica();
+    let third = first.replica();
+    vec![first, second, third]
+}
+
+/// The members' updates the thread in the team channel holds (replies, the parent left out).
+fn thread_replies(emu: &Emulator) -> usize {
+    count(emu, CHANNEL, |m| m.thread_ts.is_some())
+}
+
+/// Slack's limits with the emulator's tiers, except that three Socket Mode connections may
+/// open at once: tier 1 (`apps.connections.open`) allows one a minute, which would make each
+/// replica after the first wait a minute to connect.
+fn slack_limits_for_three() -> RateLimits {
+    let mut limits = RateLimits::default();
+    limits.tier_per_minute[0] = 10;
+    limits
+}
+
+/// Each replica paces by its own count alone would let three bursts into one channel at once:
+/// Slack (the emulator) answers 429s and the retries meet more. Shared, the three replicas'
+/// posts into the thread go at the channel's one a second (a burst of three first), none
+/// refused; every member is prompted and confirmed once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_slacks_limits_on_three_replicas_posting_into_one_channel_meet_no_429_storm() {
+    if !postgres_only("three replicas share one PostgreSQL database") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    let users: Vec<String> = (0..9).map(|i| format!("U0PACE{i:04}")).collect();
+    let emu =
+        Emulator::start(workspace_of(&users).with_rate_limits(slack_limits_for_three())).await;
+    let t0 = Utc::now();
+    let mut bots = replicas_of(
+        &emu,
+        &users,
+        t0 + chrono::Duration::seconds(4),
+        t0 + chrono::Duration::minutes(30),
+        "updates = \"thread\"",
+    );
+    start_all(&mut bots);
+    wait_until("three Socket Mode connections", WAIT, || {
+        emu.live_connections() == 3
+    })
+    .await;
+    for user in &users {
+        wait_prompted(&emu, user).await;
+    }
+    // The replies arrive together, round-robin over the three connections: three replicas
+    // each post their members' updates into the one thread (opened by the first of them).
+    let replied = std::time::Instant::now();
+    for (i, user) in users.iter().enumerate() {
+        emu.send_event(events::dm_message(
+            user,
+            &format!("Shipped:\n- paced item {i}"),
+        ))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    }
+    wait_until("every update in the thread", WAIT, || {
+        thread_replies(&emu) == users.len()
+    })
+    .await;
+    let took = replied.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let limited: Vec<(String, usize)> =
+        ["chat.postMessage", "chat.update", "conversations.replies"]
+            .into_iter()
+            .map(|m| (m.to_string(), emu.rate_limited_count_for(m)))
+            .collect();
+    assert_eq!(
+        emu.rate_limited_count(),
+        0,
+        "429s by method: {limited:?}\n{}",
+        logs(&bots)
+    );
+    for user in &users {
+        let dm = emu.dm_channel(user);
+        assert_eq!(prompts_to(&emu, user), 1, "prompts to {user}");
+        assert_eq!(
+            count(&emu, &dm, |m| text_has(m, "Got it.")),
+            1,
+            "confirmations to {user}"
+        );
+    }
+    assert_eq!(thread_replies(&emu), users.len(), "one update each");
+    // Ten posts into the channel (the thread's parent first): a burst of three, then one a
+    // second.
+    assert!(
+        took >= Duration::from_secs(5),
+        "the thread's posts were not paced: all in {took:?}"
+    );
+    eprintln!(
+        "{} updates posted into one thread by three replicas in {took:?}",
+        users.len()
+    );
+    stop_all(&mut bots);
+}
+
+/// Slack answers one replica's post with 429 and `Retry-After: 3`: the block is written to the
+/// database, and the other replicas' posts (other members' confirmations, into other channels)
+/// wait it out instead of meeting Slack's limit again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_answered_to_one_replica_holds_back_the_others_for_its_retry_after() {
+    if !postgres_only("three replicas share one PostgreSQL database") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.write().await;
+    let emu = emulator().await;
+    let mut bots = started(&emu, 4, chrono::Duration::minutes(30)).await;
+    for user in [MARIA, KENJI, LI, ZOE] {
+        wait_prompted(&emu, user).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = emu.calls_to("chat.postMessage").len();
+    emu.fail_next(
+        "chat.postMessage",
+        Fault::RateLimited {
+            retry_after_secs: 3,
+        },
+    );
+    emu.send_event(events::dm_message(MARIA, "Shipped:\n- met a 429"))
+        .ack(WAIT)
+        .await
+        .expect("acked");
+    wait_until("the confirmation answered 429", WAIT, || {
+        emu.rate_limited_count_for("chat.postMessage") == 1
+    })
+    .await;
+    let limited_at = emu.calls_to("chat.postMessage")[before].at;
+    wait_until("the block in the database", WAIT, || {
+        bots[0].db().int(
+            "SELECT count(*) FROM slack_rates WHERE key = 'method:chat.postMessage'
+               AND blocked_until > EXTRACT(EPOCH FROM clock_timestamp())",
+            &[],
+        ) == 1
+    })
+    .await;
+    // Round-robin: these two go to the other two replicas.
+    for (user, text) in [
+        (KENJI, "Shipped:\n- waited"),
+        (LI, "Shipped:\n- waited too"),
+    ] {
+        emu.send_event(events::dm_message(user, text))
+            .ack(WAIT)
+            .await
+            .expect("acked");
+    }
+    for user in [MARIA, KENJI, LI] {
+        emu.wait_for_message(&emu.dm_channel(user), |m| text_has(m, "Got it."), WAIT)
+            .await;
+    }
+    let after: Vec<Duration> = emu.calls_to("chat.postMessage")[before + 1..]
+        .iter()
+        .map(|c| c.at.saturating_duration_since(limited_at))
+        .collect();
+    assert_eq!(after.len(), 3, "one retry and two confirmations: {after:?}");
+    // The block ends three seconds after the database learnt of the 429, which was after it.
+    assert!(
+        after.iter().all(|d| *d >= Duration::from_millis(2950)),
+        "posts after the 429 (since it): {after:?}\n{}",
+        logs(&bots)
+    );
+    assert_eq!(emu.rate_limited_count(), 1, "no 429 but the scripted one");
+    for user in [MARIA, KENJI, LI] {
+        assert_eq!(
+            count(&emu, &emu.dm_channel(user), |m| text_has(m, "Got it.")),
+            1,
+            "confirmations to {user}"
+        );
+    }
     stop_all(&mut bots);
 }
 
