@@ -61,10 +61,13 @@ impl Rate {
         interval: Duration::ZERO,
         burst: 1,
     };
-    /// `chat.postMessage` into one channel: one a second, with a short burst as Slack allows.
+    /// `chat.postMessage` into one channel: one a second, with a burst of two where Slack (and
+    /// the emulator) let three through. The one kept in hand is for the way to Slack: a post
+    /// held up after its turn (a busy machine, another replica's slow call) arrives close to the
+    /// next one, and at an exact one a second that second post would find the bucket empty.
     pub const PER_CHANNEL: Rate = Rate {
         interval: Duration::from_secs(1),
-        burst: 3,
+        burst: 2,
     };
 
     /// A tier's allowance: `n` a minute, all of them at once if the bucket is full (Slack lets
@@ -342,8 +345,8 @@ mod tests {
     #[test]
     fn posts_to_one_channel_are_spaced_and_other_channels_are_not_held_up() {
         let pacing = Pacing::default();
-        // Three go at once (the burst); the fourth waits a second, the fifth two.
-        for n in 1..=3 {
+        // Two go at once (the burst); the third waits a second, the fourth two.
+        for n in 1..=2 {
             assert_eq!(post(&pacing, "C1", 0.0), Duration::ZERO, "post {n}");
         }
         assert_eq!(post(&pacing, "C1", 0.0), secs(1.0));
@@ -353,7 +356,7 @@ mod tests {
         // Two and a half seconds later the queue has moved: the next one waits half a second.
         assert_eq!(post(&pacing, "C1", 2.5), secs(0.5));
         // Long after, a burst again.
-        for _ in 1..=3 {
+        for _ in 1..=2 {
             assert_eq!(post(&pacing, "C1", 60.0), Duration::ZERO);
         }
     }

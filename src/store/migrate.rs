@@ -10,28 +10,16 @@ use super::sql::{Conn, Value, params};
 use super::{Engine, Error, Result, Store};
 use standup_core::domain::{Format, TeamId};
 
-/// The tables copied, each after the tables it refers to.
-const TABLES: &[&str] = &[
-    "teams",
-    "members",
-    "cycles",
-    "cycle_members",
-    "meeting_sections",
-    "replies",
-    "updates",
-    "blockers",
-    "posts",
-    "fragments",
-    "jobs",
-    "absences",
-    "status_away",
-    "inbox",
-    "sends",
-    "home_views",
-    "intros",
-    "slack_teams",
-    "workspace_binding",
-];
+/// The tables copied: every table whose rows belong to a workspace (in their order, each after
+/// the tables it refers to) but those [`NOT_COPIED`], and the workspace the database is bound to.
+fn tables() -> Vec<&'static str> {
+    super::schema::WORKSPACE_TABLES
+        .iter()
+        .copied()
+        .filter(|t| !NOT_COPIED.contains(t))
+        .chain(["workspace_binding"])
+        .collect()
+}
 
 /// Tables not copied: those each engine's own migrations fill (their rows speak of that
 /// engine's schema versions), HTTP mode's replay ledger, whose rows matter for five minutes, and
@@ -83,7 +71,7 @@ impl Store {
                 |r| r.get::<String>(0),
             )?
             .into_iter()
-            .filter(|t| !TABLES.contains(&t.as_str()) && !NOT_COPIED.contains(&t.as_str()))
+            .filter(|t| !tables().contains(&t.as_str()) && !NOT_COPIED.contains(&t.as_str()))
             .collect();
         if !unknown.is_empty() {
             return Err(Error::Copy {
@@ -94,8 +82,9 @@ impl Store {
                 ),
             });
         }
-        let mut plan = Vec::with_capacity(TABLES.len());
-        for table in TABLES {
+        let copied = tables();
+        let mut plan = Vec::with_capacity(copied.len());
+        for table in copied {
             let columns = sqlite_columns(&self.conn, table)?;
             let theirs = postgres_columns(&target.conn, table)?;
             let mut ours_sorted = columns.clone();
@@ -112,7 +101,7 @@ impl Store {
                     ),
                 });
             }
-            plan.push((*table, columns));
+            plan.push((table, columns));
         }
         target.conn.transaction(|tx| {
             refuse_data(tx, &to)?;
@@ -165,7 +154,7 @@ fn postgres_columns(conn: &Conn, table: &str) -> Result<Vec<String>> {
 /// a copy can do, and a bot may already be writing there.
 fn refuse_data(tx: &Conn, shown: &str) -> Result<()> {
     let mut found = Vec::new();
-    for table in TABLES {
+    for table in tables() {
         let n: i64 = tx.query_row(&format!("SELECT count(*) FROM \"{table}\""), (), |r| {
             r.get(0)
         })?;
@@ -264,7 +253,7 @@ mod tests {
     #[test]
     fn every_table_of_the_sqlite_schema_is_copied_or_left_to_the_migrations() {
         let store = Store::open_in_memory().unwrap();
-        let tables = store
+        let in_schema = store
             .conn
             .query_map(
                 "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
@@ -272,9 +261,12 @@ mod tests {
                 |r| r.get::<String>(0),
             )
             .unwrap();
-        let mut listed: Vec<&str> = TABLES.iter().chain(NOT_COPIED).copied().collect();
+        let mut listed: Vec<&str> = tables()
+            .into_iter()
+            .chain(NOT_COPIED.iter().copied())
+            .collect();
         listed.sort_unstable();
-        assert_eq!(tables, listed);
+        assert_eq!(in_schema, listed);
     }
 
     /// A row or two in every table, ids with gaps, NULLs, quotes and non-ASCII text; the inbox's
@@ -350,7 +342,7 @@ id = "moon"', 'U0MARIA001', '2024-03-10T08:00:00.000Z');
         source.conn.batch(ROWS).unwrap();
         let target = Store::open_postgres(&url).unwrap();
         let report = source.copy_to(&target).unwrap();
-        assert_eq!(report.tables.len(), TABLES.len());
+        assert_eq!(report.tables.len(), tables().len());
         for (table, copied) in &report.tables {
             let columns = sqlite_columns(&source.conn, table).unwrap();
             let ours = rows(&source.conn, table, &columns);

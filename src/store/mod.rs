@@ -295,14 +295,19 @@ impl Store {
         match &self.at {
             Location::File(path) => Store::open_reader(path).map(Some),
             Location::Memory => Ok(None),
-            Location::Postgres(url) => Ok(Some(Store {
-                conn: pg::connect(url)?,
-                at: self.at.clone(),
-                jobs_fence: None,
-                holder: None,
-                workspace: self.workspace.clone(),
-            })),
+            Location::Postgres(url) => self.another_postgres(url).map(Some),
         }
+    }
+
+    /// A new connection to this store's PostgreSQL database at `url`, writing as its workspace.
+    fn another_postgres(&self, url: &str) -> Result<Store> {
+        Ok(Store {
+            conn: pg::connect(url)?,
+            at: self.at.clone(),
+            jobs_fence: None,
+            holder: None,
+            workspace: self.workspace.clone(),
+        })
     }
 
     /// A connection of its own to the same PostgreSQL database, for the replicas' shared Slack
@@ -310,13 +315,7 @@ impl Store {
     /// `None` on SQLite, where one process paces its calls in memory.
     pub fn pacing_connection(&self) -> Result<Option<Store>> {
         match &self.at {
-            Location::Postgres(url) => Ok(Some(Store {
-                conn: pg::connect(url)?,
-                at: self.at.clone(),
-                jobs_fence: None,
-                holder: None,
-                workspace: self.workspace.clone(),
-            })),
+            Location::Postgres(url) => self.another_postgres(url).map(Some),
             Location::File(_) | Location::Memory => Ok(None),
         }
     }

@@ -315,7 +315,8 @@ CREATE TABLE workspace_binding (
 "#;
 
 /// The tables whose rows carry the workspace (`V_workspace`): every table but the schema's
-/// own bookkeeping and the replicas' leases.
+/// own bookkeeping and the replicas' leases; each after the tables it refers to (`migrate-db`
+/// copies them in this order).
 pub const WORKSPACE_TABLES: &[&str] = &[
     "teams",
     "members",

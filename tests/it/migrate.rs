@@ -80,26 +80,43 @@ fn copied(report: &str) -> BTreeMap<String, i64> {
         .collect()
 }
 
-#[test]
-fn migrate_db_copies_sqlite_into_postgres_and_the_notes_stay_the_same() {
+/// A fresh PostgreSQL database and its url; `None`, saying why the test is skipped, without a
+/// server to make it on.
+fn postgres_target(what: &str) -> Option<(TestDb, String)> {
     let Some(target) = new_postgres_database() else {
-        eprintln!("skipped: migrate-db needs a PostgreSQL server ({POSTGRES_ENV})");
-        return;
+        eprintln!("skipped: {what} needs a PostgreSQL server ({POSTGRES_ENV})");
+        return None;
     };
     let TestDb::Postgres { url, .. } = &target else {
         unreachable!()
     };
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
+    let url = url.clone();
+    Some((target, url))
+}
+
+/// The SQLite database `dir/standup.db`, and the two teams' config on it.
+fn on_sqlite(dir: &Path) -> (TestDb, String) {
     let sqlite = TestDb::Sqlite {
         named: "standup.db".into(),
         path: dir.join("standup.db"),
     };
-    let on_sqlite = config(&sqlite, "planning", "standup");
-    std::fs::write(dir.join("standup.toml"), &on_sqlite).unwrap();
+    let text = config(&sqlite, "planning", "standup");
+    (sqlite, text)
+}
+
+#[test]
+fn migrate_db_copies_sqlite_into_postgres_and_the_notes_stay_the_same() {
+    let Some((target, url)) = postgres_target("migrate-db") else {
+        return;
+    };
+    let url = &url;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let (sqlite, sqlite_config) = on_sqlite(dir);
+    std::fs::write(dir.join("standup.toml"), &sqlite_config).unwrap();
     std::fs::write(
         dir.join("postgres.toml"),
-        on_sqlite.replace(&sqlite.config_line(), &target.config_line()),
+        sqlite_config.replace(&sqlite.config_line(), &target.config_line()),
     )
     .unwrap();
     for (team, name) in [
@@ -193,16 +210,12 @@ fn migrate_db_copies_sqlite_into_postgres_and_the_notes_stay_the_same() {
 fn migrate_db_refuses_a_config_on_postgres_and_a_target_that_is_not_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    let sqlite = TestDb::Sqlite {
-        named: "standup.db".into(),
-        path: dir.join("standup.db"),
-    };
-    let on_sqlite = config(&sqlite, "planning", "standup");
-    std::fs::write(dir.join("standup.toml"), &on_sqlite).unwrap();
+    let (sqlite, sqlite_config) = on_sqlite(dir);
+    std::fs::write(dir.join("standup.toml"), &sqlite_config).unwrap();
     let secret = "postgres://standup:s3cret@127.0.0.1:9/standup";
     std::fs::write(
         dir.join("postgres.toml"),
-        on_sqlite.replace(&sqlite.config_line(), &format!("url = \"{secret}\"")),
+        sqlite_config.replace(&sqlite.config_line(), &format!("url = \"{secret}\"")),
     )
     .unwrap();
 
@@ -255,21 +268,15 @@ fn migrate_db_refuses_a_config_on_postgres_and_a_target_that_is_not_postgres() {
 /// be reached is one line naming host, port and database, never the password.
 #[test]
 fn the_environments_database_url_wins_over_the_files_and_an_unreachable_one_is_one_line() {
-    let Some(target) = new_postgres_database() else {
-        eprintln!("skipped: needs a PostgreSQL server ({POSTGRES_ENV})");
+    let Some((target, url)) = postgres_target("the environment's url") else {
         return;
     };
-    let TestDb::Postgres { url, .. } = &target else {
-        unreachable!()
-    };
+    let url = &url;
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     // The file names a server nobody listens on (port 9, discard), with a password.
-    let sqlite = TestDb::Sqlite {
-        named: "standup.db".into(),
-        path: dir.join("standup.db"),
-    };
-    let text = config(&sqlite, "planning", "standup").replace(
+    let (sqlite, text) = on_sqlite(dir);
+    let text = text.replace(
         &sqlite.config_line(),
         "url = \"postgres://standup:s3cret@127.0.0.1:9/standup\"",
     );

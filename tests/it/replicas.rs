@@ -458,8 +458,8 @@ fn slack_limits_for_three() -> RateLimits {
 
 /// Each replica paces by its own count alone would let three bursts into one channel at once:
 /// Slack (the emulator) answers 429s and the retries meet more. Shared, the three replicas'
-/// posts into the thread go at the channel's one a second (a burst of three first), none
-/// refused; every member is prompted and confirmed once.
+/// posts into the thread go at the channel's one a second (a burst of two first, one short of
+/// what Slack lets through), none refused; every member is prompted and confirmed once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_slacks_limits_on_three_replicas_posting_into_one_channel_meet_no_429_storm() {
     if !postgres_only("three replicas share one PostgreSQL database") {
@@ -524,7 +524,7 @@ async fn with_slacks_limits_on_three_replicas_posting_into_one_channel_meet_no_4
         );
     }
     assert_eq!(thread_replies(&emu), users.len(), "one update each");
-    // Ten posts into the channel (the thread's parent first): a burst of three, then one a
+    // Ten posts into the channel (the thread's parent first): a burst of two, then one a
     // second.
     assert!(
         took >= Duration::from_secs(5),
