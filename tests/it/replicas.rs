@@ -1164,7 +1164,10 @@ async fn round_trips_per_reply() {
         let text = String::from_utf8_lossy(&log[from..]).to_string();
         let statements: Vec<&str> = text
             .lines()
-            .filter(|l| l.contains(&format!(" {database} ")))
+            // Debian's log_line_prefix writes `user@database`; a plain `%d` writes it alone.
+            .filter(|l| {
+                l.contains(&format!("@{database} ")) || l.contains(&format!(" {database} "))
+            })
             .filter(|l| l.contains("statement:") || l.contains("execute"))
             // The lease's renewal and the look for orphaned events run on their own clock.
             .filter(|l| !l.contains("leases") && !l.contains("FOR UPDATE SKIP LOCKED"))
