@@ -1235,7 +1235,7 @@ impl TestDb {
             }
             TestDb::Postgres { .. } => {
                 let mut out = String::new();
-                for table in self.postgres_tables() {
+                for table in self.tables() {
                     // A row cast to text: any column type, in PostgreSQL's own notation.
                     let rows = self.rows(&format!("SELECT t::text FROM \"{table}\" t"), &[]);
                     let mut rows: Vec<String> = rows.iter().map(|r| r[0].text()).collect();
@@ -1254,7 +1254,7 @@ impl TestDb {
     pub fn exists(&self) -> bool {
         match self {
             TestDb::Sqlite { path, .. } => path.exists(),
-            TestDb::Postgres { .. } => !self.postgres_tables().is_empty(),
+            TestDb::Postgres { .. } => !self.tables().is_empty(),
         }
     }
 
@@ -1284,21 +1284,18 @@ impl TestDb {
 
     /// The database's tables, sorted.
     pub fn tables(&self) -> Vec<String> {
-        match self {
+        let sql = match self {
             TestDb::Sqlite { .. } => {
-                let mut tables: Vec<String> = self
-                    .rows(
-                        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-                        &[],
-                    )
-                    .iter()
-                    .map(|r| r[0].text())
-                    .collect();
-                tables.sort();
-                tables
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             }
-            TestDb::Postgres { .. } => self.postgres_tables(),
-        }
+            TestDb::Postgres { .. } => {
+                "SELECT tablename::text FROM pg_tables
+                 WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+            }
+        };
+        let mut tables: Vec<String> = self.rows(sql, &[]).iter().map(|r| r[0].text()).collect();
+        tables.sort();
+        tables
     }
 
     /// Fails the test unless every row of every table but the schema's bookkeeping and the
@@ -1324,20 +1321,6 @@ impl TestDb {
                 "{table}: {other} rows without workspace {workspace}"
             );
         }
-    }
-
-    fn postgres_tables(&self) -> Vec<String> {
-        let mut tables: Vec<String> = self
-            .rows(
-                "SELECT tablename::text FROM pg_tables
-                 WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
-                &[],
-            )
-            .iter()
-            .map(|r| r[0].text())
-            .collect();
-        tables.sort();
-        tables
     }
 }
 
