@@ -442,8 +442,7 @@ impl Walker {
     /// whole option object, as the page says "exactly". No field is set aside: no Slack page or
     /// official SDK says one is.
     fn initial_among_options(&mut self, element: &Value, p: &str) {
-        let key = |o: &Value| o.clone();
-        let all: Vec<_> = element["options"]
+        let all: Vec<&Value> = element["options"]
             .as_array()
             .into_iter()
             .flatten()
@@ -455,7 +454,6 @@ impl Walker {
                     .filter_map(|g| g["options"].as_array())
                     .flatten(),
             )
-            .map(key)
             .collect();
         let mut initial: Vec<(String, &Value)> = Vec::new();
         if let Some(o) = element.get("initial_option").filter(|o| o.is_object()) {
@@ -470,7 +468,7 @@ impl Walker {
             initial.push((format!("{p}/initial_options/{i}"), o));
         }
         for (pointer, o) in initial {
-            if !all.contains(&key(o)) {
+            if !all.contains(&o) {
                 self.problem(&pointer, "must exactly match one of the options");
             }
         }
