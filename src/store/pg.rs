@@ -34,23 +34,22 @@ pub fn client(url: &str) -> Result<postgres::Client> {
     let joined = std::thread::scope(|s| s.spawn(|| config.connect(connector)).join());
     let client = match joined {
         Ok(Ok(client)) => client,
-        Ok(Err(e)) if certificate_refused(&e).is_some() => {
-            return Err(failed(format!(
-                "{} ({}): the server's certificate was not accepted (sslmode={}); give the CA that signed it with sslrootcert=/path/ca.pem in the url, or sslmode=require to encrypt without checking it",
-                words(&e),
-                certificate_refused(&e).unwrap_or_default(),
-                match tls.mode {
-                    pg_tls::Mode::VerifyFull => "verify-full",
-                    pg_tls::Mode::VerifyCa => "verify-ca",
-                    _ => "require",
-                }
-            )));
-        }
         Ok(Err(e)) => {
-            return Err(failed(format!(
-                "{}: check that the server is up, the url's host, port, user and password, and that the database exists",
-                words(&e)
-            )));
+            return Err(failed(match certificate_refused(&e) {
+                Some(why) => format!(
+                    "{} ({why}): the server's certificate was not accepted (sslmode={}); give the CA that signed it with sslrootcert=/path/ca.pem in the url, or sslmode=require to encrypt without checking it",
+                    words(&e),
+                    match tls.mode {
+                        pg_tls::Mode::VerifyFull => "verify-full",
+                        pg_tls::Mode::VerifyCa => "verify-ca",
+                        _ => "require",
+                    }
+                ),
+                None => format!(
+                    "{}: check that the server is up, the url's host, port, user and password, and that the database exists",
+                    words(&e)
+                ),
+            }));
         }
         Err(_) => return Err(failed("the connection attempt panicked (a bug)".into())),
     };

@@ -103,75 +103,92 @@ fn default_tls() -> Tls {
 /// The driver's TLS connector for `tls`.
 pub fn connector(tls: &Tls) -> Result<MakeRustlsConnect, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS set-up failed: {e}"))?;
-    let config = match tls.mode {
-        Mode::Disable | Mode::Prefer | Mode::Require => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Unchecked(provider)))
-            .with_no_client_auth(),
-        Mode::VerifyCa | Mode::VerifyFull => {
-            let roots = Arc::new(roots(tls.root.as_ref())?);
-            let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
-                .build()
-                .map_err(|e| format!("TLS set-up failed: {e}"))?;
-            let verifier: Arc<dyn ServerCertVerifier> = if tls.mode == Mode::VerifyCa {
-                Arc::new(ChainOnly(webpki))
-            } else {
-                webpki
-            };
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(verifier)
-                .with_no_client_auth()
-        }
+    let chain = match tls.mode {
+        Mode::Disable | Mode::Prefer | Mode::Require => None,
+        Mode::VerifyCa | Mode::VerifyFull => Some(
+            WebPkiServerVerifier::builder_with_provider(
+                roots(tls.root.as_ref())?,
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| format!("TLS set-up failed: {e}"))?,
+        ),
     };
+    let verifier = Verifier {
+        chain,
+        name_checked: tls.mode == Mode::VerifyFull,
+        provider: provider.clone(),
+    };
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS set-up failed: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
 }
 
-/// The CAs to trust: `root`'s certificates, else the system's.
-fn roots(root: Option<&PathBuf>) -> Result<rustls::RootCertStore, String> {
+/// The CAs to trust: `root`'s certificates, else the system's (read once per process: every
+/// connection, reader and reconnect asks).
+fn roots(root: Option<&PathBuf>) -> Result<Arc<rustls::RootCertStore>, String> {
+    static SYSTEM: std::sync::OnceLock<Arc<rustls::RootCertStore>> = std::sync::OnceLock::new();
+    let Some(path) = root else {
+        let system = SYSTEM.get_or_init(|| {
+            let mut store = rustls::RootCertStore::empty();
+            store.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            Arc::new(store)
+        });
+        if system.is_empty() {
+            return Err("no CA certificates found on this system (install ca-certificates), or give the CA with sslrootcert=/path/ca.pem in the url".into());
+        }
+        return Ok(system.clone());
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect())
+        .map_err(|e| format!("sslrootcert={}: cannot read it ({e}); give a PEM file of the CA that signed the server's certificate", path.display()))?;
     let mut store = rustls::RootCertStore::empty();
-    match root {
-        Some(path) => {
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .and_then(|certs| certs.collect())
-                .map_err(|e| format!("sslrootcert={}: cannot read it ({e}); give a PEM file of the CA that signed the server's certificate", path.display()))?;
-            let (added, _) = store.add_parsable_certificates(certs);
-            if added == 0 {
-                return Err(format!(
-                    "sslrootcert={}: holds no certificate; give a PEM file of the CA that signed the server's certificate",
-                    path.display()
-                ));
-            }
-        }
-        None => {
-            let found = rustls_native_certs::load_native_certs();
-            store.add_parsable_certificates(found.certs);
-            if store.is_empty() {
-                return Err("no CA certificates found on this system (install ca-certificates), or give the CA with sslrootcert=/path/ca.pem in the url".into());
-            }
-        }
+    let (added, _) = store.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(format!(
+            "sslrootcert={}: holds no certificate; give a PEM file of the CA that signed the server's certificate",
+            path.display()
+        ));
     }
-    Ok(store)
+    Ok(Arc::new(store))
 }
 
-/// `sslmode=require` and `prefer`, as libpq means them: the connection is encrypted, and the
-/// handshake's signatures are checked, but not who the certificate belongs to.
+/// The server's certificate checked as the mode asks. Without a `chain` (`prefer`, `require`,
+/// as libpq means them) the connection is encrypted and the handshake's signatures are
+/// checked, but not who the certificate belongs to. With one, the chain must lead to a trusted
+/// CA; `name_checked` (`verify-full`) also asks that it name the url's host, while `verify-ca`
+/// lets the name differ.
 #[derive(Debug)]
-struct Unchecked(Arc<CryptoProvider>);
+struct Verifier {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    name_checked: bool,
+    provider: Arc<CryptoProvider>,
+}
 
-impl ServerCertVerifier for Unchecked {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+        use rustls::CertificateError::{NotValidForName, NotValidForNameContext};
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        // webpki checks the name only once the chain is good: a name error means the chain is.
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+            Err(rustls::Error::InvalidCertificate(
+                NotValidForName | NotValidForNameContext { .. },
+            )) if !self.name_checked => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
     }
 
     fn verify_tls12_signature(
@@ -184,7 +201,7 @@ impl ServerCertVerifier for Unchecked {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
@@ -198,62 +215,14 @@ impl ServerCertVerifier for Unchecked {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// `sslmode=verify-ca`: the chain must lead to a trusted CA; the name in the certificate may
-/// differ from the host the url names.
-#[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for ChainOnly {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        use rustls::CertificateError::{NotValidForName, NotValidForNameContext};
-        // webpki checks the name only once the chain is good: a name error means the chain is.
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Err(rustls::Error::InvalidCertificate(
-                NotValidForName | NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
